@@ -84,14 +84,18 @@ fn short_type_name<T>() -> &'static str {
 
 /// Decodes exactly one `T` from `bytes` under `params`: no trailing bytes allowed.
 pub fn decode<T: Decode>(mut bytes: &[u8], params: &ProtocolParameters) -> Result<T, DecodeError> {
-    let value = with_params(params, || T::decode(&mut bytes)).map_err(|e| DecodeError::Invalid {
-        ty: short_type_name::<T>(),
-        reason: e.to_string(),
-    })?;
+    let value =
+        with_params(params, || T::decode(&mut bytes)).map_err(|e| DecodeError::Invalid {
+            ty: short_type_name::<T>(),
+            reason: e.to_string(),
+        })?;
     if bytes.is_empty() {
         Ok(value)
     } else {
-        Err(DecodeError::TrailingBytes { ty: short_type_name::<T>(), remaining: bytes.len() })
+        Err(DecodeError::TrailingBytes {
+            ty: short_type_name::<T>(),
+            remaining: bytes.len(),
+        })
     }
 }
 
@@ -251,8 +255,10 @@ impl<T: Decode, L: ParamLen, const MIN: usize> Decode for BoundedSeq<T, L, MIN> 
         let Compact(len) = Compact::<u32>::decode(input)?;
         let len = len as usize;
         if len > max || len < MIN {
-            return Err(jam_codec::Error::from("sequence length outside its protocol bound")
-                .chain(format!("{len} items, bound {MIN}..={max} by {}", L::NAME)));
+            return Err(
+                jam_codec::Error::from("sequence length outside its protocol bound")
+                    .chain(format!("{len} items, bound {MIN}..={max} by {}", L::NAME)),
+            );
         }
         let cap = input.remaining_len()?.map_or(len, |r| r.min(len));
         let mut items = Vec::with_capacity(cap);
@@ -316,7 +322,12 @@ impl<T, L: ParamLen> FixedSeq<T, L> {
         if self.0.len() == expected {
             Ok(())
         } else {
-            Err(LengthMismatch { what: L::NAME, found: self.0.len(), expected, bound: "exactly" })
+            Err(LengthMismatch {
+                what: L::NAME,
+                found: self.0.len(),
+                expected,
+                bound: "exactly",
+            })
         }
     }
 }
@@ -326,9 +337,19 @@ impl<T, L: ParamLen, const MIN: usize> BoundedSeq<T, L, MIN> {
     pub fn check_len(&self, params: &ProtocolParameters) -> Result<(), LengthMismatch> {
         let max = L::get(params);
         if self.0.len() > max {
-            Err(LengthMismatch { what: L::NAME, found: self.0.len(), expected: max, bound: "at most" })
+            Err(LengthMismatch {
+                what: L::NAME,
+                found: self.0.len(),
+                expected: max,
+                bound: "at most",
+            })
         } else if self.0.len() < MIN {
-            Err(LengthMismatch { what: L::NAME, found: self.0.len(), expected: MIN, bound: "at least" })
+            Err(LengthMismatch {
+                what: L::NAME,
+                found: self.0.len(),
+                expected: MIN,
+                bound: "at least",
+            })
         } else {
             Ok(())
         }
@@ -342,7 +363,12 @@ impl<L: ParamLen> FixedBytes<L> {
         if self.0.len() == expected {
             Ok(())
         } else {
-            Err(LengthMismatch { what: L::NAME, found: self.0.len(), expected, bound: "exactly" })
+            Err(LengthMismatch {
+                what: L::NAME,
+                found: self.0.len(),
+                expected,
+                bound: "exactly",
+            })
         }
     }
 }
@@ -361,7 +387,10 @@ mod tests {
             (128, &[0x80, 0x80]),
             (16_383, &[0xbf, 0xff]),
             (16_384, &[0xc0, 0x00, 0x40]),
-            (u64::MAX, &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]),
+            (
+                u64::MAX,
+                &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
+            ),
         ];
         for &(x, bytes) in cases {
             assert_eq!(Compact(x).encode(), bytes, "encoding {x}");
@@ -399,7 +428,13 @@ mod tests {
     #[test]
     fn trailing_bytes_are_an_error() {
         let err = decode::<u16>(&[1, 2, 3], &ProtocolParameters::TINY).expect_err("trailing");
-        assert_eq!(err, DecodeError::TrailingBytes { ty: "u16", remaining: 1 });
+        assert_eq!(
+            err,
+            DecodeError::TrailingBytes {
+                ty: "u16",
+                remaining: 1
+            }
+        );
     }
 
     #[test]

@@ -207,14 +207,23 @@ mod tests {
         assert_eq!(ProtocolParameters::FULL.validators_super_majority(), 683);
         assert_eq!(ProtocolParameters::FULL.avail_bitfield_bytes(), 43);
         for p in ProtocolParameters::ALL {
-            assert_eq!(p.segment_size, p.erasure_piece_size * p.erasure_pieces_per_segment);
+            assert_eq!(
+                p.segment_size,
+                p.erasure_piece_size * p.erasure_pieces_per_segment
+            );
         }
     }
 
     #[test]
     fn parses_by_name() {
-        assert_eq!("tiny".parse::<ProtocolParameters>(), Ok(ProtocolParameters::TINY));
-        assert_eq!("FULL".parse::<ProtocolParameters>(), Ok(ProtocolParameters::FULL));
+        assert_eq!(
+            "tiny".parse::<ProtocolParameters>(),
+            Ok(ProtocolParameters::TINY)
+        );
+        assert_eq!(
+            "FULL".parse::<ProtocolParameters>(),
+            Ok(ProtocolParameters::FULL)
+        );
         assert!("medium".parse::<ProtocolParameters>().is_err());
     }
 }

@@ -60,7 +60,10 @@ pub struct Case {
 
 impl fmt::Debug for Case {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Case").field("id", &self.id()).field("skip", &self.skip).finish()
+        f.debug_struct("Case")
+            .field("id", &self.id())
+            .field("skip", &self.skip)
+            .finish_non_exhaustive()
     }
 }
 
@@ -74,12 +77,20 @@ impl Case {
     ) -> Self {
         let name = name.into();
         let skip = skip_reason(family, params, &name);
-        Self { family, params, name, skip, check: Box::new(check) }
+        Self {
+            family,
+            params,
+            name,
+            skip,
+            check: Box::new(check),
+        }
     }
 
     /// A case that fails with `reason`: used when a family cannot even be listed.
     pub fn broken(family: &'static str, params: Option<&'static str>, reason: String) -> Self {
-        Self::new(family, params, "listing", move || Err(Failure(reason.clone())))
+        Self::new(family, params, "listing", move || {
+            Err(Failure(reason.clone()))
+        })
     }
 
     /// `family::params::name`, the test name.
@@ -118,7 +129,10 @@ fn skip_reason(family: &str, params: Option<&str>, name: &str) -> Option<&'stati
         Some(p) => format!("{family}::{p}::{name}"),
         None => format!("{family}::{name}"),
     };
-    SKIP_LIST.iter().find(|(prefix, _)| id.starts_with(prefix)).map(|(_, why)| *why)
+    SKIP_LIST
+        .iter()
+        .find(|(prefix, _)| id.starts_with(prefix))
+        .map(|(_, why)| *why)
 }
 
 /// Every case of every family found under the vectors directory `dir`.

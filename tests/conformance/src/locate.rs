@@ -52,9 +52,12 @@ pub fn locate_vectors() -> Result<PathBuf, MissingVectors> {
             tried.push(format!("{} (absent)", script.display()));
             continue;
         }
-        let out = Command::new("bash").arg(&script).output().map_err(|e| MissingVectors {
-            reason: format!("could not run {}: {e}", script.display()),
-        })?;
+        let out = Command::new("bash")
+            .arg(&script)
+            .output()
+            .map_err(|e| MissingVectors {
+                reason: format!("could not run {}: {e}", script.display()),
+            })?;
         if !out.status.success() {
             return Err(MissingVectors {
                 reason: format!(
@@ -68,7 +71,13 @@ pub fn locate_vectors() -> Result<PathBuf, MissingVectors> {
         if looks_unpacked(&dir) {
             return Ok(dir);
         }
-        tried.push(format!("{} printed {}, which holds no vectors", script.display(), dir.display()));
+        tried.push(format!(
+            "{} printed {}, which holds no vectors",
+            script.display(),
+            dir.display()
+        ));
     }
-    Err(MissingVectors { reason: format!("tried {}", tried.join("; ")) })
+    Err(MissingVectors {
+        reason: format!("tried {}", tried.join("; ")),
+    })
 }

@@ -21,7 +21,9 @@ fn main() {
                 .collect()
         }
         // Missing vectors are a failing test, never a silent pass.
-        Err(e) => vec![Trial::test("vectors::locate", move || Err(Failed::from(e.to_string())))],
+        Err(e) => vec![Trial::test("vectors::locate", move || {
+            Err(Failed::from(e.to_string()))
+        })],
     };
     libtest_mimic::run(&args, trials).exit();
 }

@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::common::{
-    BandersnatchRingVrfSignature, Ed25519Public, Ed25519Signature, HeaderHash, ServiceId,
-    TicketId, TimeSlot, ValidatorIndex, WorkReportHash,
+    BandersnatchRingVrfSignature, Ed25519Public, Ed25519Signature, HeaderHash, ServiceId, TicketId,
+    TimeSlot, ValidatorIndex, WorkReportHash,
 };
 use super::work::WorkReport;
 use crate::bytes::Bytes;
@@ -24,7 +24,21 @@ pub struct TicketEnvelope {
 }
 
 /// `T`: a ticket `(y, r)` (GP eq. 6.6; encoding C.34).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Encode, Decode, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    Encode,
+    Decode,
+    Serialize,
+    Deserialize,
+)]
 pub struct TicketBody {
     /// `y`: ticket identifier.
     pub id: TicketId,
@@ -86,7 +100,9 @@ pub struct AvailAssurance {
 impl AvailAssurance {
     /// Whether bit `core` of the availability bitfield is set.
     pub fn is_available(&self, core: usize) -> bool {
-        self.bitfield.get(core / 8).is_some_and(|b| b & (1 << (core % 8)) != 0)
+        self.bitfield
+            .get(core / 8)
+            .is_some_and(|b| b & (1 << (core % 8)) != 0)
     }
 }
 

@@ -75,6 +75,8 @@ pub struct RecentBlocks {
 /// `γ_s`: the sealing-key sequence, tickets or fallback keys (GP eq. 6.5).
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+// jam-codec's derive casts the variant index to `u8`.
+#[allow(clippy::cast_possible_truncation)]
 pub enum TicketsOrKeys {
     /// `⟦T⟧_E`.
     #[codec(index = 0)]

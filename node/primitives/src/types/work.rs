@@ -105,6 +105,8 @@ pub struct WorkPackage {
 ///
 /// In JSON it is a one-key object, `{"ok": "0x…"}` or `{"panic": null}`, as in the vectors.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+// jam-codec's derive casts the variant index to `u8`.
+#[allow(clippy::cast_possible_truncation)]
 pub enum WorkExecResult {
     /// The output blob.
     #[codec(index = 0)]
@@ -131,8 +133,15 @@ pub enum WorkExecResult {
 
 impl WorkExecResult {
     /// The JSON key of each variant, in discriminator order.
-    const NAMES: [&'static str; 7] =
-        ["ok", "out_of_gas", "panic", "bad_exports", "oversize", "bad_code", "code_oversize"];
+    const NAMES: [&'static str; 7] = [
+        "ok",
+        "out_of_gas",
+        "panic",
+        "bad_exports",
+        "oversize",
+        "bad_code",
+        "code_oversize",
+    ];
 
     fn name(&self) -> &'static str {
         let index = match self {
@@ -166,7 +175,9 @@ impl<'de> Deserialize<'de> for WorkExecResult {
         let map = std::collections::BTreeMap::<String, Option<Bytes>>::deserialize(deserializer)?;
         let mut entries = map.into_iter();
         let (Some((key, value)), None) = (entries.next(), entries.next()) else {
-            return Err(D::Error::custom("a work result is an object with exactly one key"));
+            return Err(D::Error::custom(
+                "a work result is an object with exactly one key",
+            ));
         };
         Ok(match (key.as_str(), value) {
             ("ok", Some(bytes)) => Self::Ok(bytes),

@@ -15,7 +15,8 @@ use parajam_primitives::ProtocolParameters;
 use crate::Failure;
 
 /// The parameter sets whose vectors are shipped in `tiny/` and `full/` folders.
-pub const PARAM_SETS: [ProtocolParameters; 2] = [ProtocolParameters::TINY, ProtocolParameters::FULL];
+pub const PARAM_SETS: [ProtocolParameters; 2] =
+    [ProtocolParameters::TINY, ProtocolParameters::FULL];
 
 /// Files in `dir` ending in `.ext`, sorted by name.
 pub(crate) fn files_with_ext(dir: &Path, ext: &str) -> Result<Vec<PathBuf>, String> {
@@ -34,7 +35,9 @@ pub(crate) fn files_with_ext(dir: &Path, ext: &str) -> Result<Vec<PathBuf>, Stri
 }
 
 pub(crate) fn stem(path: &Path) -> String {
-    path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 pub(crate) fn read(path: &Path) -> Result<Vec<u8>, Failure> {
@@ -66,15 +69,28 @@ pub(crate) fn decode_round_trip<T: Decode + Encode>(
 }
 
 pub(crate) fn first_difference(a: &[u8], b: &[u8]) -> usize {
-    a.iter().zip(b).position(|(x, y)| x != y).unwrap_or(a.len().min(b.len()))
+    a.iter()
+        .zip(b)
+        .position(|(x, y)| x != y)
+        .unwrap_or(a.len().min(b.len()))
 }
 
 /// Compares two values, showing both on mismatch (truncated for readability).
-pub(crate) fn expect_eq<T: PartialEq + Debug>(what: &str, got: &T, want: &T) -> Result<(), Failure> {
+pub(crate) fn expect_eq<T: PartialEq + Debug>(
+    what: &str,
+    got: &T,
+    want: &T,
+) -> Result<(), Failure> {
     if got == want {
         return Ok(());
     }
-    let clip = |s: String| if s.len() > 2000 { format!("{}…", &s[..2000]) } else { s };
+    let clip = |s: String| {
+        if s.len() > 2000 {
+            format!("{}…", &s[..2000])
+        } else {
+            s
+        }
+    };
     Err(Failure(format!(
         "{what} differs\n  got:  {}\n  want: {}",
         clip(format!("{got:?}")),
@@ -109,7 +125,10 @@ pub(crate) fn json_difference(
             if a.len() != b.len() {
                 return Some(format!("{path}: {} items, want {}", a.len(), b.len()));
             }
-            a.iter().zip(b).enumerate().find_map(|(i, (g, w))| json_difference(g, w, &format!("{path}[{i}]")))
+            a.iter()
+                .zip(b)
+                .enumerate()
+                .find_map(|(i, (g, w))| json_difference(g, w, &format!("{path}[{i}]")))
         }
         _ if got == want => None,
         _ => Some(format!("{path}: got {got}, want {want}")),

@@ -36,8 +36,14 @@ struct Genesis {
 }
 
 /// The trace families shipped (tiny only).
-pub const TRACE_FAMILIES: [&str; 6] =
-    ["fallback", "safrole", "storage", "storage_light", "preimages", "preimages_light"];
+pub const TRACE_FAMILIES: [&str; 6] = [
+    "fallback",
+    "safrole",
+    "storage",
+    "storage_light",
+    "preimages",
+    "preimages_light",
+];
 
 /// Lists one case per trace file.
 pub fn collect(dir: &Path, cases: &mut Vec<Case>) {
@@ -48,9 +54,12 @@ pub fn collect(dir: &Path, cases: &mut Vec<Case>) {
             Ok(files) => {
                 for bin in files {
                     let name = format!("{family}/{}", stem(&bin));
-                    cases.push(Case::new("traces-codec", Some(params.name), name, move || {
-                        check_file(&bin, &params)
-                    }));
+                    cases.push(Case::new(
+                        "traces-codec",
+                        Some(params.name),
+                        name,
+                        move || check_file(&bin, &params),
+                    ));
                 }
             }
             Err(e) => cases.push(Case::broken("traces-codec", Some(params.name), e)),
@@ -75,7 +84,12 @@ fn component<T: Decode + Encode>(value: &[u8], params: &ProtocolParameters) -> O
 }
 
 fn check_state(which: &str, state: &RawState, params: &ProtocolParameters) -> Outcome {
-    let root = parajam_merkle::state_root(state.keyvals.iter().map(|kv| (&kv.key.0, kv.value.as_slice())));
+    let root = parajam_merkle::state_root(
+        state
+            .keyvals
+            .iter()
+            .map(|kv| (&kv.key.0, kv.value.as_slice())),
+    );
     expect_eq(&format!("{which} Merkle root"), &root, &state.state_root.0)?;
 
     let mut seen = Vec::new();
@@ -115,7 +129,9 @@ fn check_state(which: &str, state: &RawState, params: &ProtocolParameters) -> Ou
     for c in StateComponent::ALL {
         let n = seen.iter().filter(|s| **s == c).count();
         if n != 1 {
-            return Err(Failure(format!("{which}: component {c:?} present {n} times")));
+            return Err(Failure(format!(
+                "{which}: component {c:?} present {n} times"
+            )));
         }
     }
     Ok(())
