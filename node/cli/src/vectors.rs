@@ -55,8 +55,9 @@ pub fn run(args: &VectorsArgs) -> anyhow::Result<ExitCode> {
         .max(1);
     let results = run_all(&cases, jobs);
 
+    // Rows in the order the harness lists families and parameter sets.
     let mut rows: BTreeMap<(usize, &str, &str), Row> = BTreeMap::new();
-    let mut order: Vec<&str> = Vec::new();
+    let mut order: Vec<(&str, &str)> = Vec::new();
     let mut failures = Vec::new();
     for (case, (outcome, time)) in cases.iter().zip(&results) {
         if !order.contains(&case.family) {
