@@ -60,13 +60,12 @@ pub fn run(args: &VectorsArgs) -> anyhow::Result<ExitCode> {
     let mut order: Vec<(&str, &str)> = Vec::new();
     let mut failures = Vec::new();
     for (case, (outcome, time)) in cases.iter().zip(&results) {
-        if !order.contains(&case.family) {
-            order.push(case.family);
-        }
-        let rank = order.iter().position(|f| *f == case.family).unwrap_or(0);
-        let row = rows
-            .entry((rank, case.family, case.params.unwrap_or("-")))
-            .or_default();
+        let key = (case.family, case.params.unwrap_or("-"));
+        let rank = order.iter().position(|k| *k == key).unwrap_or_else(|| {
+            order.push(key);
+            order.len() - 1
+        });
+        let row = rows.entry((rank, key.0, key.1)).or_default();
         row.total += 1;
         row.time += *time;
         match (case.skip, outcome) {
