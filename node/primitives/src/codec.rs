@@ -66,6 +66,14 @@ pub enum DecodeError {
         /// What the decoder found wrong (innermost cause first).
         reason: String,
     },
+    /// The input decodes, but is not the value's one encoding (GP appendix C
+    /// defines exactly one encoding per value; e.g. a natural written with a
+    /// longer prefix than needed). Accepting it would make blocks malleable.
+    #[error("non-canonical encoding of {ty}")]
+    NonCanonical {
+        /// The type being decoded.
+        ty: &'static str,
+    },
     /// A value was decoded but bytes remain after it.
     #[error("{remaining} trailing bytes after a complete {ty}")]
     TrailingBytes {
@@ -82,32 +90,44 @@ fn short_type_name<T>() -> &'static str {
     full.rsplit("::").next().unwrap_or(full)
 }
 
-/// Decodes exactly one `T` from `bytes` under `params`: no trailing bytes allowed.
-pub fn decode<T: Decode>(mut bytes: &[u8], params: &ProtocolParameters) -> Result<T, DecodeError> {
-    let value =
-        with_params(params, || T::decode(&mut bytes)).map_err(|e| DecodeError::Invalid {
+/// Decodes exactly one `T` from `bytes` under `params`.
+///
+/// Strict: no trailing bytes, and `bytes` must be the canonical encoding of
+/// the value (checked by re-encoding, which costs about a tenth of the decode).
+pub fn decode<T: Decode + Encode>(
+    bytes: &[u8],
+    params: &ProtocolParameters,
+) -> Result<T, DecodeError> {
+    let mut input = bytes;
+    let value = decode_prefix(&mut input, params)?;
+    if !input.is_empty() {
+        return Err(DecodeError::TrailingBytes {
             ty: short_type_name::<T>(),
-            reason: e.to_string(),
-        })?;
-    if bytes.is_empty() {
-        Ok(value)
-    } else {
-        Err(DecodeError::TrailingBytes {
-            ty: short_type_name::<T>(),
-            remaining: bytes.len(),
-        })
+            remaining: input.len(),
+        });
     }
+    Ok(value)
 }
 
 /// Decodes one `T` from the front of `input` under `params`, leaving the rest.
-pub fn decode_prefix<T: Decode>(
+/// The consumed octets must be the canonical encoding of the value.
+pub fn decode_prefix<T: Decode + Encode>(
     input: &mut &[u8],
     params: &ProtocolParameters,
 ) -> Result<T, DecodeError> {
-    with_params(params, || T::decode(input)).map_err(|e| DecodeError::Invalid {
+    let start = *input;
+    let value = with_params(params, || T::decode(input)).map_err(|e| DecodeError::Invalid {
         ty: short_type_name::<T>(),
         reason: e.to_string(),
-    })
+    })?;
+    let consumed = &start[..start.len() - input.len()];
+    if value.using_encoded(|again| again == consumed) {
+        Ok(value)
+    } else {
+        Err(DecodeError::NonCanonical {
+            ty: short_type_name::<T>(),
+        })
+    }
 }
 
 /// A length that a protocol parameter fixes or bounds.
@@ -435,6 +455,18 @@ mod tests {
                 remaining: 1
             }
         );
+    }
+
+    #[test]
+    fn non_canonical_naturals_are_rejected() {
+        // 5 written with a two-octet prefix, and with the 9-octet form.
+        let err = decode::<Compact<u64>>(&[0x80, 0x05], &ProtocolParameters::TINY);
+        assert!(matches!(err, Err(DecodeError::NonCanonical { .. })), "{err:?}");
+        let long = [0xff, 5, 0, 0, 0, 0, 0, 0, 0];
+        assert!(decode::<Compact<u64>>(&long, &ProtocolParameters::TINY).is_err());
+        // A two-item sequence whose length prefix is non-canonical.
+        let err = decode::<Vec<u8>>(&[0x80, 0x02, 1, 2], &ProtocolParameters::TINY);
+        assert!(matches!(err, Err(DecodeError::NonCanonical { .. })), "{err:?}");
     }
 
     #[test]
