@@ -461,12 +461,18 @@ mod tests {
     fn non_canonical_naturals_are_rejected() {
         // 5 written with a two-octet prefix, and with the 9-octet form.
         let err = decode::<Compact<u64>>(&[0x80, 0x05], &ProtocolParameters::TINY);
-        assert!(matches!(err, Err(DecodeError::NonCanonical { .. })), "{err:?}");
+        assert!(
+            matches!(err, Err(DecodeError::NonCanonical { .. })),
+            "{err:?}"
+        );
         let long = [0xff, 5, 0, 0, 0, 0, 0, 0, 0];
         assert!(decode::<Compact<u64>>(&long, &ProtocolParameters::TINY).is_err());
         // A two-item sequence whose length prefix is non-canonical.
         let err = decode::<Vec<u8>>(&[0x80, 0x02, 1, 2], &ProtocolParameters::TINY);
-        assert!(matches!(err, Err(DecodeError::NonCanonical { .. })), "{err:?}");
+        assert!(
+            matches!(err, Err(DecodeError::NonCanonical { .. })),
+            "{err:?}"
+        );
     }
 
     #[test]
