@@ -93,13 +93,13 @@ pub fn run(args: &VectorsArgs) -> anyhow::Result<ExitCode> {
     }
     println!();
     println!(
-        "{:<14} {:<6} {:>8} {:>8} {:>8} {:>8} {:>10}",
+        "{:<15} {:<11} {:>8} {:>8} {:>8} {:>8} {:>10}",
         "family", "params", "vectors", "passed", "failed", "skipped", "time"
     );
     let mut total = Row::default();
     for ((_, family, params), row) in &rows {
         println!(
-            "{:<14} {:<6} {:>8} {:>8} {:>8} {:>8} {:>10}",
+            "{:<15} {:<11} {:>8} {:>8} {:>8} {:>8} {:>10}",
             family,
             params,
             row.total,
@@ -115,7 +115,7 @@ pub fn run(args: &VectorsArgs) -> anyhow::Result<ExitCode> {
         total.time += row.time;
     }
     println!(
-        "{:<14} {:<6} {:>8} {:>8} {:>8} {:>8} {:>10}",
+        "{:<15} {:<11} {:>8} {:>8} {:>8} {:>8} {:>10}",
         "total",
         "",
         total.total,

@@ -2,7 +2,9 @@
 
 pub mod codec;
 pub mod erasure;
+pub mod pvm;
 pub mod shuffle;
+pub mod stf;
 pub mod traces_codec;
 pub mod trie;
 

@@ -1,0 +1,212 @@
+//! Bandersnatch VRFs of GP appendix G (`bandersnatch.tex`), on `ark-vrf`.
+//!
+//! * `F_k⟨c⟩(m)`: IETF VRF signatures (96 octets: output point, then the
+//!   Schnorr-like proof), used for block seals and the entropy source.
+//! * `F̄_r⟨c⟩(m)`: ring VRF proofs (784 octets: output point, then the
+//!   Pedersen and ring proofs), used for Safrole tickets, against a ring root
+//!   `r = O(keys)` (144 octets, a KZG commitment to the keys).
+//! * `Y(s)`: the VRF output hash, first 32 octets, for either kind.
+//!
+//! The curve arithmetic, hash-to-curve, transcript and proof systems are
+//! `ark-vrf`'s (version 0.1, the one the GP 0.7.2 vectors were made with;
+//! see the vectors' `stf/safrole/README.md`). This crate only fixes the
+//! encodings and the GP's conventions: a key that is not a curve point is
+//! replaced by the padding point when building a ring.
+
+use ark_vrf::ietf::Verifier as _;
+use ark_vrf::reexports::ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
+use ark_vrf::ring::Verifier as RingVerifier;
+use ark_vrf::suites::bandersnatch as suite;
+
+/// A Bandersnatch public key.
+pub type PublicKey = [u8; 32];
+/// An IETF VRF signature (`F`).
+pub type Signature = [u8; 96];
+/// A ring VRF proof (`F̄`).
+pub type RingProof = [u8; 784];
+/// A ring root / commitment (`γ_z`).
+pub type RingRoot = [u8; 144];
+/// A VRF output hash `Y(·)`.
+pub type VrfOutput = [u8; 32];
+
+/// Why a signature or proof was not accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum VrfError {
+    /// The octets do not encode a valid signature/proof (bad point or scalar).
+    #[error("malformed VRF signature or proof")]
+    Malformed,
+    /// The public key is not a point on the curve.
+    #[error("public key is not a Bandersnatch point")]
+    BadPublicKey,
+    /// The ring root does not decode.
+    #[error("malformed ring root")]
+    BadRingRoot,
+    /// The VRF input could not be hashed to the curve.
+    #[error("VRF input cannot be mapped to the curve")]
+    BadInput,
+    /// The signature or proof does not verify.
+    #[error("VRF signature or proof does not verify")]
+    Invalid,
+}
+
+/// Why the ring parameters could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SrsError {
+    /// The SRS octets are not an uncompressed KZG setup.
+    #[error("SRS does not decode: {0}")]
+    Decode(String),
+    /// The SRS has too few powers for the ring size.
+    #[error("SRS too small for a ring of {0} keys")]
+    TooSmall(usize),
+}
+
+fn output_hash(output: &ark_vrf::Output<suite::BandersnatchSha512Ell2>) -> VrfOutput {
+    let hash = output.hash();
+    let mut out = [0u8; 32];
+    out.copy_from_slice(&hash[..32]);
+    out
+}
+
+fn decode_output(bytes: &[u8]) -> Result<suite::Output, VrfError> {
+    suite::Output::deserialize_compressed(bytes).map_err(|_| VrfError::Malformed)
+}
+
+/// `Y(s)`: the output hash of a signature or proof without verifying it
+/// (GP uses it for the entropy source before the seal is checked elsewhere).
+pub fn vrf_output(signature_or_proof: &[u8]) -> Result<VrfOutput, VrfError> {
+    let point = signature_or_proof.get(..32).ok_or(VrfError::Malformed)?;
+    Ok(output_hash(&decode_output(point)?))
+}
+
+/// Verifies an IETF VRF signature `F_key⟨context⟩(message)` and returns `Y`.
+pub fn ietf_verify(
+    key: &PublicKey,
+    context: &[u8],
+    message: &[u8],
+    signature: &Signature,
+) -> Result<VrfOutput, VrfError> {
+    let public =
+        suite::Public::deserialize_compressed(&key[..]).map_err(|_| VrfError::BadPublicKey)?;
+    let input = suite::Input::new(context).ok_or(VrfError::BadInput)?;
+    let output = decode_output(&signature[..32])?;
+    let proof = suite::IetfProof::deserialize_compressed(&signature[32..])
+        .map_err(|_| VrfError::Malformed)?;
+    public
+        .verify(input, output, message, &proof)
+        .map_err(|_| VrfError::Invalid)?;
+    Ok(output_hash(&output))
+}
+
+/// Ring proof parameters for one ring size, built once from a KZG SRS.
+///
+/// Building them costs milliseconds to seconds (full: 1023 keys); keep one
+/// per ring size.
+pub struct RingContext {
+    params: suite::RingProofParams,
+    ring_size: usize,
+}
+
+impl std::fmt::Debug for RingContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RingContext")
+            .field("ring_size", &self.ring_size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RingContext {
+    /// Builds parameters for rings of `ring_size` keys from an uncompressed
+    /// KZG SRS over BLS12-381 (the Zcash powers-of-tau setup, 2^11 powers).
+    pub fn from_srs(srs: &[u8], ring_size: usize) -> Result<Self, SrsError> {
+        let pcs = suite::PcsParams::deserialize_uncompressed_unchecked(srs)
+            .map_err(|e| SrsError::Decode(e.to_string()))?;
+        let params = suite::RingProofParams::from_pcs_params(ring_size, pcs)
+            .map_err(|_| SrsError::TooSmall(ring_size))?;
+        Ok(Self { params, ring_size })
+    }
+
+    /// The ring size these parameters serve.
+    pub fn ring_size(&self) -> usize {
+        self.ring_size
+    }
+
+    /// `O(keys)`: the ring root of `keys` (GP eq. G.3), keys that are not
+    /// curve points replaced by the padding point.
+    pub fn ring_root(&self, keys: &[PublicKey]) -> RingRoot {
+        let points: Vec<_> = keys
+            .iter()
+            .map(|k| {
+                suite::Public::deserialize_compressed(&k[..])
+                    .map_or_else(|_| suite::RingProofParams::padding_point(), |p| p.0)
+            })
+            .collect();
+        let commitment = self.params.verifier_key(&points).commitment();
+        let mut out = [0u8; 144];
+        // A commitment is three compressed G1 points: exactly 144 octets.
+        if commitment.serialize_compressed(&mut out[..]).is_err() {
+            debug_assert!(false, "ring commitment is 144 octets");
+        }
+        out
+    }
+
+    /// Verifies a ring VRF proof `F̄_root⟨context⟩(message)` and returns `Y`.
+    pub fn verify(
+        &self,
+        root: &RingRoot,
+        context: &[u8],
+        message: &[u8],
+        proof: &RingProof,
+    ) -> Result<VrfOutput, VrfError> {
+        let commitment = suite::RingCommitment::deserialize_compressed(&root[..])
+            .map_err(|_| VrfError::BadRingRoot)?;
+        let verifier = self
+            .params
+            .verifier(self.params.verifier_key_from_commitment(commitment));
+        let input = suite::Input::new(context).ok_or(VrfError::BadInput)?;
+        let output = decode_output(&proof[..32])?;
+        let proof = suite::RingProof::deserialize_compressed(&proof[32..])
+            .map_err(|_| VrfError::Malformed)?;
+        <suite::Public as RingVerifier<_>>::verify(input, output, message, &proof, &verifier)
+            .map_err(|_| VrfError::Invalid)?;
+        Ok(output_hash(&output))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The Bandersnatch generator, compressed (a valid point and key).
+    fn generator() -> [u8; 32] {
+        let mut out = [0u8; 32];
+        let point = <suite::AffinePoint as ark_vrf::reexports::ark_ec::AffineRepr>::generator();
+        let g = suite::Public::from(point);
+        g.serialize_compressed(&mut out[..]).expect("32 octets");
+        out
+    }
+
+    #[test]
+    fn malformed_inputs_are_errors_not_panics() {
+        let junk = [0xffu8; 96];
+        assert_eq!(vrf_output(&junk), Err(VrfError::Malformed));
+        assert_eq!(vrf_output(&[1, 2, 3]), Err(VrfError::Malformed));
+        assert_eq!(
+            ietf_verify(&[0xff; 32], b"ctx", b"", &junk),
+            Err(VrfError::BadPublicKey)
+        );
+        let key = generator();
+        assert!(ietf_verify(&key, b"ctx", b"", &junk).is_err());
+        // A well-formed output point with a wrong proof does not verify.
+        let mut sig = [0u8; 96];
+        sig[..32].copy_from_slice(&key);
+        assert_eq!(ietf_verify(&key, b"ctx", b"", &sig), Err(VrfError::Invalid));
+    }
+
+    #[test]
+    fn srs_errors_are_typed() {
+        assert!(matches!(
+            RingContext::from_srs(&[1, 2, 3], 6),
+            Err(SrsError::Decode(_))
+        ));
+    }
+}

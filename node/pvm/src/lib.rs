@@ -1,0 +1,688 @@
+//! The Polkadot Virtual Machine (PVM) of the Gray Paper v0.7.2, appendix A
+//! "Polkadot Virtual Machine" (`sec:virtualmachine`), run on
+//! [polkavm](https://crates.io/crates/polkavm) 0.30.0.
+//!
+//! # What the GP asks for
+//!
+//! `Ψ(p, ı, ϱ, ω, μ)` (eq. A.1) decodes the program blob `p` with `deblob`
+//! into code `c`, opcode bitmask `k` and dynamic jump table `j`, then steps
+//! `Ψ_1` until an exit reason `ε` other than `▸` (continue) comes up:
+//! halt `∎`, panic `☇`, out of gas `∞`, a page fault `F × address` or a host
+//! call `h̵ × identifier` ([`ExitReason`]). The machine has 13 64-bit
+//! registers `ω` and a 32-bit address space `μ` of pages of `Z_P = 4096`
+//! octets ([`PAGE_SIZE`]), each inaccessible, read-only or writable. In GP
+//! 0.7.x every instruction costs exactly one gas (`ϱ_Δ = 1`).
+//!
+//! polkavm 0.30.0 is the last polkavm release implementing this (the
+//! `JamV1` instruction set); 0.31 and later implement GP 0.8, whose gas
+//! model, opcodes and host calls differ. Every rule that differs between the
+//! two stays behind [`PvmFlavor`], so a second flavor can be added without
+//! touching callers.
+//!
+//! # This crate
+//!
+//! [`Pvm`] holds one polkavm engine per [`Backend`] (the portable
+//! interpreter, and the x86-64 recompiler where this machine supports it)
+//! and runs a raw GP code blob (the `deblob` format) from an
+//! [`InitialState`] to an [`Outcome`]. A malformed blob or initial state is a
+//! typed [`PvmError`], never a panic of the host; the GP's own reaction to a
+//! blob that fails `deblob` (a `☇` exit, eq. A.1) is for the caller to apply.
+//! [`Pvm::crosscheck`] runs both backends and checks they agree exactly.
+//!
+//! ```
+//! use parajam_pvm::{Backend, ExitReason, InitialState, MachineState, Pvm, PvmFlavor};
+//!
+//! let pvm = Pvm::new(PvmFlavor::Gp072)?;
+//! // No jump table (`E(0) ⌢ E_1(0)`), one octet of code, `trap`, and its bitmask.
+//! let code = [0, 0, 1, 0, 0b1];
+//! let init = InitialState {
+//!     machine: MachineState { gas: 10, ..MachineState::default() },
+//!     ..InitialState::default()
+//! };
+//! let out = pvm.run_code_blob(Backend::Interpreter, &code, &init)?;
+//! assert_eq!((out.exit, out.machine.gas), (ExitReason::Panic, 9));
+//! # Ok::<(), parajam_pvm::PvmError>(())
+//! ```
+
+use std::fmt;
+use std::sync::OnceLock;
+
+use polkavm::program::{InstructionSetKind, ProgramParseError};
+use polkavm::{
+    ArcBytes, BackendKind, Config, CostModel, CostModelKind, Engine, GasMeteringKind,
+    InterruptKind, MemoryProtection, Module, ModuleConfig, ProgramBlob, ProgramCounter,
+    ProgramParts, RawInstance, Reg,
+};
+
+/// `Z_P = 2^12`, the PVM page size in octets: the RAM model `eq:pvmmemory`
+/// of GP "The Virtual Machine and Gas", and the page-fault rule of §A.4.
+pub const PAGE_SIZE: u32 = 4096;
+
+/// The number of registers, `|ω| = 13` (GP §A.1, eq. A.1).
+pub const REGISTER_COUNT: usize = 13;
+
+/// Addresses below `2^16` are never accessible: touching one panics rather
+/// than faulting (GP §A.4, the memory-access exceptional execution state
+/// `ε^μ` beside eq. A.6).
+pub const LOWEST_ACCESSIBLE_ADDRESS: u32 = 1 << 16;
+
+/// A dynamic jump to `2^32 − 2^16` halts the machine (`djump`, GP
+/// `eq:jumptablealignment` in §A.4).
+pub const HALT_ADDRESS: u32 = 0xffff_0000;
+
+/// Which polkavm execution engine runs the code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Backend {
+    /// polkavm's portable interpreter: always available.
+    Interpreter,
+    /// polkavm's x86-64 recompiler in its Linux sandbox, where supported.
+    Compiler,
+}
+
+impl Backend {
+    /// Both backends, interpreter first.
+    pub const ALL: [Backend; 2] = [Backend::Interpreter, Backend::Compiler];
+
+    /// `"interpreter"` or `"compiler"`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Backend::Interpreter => "interpreter",
+            Backend::Compiler => "compiler",
+        }
+    }
+
+    const fn kind(self) -> BackendKind {
+        match self {
+            Backend::Interpreter => BackendKind::Interpreter,
+            Backend::Compiler => BackendKind::Compiler,
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The version-specific rules of the PVM: the one seam where GP 0.7.x and
+/// GP 0.8 differ (gas per instruction vs. per basic block, opcode and
+/// host-call numbering, the `sbrk` instruction vs. a `grow_heap` host call).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum PvmFlavor {
+    /// GP v0.7.2 (instruction numbering unchanged since GP 0.5.4): polkavm's
+    /// `JamV1` instruction set, one gas per instruction, `sbrk` present.
+    #[default]
+    Gp072,
+}
+
+impl PvmFlavor {
+    /// `ϱ_Δ`, the gas every instruction costs (GP §A.4, the default
+    /// transition beside eq. A.6: one in 0.7.x).
+    pub const fn gas_per_instruction(self) -> i64 {
+        match self {
+            PvmFlavor::Gp072 => 1,
+        }
+    }
+
+    /// Whether the `sbrk` instruction exists (GP §A.5.9, two registers;
+    /// removed in 0.8).
+    pub const fn has_sbrk(self) -> bool {
+        match self {
+            PvmFlavor::Gp072 => true,
+        }
+    }
+
+    fn instruction_set(self) -> InstructionSetKind {
+        match self {
+            PvmFlavor::Gp072 => InstructionSetKind::JamV1,
+        }
+    }
+
+    fn cost_model(self) -> CostModelKind {
+        match self {
+            // The naive model charges one gas for every instruction.
+            PvmFlavor::Gp072 => CostModelKind::Simple(CostModel::naive_ref()),
+        }
+    }
+
+    fn module_config(self, options: PvmOptions) -> ModuleConfig {
+        let mut config = ModuleConfig::new();
+        config.set_step_tracing(options.step_tracing);
+        config.set_page_size(PAGE_SIZE);
+        // Gas is checked before each step, never after the fact.
+        config.set_gas_metering(Some(GasMeteringKind::Sync));
+        // Pages are mapped one by one from the initial state, and a touch of
+        // an inaccessible page stops the machine with its address.
+        config.set_dynamic_paging(true);
+        config.set_cost_model(Some(self.cost_model()));
+        // Not strict: a jump table entry outside the code is no load error in
+        // the GP; a dynamic jump through it panics (`eq:jumptablealignment`).
+        config.set_strict(false);
+        config
+    }
+
+    /// The GP exit reason of a polkavm interruption, or `None` to go on.
+    fn exit_reason(self, interrupt: &InterruptKind) -> Option<ExitReason> {
+        match self {
+            PvmFlavor::Gp072 => match interrupt {
+                InterruptKind::Finished => Some(ExitReason::Halt),
+                InterruptKind::Trap => Some(ExitReason::Panic),
+                InterruptKind::NotEnoughGas => Some(ExitReason::OutOfGas),
+                InterruptKind::Ecalli(id) => Some(ExitReason::HostCall(*id)),
+                // GP §A.4: an access below 2^16 panics instead of faulting.
+                InterruptKind::Segfault(fault)
+                    if fault.page_address < LOWEST_ACCESSIBLE_ADDRESS =>
+                {
+                    Some(ExitReason::Panic)
+                }
+                InterruptKind::Segfault(fault) => Some(ExitReason::PageFault(fault.page_address)),
+                InterruptKind::Step => None,
+            },
+        }
+    }
+}
+
+/// How the machine stopped: `ε` of GP eq. A.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ExitReason {
+    /// `∎`: a dynamic jump to [`HALT_ADDRESS`].
+    Halt,
+    /// `☇`: `trap`, an invalid instruction or jump, or an access below 2^16.
+    Panic,
+    /// `∞`: the gas ran out.
+    OutOfGas,
+    /// `F × a`: an access to the inaccessible (or, for writes, read-only)
+    /// page at address `a` (a multiple of [`PAGE_SIZE`]).
+    PageFault(u32),
+    /// `h̵ × id`: an `ecalli id` instruction.
+    HostCall(u32),
+}
+
+impl ExitReason {
+    /// The status name the PVM test vectors use.
+    pub const fn status_name(self) -> &'static str {
+        match self {
+            ExitReason::Halt => "halt",
+            ExitReason::Panic => "panic",
+            ExitReason::OutOfGas => "out-of-gas",
+            ExitReason::PageFault(_) => "page-fault",
+            ExitReason::HostCall(_) => "host-call",
+        }
+    }
+}
+
+impl fmt::Display for ExitReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExitReason::PageFault(a) => write!(f, "page-fault at {a:#x}"),
+            ExitReason::HostCall(id) => write!(f, "host-call {id}"),
+            other => f.write_str(other.status_name()),
+        }
+    }
+}
+
+/// The registers, instruction counter and gas: `(ω, ı, ϱ)` of GP eq. A.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct MachineState {
+    /// `ω`, the 13 registers, in GP order (polkavm's `RA, SP, T0..T2, S0,
+    /// S1, A0..A5`).
+    pub regs: [u64; REGISTER_COUNT],
+    /// `ı`, the instruction counter (a code offset).
+    pub pc: u32,
+    /// `ϱ`, the gas left (signed: `Z_G`).
+    pub gas: i64,
+}
+
+/// A page-aligned range of memory made accessible before the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PageRange {
+    /// The first address, a multiple of [`PAGE_SIZE`], at least 2^16.
+    pub address: u32,
+    /// The length in octets, a multiple of [`PAGE_SIZE`].
+    pub length: u32,
+    /// Writable (`W`) rather than read-only (`R`).
+    pub is_writable: bool,
+}
+
+/// Octets at an address.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct MemoryChunk {
+    /// The address of the first octet.
+    pub address: u32,
+    /// The octets.
+    pub contents: Vec<u8>,
+}
+
+impl MemoryChunk {
+    /// The maximal runs of non-zero octets, each as its own chunk: the form
+    /// in which the PVM test vectors list memory.
+    pub fn nonzero_runs(&self) -> Vec<MemoryChunk> {
+        let mut runs = Vec::new();
+        let mut start = None;
+        for (i, &byte) in self.contents.iter().chain(std::iter::once(&0)).enumerate() {
+            match (byte != 0, start) {
+                (true, None) => start = Some(i),
+                (false, Some(s)) => {
+                    runs.push(MemoryChunk {
+                        address: self.address.wrapping_add(offset_u32(s)),
+                        contents: self.contents[s..i].to_vec(),
+                    });
+                    start = None;
+                }
+                _ => {}
+            }
+        }
+        runs
+    }
+}
+
+fn offset_u32(offset: usize) -> u32 {
+    // Chunks come from 32-bit address ranges, so offsets fit.
+    u32::try_from(offset).unwrap_or(u32::MAX)
+}
+
+/// Everything a run starts from: registers, pc and gas, the accessible
+/// pages (zero-filled) and the non-zero memory contents on them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct InitialState {
+    /// `ω`, `ı` and `ϱ` at the start.
+    pub machine: MachineState,
+    /// The accessible pages; every other page is inaccessible.
+    pub pages: Vec<PageRange>,
+    /// Contents written onto the pages (read-only pages included) before the run.
+    pub memory: Vec<MemoryChunk>,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// `ε`.
+    pub exit: ExitReason,
+    /// The final registers and gas, and the pc of the instruction that
+    /// caused the exit, as the PVM test vectors record it. After a halt that
+    /// pc is known only with [`PvmOptions::step_tracing`] and is 0 otherwise
+    /// (GP eq. A.1 itself returns `ı = 0` after a halt or a panic, so no
+    /// protocol rule reads it).
+    pub machine: MachineState,
+    /// The full final contents of every range of [`InitialState::pages`],
+    /// in the same order.
+    pub memory: Vec<MemoryChunk>,
+}
+
+impl Outcome {
+    /// The final non-zero memory as maximal runs, in address order of the
+    /// page ranges: the test vectors' `expected-memory` form.
+    pub fn nonzero_memory(&self) -> Vec<MemoryChunk> {
+        self.memory
+            .iter()
+            .flat_map(MemoryChunk::nonzero_runs)
+            .collect()
+    }
+
+    /// The first way `self` and `other` differ, for a person; `None` if equal.
+    pub fn difference(&self, other: &Outcome) -> Option<String> {
+        if self.exit != other.exit {
+            return Some(format!("exit: {} vs {}", self.exit, other.exit));
+        }
+        if self.machine.pc != other.machine.pc {
+            return Some(format!("pc: {} vs {}", self.machine.pc, other.machine.pc));
+        }
+        if self.machine.gas != other.machine.gas {
+            return Some(format!(
+                "gas: {} vs {}",
+                self.machine.gas, other.machine.gas
+            ));
+        }
+        if let Some(i) =
+            (0..REGISTER_COUNT).find(|&i| self.machine.regs[i] != other.machine.regs[i])
+        {
+            return Some(format!(
+                "register {i}: {:#x} vs {:#x}",
+                self.machine.regs[i], other.machine.regs[i]
+            ));
+        }
+        if self.memory != other.memory {
+            let (a, b) = (self.nonzero_memory(), other.nonzero_memory());
+            return Some(format!("memory: {a:?} vs {b:?}"));
+        }
+        None
+    }
+}
+
+/// Why a run could not even start (or polkavm failed internally).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PvmError {
+    /// The blob is not `E(|j|) ⌢ E_1(z) ⌢ E(|c|) ⌢ E_z(j) ⌢ E(c) ⌢ E(k)`
+    /// with `|k| = |c|` (`deblob`, GP A.2), or exceeds polkavm's limits.
+    #[error("invalid program blob: {0}")]
+    InvalidBlob(String),
+    /// polkavm refused to prepare the module for this backend.
+    #[error("cannot load the program: {0}")]
+    Module(String),
+    /// A page range is not page-aligned, starts below 2^16 or overlaps another.
+    #[error("invalid page range {address:#x}+{length:#x}: {reason}")]
+    InvalidPages {
+        /// The range's address.
+        address: u32,
+        /// The range's length.
+        length: u32,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// Initial memory contents fall outside the accessible pages.
+    #[error("initial memory {address:#x}+{length:#x} is not on the accessible pages")]
+    MemoryNotMapped {
+        /// The chunk's address.
+        address: u32,
+        /// The chunk's length.
+        length: usize,
+    },
+    /// The backend cannot run on this machine.
+    #[error("the {backend} backend is unavailable on this machine: {reason}")]
+    BackendUnavailable {
+        /// The backend asked for.
+        backend: Backend,
+        /// Why it is unavailable.
+        reason: String,
+    },
+    /// polkavm failed while setting up or running the instance.
+    #[error("polkavm failed: {0}")]
+    Engine(String),
+    /// [`Pvm::crosscheck`]: the backends disagree.
+    #[error("backends disagree: {0} (interpreter vs compiler)")]
+    Divergence(String),
+}
+
+impl From<ProgramParseError> for PvmError {
+    fn from(e: ProgramParseError) -> Self {
+        PvmError::InvalidBlob(e.to_string())
+    }
+}
+
+fn engine_error(e: impl fmt::Display) -> PvmError {
+    PvmError::Engine(e.to_string())
+}
+
+/// How closely runs are observed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct PvmOptions {
+    /// Stop after every instruction to note its pc. Much slower; needed
+    /// only to know the pc of the instruction that halted (see
+    /// [`Outcome::machine`]), which the PVM test vectors record.
+    pub step_tracing: bool,
+}
+
+/// The PVM: one polkavm engine per backend, for one [`PvmFlavor`].
+pub struct Pvm {
+    flavor: PvmFlavor,
+    options: PvmOptions,
+    interpreter: Engine,
+    /// Started on first use: it spawns sandbox worker processes.
+    compiler: OnceLock<Result<Engine, String>>,
+}
+
+impl fmt::Debug for Pvm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pvm")
+            .field("flavor", &self.flavor)
+            .field("options", &self.options)
+            .field(
+                "compiler",
+                &self.compiler.get().map(|e| e.as_ref().map(|_| "started")),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+fn new_engine(backend: Backend) -> Result<Engine, String> {
+    if !backend.kind().is_supported() {
+        return Err(format!(
+            "polkavm has no {backend} backend for this platform"
+        ));
+    }
+    // `Config::new`, not `from_env`: POLKAVM_* variables must not change
+    // consensus behaviour.
+    let mut config = Config::new();
+    config.set_backend(Some(backend.kind()));
+    config.set_allow_dynamic_paging(true);
+    Engine::new(&config).map_err(|e| {
+        let mut reason = e.to_string();
+        if reason.contains("userfaultfd") {
+            // Dynamic paging in the Linux sandbox needs userfaultfd, which
+            // the kernel refuses to the sandbox's unprivileged worker.
+            reason.push_str(
+                "; the recompiler's sandbox needs userfaultfd for dynamic paging: \
+                 set the sysctl vm.unprivileged_userfaultfd=1",
+            );
+        }
+        reason
+    })
+}
+
+impl Pvm {
+    /// Creates the engines. The interpreter must start; the compiler starts
+    /// on first use and may be unavailable on this machine (see
+    /// [`Pvm::backend_unavailable`]).
+    pub fn new(flavor: PvmFlavor) -> Result<Self, PvmError> {
+        Self::with_options(flavor, PvmOptions::default())
+    }
+
+    /// [`Pvm::new`] with non-default [`PvmOptions`].
+    pub fn with_options(flavor: PvmFlavor, options: PvmOptions) -> Result<Self, PvmError> {
+        let interpreter =
+            new_engine(Backend::Interpreter).map_err(|reason| PvmError::BackendUnavailable {
+                backend: Backend::Interpreter,
+                reason,
+            })?;
+        Ok(Self {
+            flavor,
+            options,
+            interpreter,
+            compiler: OnceLock::new(),
+        })
+    }
+
+    /// The flavor this PVM runs.
+    pub fn flavor(&self) -> PvmFlavor {
+        self.flavor
+    }
+
+    /// The options this PVM runs with.
+    pub fn options(&self) -> PvmOptions {
+        self.options
+    }
+
+    fn compiler(&self) -> &Result<Engine, String> {
+        self.compiler.get_or_init(|| new_engine(Backend::Compiler))
+    }
+
+    /// Why `backend` cannot run here, or `None` if it can (starting the
+    /// compiler engine if it has not started yet).
+    pub fn backend_unavailable(&self, backend: Backend) -> Option<&str> {
+        match backend {
+            Backend::Interpreter => None,
+            Backend::Compiler => self.compiler().as_ref().err().map(String::as_str),
+        }
+    }
+
+    /// The fastest backend available: the compiler where supported, chosen
+    /// at run time.
+    pub fn preferred_backend(&self) -> Backend {
+        if self.compiler().is_ok() {
+            Backend::Compiler
+        } else {
+            Backend::Interpreter
+        }
+    }
+
+    fn engine(&self, backend: Backend) -> Result<&Engine, PvmError> {
+        match backend {
+            Backend::Interpreter => Ok(&self.interpreter),
+            Backend::Compiler => {
+                self.compiler()
+                    .as_ref()
+                    .map_err(|reason| PvmError::BackendUnavailable {
+                        backend,
+                        reason: reason.clone(),
+                    })
+            }
+        }
+    }
+
+    /// Runs the GP code blob `code` (the `deblob` format of GP eq. A.2:
+    /// jump table, code and opcode bitmask) from `init` until it exits:
+    /// `Ψ(code, ı, ϱ, ω, μ)` of GP eq. A.1.
+    pub fn run_code_blob(
+        &self,
+        backend: Backend,
+        code: &[u8],
+        init: &InitialState,
+    ) -> Result<Outcome, PvmError> {
+        check_initial_memory(init)?;
+        let engine = self.engine(backend)?;
+        let blob = self.parse_code_blob(code)?;
+        let module = Module::from_blob(engine, &self.flavor.module_config(self.options), blob)
+            .map_err(|e| PvmError::Module(e.to_string()))?;
+        let mut instance = module.instantiate().map_err(engine_error)?;
+        load_memory(&mut instance, init)?;
+        for (reg, value) in Reg::ALL.into_iter().zip(init.machine.regs) {
+            instance.set_reg(reg, value);
+        }
+        instance.set_gas(init.machine.gas);
+        instance.set_next_program_counter(ProgramCounter(init.machine.pc));
+
+        // With step tracing, the pc of the instruction about to run.
+        let mut last_step = None;
+        let exit = loop {
+            let interrupt = instance.run().map_err(engine_error)?;
+            if let Some(exit) = self.flavor.exit_reason(&interrupt) {
+                break exit;
+            }
+            last_step = instance.program_counter();
+        };
+
+        let mut regs = [0u64; REGISTER_COUNT];
+        for (slot, reg) in regs.iter_mut().zip(Reg::ALL) {
+            *slot = instance.reg(reg);
+        }
+        // polkavm forgets the pc on a halt; only a step trace knows it.
+        let pc = match exit {
+            ExitReason::Halt => last_step.map_or(0, |pc| pc.0),
+            _ => instance.program_counter().map_or(0, |pc| pc.0),
+        };
+        let memory = init
+            .pages
+            .iter()
+            .map(|range| {
+                instance
+                    .read_memory(range.address, range.length)
+                    .map(|contents| MemoryChunk {
+                        address: range.address,
+                        contents,
+                    })
+                    .map_err(engine_error)
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Outcome {
+            exit,
+            machine: MachineState {
+                regs,
+                pc,
+                gas: instance.gas(),
+            },
+            memory,
+        })
+    }
+
+    /// Runs `code` on both backends and checks that exit, registers, pc,
+    /// gas and memory agree exactly; returns the (common) outcome.
+    pub fn crosscheck(&self, code: &[u8], init: &InitialState) -> Result<Outcome, PvmError> {
+        let interpreted = self.run_code_blob(Backend::Interpreter, code, init)?;
+        let compiled = self.run_code_blob(Backend::Compiler, code, init)?;
+        match interpreted.difference(&compiled) {
+            None => Ok(interpreted),
+            Some(d) => Err(PvmError::Divergence(d)),
+        }
+    }
+
+    fn parse_code_blob(&self, code: &[u8]) -> Result<ProgramBlob, PvmError> {
+        let mut parts = ProgramParts::empty(self.flavor.instruction_set());
+        parts.code_and_jump_table = ArcBytes::from(code);
+        Ok(ProgramBlob::from_parts(parts)?)
+    }
+}
+
+/// Checks the page map and that every initial chunk lies on it.
+fn check_initial_memory(init: &InitialState) -> Result<(), PvmError> {
+    let mut ranges: Vec<(u64, u64)> = Vec::with_capacity(init.pages.len());
+    for range in &init.pages {
+        let bad = |reason| PvmError::InvalidPages {
+            address: range.address,
+            length: range.length,
+            reason,
+        };
+        if range.address % PAGE_SIZE != 0 || range.length % PAGE_SIZE != 0 {
+            return Err(bad("not a whole number of pages"));
+        }
+        if range.address < LOWEST_ACCESSIBLE_ADDRESS {
+            return Err(bad("below 2^16, which is never accessible"));
+        }
+        let start = u64::from(range.address);
+        let end = start + u64::from(range.length);
+        if end > 1 << 32 {
+            return Err(bad("beyond the 32-bit address space"));
+        }
+        if ranges.iter().any(|&(s, e)| start < e && s < end) {
+            return Err(bad("overlaps another range"));
+        }
+        ranges.push((start, end));
+    }
+    for chunk in &init.memory {
+        let start = u64::from(chunk.address);
+        let end = start + chunk.contents.len() as u64;
+        // Ranges do not overlap, so a chunk may span adjacent ranges: walk it.
+        let mut at = start;
+        while at < end {
+            match ranges.iter().find(|&&(s, e)| s <= at && at < e) {
+                Some(&(_, e)) => at = e,
+                None => {
+                    return Err(PvmError::MemoryNotMapped {
+                        address: chunk.address,
+                        length: chunk.contents.len(),
+                    })
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Maps the pages (writable at first), writes the initial contents, then
+/// makes the read-only ranges read-only.
+fn load_memory(instance: &mut RawInstance, init: &InitialState) -> Result<(), PvmError> {
+    for range in &init.pages {
+        instance
+            .zero_memory_with_memory_protection(
+                range.address,
+                range.length,
+                MemoryProtection::ReadWrite,
+            )
+            .map_err(engine_error)?;
+    }
+    for chunk in &init.memory {
+        instance
+            .write_memory(chunk.address, &chunk.contents)
+            .map_err(engine_error)?;
+    }
+    for range in init.pages.iter().filter(|r| !r.is_writable && r.length > 0) {
+        instance
+            .protect_memory(range.address, range.length)
+            .map_err(engine_error)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,297 @@
+//! Hand-assembled programs in the GP 0.7.2 encoding (GP §A.5, instruction
+//! tables), run on the interpreter and, where this machine can run it, also
+//! on the recompiler with the outcomes compared.
+
+use super::*;
+
+/// `trap` (GP §A.5.1).
+const TRAP: u8 = 0;
+/// `fallthrough` (GP §A.5.1).
+const FALLTHROUGH: u8 = 1;
+/// `store_imm_u8` (GP §A.5.4, two immediates).
+const STORE_IMM_U8: u8 = 30;
+/// `jump_ind` (GP §A.5.6, one register and one immediate).
+const JUMP_IND: u8 = 50;
+/// `ecalli` (GP §A.5.2, one immediate).
+const ECALLI: u8 = 10;
+/// `move_reg` (GP §A.5.9, two registers).
+const MOVE_REG: u8 = 100;
+
+/// A code blob with an empty jump table: `E(0) ⌢ E_1(0) ⌢ E(|c|) ⌢ c ⌢ k`,
+/// `instruction_starts` giving the offsets whose bitmask bit is set.
+fn blob(code: &[u8], instruction_starts: &[usize]) -> Vec<u8> {
+    assert!(code.len() < 128, "one-octet length prefix only");
+    let mut out = vec![0, 0, u8::try_from(code.len()).expect("short")];
+    out.extend_from_slice(code);
+    let mut mask = vec![0u8; code.len().div_ceil(8)];
+    for &i in instruction_starts {
+        mask[i / 8] |= 1 << (i % 8);
+    }
+    out.extend_from_slice(&mask);
+    out
+}
+
+fn pvm() -> Pvm {
+    Pvm::new(PvmFlavor::Gp072).expect("the interpreter always starts")
+}
+
+/// Runs on every backend this machine has, checks they agree, and returns
+/// the outcome.
+fn run(code: &[u8], init: &InitialState) -> Outcome {
+    let pvm = pvm();
+    let first = pvm
+        .run_code_blob(Backend::Interpreter, code, init)
+        .expect("runs");
+    if pvm.backend_unavailable(Backend::Compiler).is_none() {
+        let compiled = pvm.crosscheck(code, init).expect("backends agree");
+        assert_eq!(compiled, first);
+    }
+    first
+}
+
+fn with_gas(gas: i64) -> InitialState {
+    InitialState {
+        machine: MachineState {
+            gas,
+            ..MachineState::default()
+        },
+        ..InitialState::default()
+    }
+}
+
+#[test]
+fn trap_panics_at_its_own_pc() {
+    let code = blob(&[FALLTHROUGH, TRAP], &[0, 1]);
+    let out = run(&code, &with_gas(100));
+    assert_eq!(out.exit, ExitReason::Panic);
+    assert_eq!(out.machine.pc, 1);
+    assert_eq!(
+        out.machine.gas, 98,
+        "one gas per instruction, trap included"
+    );
+}
+
+#[test]
+fn running_off_the_end_panics() {
+    let code = blob(&[FALLTHROUGH], &[0]);
+    let out = run(&code, &with_gas(100));
+    assert_eq!(out.exit, ExitReason::Panic);
+}
+
+#[test]
+fn dynamic_jump_to_halt_address_halts() {
+    // jump_ind ω0 + 0, with ω0 = 2^32 − 2^16.
+    let code = blob(&[JUMP_IND, 0x00], &[0]);
+    let mut init = with_gas(10);
+    init.machine.regs[0] = u64::from(HALT_ADDRESS);
+    let out = run(&code, &init);
+    assert_eq!(out.exit, ExitReason::Halt);
+    assert_eq!(out.machine.gas, 9);
+    assert_eq!(out.machine.regs, init.machine.regs);
+}
+
+#[test]
+fn small_gas_runs_out() {
+    let code = blob(
+        &[FALLTHROUGH, FALLTHROUGH, FALLTHROUGH, TRAP],
+        &[0, 1, 2, 3],
+    );
+    let out = run(&code, &with_gas(2));
+    assert_eq!(out.exit, ExitReason::OutOfGas);
+    assert_eq!(
+        out.machine.pc, 2,
+        "the instruction that could not be paid for"
+    );
+}
+
+#[test]
+fn negative_gas_runs_out_at_once() {
+    let code = blob(&[TRAP], &[0]);
+    let out = run(&code, &with_gas(-1));
+    assert_eq!(out.exit, ExitReason::OutOfGas);
+}
+
+/// `store_imm_u8 [0x20000] = 0x2a`: immediate lengths 3 and 1.
+fn store_0x20000() -> Vec<u8> {
+    blob(&[STORE_IMM_U8, 0x03, 0x00, 0x00, 0x02, 0x2a, TRAP], &[0, 6])
+}
+
+#[test]
+fn store_to_unmapped_page_faults_with_page_address() {
+    let out = run(&store_0x20000(), &with_gas(10));
+    assert_eq!(out.exit, ExitReason::PageFault(0x20000));
+    assert_eq!(out.machine.pc, 0);
+}
+
+#[test]
+fn store_to_read_only_page_faults() {
+    let mut init = with_gas(10);
+    init.pages.push(PageRange {
+        address: 0x20000,
+        length: PAGE_SIZE,
+        is_writable: false,
+    });
+    let out = run(&store_0x20000(), &init);
+    assert_eq!(out.exit, ExitReason::PageFault(0x20000));
+}
+
+#[test]
+fn store_to_writable_page_lands() {
+    let mut init = with_gas(10);
+    init.pages.push(PageRange {
+        address: 0x20000,
+        length: PAGE_SIZE,
+        is_writable: true,
+    });
+    init.memory.push(MemoryChunk {
+        address: 0x20010,
+        contents: vec![7, 0, 9],
+    });
+    let out = run(&store_0x20000(), &init);
+    assert_eq!(out.exit, ExitReason::Panic);
+    assert_eq!(out.machine.pc, 6);
+    assert_eq!(
+        out.nonzero_memory(),
+        vec![
+            MemoryChunk {
+                address: 0x20000,
+                contents: vec![0x2a]
+            },
+            MemoryChunk {
+                address: 0x20010,
+                contents: vec![7]
+            },
+            MemoryChunk {
+                address: 0x20012,
+                contents: vec![9]
+            },
+        ]
+    );
+}
+
+#[test]
+fn ecalli_exits_with_host_call() {
+    let code = blob(&[ECALLI, 0x05, TRAP], &[0, 2]);
+    let out = run(&code, &with_gas(10));
+    assert_eq!(out.exit, ExitReason::HostCall(5));
+    assert_eq!(out.machine.pc, 0);
+}
+
+#[test]
+fn bad_blobs_are_typed_errors() {
+    let pvm = pvm();
+    let init = with_gas(10);
+    for bad in [
+        vec![],
+        vec![0, 0],
+        // Code length 2 but one octet of code.
+        vec![0, 0, 2, 0],
+        // Bitmask too long.
+        vec![0, 0, 1, 0, 1, 1],
+        // Jump table entry size above 4.
+        vec![1, 5, 1, 0, 0, 0, 0, 0, 0, 0, 1],
+    ] {
+        for backend in Backend::ALL {
+            if pvm.backend_unavailable(backend).is_some() {
+                continue;
+            }
+            match pvm.run_code_blob(backend, &bad, &init) {
+                Err(PvmError::InvalidBlob(_)) => {}
+                other => panic!("{bad:?} on {backend}: {other:?}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn bad_initial_memory_is_a_typed_error() {
+    let pvm = pvm();
+    let code = blob(&[TRAP], &[0]);
+    let mut init = with_gas(10);
+    init.memory.push(MemoryChunk {
+        address: 0x20000,
+        contents: vec![1],
+    });
+    assert!(matches!(
+        pvm.run_code_blob(Backend::Interpreter, &code, &init),
+        Err(PvmError::MemoryNotMapped {
+            address: 0x20000,
+            ..
+        })
+    ));
+    let mut init = with_gas(10);
+    init.pages.push(PageRange {
+        address: 0x20001,
+        length: PAGE_SIZE,
+        is_writable: true,
+    });
+    assert!(matches!(
+        pvm.run_code_blob(Backend::Interpreter, &code, &init),
+        Err(PvmError::InvalidPages { .. })
+    ));
+}
+
+#[test]
+fn nonzero_runs_split_at_zeros() {
+    let chunk = MemoryChunk {
+        address: 100,
+        contents: vec![0, 1, 2, 0, 0, 3],
+    };
+    assert_eq!(
+        chunk.nonzero_runs(),
+        vec![
+            MemoryChunk {
+                address: 101,
+                contents: vec![1, 2]
+            },
+            MemoryChunk {
+                address: 105,
+                contents: vec![3]
+            },
+        ]
+    );
+}
+
+/// polkavm 0.30 charges a basic block's gas when the block is entered, as
+/// the PVM test vectors expect (their page faults cost the whole block).
+/// GP 0.7.2 read literally charges instruction by instruction, which would
+/// leave 99 gas at this host call and run out at pc 4, not 0.
+#[test]
+fn gas_is_charged_per_basic_block_on_entry() {
+    let code = blob(&[ECALLI, 5, MOVE_REG, 0, MOVE_REG, 0, TRAP], &[0, 2, 4, 6]);
+    let out = run(&code, &with_gas(100));
+    assert_eq!(out.exit, ExitReason::HostCall(5));
+    assert_eq!(out.machine.gas, 96);
+
+    let code = blob(
+        &[MOVE_REG, 0, MOVE_REG, 0, MOVE_REG, 0, TRAP],
+        &[0, 2, 4, 6],
+    );
+    let out = run(&code, &with_gas(2));
+    assert_eq!(out.exit, ExitReason::OutOfGas);
+    assert_eq!((out.machine.pc, out.machine.gas), (0, 2));
+}
+
+#[test]
+fn step_tracing_knows_the_halting_pc() {
+    let code = blob(&[FALLTHROUGH, JUMP_IND, 0x00], &[0, 1]);
+    let mut init = with_gas(10);
+    init.machine.regs[0] = u64::from(HALT_ADDRESS);
+    let traced = Pvm::with_options(PvmFlavor::Gp072, PvmOptions { step_tracing: true })
+        .expect("the interpreter always starts");
+    for backend in Backend::ALL {
+        if traced.backend_unavailable(backend).is_some() {
+            continue;
+        }
+        let out = traced.run_code_blob(backend, &code, &init).expect("runs");
+        assert_eq!(
+            (out.exit, out.machine.pc, out.machine.gas),
+            (ExitReason::Halt, 1, 8)
+        );
+    }
+    let untraced = run(&code, &init);
+    assert_eq!(
+        (untraced.exit, untraced.machine.pc, untraced.machine.gas),
+        (ExitReason::Halt, 0, 8)
+    );
+}

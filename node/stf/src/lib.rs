@@ -1,0 +1,30 @@
+//! State-transition functions of the Gray Paper (v0.7.2), one module per
+//! state component (GP section 4.2, eq. 4.4).
+//!
+//! Every module follows the same shape:
+//!
+//! * a `State` holding the part of the state the transition reads and writes,
+//!   an `Input` holding what it reads from the block, and an `Error` naming
+//!   every way the block can be invalid for this component;
+//! * `transition(pre, input, params) -> Result<(State, Output), Error>`, a pure
+//!   function: it **validates** the input against the prior state first and
+//!   only then **applies** it to a copy. On error the prior state is returned
+//!   untouched (the caller simply keeps `pre`);
+//! * smaller public functions for each equation, so that a block importer can
+//!   run the pieces in the order the paper prescribes (e.g. preimages are
+//!   validated against `δ` but integrated into the post-accumulation `δ‡`).
+//!
+//! The `State`/`Input` layouts follow the JAM STF test vectors of the same
+//! name, field for field and in encoding order, so the conformance harness can
+//! decode them directly with the JAM codec.
+//!
+//! Families so far (those needing no PVM):
+//!
+//! | module | GP | state |
+//! |---|---|---|
+//! | [`preimages`] | §12.4 "Preimage integration", eq. 12.35 – 12.38 (with `I`, `Y` of eq. 12.21 – 12.22); §13 eq. 13.12, 13.15 | `δ` (preimage parts), `π_S` provisions |
+//! | [`statistics`] | §13.1 "Validator activity", eq. 13.3 – 13.5 | `π_V`, `π_L` |
+
+pub mod preimages;
+pub mod safrole;
+pub mod statistics;
