@@ -138,6 +138,23 @@ fn index_mod(n: u32, len: usize) -> usize {
     n as usize % len
 }
 
+/// Ed25519 signature verification with the acceptance rules of ZIP-215
+/// (`ed25519-zebra`): the cofactored equation, non-canonical point
+/// encodings accepted, `s` required canonical.
+///
+/// GP 0.7.2 cites only RFC 8032, which leaves both choices open; every
+/// validator must accept exactly the same signatures, and the paper's later
+/// revisions and the JAM conformance suite's Ed25519 vectors pin ZIP-215
+/// (`verify_strict`-style checks reject valid JAM signatures).
+pub fn ed25519_verify(key: &[u8; 32], message: &[&[u8]], signature: &[u8; 64]) -> bool {
+    let Ok(key) = ed25519_zebra::VerificationKey::try_from(*key) else {
+        return false;
+    };
+    let signature = ed25519_zebra::Signature::from_bytes(signature);
+    let payload = message.concat();
+    key.verify(&signature, &payload).is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -29,6 +29,20 @@
 //! blob that fails `deblob` (a `☇` exit, eq. A.1) is for the caller to apply.
 //! [`Pvm::crosscheck`] runs both backends and checks they agree exactly.
 //!
+//! Service code comes as a *standard program* (GP §A.7, `Y(p, a)`):
+//! [`Program::from_standard_blob`] decodes and checks it, and
+//! [`Pvm::run_program`] runs it with arguments in the GP memory layout,
+//! answering each `ecalli` through a host-call callback
+//! ([`HostCallContext`] → [`HostCallAction`]): `Ψ_H` of GP §A.6, with
+//! [`ProgramOutcome::result`] the `R` of `Ψ_M` (GP §A.8). Compiled modules
+//! are cached by the program's Blake2b-256 code hash (bounded, least
+//! recently used evicted first; see [`Pvm::module_cache_stats`]).
+//!
+//! Where polkavm 0.30 strays from the GP, this crate keeps the backends in
+//! step: `sbrk` in a raw code blob (no standard layout, GP §A.5.9) panics,
+//! and code naming a register above 12 runs on the interpreter (the
+//! recompiler reads it wrongly; see `effective_backend`).
+//!
 //! ```
 //! use parajam_pvm::{Backend, ExitReason, InitialState, MachineState, Pvm, PvmFlavor};
 //!
@@ -44,6 +58,7 @@
 //! # Ok::<(), parajam_pvm::PvmError>(())
 //! ```
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::OnceLock;
 
@@ -52,6 +67,20 @@ use polkavm::{
     ArcBytes, BackendKind, Config, CostModel, CostModelKind, Engine, GasMeteringKind,
     InterruptKind, MemoryProtection, Module, ModuleConfig, ProgramBlob, ProgramCounter,
     ProgramParts, RawInstance, Reg,
+};
+
+mod cache;
+mod invoke;
+mod program;
+
+pub use cache::{ModuleCacheStats, DEFAULT_MODULE_CACHE_CAPACITY};
+pub use invoke::{
+    HostCallAction, HostCallContext, Invocation, MemoryFault, OutOfGas, ProgramOutcome,
+    ProgramResult,
+};
+pub use program::{
+    standard_registers, Program, StandardLayout, StandardProgramError, ARGS_ADDRESS,
+    MAX_INPUT_SIZE, STACK_TOP, ZONE_SIZE,
 };
 
 /// `Z_P = 2^12`, the PVM page size in octets: the RAM model `eq:pvmmemory`
@@ -161,6 +190,33 @@ impl PvmFlavor {
         // the GP; a dynamic jump through it panics (`eq:jumptablealignment`).
         config.set_strict(false);
         config
+    }
+
+    /// The module configuration of a standard program (GP §A.7): polkavm's
+    /// own memory map, whose layout is GP eq. `eq:memlayout` once the
+    /// auxiliary data zone (the arguments) is `Z_I` octets, and in which
+    /// `sbrk` grows the heap.
+    fn standard_module_config(self, options: PvmOptions) -> ModuleConfig {
+        let mut config = self.module_config(options);
+        config.set_dynamic_paging(false);
+        config.set_aux_data_size(MAX_INPUT_SIZE);
+        config
+    }
+
+    /// Which octets of an instruction with this opcode name registers, by
+    /// the operand formats of GP §A.5 (the opcode numbers of GP 0.7.2,
+    /// polkavm's JamV1): the low nibble of `c_{ı+1}`, its high nibble, and
+    /// the low nibble of `c_{ı+2}` (polkavm's reading of a third register,
+    /// `r_D`).
+    fn register_operands(self, opcode: u8) -> (bool, bool, bool) {
+        match self {
+            PvmFlavor::Gp072 => match opcode {
+                20 | 50..=62 | 70..=73 | 80..=90 => (true, false, false),
+                100..=111 | 120..=161 | 170..=175 | 180 => (true, true, false),
+                190..=230 => (true, true, true),
+                _ => (false, false, false),
+            },
+        }
     }
 
     /// The GP exit reason of a polkavm interruption, or `None` to go on.
@@ -390,6 +446,23 @@ pub enum PvmError {
     /// polkavm failed while setting up or running the instance.
     #[error("polkavm failed: {0}")]
     Engine(String),
+    /// The standard program blob is malformed (`Y(p, a) = ∅`, GP §A.7).
+    #[error("invalid standard program: {0}")]
+    StandardProgram(#[from] StandardProgramError),
+    /// The arguments are longer than `Z_I = 2^24` octets (`Y(p, a) = ∅`, GP §A.7).
+    #[error("{length} octets of arguments, more than Z_I = 2^24")]
+    ArgumentsTooLong {
+        /// Their length.
+        length: usize,
+    },
+    /// The program was parsed for another flavor than this PVM runs.
+    #[error("the program is for {program:?}, this PVM runs {pvm:?}")]
+    FlavorMismatch {
+        /// The program's flavor.
+        program: PvmFlavor,
+        /// The PVM's flavor.
+        pvm: PvmFlavor,
+    },
     /// [`Pvm::crosscheck`]: the backends disagree.
     #[error("backends disagree: {0} (interpreter vs compiler)")]
     Divergence(String),
@@ -421,6 +494,8 @@ pub struct Pvm {
     interpreter: Engine,
     /// Started on first use: it spawns sandbox worker processes.
     compiler: OnceLock<Result<Engine, String>>,
+    /// Standard program modules by code hash and backend.
+    modules: cache::ModuleCache,
 }
 
 impl fmt::Debug for Pvm {
@@ -481,7 +556,43 @@ impl Pvm {
             options,
             interpreter,
             compiler: OnceLock::new(),
+            modules: cache::ModuleCache::new(DEFAULT_MODULE_CACHE_CAPACITY),
         })
+    }
+
+    /// This PVM with a module cache of at most `capacity` modules (0: no
+    /// caching), emptying the cache.
+    #[must_use]
+    pub fn with_module_cache_capacity(mut self, capacity: usize) -> Self {
+        self.modules = cache::ModuleCache::new(capacity);
+        self
+    }
+
+    /// Hits, misses and size of the module cache.
+    pub fn module_cache_stats(&self) -> ModuleCacheStats {
+        self.modules.stats()
+    }
+
+    /// Drops every cached module (the counters stay).
+    pub fn clear_module_cache(&self) {
+        self.modules.clear();
+    }
+
+    /// The module of `program` for `backend`, from the cache or compiled.
+    fn program_module(&self, backend: Backend, program: &Program) -> Result<Module, PvmError> {
+        self.engine(backend)?;
+        self.modules
+            .get_or_compile((program.code_hash(), backend), || {
+                // On a miss only: the scan costs about as much as a compile.
+                let engine =
+                    self.engine(effective_backend(self.flavor, backend, program.blob()))?;
+                Module::from_blob(
+                    engine,
+                    &self.flavor.standard_module_config(self.options),
+                    program.blob().clone(),
+                )
+                .map_err(|e| PvmError::Module(e.to_string()))
+            })
     }
 
     /// The flavor this PVM runs.
@@ -541,9 +652,18 @@ impl Pvm {
         init: &InitialState,
     ) -> Result<Outcome, PvmError> {
         check_initial_memory(init)?;
-        let engine = self.engine(backend)?;
+        self.engine(backend)?;
         let blob = self.parse_code_blob(code)?;
-        let module = Module::from_blob(engine, &self.flavor.module_config(self.options), blob)
+        let engine = self.engine(effective_backend(self.flavor, backend, &blob))?;
+        // `sbrk` needs the standard layout's heap (GP §A.5.9: without it
+        // `h = 0` and the instruction has no meaningful result), and
+        // polkavm 0.30's interpreter cannot run it under dynamic paging at
+        // all. So a run stops with a panic when it reaches one, which needs
+        // a step trace to catch it in time on both backends.
+        let sbrk_pcs = sbrk_offsets(&blob);
+        let mut options = self.options;
+        options.step_tracing |= !sbrk_pcs.is_empty();
+        let module = Module::from_blob(engine, &self.flavor.module_config(options), blob)
             .map_err(|e| PvmError::Module(e.to_string()))?;
         let mut instance = module.instantiate().map_err(engine_error)?;
         load_memory(&mut instance, init)?;
@@ -561,6 +681,9 @@ impl Pvm {
                 break exit;
             }
             last_step = instance.program_counter();
+            if last_step.is_some_and(|pc| sbrk_pcs.contains(&pc.0)) {
+                break ExitReason::Panic;
+            }
         };
 
         let mut regs = [0u64; REGISTER_COUNT];
@@ -612,6 +735,42 @@ impl Pvm {
         parts.code_and_jump_table = ArcBytes::from(code);
         Ok(ProgramBlob::from_parts(parts)?)
     }
+}
+
+/// The backend that runs `blob` when `backend` is asked for: the
+/// interpreter instead of the compiler for code that names a register
+/// above 12 in an instruction. GP §A.5 reads such a register as `ω12`
+/// (`r = min(12, ...)`), as polkavm 0.30's interpreter does, but its x86-64
+/// recompiler maps register numbers 13 to 15 to `ω4` (and its debug builds
+/// assert). No compiler emits such code; running it interpreted keeps the
+/// result the GP one on every backend.
+fn effective_backend(flavor: PvmFlavor, backend: Backend, blob: &ProgramBlob) -> Backend {
+    if backend == Backend::Compiler && names_register_above_12(flavor, blob) {
+        Backend::Interpreter
+    } else {
+        backend
+    }
+}
+
+/// Whether an instruction of `blob` has a register nibble above 12 (see
+/// [`PvmFlavor::register_operands`]).
+fn names_register_above_12(flavor: PvmFlavor, blob: &ProgramBlob) -> bool {
+    let code = blob.code();
+    let byte = |i: usize| code.get(i).copied().unwrap_or(0);
+    blob.instructions().any(|instruction| {
+        let at = instruction.offset.0 as usize;
+        let (low, high, third) = flavor.register_operands(byte(at));
+        let next = byte(at + 1);
+        (low && next & 0xf > 12) || (high && next >> 4 > 12) || (third && byte(at + 2) & 0xf > 12)
+    })
+}
+
+/// The offsets of every `sbrk` instruction of the code.
+fn sbrk_offsets(blob: &ProgramBlob) -> BTreeSet<u32> {
+    blob.instructions()
+        .filter(|i| matches!(i.kind, polkavm::program::Instruction::sbrk(..)))
+        .map(|i| i.offset.0)
+        .collect()
 }
 
 /// Checks the page map and that every initial chunk lies on it.

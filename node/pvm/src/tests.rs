@@ -295,3 +295,68 @@ fn step_tracing_knows_the_halting_pc() {
         (ExitReason::Halt, 0, 8)
     );
 }
+
+/// `sbrk` (GP §A.5.9, two registers).
+const SBRK: u8 = 101;
+
+/// A raw code blob has no standard layout, so `h = 0` (GP §A.5.9) and the
+/// instruction means nothing; polkavm's interpreter cannot run it with
+/// dynamic paging. It panics, on both backends alike.
+#[test]
+fn sbrk_without_standard_layout_panics() {
+    let code = blob(&[FALLTHROUGH, SBRK, 0x10, TRAP], &[0, 1, 3]);
+    let out = run(&code, &with_gas(100));
+    assert_eq!((out.exit, out.machine.pc), (ExitReason::Panic, 1));
+}
+
+/// polkavm 0.30's backends disagree on the pc a trap reports when a
+/// conditional branch (here `branch_eq_imm ω0, 0` reading the zero-padded
+/// code beyond the end, GP eq. A.3) targets an offset that starts no basic
+/// block: the interpreter blames the block's first instruction, the
+/// recompiler the branch. Everything else agrees. GP §A.1 returns `ı = 0`
+/// after a panic anyway, so no protocol rule reads this pc.
+#[test]
+fn trap_pc_of_a_bad_branch_differs_between_backends() {
+    let code = blob(&[107, 89], &[0, 1]);
+    let pvm = pvm();
+    let interpreted = pvm
+        .run_code_blob(Backend::Interpreter, &code, &with_gas(100))
+        .expect("runs");
+    assert_eq!(
+        (interpreted.exit, interpreted.machine.pc),
+        (ExitReason::Panic, 0)
+    );
+    if pvm.backend_unavailable(Backend::Compiler).is_none() {
+        let compiled = pvm
+            .run_code_blob(Backend::Compiler, &code, &with_gas(100))
+            .expect("runs");
+        assert_eq!((compiled.exit, compiled.machine.pc), (ExitReason::Panic, 1));
+        let mut same_pc = compiled.clone();
+        same_pc.machine.pc = interpreted.machine.pc;
+        assert_eq!(same_pc, interpreted);
+    }
+}
+
+/// `add_64` (GP §A.5.13, three registers).
+const ADD_64: u8 = 200;
+
+/// GP §A.5 clamps a register number above 12 to `ω12`; polkavm 0.30's
+/// recompiler would read 13 to 15 as `ω4`, so such code runs interpreted
+/// on both backends and gives the GP result.
+#[test]
+fn register_numbers_above_12_mean_omega_12_on_both_backends() {
+    // add_64 ω13→ω12 = ω0 + ω1; trap.
+    let code = blob(&[ADD_64, 0x10, 0x0d, TRAP], &[0, 3]);
+    let mut init = with_gas(10);
+    init.machine.regs[0] = 5;
+    init.machine.regs[1] = 7;
+    init.machine.regs[4] = 99;
+    let out = run(&code, &init);
+    assert_eq!(out.exit, ExitReason::Panic);
+    assert_eq!((out.machine.regs[12], out.machine.regs[4]), (12, 99));
+    // The same through the nibble of a two-register instruction:
+    // move_reg ω14→ω12 = ω1.
+    let code = blob(&[MOVE_REG, 0x1e, TRAP], &[0, 2]);
+    let out = run(&code, &init);
+    assert_eq!((out.machine.regs[12], out.machine.regs[4]), (7, 99));
+}

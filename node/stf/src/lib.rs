@@ -22,9 +22,19 @@
 //!
 //! | module | GP | state |
 //! |---|---|---|
+//! | [`history`] | §7 "Recent History", eq. 7.5 – 7.8 (MMR append and super-peak of appendix E.2) | `β = (β_H, β_B)` |
+//! | [`authorizations`] | §8 "Authorization", eq. 8.1 – 8.3 | `α` (with `φ'` read) |
+//! | [`disputes`] | §10 "Disputes, Verdicts and Judgments", eq. 10.2 – 10.20 | `ψ`, `ρ†` (with `τ`, `κ`, `λ` read) |
+//! | [`assurances`] | §11.2 "Package Availability Assurances", eq. 11.10 – 11.17 | `ρ†` → `ρ‡` (with `κ` read), `W` |
+//! | [`reports`] | §11.3 – 11.4 "Guarantor Assignments", "Work Report Guarantees", eq. 11.18 – 11.43; §13.2 (refinement load of `π_C`, `π_S`) | `ρ‡` → `ρ'` (with `κ'`, `λ'`, `η'`, `ψ'_o`, `β`, `α`, `δ` read), `π_C`, `π_S` |
 //! | [`preimages`] | §12.4 "Preimage integration", eq. 12.35 – 12.38 (with `I`, `Y` of eq. 12.21 – 12.22); §13 eq. 13.12, 13.15 | `δ` (preimage parts), `π_S` provisions |
 //! | [`statistics`] | §13.1 "Validator activity", eq. 13.3 – 13.5 | `π_V`, `π_L` |
 
+pub mod assurances;
+pub mod authorizations;
+pub mod disputes;
+pub mod history;
 pub mod preimages;
+pub mod reports;
 pub mod safrole;
 pub mod statistics;

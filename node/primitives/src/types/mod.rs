@@ -5,12 +5,14 @@
 //! general natural (eq. C.6) rather than fixed-width, the field carries
 //! `#[codec(compact)]` and a comment naming the equation.
 
+pub mod account;
 pub mod block;
 pub mod common;
 pub mod extrinsic;
 pub mod state;
 pub mod work;
 
+pub use account::*;
 pub use block::*;
 pub use common::*;
 pub use extrinsic::*;

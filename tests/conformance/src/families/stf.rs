@@ -27,9 +27,14 @@ use crate::{Case, Failure, Outcome};
 pub fn collect(dir: &Path, cases: &mut Vec<Case>) {
     // Safrole's ring proofs need the KZG setup shipped with its vectors.
     let _ = SRS_PATH.set(dir.join("stf/safrole/zcash-srs-2-11-uncompressed.bin"));
+    collect_family::<Authorizations>(dir, cases);
+    collect_family::<Disputes>(dir, cases);
+    collect_family::<History>(dir, cases);
     collect_family::<Preimages>(dir, cases);
     collect_family::<Safrole>(dir, cases);
     collect_family::<Statistics>(dir, cases);
+    collect_family::<Assurances>(dir, cases);
+    collect_family::<Reports>(dir, cases);
 }
 
 /// An STF vector family and how parajam runs it.
@@ -288,6 +293,142 @@ impl Family for Safrole {
     }
 }
 
+/// `stf/history` (`history.asn`).
+struct History;
+
+impl Family for History {
+    const DIR: &'static str = "history";
+    const ID: &'static str = "stf-history";
+    type Input = parajam_stf::history::Input;
+    type State = parajam_stf::history::State;
+    type Output = ();
+
+    fn run(pre: &Self::State, input: &Self::Input, params: &ProtocolParameters) -> Run<Self> {
+        // The schema's output is NULL: an error shows up as a failed run.
+        match parajam_stf::history::transition(pre, input, params) {
+            Ok((post, ())) => Run {
+                output: (),
+                post: Some(post),
+                error: None,
+            },
+            Err(e) => Run {
+                output: (),
+                post: None,
+                error: Some(e.to_string()),
+            },
+        }
+    }
+
+    fn is_error((): &Self::Output) -> bool {
+        false
+    }
+
+    fn diff(got: &Self::State, want: &Self::State, out: &mut Diff) {
+        out.seq(
+            "beta.history",
+            &got.beta.history,
+            &want.beta.history,
+            Diff::value,
+        );
+        out.seq(
+            "beta.mmr.peaks",
+            &got.beta.mmr.peaks,
+            &want.beta.mmr.peaks,
+            Diff::value,
+        );
+    }
+}
+
+/// `stf/authorizations` (`authorizations.asn`).
+struct Authorizations;
+
+impl Family for Authorizations {
+    const DIR: &'static str = "authorizations";
+    const ID: &'static str = "stf-authorizations";
+    type Input = parajam_stf::authorizations::Input;
+    type State = parajam_stf::authorizations::State;
+    type Output = ();
+
+    fn run(pre: &Self::State, input: &Self::Input, params: &ProtocolParameters) -> Run<Self> {
+        // The schema's output is NULL: an error shows up as a failed run.
+        match parajam_stf::authorizations::transition(pre, input, params) {
+            Ok((post, ())) => Run {
+                output: (),
+                post: Some(post),
+                error: None,
+            },
+            Err(e) => Run {
+                output: (),
+                post: None,
+                error: Some(e.to_string()),
+            },
+        }
+    }
+
+    fn is_error((): &Self::Output) -> bool {
+        false
+    }
+
+    fn diff(got: &Self::State, want: &Self::State, out: &mut Diff) {
+        out.seq("auth_pools", &got.auth_pools, &want.auth_pools, Diff::value);
+        out.seq(
+            "auth_queues",
+            &got.auth_queues,
+            &want.auth_queues,
+            Diff::value,
+        );
+    }
+}
+
+/// `stf/disputes` (`disputes.asn`).
+struct Disputes;
+
+impl Family for Disputes {
+    const DIR: &'static str = "disputes";
+    const ID: &'static str = "stf-disputes";
+    type Input = parajam_stf::disputes::Input;
+    type State = parajam_stf::disputes::State;
+    type Output = Choice<parajam_stf::disputes::Output>;
+
+    fn run(pre: &Self::State, input: &Self::Input, params: &ProtocolParameters) -> Run<Self> {
+        use parajam_stf::disputes;
+        let result = disputes::transition(pre, input, params);
+        let error = result
+            .as_ref()
+            .err()
+            .map(|e| format!("{} = {}: {e}", e.code(), e.name()));
+        let (post, output) = match result {
+            Ok((post, out)) => (Some(post), Ok(out)),
+            Err(e) => (None, Err(e)),
+        };
+        Run {
+            output: choice(output, disputes::Error::code),
+            post,
+            error,
+        }
+    }
+
+    fn is_error(output: &Self::Output) -> bool {
+        matches!(output, Choice::Err(_))
+    }
+
+    fn diff(got: &Self::State, want: &Self::State, out: &mut Diff) {
+        out.seq("psi.good", &got.psi.good, &want.psi.good, Diff::value);
+        out.seq("psi.bad", &got.psi.bad, &want.psi.bad, Diff::value);
+        out.seq("psi.wonky", &got.psi.wonky, &want.psi.wonky, Diff::value);
+        out.seq(
+            "psi.offenders",
+            &got.psi.offenders,
+            &want.psi.offenders,
+            Diff::value,
+        );
+        out.seq("rho", &got.rho, &want.rho, Diff::value);
+        out.value("tau", &got.tau, &want.tau);
+        out.seq("kappa", &got.kappa, &want.kappa, Diff::value);
+        out.seq("lambda", &got.lambda, &want.lambda, Diff::value);
+    }
+}
+
 /// `stf/statistics` (`statistics.asn`).
 struct Statistics;
 
@@ -327,6 +468,125 @@ impl Family for Statistics {
             "curr_validators",
             &got.curr_validators,
             &want.curr_validators,
+            Diff::value,
+        );
+    }
+}
+
+/// `stf/assurances` (`assurances.asn`).
+struct Assurances;
+
+impl Family for Assurances {
+    const DIR: &'static str = "assurances";
+    const ID: &'static str = "stf-assurances";
+    type Input = parajam_stf::assurances::Input;
+    type State = parajam_stf::assurances::State;
+    type Output = Choice<parajam_stf::assurances::Output>;
+
+    fn run(pre: &Self::State, input: &Self::Input, params: &ProtocolParameters) -> Run<Self> {
+        use parajam_stf::assurances;
+        let result = assurances::transition(pre, input, params);
+        let error = result
+            .as_ref()
+            .err()
+            .map(|e| format!("{} = {}: {e}", e.code(), e.name()));
+        let (post, output) = match result {
+            Ok((post, out)) => (Some(post), Ok(out)),
+            Err(e) => (None, Err(e)),
+        };
+        Run {
+            output: choice(output, assurances::Error::code),
+            post,
+            error,
+        }
+    }
+
+    fn is_error(output: &Self::Output) -> bool {
+        matches!(output, Choice::Err(_))
+    }
+
+    fn diff(got: &Self::State, want: &Self::State, out: &mut Diff) {
+        out.seq(
+            "avail_assignments",
+            &got.avail_assignments,
+            &want.avail_assignments,
+            Diff::value,
+        );
+        out.seq(
+            "curr_validators",
+            &got.curr_validators,
+            &want.curr_validators,
+            Diff::value,
+        );
+    }
+}
+
+/// `stf/reports` (`reports.asn`).
+struct Reports;
+
+impl Family for Reports {
+    const DIR: &'static str = "reports";
+    const ID: &'static str = "stf-reports";
+    type Input = parajam_stf::reports::Input;
+    type State = parajam_stf::reports::State;
+    type Output = Choice<parajam_stf::reports::Output>;
+
+    fn run(pre: &Self::State, input: &Self::Input, params: &ProtocolParameters) -> Run<Self> {
+        use parajam_stf::reports;
+        let result = reports::transition(pre, input, params);
+        let error = result
+            .as_ref()
+            .err()
+            .map(|e| format!("{} = {}: {e}", e.code(), e.name()));
+        let (post, output) = match result {
+            Ok((post, out)) => (Some(post), Ok(out)),
+            Err(e) => (None, Err(e)),
+        };
+        Run {
+            output: choice(output, reports::Error::code),
+            post,
+            error,
+        }
+    }
+
+    fn is_error(output: &Self::Output) -> bool {
+        matches!(output, Choice::Err(_))
+    }
+
+    fn diff(got: &Self::State, want: &Self::State, out: &mut Diff) {
+        out.seq(
+            "avail_assignments",
+            &got.avail_assignments,
+            &want.avail_assignments,
+            Diff::value,
+        );
+        out.seq(
+            "curr_validators",
+            &got.curr_validators,
+            &want.curr_validators,
+            Diff::value,
+        );
+        out.seq(
+            "prev_validators",
+            &got.prev_validators,
+            &want.prev_validators,
+            Diff::value,
+        );
+        out.value("entropy", &got.entropy, &want.entropy);
+        out.value("offenders", &got.offenders, &want.offenders);
+        out.value("recent_blocks", &got.recent_blocks, &want.recent_blocks);
+        out.seq("auth_pools", &got.auth_pools, &want.auth_pools, Diff::value);
+        out.map("accounts", &got.accounts, &want.accounts, Diff::value);
+        out.seq(
+            "cores_statistics",
+            &got.cores_statistics,
+            &want.cores_statistics,
+            Diff::value,
+        );
+        out.map(
+            "services_statistics",
+            &got.services_statistics,
+            &want.services_statistics,
             Diff::value,
         );
     }

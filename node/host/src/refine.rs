@@ -1,0 +1,695 @@
+//! The refine host-call functions (GP 0.7.2 appendix B.8): historical
+//! lookup, export, and the inner-machine calls `machine`, `peek`, `poke`,
+//! `pages`, `invoke`, `expunge`.
+//!
+//! The refine context `(m, e)` is [`RefineContext`]: inner machines
+//! `m ∈ ⟨N → (code, RAM, pc)⟩` and exported segments `e`. Inner RAM is held
+//! here as data ([`InnerRam`]), so every call but `invoke` is a pure data
+//! operation; `invoke` runs `Ψ` through an [`InnerRunner`], which the PVM
+//! engine implements.
+
+use std::collections::BTreeMap;
+
+use parajam_primitives::types::{OpaqueHash, ServiceAccount, ServiceId, TimeSlot};
+
+use crate::general::Accounts;
+use crate::{charge, codes, Control, Machine, BASE_GAS};
+
+/// `Z_P`: the PVM page size.
+pub const PAGE_SIZE: u64 = 4096;
+const PAGE_BYTES: usize = 4096;
+/// Pages below this index are never accessible (the first 64 KiB).
+pub const FIRST_USABLE_PAGE: u64 = 16;
+const PAGES_IN_SPACE: u64 = (1 << 32) / PAGE_SIZE;
+
+/// Access to one page of inner RAM (`∅`, `R`, `W`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Readable.
+    Read,
+    /// Readable and writable.
+    Write,
+}
+
+/// The RAM of an inner machine: pages with their access and contents.
+/// Pages absent from the map are inaccessible (and read as zero).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InnerRam {
+    pages: BTreeMap<u32, (Access, Box<[u8]>)>,
+}
+
+impl InnerRam {
+    /// The accessible pages, in order.
+    pub fn pages(&self) -> impl Iterator<Item = (u32, Access, &[u8])> {
+        self.pages.iter().map(|(p, (a, d))| (*p, *a, &d[..]))
+    }
+
+    /// Replaces the contents of an accessible page (used by runners).
+    pub fn set_page(&mut self, page: u32, access: Access, contents: &[u8]) {
+        let mut data = vec![0u8; PAGE_BYTES].into_boxed_slice();
+        let n = contents.len().min(data.len());
+        data[..n].copy_from_slice(&contents[..n]);
+        self.pages.insert(page, (access, data));
+    }
+
+    fn covers(&self, address: u64, len: u64, write: bool) -> bool {
+        if len == 0 {
+            return true;
+        }
+        let Some(end) = address.checked_add(len - 1) else {
+            return false;
+        };
+        if end >= 1 << 32 {
+            return false;
+        }
+        (address / PAGE_SIZE..=end / PAGE_SIZE).all(|p| {
+            u32::try_from(p)
+                .ok()
+                .and_then(|p| self.pages.get(&p))
+                .is_some_and(|(a, _)| !write || *a == Access::Write)
+        })
+    }
+
+    /// Reads a range if every octet is readable.
+    pub fn read(&self, address: u64, len: u64) -> Option<Vec<u8>> {
+        if !self.covers(address, len, false) {
+            return None;
+        }
+        let mut out = Vec::with_capacity(usize::try_from(len).ok()?);
+        let mut a = address;
+        while a < address + len {
+            let page = u32::try_from(a / PAGE_SIZE).ok()?;
+            let offset = usize::try_from(a % PAGE_SIZE).ok()?;
+            let take = usize::try_from((PAGE_SIZE - a % PAGE_SIZE).min(address + len - a)).ok()?;
+            out.extend_from_slice(&self.pages.get(&page)?.1[offset..offset + take]);
+            a += take as u64;
+        }
+        Some(out)
+    }
+
+    /// Writes a range if every octet is writable.
+    pub fn write(&mut self, address: u64, data: &[u8]) -> bool {
+        if !self.covers(address, data.len() as u64, true) {
+            return false;
+        }
+        let mut done = 0usize;
+        while done < data.len() {
+            let a = address + done as u64;
+            let (Ok(page), Ok(offset)) =
+                (u32::try_from(a / PAGE_SIZE), usize::try_from(a % PAGE_SIZE))
+            else {
+                return false;
+            };
+            let take = (PAGE_BYTES - offset).min(data.len() - done);
+            let Some(entry) = self.pages.get_mut(&page) else {
+                return false;
+            };
+            entry.1[offset..offset + take].copy_from_slice(&data[done..done + take]);
+            done += take;
+        }
+        true
+    }
+}
+
+/// An inner machine `(code, RAM, pc)` (GP eq. B.5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InnerMachine {
+    /// The code blob (GP `deblob` format).
+    pub code: Vec<u8>,
+    /// Its RAM.
+    pub ram: InnerRam,
+    /// Where it resumes.
+    pub pc: u64,
+}
+
+/// How an inner run ended (`c` of `Ψ`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InnerExit {
+    /// `∎`.
+    Halt,
+    /// `☇`.
+    Panic,
+    /// `∞`.
+    OutOfGas,
+    /// `F × x`: page fault at `x`.
+    Fault(u64),
+    /// `h̵ × h`: host call `h`.
+    Host(u64),
+}
+
+/// The result of running an inner machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InnerRun {
+    /// How it stopped.
+    pub exit: InnerExit,
+    /// Where it resumes: after the `ecalli` for a host call, else the
+    /// instruction it stopped at (GP B.8, `invoke`).
+    pub pc: u64,
+    /// Gas left.
+    pub gas: i64,
+    /// Registers.
+    pub regs: [u64; 13],
+}
+
+/// Runs inner machines: `Ψ` of GP appendix A, implemented by the PVM engine.
+pub trait InnerRunner {
+    /// Whether `code` is a valid code blob (`deblob(p) ≠ ∇`).
+    fn is_valid_code(&self, code: &[u8]) -> bool;
+    /// Runs `code` from `pc` with `gas` and `regs` on `ram` (updated in place).
+    fn run(
+        &mut self,
+        code: &[u8],
+        pc: u64,
+        gas: i64,
+        regs: [u64; 13],
+        ram: &mut InnerRam,
+    ) -> InnerRun;
+}
+
+/// The refine context `(m, e)`.
+#[derive(Debug, Clone, Default)]
+pub struct RefineContext {
+    /// `m`: inner machines by id.
+    pub machines: BTreeMap<u64, InnerMachine>,
+    /// `e`: exported segments.
+    pub exports: Vec<Vec<u8>>,
+}
+
+fn charged(machine: &mut impl Machine) -> Option<Control> {
+    match charge(machine, BASE_GAS) {
+        Control::Continue => None,
+        stop => Some(stop),
+    }
+}
+
+/// `Λ(a, t, h)`: the historical lookup (GP eq. 9.7): the preimage if it was
+/// available at time `t`.
+pub fn historical_preimage<'a>(
+    account: &'a ServiceAccount,
+    t: TimeSlot,
+    hash: &OpaqueHash,
+) -> Option<&'a [u8]> {
+    let preimage = account.preimages.get(hash)?;
+    let length = u32::try_from(preimage.len()).ok()?;
+    let slots = account.requests.get(&(*hash, length))?;
+    let available = match slots.as_slice() {
+        [x] => *x <= t,
+        [x, y] => *x <= t && t < *y,
+        [x, y, z] => (*x <= t && t < *y) || *z <= t,
+        _ => false,
+    };
+    available.then_some(preimage.as_slice())
+}
+
+/// `historical_lookup = 6` (GP B.8, `Ω_H`): a preimage of service `s` (or
+/// `ω7`) as it was at the lookup-anchor time `t`.
+pub fn historical_lookup(
+    machine: &mut impl Machine,
+    own: ServiceId,
+    accounts: &impl Accounts,
+    anchor_slot: TimeSlot,
+) -> Control {
+    if let Some(stop) = charged(machine) {
+        return stop;
+    }
+    let w7 = machine.reg(7);
+    let account = if w7 == u64::MAX {
+        accounts.account(own)
+    } else {
+        ServiceId::try_from(w7)
+            .ok()
+            .and_then(|s| accounts.account(s))
+    };
+    let (hash_at, out_at) = (machine.reg(8), machine.reg(9));
+    let Some(hash) = machine.read(hash_at, 32) else {
+        return Control::Panic;
+    };
+    let hash = OpaqueHash::try_from(hash.as_slice()).unwrap_or_default();
+    let v = account.and_then(|a| historical_preimage(a, anchor_slot, &hash));
+    crate::general::output(machine, v, out_at, 10, 11)
+}
+
+/// `export = 7` (GP B.8, `Ω_E`): appends a zero-padded segment of `ω8`
+/// octets (at most `W_G`) from `ω7`; `ω7` = its index `ς + |e|`, or `FULL`.
+pub fn export(
+    machine: &mut impl Machine,
+    ctx: &mut RefineContext,
+    segment_offset: u64,
+    segment_size: u64,
+    max_exports: u64,
+) -> Control {
+    if let Some(stop) = charged(machine) {
+        return stop;
+    }
+    let (p, z) = (machine.reg(7), machine.reg(8).min(segment_size));
+    let Some(mut segment) = machine.read(p, z) else {
+        return Control::Panic;
+    };
+    let index = segment_offset.saturating_add(ctx.exports.len() as u64);
+    if index >= max_exports {
+        machine.set_reg(7, codes::FULL);
+        return Control::Continue;
+    }
+    segment.resize(usize::try_from(segment_size).unwrap_or(0), 0);
+    ctx.exports.push(segment);
+    machine.set_reg(7, index);
+    Control::Continue
+}
+
+/// `machine = 8` (GP B.8, `Ω_M`): a new inner machine from the code blob at
+/// `[ω7, ω7+ω8)` starting at `ω9`, with no accessible RAM; `ω7` = its id
+/// (the least unused), or `HUH` for an invalid blob.
+pub fn new_machine(
+    machine: &mut impl Machine,
+    ctx: &mut RefineContext,
+    runner: &impl InnerRunner,
+) -> Control {
+    if let Some(stop) = charged(machine) {
+        return stop;
+    }
+    let (po, pz, pc) = (machine.reg(7), machine.reg(8), machine.reg(9));
+    let Some(code) = machine.read(po, pz) else {
+        return Control::Panic;
+    };
+    if !runner.is_valid_code(&code) {
+        machine.set_reg(7, codes::HUH);
+        return Control::Continue;
+    }
+    // The least id not in use: at most |m| ids are taken.
+    let id = (0..=ctx.machines.len() as u64)
+        .find(|n| !ctx.machines.contains_key(n))
+        .unwrap_or(0);
+    ctx.machines.insert(
+        id,
+        InnerMachine {
+            code,
+            ram: InnerRam::default(),
+            pc,
+        },
+    );
+    machine.set_reg(7, id);
+    Control::Continue
+}
+
+/// `peek = 9` (GP B.8, `Ω_P`): copies `ω10` octets from inner machine `ω7`
+/// at `ω9` to `ω8`.
+pub fn peek(machine: &mut impl Machine, ctx: &RefineContext) -> Control {
+    if let Some(stop) = charged(machine) {
+        return stop;
+    }
+    let (n, o, s, z) = (
+        machine.reg(7),
+        machine.reg(8),
+        machine.reg(9),
+        machine.reg(10),
+    );
+    if !machine.is_writable(o, z) {
+        return Control::Panic;
+    }
+    let Some(inner) = ctx.machines.get(&n) else {
+        machine.set_reg(7, codes::WHO);
+        return Control::Continue;
+    };
+    match inner.ram.read(s, z) {
+        None => machine.set_reg(7, codes::OOB),
+        Some(data) => {
+            if !machine.write(o, &data) {
+                return Control::Panic;
+            }
+            machine.set_reg(7, codes::OK);
+        }
+    }
+    Control::Continue
+}
+
+/// `poke = 10` (GP B.8, `Ω_O`): copies `ω10` octets from `ω8` into inner
+/// machine `ω7` at `ω9`.
+pub fn poke(machine: &mut impl Machine, ctx: &mut RefineContext) -> Control {
+    if let Some(stop) = charged(machine) {
+        return stop;
+    }
+    let (n, s, o, z) = (
+        machine.reg(7),
+        machine.reg(8),
+        machine.reg(9),
+        machine.reg(10),
+    );
+    let Some(data) = machine.read(s, z) else {
+        return Control::Panic;
+    };
+    let Some(inner) = ctx.machines.get_mut(&n) else {
+        machine.set_reg(7, codes::WHO);
+        return Control::Continue;
+    };
+    let result = if inner.ram.write(o, &data) {
+        codes::OK
+    } else {
+        codes::OOB
+    };
+    machine.set_reg(7, result);
+    Control::Continue
+}
+
+/// `pages = 11` (GP B.8, `Ω_Z`): sets the access of `ω9` pages from page
+/// `ω8` of inner machine `ω7` by mode `ω10` (0 none, 1 read, 2 write,
+/// zeroing; 3 read, 4 write, keeping contents of already accessible pages).
+pub fn pages(machine: &mut impl Machine, ctx: &mut RefineContext) -> Control {
+    if let Some(stop) = charged(machine) {
+        return stop;
+    }
+    let (n, p, c, r) = (
+        machine.reg(7),
+        machine.reg(8),
+        machine.reg(9),
+        machine.reg(10),
+    );
+    let Some(inner) = ctx.machines.get_mut(&n) else {
+        machine.set_reg(7, codes::WHO);
+        return Control::Continue;
+    };
+    let in_range = p.checked_add(c).is_some_and(|end| end < PAGES_IN_SPACE);
+    if r > 4 || p < FIRST_USABLE_PAGE || !in_range {
+        machine.set_reg(7, codes::HUH);
+        return Control::Continue;
+    }
+    // In range: p + c < 2^20, so every index fits in u32.
+    let range = || (p..p + c).filter_map(|i| u32::try_from(i).ok());
+    if r > 2 && range().any(|i| !inner.ram.pages.contains_key(&i)) {
+        machine.set_reg(7, codes::HUH);
+        return Control::Continue;
+    }
+    for page in range() {
+        match r {
+            0 => {
+                inner.ram.pages.remove(&page);
+            }
+            1 | 2 => {
+                let access = if r == 1 { Access::Read } else { Access::Write };
+                inner.ram.set_page(page, access, &[]);
+            }
+            _ => {
+                if let Some(entry) = inner.ram.pages.get_mut(&page) {
+                    entry.0 = if r == 3 { Access::Read } else { Access::Write };
+                }
+            }
+        }
+    }
+    machine.set_reg(7, codes::OK);
+    Control::Continue
+}
+
+/// `invoke = 12` (GP B.8, `Ω_K`): runs inner machine `ω7` with the gas and
+/// registers at `[ω8, ω8+112)` (`E_8(g) ⌢ E_8(w)`), writes them back, and
+/// reports the exit in `ω7` (and the host-call index or fault address in `ω8`).
+pub fn invoke(
+    machine: &mut impl Machine,
+    ctx: &mut RefineContext,
+    runner: &mut impl InnerRunner,
+) -> Control {
+    if let Some(stop) = charged(machine) {
+        return stop;
+    }
+    let (n, o) = (machine.reg(7), machine.reg(8));
+    if !machine.is_writable(o, 112) {
+        return Control::Panic;
+    }
+    let Some(args) = machine.read(o, 112) else {
+        return Control::Panic;
+    };
+    let Some(inner) = ctx.machines.get_mut(&n) else {
+        machine.set_reg(7, codes::WHO);
+        return Control::Continue;
+    };
+    let word = |i: usize| {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&args[i * 8..i * 8 + 8]);
+        u64::from_le_bytes(b)
+    };
+    let gas = i64::try_from(word(0)).unwrap_or(i64::MAX);
+    let regs: [u64; 13] = std::array::from_fn(|i| word(i + 1));
+    let run = runner.run(&inner.code, inner.pc, gas, regs, &mut inner.ram);
+    inner.pc = run.pc;
+    let mut out = Vec::with_capacity(112);
+    out.extend(u64::try_from(run.gas).unwrap_or(0).to_le_bytes());
+    for r in run.regs {
+        out.extend(r.to_le_bytes());
+    }
+    if !machine.write(o, &out) {
+        return Control::Panic;
+    }
+    let (code, w8) = match run.exit {
+        InnerExit::Host(h) => (codes::HOST, Some(h)),
+        InnerExit::Fault(x) => (codes::FAULT, Some(x)),
+        InnerExit::OutOfGas => (codes::OOG, None),
+        InnerExit::Panic => (codes::PANIC, None),
+        InnerExit::Halt => (codes::HALT, None),
+    };
+    machine.set_reg(7, code);
+    if let Some(w8) = w8 {
+        machine.set_reg(8, w8);
+    }
+    Control::Continue
+}
+
+/// `expunge = 13` (GP B.8, `Ω_X`): removes inner machine `ω7`; `ω7` = its pc.
+pub fn expunge(machine: &mut impl Machine, ctx: &mut RefineContext) -> Control {
+    if let Some(stop) = charged(machine) {
+        return stop;
+    }
+    let n = machine.reg(7);
+    let result = ctx.machines.remove(&n).map_or(codes::WHO, |m| m.pc);
+    machine.set_reg(7, result);
+    Control::Continue
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::TestMachine;
+
+    const RW: u64 = 0x2_0000;
+
+    fn machine() -> TestMachine {
+        let mut m = TestMachine::new(10_000);
+        m.map(RW, 4, true);
+        m
+    }
+
+    /// A runner that "executes" by writing ω7 into inner memory at ω8 and
+    /// halting, or reports a host call when ω7 = 0xcafe.
+    struct FakeRunner;
+    impl InnerRunner for FakeRunner {
+        fn is_valid_code(&self, code: &[u8]) -> bool {
+            code.first() == Some(&0)
+        }
+        fn run(
+            &mut self,
+            _code: &[u8],
+            pc: u64,
+            gas: i64,
+            mut regs: [u64; 13],
+            ram: &mut InnerRam,
+        ) -> InnerRun {
+            if regs[7] == 0xcafe {
+                return InnerRun {
+                    exit: InnerExit::Host(3),
+                    pc: pc + 2,
+                    gas: gas - 1,
+                    regs,
+                };
+            }
+            let exit = if ram.write(regs[8], &regs[7].to_le_bytes()) {
+                InnerExit::Halt
+            } else {
+                InnerExit::Fault(regs[8])
+            };
+            regs[0] = 1;
+            InnerRun {
+                exit,
+                pc,
+                gas: gas - 5,
+                regs,
+            }
+        }
+    }
+
+    fn with_inner() -> (TestMachine, RefineContext) {
+        let mut m = machine();
+        let mut ctx = RefineContext::default();
+        m.write(RW, &[0, 1, 2]);
+        (m.regs[7], m.regs[8], m.regs[9]) = (RW, 3, 5);
+        assert_eq!(
+            new_machine(&mut m, &mut ctx, &FakeRunner),
+            Control::Continue
+        );
+        assert_eq!(m.regs[7], 0, "first machine gets id 0");
+        (m, ctx)
+    }
+
+    #[test]
+    fn machine_ids_reuse_the_least_free_and_reject_bad_code() {
+        let (mut m, mut ctx) = with_inner();
+        (m.regs[7], m.regs[8]) = (RW, 3);
+        new_machine(&mut m, &mut ctx, &FakeRunner);
+        assert_eq!(m.regs[7], 1);
+        m.regs[7] = 0;
+        assert_eq!(expunge(&mut m, &mut ctx), Control::Continue);
+        assert_eq!(m.regs[7], 5, "expunge returns the pc");
+        (m.regs[7], m.regs[8]) = (RW, 3);
+        new_machine(&mut m, &mut ctx, &FakeRunner);
+        assert_eq!(m.regs[7], 0);
+        m.write(RW, &[9]);
+        (m.regs[7], m.regs[8]) = (RW, 3);
+        new_machine(&mut m, &mut ctx, &FakeRunner);
+        assert_eq!(m.regs[7], codes::HUH);
+        m.regs[7] = 42;
+        expunge(&mut m, &mut ctx);
+        assert_eq!(m.regs[7], codes::WHO);
+    }
+
+    #[test]
+    fn pages_poke_peek() {
+        let (mut m, mut ctx) = with_inner();
+        // Poke into inaccessible inner memory: OOB.
+        m.write(RW + 100, b"data");
+        (m.regs[7], m.regs[8], m.regs[9], m.regs[10]) = (0, RW + 100, 16 * 4096, 4);
+        poke(&mut m, &mut ctx);
+        assert_eq!(m.regs[7], codes::OOB);
+        // Make pages 16..18 writable, poke across the boundary, peek back.
+        (m.regs[7], m.regs[8], m.regs[9], m.regs[10]) = (0, 16, 2, 2);
+        pages(&mut m, &mut ctx);
+        assert_eq!(m.regs[7], codes::OK);
+        (m.regs[7], m.regs[8], m.regs[9], m.regs[10]) = (0, RW + 100, 17 * 4096 - 2, 4);
+        poke(&mut m, &mut ctx);
+        assert_eq!(m.regs[7], codes::OK);
+        (m.regs[7], m.regs[8], m.regs[9], m.regs[10]) = (0, RW + 200, 17 * 4096 - 2, 4);
+        peek(&mut m, &ctx);
+        assert_eq!(
+            (m.regs[7], m.read(RW + 200, 4)),
+            (codes::OK, Some(b"data".to_vec()))
+        );
+        // Mode 3 keeps contents but makes them read-only: poke fails, peek works.
+        (m.regs[7], m.regs[8], m.regs[9], m.regs[10]) = (0, 16, 2, 3);
+        pages(&mut m, &mut ctx);
+        (m.regs[7], m.regs[8], m.regs[9], m.regs[10]) = (0, RW + 100, 17 * 4096 - 2, 4);
+        poke(&mut m, &mut ctx);
+        assert_eq!(m.regs[7], codes::OOB);
+        // Mode 1 zeroes.
+        (m.regs[7], m.regs[8], m.regs[9], m.regs[10]) = (0, 16, 2, 1);
+        pages(&mut m, &mut ctx);
+        (m.regs[7], m.regs[8], m.regs[9], m.regs[10]) = (0, RW + 200, 17 * 4096 - 2, 4);
+        peek(&mut m, &ctx);
+        assert_eq!(m.read(RW + 200, 4), Some(vec![0; 4]));
+        // Invalid requests.
+        for (p, c, r) in [(15, 1, 1), (16, 1, 5), ((1 << 20) - 1, 1, 1), (100, 1, 3)] {
+            (m.regs[7], m.regs[8], m.regs[9], m.regs[10]) = (0, p, c, r);
+            pages(&mut m, &mut ctx);
+            assert_eq!(m.regs[7], codes::HUH, "pages({p}, {c}, {r})");
+        }
+        (m.regs[7], m.regs[8], m.regs[9], m.regs[10]) = (9, 16, 1, 1);
+        pages(&mut m, &mut ctx);
+        assert_eq!(m.regs[7], codes::WHO);
+        // Peek to an unwritable destination panics.
+        (m.regs[7], m.regs[8], m.regs[9], m.regs[10]) = (0, 0x9_0000, 16 * 4096, 4);
+        assert_eq!(peek(&mut m, &ctx), Control::Panic);
+    }
+
+    #[test]
+    fn invoke_runs_and_reports_exits() {
+        let (mut m, mut ctx) = with_inner();
+        (m.regs[7], m.regs[8], m.regs[9], m.regs[10]) = (0, 16, 1, 2);
+        pages(&mut m, &mut ctx);
+        // gas 100, ω7 = 0x1234 to store at inner 16·4096.
+        let mut args = vec![0u8; 112];
+        args[..8].copy_from_slice(&100u64.to_le_bytes());
+        args[8 * 8..9 * 8].copy_from_slice(&0x1234u64.to_le_bytes());
+        args[9 * 8..10 * 8].copy_from_slice(&(16u64 * 4096).to_le_bytes());
+        m.write(RW + 512, &args);
+        (m.regs[7], m.regs[8]) = (0, RW + 512);
+        assert_eq!(invoke(&mut m, &mut ctx, &mut FakeRunner), Control::Continue);
+        assert_eq!(m.regs[7], codes::HALT);
+        let back = m.read(RW + 512, 16).expect("written back");
+        assert_eq!(u64::from_le_bytes(back[..8].try_into().expect("8")), 95);
+        assert_eq!(
+            u64::from_le_bytes(back[8..].try_into().expect("8")),
+            1,
+            "ω0 from the run"
+        );
+        assert_eq!(
+            ctx.machines[&0].ram.read(16 * 4096, 2),
+            Some(vec![0x34, 0x12])
+        );
+        // A host call: HOST in ω7, its index in ω8, pc advanced.
+        args[8 * 8..9 * 8].copy_from_slice(&0xcafeu64.to_le_bytes());
+        m.write(RW + 512, &args);
+        (m.regs[7], m.regs[8]) = (0, RW + 512);
+        invoke(&mut m, &mut ctx, &mut FakeRunner);
+        assert_eq!(
+            (m.regs[7], m.regs[8], ctx.machines[&0].pc),
+            (codes::HOST, 3, 7)
+        );
+        // A fault: FAULT and the address.
+        args[8 * 8..9 * 8].copy_from_slice(&1u64.to_le_bytes());
+        args[9 * 8..10 * 8].copy_from_slice(&(40u64 * 4096).to_le_bytes());
+        m.write(RW + 512, &args);
+        (m.regs[7], m.regs[8]) = (0, RW + 512);
+        invoke(&mut m, &mut ctx, &mut FakeRunner);
+        assert_eq!((m.regs[7], m.regs[8]), (codes::FAULT, 40 * 4096));
+        // Unknown machine; unwritable argument block.
+        (m.regs[7], m.regs[8]) = (5, RW + 512);
+        invoke(&mut m, &mut ctx, &mut FakeRunner);
+        assert_eq!(m.regs[7], codes::WHO);
+        (m.regs[7], m.regs[8]) = (0, 0x9_0000);
+        assert_eq!(invoke(&mut m, &mut ctx, &mut FakeRunner), Control::Panic);
+    }
+
+    #[test]
+    fn export_pads_counts_and_fills_up() {
+        let mut m = machine();
+        let mut ctx = RefineContext::default();
+        m.write(RW, b"seg");
+        (m.regs[7], m.regs[8]) = (RW, 3);
+        export(&mut m, &mut ctx, 10, 4104, 12);
+        assert_eq!((m.regs[7], ctx.exports[0].len()), (10, 4104));
+        assert_eq!(&ctx.exports[0][..4], b"seg\0");
+        (m.regs[7], m.regs[8]) = (RW, 1 << 40); // z clamps to W_G
+        export(&mut m, &mut ctx, 10, 4104, 12);
+        assert_eq!(m.regs[7], 11);
+        (m.regs[7], m.regs[8]) = (RW, 3);
+        export(&mut m, &mut ctx, 10, 4104, 12);
+        assert_eq!((m.regs[7], ctx.exports.len()), (codes::FULL, 2));
+        (m.regs[7], m.regs[8]) = (0x9_0000, 3);
+        assert_eq!(export(&mut m, &mut ctx, 0, 4104, 12), Control::Panic);
+    }
+
+    #[test]
+    fn historical_lookup_follows_availability() {
+        let hash = OpaqueHash::from([3; 32]);
+        let mut account = ServiceAccount::default();
+        account.preimages.insert(hash, b"abc".to_vec());
+        account.set_request(hash, 3, Some(vec![10, 20, 30]));
+        for (t, available) in [
+            (5, false),
+            (10, true),
+            (19, true),
+            (20, false),
+            (29, false),
+            (30, true),
+        ] {
+            assert_eq!(
+                historical_preimage(&account, t, &hash).is_some(),
+                available,
+                "t = {t}"
+            );
+        }
+        let accounts = BTreeMap::from([(1u32, account)]);
+        let mut m = machine();
+        m.write(RW, &[3; 32]);
+        (m.regs[7], m.regs[8], m.regs[9], m.regs[11]) = (u64::MAX, RW, RW + 64, 3);
+        historical_lookup(&mut m, 1, &accounts, 15);
+        assert_eq!((m.regs[7], m.read(RW + 64, 3)), (3, Some(b"abc".to_vec())));
+        (m.regs[7], m.regs[8]) = (u64::MAX, RW);
+        historical_lookup(&mut m, 1, &accounts, 25);
+        assert_eq!(m.regs[7], codes::NONE);
+    }
+}

@@ -1,0 +1,547 @@
+//! Standard programs (GP §A.7) through [`Pvm::run_program`]: the guests of
+//! `parajam-guests` against their host references on both backends, the
+//! memory layout and host-call access, `sbrk`, the module cache, and
+//! malformed blobs.
+
+use parajam_guests::{guest, guests, reference, ENTRY_PC, HOSTCALL_INDEX};
+use parajam_pvm::{
+    Backend, ExitReason, HostCallAction, HostCallContext, Invocation, MemoryFault, Program,
+    ProgramResult, Pvm, PvmError, PvmFlavor, StandardProgramError, ARGS_ADDRESS, HALT_ADDRESS,
+    MAX_INPUT_SIZE, PAGE_SIZE, STACK_TOP, ZONE_SIZE,
+};
+
+fn pvm() -> Pvm {
+    Pvm::new(PvmFlavor::Gp072).expect("the interpreter always starts")
+}
+
+/// The backends this machine runs.
+fn backends(pvm: &Pvm) -> Vec<Backend> {
+    Backend::ALL
+        .into_iter()
+        .filter(|&b| pvm.backend_unavailable(b).is_none())
+        .collect()
+}
+
+fn no_host_calls(_: HostCallContext<'_>) -> HostCallAction {
+    HostCallAction::Panic
+}
+
+/// GP 0.7.2 `gas` (`Ω_G`): charge 10, `ω7 = ϱ'`.
+fn gas_host_call(mut ctx: HostCallContext<'_>) -> HostCallAction {
+    assert_eq!(ctx.index(), HOSTCALL_INDEX);
+    if ctx.charge_gas(10).is_err() {
+        return HostCallAction::OutOfGas;
+    }
+    let gas = u64::try_from(ctx.gas()).expect("not negative");
+    ctx.set_reg(7, gas);
+    HostCallAction::Continue
+}
+
+/// Runs a guest's `main(arg)` from its standard program (`ω7 = arg`).
+fn run_guest(
+    pvm: &Pvm,
+    backend: Backend,
+    name: &str,
+    arg: u64,
+    gas: i64,
+) -> parajam_pvm::ProgramOutcome {
+    let guest = guest(name).expect("guest");
+    let program = Program::from_standard_blob(guest.program).expect("the guest program decodes");
+    let mut invocation = Invocation::new(ENTRY_PC, gas, &[]);
+    invocation.registers[7] = arg;
+    pvm.run_invocation(backend, &program, &invocation, &mut gas_host_call)
+        .expect("runs")
+}
+
+#[test]
+fn guests_compute_their_references_on_both_backends() {
+    let pvm = pvm();
+    for backend in backends(&pvm) {
+        for n in [0, 1, 2, 1000, 7919, 65_536] {
+            let out = run_guest(&pvm, backend, "sieve", n, 100_000_000);
+            assert_eq!(out.exit, ExitReason::Halt, "{backend} sieve({n})");
+            assert_eq!(
+                out.machine.regs[7],
+                reference::sieve(n),
+                "{backend} sieve({n})"
+            );
+        }
+        let out = run_guest(&pvm, backend, "sieve", 1000, 10_000_000);
+        assert_eq!(out.machine.regs[7], 168);
+        assert!(out.gas_used() > 1000, "{backend}: {}", out.gas_used());
+        for rounds in [0, 1, 3, 40] {
+            let out = run_guest(&pvm, backend, "blake2", rounds, 100_000_000);
+            assert_eq!(out.exit, ExitReason::Halt, "{backend} blake2({rounds})");
+            assert_eq!(out.machine.regs[7], reference::blake2(rounds));
+        }
+        let out = run_guest(&pvm, backend, "hostcall", 0, 1_000);
+        assert_eq!(out.exit, ExitReason::Halt);
+        // The guest returns what the host call left in ω7, plus one; the
+        // host call saw the gas after charging its 10.
+        let host_result = out.machine.regs[7] - 1;
+        assert_eq!(out.machine.regs[7], reference::hostcall(host_result));
+        // `ecalli` ends no basic block (GP A.3), so the instructions after
+        // it were paid with the block, before the host call.
+        assert!(host_result < 1_000 - 10);
+        assert_eq!(host_result, u64::try_from(out.machine.gas).expect("left"));
+    }
+}
+
+#[test]
+fn backends_agree_on_every_guest() {
+    let pvm = pvm();
+    if pvm.backend_unavailable(Backend::Compiler).is_some() {
+        return;
+    }
+    for (name, arg, gas, runs_out) in [
+        ("sieve", 10_000, 10_000_000, false),
+        ("sieve", 10_000, 5_000, true),
+        ("blake2", 20, 10_000_000, false),
+        ("blake2", 20, 7_777, true),
+        ("hostcall", 0, 1_000, false),
+        ("hostcall", 0, 12, true), // the host call itself runs out
+    ] {
+        let a = run_guest(&pvm, Backend::Interpreter, name, arg, gas);
+        let b = run_guest(&pvm, Backend::Compiler, name, arg, gas);
+        assert_eq!(a.exit, b.exit, "{name} with {gas}");
+        assert_eq!(a.machine, b.machine, "{name} with {gas}");
+        assert_eq!(a.result(), b.result(), "{name} with {gas}");
+        if runs_out {
+            assert_eq!(a.exit, ExitReason::OutOfGas, "{name} with {gas}");
+            assert_eq!(a.result(), ProgramResult::OutOfGas);
+        }
+    }
+    let program =
+        Program::from_standard_blob(guest("hostcall").expect("guest").program).expect("decodes");
+    let out = pvm
+        .crosscheck_program(
+            &program,
+            &Invocation::new(ENTRY_PC, 1_000, &[]),
+            &mut gas_host_call,
+        )
+        .expect("agree");
+    assert_eq!(out.exit, ExitReason::Halt);
+}
+
+/// `E_n(value)` little-endian.
+fn le(value: u64, n: usize) -> Vec<u8> {
+    value.to_le_bytes()[..n].to_vec()
+}
+
+/// `E3(|o|) ⌢ E3(|w|) ⌢ E2(z) ⌢ E3(s) ⌢ o ⌢ w ⌢ E4(|c|) ⌢ c`.
+#[allow(clippy::many_single_char_names)] // GP's names
+fn standard_blob(o: &[u8], w: &[u8], z: u16, s: u32, c: &[u8]) -> Vec<u8> {
+    let mut p = le(o.len() as u64, 3);
+    p.extend(le(w.len() as u64, 3));
+    p.extend(le(u64::from(z), 2));
+    p.extend(le(u64::from(s), 3));
+    p.extend_from_slice(o);
+    p.extend_from_slice(w);
+    p.extend(le(c.len() as u64, 4));
+    p.extend_from_slice(c);
+    p
+}
+
+/// A code blob with no jump table whose every octet listed in `starts`
+/// begins an instruction.
+fn code_blob(code: &[u8], starts: &[usize]) -> Vec<u8> {
+    assert!(code.len() < 128);
+    let mut out = vec![0, 0, u8::try_from(code.len()).expect("short")];
+    out.extend_from_slice(code);
+    let mut mask = vec![0u8; code.len().div_ceil(8)];
+    for &i in starts {
+        mask[i / 8] |= 1 << (i % 8);
+    }
+    out.extend(mask);
+    out
+}
+
+const TRAP: u8 = 0;
+const ECALLI: u8 = 10;
+const JUMP: u8 = 40;
+const SBRK: u8 = 101;
+
+#[test]
+#[allow(clippy::too_many_lines)] // one walk over the whole layout
+fn memory_layout_is_gp_a7_and_host_access_follows_it() {
+    let pvm = pvm();
+    // `ecalli 0; trap`, with 5000 octets of `o`, 3 of `w`, 2 heap pages
+    // and a 100-octet stack.
+    let code = code_blob(&[ECALLI, 0, TRAP], &[0, 2]);
+    let o: Vec<u8> = (0..5000u32).map(|i| i.to_le_bytes()[0] | 1).collect();
+    let p = standard_blob(&o, &[7, 8, 9], 2, 100, &code);
+    let program = Program::from_standard_blob(&p).expect("decodes");
+    assert_eq!(
+        (
+            program.ro_data_len(),
+            program.rw_data_len(),
+            program.heap_pages(),
+            program.stack_size()
+        ),
+        (5000, 3, 2, 100)
+    );
+    let args = b"hello arguments";
+    let layout = program.layout(u32::try_from(args.len()).expect("short"));
+    let heap = 2 * ZONE_SIZE + ZONE_SIZE; // 2 Z_Z + ⟦5000⟧_Z
+    assert_eq!(layout.ro_data, (ZONE_SIZE, 2 * PAGE_SIZE));
+    assert_eq!(layout.rw_data, (heap, 3 * PAGE_SIZE));
+    assert_eq!(layout.stack, (STACK_TOP - PAGE_SIZE, PAGE_SIZE));
+    assert_eq!(layout.args, (ARGS_ADDRESS, PAGE_SIZE));
+
+    for backend in backends(&pvm) {
+        let mut calls = 0;
+        let out = pvm
+            .run_program(
+                backend,
+                &program,
+                0,
+                100,
+                args,
+                &mut |mut ctx: HostCallContext<'_>| {
+                    calls += 1;
+                    let regs = ctx.registers();
+                    assert_eq!(regs[0], u64::from(HALT_ADDRESS));
+                    assert_eq!(regs[1], u64::from(STACK_TOP));
+                    assert_eq!(regs[7], u64::from(ARGS_ADDRESS));
+                    assert_eq!(regs[8], args.len() as u64);
+                    assert_eq!(ctx.pc(), 0);
+                    // Arguments: readable to the page end, never writable.
+                    assert_eq!(ctx.read_memory(regs[7], regs[8]).expect("args"), args);
+                    assert!(ctx.is_readable(u64::from(ARGS_ADDRESS), u64::from(PAGE_SIZE)));
+                    assert!(!ctx.is_readable(u64::from(ARGS_ADDRESS), u64::from(PAGE_SIZE) + 1));
+                    assert_eq!(
+                        ctx.write_memory(u64::from(ARGS_ADDRESS), b"x"),
+                        Err(MemoryFault {
+                            address: u64::from(ARGS_ADDRESS),
+                            length: 1
+                        })
+                    );
+                    // Read-only data: `o` then zeroes to the page end.
+                    let ro = ctx
+                        .read_memory(u64::from(ZONE_SIZE), 2 * u64::from(PAGE_SIZE))
+                        .expect("ro");
+                    assert_eq!(&ro[..5000], &o[..]);
+                    assert!(ro[5000..].iter().all(|&b| b == 0));
+                    assert!(!ctx.is_writable(u64::from(ZONE_SIZE), 1));
+                    assert!(!ctx.is_readable(u64::from(ZONE_SIZE) + 2 * u64::from(PAGE_SIZE), 1));
+                    // Read-write data and the heap pages.
+                    assert_eq!(
+                        ctx.read_memory(u64::from(heap), 4).expect("rw"),
+                        [7, 8, 9, 0]
+                    );
+                    assert!(ctx.is_writable(u64::from(heap), 3 * u64::from(PAGE_SIZE)));
+                    assert!(!ctx.is_readable(u64::from(heap) + 3 * u64::from(PAGE_SIZE), 1));
+                    assert!(!ctx.is_readable(u64::from(heap) - 1, 1));
+                    // The stack.
+                    assert!(ctx.is_writable(
+                        u64::from(STACK_TOP) - u64::from(PAGE_SIZE),
+                        u64::from(PAGE_SIZE)
+                    ));
+                    assert!(!ctx.is_readable(u64::from(STACK_TOP), 1));
+                    assert!(!ctx.is_readable(u64::from(STACK_TOP) - u64::from(PAGE_SIZE) - 1, 1));
+                    // Nothing below 2^16 or past 2^32; empty ranges always.
+                    assert!(!ctx.is_readable(0, 1));
+                    assert!(!ctx.is_readable(u64::from(u32::MAX), 2));
+                    assert!(ctx.read_memory(u64::MAX, 0).expect("empty").is_empty());
+                    // A write lands; the output is what ω7, ω8 point at on a halt.
+                    ctx.write_memory(u64::from(heap) + 100, b"output")
+                        .expect("rw");
+                    ctx.set_reg(7, u64::from(heap) + 100);
+                    ctx.set_reg(8, 6);
+                    // The block `ecalli; trap` was paid on entry (see the
+                    // crate's `gas_is_charged_per_basic_block_on_entry`).
+                    assert_eq!(ctx.gas(), 98);
+                    ctx.set_gas(50);
+                    HostCallAction::Halt
+                },
+            )
+            .expect("runs");
+        assert_eq!(calls, 1);
+        assert_eq!(out.exit, ExitReason::Halt);
+        assert_eq!(out.gas_used(), 50);
+        assert_eq!(out.result(), ProgramResult::Output(b"output".to_vec()));
+
+        // A halt whose ω7/ω8 range is unreadable returns no octets.
+        let out = pvm
+            .run_program(
+                backend,
+                &program,
+                0,
+                100,
+                args,
+                &mut |mut ctx: HostCallContext<'_>| {
+                    ctx.set_reg(8, 1 << 40);
+                    HostCallAction::Halt
+                },
+            )
+            .expect("runs");
+        assert_eq!(out.result(), ProgramResult::Output(Vec::new()));
+        // Host-call panics and out-of-gas end the run.
+        for (action, result) in [
+            (HostCallAction::Panic, ProgramResult::Panic),
+            (HostCallAction::OutOfGas, ProgramResult::OutOfGas),
+        ] {
+            let out = pvm
+                .run_program(backend, &program, 0, 100, args, &mut |_| action)
+                .expect("runs");
+            assert_eq!(out.result(), result);
+        }
+        // Continue goes on after the ecalli: the trap, already paid for
+        // with its block. After a panic the pc is 0 (GP §A.1).
+        let out = pvm
+            .run_program(backend, &program, 0, 100, args, &mut |_| {
+                HostCallAction::Continue
+            })
+            .expect("runs");
+        assert_eq!((out.exit, out.machine.pc), (ExitReason::Panic, 0));
+        assert_eq!(out.gas_used(), 2);
+        // Out of gas names the instruction it could not pay for.
+        let out = pvm
+            .run_program(backend, &program, 0, 1, args, &mut no_host_calls)
+            .expect("runs");
+        assert_eq!(
+            (out.exit, out.machine.pc, out.gas_used()),
+            (ExitReason::OutOfGas, 0, 0)
+        );
+    }
+}
+
+#[test]
+fn a_loop_runs_out_of_gas() {
+    let pvm = pvm();
+    // `jump 0`: a one-instruction loop.
+    let program =
+        Program::from_standard_blob(&standard_blob(&[], &[], 0, 0, &code_blob(&[JUMP], &[0])))
+            .expect("decodes");
+    for backend in backends(&pvm) {
+        let out = pvm
+            .run_program(backend, &program, 0, 10_000, &[], &mut no_host_calls)
+            .expect("runs");
+        assert_eq!(out.exit, ExitReason::OutOfGas);
+        assert_eq!(out.gas_used(), 10_000);
+        assert_eq!(out.result(), ProgramResult::OutOfGas);
+    }
+}
+
+#[test]
+fn sbrk_grows_the_heap() {
+    let pvm = pvm();
+    // `sbrk ω9 ← ω8; ecalli 0; trap`: the host looks at the heap.
+    let code = code_blob(&[SBRK, 0x89, ECALLI, 0, TRAP], &[0, 2, 4]);
+    let program =
+        Program::from_standard_blob(&standard_blob(&[], &[1, 2], 1, 4096, &code)).expect("decodes");
+    let (heap, heap_len) = program.layout(0).rw_data;
+    assert_eq!(heap_len, 2 * PAGE_SIZE);
+    for backend in backends(&pvm) {
+        let mut invocation = Invocation::new(0, 100, &[]);
+        invocation.registers[8] = 3 * u64::from(PAGE_SIZE) + 5;
+        let mut seen = None;
+        let out = pvm
+            .run_invocation(
+                backend,
+                &program,
+                &invocation,
+                &mut |mut ctx: HostCallContext<'_>| {
+                    seen = Some(ctx.reg(9));
+                    let end = u64::from(heap + heap_len);
+                    // The new pages are writable up to the page-rounded top.
+                    assert!(ctx.is_writable(end, 4 * u64::from(PAGE_SIZE)));
+                    assert!(!ctx.is_readable(end + 4 * u64::from(PAGE_SIZE), 1));
+                    ctx.write_memory(end + 1, b"heap").expect("writable");
+                    HostCallAction::Halt
+                },
+            )
+            .expect("runs");
+        assert_eq!(out.exit, ExitReason::Halt);
+        // polkavm's sbrk returns the new end of the heap (see the crate docs).
+        assert_eq!(
+            seen,
+            Some(u64::from(heap + heap_len) + 3 * u64::from(PAGE_SIZE) + 5),
+            "{backend}"
+        );
+    }
+}
+
+#[test]
+fn the_module_cache_reuses_modules_by_code_hash() {
+    let pvm = pvm().with_module_cache_capacity(2);
+    let sieve =
+        Program::from_standard_blob(guest("sieve").expect("sieve").program).expect("decodes");
+    assert_eq!(
+        sieve.code_hash(),
+        guest("sieve").expect("sieve").code_hash()
+    );
+    let blake2 =
+        Program::from_standard_blob(guest("blake2").expect("blake2").program).expect("decodes");
+    let hostcall =
+        Program::from_standard_blob(guest("hostcall").expect("hostcall").program).expect("decodes");
+    let backend = pvm.preferred_backend();
+    pvm.prepare(backend, &sieve).expect("compiles");
+    pvm.prepare(backend, &sieve).expect("cached");
+    let stats = pvm.module_cache_stats();
+    assert_eq!(
+        (stats.hits, stats.misses, stats.entries, stats.capacity),
+        (1, 1, 1, 2)
+    );
+    // A second parse of the same blob hits too.
+    let again =
+        Program::from_standard_blob(guest("sieve").expect("sieve").program).expect("decodes");
+    let out = pvm
+        .run_program(
+            backend,
+            &again,
+            ENTRY_PC,
+            1_000_000,
+            &[],
+            &mut no_host_calls,
+        )
+        .expect("runs");
+    assert_eq!(out.exit, ExitReason::Halt);
+    assert_eq!(pvm.module_cache_stats().hits, 2);
+    // The least recently used goes first.
+    pvm.prepare(backend, &blake2).expect("compiles");
+    pvm.prepare(backend, &sieve).expect("cached");
+    pvm.prepare(backend, &hostcall)
+        .expect("compiles, evicting blake2");
+    pvm.prepare(backend, &sieve).expect("still cached");
+    let stats = pvm.module_cache_stats();
+    assert_eq!((stats.hits, stats.misses, stats.entries), (4, 3, 2));
+    pvm.prepare(backend, &blake2).expect("compiles again");
+    assert_eq!(pvm.module_cache_stats().misses, 4);
+    pvm.clear_module_cache();
+    assert_eq!(pvm.module_cache_stats().entries, 0);
+
+    // Shared between threads.
+    let pvm = std::sync::Arc::new(self::pvm());
+    let handles: Vec<_> = (0..4)
+        .map(|i| {
+            let pvm = pvm.clone();
+            std::thread::spawn(move || {
+                let program = Program::from_standard_blob(guests()[0].program).expect("decodes");
+                let mut invocation = Invocation::new(ENTRY_PC, 10_000_000, &[]);
+                invocation.registers[7] = 100 * (i + 1);
+                let out = pvm
+                    .run_invocation(
+                        pvm.preferred_backend(),
+                        &program,
+                        &invocation,
+                        &mut no_host_calls,
+                    )
+                    .expect("runs");
+                assert_eq!(out.machine.regs[7], reference::sieve(100 * (i + 1)));
+            })
+        })
+        .collect();
+    for handle in handles {
+        handle.join().expect("no panic");
+    }
+    assert_eq!(
+        pvm.module_cache_stats().hits + pvm.module_cache_stats().misses,
+        4
+    );
+}
+
+#[test]
+fn malformed_standard_programs_are_typed_errors() {
+    let code = code_blob(&[TRAP], &[0]);
+    let good = standard_blob(&[1, 2, 3], &[4, 5], 1, 16, &code);
+    assert!(Program::from_standard_blob(&good).is_ok());
+    // Every proper prefix is truncated.
+    for len in 0..good.len() {
+        match Program::from_standard_blob(&good[..len]) {
+            Err(PvmError::StandardProgram(StandardProgramError::Truncated { .. })) => {}
+            other => panic!("prefix of {len}: {other:?}"),
+        }
+    }
+    let mut trailing = good.clone();
+    trailing.push(0);
+    assert!(matches!(
+        Program::from_standard_blob(&trailing),
+        Err(PvmError::StandardProgram(
+            StandardProgramError::TrailingOctets { count: 1 }
+        ))
+    ));
+    // Lengths larger than the blob.
+    let mut huge = standard_blob(&[], &[], 0, 0, &code);
+    huge[0..3].copy_from_slice(&[0xff, 0xff, 0xff]);
+    assert!(matches!(
+        Program::from_standard_blob(&huge),
+        Err(PvmError::StandardProgram(StandardProgramError::Truncated {
+            field: "o",
+            ..
+        }))
+    ));
+    let mut huge_code = standard_blob(&[], &[], 0, 0, &code);
+    let at = huge_code.len() - code.len() - 4;
+    huge_code[at..at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+    assert!(matches!(
+        Program::from_standard_blob(&huge_code),
+        Err(PvmError::StandardProgram(StandardProgramError::Truncated {
+            field: "c",
+            ..
+        }))
+    ));
+    // The largest sizes the encoding allows still fit GP's condition
+    // (5 Z_Z + 3 · 2^24 + 2^28 < 2^32), so the address-space check can
+    // never fail for a decodable blob: the heap and stack are huge but legal.
+    let big = standard_blob(&[], &[], u16::MAX, (1 << 24) - 1, &code);
+    assert!(Program::from_standard_blob(&big).is_ok());
+    // A bad code blob.
+    let bad_code = standard_blob(&[], &[], 0, 0, &[0, 0, 2, 0]);
+    assert!(matches!(
+        Program::from_standard_blob(&bad_code),
+        Err(PvmError::InvalidBlob(_))
+    ));
+    // Arguments above Z_I.
+    let pvm = pvm();
+    let program = Program::from_standard_blob(&good).expect("decodes");
+    let args = vec![0; MAX_INPUT_SIZE as usize + 1];
+    assert!(matches!(
+        pvm.run_program(
+            Backend::Interpreter,
+            &program,
+            0,
+            10,
+            &args,
+            &mut no_host_calls
+        ),
+        Err(PvmError::ArgumentsTooLong { .. })
+    ));
+    let args = vec![1; MAX_INPUT_SIZE as usize];
+    let out = pvm
+        .run_program(
+            Backend::Interpreter,
+            &program,
+            0,
+            10,
+            &args,
+            &mut no_host_calls,
+        )
+        .expect("Z_I octets are fine");
+    assert_eq!(
+        out.read_memory(u64::from(ARGS_ADDRESS) + u64::from(MAX_INPUT_SIZE) - 1, 1),
+        Ok(vec![1])
+    );
+}
+
+#[test]
+fn odd_entry_points_panic_without_harm() {
+    let pvm = pvm();
+    let code = code_blob(&[ECALLI, 0, TRAP], &[0, 2]);
+    let program =
+        Program::from_standard_blob(&standard_blob(&[], &[], 0, 0, &code)).expect("decodes");
+    for entry in [1, 3, 1000, u32::MAX] {
+        let mut outcomes = Vec::new();
+        for backend in backends(&pvm) {
+            let out = pvm
+                .run_program(backend, &program, entry, 100, &[], &mut no_host_calls)
+                .expect("runs");
+            assert_eq!(out.exit, ExitReason::Panic, "entry {entry} on {backend}");
+            outcomes.push((out.exit, out.machine));
+        }
+        assert!(
+            outcomes.windows(2).all(|w| w[0] == w[1]),
+            "entry {entry}: {outcomes:?}"
+        );
+    }
+}
