@@ -20,7 +20,7 @@ use parajam_primitives::types::{
 use parajam_primitives::{ByteArray, ProtocolParameters};
 
 use crate::general::Accounts;
-use crate::{charge, codes, Control, Machine, BASE_GAS};
+use crate::{charge, charged, codes, Control, Machine, BASE_GAS};
 
 /// `S`: privileged state and accounts an accumulation can change (GP eq. 12.13).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -177,13 +177,6 @@ impl AccumulateContext {
             params,
             timeslot,
         }
-    }
-}
-
-fn charged(machine: &mut impl Machine) -> Option<Control> {
-    match charge(machine, BASE_GAS) {
-        Control::Continue => None,
-        stop => Some(stop),
     }
 }
 

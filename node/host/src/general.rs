@@ -10,7 +10,7 @@ use jam_codec::{Compact, Encode};
 use parajam_primitives::types::{OpaqueHash, ServiceAccount, ServiceId, WorkItem, WorkPackage};
 use parajam_primitives::ProtocolParameters;
 
-use crate::{charge, codes, Control, Machine, BASE_GAS};
+use crate::{charged, codes, Control, Machine};
 
 /// Read access to service accounts (`s` and `d` of the paper).
 pub trait Accounts {
@@ -21,14 +21,6 @@ pub trait Accounts {
 impl Accounts for std::collections::BTreeMap<ServiceId, ServiceAccount> {
     fn account(&self, id: ServiceId) -> Option<&ServiceAccount> {
         self.get(&id)
-    }
-}
-
-/// Charges the base cost; `Some(control)` if the machine must stop.
-fn charged(machine: &mut impl Machine) -> Option<Control> {
-    match charge(machine, BASE_GAS) {
-        Control::Continue => None,
-        stop => Some(stop),
     }
 }
 

@@ -231,6 +231,14 @@ pub fn charge(machine: &mut impl Machine, g: i64) -> Control {
     }
 }
 
+/// Charges the base cost `g = 10`; `Some(control)` if the machine must stop.
+pub(crate) fn charged(machine: &mut impl Machine) -> Option<Control> {
+    match charge(machine, BASE_GAS) {
+        Control::Continue => None,
+        stop => Some(stop),
+    }
+}
+
 /// An unknown host call: `ω7 = WHAT` for `g = 10` (GP eq. B.2 / B.4).
 pub fn unknown(machine: &mut impl Machine) -> Control {
     match charge(machine, BASE_GAS) {

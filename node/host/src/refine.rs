@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use parajam_primitives::types::{OpaqueHash, ServiceAccount, ServiceId, TimeSlot};
 
 use crate::general::Accounts;
-use crate::{charge, codes, Control, Machine, BASE_GAS};
+use crate::{charged, codes, Control, Machine};
 
 /// `Z_P`: the PVM page size.
 pub const PAGE_SIZE: u64 = 4096;
@@ -173,13 +173,6 @@ pub struct RefineContext {
     pub machines: BTreeMap<u64, InnerMachine>,
     /// `e`: exported segments.
     pub exports: Vec<Vec<u8>>,
-}
-
-fn charged(machine: &mut impl Machine) -> Option<Control> {
-    match charge(machine, BASE_GAS) {
-        Control::Continue => None,
-        stop => Some(stop),
-    }
 }
 
 /// `Λ(a, t, h)`: the historical lookup (GP eq. 9.7): the preimage if it was

@@ -730,6 +730,52 @@ impl Pvm {
         }
     }
 
+    /// Whether `code` is a GP code blob this PVM can load: `deblob(code) ≠ ∇`
+    /// (GP eq. A.2), within polkavm's limits.
+    pub fn is_valid_code_blob(&self, code: &[u8]) -> bool {
+        self.parse_code_blob(code).is_ok()
+    }
+
+    /// `ı + 1 + skip(ı)` (GP §A.3): the offset of the instruction after the
+    /// one at `pc` in the code blob `code`, where a machine resumes after
+    /// an `ecalli` at `pc` (GP §A.6 and B.8 `invoke`). Like the GP's
+    /// `skip`, defined at any offset of the code, by the opcode bitmask;
+    /// `None` if `pc` is beyond the code; an error if the blob does not
+    /// parse.
+    pub fn next_instruction_offset(&self, code: &[u8], pc: u32) -> Result<Option<u32>, PvmError> {
+        let blob = self.parse_code_blob(code)?;
+        if usize::try_from(pc).map_or(true, |pc| pc >= blob.code().len()) {
+            return Ok(None);
+        }
+        Ok(blob
+            .instructions_bounded_at(ProgramCounter(pc))
+            .next()
+            .filter(|instruction| instruction.offset.0 == pc)
+            .map(|instruction| instruction.next_offset.0))
+    }
+
+    /// The gas a run charges twice when it starts at `pc` in the middle of
+    /// a basic block: the cost of the block's instructions before `pc`
+    /// (zero at a block start). polkavm charges a block's whole cost when
+    /// execution enters it, wherever in the block it enters, so a caller
+    /// that resumes a machine mid-block (after an `ecalli`, GP B.8
+    /// `invoke`) adds this to the gas to charge only from `pc` on.
+    pub fn block_entry_overcharge(&self, code: &[u8], pc: u32) -> Result<i64, PvmError> {
+        let blob = self.parse_code_blob(code)?;
+        let mut before = 0i64;
+        for instruction in blob.instructions() {
+            if instruction.offset.0 >= pc {
+                break;
+            }
+            before = if instruction.kind.starts_new_basic_block() {
+                0
+            } else {
+                before + 1
+            };
+        }
+        Ok(before * self.flavor.gas_per_instruction())
+    }
+
     fn parse_code_blob(&self, code: &[u8]) -> Result<ProgramBlob, PvmError> {
         let mut parts = ProgramParts::empty(self.flavor.instruction_set());
         parts.code_and_jump_table = ArcBytes::from(code);

@@ -360,3 +360,49 @@ fn register_numbers_above_12_mean_omega_12_on_both_backends() {
     let out = run(&code, &init);
     assert_eq!((out.machine.regs[12], out.machine.regs[4]), (7, 99));
 }
+
+/// `fallthrough; move_reg; ecalli 0; move_reg; trap`: a block from offset 1.
+fn block_with_ecalli() -> Vec<u8> {
+    blob(
+        &[FALLTHROUGH, MOVE_REG, 0x10, ECALLI, MOVE_REG, 0x10, TRAP],
+        &[0, 1, 3, 4, 6],
+    )
+}
+
+#[test]
+fn next_instruction_offset_follows_the_bitmask() {
+    let (pvm, code) = (pvm(), block_with_ecalli());
+    let next = |pc| pvm.next_instruction_offset(&code, pc).expect("parses");
+    assert_eq!(next(3), Some(4), "after the ecalli");
+    assert_eq!(next(0), Some(1));
+    assert_eq!(next(1), Some(3));
+    assert_eq!(next(6), Some(7), "the last instruction");
+    assert_eq!(
+        next(2),
+        Some(3),
+        "skip is defined at any offset (GP eq. A.3)"
+    );
+    assert_eq!(next(7), None, "beyond the code");
+    assert!(pvm.next_instruction_offset(&[0, 0, 5, 0], 0).is_err());
+    assert!(pvm.is_valid_code_blob(&code));
+    assert!(!pvm.is_valid_code_blob(&[0, 0, 5, 0]));
+}
+
+#[test]
+fn entering_a_block_in_the_middle_charges_the_whole_block() {
+    let (pvm, code) = (pvm(), block_with_ecalli());
+    let overcharge = |pc| pvm.block_entry_overcharge(&code, pc).expect("parses");
+    assert_eq!(
+        [0, 1, 3, 4, 6].map(overcharge),
+        [0, 0, 1, 2, 3],
+        "instructions of the block before the pc"
+    );
+    // Resumed after the ecalli: polkavm charges the whole block
+    // (move_reg, ecalli, move_reg, trap), though two of them run.
+    let mut init = with_gas(10);
+    init.machine.pc = 4;
+    let out = run(&code, &init);
+    assert_eq!((out.exit, out.machine.gas), (ExitReason::Panic, 6));
+    init.machine.gas = 10 + overcharge(4);
+    assert_eq!(run(&code, &init).machine.gas, 8, "two instructions paid");
+}
