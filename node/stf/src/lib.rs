@@ -27,9 +27,11 @@
 //! | [`disputes`] | §10 "Disputes, Verdicts and Judgments", eq. 10.2 – 10.20 | `ψ`, `ρ†` (with `τ`, `κ`, `λ` read) |
 //! | [`assurances`] | §11.2 "Package Availability Assurances", eq. 11.10 – 11.17 | `ρ†` → `ρ‡` (with `κ` read), `W` |
 //! | [`reports`] | §11.3 – 11.4 "Guarantor Assignments", "Work Report Guarantees", eq. 11.18 – 11.43; §13.2 (refinement load of `π_C`, `π_S`) | `ρ‡` → `ρ'` (with `κ'`, `λ'`, `η'`, `ψ'_o`, `β`, `α`, `δ` read), `π_C`, `π_S` |
+//! | [`accumulate`] | §12.1 "History and Queuing", eq. 12.1 – 12.12 (queue rules only so far; execution is next) | `ω`, `ξ` (read) |
 //! | [`preimages`] | §12.4 "Preimage integration", eq. 12.35 – 12.38 (with `I`, `Y` of eq. 12.21 – 12.22); §13 eq. 13.12, 13.15 | `δ` (preimage parts), `π_S` provisions |
 //! | [`statistics`] | §13.1 "Validator activity", eq. 13.3 – 13.5 | `π_V`, `π_L` |
 
+pub mod accumulate;
 pub mod assurances;
 pub mod authorizations;
 pub mod disputes;
