@@ -158,6 +158,48 @@ fn choice<T, E>(result: Result<T, E>, code: impl Fn(&E) -> u8) -> Choice<T> {
     }
 }
 
+/// The run of a transition whose vector output is `Choice<T>`: the exact
+/// error code on error, with `describe` for the report.
+fn run_choice<F, T, E>(
+    result: Result<(F::State, T), E>,
+    code: impl Fn(&E) -> u8,
+    describe: impl Fn(&E) -> String,
+) -> Run<F>
+where
+    F: Family<Output = Choice<T>>,
+{
+    let error = result.as_ref().err().map(&describe);
+    let (post, output) = match result {
+        Ok((post, out)) => (Some(post), Ok(out)),
+        Err(e) => (None, Err(e)),
+    };
+    Run {
+        output: choice(output, code),
+        post,
+        error,
+    }
+}
+
+/// The run of a transition whose vector output is NULL: an error shows up as
+/// a failed run (and a post-state that did not move).
+fn run_unit<F, E: std::fmt::Display>(result: Result<(F::State, ()), E>) -> Run<F>
+where
+    F: Family<Output = ()>,
+{
+    match result {
+        Ok((post, ())) => Run {
+            output: (),
+            post: Some(post),
+            error: None,
+        },
+        Err(e) => Run {
+            output: (),
+            post: None,
+            error: Some(e.to_string()),
+        },
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Families.
 
@@ -172,20 +214,11 @@ impl Family for Preimages {
     type Output = Choice<()>;
 
     fn run(pre: &Self::State, input: &Self::Input, params: &ProtocolParameters) -> Run<Self> {
-        let result = preimages::transition(pre, input, params);
-        let error = result
-            .as_ref()
-            .err()
-            .map(|e| format!("{} = {}: {e}", e.code(), e.name()));
-        let (post, output) = match result {
-            Ok((post, ())) => (Some(post), Ok(())),
-            Err(e) => (None, Err(e)),
-        };
-        Run {
-            output: choice(output, preimages::Error::code),
-            post,
-            error,
-        }
+        run_choice(
+            preimages::transition(pre, input, params),
+            preimages::Error::code,
+            |e| format!("{} = {}: {e}", e.code(), e.name()),
+        )
     }
 
     fn is_error(output: &Self::Output) -> bool {
@@ -304,19 +337,7 @@ impl Family for History {
     type Output = ();
 
     fn run(pre: &Self::State, input: &Self::Input, params: &ProtocolParameters) -> Run<Self> {
-        // The schema's output is NULL: an error shows up as a failed run.
-        match parajam_stf::history::transition(pre, input, params) {
-            Ok((post, ())) => Run {
-                output: (),
-                post: Some(post),
-                error: None,
-            },
-            Err(e) => Run {
-                output: (),
-                post: None,
-                error: Some(e.to_string()),
-            },
-        }
+        run_unit(parajam_stf::history::transition(pre, input, params))
     }
 
     fn is_error((): &Self::Output) -> bool {
@@ -350,19 +371,7 @@ impl Family for Authorizations {
     type Output = ();
 
     fn run(pre: &Self::State, input: &Self::Input, params: &ProtocolParameters) -> Run<Self> {
-        // The schema's output is NULL: an error shows up as a failed run.
-        match parajam_stf::authorizations::transition(pre, input, params) {
-            Ok((post, ())) => Run {
-                output: (),
-                post: Some(post),
-                error: None,
-            },
-            Err(e) => Run {
-                output: (),
-                post: None,
-                error: Some(e.to_string()),
-            },
-        }
+        run_unit(parajam_stf::authorizations::transition(pre, input, params))
     }
 
     fn is_error((): &Self::Output) -> bool {
@@ -391,21 +400,10 @@ impl Family for Disputes {
     type Output = Choice<parajam_stf::disputes::Output>;
 
     fn run(pre: &Self::State, input: &Self::Input, params: &ProtocolParameters) -> Run<Self> {
-        use parajam_stf::disputes;
-        let result = disputes::transition(pre, input, params);
-        let error = result
-            .as_ref()
-            .err()
-            .map(|e| format!("{} = {}: {e}", e.code(), e.name()));
-        let (post, output) = match result {
-            Ok((post, out)) => (Some(post), Ok(out)),
-            Err(e) => (None, Err(e)),
-        };
-        Run {
-            output: choice(output, disputes::Error::code),
-            post,
-            error,
-        }
+        use parajam_stf::disputes::{transition, Error};
+        run_choice(transition(pre, input, params), Error::code, |e| {
+            format!("{} = {}: {e}", e.code(), e.name())
+        })
     }
 
     fn is_error(output: &Self::Output) -> bool {
@@ -440,20 +438,7 @@ impl Family for Statistics {
     type Output = ();
 
     fn run(pre: &Self::State, input: &Self::Input, params: &ProtocolParameters) -> Run<Self> {
-        // The schema's output is NULL: the transition cannot fail on a
-        // vector, so an error shows up as a post-state that did not move.
-        match statistics::transition(pre, input, params) {
-            Ok((post, ())) => Run {
-                output: (),
-                post: Some(post),
-                error: None,
-            },
-            Err(e) => Run {
-                output: (),
-                post: None,
-                error: Some(e.to_string()),
-            },
-        }
+        run_unit(statistics::transition(pre, input, params))
     }
 
     fn is_error((): &Self::Output) -> bool {
@@ -484,21 +469,10 @@ impl Family for Assurances {
     type Output = Choice<parajam_stf::assurances::Output>;
 
     fn run(pre: &Self::State, input: &Self::Input, params: &ProtocolParameters) -> Run<Self> {
-        use parajam_stf::assurances;
-        let result = assurances::transition(pre, input, params);
-        let error = result
-            .as_ref()
-            .err()
-            .map(|e| format!("{} = {}: {e}", e.code(), e.name()));
-        let (post, output) = match result {
-            Ok((post, out)) => (Some(post), Ok(out)),
-            Err(e) => (None, Err(e)),
-        };
-        Run {
-            output: choice(output, assurances::Error::code),
-            post,
-            error,
-        }
+        use parajam_stf::assurances::{transition, Error};
+        run_choice(transition(pre, input, params), Error::code, |e| {
+            format!("{} = {}: {e}", e.code(), e.name())
+        })
     }
 
     fn is_error(output: &Self::Output) -> bool {
@@ -532,21 +506,10 @@ impl Family for Reports {
     type Output = Choice<parajam_stf::reports::Output>;
 
     fn run(pre: &Self::State, input: &Self::Input, params: &ProtocolParameters) -> Run<Self> {
-        use parajam_stf::reports;
-        let result = reports::transition(pre, input, params);
-        let error = result
-            .as_ref()
-            .err()
-            .map(|e| format!("{} = {}: {e}", e.code(), e.name()));
-        let (post, output) = match result {
-            Ok((post, out)) => (Some(post), Ok(out)),
-            Err(e) => (None, Err(e)),
-        };
-        Run {
-            output: choice(output, reports::Error::code),
-            post,
-            error,
-        }
+        use parajam_stf::reports::{transition, Error};
+        run_choice(transition(pre, input, params), Error::code, |e| {
+            format!("{} = {}: {e}", e.code(), e.name())
+        })
     }
 
     fn is_error(output: &Self::Output) -> bool {
