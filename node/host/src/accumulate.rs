@@ -186,6 +186,15 @@ fn read_hash(machine: &impl Machine, address: u64) -> Option<OpaqueHash> {
         .and_then(|b| OpaqueHash::try_from(b.as_slice()).ok())
 }
 
+/// The preimage request `(h, z)` named by `ω7` (hash address) and `ω8`
+/// (length) for `query`, `solicit` and `forget`: `None` if the hash is not
+/// readable (the call panics); `z` is `None` beyond `N_L`, where no request
+/// can exist.
+fn request_key(machine: &impl Machine) -> Option<(OpaqueHash, Option<u32>)> {
+    let hash = read_hash(machine, machine.reg(7))?;
+    Some((hash, u32::try_from(machine.reg(8)).ok()))
+}
+
 fn reply(machine: &mut impl Machine, code: u64) -> Control {
     machine.set_reg(7, code);
     Control::Continue
@@ -490,13 +499,10 @@ pub fn query(machine: &mut impl Machine, ctx: &AccumulateContext) -> Control {
     if let Some(stop) = charged(machine) {
         return stop;
     }
-    let (o, z) = (machine.reg(7), machine.reg(8));
-    let Some(hash) = read_hash(machine, o) else {
+    let Some((hash, z)) = request_key(machine) else {
         return Control::Panic;
     };
-    let slots = u32::try_from(z)
-        .ok()
-        .and_then(|z| ctx.x.own()?.requests.get(&(hash, z)));
+    let slots = z.and_then(|z| ctx.x.own()?.requests.get(&(hash, z)));
     let shift = |v: TimeSlot| u64::from(v) << 32;
     let (w7, w8) = match slots.map(Vec::as_slice) {
         None => (codes::NONE, 0),
@@ -516,12 +522,11 @@ pub fn solicit(machine: &mut impl Machine, ctx: &mut AccumulateContext) -> Contr
     if let Some(stop) = charged(machine) {
         return stop;
     }
-    let (o, z) = (machine.reg(7), machine.reg(8));
-    let Some(hash) = read_hash(machine, o) else {
+    let Some((hash, z)) = request_key(machine) else {
         return Control::Panic;
     };
     // A length beyond N_L can never be requested.
-    let Ok(z) = u32::try_from(z) else {
+    let Some(z) = z else {
         return reply(machine, codes::HUH);
     };
     let Some(own) = ctx.x.own() else {
@@ -546,11 +551,10 @@ pub fn forget(machine: &mut impl Machine, ctx: &mut AccumulateContext) -> Contro
     if let Some(stop) = charged(machine) {
         return stop;
     }
-    let (o, z) = (machine.reg(7), machine.reg(8));
-    let Some(hash) = read_hash(machine, o) else {
+    let Some((hash, z)) = request_key(machine) else {
         return Control::Panic;
     };
-    let Ok(z) = u32::try_from(z) else {
+    let Some(z) = z else {
         return reply(machine, codes::HUH);
     };
     let (t, params) = (ctx.timeslot, ctx.params);
