@@ -334,7 +334,7 @@ pub fn new(machine: &mut impl Machine, ctx: &mut AccumulateContext) -> Control {
         },
         ..ServiceAccount::default()
     };
-    account.set_request(code_hash, length, Some(Vec::new()));
+    account.set_request(&code_hash, length, Some(&[]));
     account.info.balance = account.min_balance(&params);
     if f != 0 && x.id != x.state.manager {
         return reply(machine, codes::HUH);
@@ -474,8 +474,7 @@ pub fn eject(machine: &mut impl Machine, ctx: &mut AccumulateContext) -> Control
     }
     let l = u32::try_from(dest.info.bytes.max(81) - 81).unwrap_or(u32::MAX);
     let Some(slots) = dest
-        .requests
-        .get(&(hash, l))
+        .request(&hash, l)
         .filter(|_| dest.info.items == 2)
     else {
         return reply(machine, codes::HUH);
@@ -502,9 +501,9 @@ pub fn query(machine: &mut impl Machine, ctx: &AccumulateContext) -> Control {
     let Some((hash, z)) = request_key(machine) else {
         return Control::Panic;
     };
-    let slots = z.and_then(|z| ctx.x.own()?.requests.get(&(hash, z)));
+    let slots = z.and_then(|z| ctx.x.own()?.request(&hash, z));
     let shift = |v: TimeSlot| u64::from(v) << 32;
-    let (w7, w8) = match slots.map(Vec::as_slice) {
+    let (w7, w8) = match slots.as_deref() {
         None => (codes::NONE, 0),
         Some([]) => (0, 0),
         Some([x]) => (1 + shift(*x), 0),
@@ -533,9 +532,9 @@ pub fn solicit(machine: &mut impl Machine, ctx: &mut AccumulateContext) -> Contr
         return reply(machine, codes::WHO);
     };
     let mut updated = own.clone();
-    match own.requests.get(&(hash, z)).map(Vec::as_slice) {
-        None => updated.set_request(hash, z, Some(Vec::new())),
-        Some([x, y]) => updated.set_request(hash, z, Some(vec![*x, *y, ctx.timeslot])),
+    match own.request(&hash, z).as_deref() {
+        None => updated.set_request(&hash, z, Some(&[])),
+        Some([x, y]) => updated.set_request(&hash, z, Some(&[*x, *y, ctx.timeslot])),
         Some(_) => return reply(machine, codes::HUH),
     }
     if updated.info.balance < updated.min_balance(&ctx.params) {
@@ -561,21 +560,21 @@ pub fn forget(machine: &mut impl Machine, ctx: &mut AccumulateContext) -> Contro
     let Some(own) = ctx.x.state.accounts.get_mut(&ctx.x.id) else {
         return reply(machine, codes::WHO);
     };
-    match own.requests.get(&(hash, z)).cloned().as_deref() {
+    match own.request(&hash, z).as_deref() {
         Some([]) => {}
         Some([_, y]) if expired(*y, t, &params) => {}
         Some([x]) => {
-            own.set_request(hash, z, Some(vec![*x, t]));
+            own.set_request(&hash, z, Some(&[*x, t]));
             return reply(machine, codes::OK);
         }
         Some([_, y, w]) if expired(*y, t, &params) => {
-            own.set_request(hash, z, Some(vec![*w, t]));
+            own.set_request(&hash, z, Some(&[*w, t]));
             return reply(machine, codes::OK);
         }
         _ => return reply(machine, codes::HUH),
     }
-    own.set_request(hash, z, None);
-    own.preimages.remove(&hash);
+    own.set_request(&hash, z, None);
+    own.set_preimage(&hash, None);
     reply(machine, codes::OK)
 }
 
@@ -614,8 +613,8 @@ pub fn provide(machine: &mut impl Machine, ctx: &mut AccumulateContext) -> Contr
     let hash = ByteArray(parajam_crypto::blake2b_256(&data));
     let requested = u32::try_from(z)
         .ok()
-        .and_then(|z| account.requests.get(&(hash, z)));
-    if !requested.is_some_and(Vec::is_empty) {
+        .and_then(|z| account.request(&hash, z));
+    if !requested.is_some_and(|s| s.is_empty()) {
         return reply(machine, codes::HUH);
     }
     if !x.provisions.insert((service, data)) {
@@ -826,7 +825,7 @@ mod tests {
         );
         // Provided at slot 50 (as preimage integration would do).
         let me = ctx.x.state.accounts.get_mut(&ME).expect("me");
-        me.requests.insert((hash.into(), 10), vec![50]);
+        me.set_request(&hash.into(), 10, Some(&[50]));
         assert_eq!(q(&mut m, &mut ctx), (1 + (50 << 32), 0));
         assert_eq!(ask(&mut m, &mut ctx, forget), codes::OK);
         assert_eq!(q(&mut m, &mut ctx), (2 + (50 << 32), 100));
@@ -861,7 +860,7 @@ mod tests {
         let mut id_hash = [0u8; 32];
         id_hash[..4].copy_from_slice(&ME.to_le_bytes());
         other.info.code_hash = id_hash.into();
-        other.set_request(hash.into(), 0, Some(vec![1, 2]));
+        other.set_request(&hash.into(), 0, Some(&[1, 2]));
         m.regs[7..9].copy_from_slice(&[u64::from(OTHER), RW]);
         eject(&mut m, &mut ctx);
         assert_eq!(m.regs[7], codes::OK);
@@ -883,7 +882,7 @@ mod tests {
             .accounts
             .get_mut(&ME)
             .expect("me")
-            .set_request(h, 13, Some(vec![]));
+            .set_request(&h, 13, Some(&[]));
         m.write(RW + 100, data);
         m.regs[7..10].copy_from_slice(&[u64::MAX, RW + 100, 13]);
         provide(&mut m, &mut ctx);

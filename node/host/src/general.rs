@@ -251,8 +251,8 @@ pub fn lookup(machine: &mut impl Machine, own: ServiceId, accounts: &impl Accoun
         return Control::Panic;
     };
     let hash = OpaqueHash::try_from(hash.as_slice()).unwrap_or_default();
-    let v = named_account(accounts, own, machine.reg(7)).and_then(|a| a.preimages.get(&hash));
-    output(machine, v.map(Vec::as_slice), o, 10, 11)
+    let v = named_account(accounts, own, machine.reg(7)).and_then(|a| a.preimage(&hash));
+    output(machine, v, o, 10, 11)
 }
 
 /// `read = 3` (GP B.7, `Ω_R`): a storage item of the caller or another service.
@@ -264,8 +264,8 @@ pub fn read(machine: &mut impl Machine, own: ServiceId, accounts: &impl Accounts
     let Some(key) = machine.read(ko, kz) else {
         return Control::Panic;
     };
-    let v = named_account(accounts, own, machine.reg(7)).and_then(|a| a.storage.get(&key));
-    output(machine, v.map(Vec::as_slice), o, 11, 12)
+    let v = named_account(accounts, own, machine.reg(7)).and_then(|a| a.storage(&key));
+    output(machine, v, o, 11, 12)
 }
 
 /// `write = 4` (GP B.7, `Ω_W`): sets (`v_Z > 0`) or removes (`v_Z = 0`) a
@@ -418,7 +418,7 @@ mod tests {
             },
             ..ServiceAccount::default()
         };
-        own.preimages.insert([1; 32].into(), b"preimage".to_vec());
+        own.set_preimage(&[1; 32].into(), Some(b"preimage".to_vec()));
         own.set_storage(b"k", Some(b"value".to_vec()));
         let mut other = ServiceAccount::default();
         other.set_storage(b"k", Some(b"other".to_vec()));
@@ -552,7 +552,7 @@ mod tests {
         (m.regs[7], m.regs[8], m.regs[9], m.regs[10]) = (RW, 2, RW + 16, 5);
         assert_eq!(write(&mut m, own, &P), Control::Continue);
         assert_eq!(m.regs[7], codes::NONE);
-        assert_eq!(own.storage.get(b"k2".as_slice()), Some(&b"hello".to_vec()));
+        assert_eq!(own.storage(b"k2"), Some(b"hello".as_slice()));
         let (items, bytes) = (own.info.items, own.info.bytes);
         (m.regs[7], m.regs[10]) = (RW, 3);
         write(&mut m, own, &P);
@@ -560,7 +560,7 @@ mod tests {
         (m.regs[7], m.regs[10]) = (RW, 0);
         write(&mut m, own, &P);
         assert_eq!((m.regs[7], own.info.items), (3, items - 1));
-        assert!(!own.storage.contains_key(b"k2".as_slice()));
+        assert!(own.storage(b"k2").is_none());
         // A value too large for the balance: FULL, nothing changes.
         let before = own.clone();
         (m.regs[7], m.regs[9], m.regs[10]) = (RW, RW, 4096);

@@ -182,16 +182,16 @@ pub fn historical_preimage<'a>(
     t: TimeSlot,
     hash: &OpaqueHash,
 ) -> Option<&'a [u8]> {
-    let preimage = account.preimages.get(hash)?;
+    let preimage = account.preimage(hash)?;
     let length = u32::try_from(preimage.len()).ok()?;
-    let slots = account.requests.get(&(*hash, length))?;
+    let slots = account.request(hash, length)?;
     let available = match slots.as_slice() {
         [x] => *x <= t,
         [x, y] => *x <= t && t < *y,
         [x, y, z] => (*x <= t && t < *y) || *z <= t,
         _ => false,
     };
-    available.then_some(preimage.as_slice())
+    available.then_some(preimage)
 }
 
 /// `historical_lookup = 6` (GP B.8, `Ω_H`): a preimage of service `s` (or
@@ -659,8 +659,8 @@ mod tests {
     fn historical_lookup_follows_availability() {
         let hash = OpaqueHash::from([3; 32]);
         let mut account = ServiceAccount::default();
-        account.preimages.insert(hash, b"abc".to_vec());
-        account.set_request(hash, 3, Some(vec![10, 20, 30]));
+        account.set_preimage(&hash, Some(b"abc".to_vec()));
+        account.set_request(&hash, 3, Some(&[10, 20, 30]));
         for (t, available) in [
             (5, false),
             (10, true),

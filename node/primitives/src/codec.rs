@@ -109,6 +109,15 @@ pub fn decode<T: Decode + Encode>(
     Ok(value)
 }
 
+/// A general natural (GP eq. C.6) from the front of `bytes`, canonically
+/// encoded, and the rest; `None` if there is none.
+pub fn decode_general_natural(bytes: &[u8]) -> Option<(u64, &[u8])> {
+    let mut input = bytes;
+    // The parameters play no part in a natural's encoding.
+    let Compact(n) = decode_prefix::<Compact<u64>>(&mut input, &ProtocolParameters::TINY).ok()?;
+    Some((n, input))
+}
+
 /// Decodes one `T` from the front of `input` under `params`, leaving the rest.
 /// The consumed octets must be the canonical encoding of the value.
 pub fn decode_prefix<T: Decode + Encode>(
