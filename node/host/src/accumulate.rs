@@ -19,8 +19,8 @@ use parajam_primitives::types::{
 };
 use parajam_primitives::{ByteArray, ProtocolParameters};
 
-use crate::general::Accounts;
-use crate::{charge, charged, codes, Control, Machine, BASE_GAS};
+use crate::general::{self, Accounts, FetchContext, LogEntry};
+use crate::{charge, charged, codes, Control, HostCall, Machine, Numbering, BASE_GAS};
 
 /// `S`: privileged state and accounts an accumulation can change (GP eq. 12.13).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -473,10 +473,7 @@ pub fn eject(machine: &mut impl Machine, ctx: &mut AccumulateContext) -> Control
         return reply(machine, codes::WHO);
     }
     let l = u32::try_from(dest.info.bytes.max(81) - 81).unwrap_or(u32::MAX);
-    let Some(slots) = dest
-        .request(&hash, l)
-        .filter(|_| dest.info.items == 2)
-    else {
+    let Some(slots) = dest.request(&hash, l).filter(|_| dest.info.items == 2) else {
         return reply(machine, codes::HUH);
     };
     match slots.as_slice() {
@@ -621,6 +618,67 @@ pub fn provide(machine: &mut impl Machine, ctx: &mut AccumulateContext) -> Contr
         return reply(machine, codes::HUH);
     }
     reply(machine, codes::OK)
+}
+
+/// `F` of `Ψ_A` (GP B.5, eq. `eq:accinvocation`): the accumulate host call
+/// `ecalli index` on the context `(x, y)`.
+///
+/// The general functions `read`, `write`, `lookup` and `info` act on the
+/// regular dimension's own account `x_s` (`G`); `fetch` sees `η'_0` and the
+/// accumulation inputs through `fetch`; an unknown index costs 10 gas and
+/// answers `WHAT`. JIP-1 `log` returns its entry for the caller to record.
+pub fn dispatch(
+    machine: &mut impl Machine,
+    numbering: Numbering,
+    index: u32,
+    ctx: &mut AccumulateContext,
+    fetch: &FetchContext<'_>,
+) -> (Control, Option<LogEntry>) {
+    let Some(call) = HostCall::from_index(numbering, index) else {
+        return (crate::unknown(machine), None);
+    };
+    let control = match call {
+        HostCall::Gas => general::gas(machine),
+        HostCall::Fetch => general::fetch(machine, fetch),
+        HostCall::Read => general::read(machine, ctx.x.id, &ctx.x.state),
+        HostCall::Lookup => general::lookup(machine, ctx.x.id, &ctx.x.state),
+        HostCall::Info => general::info(machine, ctx.x.id, &ctx.x.state, &ctx.params),
+        HostCall::Write => {
+            let params = ctx.params;
+            match ctx.x.state.accounts.get_mut(&ctx.x.id) {
+                Some(own) => general::write(machine, own, &params),
+                // `x_s` always exists: no service can remove itself.
+                None => match charged(machine) {
+                    Some(stop) => stop,
+                    None => reply(machine, codes::WHO),
+                },
+            }
+        }
+        HostCall::Bless => bless(machine, ctx),
+        HostCall::Assign => assign(machine, ctx),
+        HostCall::Designate => designate(machine, ctx),
+        HostCall::Checkpoint => checkpoint(machine, ctx),
+        HostCall::New => new(machine, ctx),
+        HostCall::Upgrade => upgrade(machine, ctx),
+        HostCall::Transfer => transfer(machine, ctx),
+        HostCall::Eject => eject(machine, ctx),
+        HostCall::Query => query(machine, ctx),
+        HostCall::Solicit => solicit(machine, ctx),
+        HostCall::Forget => forget(machine, ctx),
+        HostCall::Yield => yield_hash(machine, ctx),
+        HostCall::Provide => provide(machine, ctx),
+        HostCall::Log => return general::log(machine),
+        // The refine functions do not exist in accumulate.
+        HostCall::HistoricalLookup
+        | HostCall::Export
+        | HostCall::Machine
+        | HostCall::Peek
+        | HostCall::Poke
+        | HostCall::Pages
+        | HostCall::Invoke
+        | HostCall::Expunge => crate::unknown(machine),
+    };
+    (control, None)
 }
 
 #[cfg(test)]

@@ -363,9 +363,14 @@ pub struct LogEntry {
     pub message: Vec<u8>,
 }
 
-/// JIP-1 `log = 100`: costs nothing (../shared/SPEC.md), changes no
-/// register; unreadable text yields no entry rather than a panic.
+/// JIP-1 `log = 100`: costs the base 10 gas like every other host call
+/// (the `stf/accumulate` vectors charge it: their services' gas usage
+/// matches only so), changes no register; unreadable text yields no entry
+/// rather than a panic.
 pub fn log(machine: &mut impl Machine) -> (Control, Option<LogEntry>) {
+    if let Some(stop) = charged(machine) {
+        return (stop, None);
+    }
     let (level, to, tz, mo, mz) = (
         machine.reg(7),
         machine.reg(8),
@@ -591,12 +596,12 @@ mod tests {
     }
 
     #[test]
-    fn log_is_free_and_reads_its_text() {
+    fn log_costs_ten_and_reads_its_text() {
         let mut m = machine();
         m.write(RW, b"hello");
         (m.regs[7], m.regs[10], m.regs[11]) = (2, RW, 5);
         let (control, entry) = log(&mut m);
-        assert_eq!((control, m.gas), (Control::Continue, 1000));
+        assert_eq!((control, m.gas), (Control::Continue, 990));
         assert_eq!(
             entry,
             Some(LogEntry {

@@ -1,12 +1,33 @@
-//! Accumulation (GP §12). This module holds, for now, the history and
-//! queuing rules of §12.1 (eq. 12.1 – 12.12): which newly available reports
-//! accumulate at once, which wait for dependencies, and the order in which
-//! queued reports become accumulatable. The execution part (`∆+`, `∆*`,
-//! `∆1` with the PVM) builds on these.
+//! Accumulation (GP §12).
+//!
+//! * The history and queuing rules of §12.1 (eq. 12.1 – 12.12), here: which
+//!   newly available reports accumulate at once, which wait for
+//!   dependencies, and the order in which queued reports become
+//!   accumulatable.
+//! * [`invocation`]: `Ψ_A`, one service's accumulation on the PVM.
+//! * [`execution`]: `∆1`, `∆*` and `∆+` (§12.2).
+//! * [`transition`]: the block's accumulation and final state integration
+//!   (§12.3): privileges, authorizer queues, staging keys, accounts, the
+//!   accumulation outputs `θ'` and their root, accumulation statistics, and
+//!   the ready and accumulated queues `ω'`, `ξ'`.
 
-use std::collections::BTreeSet;
+pub mod execution;
+pub mod invocation;
 
-use parajam_primitives::types::{ReadyRecord, WorkPackageHash, WorkReport};
+use std::collections::{BTreeMap, BTreeSet};
+
+use parajam_host::accumulate::PartialState;
+use parajam_host::general::LogEntry;
+use parajam_primitives::codec::FixedSeq;
+use parajam_primitives::types::{
+    AccumulatedQueue, AccumulationOutput, AccumulationOutputs, AlwaysAccumulateMapEntry,
+    AuthQueues, Gas, OpaqueHash, Privileges, ReadyQueue, ReadyRecord, ServiceAccount, ServiceId,
+    TimeSlot, ValidatorsData, WorkPackageHash, WorkReport,
+};
+use parajam_primitives::{ByteArray, ProtocolParameters};
+
+pub use execution::ExecutionError;
+pub use invocation::{BlockContext, Executor, ExecutorError};
 
 /// `D(r)`: a report with its dependencies, the prerequisites and the
 /// segment-root-lookup keys (eq. 12.6), as a ready-queue record.
@@ -216,4 +237,200 @@ mod tests {
         let order = accumulatable(&ready, 2, &immediate, &queued);
         assert_eq!(packages(&order), vec![1, 11, 5, 6, 10]);
     }
+}
+
+/// The state accumulation reads and writes (GP §12.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct State {
+    /// `τ`: the prior timeslot.
+    pub timeslot: TimeSlot,
+    /// `η'_0`: the posterior entropy accumulator.
+    pub entropy: OpaqueHash,
+    /// `ω`: reports waiting for their dependencies, by slot of the epoch.
+    pub ready: ReadyQueue,
+    /// `ξ`: packages accumulated in the last epoch, by slot.
+    pub accumulated: AccumulatedQueue,
+    /// `χ`: the privileged services.
+    pub privileges: Privileges,
+    /// `ι`: the staging validator keys.
+    pub staging: ValidatorsData,
+    /// `φ`: the authorizer queues.
+    pub auth_queues: AuthQueues,
+    /// `δ`: the service accounts.
+    pub accounts: BTreeMap<ServiceId, ServiceAccount>,
+}
+
+/// What a block brings to accumulation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Input {
+    /// `τ' = H_T`.
+    pub slot: TimeSlot,
+    /// `W`: the reports that became available in this block.
+    pub reports: Vec<WorkReport>,
+}
+
+/// What accumulation yields besides the posterior state.
+#[derive(Debug, Clone, Default)]
+pub struct Output {
+    /// `θ'`: the accumulation outputs, ordered.
+    pub outputs: AccumulationOutputs,
+    /// `M_B([E4(s) ⌢ h | (s, h) <− θ'], H_K)`: the accumulation-output root
+    /// recent history takes (GP eq. 7.7).
+    pub root: OpaqueHash,
+    /// `S`: per service, the gas used and the digests accumulated
+    /// (GP eq. `eq:accumulationstatisticsdef`).
+    pub statistics: BTreeMap<ServiceId, (Gas, u32)>,
+    /// Log entries the services wrote (JIP-1), in order of execution.
+    pub logs: Vec<(ServiceId, LogEntry)>,
+}
+
+/// `M_B([E4(s) ⌢ E(h) | (s, h) <− θ'], H_K)`.
+pub fn outputs_root(outputs: &[AccumulationOutput]) -> OpaqueHash {
+    let leaves: Vec<Vec<u8>> = outputs
+        .iter()
+        .map(|o| [o.service.to_le_bytes().as_slice(), &o.hash.0].concat())
+        .collect();
+    ByteArray(parajam_merkle::binary::well_balanced_root_with(
+        &leaves,
+        parajam_crypto::keccak_256,
+    ))
+}
+
+/// Accumulates a block's available reports (GP §12.1 – 12.3): the reports
+/// accumulatable now (`W*`) run through `∆+` within the block's gas
+/// `max(G_T, G_A·C + Σ χ_Z)`, the privileged state and accounts come out
+/// of the merged partial state, accumulated services get `a_a = τ'`, and
+/// the ready and accumulated queues move on.
+pub fn transition(
+    executor: &Executor<'_>,
+    pre: &State,
+    input: &Input,
+    params: &ProtocolParameters,
+) -> Result<(State, Output), ExecutionError> {
+    let slot_index = (input.slot % params.epoch_length) as usize;
+    let history: BTreeSet<WorkPackageHash> = pre.accumulated.iter().flatten().copied().collect();
+    let (immediate, queued) = partition_available(&input.reports, &history);
+    let accumulatable = accumulatable(&pre.ready, slot_index, &immediate, &queued);
+
+    let free: BTreeMap<ServiceId, Gas> = pre
+        .privileges
+        .always_acc
+        .iter()
+        .map(|e| (e.id, e.gas))
+        .collect();
+    let gas = free.values().fold(
+        params
+            .gas_accumulate_report
+            .saturating_mul(u64::from(params.core_count)),
+        |a, g| a.saturating_add(*g),
+    );
+    let gas = gas.max(params.gas_total_accumulation);
+    let partial = PartialState {
+        accounts: pre.accounts.clone(),
+        staging: pre.staging.clone(),
+        auth_queues: pre.auth_queues.clone(),
+        manager: pre.privileges.bless,
+        assigners: pre.privileges.assign.to_vec(),
+        delegator: pre.privileges.designate,
+        registrar: pre.privileges.register,
+        always_acc: free.clone(),
+    };
+    let block = BlockContext {
+        timeslot: input.slot,
+        entropy: &pre.entropy,
+        params,
+    };
+    let (post, done) =
+        execution::accumulate_sequential(executor, &block, gas, &accumulatable, partial, &free)?;
+    let accumulated_now = &accumulatable[..done.reports.min(accumulatable.len())];
+
+    // S: gas used and digests accumulated per service.
+    let mut statistics: BTreeMap<ServiceId, (Gas, u32)> = BTreeMap::new();
+    for &(s, u) in &done.gas_used {
+        let entry = statistics.entry(s).or_default();
+        entry.0 = entry.0.saturating_add(u);
+    }
+    for d in accumulated_now.iter().flat_map(|r| r.results.iter()) {
+        statistics.entry(d.service_id).or_default().1 += 1;
+    }
+    statistics.retain(|_, (g, n)| *g != 0 || *n != 0);
+
+    // δ‡: the last-accumulation slot of every accumulated service.
+    let mut accounts = post.accounts;
+    for s in statistics.keys() {
+        if let Some(a) = accounts.get_mut(s) {
+            a.info.last_accumulation_slot = input.slot;
+        }
+    }
+
+    let newest: BTreeSet<WorkPackageHash> = package_hashes(accumulated_now);
+    let (ready, accumulated) = shift_queues(pre, input.slot, &queued, &newest, params);
+
+    let outputs: AccumulationOutputs = done
+        .outputs
+        .iter()
+        .map(|&(service, hash)| AccumulationOutput { service, hash })
+        .collect();
+    let root = outputs_root(&outputs);
+    let state = State {
+        timeslot: input.slot,
+        entropy: pre.entropy,
+        ready,
+        accumulated,
+        privileges: Privileges {
+            bless: post.manager,
+            assign: FixedSeq::new(post.assigners),
+            designate: post.delegator,
+            register: post.registrar,
+            always_acc: post
+                .always_acc
+                .iter()
+                .map(|(&id, &gas)| AlwaysAccumulateMapEntry { id, gas })
+                .collect(),
+        },
+        staging: post.staging,
+        auth_queues: post.auth_queues,
+        accounts,
+    };
+    Ok((
+        state,
+        Output {
+            outputs,
+            root,
+            statistics,
+            logs: done.logs,
+        },
+    ))
+}
+
+/// `ξ'` and `ω'` (GP §12.3, the last two equations): the packages
+/// accumulated now join the accumulated history as its newest slot; the
+/// ready queue's slot for `τ'` takes the newly queued reports, slots of
+/// skipped timeslots are emptied, and every record is edited against the
+/// newest history.
+fn shift_queues(
+    pre: &State,
+    slot: TimeSlot,
+    queued: &[ReadyRecord],
+    newest: &BTreeSet<WorkPackageHash>,
+    params: &ProtocolParameters,
+) -> (ReadyQueue, AccumulatedQueue) {
+    let epoch = params.epoch_length as usize;
+    let m = (slot % params.epoch_length) as usize;
+    let mut accumulated: Vec<Vec<WorkPackageHash>> =
+        pre.accumulated.iter().skip(1).cloned().collect();
+    accumulated.push(newest.iter().copied().collect());
+    let elapsed = slot.saturating_sub(pre.timeslot) as usize;
+    let mut ready: Vec<Vec<ReadyRecord>> = vec![Vec::new(); epoch];
+    for i in 0..epoch {
+        let index = (m + epoch - i) % epoch;
+        ready[index] = if i == 0 {
+            edit_queue(queued, newest)
+        } else if i < elapsed {
+            Vec::new()
+        } else {
+            edit_queue(pre.ready.get(index).map_or(&[][..], Vec::as_slice), newest)
+        };
+    }
+    (FixedSeq::new(ready), FixedSeq::new(accumulated))
 }

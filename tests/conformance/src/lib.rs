@@ -144,6 +144,7 @@ pub fn collect(dir: &Path) -> Vec<Case> {
     families::trie::collect(dir, &mut cases);
     families::traces_codec::collect(dir, &mut cases);
     families::stf::collect(dir, &mut cases);
+    families::accumulate::collect(dir, &mut cases);
     families::pvm::collect(dir, &mut cases);
     cases
 }

@@ -1,5 +1,6 @@
 //! One module per vector family.
 
+pub mod accumulate;
 pub mod codec;
 pub mod erasure;
 pub mod pvm;

@@ -560,8 +560,8 @@ impl Family for Reports {
 
 /// The differences found so far, one line each, capped.
 #[derive(Debug, Default)]
-struct Diff {
-    lines: Vec<String>,
+pub(super) struct Diff {
+    pub(super) lines: Vec<String>,
 }
 
 impl Diff {
@@ -590,7 +590,7 @@ impl Diff {
     }
 
     /// A leaf: `path: got X, want Y`.
-    fn value<T: PartialEq + Debug>(&mut self, path: &str, got: &T, want: &T) {
+    pub(super) fn value<T: PartialEq + Debug>(&mut self, path: &str, got: &T, want: &T) {
         if got != want {
             self.push(format!(
                 "{path}: got {}, want {}",
@@ -601,7 +601,7 @@ impl Diff {
     }
 
     /// A sequence: its length, then each index with `inner`.
-    fn seq<T: PartialEq>(
+    pub(super) fn seq<T: PartialEq>(
         &mut self,
         path: &str,
         got: &[T],
@@ -619,7 +619,7 @@ impl Diff {
     }
 
     /// A dictionary: missing and unexpected keys, then each common key with `inner`.
-    fn map<K: Ord + Debug, V: PartialEq + Debug>(
+    pub(super) fn map<K: Ord + Debug, V: PartialEq + Debug>(
         &mut self,
         path: &str,
         got: &BTreeMap<K, V>,
