@@ -279,10 +279,7 @@ mod tests {
     fn entry_state_keys_interleave_and_split() {
         let key = storage_key(b"x");
         let full = account_entry_state_key(0x0403_0201, &key);
-        assert_eq!(
-            [full.0[0], full.0[2], full.0[4], full.0[6]],
-            [1, 2, 3, 4]
-        );
+        assert_eq!([full.0[0], full.0[2], full.0[4], full.0[6]], [1, 2, 3, 4]);
         assert_eq!(&full.0[8..], &key.0[4..]);
         assert_eq!(split_account_entry_state_key(&full), (0x0403_0201, key));
     }
