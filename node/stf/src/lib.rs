@@ -29,12 +29,14 @@
 //! | [`reports`] | §11.3 – 11.4 "Guarantor Assignments", "Work Report Guarantees", eq. 11.18 – 11.43; §13.2 (refinement load of `π_C`, `π_S`) | `ρ‡` → `ρ'` (with `κ'`, `λ'`, `η'`, `ψ'_o`, `β`, `α`, `δ` read), `π_C`, `π_S` |
 //! | [`accumulate`] | §12.1 "History and Queuing", eq. 12.1 – 12.12 (queue rules only so far; execution is next) | `ω`, `ξ` (read) |
 //! | [`preimages`] | §12.4 "Preimage integration", eq. 12.35 – 12.38 (with `I`, `Y` of eq. 12.21 – 12.22); §13 eq. 13.12, 13.15 | `δ` (preimage parts), `π_S` provisions |
+//! | [`header`] | §5 "The Header", eq. 5.2 – 5.9 (`H_X` eq. 5.4 – 5.6); §6.4 seal and entropy source, eq. 6.15 – 6.20; markers eq. 6.27, 6.28, 10.20 | none (checks `κ'`, `γ'_s`, `η'_3` and the markers) |
 //! | [`statistics`] | §13.1 "Validator activity", eq. 13.3 – 13.5 | `π_V`, `π_L` |
 
 pub mod accumulate;
 pub mod assurances;
 pub mod authorizations;
 pub mod disputes;
+pub mod header;
 pub mod history;
 pub mod preimages;
 pub mod reports;
