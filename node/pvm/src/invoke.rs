@@ -264,8 +264,19 @@ impl fmt::Debug for ProgramOutcome {
 
 impl ProgramOutcome {
     /// `u = ϱ − max(ϱ', 0)` (GP §A.8), never more than the gas given.
+    ///
+    /// Out of gas, that is all of it: the paper charges instruction by
+    /// instruction until the counter goes negative, so `max(ϱ', 0) = 0`.
+    /// polkavm charges a basic block on entry and stops before a block it
+    /// cannot pay for, leaving the remainder in its counter; that remainder
+    /// is spent all the same. (The trace vectors' accumulation gas agrees.)
     pub fn gas_used(&self) -> u64 {
-        let used = self.gas_limit.max(0) - self.machine.gas.max(0);
+        let remaining = if self.exit == ExitReason::OutOfGas {
+            0
+        } else {
+            self.machine.gas.max(0)
+        };
+        let used = self.gas_limit.max(0) - remaining;
         u64::try_from(used).unwrap_or(0)
     }
 

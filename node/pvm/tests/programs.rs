@@ -295,13 +295,14 @@ fn memory_layout_is_gp_a7_and_host_access_follows_it() {
             .expect("runs");
         assert_eq!((out.exit, out.machine.pc), (ExitReason::Panic, 0));
         assert_eq!(out.gas_used(), 2);
-        // Out of gas names the instruction it could not pay for.
+        // Out of gas names the instruction it could not pay for, and has
+        // used all the gas it had (GP §A.8: `max(ϱ', 0) = 0`).
         let out = pvm
             .run_program(backend, &program, 0, 1, args, &mut no_host_calls)
             .expect("runs");
         assert_eq!(
             (out.exit, out.machine.pc, out.gas_used()),
-            (ExitReason::OutOfGas, 0, 0)
+            (ExitReason::OutOfGas, 0, 1)
         );
     }
 }

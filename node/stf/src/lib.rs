@@ -35,6 +35,7 @@
 pub mod accumulate;
 pub mod assurances;
 pub mod authorizations;
+pub mod block;
 pub mod disputes;
 pub mod header;
 pub mod history;

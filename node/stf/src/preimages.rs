@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 use jam_codec::{Decode, Encode};
 use parajam_primitives::codec::{BoundedSeq, ParamLen};
 use parajam_primitives::types::{
-    OpaqueHash, PreimagesExtrinsic, ServiceActivityRecord, ServiceId, TimeSlot,
+    OpaqueHash, PreimagesExtrinsic, ServiceAccount, ServiceActivityRecord, ServiceId, TimeSlot,
 };
 use parajam_primitives::{ByteArray, Bytes, ProtocolParameters};
 
@@ -136,21 +136,64 @@ pub fn request_key(blob: &[u8]) -> Option<RequestKey> {
     })
 }
 
-/// `Y(d, s, i)` (GP eq. 12.22): whether service `service` exists in
-/// `accounts` and has requested the blob with key `key` without it having
-/// been provided, i.e. `d[s]_l[(H(i), |i|)] = []`.
+/// Service accounts as far as preimage integration is concerned: which
+/// requests are open (`Y`, GP eq. 12.22) and how a provision is recorded
+/// (`I`, eq. 12.21). Implemented by the vectors' account shape
+/// ([`Accounts`]) and by the node's ([`ServiceAccount`]s).
+pub trait PreimageStore {
+    /// `Y(d, s, i)`: service `service` exists and has requested `key`
+    /// without it having been provided, i.e. `d[s]_l[(h, z)] = []`.
+    fn providable(&self, service: ServiceId, key: &RequestKey) -> bool;
+    /// Records the provision of `blob` (with request key `key`) at `slot`:
+    /// `d[s]_l[(h, z)] = [slot]`, `d[s]_p[h] = blob`.
+    fn provide(&mut self, service: ServiceId, key: &RequestKey, blob: &[u8], slot: TimeSlot);
+}
+
+impl PreimageStore for Accounts {
+    fn providable(&self, service: ServiceId, key: &RequestKey) -> bool {
+        self.get(&service)
+            .and_then(|account| account.requests.get(key))
+            .is_some_and(|history| history.is_empty())
+    }
+
+    fn provide(&mut self, service: ServiceId, key: &RequestKey, blob: &[u8], slot: TimeSlot) {
+        if let Some(account) = self.get_mut(&service) {
+            account
+                .requests
+                .insert(*key, RequestHistory::new(vec![slot]));
+            account.preimages.insert(key.hash, Bytes(blob.to_vec()));
+        }
+    }
+}
+
+impl PreimageStore for BTreeMap<ServiceId, ServiceAccount> {
+    fn providable(&self, service: ServiceId, key: &RequestKey) -> bool {
+        self.get(&service)
+            .and_then(|account| account.request(&key.hash, key.length))
+            .is_some_and(|history| history.is_empty())
+    }
+
+    fn provide(&mut self, service: ServiceId, key: &RequestKey, blob: &[u8], slot: TimeSlot) {
+        if let Some(account) = self.get_mut(&service) {
+            account.set_request(&key.hash, key.length, Some(&[slot]));
+            account.set_preimage(&key.hash, Some(blob.to_vec()));
+        }
+    }
+}
+
+/// `Y(d, s, i)` (GP eq. 12.22) on the vectors' accounts.
 pub fn providable(accounts: &Accounts, service: ServiceId, key: &RequestKey) -> bool {
-    accounts
-        .get(&service)
-        .and_then(|account| account.requests.get(key))
-        .is_some_and(|history| history.is_empty())
+    PreimageStore::providable(accounts, service, key)
 }
 
 /// Checks `E_P` against the prior accounts `δ`: ordered and unique by
 /// `(s, p)` (eq. 12.36), and every item providable (eq. 12.37).
 ///
 /// Ordering is checked over the whole extrinsic before providability.
-pub fn validate(accounts: &Accounts, preimages: &PreimagesExtrinsic) -> Result<(), Error> {
+pub fn validate(
+    accounts: &impl PreimageStore,
+    preimages: &PreimagesExtrinsic,
+) -> Result<(), Error> {
     if let Some(index) = preimages
         .windows(2)
         .position(|w| (w[0].requester, &w[0].blob) >= (w[1].requester, &w[1].blob))
@@ -159,7 +202,7 @@ pub fn validate(accounts: &Accounts, preimages: &PreimagesExtrinsic) -> Result<(
     }
     for item in preimages {
         let needed =
-            request_key(&item.blob).is_some_and(|key| providable(accounts, item.requester, &key));
+            request_key(&item.blob).is_some_and(|key| accounts.providable(item.requester, &key));
         if !needed {
             return Err(Error::PreimageUnneeded {
                 service: item.requester,
@@ -172,19 +215,17 @@ pub fn validate(accounts: &Accounts, preimages: &PreimagesExtrinsic) -> Result<(
 /// `I(d, p)` (GP eq. 12.21), in place: every item still providable in
 /// `accounts` gets its request history set to `[slot]` and its blob stored
 /// under its hash; the others are disregarded.
-pub fn integrate(accounts: &mut Accounts, preimages: &PreimagesExtrinsic, slot: TimeSlot) {
+pub fn integrate(
+    accounts: &mut impl PreimageStore,
+    preimages: &PreimagesExtrinsic,
+    slot: TimeSlot,
+) {
     for item in preimages {
         let Some(key) = request_key(&item.blob) else {
             continue;
         };
-        if !providable(accounts, item.requester, &key) {
-            continue;
-        }
-        if let Some(account) = accounts.get_mut(&item.requester) {
-            account
-                .requests
-                .insert(key, RequestHistory::new(vec![slot]));
-            account.preimages.insert(key.hash, item.blob.clone());
+        if accounts.providable(item.requester, &key) {
+            accounts.provide(item.requester, &key, &item.blob, slot);
         }
     }
 }

@@ -143,6 +143,7 @@ pub fn collect(dir: &Path) -> Vec<Case> {
     families::shuffle::collect(dir, &mut cases);
     families::trie::collect(dir, &mut cases);
     families::traces_codec::collect(dir, &mut cases);
+    families::traces::collect(dir, &mut cases);
     families::stf::collect(dir, &mut cases);
     families::accumulate::collect(dir, &mut cases);
     families::pvm::collect(dir, &mut cases);

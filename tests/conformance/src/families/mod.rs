@@ -6,6 +6,7 @@ pub mod erasure;
 pub mod pvm;
 pub mod shuffle;
 pub mod stf;
+pub mod traces;
 pub mod traces_codec;
 pub mod trie;
 

@@ -250,11 +250,13 @@ impl Family for Preimages {
 }
 
 /// Where the ring-proof SRS is (set by [`collect`]).
-static SRS_PATH: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+pub(super) static SRS_PATH: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
 
 /// Ring contexts by ring size, built once per process (building one for the
 /// full ring of 1023 keys takes a while).
-fn ring_context(size: usize) -> Result<std::sync::Arc<parajam_bandersnatch::RingContext>, String> {
+pub(super) fn ring_context(
+    size: usize,
+) -> Result<std::sync::Arc<parajam_bandersnatch::RingContext>, String> {
     use std::sync::{Arc, Mutex, OnceLock};
     static CACHE: OnceLock<Mutex<BTreeMap<usize, Arc<parajam_bandersnatch::RingContext>>>> =
         OnceLock::new();

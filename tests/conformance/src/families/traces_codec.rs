@@ -22,10 +22,10 @@ use crate::{Case, Failure, Outcome};
 
 /// `TraceStep` of `traces/schema.asn`.
 #[derive(Debug, Encode, Decode)]
-struct TraceStep {
-    pre_state: RawState,
-    block: Block,
-    post_state: RawState,
+pub(crate) struct TraceStep {
+    pub(crate) pre_state: RawState,
+    pub(crate) block: Block,
+    pub(crate) post_state: RawState,
 }
 
 /// `Genesis` of `traces/schema.asn`.

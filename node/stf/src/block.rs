@@ -1,0 +1,419 @@
+//! Whole-block import (GP 0.7.2 §4.2, eq. 4.5 – 4.20): every component's
+//! transition composed in the paper's dependency order, validate first,
+//! over the full state `σ` of `parajam-state`.
+//!
+//! The order (each step names what it reads):
+//!
+//! 1. `τ' = H_T` after `H_T > τ` (eq. 5.7), the parent hash against `β`'s
+//!    newest entry and `H_R` against the prior state root (eq. 5.2, 5.8);
+//! 2. `ψ'`, `ρ†` ← disputes (`E_D`, `ψ`, `ρ`, `κ`, `λ`, `τ`);
+//! 3. `γ'`, `κ'`, `λ'`, `η'` ← Safrole (`H`, `E_T`, `γ`, `ι`, `η`, `κ`,
+//!    `λ`, `ψ'_O`), with `Y(H_V)` as the entropy input;
+//! 4. the header: seal and entropy source under `κ'`, `γ'_S`, `η'_3`,
+//!    `H_X`, and the epoch, tickets and offenders markers against the
+//!    Safrole and disputes outputs;
+//! 5. `ρ‡`, `W` ← assurances (`E_A`, `ρ†`, `κ'`, `H_P`);
+//! 6. `ρ'` ← reports (`E_G`, `ρ‡`, `κ'`, `λ'`, `η'`, `ψ'_O`, `β†`, `α`,
+//!    `δ`; known packages from `β`, `ξ`, `ω`, `ρ`);
+//! 7. `E_P` against the prior `δ` (eq. 12.37);
+//! 8. `ω'`, `ξ'`, `δ‡`, `χ'`, `ι'`, `φ'`, `θ'` ← accumulation of `W`;
+//! 9. `β'` ← recent history (`H`, `E_G`, `β†`, the root of `θ'`);
+//! 10. `δ'` ← preimage integration into `δ‡`;
+//! 11. `α'` ← authorizations (`E_G`, `φ'`, `α`);
+//! 12. `π'` ← statistics (validators over the epoch; cores and services
+//!     for this block, GP §13.2).
+//!
+//! Nothing is written to the prior state: each step builds its part of the
+//! posterior, and an error at any step returns it with no state.
+
+use std::collections::BTreeMap;
+
+use parajam_bandersnatch::RingContext;
+use parajam_primitives::codec::FixedSeq;
+use parajam_primitives::types::{
+    Block, CoreActivityRecord, ReportedWorkPackage, ServicesStatisticsMapEntry, StateRoot,
+    Statistics, WorkPackageHash,
+};
+use parajam_primitives::ProtocolParameters;
+use parajam_state::State;
+
+use crate::accumulate::{self, Executor};
+use crate::{
+    assurances, authorizations, disputes, header, history, preimages, reports, safrole, statistics,
+};
+
+/// Why a block was rejected, by the step that rejected it.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The header (parent, slot, prior state root, seal, entropy source,
+    /// extrinsic hash or markers).
+    #[error("header: {0}")]
+    Header(#[from] header::HeaderError),
+    /// The disputes extrinsic.
+    #[error("disputes: {0}")]
+    Disputes(#[from] disputes::Error),
+    /// The tickets extrinsic or the Safrole transition.
+    #[error("safrole: {0}")]
+    Safrole(#[from] safrole::Error),
+    /// The assurances extrinsic.
+    #[error("assurances: {0}")]
+    Assurances(#[from] assurances::Error),
+    /// The guarantees extrinsic.
+    #[error("reports: {0}")]
+    Reports(#[from] reports::Error),
+    /// The preimages extrinsic.
+    #[error("preimages: {0}")]
+    Preimages(#[from] preimages::Error),
+    /// Accumulation could not be carried out, or made the block invalid.
+    #[error("accumulation: {0}")]
+    Accumulation(#[from] accumulate::ExecutionError),
+    /// Recent history (an over-long reported-packages list).
+    #[error("history: {0}")]
+    History(#[from] history::Error),
+    /// The authorizer pools.
+    #[error("authorizations: {0}")]
+    Authorizations(#[from] authorizations::Error),
+    /// Validator statistics.
+    #[error("statistics: {0}")]
+    Statistics(#[from] statistics::Error),
+}
+
+/// What import needs besides the state and the block.
+#[derive(Clone, Copy)]
+pub struct ImportContext<'a> {
+    /// The protocol parameters.
+    pub params: &'a ProtocolParameters,
+    /// How service code runs in accumulation.
+    pub executor: &'a Executor<'a>,
+    /// The Bandersnatch ring context for `V` keys (ticket proofs).
+    pub ring: &'a RingContext,
+    /// The prior state's root, if the caller has it (else it is computed).
+    pub prior_root: Option<StateRoot>,
+}
+
+impl std::fmt::Debug for ImportContext<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImportContext")
+            .field("params", &self.params.name)
+            .field("prior_root", &self.prior_root)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What import yields besides the posterior state.
+#[derive(Debug, Clone)]
+pub struct Imported {
+    /// The posterior state `σ'`.
+    pub state: State,
+    /// What accumulation produced (outputs, statistics, service logs).
+    pub accumulation: accumulate::Output,
+}
+
+/// `σ' = Υ(σ, B)` (GP eq. 4.1): imports `block` on `pre`.
+///
+/// Validates everything before anything of the posterior is kept: an
+/// invalid block returns its error and no state.
+// One numbered step per GP component in the paper's order (module docs);
+// split up, the order would no longer read in one place.
+#[allow(clippy::too_many_lines)]
+pub fn import(
+    pre: &State,
+    block: &Block,
+    ctx: &ImportContext<'_>,
+) -> Result<Imported, ImportError> {
+    let params = ctx.params;
+    let h = &block.header;
+    let ext = &block.extrinsic;
+
+    // 1. Parent, slot and prior state root (the seal comes after Safrole).
+    if let Some(parent) = pre.recent_blocks.history.last() {
+        header::check_parent(h, &parent.header_hash)?;
+    }
+    header::check_slot(h, pre.timeslot, None)?;
+    let prior_root = ctx.prior_root.unwrap_or_else(|| pre.root());
+    if h.parent_state_root != prior_root {
+        return Err(header::HeaderError::BadPriorStateRoot {
+            expected: prior_root,
+            found: h.parent_state_root,
+        }
+        .into());
+    }
+    let slot = h.slot;
+
+    // 2. Disputes: ψ', ρ†.
+    let (dispute_post, dispute_out) = disputes::transition(
+        &disputes::State {
+            psi: pre.disputes.clone(),
+            rho: pre.availability.clone(),
+            tau: pre.timeslot,
+            kappa: pre.active_validators.clone(),
+            lambda: pre.previous_validators.clone(),
+        },
+        &disputes::Input {
+            disputes: ext.disputes.clone(),
+        },
+        params,
+    )?;
+
+    // 3. Safrole: γ', κ', λ', η'.
+    let entropy_source = header::unverified_entropy(h)?;
+    let (sf, sf_out) = safrole::transition(
+        &safrole::State {
+            tau: pre.timeslot,
+            eta: pre.entropy,
+            lambda: pre.previous_validators.clone(),
+            kappa: pre.active_validators.clone(),
+            gamma_k: pre.safrole.pending_validators.clone(),
+            iota: pre.staging_validators.clone(),
+            gamma_a: pre.safrole.ticket_accumulator.clone(),
+            gamma_s: pre.safrole.seal_keys.clone(),
+            gamma_z: pre.safrole.epoch_root,
+            post_offenders: dispute_post.psi.offenders.clone(),
+        },
+        &safrole::Input {
+            slot,
+            entropy: entropy_source,
+            extrinsic: ext.tickets.clone(),
+        },
+        params,
+        ctx.ring,
+    )?;
+
+    // 4. The header under the posterior keys and entropy.
+    header::validate(
+        h,
+        ext,
+        &header::HeaderContext {
+            params,
+            parent_hash: h.parent,
+            prior_state_root: Some(prior_root),
+            prior_slot: pre.timeslot,
+            current_slot: None,
+            kappa: &sf.kappa,
+            seal_keys: &sf.gamma_s,
+            eta3: sf.eta[3],
+            epoch_mark: sf_out.epoch_mark.as_ref(),
+            tickets_mark: sf_out.tickets_mark.as_ref(),
+            offenders_mark: &dispute_out.offenders_mark,
+        },
+    )?;
+
+    // 5. Assurances: ρ‡ and the newly available reports W.
+    let (assured, available) = assurances::transition(
+        &assurances::State {
+            avail_assignments: dispute_post.rho.clone(),
+            curr_validators: sf.kappa.clone(),
+        },
+        &assurances::Input {
+            assurances: ext.assurances.clone(),
+            slot,
+            parent: h.parent,
+        },
+        params,
+    )?;
+
+    // 6. Guarantees: ρ', with β† (the parent's state root filled in).
+    let mut recent_dagger = pre.recent_blocks.clone();
+    history::correct_parent_state_root(&mut recent_dagger, prior_root);
+    let known: Vec<WorkPackageHash> = pre
+        .accumulated
+        .iter()
+        .flatten()
+        .copied()
+        .chain(
+            pre.ready_queue
+                .iter()
+                .flatten()
+                .map(|r| r.report.package_spec.hash),
+        )
+        .chain(
+            pre.availability
+                .iter()
+                .flatten()
+                .map(|a| a.report.package_spec.hash),
+        )
+        .collect();
+    let (reported, reports_out) = reports::transition(
+        &reports::State {
+            avail_assignments: assured.avail_assignments,
+            curr_validators: sf.kappa.clone(),
+            prev_validators: sf.lambda.clone(),
+            entropy: sf.eta,
+            offenders: dispute_post.psi.offenders.clone(),
+            recent_blocks: recent_dagger.clone(),
+            auth_pools: pre.auth_pools.clone(),
+            accounts: pre
+                .accounts
+                .iter()
+                .map(|(&s, a)| {
+                    (
+                        s,
+                        reports::Account {
+                            service: a.info.clone(),
+                        },
+                    )
+                })
+                .collect(),
+            cores_statistics: FixedSeq::new(vec![
+                CoreActivityRecord::default();
+                usize::from(params.core_count)
+            ]),
+            services_statistics: BTreeMap::new(),
+        },
+        &reports::Input {
+            guarantees: ext.guarantees.clone(),
+            slot,
+            known_packages: known,
+        },
+        params,
+    )?;
+
+    // 7. The preimages extrinsic against the prior accounts.
+    preimages::validate(&pre.accounts, &ext.preimages)?;
+
+    // 8. Accumulation of W.
+    let (acc, acc_out) = accumulate::transition(
+        ctx.executor,
+        &accumulate::State {
+            timeslot: pre.timeslot,
+            entropy: sf.eta[0],
+            ready: pre.ready_queue.clone(),
+            accumulated: pre.accumulated.clone(),
+            privileges: pre.privileges.clone(),
+            staging: pre.staging_validators.clone(),
+            auth_queues: pre.auth_queues.clone(),
+            accounts: pre.accounts.clone(),
+        },
+        &accumulate::Input {
+            slot,
+            reports: available.reported.clone(),
+        },
+        params,
+    )?;
+
+    // 9. Recent history β'.
+    let (recent, ()) = history::transition(
+        &history::State {
+            beta: pre.recent_blocks.clone(),
+        },
+        &history::Input {
+            header_hash: header::header_hash(h),
+            parent_state_root: prior_root,
+            accumulate_root: acc_out.root,
+            work_packages: reports_out
+                .reported
+                .iter()
+                .map(|p| ReportedWorkPackage {
+                    hash: p.work_package_hash,
+                    exports_root: p.segment_tree_root,
+                })
+                .collect(),
+        },
+        params,
+    )?;
+
+    // 10. δ' = I(δ‡, E_P).
+    let mut accounts = acc.accounts;
+    preimages::integrate(&mut accounts, &ext.preimages, slot);
+
+    // 11. α' from φ'.
+    let (auth, ()) = authorizations::transition(
+        &authorizations::State {
+            auth_pools: pre.auth_pools.clone(),
+            auth_queues: acc.auth_queues.clone(),
+        },
+        &authorizations::Input {
+            slot,
+            auths: ext
+                .guarantees
+                .iter()
+                .map(|g| authorizations::CoreAuthorizer {
+                    core: g.report.core_index,
+                    auth_hash: g.report.authorizer_hash,
+                })
+                .collect(),
+        },
+        params,
+    )?;
+
+    // 12. π': validators over the epoch, cores and services of this block.
+    let (vals, ()) = statistics::transition(
+        &statistics::State {
+            vals_curr: pre.statistics.vals_curr.clone(),
+            vals_last: pre.statistics.vals_last.clone(),
+            slot: pre.timeslot,
+            curr_validators: sf.kappa.clone(),
+        },
+        &statistics::Input {
+            slot,
+            author_index: h.author_index,
+            extrinsic: ext.clone(),
+        },
+        params,
+    )?;
+    let mut cores = reported.cores_statistics;
+    for a in ext.assurances.iter() {
+        for (c, core) in cores.iter_mut().enumerate() {
+            if a.bitfield
+                .0
+                .get(c / 8)
+                .is_some_and(|b| b >> (c % 8) & 1 == 1)
+            {
+                core.popularity = core.popularity.saturating_add(1);
+            }
+        }
+    }
+    let segment = u64::from(params.segment_size);
+    for r in &available.reported {
+        if let Some(core) = cores.get_mut(usize::from(r.core_index)) {
+            let spec = &r.package_spec;
+            let load = u64::from(spec.length)
+                + segment * (u64::from(spec.exports_count) * 65).div_ceil(64);
+            core.da_load = u32::try_from(u64::from(core.da_load) + load).unwrap_or(u32::MAX);
+        }
+    }
+    let mut services = reported.services_statistics;
+    preimages::record_provisions(&mut services, &ext.preimages);
+    for (&s, &(gas, count)) in &acc_out.statistics {
+        let record = services.entry(s).or_default();
+        record.accumulate_count = count;
+        record.accumulate_gas_used = gas;
+    }
+
+    let state = State {
+        auth_pools: auth.auth_pools,
+        auth_queues: acc.auth_queues,
+        recent_blocks: recent.beta,
+        safrole: parajam_primitives::types::SafroleState {
+            pending_validators: sf.gamma_k,
+            epoch_root: sf.gamma_z,
+            seal_keys: sf.gamma_s,
+            ticket_accumulator: sf.gamma_a,
+        },
+        disputes: dispute_post.psi,
+        entropy: sf.eta,
+        staging_validators: acc.staging,
+        active_validators: sf.kappa,
+        previous_validators: sf.lambda,
+        availability: reported.avail_assignments,
+        timeslot: slot,
+        privileges: acc.privileges,
+        statistics: Statistics {
+            vals_curr: vals.vals_curr,
+            vals_last: vals.vals_last,
+            cores,
+            services: services
+                .into_iter()
+                .map(|(id, record)| ServicesStatisticsMapEntry { id, record })
+                .collect(),
+        },
+        ready_queue: acc.ready,
+        accumulated: acc.accumulated,
+        accumulation_outputs: acc_out.outputs.clone(),
+        accounts,
+    };
+    Ok(Imported {
+        state,
+        accumulation: acc_out,
+    })
+}
