@@ -1,5 +1,8 @@
 //! `parajam`: the parajam JAM node and its tools.
 
+mod chain_args;
+mod fuzz_target;
+mod import;
 mod vectors;
 
 use std::process::ExitCode;
@@ -18,6 +21,10 @@ struct Cli {
 enum Command {
     /// Run the JAM conformance vectors and print a summary per family.
     Vectors(vectors::VectorsArgs),
+    /// Replay a trace directory: per-block result and time, then a summary.
+    Import(import::ImportArgs),
+    /// Serve the JAM conformance fuzzer protocol on a Unix socket.
+    FuzzTarget(fuzz_target::FuzzTargetArgs),
 }
 
 fn main() -> ExitCode {
@@ -31,6 +38,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Vectors(args) => vectors::run(&args),
+        Command::Import(args) => import::run(&args),
+        Command::FuzzTarget(args) => fuzz_target::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,262 @@
+//! Block import over a tree of states.
+//!
+//! [`Chain`] keeps the posterior state of every recent block by header
+//! hash, so a block imports on whichever known block is its parent: the
+//! head or an earlier one (a fork). It owns what import needs: the PVM
+//! engine (with its module cache, so service code is compiled once), the
+//! Bandersnatch ring context and the parameters.
+//!
+//! [`ChainTarget`] serves the conformance fuzzer protocol with it.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use parajam_bandersnatch::RingContext;
+use parajam_primitives::types::{Block, Header, HeaderHash, KeyValue, StateRoot, TimeSlot};
+use parajam_primitives::ProtocolParameters;
+use parajam_pvm::{Backend, Pvm, PvmFlavor};
+use parajam_state::{State, StateError};
+use parajam_stf::accumulate::Executor;
+use parajam_stf::block::{import, ImportContext, ImportError};
+use parajam_stf::header::header_hash;
+
+/// Why the chain could not start or take a block.
+#[derive(Debug, thiserror::Error)]
+pub enum ChainError {
+    /// The PVM engine could not start.
+    #[error("PVM: {0}")]
+    Pvm(String),
+    /// The ring-proof SRS could not be read or used.
+    #[error("ring-proof SRS {path}: {reason}")]
+    Srs {
+        /// Where it was looked for.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A key/value state is not a valid state.
+    #[error("state: {0}")]
+    State(#[from] StateError),
+    /// The block's parent is not a known block.
+    #[error("unknown parent {0}")]
+    UnknownParent(HeaderHash),
+    /// The block is invalid.
+    #[error("invalid block: {0}")]
+    Invalid(#[from] ImportError),
+}
+
+/// How the chain runs service code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExecutionConfig {
+    /// The PVM backend.
+    pub backend: Backend,
+    /// Run every invocation on both backends and require them to agree.
+    pub crosscheck: bool,
+}
+
+/// A known block: its posterior state and that state's root.
+#[derive(Debug, Clone)]
+struct Entry {
+    state: Arc<State>,
+    root: StateRoot,
+    slot: TimeSlot,
+}
+
+/// Recent blocks' states by header hash, and how to import on them.
+pub struct Chain {
+    params: ProtocolParameters,
+    pvm: Pvm,
+    execution: ExecutionConfig,
+    ring: RingContext,
+    blocks: HashMap<HeaderHash, Entry>,
+    head: Option<HeaderHash>,
+    /// States older than this many slots behind the newest are dropped.
+    keep_slots: TimeSlot,
+}
+
+impl std::fmt::Debug for Chain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Chain")
+            .field("params", &self.params.name)
+            .field("execution", &self.execution)
+            .field("blocks", &self.blocks.len())
+            .field("head", &self.head)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The ring-proof SRS (the Zcash BLS12-381 powers of tau, `2^11`, as the
+/// vectors ship it): `$PARAJAM_SRS`, else the copy in the conformance
+/// vectors' `stf/safrole` folder (`$PARAJAM_VECTORS_DIR`, else the
+/// unpacked `../shared` vectors in `~/.cache/parajam`).
+pub fn default_srs_path() -> PathBuf {
+    if let Some(p) = std::env::var_os("PARAJAM_SRS") {
+        return PathBuf::from(p);
+    }
+    let vectors = std::env::var_os("PARAJAM_VECTORS_DIR").map_or_else(
+        || {
+            let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("/"), PathBuf::from);
+            home.join(".cache/parajam/jam-test-vectors-v0.7.2")
+        },
+        PathBuf::from,
+    );
+    vectors.join("stf/safrole/zcash-srs-2-11-uncompressed.bin")
+}
+
+impl Chain {
+    /// A chain with no blocks yet, for `params`, running services as
+    /// `execution` says, with the ring-proof SRS at `srs`.
+    pub fn new(
+        params: ProtocolParameters,
+        execution: ExecutionConfig,
+        srs: &Path,
+    ) -> Result<Self, ChainError> {
+        let pvm = Pvm::new(PvmFlavor::Gp072).map_err(|e| ChainError::Pvm(e.to_string()))?;
+        let srs_error = |reason: String| ChainError::Srs {
+            path: srs.to_path_buf(),
+            reason,
+        };
+        let bytes = std::fs::read(srs).map_err(|e| srs_error(e.to_string()))?;
+        let ring = RingContext::from_srs(&bytes, usize::from(params.validators_count))
+            .map_err(|e| srs_error(e.to_string()))?;
+        Ok(Self {
+            params,
+            pvm,
+            execution,
+            ring,
+            blocks: HashMap::new(),
+            head: None,
+            keep_slots: 2 * params.epoch_length,
+        })
+    }
+
+    /// Changes how service code runs from the next import on.
+    pub fn set_execution(&mut self, execution: ExecutionConfig) {
+        self.execution = execution;
+    }
+
+    /// The PVM engine (to ask which backends this machine has).
+    pub fn pvm(&self) -> &Pvm {
+        &self.pvm
+    }
+
+    /// The parameters.
+    pub fn params(&self) -> &ProtocolParameters {
+        &self.params
+    }
+
+    /// Sets the state of block `hash` (a genesis, or a fuzzer's
+    /// initialization) from key/values; it becomes the head. Returns its root.
+    pub fn set_state(
+        &mut self,
+        hash: HeaderHash,
+        keyvals: &[KeyValue],
+    ) -> Result<StateRoot, ChainError> {
+        let state = State::from_key_values(keyvals, &self.params)?;
+        let root = state.root();
+        self.blocks.clear();
+        self.insert(hash, state, root);
+        Ok(root)
+    }
+
+    /// The head: the block imported or set last.
+    pub fn head(&self) -> Option<(HeaderHash, StateRoot)> {
+        let hash = self.head?;
+        Some((hash, self.blocks.get(&hash)?.root))
+    }
+
+    /// The state of a known block.
+    pub fn state(&self, hash: &HeaderHash) -> Option<&State> {
+        self.blocks.get(hash).map(|e| e.state.as_ref())
+    }
+
+    /// Imports `block` on its parent's state; it becomes the head.
+    /// An invalid block changes nothing.
+    pub fn import(&mut self, block: &Block) -> Result<StateRoot, ChainError> {
+        let parent = block.header.parent;
+        let entry = self
+            .blocks
+            .get(&parent)
+            .ok_or(ChainError::UnknownParent(parent))?;
+        let executor = Executor {
+            pvm: &self.pvm,
+            backend: self.execution.backend,
+            crosscheck: self.execution.crosscheck,
+        };
+        let ctx = ImportContext {
+            params: &self.params,
+            executor: &executor,
+            ring: &self.ring,
+            prior_root: Some(entry.root),
+        };
+        let imported = import(&entry.state, block, &ctx)?;
+        let root = imported.state.root();
+        self.insert(header_hash(&block.header), imported.state, root);
+        Ok(root)
+    }
+
+    fn insert(&mut self, hash: HeaderHash, state: State, root: StateRoot) {
+        let slot = state.timeslot;
+        self.blocks.insert(
+            hash,
+            Entry {
+                state: Arc::new(state),
+                root,
+                slot,
+            },
+        );
+        self.head = Some(hash);
+        let horizon = slot.saturating_sub(self.keep_slots);
+        self.blocks.retain(|_, e| e.slot >= horizon);
+    }
+}
+
+/// The conformance fuzzer's target: a [`Chain`] behind the protocol.
+///
+/// Clones share the chain, so one chain (its engine, module cache and
+/// ring context built once) serves one connection after another; every
+/// session starts with `initialize`, which replaces all state.
+#[derive(Debug, Clone)]
+pub struct ChainTarget {
+    chain: Arc<Mutex<Chain>>,
+}
+
+impl ChainTarget {
+    /// A target over `chain`.
+    pub fn new(chain: Chain) -> Self {
+        Self {
+            chain: Arc::new(Mutex::new(chain)),
+        }
+    }
+
+    /// The chain, locked. (A session that panicked mid-request leaves the
+    /// chain usable: the next `initialize` replaces its state.)
+    pub fn chain(&self) -> MutexGuard<'_, Chain> {
+        self.chain.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl parajam_fuzz::Target for ChainTarget {
+    fn initialize(
+        &mut self,
+        header: Header,
+        state: Vec<KeyValue>,
+        _ancestry: Vec<parajam_fuzz::AncestryItem>,
+    ) -> Result<StateRoot, String> {
+        self.chain()
+            .set_state(header_hash(&header), &state)
+            .map_err(|e| e.to_string())
+    }
+
+    fn import_block(&mut self, block: Block) -> Result<StateRoot, String> {
+        self.chain().import(&block).map_err(|e| e.to_string())
+    }
+
+    fn get_state(&mut self, header_hash: &HeaderHash) -> Result<Vec<KeyValue>, String> {
+        self.chain()
+            .state(header_hash)
+            .map(State::to_key_values)
+            .ok_or_else(|| format!("unknown block {header_hash}"))
+    }
+}

@@ -1,0 +1,96 @@
+//! Options shared by the commands that import blocks.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use parajam_chain::{default_srs_path, Chain, ExecutionConfig};
+use parajam_primitives::ProtocolParameters;
+use parajam_pvm::Backend;
+
+/// Which PVM backend runs service code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BackendChoice {
+    /// The recompiler where this machine supports it, else the interpreter.
+    Auto,
+    /// The recompiler (fails if unavailable).
+    Compiler,
+    /// The interpreter.
+    Interpreter,
+}
+
+/// Protocol parameters, PVM backend and the ring-proof SRS.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ChainArgs {
+    /// Protocol parameters: `tiny` or `full`.
+    #[arg(long, default_value = "tiny")]
+    pub params: String,
+    /// PVM backend for service code.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub backend: BackendChoice,
+    /// Run service code on both backends and fail on any divergence.
+    #[arg(long)]
+    pub crosscheck: bool,
+    /// The Bandersnatch ring-proof SRS (default: PARAJAM_SRS, else the copy
+    /// in the conformance vectors).
+    #[arg(long)]
+    pub srs: Option<PathBuf>,
+}
+
+impl ChainArgs {
+    /// The chosen parameters.
+    pub fn parameters(&self) -> anyhow::Result<ProtocolParameters> {
+        match self.params.as_str() {
+            "tiny" => Ok(ProtocolParameters::TINY),
+            "full" => Ok(ProtocolParameters::FULL),
+            other => anyhow::bail!("unknown parameter set `{other}` (tiny or full)"),
+        }
+    }
+
+    /// A chain as these options say, with a log line naming the backend.
+    pub fn chain(&self) -> anyhow::Result<Chain> {
+        let params = self.parameters()?;
+        let srs = self.srs.clone().unwrap_or_else(default_srs_path);
+        // The backend is settled once the engine exists.
+        let mut chain = Chain::new(
+            params,
+            ExecutionConfig {
+                backend: Backend::Interpreter,
+                crosscheck: false,
+            },
+            &srs,
+        )
+        .context("starting the chain")?;
+        let unavailable = chain
+            .pvm()
+            .backend_unavailable(Backend::Compiler)
+            .map(str::to_owned);
+        let backend = match (self.backend, &unavailable) {
+            (BackendChoice::Interpreter, _) => Backend::Interpreter,
+            (BackendChoice::Compiler, Some(why)) => {
+                anyhow::bail!("the recompiler is unavailable here: {why}")
+            }
+            (BackendChoice::Compiler | BackendChoice::Auto, None) => Backend::Compiler,
+            (BackendChoice::Auto, Some(why)) => {
+                tracing::warn!("recompiler unavailable ({why}); using the interpreter");
+                Backend::Interpreter
+            }
+        };
+        if self.crosscheck && unavailable.is_some() {
+            anyhow::bail!("--crosscheck needs the recompiler, which is unavailable here");
+        }
+        tracing::info!(
+            "service code runs on the {}{}",
+            backend.name(),
+            if self.crosscheck {
+                " (crosschecked against the other backend)"
+            } else {
+                ""
+            }
+        );
+        chain.set_execution(ExecutionConfig {
+            backend,
+            crosscheck: self.crosscheck,
+        });
+        Ok(chain)
+    }
+}
