@@ -1,0 +1,117 @@
+//! Helpers for the end-to-end tests: the `parajam` binary (built on demand
+//! with the tests' own profile and target directory) and the trace files.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+
+use jam_codec::{Decode, Encode};
+use parajam_primitives::types::{Block, Header, RawState};
+use parajam_primitives::ProtocolParameters;
+
+/// `TraceStep` of the traces' schema.
+#[derive(Debug, Encode, Decode)]
+pub struct TraceStep {
+    /// The state before the block.
+    pub pre_state: RawState,
+    /// The block.
+    pub block: Block,
+    /// The state after it.
+    pub post_state: RawState,
+}
+
+/// `Genesis` of the traces' schema.
+#[derive(Debug, Encode, Decode)]
+pub struct Genesis {
+    /// The genesis header.
+    pub header: Header,
+    /// The genesis state.
+    pub state: RawState,
+}
+
+/// The `parajam` binary of this build: `cargo build -p parajam` with the
+/// profile and target directory the tests were built with (a no-op when it
+/// is fresh), once per process.
+///
+/// # Panics
+/// If the build fails: the tests cannot run without the binary.
+pub fn parajam_binary() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let exe = std::env::current_exe().expect("test executable path");
+        // <target>/<profile>/deps/<test>
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("target profile directory");
+        let target_dir = profile_dir.parent().expect("target directory");
+        let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
+            Some("debug") | None => "dev",
+            Some(other) => other,
+        };
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "--quiet", "-p", "parajam", "--profile", profile])
+            .env("CARGO_TARGET_DIR", target_dir)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("running cargo build");
+        assert!(status.success(), "cargo build -p parajam failed");
+        profile_dir.join("parajam")
+    })
+}
+
+/// Starts `parajam fuzz-target --socket <socket>` and waits until it listens.
+///
+/// # Panics
+/// If it does not start listening within a minute.
+pub fn start_fuzz_target(socket: &Path) -> Child {
+    let child = Command::new(parajam_binary())
+        .args(["fuzz-target", "--socket"])
+        .arg(socket)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawning parajam fuzz-target");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !socket.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "fuzz target did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child
+}
+
+/// The vectors directory.
+///
+/// # Panics
+/// If the vectors cannot be found (see `parajam_conformance::locate_vectors`).
+pub fn vectors() -> PathBuf {
+    parajam_conformance::locate_vectors().expect("conformance vectors")
+}
+
+/// The genesis and the steps of trace family `family`, decoded.
+///
+/// # Panics
+/// If a file is missing or does not decode.
+pub fn trace(family: &str) -> (Genesis, Vec<TraceStep>) {
+    let dir = vectors().join("traces").join(family);
+    let params = ProtocolParameters::TINY;
+    let read = |p: &Path| std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    let genesis: Genesis =
+        parajam_primitives::decode(&read(&dir.join("genesis.bin")), &params).expect("genesis");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("trace directory")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "bin"))
+        .filter(|p| p.file_stem().is_some_and(|s| s != "genesis"))
+        .collect();
+    files.sort();
+    let steps = files
+        .iter()
+        .map(|p| parajam_primitives::decode(&read(p), &params).expect("trace step"))
+        .collect();
+    (genesis, steps)
+}
