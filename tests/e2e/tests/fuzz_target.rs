@@ -74,7 +74,7 @@ fn drive(socket: &std::path::Path) {
         .get_state(header_hash(&last.block.header))
         .expect("get-state");
     let mut want = last.post_state.keyvals.clone();
-    state.sort_by(|a, b| a.key.cmp(&b.key));
-    want.sort_by(|a, b| a.key.cmp(&b.key));
+    state.sort_by_key(|kv| kv.key);
+    want.sort_by_key(|kv| kv.key);
     assert!(state == want, "final state differs from the trace's");
 }
