@@ -104,7 +104,13 @@ pub fn ietf_verify(
 pub struct RingContext {
     params: suite::RingProofParams,
     ring_size: usize,
+    /// The last few ring roots by key set: the validator set rarely changes
+    /// between epochs, and a commitment costs tens of milliseconds.
+    roots: std::sync::Mutex<Vec<(Vec<PublicKey>, RingRoot)>>,
 }
+
+/// How many recent ring roots [`RingContext::ring_root`] remembers.
+const REMEMBERED_ROOTS: usize = 4;
 
 impl std::fmt::Debug for RingContext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -122,7 +128,11 @@ impl RingContext {
             .map_err(|e| SrsError::Decode(e.to_string()))?;
         let params = suite::RingProofParams::from_pcs_params(ring_size, pcs)
             .map_err(|_| SrsError::TooSmall(ring_size))?;
-        Ok(Self { params, ring_size })
+        Ok(Self {
+            params,
+            ring_size,
+            roots: std::sync::Mutex::default(),
+        })
     }
 
     /// The ring size these parameters serve.
@@ -132,7 +142,25 @@ impl RingContext {
 
     /// `O(keys)`: the ring root of `keys` (GP eq. G.3), keys that are not
     /// curve points replaced by the padding point.
+    ///
+    /// The last few results are remembered by key set.
     pub fn ring_root(&self, keys: &[PublicKey]) -> RingRoot {
+        let mut roots = self
+            .roots
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((_, root)) = roots.iter().find(|(k, _)| k.as_slice() == keys) {
+            return *root;
+        }
+        let root = self.compute_ring_root(keys);
+        if roots.len() == REMEMBERED_ROOTS {
+            roots.remove(0);
+        }
+        roots.push((keys.to_vec(), root));
+        root
+    }
+
+    fn compute_ring_root(&self, keys: &[PublicKey]) -> RingRoot {
         let points: Vec<_> = keys
             .iter()
             .map(|k| {
