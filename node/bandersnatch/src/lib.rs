@@ -67,8 +67,30 @@ fn output_hash(output: &ark_vrf::Output<suite::BandersnatchSha512Ell2>) -> VrfOu
     out
 }
 
+/// Decodes `T` from exactly `bytes`, accepting only its canonical encoding.
+///
+/// `ark-vrf` reduces scalars modulo the group order when it reads them, so
+/// a proof's challenge `c` and `c + r` would both verify: anyone could
+/// re-encode a block seal into a second valid block with another hash.
+/// Requiring the octets to be what the value serializes to closes that
+/// (and any other non-canonical point or scalar encoding).
+fn decode_canonical<T: CanonicalDeserialize + CanonicalSerialize>(
+    bytes: &[u8],
+) -> Result<T, VrfError> {
+    let value = T::deserialize_compressed(bytes).map_err(|_| VrfError::Malformed)?;
+    let mut again = Vec::with_capacity(bytes.len());
+    value
+        .serialize_compressed(&mut again)
+        .map_err(|_| VrfError::Malformed)?;
+    if again == bytes {
+        Ok(value)
+    } else {
+        Err(VrfError::Malformed)
+    }
+}
+
 fn decode_output(bytes: &[u8]) -> Result<suite::Output, VrfError> {
-    suite::Output::deserialize_compressed(bytes).map_err(|_| VrfError::Malformed)
+    decode_canonical(bytes)
 }
 
 /// `Y(s)`: the output hash of a signature or proof without verifying it
@@ -89,8 +111,7 @@ pub fn ietf_verify(
         suite::Public::deserialize_compressed(&key[..]).map_err(|_| VrfError::BadPublicKey)?;
     let input = suite::Input::new(context).ok_or(VrfError::BadInput)?;
     let output = decode_output(&signature[..32])?;
-    let proof = suite::IetfProof::deserialize_compressed(&signature[32..])
-        .map_err(|_| VrfError::Malformed)?;
+    let proof: suite::IetfProof = decode_canonical(&signature[32..])?;
     public
         .verify(input, output, message, &proof)
         .map_err(|_| VrfError::Invalid)?;
@@ -192,8 +213,7 @@ impl RingContext {
             .verifier(self.params.verifier_key_from_commitment(commitment));
         let input = suite::Input::new(context).ok_or(VrfError::BadInput)?;
         let output = decode_output(&proof[..32])?;
-        let proof = suite::RingProof::deserialize_compressed(&proof[32..])
-            .map_err(|_| VrfError::Malformed)?;
+        let proof: suite::RingProof = decode_canonical(&proof[32..])?;
         <suite::Public as RingVerifier<_>>::verify(input, output, message, &proof, &verifier)
             .map_err(|_| VrfError::Invalid)?;
         Ok(output_hash(&output))
