@@ -18,7 +18,7 @@ use parajam_primitives::ProtocolParameters;
 use parajam_pvm::{Backend, Pvm, PvmFlavor};
 use parajam_state::{State, StateError};
 use parajam_stf::accumulate::Executor;
-use parajam_stf::block::{import, ImportContext, ImportError};
+use parajam_stf::block::{import, Ancestry, ImportContext, ImportError};
 use parajam_stf::header::header_hash;
 
 /// Why the chain could not start or take a block.
@@ -55,12 +55,16 @@ pub struct ExecutionConfig {
     pub crosscheck: bool,
 }
 
-/// A known block: its posterior state and that state's root.
+/// A known block: its posterior state and that state's root, and the
+/// ancestors a child of it may anchor lookups in, if known.
 #[derive(Debug, Clone)]
 struct Entry {
     state: Arc<State>,
     root: StateRoot,
     slot: TimeSlot,
+    /// `(slot, hash)` of this block and its ancestors within `L` slots
+    /// (GP eq. 11.35); `None` when the history before it is unknown.
+    ancestry: Option<Arc<Vec<(TimeSlot, HeaderHash)>>>,
 }
 
 /// Recent blocks' states by header hash, and how to import on them.
@@ -148,15 +152,25 @@ impl Chain {
 
     /// Sets the state of block `hash` (a genesis, or a fuzzer's
     /// initialization) from key/values; it becomes the head. Returns its root.
+    ///
+    /// `ancestors` are the `(slot, hash)` of the blocks before it, if known
+    /// (empty for a genesis): with them, the lookup anchors of the blocks
+    /// that follow are checked (GP eq. 11.35); without, that check is
+    /// skipped.
     pub fn set_state(
         &mut self,
         hash: HeaderHash,
         keyvals: &[KeyValue],
+        ancestors: Option<Vec<(TimeSlot, HeaderHash)>>,
     ) -> Result<StateRoot, ChainError> {
         let state = State::from_key_values(keyvals, &self.params)?;
         let root = state.root();
         self.blocks.clear();
-        self.insert(hash, state, root);
+        let ancestry = ancestors.map(|mut a| {
+            a.push((state.timeslot, hash));
+            Arc::new(a)
+        });
+        self.insert(hash, state, root, ancestry);
         Ok(root)
     }
 
@@ -189,14 +203,30 @@ impl Chain {
             executor: &executor,
             ring: &self.ring,
             prior_root: Some(entry.root),
+            ancestry: entry.ancestry.as_deref().map(|a| a as &dyn Ancestry),
         };
         let imported = import(&entry.state, block, &ctx)?;
         let root = imported.state.root();
-        self.insert(header_hash(&block.header), imported.state, root);
+        let hash = header_hash(&block.header);
+        let slot = block.header.slot;
+        let horizon = slot.saturating_sub(self.params.max_lookup_anchor_age);
+        let ancestry = entry.ancestry.as_deref().map(|a| {
+            let mut next: Vec<(TimeSlot, HeaderHash)> =
+                a.iter().filter(|(s, _)| *s >= horizon).copied().collect();
+            next.push((slot, hash));
+            Arc::new(next)
+        });
+        self.insert(hash, imported.state, root, ancestry);
         Ok(root)
     }
 
-    fn insert(&mut self, hash: HeaderHash, state: State, root: StateRoot) {
+    fn insert(
+        &mut self,
+        hash: HeaderHash,
+        state: State,
+        root: StateRoot,
+        ancestry: Option<Arc<Vec<(TimeSlot, HeaderHash)>>>,
+    ) {
         let slot = state.timeslot;
         self.blocks.insert(
             hash,
@@ -204,6 +234,7 @@ impl Chain {
                 state: Arc::new(state),
                 root,
                 slot,
+                ancestry,
             },
         );
         self.head = Some(hash);
@@ -220,6 +251,8 @@ impl Chain {
 #[derive(Debug, Clone)]
 pub struct ChainTarget {
     chain: Arc<Mutex<Chain>>,
+    /// Whether the session negotiated the ancestry feature.
+    ancestry: bool,
 }
 
 impl ChainTarget {
@@ -227,6 +260,7 @@ impl ChainTarget {
     pub fn new(chain: Chain) -> Self {
         Self {
             chain: Arc::new(Mutex::new(chain)),
+            ancestry: false,
         }
     }
 
@@ -238,14 +272,22 @@ impl ChainTarget {
 }
 
 impl parajam_fuzz::Target for ChainTarget {
+    fn negotiated(&mut self, features: parajam_fuzz::Features, _: &parajam_fuzz::PeerInfo) {
+        self.ancestry = features.contains(parajam_fuzz::Features::ANCESTRY);
+    }
+
     fn initialize(
         &mut self,
         header: Header,
         state: Vec<KeyValue>,
-        _ancestry: Vec<parajam_fuzz::AncestryItem>,
+        ancestry: Vec<parajam_fuzz::AncestryItem>,
     ) -> Result<StateRoot, String> {
+        // Without the ancestry feature the lookup-anchor check is skipped.
+        let ancestors = self
+            .ancestry
+            .then(|| ancestry.iter().map(|a| (a.slot, a.header_hash)).collect());
         self.chain()
-            .set_state(header_hash(&header), &state)
+            .set_state(header_hash(&header), &state, ancestors)
             .map_err(|e| e.to_string())
     }
 

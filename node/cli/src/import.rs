@@ -84,7 +84,7 @@ pub fn run(args: &ImportArgs) -> anyhow::Result<ExitCode> {
         let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
         let g: Genesis = parajam_primitives::decode(&bytes, &params)
             .with_context(|| format!("decoding {}", path.display()))?;
-        let root = chain.set_state(header_hash(&g.header), &g.state.keyvals)?;
+        let root = chain.set_state(header_hash(&g.header), &g.state.keyvals, Some(Vec::new()))?;
         if root != g.state.state_root {
             anyhow::bail!(
                 "genesis state root {root} differs from the trace's {}",
@@ -110,7 +110,7 @@ pub fn run(args: &ImportArgs) -> anyhow::Result<ExitCode> {
             }
         };
         if chain.head().map(|(_, root)| root) != Some(step.pre_state.state_root) {
-            chain.set_state(step.block.header.parent, &step.pre_state.keyvals)?;
+            chain.set_state(step.block.header.parent, &step.pre_state.keyvals, None)?;
             restarts += 1;
             if !args.quiet {
                 println!("{name}: (re)starting from the step's pre-state");

@@ -31,8 +31,8 @@ use std::collections::BTreeMap;
 use parajam_bandersnatch::RingContext;
 use parajam_primitives::codec::FixedSeq;
 use parajam_primitives::types::{
-    Block, CoreActivityRecord, ReportedWorkPackage, ServicesStatisticsMapEntry, StateRoot,
-    Statistics, WorkPackageHash,
+    Block, CoreActivityRecord, HeaderHash, ReportedWorkPackage, ServicesStatisticsMapEntry,
+    StateRoot, Statistics, TimeSlot, WorkPackageHash,
 };
 use parajam_primitives::ProtocolParameters;
 use parajam_state::State;
@@ -76,6 +76,30 @@ pub enum ImportError {
     /// Validator statistics.
     #[error("statistics: {0}")]
     Statistics(#[from] statistics::Error),
+    /// A report's lookup anchor is not among the block's ancestors
+    /// (GP eq. 11.35).
+    #[error("guarantee {guarantee}: lookup anchor {hash} at slot {slot} is not an ancestor")]
+    UnknownLookupAnchor {
+        /// The guarantee's index in `E_G`.
+        guarantee: usize,
+        /// The anchor's header hash.
+        hash: HeaderHash,
+        /// The anchor's slot.
+        slot: TimeSlot,
+    },
+}
+
+/// The ancestor set `A` of GP §11.4 (eq. 11.35): the headers of the last
+/// `L` blocks before the one being imported, as `(slot, hash)`.
+pub trait Ancestry {
+    /// Whether a header with `hash` at `slot` is an ancestor.
+    fn contains(&self, slot: TimeSlot, hash: &HeaderHash) -> bool;
+}
+
+impl Ancestry for Vec<(TimeSlot, HeaderHash)> {
+    fn contains(&self, slot: TimeSlot, hash: &HeaderHash) -> bool {
+        self.iter().any(|(s, h)| *s == slot && h == hash)
+    }
 }
 
 /// What import needs besides the state and the block.
@@ -89,6 +113,11 @@ pub struct ImportContext<'a> {
     pub ring: &'a RingContext,
     /// The prior state's root, if the caller has it (else it is computed).
     pub prior_root: Option<StateRoot>,
+    /// The block's ancestors, for the lookup-anchor check (GP eq. 11.35).
+    /// `None` when they are not known (a replay that starts from a bare
+    /// state, a fuzzer without the ancestry feature): the check is then
+    /// skipped, as the fuzzer protocol prescribes.
+    pub ancestry: Option<&'a dyn Ancestry>,
 }
 
 impl std::fmt::Debug for ImportContext<'_> {
@@ -96,6 +125,7 @@ impl std::fmt::Debug for ImportContext<'_> {
         f.debug_struct("ImportContext")
             .field("params", &self.params.name)
             .field("prior_root", &self.prior_root)
+            .field("ancestry", &self.ancestry.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -267,6 +297,20 @@ pub fn import(
         },
         params,
     )?;
+
+    // Lookup anchors among the ancestors (eq. 11.35).
+    if let Some(ancestry) = ctx.ancestry {
+        for (guarantee, g) in ext.guarantees.iter().enumerate() {
+            let c = &g.report.context;
+            if !ancestry.contains(c.lookup_anchor_slot, &c.lookup_anchor) {
+                return Err(ImportError::UnknownLookupAnchor {
+                    guarantee,
+                    hash: c.lookup_anchor,
+                    slot: c.lookup_anchor_slot,
+                });
+            }
+        }
+    }
 
     // 7. The preimages extrinsic against the prior accounts.
     preimages::validate(&pre.accounts, &ext.preimages)?;

@@ -106,6 +106,7 @@ fn import_on(pre: &State, root: StateRoot, block: &Block) -> Result<Imported, Im
         executor: &executor,
         ring: ring(),
         prior_root: Some(root),
+        ancestry: None,
     };
     import(pre, block, &ctx)
 }
@@ -1077,4 +1078,55 @@ fn header_seal_challenge_non_canonical_is_rejected() {
             "{e:?}"
         );
     }
+}
+
+/// The lookup-anchor check (GP eq. 11.35): with the block's ancestors the
+/// trace's guarantees import; with the anchor missing from them, the block
+/// is rejected naming the guarantee.
+#[test]
+fn lookup_anchor_must_be_an_ancestor() {
+    let all = files("storage");
+    let genesis: (
+        parajam_primitives::types::Header,
+        parajam_primitives::types::RawState,
+    ) = {
+        let bytes = std::fs::read(vectors_dir().join("traces/storage/genesis.bin")).unwrap();
+        parajam_primitives::decode(&bytes, &PARAMS).unwrap()
+    };
+    let mut ancestors = vec![(genesis.0.slot, header_hash(&genesis.0))];
+    for path in &all {
+        let case = Case::new(path.display().to_string(), decode_step(path));
+        if let Some(g) = case.block().extrinsic.guarantees.first() {
+            let anchor = (
+                g.report.context.lookup_anchor_slot,
+                g.report.context.lookup_anchor,
+            );
+            let run = |ancestry: &Vec<(u32, parajam_primitives::types::HeaderHash)>| {
+                let executor = Executor {
+                    pvm: pvm(),
+                    backend: Backend::Interpreter,
+                    crosscheck: false,
+                };
+                let ctx = ImportContext {
+                    params: &PARAMS,
+                    executor: &executor,
+                    ring: ring(),
+                    prior_root: Some(case.root()),
+                    ancestry: Some(ancestry),
+                };
+                import(&case.pre, case.block(), &ctx)
+            };
+            let imported = run(&ancestors).expect("anchors among the ancestors");
+            assert_eq!(imported.state.root(), case.step.post_state.state_root);
+            let without: Vec<_> = ancestors.iter().copied().filter(|a| *a != anchor).collect();
+            let e = run(&without).expect_err("anchor missing");
+            assert!(
+                matches!(e, ImportError::UnknownLookupAnchor { guarantee: 0, .. }),
+                "{e:?}"
+            );
+            return;
+        }
+        ancestors.push((case.block().header.slot, header_hash(&case.block().header)));
+    }
+    panic!("no guarantee in the storage trace");
 }

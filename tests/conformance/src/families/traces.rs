@@ -69,6 +69,8 @@ fn check_file(bin: &Path, params: &ProtocolParameters) -> Outcome {
         executor: &executor,
         ring: &ring,
         prior_root: Some(step.pre_state.state_root),
+        // Each step stands alone: its ancestors are not known.
+        ancestry: None,
     };
     let note = unavailable
         .map(|why| format!(" (interpreter only: {why})"))
