@@ -1086,10 +1086,7 @@ fn header_seal_challenge_non_canonical_is_rejected() {
 #[test]
 fn lookup_anchor_must_be_an_ancestor() {
     let all = files("storage");
-    let genesis: (
-        parajam_primitives::types::Header,
-        parajam_primitives::types::RawState,
-    ) = {
+    let genesis: (parajam_primitives::types::Header, RawState) = {
         let bytes = std::fs::read(vectors_dir().join("traces/storage/genesis.bin")).unwrap();
         parajam_primitives::decode(&bytes, &PARAMS).unwrap()
     };
