@@ -394,6 +394,25 @@ pub fn log(machine: &mut impl Machine) -> (Control, Option<LogEntry>) {
     (Control::Continue, entry)
 }
 
+/// `F` of `Ψ_I` (GP B.3, the is-authorized invocation): only `gas` and
+/// `fetch` exist (and JIP-1 `log`); any other index costs 10 gas and
+/// answers `WHAT`.
+pub fn dispatch_is_authorized(
+    machine: &mut impl Machine,
+    numbering: crate::Numbering,
+    index: u32,
+    fetch_ctx: &FetchContext<'_>,
+) -> (Control, Option<LogEntry>) {
+    use crate::HostCall;
+    let control = match HostCall::from_index(numbering, index) {
+        Some(HostCall::Gas) => gas(machine),
+        Some(HostCall::Fetch) => fetch(machine, fetch_ctx),
+        Some(HostCall::Log) => return log(machine),
+        _ => crate::unknown(machine),
+    };
+    (control, None)
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
@@ -428,6 +447,30 @@ mod tests {
         let mut other = ServiceAccount::default();
         other.set_storage(b"k", Some(b"other".to_vec()));
         BTreeMap::from([(5, own), (6, other)])
+    }
+
+    #[test]
+    fn is_authorized_has_only_gas_fetch_and_log() {
+        use crate::{HostCall, Numbering};
+        let n = Numbering::Gp072;
+        let ctx = FetchContext::constants_only(&P);
+        let mut m = machine();
+        let (control, _) = dispatch_is_authorized(&mut m, n, HostCall::Gas.index(n), &ctx);
+        assert_eq!((control, m.regs[7]), (Control::Continue, 990));
+        // fetch of the constants blob (ω10 = 0) into RW.
+        (m.regs[7], m.regs[8], m.regs[9], m.regs[10]) = (RW, 0, 1 << 20, 0);
+        dispatch_is_authorized(&mut m, n, HostCall::Fetch.index(n), &ctx);
+        assert_eq!(m.regs[7], constants_blob(&P).len() as u64);
+        for call in [
+            HostCall::Read,
+            HostCall::Lookup,
+            HostCall::Export,
+            HostCall::Bless,
+        ] {
+            let gas = m.gas;
+            dispatch_is_authorized(&mut m, n, call.index(n), &ctx);
+            assert_eq!((m.regs[7], gas - m.gas), (codes::WHAT, 10), "{call:?}");
+        }
     }
 
     #[test]

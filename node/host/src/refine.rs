@@ -11,9 +11,10 @@
 use std::collections::BTreeMap;
 
 use parajam_primitives::types::{OpaqueHash, ServiceAccount, ServiceId, TimeSlot};
+use parajam_primitives::ProtocolParameters;
 
-use crate::general::Accounts;
-use crate::{charged, codes, Control, Machine};
+use crate::general::{Accounts, FetchContext, LogEntry};
+use crate::{charged, codes, Control, HostCall, Machine, Numbering};
 
 /// `Z_P`: the PVM page size.
 pub const PAGE_SIZE: u64 = 4096;
@@ -455,6 +456,71 @@ pub fn expunge(machine: &mut impl Machine, ctx: &mut RefineContext) -> Control {
     Control::Continue
 }
 
+/// What a refine invocation's host calls read besides `(m, e)` (GP B.4):
+/// the service being refined and the accounts as of the lookup anchor, the
+/// anchor's slot, the export offset `ς`, and what `fetch` sees.
+#[derive(Clone, Copy)]
+pub struct RefineEnv<'a, A: Accounts> {
+    /// `w_s`: the work item's service.
+    pub service: ServiceId,
+    /// `δ`: the accounts `historical_lookup` reads.
+    pub accounts: &'a A,
+    /// `(p_c)_t`: the lookup anchor's slot.
+    pub anchor_slot: TimeSlot,
+    /// `ς`: the index of this item's first export in the package.
+    pub segment_offset: u64,
+    /// The protocol parameters (`W_G`, `W_X`).
+    pub params: &'a ProtocolParameters,
+    /// What `fetch` returns (the package, authorizer trace, imports, …).
+    pub fetch: &'a FetchContext<'a>,
+}
+
+impl<A: Accounts> std::fmt::Debug for RefineEnv<'_, A> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RefineEnv")
+            .field("service", &self.service)
+            .field("anchor_slot", &self.anchor_slot)
+            .field("segment_offset", &self.segment_offset)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `F` of `Ψ_R` (GP B.4, the refine invocation): refine host call
+/// `ecalli index`. An unknown index, or one of the accumulate functions,
+/// costs 10 gas and answers `WHAT`; JIP-1 `log` returns its entry.
+pub fn dispatch<A: Accounts>(
+    machine: &mut impl Machine,
+    numbering: Numbering,
+    index: u32,
+    ctx: &mut RefineContext,
+    env: &RefineEnv<'_, A>,
+    runner: &mut impl InnerRunner,
+) -> (Control, Option<LogEntry>) {
+    let control = match HostCall::from_index(numbering, index) {
+        Some(HostCall::Gas) => crate::general::gas(machine),
+        Some(HostCall::Fetch) => crate::general::fetch(machine, env.fetch),
+        Some(HostCall::HistoricalLookup) => {
+            historical_lookup(machine, env.service, env.accounts, env.anchor_slot)
+        }
+        Some(HostCall::Export) => export(
+            machine,
+            ctx,
+            env.segment_offset,
+            u64::from(env.params.segment_size),
+            u64::from(env.params.max_package_exports),
+        ),
+        Some(HostCall::Machine) => new_machine(machine, ctx, runner),
+        Some(HostCall::Peek) => peek(machine, ctx),
+        Some(HostCall::Poke) => poke(machine, ctx),
+        Some(HostCall::Pages) => pages(machine, ctx),
+        Some(HostCall::Invoke) => invoke(machine, ctx, runner),
+        Some(HostCall::Expunge) => expunge(machine, ctx),
+        Some(HostCall::Log) => return crate::general::log(machine),
+        _ => crate::unknown(machine),
+    };
+    (control, None)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -634,6 +700,79 @@ mod tests {
         assert_eq!(m.regs[7], codes::WHO);
         (m.regs[7], m.regs[8]) = (0, 0x9_0000);
         assert_eq!(invoke(&mut m, &mut ctx, &mut FakeRunner), Control::Panic);
+    }
+
+    #[test]
+    fn dispatch_routes_refine_calls_and_refuses_the_others() {
+        let params = ProtocolParameters::TINY;
+        let fetch = FetchContext::constants_only(&params);
+        let accounts: BTreeMap<ServiceId, ServiceAccount> = BTreeMap::new();
+        let env = RefineEnv {
+            service: 1,
+            accounts: &accounts,
+            anchor_slot: 0,
+            segment_offset: 0,
+            params: &params,
+            fetch: &fetch,
+        };
+        let n = Numbering::Gp072;
+        let index = |c: HostCall| c.index(n);
+        // export (7) lands in `e`.
+        let mut m = machine();
+        let mut ctx = RefineContext::default();
+        m.write(RW, b"seg");
+        (m.regs[7], m.regs[8]) = (RW, 3);
+        let (control, _) = dispatch(
+            &mut m,
+            n,
+            index(HostCall::Export),
+            &mut ctx,
+            &env,
+            &mut FakeRunner,
+        );
+        assert_eq!(
+            (control, m.regs[7], ctx.exports.len()),
+            (Control::Continue, 0, 1)
+        );
+        // machine (8) makes an inner machine.
+        m.write(RW, &[0, 1, 2]);
+        (m.regs[7], m.regs[8], m.regs[9]) = (RW, 3, 5);
+        dispatch(
+            &mut m,
+            n,
+            index(HostCall::Machine),
+            &mut ctx,
+            &env,
+            &mut FakeRunner,
+        );
+        assert_eq!((m.regs[7], ctx.machines.len()), (0, 1));
+        // Accumulate-only calls and unknown indices: WHAT for 10 gas.
+        for call in [
+            HostCall::Bless,
+            HostCall::Write,
+            HostCall::Read,
+            HostCall::Transfer,
+        ] {
+            let gas = m.gas;
+            let (control, _) = dispatch(&mut m, n, index(call), &mut ctx, &env, &mut FakeRunner);
+            assert_eq!(
+                (control, m.regs[7], gas - m.gas),
+                (Control::Continue, codes::WHAT, 10),
+                "{call:?}"
+            );
+        }
+        let (_, _) = dispatch(&mut m, n, 99, &mut ctx, &env, &mut FakeRunner);
+        assert_eq!(m.regs[7], codes::WHAT);
+        // gas (0) reports the counter.
+        dispatch(
+            &mut m,
+            n,
+            index(HostCall::Gas),
+            &mut ctx,
+            &env,
+            &mut FakeRunner,
+        );
+        assert_eq!(m.regs[7], u64::try_from(m.gas).expect("gas left"));
     }
 
     #[test]
