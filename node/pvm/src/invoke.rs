@@ -391,7 +391,10 @@ impl Pvm {
                     match action {
                         HostCallAction::Continue => {}
                         HostCallAction::Halt => break (ExitReason::Halt, pc),
-                        HostCallAction::Panic => break (ExitReason::Panic, pc),
+                        HostCallAction::Panic => {
+                            refund_unrun_tail(&mut instance, program, pc);
+                            break (ExitReason::Panic, 0);
+                        }
                         HostCallAction::OutOfGas => break (ExitReason::OutOfGas, pc),
                     }
                 }
@@ -399,6 +402,9 @@ impl Pvm {
                 // panic or success, the instruction counter returned is
                 // zero". (polkavm's backends also disagree on the pc of
                 // some traps, such as a branch to a non-block start.)
+                // A trap mid-block keeps the whole block's charge: the
+                // backends do not agree on a trap's pc, so its unrun tail
+                // cannot be told the same way on both (see the crate docs).
                 Some(exit @ (ExitReason::Halt | ExitReason::Panic)) => break (exit, 0),
                 Some(exit) => break (exit, pc),
             }
@@ -447,5 +453,16 @@ impl Pvm {
             None => Ok(interpreted),
             Some(d) => Err(PvmError::Divergence(d)),
         }
+    }
+}
+
+/// A host call at `pc` that panics the machine: the GP charges one gas per
+/// instruction run, up to and including the `ecalli`, while polkavm
+/// charged the whole basic block on entry. Give back the instructions of
+/// the block after `pc`, which never ran.
+fn refund_unrun_tail(instance: &mut RawInstance, program: &Program, pc: u32) {
+    let tail = program.block_tail_instructions(pc) * program.flavor().gas_per_instruction();
+    if tail > 0 {
+        instance.set_gas(instance.gas().saturating_add(tail));
     }
 }

@@ -13,6 +13,24 @@
 //! octets ([`PAGE_SIZE`]), each inaccessible, read-only or writable. In GP
 //! 0.7.x every instruction costs exactly one gas (`ϱ_Δ = 1`).
 //!
+//! # Gas: polkavm's basic blocks against the paper's instructions
+//!
+//! polkavm charges a basic block's instructions when execution enters it.
+//! That equals the paper's one gas per instruction whenever a run leaves
+//! a block at its end, which every vector and trace does. Where a run stops
+//! inside a block:
+//!
+//! * out of gas: `Ψ_M` counts all the gas as used
+//!   ([`ProgramOutcome::gas_used`]), as the paper does;
+//! * a host call that panics the machine: the rest of the block is given
+//!   back (the `ecalli`'s pc is exact on both backends);
+//! * an inner machine resumed after a host call: its runner gives back the
+//!   part of the block before the pc ([`Pvm::block_entry_overcharge`]);
+//! * **a trap (`☇`) inside a block still pays the instructions after it in
+//!   its block**: polkavm's two backends disagree on a trap's pc, so the
+//!   unrun tail cannot be told identically on both. A known gap: it changes
+//!   the gas a service that panics mid-block is said to use.
+//!
 //! polkavm 0.30.0 is the last polkavm release implementing this (the
 //! `JamV1` instruction set); 0.31 and later implement GP 0.8, whose gas
 //! model, opcodes and host calls differ. Every rule that differs between the

@@ -276,15 +276,16 @@ fn memory_layout_is_gp_a7_and_host_access_follows_it() {
             )
             .expect("runs");
         assert_eq!(out.result(), ProgramResult::Output(Vec::new()));
-        // Host-call panics and out-of-gas end the run.
-        for (action, result) in [
-            (HostCallAction::Panic, ProgramResult::Panic),
-            (HostCallAction::OutOfGas, ProgramResult::OutOfGas),
+        // Host-call panics and out-of-gas end the run. A panic has run the
+        // `ecalli` only: the `trap` after it in its block is given back.
+        for (action, result, used) in [
+            (HostCallAction::Panic, ProgramResult::Panic, 1),
+            (HostCallAction::OutOfGas, ProgramResult::OutOfGas, 100),
         ] {
             let out = pvm
                 .run_program(backend, &program, 0, 100, args, &mut |_| action)
                 .expect("runs");
-            assert_eq!(out.result(), result);
+            assert_eq!((out.result(), out.gas_used()), (result, used));
         }
         // Continue goes on after the ecalli: the trap, already paid for
         // with its block. After a panic the pc is 0 (GP §A.1).
