@@ -194,8 +194,6 @@ pub fn verify_tickets(
     params: &ProtocolParameters,
     ring: &RingContext,
 ) -> Result<Vec<TicketBody>, Error> {
-    let mut tickets = Vec::with_capacity(extrinsic.len());
-    let mut context = Vec::with_capacity(TICKET_SEAL_CONTEXT.len() + 33);
     for (index, ticket) in extrinsic.iter().enumerate() {
         if ticket.attempt >= params.tickets_per_validator {
             return Err(Error::BadTicketAttempt {
@@ -203,18 +201,45 @@ pub fn verify_tickets(
                 attempt: ticket.attempt,
             });
         }
-        context.clear();
+    }
+    // Ring proofs are the costly part (milliseconds each) and independent:
+    // verify them on parallel threads; the first failing index is reported.
+    let verify = |index: usize,
+                  ticket: &parajam_primitives::types::TicketEnvelope|
+     -> Result<TicketBody, Error> {
+        let mut context = Vec::with_capacity(TICKET_SEAL_CONTEXT.len() + 33);
         context.extend_from_slice(TICKET_SEAL_CONTEXT);
         context.extend_from_slice(&eta2.0);
         context.push(ticket.attempt);
         let id = ring
             .verify(&ring_root.0, &context, &[], &ticket.signature.0)
             .map_err(|_| Error::BadTicketProof { index })?;
-        tickets.push(TicketBody {
+        Ok(TicketBody {
             id: ByteArray(id),
             attempt: ticket.attempt,
-        });
-    }
+        })
+    };
+    let results: Vec<Result<TicketBody, Error>> = if extrinsic.len() > 1 {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = extrinsic
+                .iter()
+                .enumerate()
+                .map(|(index, ticket)| scope.spawn(move || verify(index, ticket)))
+                .collect();
+            handles
+                .into_iter()
+                .enumerate()
+                .map(|(index, h)| h.join().unwrap_or(Err(Error::BadTicketProof { index })))
+                .collect()
+        })
+    } else {
+        extrinsic
+            .iter()
+            .enumerate()
+            .map(|(index, ticket)| verify(index, ticket))
+            .collect()
+    };
+    let tickets = results.into_iter().collect::<Result<Vec<_>, _>>()?;
     if let Some(index) = tickets.windows(2).position(|pair| pair[0].id >= pair[1].id) {
         return Err(Error::BadTicketOrder { index: index + 1 });
     }
