@@ -29,15 +29,19 @@ pub struct Genesis {
     pub state: RawState,
 }
 
-/// The `parajam` binary of this build: `cargo build -p parajam` with the
-/// profile and target directory the tests were built with (a no-op when it
-/// is fresh), once per process.
+/// The `parajam` binary: `$PARAJAM_BIN` if set (CI points it at the
+/// release binary its main job just built), else `cargo build -p parajam`
+/// with the profile and target directory the tests were built with (a
+/// no-op when it is fresh), once per process.
 ///
 /// # Panics
 /// If the build fails: the tests cannot run without the binary.
 pub fn parajam_binary() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
+        if let Some(bin) = std::env::var_os("PARAJAM_BIN") {
+            return PathBuf::from(bin);
+        }
         let exe = std::env::current_exe().expect("test executable path");
         // <target>/<profile>/deps/<test>
         let profile_dir = exe
