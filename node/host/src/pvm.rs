@@ -1,9 +1,12 @@
 //! The host-call machine interface over parajam's PVM engine, and the
 //! engine's [`InnerRunner`] for the refine inner machines ([`PvmInnerRunner`]).
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use parajam_pvm::{
-    Backend, ExitReason, HostCallContext, InitialState, MachineState, MemoryChunk, PageRange, Pvm,
-    PvmError, PAGE_SIZE, REGISTER_COUNT,
+    Backend, CodeBlob, ExitReason, HostCallContext, InitialState, MachineState, MemoryChunk,
+    PageRange, Pvm, PvmError, PAGE_SIZE, REGISTER_COUNT,
 };
 
 use crate::refine::{Access, InnerExit, InnerRam, InnerRun, InnerRunner};
@@ -73,16 +76,38 @@ pub fn action(control: crate::Control) -> parajam_pvm::HostCallAction {
 /// for the instructions after the `ecalli` in its block (its first run paid
 /// the whole block on entry): a few gas more than one uninterrupted run,
 /// where the GP's one gas per instruction run would charge exactly that.
-#[derive(Debug, Clone, Copy)]
+///
+/// Each machine's code is parsed once and its module compiled once (the
+/// engine's module cache): the runner keeps the parse by the machine's code
+/// `Arc`, which it holds, so a resume after a host call costs no parse.
+#[derive(Debug, Clone)]
 pub struct PvmInnerRunner<'a> {
     pvm: &'a Pvm,
     backend: Backend,
+    /// Parsed code by the address of the machine's code `Arc` (kept alive
+    /// here, so the address names that code alone).
+    prepared: HashMap<usize, (Arc<[u8]>, CodeBlob)>,
 }
 
 impl<'a> PvmInnerRunner<'a> {
     /// Inner machines on `pvm`'s `backend`.
     pub fn new(pvm: &'a Pvm, backend: Backend) -> Self {
-        Self { pvm, backend }
+        Self {
+            pvm,
+            backend,
+            prepared: HashMap::new(),
+        }
+    }
+
+    /// The parsed form of `code`, parsed on first use.
+    fn prepared(&mut self, code: &Arc<[u8]>) -> Result<CodeBlob, PvmError> {
+        let key = Arc::as_ptr(code).cast::<u8>() as usize;
+        if let Some((_, blob)) = self.prepared.get(&key) {
+            return Ok(blob.clone());
+        }
+        let blob = self.pvm.prepare_code(code)?;
+        self.prepared.insert(key, (Arc::clone(code), blob.clone()));
+        Ok(blob)
     }
 
     /// The backend the inner machines run on.
@@ -92,8 +117,8 @@ impl<'a> PvmInnerRunner<'a> {
 
     /// `Ψ` on `code`, or why polkavm could not run it.
     fn try_run(
-        &self,
-        code: &[u8],
+        &mut self,
+        code: &Arc<[u8]>,
         pc: u64,
         gas: i64,
         regs: [u64; REGISTER_COUNT],
@@ -102,9 +127,10 @@ impl<'a> PvmInnerRunner<'a> {
         let pc = u32::try_from(pc).map_err(|_| PvmError::Engine(format!("pc {pc:#x}")))?;
         // polkavm charges the whole basic block on entry, also in its middle:
         // give back what the block's instructions before `pc` cost.
-        let overcharge = self.pvm.block_entry_overcharge(code, pc)?;
+        let blob = self.prepared(code)?;
+        let overcharge = blob.block_entry_overcharge(pc) * self.pvm.flavor().gas_per_instruction();
         let init = initial_state(pc, gas.saturating_add(overcharge), regs, ram);
-        let out = self.pvm.run_code_blob(self.backend, code, &init)?;
+        let out = self.pvm.run_code(self.backend, &blob, &init)?;
         let machine = out.machine;
         // Gas is charged per block, so a run that stopped before paying for
         // the first block has its gas (with the overcharge given back) intact.
@@ -117,9 +143,8 @@ impl<'a> PvmInnerRunner<'a> {
             ExitReason::OutOfGas => (InnerExit::OutOfGas, machine.pc),
             ExitReason::PageFault(address) => (InnerExit::Fault(address.into()), machine.pc),
             ExitReason::HostCall(index) => {
-                let next = self
-                    .pvm
-                    .next_instruction_offset(code, machine.pc)?
+                let next = blob
+                    .next_instruction_offset(machine.pc)
                     .ok_or_else(|| PvmError::Engine(format!("no ecalli at {}", machine.pc)))?;
                 (InnerExit::Host(index.into()), next)
             }
@@ -195,7 +220,7 @@ impl InnerRunner for PvmInnerRunner<'_> {
 
     fn run(
         &mut self,
-        code: &[u8],
+        code: &Arc<[u8]>,
         pc: u64,
         gas: i64,
         regs: [u64; REGISTER_COUNT],

@@ -9,6 +9,7 @@
 //! engine implements.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use parajam_primitives::types::{OpaqueHash, ServiceAccount, ServiceId, TimeSlot};
 use parajam_primitives::ProtocolParameters;
@@ -116,7 +117,7 @@ impl InnerRam {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InnerMachine {
     /// The code blob (GP `deblob` format).
-    pub code: Vec<u8>,
+    pub code: Arc<[u8]>,
     /// Its RAM.
     pub ram: InnerRam,
     /// Where it resumes.
@@ -157,9 +158,12 @@ pub trait InnerRunner {
     /// Whether `code` is a valid code blob (`deblob(p) ≠ ∇`).
     fn is_valid_code(&self, code: &[u8]) -> bool;
     /// Runs `code` from `pc` with `gas` and `regs` on `ram` (updated in place).
+    /// The same machine's code comes as the same `Arc` on every run, so a
+    /// runner may keep what it derived from it (a parse, a compiled module)
+    /// for as long as it holds the `Arc`.
     fn run(
         &mut self,
-        code: &[u8],
+        code: &Arc<[u8]>,
         pc: u64,
         gas: i64,
         regs: [u64; 13],
@@ -276,7 +280,7 @@ pub fn new_machine(
     ctx.machines.insert(
         id,
         InnerMachine {
-            code,
+            code: code.into(),
             ram: InnerRam::default(),
             pc,
         },
@@ -543,7 +547,7 @@ mod tests {
         }
         fn run(
             &mut self,
-            _code: &[u8],
+            _code: &Arc<[u8]>,
             pc: u64,
             gas: i64,
             mut regs: [u64; 13],

@@ -298,6 +298,9 @@ fn host_call_stops_the_inner_machine_and_resumes_after_the_ecalli() {
         outcomes.push((resume_pc, first.gas, second.gas));
     }
     assert_eq!(outcomes[0], outcomes[1], "both backends agree");
+    // The code was compiled once per backend, not once per run.
+    let stats = pvm.module_cache_stats();
+    assert_eq!((stats.misses, stats.hits), (2, 2), "{stats:?}");
 }
 
 #[test]

@@ -669,20 +669,49 @@ impl Pvm {
         code: &[u8],
         init: &InitialState,
     ) -> Result<Outcome, PvmError> {
+        let code = self.prepare_code(code)?;
+        self.run_code(backend, &code, init)
+    }
+
+    /// Parses a GP code blob once, for many [`Pvm::run_code`] runs (an inner
+    /// machine resumed after each host call): the parse, the hash that keys
+    /// its compiled module in the cache, and its `sbrk` sites.
+    pub fn prepare_code(&self, code: &[u8]) -> Result<CodeBlob, PvmError> {
+        let blob = self.parse_code_blob(code)?;
+        let sbrk_pcs = sbrk_offsets(&blob);
+        // Domain-separated from standard programs' keys (another layout).
+        let hash = parajam_crypto::blake2b_256_concat(&[b"parajam/code-blob", code]);
+        Ok(CodeBlob {
+            hash,
+            blob,
+            sbrk_pcs,
+        })
+    }
+
+    /// [`Pvm::run_code_blob`] on a prepared blob; its module is compiled
+    /// once and then taken from the module cache.
+    pub fn run_code(
+        &self,
+        backend: Backend,
+        code: &CodeBlob,
+        init: &InitialState,
+    ) -> Result<Outcome, PvmError> {
         check_initial_memory(init)?;
         self.engine(backend)?;
-        let blob = self.parse_code_blob(code)?;
-        let engine = self.engine(effective_backend(self.flavor, backend, &blob))?;
+        let blob = &code.blob;
         // `sbrk` needs the standard layout's heap (GP §A.5.9: without it
         // `h = 0` and the instruction has no meaningful result), and
         // polkavm 0.30's interpreter cannot run it under dynamic paging at
         // all. So a run stops with a panic when it reaches one, which needs
         // a step trace to catch it in time on both backends.
-        let sbrk_pcs = sbrk_offsets(&blob);
+        let sbrk_pcs = &code.sbrk_pcs;
         let mut options = self.options;
         options.step_tracing |= !sbrk_pcs.is_empty();
-        let module = Module::from_blob(engine, &self.flavor.module_config(options), blob)
-            .map_err(|e| PvmError::Module(e.to_string()))?;
+        let module = self.modules.get_or_compile((code.hash, backend), || {
+            let engine = self.engine(effective_backend(self.flavor, backend, blob))?;
+            Module::from_blob(engine, &self.flavor.module_config(options), blob.clone())
+                .map_err(|e| PvmError::Module(e.to_string()))
+        })?;
         let mut instance = module.instantiate().map_err(engine_error)?;
         load_memory(&mut instance, init)?;
         for (reg, value) in Reg::ALL.into_iter().zip(init.machine.regs) {
@@ -761,15 +790,7 @@ impl Pvm {
     /// `None` if `pc` is beyond the code; an error if the blob does not
     /// parse.
     pub fn next_instruction_offset(&self, code: &[u8], pc: u32) -> Result<Option<u32>, PvmError> {
-        let blob = self.parse_code_blob(code)?;
-        if usize::try_from(pc).map_or(true, |pc| pc >= blob.code().len()) {
-            return Ok(None);
-        }
-        Ok(blob
-            .instructions_bounded_at(ProgramCounter(pc))
-            .next()
-            .filter(|instruction| instruction.offset.0 == pc)
-            .map(|instruction| instruction.next_offset.0))
+        Ok(self.prepare_code(code)?.next_instruction_offset(pc))
     }
 
     /// The gas a run charges twice when it starts at `pc` in the middle of
@@ -779,19 +800,7 @@ impl Pvm {
     /// that resumes a machine mid-block (after an `ecalli`, GP B.8
     /// `invoke`) adds this to the gas to charge only from `pc` on.
     pub fn block_entry_overcharge(&self, code: &[u8], pc: u32) -> Result<i64, PvmError> {
-        let blob = self.parse_code_blob(code)?;
-        let mut before = 0i64;
-        for instruction in blob.instructions() {
-            if instruction.offset.0 >= pc {
-                break;
-            }
-            before = if instruction.kind.starts_new_basic_block() {
-                0
-            } else {
-                before + 1
-            };
-        }
-        Ok(before * self.flavor.gas_per_instruction())
+        Ok(self.prepare_code(code)?.block_entry_overcharge(pc) * self.flavor.gas_per_instruction())
     }
 
     fn parse_code_blob(&self, code: &[u8]) -> Result<ProgramBlob, PvmError> {
@@ -830,6 +839,56 @@ fn names_register_above_12(flavor: PvmFlavor, blob: &ProgramBlob) -> bool {
 }
 
 /// The offsets of every `sbrk` instruction of the code.
+/// A GP code blob parsed once ([`Pvm::prepare_code`]), so that running it
+/// again and again (an inner machine resumed after every host call) parses,
+/// hashes and compiles nothing anew.
+#[derive(Clone)]
+pub struct CodeBlob {
+    hash: [u8; 32],
+    blob: ProgramBlob,
+    sbrk_pcs: BTreeSet<u32>,
+}
+
+impl fmt::Debug for CodeBlob {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CodeBlob")
+            .field("code_len", &self.blob.code().len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl CodeBlob {
+    /// The offset of the instruction after the one at `pc`, if an
+    /// instruction starts at `pc`.
+    pub fn next_instruction_offset(&self, pc: u32) -> Option<u32> {
+        if usize::try_from(pc).map_or(true, |pc| pc >= self.blob.code().len()) {
+            return None;
+        }
+        self.blob
+            .instructions_bounded_at(ProgramCounter(pc))
+            .next()
+            .filter(|instruction| instruction.offset.0 == pc)
+            .map(|instruction| instruction.next_offset.0)
+    }
+
+    /// How many instructions of `pc`'s basic block come before `pc`: what
+    /// polkavm charges on entering the block at `pc` beyond the paper.
+    pub fn block_entry_overcharge(&self, pc: u32) -> i64 {
+        let mut before = 0i64;
+        for instruction in self.blob.instructions() {
+            if instruction.offset.0 >= pc {
+                break;
+            }
+            before = if instruction.kind.starts_new_basic_block() {
+                0
+            } else {
+                before + 1
+            };
+        }
+        before
+    }
+}
+
 fn sbrk_offsets(blob: &ProgramBlob) -> BTreeSet<u32> {
     blob.instructions()
         .filter(|i| matches!(i.kind, polkavm::program::Instruction::sbrk(..)))
