@@ -514,6 +514,9 @@ pub struct Pvm {
     compiler: OnceLock<Result<Engine, String>>,
     /// Standard program modules by code hash and backend.
     modules: cache::ModuleCache,
+    /// Parsed standard programs by a caller's key (see [`Pvm::cached_program`]),
+    /// most recently used last.
+    programs: std::sync::Mutex<Vec<([u8; 32], Program)>>,
 }
 
 impl fmt::Debug for Pvm {
@@ -575,7 +578,36 @@ impl Pvm {
             interpreter,
             compiler: OnceLock::new(),
             modules: cache::ModuleCache::new(DEFAULT_MODULE_CACHE_CAPACITY),
+            programs: std::sync::Mutex::default(),
         })
+    }
+
+    /// The standard program `blob`, parsed once per `key`: `key` must
+    /// determine `blob` (a service's code hash does: it is the hash of the
+    /// preimage the code comes from). Saves parsing and hashing the blob on
+    /// every invocation; invalid blobs are not remembered.
+    pub fn cached_program(&self, key: [u8; 32], blob: &[u8]) -> Result<Program, PvmError> {
+        let lock = || {
+            self.programs
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        {
+            let mut programs = lock();
+            if let Some(i) = programs.iter().position(|(k, _)| *k == key) {
+                let entry = programs.remove(i);
+                let program = entry.1.clone();
+                programs.push(entry);
+                return Ok(program);
+            }
+        }
+        let program = Program::from_standard_blob_for(self.flavor, blob)?;
+        let mut programs = lock();
+        if programs.len() >= DEFAULT_MODULE_CACHE_CAPACITY {
+            programs.remove(0);
+        }
+        programs.push((key, program.clone()));
+        Ok(program)
     }
 
     /// This PVM with a module cache of at most `capacity` modules (0: no

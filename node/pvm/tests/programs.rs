@@ -547,3 +547,20 @@ fn odd_entry_points_panic_without_harm() {
         );
     }
 }
+
+#[test]
+fn cached_programs_are_parsed_once_per_key_and_bad_ones_not_kept() {
+    let pvm = pvm();
+    let code = code_blob(&[ECALLI, 0, TRAP], &[0, 2]);
+    let p = standard_blob(&[], &[], 0, 0, &code);
+    let first = pvm.cached_program([1; 32], &p).expect("valid");
+    // A hit returns the program parsed the first time, whatever the octets
+    // (the caller promises the key determines them).
+    let again = pvm
+        .cached_program([1; 32], b"not even a program")
+        .expect("cached");
+    assert_eq!(again.code_hash(), first.code_hash());
+    // A bad blob is an error, and its key stays unknown.
+    assert!(pvm.cached_program([2; 32], b"junk").is_err());
+    assert!(pvm.cached_program([2; 32], &p).is_ok());
+}

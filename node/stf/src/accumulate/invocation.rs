@@ -154,13 +154,12 @@ impl Executor<'_> {
                 }
             }
         }
-        let code = state
-            .accounts
-            .get(&service)
-            .and_then(|a| a.code())
-            .map(|(_, code)| code)
-            .filter(|c| c.len() <= block.params.max_service_code_size as usize);
-        let Some(code) = code else {
+        let code = state.accounts.get(&service).and_then(|a| {
+            let (_, code) = a.code()?;
+            (code.len() <= block.params.max_service_code_size as usize)
+                .then_some((a.info.code_hash, code))
+        });
+        let Some((code_hash, code)) = code else {
             return Ok(AccumulationOutcome {
                 state: credited,
                 transfers: Vec::new(),
@@ -190,7 +189,8 @@ impl Executor<'_> {
             inputs: Some(&encoded),
             ..FetchContext::constants_only(block.params)
         };
-        let Ok(program) = Program::from_standard_blob_for(self.pvm.flavor(), code) else {
+        // The code hash names the preimage, and so the code, exactly.
+        let Ok(program) = self.pvm.cached_program(code_hash.0, code) else {
             // `Y(p, a) = ∅`: `(0, ☇, x)`.
             return Ok(collapse(Run {
                 gas_used: 0,
