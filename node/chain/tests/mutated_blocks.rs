@@ -4,21 +4,15 @@
 
 use std::sync::{Mutex, OnceLock};
 
-use jam_codec::{Decode, Encode};
+use jam_codec::Encode;
 use parajam_chain::{default_srs_path, Chain, ExecutionConfig};
-use parajam_primitives::types::{Block, RawState};
+use parajam_primitives::types::Block;
+use parajam_primitives::types::TraceStep;
 use parajam_primitives::ProtocolParameters;
 use parajam_pvm::Backend;
 use proptest::prelude::*;
 
 const P: ProtocolParameters = ProtocolParameters::TINY;
-
-#[derive(Debug, Encode, Decode)]
-struct TraceStep {
-    pre_state: RawState,
-    block: Block,
-    post_state: RawState,
-}
 
 /// Trace steps with guarantees, assurances, tickets and preimages.
 fn steps() -> &'static Vec<TraceStep> {

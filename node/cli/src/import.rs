@@ -13,8 +13,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use jam_codec::{Decode, Encode};
-use parajam_primitives::types::{Block, Header, RawState};
+use parajam_primitives::types::{Genesis, TraceStep};
 use parajam_stf::header::header_hash;
 
 use crate::chain_args::ChainArgs;
@@ -28,21 +27,6 @@ pub struct ImportArgs {
     /// Print only the summary.
     #[arg(long)]
     quiet: bool,
-}
-
-/// `TraceStep` of the traces' schema.
-#[derive(Debug, Encode, Decode)]
-struct TraceStep {
-    pre_state: RawState,
-    block: Block,
-    post_state: RawState,
-}
-
-/// `Genesis` of the traces' schema.
-#[derive(Debug, Encode, Decode)]
-struct Genesis {
-    header: Header,
-    state: RawState,
 }
 
 fn steps(dir: &Path) -> anyhow::Result<(Option<PathBuf>, Vec<PathBuf>)> {

@@ -18,9 +18,10 @@ use std::sync::OnceLock;
 
 use jam_codec::{Decode, Encode};
 use parajam_bandersnatch::{RingContext, VrfError};
+use parajam_primitives::types::TraceStep;
 use parajam_primitives::types::{
-    AvailabilityAssignments, Block, DisputesRecords, EntropyBuffer, RawState, RecentBlocks,
-    SafroleState, StateComponent, TicketBody, TicketsOrKeys, TimeSlot, ValidatorsData,
+    AvailabilityAssignments, DisputesRecords, EntropyBuffer, RawState, RecentBlocks, SafroleState,
+    StateComponent, TicketBody, TicketsOrKeys, TimeSlot, ValidatorsData,
 };
 use parajam_primitives::{ByteArray, ProtocolParameters};
 use parajam_stf::header::{
@@ -30,14 +31,6 @@ use parajam_stf::header::{
 use parajam_stf::{disputes, safrole};
 
 const PARAMS: ProtocolParameters = ProtocolParameters::TINY;
-
-/// `TraceStep` of `traces/schema.asn`.
-#[derive(Debug, Encode, Decode)]
-struct TraceStep {
-    pre_state: RawState,
-    block: Block,
-    post_state: RawState,
-}
 
 /// The vectors directory: `PARAJAM_VECTORS_DIR`, else the shared unpack
 /// script beside the repository. Missing vectors fail the test.

@@ -25,9 +25,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use jam_codec::{Decode, Encode};
 use parajam_bandersnatch::{RingContext, VrfError};
 use parajam_primitives::codec::FixedSeq;
+use parajam_primitives::types::TraceStep;
 use parajam_primitives::types::{
     Block, CoreActivityRecord, EpochMark, Preimage, RawState, StateRoot, TicketBody, TicketsOrKeys,
     WorkPackageHash,
@@ -41,14 +41,6 @@ use parajam_stf::header::{extrinsic_hash, header_hash, HeaderError, SlotSealer};
 use parajam_stf::{assurances, preimages, reports, safrole};
 
 const PARAMS: ProtocolParameters = ProtocolParameters::TINY;
-
-/// `TraceStep` of `traces/schema.asn`.
-#[derive(Debug, Encode, Decode)]
-struct TraceStep {
-    pre_state: RawState,
-    block: Block,
-    post_state: RawState,
-}
 
 /// The vectors directory: `PARAJAM_VECTORS_DIR`, else the shared unpack
 /// script beside the repository (as in `header_traces.rs`).

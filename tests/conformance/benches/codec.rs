@@ -9,16 +9,10 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use parajam_primitives::codec::{Decode, Encode};
-use parajam_primitives::types::{Block, RawState};
+use parajam_primitives::codec::Encode;
+use parajam_primitives::types::Block;
+use parajam_primitives::types::TraceStep;
 use parajam_primitives::{decode, ProtocolParameters};
-
-#[derive(Encode, Decode)]
-struct TraceStep {
-    pre_state: RawState,
-    block: Block,
-    post_state: RawState,
-}
 
 /// The block of the largest trace step (most extrinsic data), tiny params.
 fn largest_trace_block(dir: &Path) -> Option<(String, Vec<u8>)> {

@@ -5,29 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 
-use jam_codec::{Decode, Encode};
-use parajam_primitives::types::{Block, Header, RawState};
 use parajam_primitives::ProtocolParameters;
 
-/// `TraceStep` of the traces' schema.
-#[derive(Debug, Encode, Decode)]
-pub struct TraceStep {
-    /// The state before the block.
-    pub pre_state: RawState,
-    /// The block.
-    pub block: Block,
-    /// The state after it.
-    pub post_state: RawState,
-}
-
-/// `Genesis` of the traces' schema.
-#[derive(Debug, Encode, Decode)]
-pub struct Genesis {
-    /// The genesis header.
-    pub header: Header,
-    /// The genesis state.
-    pub state: RawState,
-}
+pub use parajam_primitives::types::{Genesis, TraceStep};
 
 /// The `parajam` binary: `$PARAJAM_BIN` if set (CI points it at the
 /// release binary its main job just built), else `cargo build -p parajam`

@@ -10,6 +10,7 @@ pub mod block;
 pub mod common;
 pub mod extrinsic;
 pub mod state;
+pub mod trace;
 pub mod work;
 
 pub use account::*;
@@ -17,4 +18,5 @@ pub use block::*;
 pub use common::*;
 pub use extrinsic::*;
 pub use state::*;
+pub use trace::*;
 pub use work::*;

@@ -20,7 +20,9 @@ use parajam_state::State;
 use parajam_stf::accumulate::Executor;
 use parajam_stf::block::{import, ImportContext};
 
-use super::traces_codec::{TraceStep, TRACE_FAMILIES};
+use parajam_primitives::types::TraceStep;
+
+use super::traces_codec::TRACE_FAMILIES;
 use super::{decode_round_trip, files_with_ext, read, stem};
 use crate::{Case, Failure, Outcome};
 

@@ -11,29 +11,14 @@ use std::path::Path;
 use parajam_primitives::codec::{Decode, Encode};
 use parajam_primitives::types::{
     service_of_info_key, AccumulatedQueue, AccumulationOutputs, AuthPools, AuthQueues,
-    AvailabilityAssignments, Block, DisputesRecords, EntropyBuffer, Header, Privileges, RawState,
-    ReadyQueue, RecentBlocks, SafroleState, ServiceInfo, StateComponent, Statistics, TimeSlot,
-    ValidatorsData,
+    AvailabilityAssignments, DisputesRecords, EntropyBuffer, Privileges, RawState, ReadyQueue,
+    RecentBlocks, SafroleState, ServiceInfo, StateComponent, Statistics, TimeSlot, ValidatorsData,
 };
+use parajam_primitives::types::{Genesis, TraceStep};
 use parajam_primitives::ProtocolParameters;
 
 use super::{decode_round_trip, expect_eq, files_with_ext, read, stem};
 use crate::{Case, Failure, Outcome};
-
-/// `TraceStep` of `traces/schema.asn`.
-#[derive(Debug, Encode, Decode)]
-pub(crate) struct TraceStep {
-    pub(crate) pre_state: RawState,
-    pub(crate) block: Block,
-    pub(crate) post_state: RawState,
-}
-
-/// `Genesis` of `traces/schema.asn`.
-#[derive(Debug, Encode, Decode)]
-struct Genesis {
-    header: Header,
-    state: RawState,
-}
 
 /// The trace families shipped (tiny only).
 pub const TRACE_FAMILIES: [&str; 6] = [
