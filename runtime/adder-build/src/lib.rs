@@ -1,0 +1,60 @@
+//! The adder parachain's validation function (PVF), built from source by this
+//! crate's `build.rs` for both engines:
+//!
+//! | artifact | what | built from |
+//! |---|---|---|
+//! | [`WASM`] | a wasm32 module (MVP features) exporting `validate_block` and `memory` | `guest/wasm` |
+//! | [`PVM`] | a polkavm blob (JamV1, 64-bit) exporting `validate_block` | `guest/pvm` |
+//! | [`PVM_CODE`] | its GP code blob (`deblob`, GP A.2) | the same |
+//! | [`PVM_PROGRAM`] | its GP standard program `p` of `Y(p, a)` (GP A.7) | the same |
+//!
+//! Both entry points are a few lines of ABI glue around the function
+//! `parajam_adder::validate_block` (crate `parajam-adder`), with the relay chain's PVF ABI: `validate_block(params: *const
+//! u8, len: usize) -> u64`, input the encoded `ValidationParams`, output the
+//! encoded `ValidationResult`'s address and length packed as `ptr | len <<
+//! 32`. Neither imports anything: the result is written to a static buffer.
+//!
+//! On the PVM the entry is at program counter [`PVM_ENTRY_PC`] (a one-entry
+//! dispatch table); run as a standard program with the params as the
+//! arguments, `ω7` and `ω8` are the function's `params` and `len`, and on
+//! the halt `ω7` holds the packed return value.
+//!
+//! Building needs the `rust-src` component (`rustup component add
+//! rust-src`) and the crates of `guest/Cargo.lock`. After a dependency change
+//! run `cargo update --manifest-path runtime/adder-build/guest/Cargo.toml`
+//! (the guest build is `--locked`).
+
+/// The PVF's entry export.
+pub const ENTRY: &str = "validate_block";
+
+/// The program counter of the PVM entry (via the dispatch table).
+pub const PVM_ENTRY_PC: u32 = 0;
+
+macro_rules! out_file {
+    ($name:literal) => {
+        include_bytes!(concat!(env!("OUT_DIR"), "/", $name))
+    };
+}
+
+/// The wasm32 PVF (the legacy relay-chain path).
+pub const WASM: &[u8] = out_file!("adder.wasm");
+
+/// The PVM PVF as a polkavm blob (`PVM\0` magic, JamV1 instruction set).
+pub const PVM: &[u8] = out_file!("adder.polkavm");
+
+/// The PVM PVF's GP code blob: the polkavm blob's code and jump table.
+pub const PVM_CODE: &[u8] = out_file!("adder.code");
+
+/// The PVM PVF as a GP standard program `E3(|o|) ⌢ E3(|w|) ⌢ E2(z) ⌢ E3(s)
+/// ⌢ o ⌢ w ⌢ E4(|c|) ⌢ c`, what `parajam_pvm::Program::from_standard_blob`
+/// reads and what a CoreChains para's validation code hash names.
+pub const PVM_PROGRAM: &[u8] = out_file!("adder.program");
+
+/// Where the build wrote the artifacts (`OUT_DIR`): `adder.wasm`,
+/// `adder.polkavm`, `adder.code` and `adder.program`.
+pub const OUT_DIR: &str = env!("OUT_DIR");
+
+/// The path of an artifact by its file name (`adder.wasm`, ...).
+pub fn artifact_path(file_name: &str) -> std::path::PathBuf {
+    std::path::Path::new(OUT_DIR).join(file_name)
+}
