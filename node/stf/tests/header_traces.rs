@@ -12,64 +12,25 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::OnceLock;
+use std::path::PathBuf;
 
 use jam_codec::{Decode, Encode};
-use parajam_bandersnatch::{RingContext, VrfError};
+use parajam_bandersnatch::VrfError;
 use parajam_primitives::types::TraceStep;
 use parajam_primitives::types::{
     AvailabilityAssignments, DisputesRecords, EntropyBuffer, RawState, RecentBlocks, SafroleState,
     StateComponent, TicketBody, TicketsOrKeys, TimeSlot, ValidatorsData,
 };
-use parajam_primitives::{ByteArray, ProtocolParameters};
+use parajam_primitives::ByteArray;
 use parajam_stf::header::{
     extrinsic_hash, header_hash, unverified_entropy, validate, verify_entropy_source,
     HeaderContext, HeaderError, HeaderOutputs,
 };
 use parajam_stf::{disputes, safrole};
 
-const PARAMS: ProtocolParameters = ProtocolParameters::TINY;
+mod common;
 
-/// The vectors directory: `PARAJAM_VECTORS_DIR`, else the shared unpack
-/// script beside the repository. Missing vectors fail the test.
-fn vectors_dir() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        if let Some(dir) = std::env::var_os("PARAJAM_VECTORS_DIR").map(PathBuf::from) {
-            if dir.join("traces").is_dir() {
-                return dir;
-            }
-        }
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors/unpack");
-        let out = Command::new("bash")
-            .arg(&script)
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
-        assert!(
-            out.status.success(),
-            "{} failed: {}",
-            script.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-        assert!(
-            dir.join("traces").is_dir(),
-            "conformance vectors not found (set PARAJAM_VECTORS_DIR)"
-        );
-        dir
-    })
-}
-
-fn ring() -> &'static RingContext {
-    static RING: OnceLock<RingContext> = OnceLock::new();
-    RING.get_or_init(|| {
-        let srs = std::fs::read(vectors_dir().join("stf/safrole/zcash-srs-2-11-uncompressed.bin"))
-            .unwrap();
-        RingContext::from_srs(&srs, usize::from(PARAMS.validators_count)).unwrap()
-    })
-}
+use common::{ring, vectors_dir, PARAMS};
 
 /// The trace steps of a family, in file order (genesis excluded).
 fn steps(family: &str) -> Vec<(String, TraceStep)> {

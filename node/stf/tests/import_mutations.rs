@@ -22,17 +22,15 @@
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
-use parajam_bandersnatch::{RingContext, VrfError};
+use parajam_bandersnatch::VrfError;
 use parajam_primitives::codec::FixedSeq;
 use parajam_primitives::types::TraceStep;
 use parajam_primitives::types::{
     Block, CoreActivityRecord, EpochMark, Preimage, RawState, StateRoot, TicketBody, TicketsOrKeys,
     WorkPackageHash,
 };
-use parajam_primitives::ProtocolParameters;
 use parajam_pvm::{Backend, Pvm, PvmFlavor};
 use parajam_state::State;
 use parajam_stf::accumulate::Executor;
@@ -40,46 +38,9 @@ use parajam_stf::block::{import, ImportContext, ImportError, Imported};
 use parajam_stf::header::{extrinsic_hash, header_hash, HeaderError, SlotSealer};
 use parajam_stf::{assurances, preimages, reports, safrole};
 
-const PARAMS: ProtocolParameters = ProtocolParameters::TINY;
+mod common;
 
-/// The vectors directory: `PARAJAM_VECTORS_DIR`, else the shared unpack
-/// script beside the repository (as in `header_traces.rs`).
-fn vectors_dir() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        if let Some(dir) = std::env::var_os("PARAJAM_VECTORS_DIR").map(PathBuf::from) {
-            if dir.join("traces").is_dir() {
-                return dir;
-            }
-        }
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors/unpack");
-        let out = Command::new("bash")
-            .arg(&script)
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
-        assert!(
-            out.status.success(),
-            "{} failed: {}",
-            script.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-        assert!(
-            dir.join("traces").is_dir(),
-            "conformance vectors not found (set PARAJAM_VECTORS_DIR)"
-        );
-        dir
-    })
-}
-
-fn ring() -> &'static RingContext {
-    static RING: OnceLock<RingContext> = OnceLock::new();
-    RING.get_or_init(|| {
-        let srs = std::fs::read(vectors_dir().join("stf/safrole/zcash-srs-2-11-uncompressed.bin"))
-            .unwrap();
-        RingContext::from_srs(&srs, usize::from(PARAMS.validators_count)).unwrap()
-    })
-}
+use common::{ring, vectors_dir, PARAMS};
 
 fn pvm() -> &'static Pvm {
     static PVM: OnceLock<Pvm> = OnceLock::new();
