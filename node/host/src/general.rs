@@ -231,9 +231,14 @@ pub fn fetch(machine: &mut impl Machine, ctx: &FetchContext<'_>) -> Control {
     output(machine, v.as_deref(), o, 8, 9)
 }
 
-/// The account `ω7` names for `lookup`/`read`: the caller's own for `s` or
-/// `2^64 − 1`, else another's.
-fn named_account(accounts: &impl Accounts, own: ServiceId, w7: u64) -> Option<&ServiceAccount> {
+/// The account `ω7` names for `lookup`, `read`, `info` and
+/// `historical_lookup`: the caller's own for `s` or `2^64 − 1`, else
+/// another's.
+pub(crate) fn named_account(
+    accounts: &impl Accounts,
+    own: ServiceId,
+    w7: u64,
+) -> Option<&ServiceAccount> {
     if w7 == u64::MAX || w7 == u64::from(own) {
         accounts.account(own)
     } else {
@@ -339,15 +344,7 @@ pub fn info(
     if let Some(stop) = charged(machine) {
         return stop;
     }
-    let w7 = machine.reg(7);
-    let account = if w7 == u64::MAX {
-        accounts.account(own)
-    } else {
-        ServiceId::try_from(w7)
-            .ok()
-            .and_then(|s| accounts.account(s))
-    };
-    let v = account.map(|a| info_blob(a, params));
+    let v = named_account(accounts, own, machine.reg(7)).map(|a| info_blob(a, params));
     let o = machine.reg(8);
     output(machine, v.as_deref(), o, 9, 10)
 }

@@ -210,14 +210,7 @@ pub fn historical_lookup(
     if let Some(stop) = charged(machine) {
         return stop;
     }
-    let w7 = machine.reg(7);
-    let account = if w7 == u64::MAX {
-        accounts.account(own)
-    } else {
-        ServiceId::try_from(w7)
-            .ok()
-            .and_then(|s| accounts.account(s))
-    };
+    let account = crate::general::named_account(accounts, own, machine.reg(7));
     let (hash_at, out_at) = (machine.reg(8), machine.reg(9));
     let Some(hash) = machine.read(hash_at, 32) else {
         return Control::Panic;
