@@ -301,43 +301,49 @@ pub fn outputs_root(outputs: &[AccumulationOutput]) -> OpaqueHash {
 /// `max(G_T, G_A·C + Σ χ_Z)`, the privileged state and accounts come out
 /// of the merged partial state, accumulated services get `a_a = τ'`, and
 /// the ready and accumulated queues move on.
+///
+/// Takes the prior state by value: its accounts move into the partial state
+/// the services work on, instead of being copied.
 pub fn transition(
     executor: &Executor<'_>,
-    pre: &State,
+    pre: State,
     input: &Input,
     params: &ProtocolParameters,
 ) -> Result<(State, Output), ExecutionError> {
+    let State {
+        timeslot: prior_slot,
+        entropy,
+        ready: prior_ready,
+        accumulated: prior_accumulated,
+        privileges,
+        staging,
+        auth_queues,
+        accounts,
+    } = pre;
     let slot_index = (input.slot % params.epoch_length) as usize;
-    let history: BTreeSet<WorkPackageHash> = pre.accumulated.iter().flatten().copied().collect();
+    let history: BTreeSet<WorkPackageHash> = prior_accumulated.iter().flatten().copied().collect();
     let (immediate, queued) = partition_available(&input.reports, &history);
-    let accumulatable = accumulatable(&pre.ready, slot_index, &immediate, &queued);
+    let accumulatable = accumulatable(&prior_ready, slot_index, &immediate, &queued);
 
-    let free: BTreeMap<ServiceId, Gas> = pre
-        .privileges
+    let free: BTreeMap<ServiceId, Gas> = privileges
         .always_acc
         .iter()
         .map(|e| (e.id, e.gas))
         .collect();
-    let gas = free.values().fold(
-        params
-            .gas_accumulate_report
-            .saturating_mul(u64::from(params.core_count)),
-        |a, g| a.saturating_add(*g),
-    );
-    let gas = gas.max(params.gas_total_accumulation);
+    let gas = block_gas(&free, params);
     let partial = PartialState {
-        accounts: pre.accounts.clone(),
-        staging: pre.staging.clone(),
-        auth_queues: pre.auth_queues.clone(),
-        manager: pre.privileges.bless,
-        assigners: pre.privileges.assign.to_vec(),
-        delegator: pre.privileges.designate,
-        registrar: pre.privileges.register,
+        accounts,
+        staging,
+        auth_queues,
+        manager: privileges.bless,
+        assigners: privileges.assign.to_vec(),
+        delegator: privileges.designate,
+        registrar: privileges.register,
         always_acc: free.clone(),
     };
     let block = BlockContext {
         timeslot: input.slot,
-        entropy: &pre.entropy,
+        entropy: &entropy,
         params,
     };
     let (post, done) =
@@ -364,7 +370,15 @@ pub fn transition(
     }
 
     let newest: BTreeSet<WorkPackageHash> = package_hashes(accumulated_now);
-    let (ready, accumulated) = shift_queues(pre, input.slot, &queued, &newest, params);
+    let (ready, accumulated) = shift_queues(
+        &prior_ready,
+        &prior_accumulated,
+        prior_slot,
+        input.slot,
+        &queued,
+        &newest,
+        params,
+    );
 
     let outputs: AccumulationOutputs = done
         .outputs
@@ -374,7 +388,7 @@ pub fn transition(
     let root = outputs_root(&outputs);
     let state = State {
         timeslot: input.slot,
-        entropy: pre.entropy,
+        entropy,
         ready,
         accumulated,
         privileges: Privileges {
@@ -403,13 +417,27 @@ pub fn transition(
     ))
 }
 
+/// The block's accumulation gas `max(G_T, G_A·C + Σ χ_Z)` (GP §12.3).
+fn block_gas(free: &BTreeMap<ServiceId, Gas>, params: &ProtocolParameters) -> Gas {
+    free.values()
+        .fold(
+            params
+                .gas_accumulate_report
+                .saturating_mul(u64::from(params.core_count)),
+            |a, g| a.saturating_add(*g),
+        )
+        .max(params.gas_total_accumulation)
+}
+
 /// `ξ'` and `ω'` (GP §12.3, the last two equations): the packages
 /// accumulated now join the accumulated history as its newest slot; the
 /// ready queue's slot for `τ'` takes the newly queued reports, slots of
 /// skipped timeslots are emptied, and every record is edited against the
 /// newest history.
 fn shift_queues(
-    pre: &State,
+    prior_ready: &ReadyQueue,
+    prior_accumulated: &AccumulatedQueue,
+    prior_slot: TimeSlot,
     slot: TimeSlot,
     queued: &[ReadyRecord],
     newest: &BTreeSet<WorkPackageHash>,
@@ -418,9 +446,9 @@ fn shift_queues(
     let epoch = params.epoch_length as usize;
     let m = (slot % params.epoch_length) as usize;
     let mut accumulated: Vec<Vec<WorkPackageHash>> =
-        pre.accumulated.iter().skip(1).cloned().collect();
+        prior_accumulated.iter().skip(1).cloned().collect();
     accumulated.push(newest.iter().copied().collect());
-    let elapsed = slot.saturating_sub(pre.timeslot) as usize;
+    let elapsed = slot.saturating_sub(prior_slot) as usize;
     let mut ready: Vec<Vec<ReadyRecord>> = vec![Vec::new(); epoch];
     for i in 0..epoch {
         let index = (m + epoch - i) % epoch;
@@ -429,7 +457,10 @@ fn shift_queues(
         } else if i < elapsed {
             Vec::new()
         } else {
-            edit_queue(pre.ready.get(index).map_or(&[][..], Vec::as_slice), newest)
+            edit_queue(
+                prior_ready.get(index).map_or(&[][..], Vec::as_slice),
+                newest,
+            )
         };
     }
     (FixedSeq::new(ready), FixedSeq::new(accumulated))

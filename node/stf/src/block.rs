@@ -215,8 +215,10 @@ pub fn import(
         ext,
         &header::HeaderContext {
             params,
+            // Parent and prior root were checked in step 1, before the
+            // costly Safrole work.
             parent_hash: h.parent,
-            prior_state_root: Some(prior_root),
+            prior_state_root: None,
             prior_slot: pre.timeslot,
             current_slot: None,
             kappa: &sf.kappa,
@@ -318,7 +320,7 @@ pub fn import(
     // 8. Accumulation of W.
     let (acc, acc_out) = accumulate::transition(
         ctx.executor,
-        &accumulate::State {
+        accumulate::State {
             timeslot: pre.timeslot,
             entropy: sf.eta[0],
             ready: pre.ready_queue.clone(),

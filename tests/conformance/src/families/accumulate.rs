@@ -194,7 +194,7 @@ fn check_file(bin: &Path, params: &ProtocolParameters) -> Outcome {
     let normal = normalize(&pre, params);
     let run = accumulate::transition(
         &executor,
-        &normal.state,
+        normal.state.clone(),
         &accumulate::Input {
             slot: input.slot,
             reports: input.reports.clone(),
