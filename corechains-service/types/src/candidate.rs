@@ -1,26 +1,163 @@
 //! What a collator puts in a CoreChains work item, and what refine returns.
 //!
-//! A work item of the CoreChains service carries one parachain block
-//! candidate:
+//! A work item of the CoreChains service carries one [`WorkItemPayload`]:
+//! a parachain block candidate, or (from the registrar) a para to register.
+//! For a candidate:
 //!
-//! - the work-item **payload** is the SCALE encoding of a
-//!   [`ParachainCandidate`]: which para, the head it builds on, the code it
-//!   claims to be valid under, and the relay-parent (anchor) data that goes
-//!   into [`ValidationParams`];
+//! - the work-item **payload** is the SCALE encoding of
+//!   [`WorkItemPayload::Candidate`] with a [`ParachainCandidate`]: which
+//!   para, the head it builds on, the code it claims to be valid under, and
+//!   the relay-parent (anchor) data that goes into [`ValidationParams`];
 //! - the parachain block itself (the PoV, upstream [`BlockData`]) is the
 //!   work item's first **extrinsic**, whose Blake2b-256 hash the candidate
 //!   names in [`ParachainCandidate::block_data_hash`] (GP's work-item
 //!   extrinsic references `(hash, length)` carry the same hash).
 //!
-//! Refine runs the PVF on [`ParachainCandidate::validation_params`] and, on
-//! success, returns the SCALE encoding of a [`CandidateOutput`] as the work
-//! output; accumulate checks it against the service state ([`crate::state`]).
+//! Refine runs the PVF on [`ParachainCandidate::validation_params`] and
+//! returns the SCALE encoding of a [`RefineOutput`] as the work output: the
+//! [`CandidateOutput`] of a valid block, or why the candidate is invalid
+//! (never a panic of the service). Accumulate checks a valid output against
+//! the service state ([`crate::state`]) and enacts it.
+//!
+//! # Authorization
+//!
+//! The service's authorizer binds a work package to one para: the
+//! package's authorizer configuration is the SCALE encoding of an
+//! [`AuthConfig`], and is-authorized accepts the package only if every work
+//! item is a CoreChains item for that para (or, for
+//! [`AuthScope::Registrar`], a registration). Its trace is the encoded
+//! [`AuthConfig`]. Accumulate recomputes the authorizer hash `H(u ⌢ f)`
+//! (GP 0.7.2 §14.3, `p_a`) from the authorizer code hash in the
+//! service's [`ServiceConfig`](crate::state::ServiceConfig) and the
+//! expected configuration, so a result counts only if the right authorizer
+//! admitted it.
+
+use alloc::vec::Vec;
 
 use crate::{
     BlockData, Hash, HeadData, ParaId, RelayChainBlockNumber, ValidationCodeHash, ValidationParams,
     ValidationResult,
 };
+
 use parity_scale_codec::{Decode, Encode};
+
+/// A CoreChains work item's payload.
+// The SCALE derive casts variant indices to `u8`.
+#[allow(clippy::cast_possible_truncation)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub enum WorkItemPayload {
+    /// A parachain block to validate; its block data is the item's first extrinsic.
+    #[codec(index = 0)]
+    Candidate(ParachainCandidate),
+    /// A para to register (only from a package the registrar authorized).
+    #[codec(index = 1)]
+    Register(Registration),
+}
+
+/// A para registration: its genesis head and validation code.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct Registration {
+    /// The new para.
+    pub para_id: ParaId,
+    /// Its genesis head.
+    pub genesis_head: HeadData,
+    /// Its PVF artifact's hash (a preimage the service solicits, or already has).
+    pub validation_code_hash: ValidationCodeHash,
+    /// The PVF artifact's length in octets.
+    pub validation_code_len: u32,
+}
+
+/// The authorizer configuration of a CoreChains work package (SCALE-encoded
+/// as the package's `f`), and the is-authorized trace: every work item must
+/// be for the CoreChains service `service`, within `scope`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Encode, Decode)]
+pub struct AuthConfig {
+    /// The CoreChains service's id.
+    pub service: u32,
+    /// What the items may do.
+    pub scope: AuthScope,
+}
+
+/// What the items of an authorized package may do.
+// The SCALE derive casts variant indices to `u8`.
+#[allow(clippy::cast_possible_truncation)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Encode, Decode)]
+pub enum AuthScope {
+    /// Every item advances this para.
+    #[codec(index = 0)]
+    Para(ParaId),
+    /// Every item registers a para.
+    #[codec(index = 1)]
+    Registrar,
+}
+
+/// Why refine found a candidate invalid.
+// The SCALE derive casts variant indices to `u8`.
+#[allow(clippy::cast_possible_truncation)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub enum InvalidReason {
+    /// The payload is not an encoded [`WorkItemPayload`].
+    #[codec(index = 0)]
+    BadPayload,
+    /// The item has no first extrinsic, or it does not hash to `block_data_hash`.
+    #[codec(index = 1)]
+    BlockDataMismatch,
+    /// The candidate's relay-parent storage root is not the work context's
+    /// state root, or its anchor is not the context's anchor.
+    #[codec(index = 2)]
+    ContextMismatch,
+    /// No PVF with the candidate's code hash is available at the lookup anchor.
+    #[codec(index = 3)]
+    CodeUnavailable,
+    /// The PVF artifact or its program does not decode.
+    #[codec(index = 4)]
+    BadCode,
+    /// The PVF imports a host function the service does not serve.
+    #[codec(index = 5)]
+    UnsupportedHostFunction(Vec<u8>),
+    /// The PVF trapped (a failed `validate_block`), at this program counter.
+    #[codec(index = 6)]
+    Trapped(u64),
+    /// The PVF touched memory it may not, at this address.
+    #[codec(index = 7)]
+    PageFault(u64),
+    /// The PVF ran out of gas.
+    #[codec(index = 8)]
+    OutOfGas,
+    /// A host function failed (bad arguments, allocator exhausted, ...).
+    #[codec(index = 9)]
+    HostFunctionFailed(Vec<u8>),
+    /// What the PVF returned is not an encoded `ValidationResult`.
+    #[codec(index = 10)]
+    BadResult,
+    /// The output would exceed the work-report output limit.
+    #[codec(index = 11)]
+    OutputTooLarge,
+    /// The PVF's memory layout cannot be set up (too large, say).
+    #[codec(index = 12)]
+    BadMemoryLayout,
+}
+
+/// Refine's work output.
+// The SCALE derive casts variant indices to `u8`.
+#[allow(clippy::cast_possible_truncation)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub enum RefineOutput {
+    /// The block is valid.
+    #[codec(index = 0)]
+    Valid(CandidateOutput),
+    /// The block is invalid; accumulate ignores it.
+    #[codec(index = 1)]
+    Invalid {
+        /// The para it claimed to advance (zero if the payload did not decode).
+        para_id: ParaId,
+        /// Why.
+        reason: InvalidReason,
+    },
+    /// A registration, passed through for accumulate to check and enact.
+    #[codec(index = 2)]
+    Register(Registration),
+}
 
 /// The work-item payload: one parachain block candidate.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
@@ -57,7 +194,10 @@ impl ParachainCandidate {
     }
 }
 
-/// Refine's work output for a valid candidate.
+/// Refine's work output for a valid candidate: the PVF's
+/// `ValidationResult`, with a new validation code replaced by its hash and
+/// length (a runtime is megabytes; a work output at most `W_R` = 48 KiB), and
+/// what accumulate needs to check it.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 pub struct CandidateOutput {
     /// The para the block advances.
@@ -67,6 +207,60 @@ pub struct CandidateOutput {
     pub parent_head_hash: Hash,
     /// The code the block was validated with.
     pub validation_code_hash: ValidationCodeHash,
-    /// What the PVF returned.
-    pub result: ValidationResult,
+    /// Blake2b-256 of the octets the PVF returned (the encoded
+    /// `ValidationResult`), so the result can be compared with the legacy
+    /// (wasm) executor's without carrying it whole.
+    pub result_hash: Hash,
+    /// The new head.
+    pub head_data: HeadData,
+    /// A code upgrade the block asks for: the new code's hash and length.
+    pub new_validation_code: Option<NewCode>,
+    /// Upward messages sent.
+    pub upward_messages: Vec<crate::UpwardMessage>,
+    /// Horizontal messages sent.
+    pub horizontal_messages: Vec<crate::OutboundHrmpMessage>,
+    /// Downward messages processed.
+    pub processed_downward_messages: u32,
+    /// The HRMP watermark.
+    pub hrmp_watermark: RelayChainBlockNumber,
+}
+
+/// A new validation code, by hash and length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Encode, Decode)]
+pub struct NewCode {
+    /// Blake2b-256 of the code.
+    pub code_hash: ValidationCodeHash,
+    /// Its length in octets.
+    pub code_len: u32,
+}
+
+impl CandidateOutput {
+    /// The output for `result`, whose encoding `raw` hashes to `result_hash`.
+    /// `hash` is Blake2b-256.
+    pub fn new(
+        candidate: &ParachainCandidate,
+        result: ValidationResult,
+        hash: impl Fn(&[u8]) -> Hash,
+        raw: &[u8],
+    ) -> Option<Self> {
+        let new_validation_code = match &result.new_validation_code {
+            Some(code) => Some(NewCode {
+                code_hash: ValidationCodeHash(hash(&code.0)),
+                code_len: u32::try_from(code.0.len()).ok()?,
+            }),
+            None => None,
+        };
+        Some(Self {
+            para_id: candidate.para_id,
+            parent_head_hash: hash(&candidate.parent_head.0),
+            validation_code_hash: candidate.validation_code_hash,
+            result_hash: hash(raw),
+            head_data: result.head_data,
+            new_validation_code,
+            upward_messages: result.upward_messages,
+            horizontal_messages: result.horizontal_messages,
+            processed_downward_messages: result.processed_downward_messages,
+            hrmp_watermark: result.hrmp_watermark,
+        })
+    }
 }

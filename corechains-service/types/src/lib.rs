@@ -14,6 +14,8 @@
 //!   [`ParachainCandidate`] payload, with the parachain block (the PoV) as
 //!   work-item extrinsic data, and the work output [`CandidateOutput`].
 //! - The service's own storage layout ([`state`]).
+//! - The PVF artifact the service loads: a recompiled PVF with its entry
+//!   point and import names ([`pvf`]).
 //!
 //! `no_std` with `alloc`; the `std` feature (default) turns on `std` in the
 //! codec.
@@ -34,13 +36,17 @@
 extern crate alloc;
 
 pub mod candidate;
+pub mod pvf;
 pub mod state;
 
 use alloc::vec::Vec;
 
 use parity_scale_codec::{CompactAs, Decode, Encode, Error, Input, MaxEncodedLen};
 
-pub use candidate::{CandidateOutput, ParachainCandidate};
+pub use candidate::{
+    AuthConfig, AuthScope, CandidateOutput, InvalidReason, NewCode, ParachainCandidate,
+    RefineOutput, Registration, WorkItemPayload,
+};
 
 /// A 32-octet hash (Polkadot's `H256`, which SCALE-encodes as its 32 octets).
 pub type Hash = [u8; 32];

@@ -15,6 +15,7 @@
 //! | [`UpwardQueue(p)`](StorageKey::UpwardQueue) | `04 ‖ E4(p)` | `Vec<`[`UpwardMessage`](crate::UpwardMessage)`>`: messages `p` sent upward, oldest first |
 //! | [`HrmpQueue(r)`](StorageKey::HrmpQueue) | `05 ‖ E4(r)` | `Vec<`[`InboundHrmpMessage`]`>`: messages to `r` from other paras, oldest first |
 //! | [`DownwardQueue(p)`](StorageKey::DownwardQueue) | `06 ‖ E4(p)` | `Vec<`[`InboundDownwardMessage`]`>`: messages to `p` from the relay side, oldest first |
+//! | [`Config`](StorageKey::Config) | `07` | [`ServiceConfig`]: the authorizer code hash and the code-upgrade delay |
 //!
 //! The PVF blobs themselves are not in storage: they are preimages of the
 //! service (GP `a_p`, looked up with `historical_lookup` in refine), keyed by
@@ -59,6 +60,20 @@ pub enum StorageKey {
     /// The downward messages waiting for a para: `Vec<InboundDownwardMessage>`.
     #[codec(index = 6)]
     DownwardQueue(ParaId),
+    /// The service's configuration: [`ServiceConfig`].
+    #[codec(index = 7)]
+    Config,
+}
+
+/// The service's configuration, set at genesis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Encode, Decode)]
+pub struct ServiceConfig {
+    /// The code hash of the CoreChains authorizer (the `u` of the packages
+    /// whose results accumulate accepts; see [`AuthConfig`](crate::AuthConfig)).
+    pub authorizer_code_hash: crate::Hash,
+    /// Timeslots between a block asking for a code upgrade and the new code
+    /// becoming current.
+    pub upgrade_delay: u32,
 }
 
 impl StorageKey {

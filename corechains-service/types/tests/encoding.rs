@@ -266,23 +266,27 @@ fn candidate_and_output_are_their_fields_in_order() {
     assert_eq!(params.relay_parent_number, 5);
     assert_eq!(params.relay_parent_storage_root, [6; 32]);
 
-    let output = CandidateOutput {
-        para_id: ParaId(1),
-        parent_head_hash: [9; 32],
-        validation_code_hash: ValidationCodeHash([10; 32]),
-        result: ValidationResult {
-            head_data: HeadData(vec![11]),
-            new_validation_code: None,
-            upward_messages: vec![],
-            horizontal_messages: vec![],
-            processed_downward_messages: 0,
-            hrmp_watermark: 12,
-        },
+    let result = ValidationResult {
+        head_data: HeadData(vec![11]),
+        new_validation_code: Some(ValidationCode(vec![13; 3])),
+        upward_messages: vec![vec![14]],
+        horizontal_messages: vec![],
+        processed_downward_messages: 15,
+        hrmp_watermark: 12,
     };
-    let mut expected = vec![1, 0, 0, 0];
-    expected.extend([9; 32]);
-    expected.extend([10; 32]);
-    expected.extend(output.result.encode());
+    let fake_hash = |data: &[u8]| [u8::try_from(data.len()).expect("test value"); 32];
+    let output = CandidateOutput::new(&candidate, result, fake_hash, &[0; 9]).expect("test value");
+    let mut expected = vec![0xd0, 0x07, 0, 0];
+    expected.extend([2; 32]); // the parent head's "hash": its length
+    expected.extend([3; 32]); // the candidate's code hash
+    expected.extend([9; 32]); // the raw result's
+    expected.extend([4, 11]); // head_data
+    expected.extend([1]); // Some(NewCode)
+    expected.extend([3; 32]);
+    expected.extend([3, 0, 0, 0]);
+    expected.extend([4, 4, 14]); // [[14]]
+    expected.extend([0]); // []
+    expected.extend([15, 0, 0, 0, 12, 0, 0, 0]);
     assert_round_trip(&output, &expected);
 }
 
@@ -298,6 +302,7 @@ fn storage_keys_are_a_prefix_octet_and_para_ids() {
         (StorageKey::UpwardQueue(p), [&[4][..], &id].concat()),
         (StorageKey::HrmpQueue(p), [&[5][..], &id].concat()),
         (StorageKey::DownwardQueue(p), [&[6][..], &id].concat()),
+        (StorageKey::Config, vec![7]),
     ];
     for (key, octets) in cases {
         assert_eq!(key.to_key(), octets, "{key:?}");

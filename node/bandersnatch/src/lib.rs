@@ -7,15 +7,19 @@
 //!   `r = O(keys)` (144 octets, a KZG commitment to the keys).
 //! * `Y(s)`: the VRF output hash, first 32 octets, for either kind.
 //!
+//! Signing (for block authoring and tickets) is [`SecretKey`]: IETF VRF
+//! signatures with [`SecretKey::ietf_sign`], ring proofs with
+//! [`RingContext::ring_prove`]; secrets are derived from seeds as JIP-5 does.
+//!
 //! The curve arithmetic, hash-to-curve, transcript and proof systems are
 //! `ark-vrf`'s (version 0.1, the one the GP 0.7.2 vectors were made with;
 //! see the vectors' `stf/safrole/README.md`). This crate only fixes the
 //! encodings and the GP's conventions: a key that is not a curve point is
 //! replaced by the padding point when building a ring.
 
-use ark_vrf::ietf::Verifier as _;
+use ark_vrf::ietf::{Prover as IetfProver, Verifier as _};
 use ark_vrf::reexports::ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
-use ark_vrf::ring::Verifier as RingVerifier;
+use ark_vrf::ring::{Prover as RingProver, Verifier as RingVerifier};
 use ark_vrf::suites::bandersnatch as suite;
 
 /// A Bandersnatch public key.
@@ -118,6 +122,66 @@ pub fn ietf_verify(
     Ok(output_hash(&output))
 }
 
+/// A Bandersnatch secret key: a scalar of the prime-order subgroup, with
+/// its public key.
+///
+/// Used to author blocks (seal and entropy source, [`SecretKey::ietf_sign`])
+/// and tickets ([`RingContext::ring_prove`]). `Debug` shows only the public
+/// key.
+#[derive(Clone)]
+pub struct SecretKey(suite::Secret);
+
+impl std::fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretKey")
+            .field("public", &self.public())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SecretKey {
+    /// The secret whose scalar is `SHA-512(seed)` read little-endian,
+    /// modulo the group order (`ark-vrf`'s `Secret::from_seed`): JIP-5's
+    /// `bandersnatch_scalar` for `seed = bandersnatch_secret`.
+    pub fn from_seed(seed: &[u8]) -> Self {
+        Self(suite::Secret::from_seed(seed))
+    }
+
+    /// The public key, compressed.
+    pub fn public(&self) -> PublicKey {
+        let mut out = [0u8; 32];
+        // A compressed Bandersnatch point is exactly 32 octets.
+        if self.0.public().serialize_compressed(&mut out[..]).is_err() {
+            debug_assert!(false, "a public key is 32 octets");
+        }
+        out
+    }
+
+    /// `Y` of any signature or proof of this key under `context`: the VRF
+    /// output depends on the key and the context only, not on the message
+    /// (which lets a block author know `Y(H_S)` before sealing, GP eq. 6.17).
+    pub fn vrf_output(&self, context: &[u8]) -> Result<VrfOutput, VrfError> {
+        let input = suite::Input::new(context).ok_or(VrfError::BadInput)?;
+        Ok(output_hash(&self.0.output(input)))
+    }
+
+    /// `F_k⟨context⟩(message)`: an IETF VRF signature (output point, then
+    /// the proof), which [`ietf_verify`] accepts with this key's public key.
+    pub fn ietf_sign(&self, context: &[u8], message: &[u8]) -> Result<Signature, VrfError> {
+        let input = suite::Input::new(context).ok_or(VrfError::BadInput)?;
+        let output = self.0.output(input);
+        let proof = IetfProver::prove(&self.0, input, output, message);
+        let mut out = [0u8; 96];
+        output
+            .serialize_compressed(&mut out[..32])
+            .map_err(|_| VrfError::Malformed)?;
+        proof
+            .serialize_compressed(&mut out[32..])
+            .map_err(|_| VrfError::Malformed)?;
+        Ok(out)
+    }
+}
+
 /// Ring proof parameters for one ring size, built once from a KZG SRS.
 ///
 /// Building them costs milliseconds to seconds (full: 1023 keys); keep one
@@ -198,6 +262,48 @@ impl RingContext {
         out
     }
 
+    /// `F̄⟨context⟩(message)` by `secret`, a member of the ring `keys` (at
+    /// position `index`, where `keys[index]` is `secret`'s public key): a
+    /// proof that [`RingContext::verify`] accepts against
+    /// [`ring_root(keys)`](Self::ring_root). [`VrfError::BadPublicKey`] if
+    /// `keys[index]` is not `secret`'s key.
+    ///
+    /// Costs much more than verifying (an index of the ring and a PLONK
+    /// proof: about a second for the tiny ring in a release build, several
+    /// in a debug build); meant for authoring tickets, not for import.
+    pub fn ring_prove(
+        &self,
+        keys: &[PublicKey],
+        index: usize,
+        secret: &SecretKey,
+        context: &[u8],
+        message: &[u8],
+    ) -> Result<RingProof, VrfError> {
+        if keys.get(index) != Some(&secret.public()) {
+            return Err(VrfError::BadPublicKey);
+        }
+        let points: Vec<_> = keys
+            .iter()
+            .map(|k| {
+                suite::Public::deserialize_compressed(&k[..])
+                    .map_or_else(|_| suite::RingProofParams::padding_point(), |p| p.0)
+            })
+            .collect();
+        let prover = self.params.prover(self.params.prover_key(&points), index);
+        let input = suite::Input::new(context).ok_or(VrfError::BadInput)?;
+        let output = secret.0.output(input);
+        let proof =
+            <suite::Secret as RingProver<_>>::prove(&secret.0, input, output, message, &prover);
+        let mut out = [0u8; 784];
+        output
+            .serialize_compressed(&mut out[..32])
+            .map_err(|_| VrfError::Malformed)?;
+        proof
+            .serialize_compressed(&mut out[32..])
+            .map_err(|_| VrfError::Malformed)?;
+        Ok(out)
+    }
+
     /// Verifies a ring VRF proof `F̄_root⟨context⟩(message)` and returns `Y`.
     pub fn verify(
         &self,
@@ -248,6 +354,29 @@ mod tests {
         let mut sig = [0u8; 96];
         sig[..32].copy_from_slice(&key);
         assert_eq!(ietf_verify(&key, b"ctx", b"", &sig), Err(VrfError::Invalid));
+    }
+
+    #[test]
+    fn ietf_signatures_verify_and_bind_the_message() {
+        let secret = SecretKey::from_seed(b"parajam test");
+        let key = secret.public();
+        let sig = secret.ietf_sign(b"ctx", b"message").expect("sign");
+        let y = ietf_verify(&key, b"ctx", b"message", &sig).expect("verifies");
+        assert_eq!(y, secret.vrf_output(b"ctx").expect("output"));
+        assert_eq!(vrf_output(&sig), Ok(y));
+        assert_eq!(
+            ietf_verify(&key, b"ctx", b"other", &sig),
+            Err(VrfError::Invalid)
+        );
+        assert_eq!(
+            ietf_verify(&key, b"other", b"message", &sig),
+            Err(VrfError::Invalid)
+        );
+        let other = SecretKey::from_seed(b"another").public();
+        assert_eq!(
+            ietf_verify(&other, b"ctx", b"message", &sig),
+            Err(VrfError::Invalid)
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! | [`PVM`] | a polkavm blob (JamV1, 64-bit) exporting `validate_block` | `guest/pvm` |
 //! | [`PVM_CODE`] | its GP code blob (`deblob`, GP A.2) | the same |
 //! | [`PVM_PROGRAM`] | its GP standard program `p` of `Y(p, a)` (GP A.7) | the same |
+//! | [`PVF_ARTIFACT`] | the program with its entry point and import names, for the CoreChains service | the same |
 //!
 //! Both entry points are a few lines of ABI glue around the function
 //! `parajam_adder::validate_block` (crate `parajam-adder`), with the relay chain's PVF ABI: `validate_block(params: *const
@@ -50,8 +51,14 @@ pub const PVM_CODE: &[u8] = out_file!("adder.code");
 /// reads and what a CoreChains para's validation code hash names.
 pub const PVM_PROGRAM: &[u8] = out_file!("adder.program");
 
+/// The PVM PVF as the CoreChains service loads it: a PVF artifact
+/// (`parajam_corechains_types::pvf`) holding [`PVM_PROGRAM`] with its entry
+/// point and import names. Its Blake2b-256 is the adder's validation code
+/// hash on JAM.
+pub const PVF_ARTIFACT: &[u8] = out_file!("adder.pvf");
+
 /// Where the build wrote the artifacts (`OUT_DIR`): `adder.wasm`,
-/// `adder.polkavm`, `adder.code` and `adder.program`.
+/// `adder.polkavm`, `adder.code`, `adder.program` and `adder.pvf`.
 pub const OUT_DIR: &str = env!("OUT_DIR");
 
 /// The path of an artifact by its file name (`adder.wasm`, ...).

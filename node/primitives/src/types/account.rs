@@ -105,6 +105,14 @@ pub fn split_account_entry_state_key(key: &StateKey) -> (ServiceId, EntryKey) {
     (service, ByteArray(a))
 }
 
+/// `(m, c)` of a code preimage `E(↕m, c)` (GP 0.7.2 eq. 9.4, 14.3):
+/// metadata, then the code; `None` if the length prefix is malformed.
+pub fn split_code_preimage(blob: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (len, rest) = crate::codec::decode_general_natural(blob)?;
+    let len = usize::try_from(len).ok()?;
+    rest.split_at_checked(len)
+}
+
 /// `E(↕[E4(x) | x <− t])`: a request history as serialized (GP eq. D.2).
 pub fn encode_request(slots: &[TimeSlot]) -> Vec<u8> {
     let mut out = Vec::with_capacity(1 + 4 * slots.len());
@@ -239,11 +247,7 @@ impl ServiceAccount {
     /// `(a_m, a_c)` (GP eq. 9.4): the metadata and code of the preimage of
     /// the code hash, when it is a proper encoding `E(↕m, c)`.
     pub fn code(&self) -> Option<(&[u8], &[u8])> {
-        let blob = self.preimage(&self.info.code_hash)?;
-        let (len, rest) = crate::codec::decode_general_natural(blob)?;
-        let len = usize::try_from(len).ok()?;
-        let (metadata, code) = rest.split_at_checked(len)?;
-        Some((metadata, code))
+        split_code_preimage(self.preimage(&self.info.code_hash)?)
     }
 }
 

@@ -1,0 +1,35 @@
+//! The CoreChains service program and its authorizer, built from source by
+//! this crate's `build.rs` (the guest workspace `corechains-service/program`,
+//! over the logic of `parajam-corechains-service`) for GP 0.7.2:
+//!
+//! | artifact | what |
+//! |---|---|
+//! | [`SERVICE_PROGRAM`] | the service's standard program: refine at pc 0, accumulate at pc 5 |
+//! | [`SERVICE_CODE`] | its code preimage `E(↕m, c)`, what a service account's code hash names |
+//! | [`SERVICE_CODE_HASH`] | Blake2b-256 of [`SERVICE_CODE`] |
+//! | [`AUTHORIZER_PROGRAM`] | the authorizer's standard program: is-authorized at pc 0 |
+//! | [`AUTHORIZER_CODE`] | its code preimage, named by a work package's `u` |
+//! | [`AUTHORIZER_CODE_HASH`] | Blake2b-256 of [`AUTHORIZER_CODE`] |
+//!
+//! The build prints both code hashes. Building needs the `rust-src`
+//! component and the crates of `corechains-service/program/Cargo.lock`.
+
+macro_rules! out_file {
+    ($name:literal) => {
+        include_bytes!(concat!(env!("OUT_DIR"), "/", $name))
+    };
+}
+
+/// The service's GP standard program.
+pub const SERVICE_PROGRAM: &[u8] = out_file!("service.program");
+
+/// The service's code preimage: metadata, then [`SERVICE_PROGRAM`].
+pub const SERVICE_CODE: &[u8] = out_file!("service.code");
+
+/// The authorizer's GP standard program.
+pub const AUTHORIZER_PROGRAM: &[u8] = out_file!("authorizer.program");
+
+/// The authorizer's code preimage: metadata, then [`AUTHORIZER_PROGRAM`].
+pub const AUTHORIZER_CODE: &[u8] = out_file!("authorizer.code");
+
+include!(concat!(env!("OUT_DIR"), "/hashes.rs"));

@@ -1,0 +1,355 @@
+//! Accumulate: enact what refine validated (GP 0.7.2 `Ψ_A` of the
+//! CoreChains service), in the order the items come.
+//!
+//! For a [`RefineOutput::Valid`] candidate of para `p`:
+//!
+//! 1. the package was authorized by the CoreChains authorizer for `p`:
+//!    the item's authorizer hash is `H(u ⌢ E(AuthConfig{service, Para(p)}))`
+//!    with `u` the authorizer code hash of the service's [`ServiceConfig`];
+//! 2. `p` is registered;
+//! 3. a pending code upgrade whose slot has come and whose preimage is
+//!    available becomes the current code;
+//! 4. the candidate was validated with the current code, and its parent
+//!    head is the stored head (by hash);
+//! 5. it processes no more downward messages than are queued, and asks for
+//!    no code upgrade while one is pending.
+//!
+//! Then, all at once: the new head is stored; a new code is scheduled
+//! (`PendingUpgrade`, enacted `upgrade_delay` slots later) and its
+//! preimage solicited; upward messages are queued; horizontal messages go
+//! to their recipients' queues; processed downward messages leave the
+//! para's queue. A registration ([`RefineOutput::Register`]) must come from
+//! the registrar scope, for a para not yet registered; its code is
+//! solicited unless already available. Anything else is rejected with a
+//! [`Rejection`], changing nothing.
+
+use alloc::vec::Vec;
+
+use parajam_corechains_types::state::{
+    InboundHrmpMessage, PendingUpgrade, ServiceConfig, StorageKey,
+};
+use parajam_corechains_types::{
+    AuthConfig, AuthScope, CandidateOutput, Hash, HeadData, InvalidReason, ParaId, RefineOutput,
+    Registration, ValidationCodeHash,
+};
+use parity_scale_codec::{Decode, DecodeAll, Encode};
+
+use crate::host::{AccumulateHost, LogLevel, Preimage};
+use crate::{blake2_256, LOG_TARGET};
+
+/// One accumulation input of the service: a work digest's authorizer hash
+/// and refine result (GP `U`'s `a` and `l`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    /// The work package's authorizer hash.
+    pub authorizer_hash: Hash,
+    /// The refine output, or the work error's code (`∞` = 1, `☇` = 2, ...).
+    pub result: Result<Vec<u8>, u8>,
+}
+
+/// What happened to one item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A para's head advanced to `head`.
+    HeadEnacted {
+        /// The para.
+        para: ParaId,
+        /// Blake2b-256 of the new head.
+        head_hash: Hash,
+    },
+    /// A code upgrade became the current code.
+    UpgradeEnacted {
+        /// The para.
+        para: ParaId,
+        /// The new code.
+        code_hash: ValidationCodeHash,
+    },
+    /// A code upgrade was scheduled.
+    UpgradeScheduled {
+        /// The para.
+        para: ParaId,
+        /// The upgrade.
+        upgrade: PendingUpgrade,
+    },
+    /// A para was registered.
+    Registered {
+        /// The para.
+        para: ParaId,
+    },
+    /// An item was rejected.
+    Rejected {
+        /// The para it was for (zero when unknown).
+        para: ParaId,
+        /// Why.
+        reason: Rejection,
+    },
+}
+
+/// Why accumulate rejected an item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rejection {
+    /// Refine failed (the work error code).
+    RefineFailed(u8),
+    /// Refine found the candidate invalid.
+    Invalid(InvalidReason),
+    /// The work output does not decode.
+    BadOutput,
+    /// The service has no [`ServiceConfig`].
+    NotConfigured,
+    /// The package was not authorized for this para by the service's authorizer.
+    NotAuthorized,
+    /// The para is not registered.
+    NotRegistered,
+    /// The para is already registered.
+    AlreadyRegistered,
+    /// The candidate was validated with other code than the para's current code.
+    WrongCode,
+    /// The candidate's parent head is not the para's head.
+    WrongParentHead,
+    /// It processed more downward messages than were queued.
+    TooManyDownwardMessages,
+    /// It asked for a code upgrade while one is pending.
+    UpgradeAlreadyPending,
+    /// The service could not pay for the storage (`write` answered `FULL`).
+    StorageFull,
+    /// The new code's preimage could not be solicited.
+    SolicitFailed,
+}
+
+/// A failure after an item's effects began (the service cannot pay for its
+/// storage, or a `solicit` is refused): the service program panics, so
+/// the accumulation reverts to the checkpoint taken after the last item
+/// that was enacted whole (GP B.9 `checkpoint`, B.5 `C`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fatal {
+    /// The para of the item.
+    pub para: ParaId,
+    /// What failed.
+    pub reason: Rejection,
+    /// What happened to the items before it (kept by the checkpoint).
+    pub events: Vec<Event>,
+}
+
+/// Accumulates `items` of service `service` at timeslot `slot`: what
+/// happened to each, in order.
+pub fn accumulate<H: AccumulateHost>(
+    host: &mut H,
+    service: u32,
+    slot: u32,
+    items: &[Item],
+) -> Result<Vec<Event>, Fatal> {
+    let mut events = Vec::new();
+    let config: Option<ServiceConfig> = get(host, StorageKey::Config);
+    for item in items {
+        let (para, outcome) = match config {
+            None => (ParaId(0), Err(Rejection::NotConfigured)),
+            Some(config) => enact(host, &config, service, slot, item, &mut events),
+        };
+        match outcome {
+            Ok(()) => host.checkpoint(),
+            Err(reason @ (Rejection::StorageFull | Rejection::SolicitFailed)) => {
+                log_events(host, &events);
+                return Err(Fatal {
+                    para,
+                    reason,
+                    events,
+                });
+            }
+            Err(reason) => events.push(Event::Rejected { para, reason }),
+        }
+    }
+    log_events(host, &events);
+    Ok(events)
+}
+
+fn log_events<H: AccumulateHost>(host: &mut H, events: &[Event]) {
+    for event in events {
+        let level = if matches!(event, Event::Rejected { .. }) {
+            LogLevel::Warn
+        } else {
+            LogLevel::Info
+        };
+        host.log(level, LOG_TARGET, alloc::format!("{event:?}").as_bytes());
+    }
+}
+
+fn enact<H: AccumulateHost>(
+    host: &mut H,
+    config: &ServiceConfig,
+    service: u32,
+    slot: u32,
+    item: &Item,
+    events: &mut Vec<Event>,
+) -> (ParaId, Result<(), Rejection>) {
+    let output = match &item.result {
+        Err(code) => return (ParaId(0), Err(Rejection::RefineFailed(*code))),
+        Ok(bytes) => match RefineOutput::decode_all(&mut &bytes[..]) {
+            Ok(output) => output,
+            Err(_) => return (ParaId(0), Err(Rejection::BadOutput)),
+        },
+    };
+    match output {
+        RefineOutput::Invalid { para_id, reason } => (para_id, Err(Rejection::Invalid(reason))),
+        RefineOutput::Register(registration) => {
+            let para = registration.para_id;
+            let scope = AuthScope::Registrar;
+            if item.authorizer_hash != authorizer_hash(config, service, scope) {
+                return (para, Err(Rejection::NotAuthorized));
+            }
+            (para, register(host, &registration, events))
+        }
+        RefineOutput::Valid(output) => {
+            let para = output.para_id;
+            if item.authorizer_hash != authorizer_hash(config, service, AuthScope::Para(para)) {
+                return (para, Err(Rejection::NotAuthorized));
+            }
+            (para, advance(host, config, slot, &output, events))
+        }
+    }
+}
+
+/// `H(u ⌢ f)` of the CoreChains authorizer with `scope` (GP 0.7.2 §14.3).
+pub fn authorizer_hash(config: &ServiceConfig, service: u32, scope: AuthScope) -> Hash {
+    let mut preimage = config.authorizer_code_hash.to_vec();
+    AuthConfig { service, scope }.encode_to(&mut preimage);
+    blake2_256(&preimage)
+}
+
+fn register<H: AccumulateHost>(
+    host: &mut H,
+    registration: &Registration,
+    events: &mut Vec<Event>,
+) -> Result<(), Rejection> {
+    let para = registration.para_id;
+    let mut paras: Vec<ParaId> = get(host, StorageKey::Paras).unwrap_or_default();
+    let Err(at) = paras.binary_search(&para) else {
+        return Err(Rejection::AlreadyRegistered);
+    };
+    let code = registration.validation_code_hash;
+    let len = registration.validation_code_len;
+    if host.query(&code.0, len) != Preimage::Available && !host.solicit(&code.0, len) {
+        return Err(Rejection::SolicitFailed);
+    }
+    paras.insert(at, para);
+    put(host, StorageKey::Paras, &paras)?;
+    put(host, StorageKey::Head(para), &registration.genesis_head)?;
+    put(host, StorageKey::Code(para), &code)?;
+    events.push(Event::Registered { para });
+    Ok(())
+}
+
+fn advance<H: AccumulateHost>(
+    host: &mut H,
+    config: &ServiceConfig,
+    slot: u32,
+    output: &CandidateOutput,
+    events: &mut Vec<Event>,
+) -> Result<(), Rejection> {
+    let para = output.para_id;
+    let paras: Vec<ParaId> = get(host, StorageKey::Paras).unwrap_or_default();
+    if paras.binary_search(&para).is_err() {
+        return Err(Rejection::NotRegistered);
+    }
+    let mut pending: Option<PendingUpgrade> = get(host, StorageKey::PendingUpgrade(para));
+    if let Some(upgrade) = pending {
+        let due = upgrade.enact_at <= slot;
+        if due && host.query(&upgrade.code_hash.0, upgrade.code_len) == Preimage::Available {
+            put(host, StorageKey::Code(para), &upgrade.code_hash)?;
+            host.remove(&StorageKey::PendingUpgrade(para).to_key());
+            events.push(Event::UpgradeEnacted {
+                para,
+                code_hash: upgrade.code_hash,
+            });
+            pending = None;
+        }
+    }
+    let code: Option<ValidationCodeHash> = get(host, StorageKey::Code(para));
+    if code != Some(output.validation_code_hash) {
+        return Err(Rejection::WrongCode);
+    }
+    let head: Option<HeadData> = get(host, StorageKey::Head(para));
+    if head.map(|h| blake2_256(&h.0)) != Some(output.parent_head_hash) {
+        return Err(Rejection::WrongParentHead);
+    }
+    let mut downward: Vec<parajam_corechains_types::state::InboundDownwardMessage> =
+        get(host, StorageKey::DownwardQueue(para)).unwrap_or_default();
+    let processed = output.processed_downward_messages as usize;
+    if processed > downward.len() {
+        return Err(Rejection::TooManyDownwardMessages);
+    }
+    if output.new_validation_code.is_some() && pending.is_some() {
+        return Err(Rejection::UpgradeAlreadyPending);
+    }
+
+    // Checked; now the effects.
+    if let Some(new) = output.new_validation_code {
+        if host.query(&new.code_hash.0, new.code_len) != Preimage::Available
+            && !host.solicit(&new.code_hash.0, new.code_len)
+        {
+            return Err(Rejection::SolicitFailed);
+        }
+        let upgrade = PendingUpgrade {
+            code_hash: new.code_hash,
+            code_len: new.code_len,
+            enact_at: slot.saturating_add(config.upgrade_delay),
+        };
+        put(host, StorageKey::PendingUpgrade(para), &upgrade)?;
+        events.push(Event::UpgradeScheduled { para, upgrade });
+    }
+    if processed > 0 {
+        downward.drain(..processed);
+        put_queue(host, StorageKey::DownwardQueue(para), &downward)?;
+    }
+    if !output.upward_messages.is_empty() {
+        let mut queue: Vec<Vec<u8>> = get(host, StorageKey::UpwardQueue(para)).unwrap_or_default();
+        queue.extend(output.upward_messages.iter().cloned());
+        put_queue(host, StorageKey::UpwardQueue(para), &queue)?;
+    }
+    for message in &output.horizontal_messages {
+        let key = StorageKey::HrmpQueue(message.recipient);
+        let mut queue: Vec<InboundHrmpMessage> = get(host, key).unwrap_or_default();
+        queue.push(InboundHrmpMessage {
+            sender: para,
+            sent_at: slot,
+            data: message.data.clone(),
+        });
+        put_queue(host, key, &queue)?;
+    }
+    put(host, StorageKey::Head(para), &output.head_data)?;
+    events.push(Event::HeadEnacted {
+        para,
+        head_hash: blake2_256(&output.head_data.0),
+    });
+    Ok(())
+}
+
+fn get<T: Decode, H: AccumulateHost>(host: &mut H, key: StorageKey) -> Option<T> {
+    let value = host.get(&key.to_key())?;
+    T::decode_all(&mut &value[..]).ok()
+}
+
+fn put<T: Encode, H: AccumulateHost>(
+    host: &mut H,
+    key: StorageKey,
+    value: &T,
+) -> Result<(), Rejection> {
+    if host.set(&key.to_key(), &value.encode()) {
+        Ok(())
+    } else {
+        Err(Rejection::StorageFull)
+    }
+}
+
+/// Stores a queue; an empty queue is an absent key.
+fn put_queue<T: Encode, H: AccumulateHost>(
+    host: &mut H,
+    key: StorageKey,
+    queue: &[T],
+) -> Result<(), Rejection> {
+    if queue.is_empty() {
+        host.remove(&key.to_key());
+        Ok(())
+    } else {
+        put(host, key, &queue)
+    }
+}

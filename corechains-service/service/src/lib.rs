@@ -1,0 +1,44 @@
+//! The CoreChains service: Polkadot parachains on JAM, unchanged.
+//!
+//! The service does what the relay chain did for a parachain, as a JAM
+//! service (GP 0.7.2) that uses nothing but the paper's host calls:
+//!
+//! - **refine** ([`refine`]) validates one parachain block: it runs the
+//!   para's validation function (PVF), recompiled to the PVM, as an inner
+//!   machine ([`executor`]), serving the Substrate host functions the PVF
+//!   imports ([`host_functions`], [`allocator`]);
+//! - **accumulate** ([`accumulate`]) enacts the results: heads, code
+//!   upgrades, message queues, registrations;
+//! - the **authorizer** ([`authorize`]) binds a work package to the para it
+//!   may advance.
+//!
+//! This crate is the service's logic, `no_std`, over traits standing for
+//! the host calls ([`host`]). The service program (the PVM blob, built by
+//! `corechains-service/build`) implements those traits with the real host
+//! calls through Parity's `jam-pvm-common`; native tests implement them
+//! with plain data. Types and the storage layout shared with the node and
+//! collators are in `parajam-corechains-types`.
+
+#![no_std]
+
+extern crate alloc;
+
+pub mod accumulate;
+pub mod allocator;
+pub mod authorize;
+pub mod executor;
+pub mod host;
+pub mod host_functions;
+pub mod refine;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+
+/// The JIP-1 log target of the service's messages.
+pub const LOG_TARGET: &[u8] = b"corechains";
+
+/// Blake2b-256.
+pub fn blake2_256(data: &[u8]) -> [u8; 32] {
+    use blake2::digest::consts::U32;
+    use blake2::{Blake2b, Digest};
+    Blake2b::<U32>::digest(data).into()
+}

@@ -1,0 +1,288 @@
+//! [`DevChain`]: a chain of dev validators that authors its own blocks and
+//! imports each with `parajam_stf::block::import`, as any node would.
+
+use std::collections::BTreeMap;
+
+use parajam_bandersnatch::RingContext;
+use parajam_primitives::types::{
+    AvailAssurance, Block, CoreIndex, DisputesExtrinsic, Header, HeaderHash, RefineContext,
+    ServiceAccount, ServiceId, StateRoot, TicketEnvelope, TimeSlot, ValidatorIndex,
+};
+use parajam_primitives::ProtocolParameters;
+use parajam_pvm::{Backend, Pvm, PvmFlavor};
+use parajam_state::State;
+use parajam_stf::accumulate::{self, Executor};
+use parajam_stf::block::{import, Ancestry, ImportContext, ImportError, Imported};
+use parajam_stf::header::header_hash;
+
+use crate::builder::{build_block, AuthoringError, Contents, Parent, SlotPlan};
+use crate::genesis::{genesis, genesis_header};
+use crate::keys::DevKeys;
+
+/// A dev chain: the head's state, the dev keys, and what import needs
+/// (the PVM engine, the ring context, the ancestry of the head).
+///
+/// Blocks are authored on the head ([`DevChain::author`]) and imported
+/// with `parajam_stf::block::import`; only an imported block moves the head.
+pub struct DevChain {
+    params: ProtocolParameters,
+    keys: DevKeys,
+    pvm: Pvm,
+    backend: Backend,
+    ring: RingContext,
+    genesis: Header,
+    state: State,
+    root: StateRoot,
+    head: HeaderHash,
+    /// `(slot, hash)` of the head and its ancestors within `L` slots, the
+    /// genesis header included (GP eq. 11.35).
+    ancestry: Vec<(TimeSlot, HeaderHash)>,
+    accumulation: accumulate::Output,
+}
+
+impl std::fmt::Debug for DevChain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DevChain")
+            .field("params", &self.params.name)
+            .field("validators", &self.keys.len())
+            .field("slot", &self.state.timeslot)
+            .field("head", &self.head)
+            .field("root", &self.root)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DevChain {
+    /// A chain whose genesis state is `state` (its head the
+    /// [`genesis_header`] of it), authored by `keys`. `ring` must serve
+    /// rings of `V` keys. Service code runs on the interpreter (see
+    /// [`DevChain::set_backend`]).
+    pub fn new(
+        params: ProtocolParameters,
+        keys: DevKeys,
+        state: State,
+        ring: RingContext,
+    ) -> Result<Self, AuthoringError> {
+        let pvm = Pvm::new(PvmFlavor::Gp072).map_err(|e| AuthoringError::Pvm(e.to_string()))?;
+        let genesis = genesis_header(&state);
+        let head = header_hash(&genesis);
+        let root = state.root();
+        Ok(Self {
+            params,
+            keys,
+            pvm,
+            backend: Backend::Interpreter,
+            ring,
+            ancestry: vec![(state.timeslot, head)],
+            genesis,
+            state,
+            root,
+            head,
+            accumulation: accumulate::Output::default(),
+        })
+    }
+
+    /// A chain of the `V` JIP-5 dev validators with the default
+    /// [`Genesis`](crate::Genesis) and `services`.
+    pub fn dev(
+        params: ProtocolParameters,
+        ring: RingContext,
+        services: BTreeMap<ServiceId, ServiceAccount>,
+    ) -> Result<Self, AuthoringError> {
+        let keys = DevKeys::new(params.validators_count);
+        let state = genesis(&params, keys.validators(), services, &ring)?;
+        Self::new(params, keys, state, ring)
+    }
+
+    /// Runs service code on `backend` from now on.
+    pub fn set_backend(&mut self, backend: Backend) {
+        self.backend = backend;
+    }
+
+    /// The PVM engine (to ask which backends this machine has).
+    pub fn pvm(&self) -> &Pvm {
+        &self.pvm
+    }
+
+    /// The parameters.
+    pub fn params(&self) -> &ProtocolParameters {
+        &self.params
+    }
+
+    /// The dev keys.
+    pub fn keys(&self) -> &DevKeys {
+        &self.keys
+    }
+
+    /// The ring context.
+    pub fn ring(&self) -> &RingContext {
+        &self.ring
+    }
+
+    /// The genesis header.
+    pub fn genesis_header(&self) -> &Header {
+        &self.genesis
+    }
+
+    /// The head's posterior state.
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// The head's posterior state root.
+    pub fn root(&self) -> StateRoot {
+        self.root
+    }
+
+    /// The head's header hash.
+    pub fn head(&self) -> HeaderHash {
+        self.head
+    }
+
+    /// The head's slot.
+    pub fn slot(&self) -> TimeSlot {
+        self.state.timeslot
+    }
+
+    /// `(slot, hash)` of the head and its recent ancestors.
+    pub fn ancestry(&self) -> &[(TimeSlot, HeaderHash)] {
+        &self.ancestry
+    }
+
+    /// The head as the parent of the next block.
+    pub fn parent(&self) -> Parent<'_> {
+        Parent {
+            state: &self.state,
+            hash: self.head,
+            root: Some(self.root),
+        }
+    }
+
+    /// What the last imported block's accumulation produced.
+    pub fn last_accumulation(&self) -> &accumulate::Output {
+        &self.accumulation
+    }
+
+    /// A refinement context anchored on the head: `anchor` and
+    /// `lookup_anchor` the head, its state root, its BEEFY root from recent
+    /// history, no prerequisites. `None` only if recent history is empty
+    /// (a genesis state made elsewhere; [`Genesis`](crate::Genesis) puts
+    /// the genesis header there).
+    pub fn refine_context(&self) -> Option<RefineContext> {
+        let newest = self.state.recent_blocks.history.last()?;
+        Some(RefineContext {
+            anchor: newest.header_hash,
+            state_root: self.root,
+            beefy_root: newest.beefy_root,
+            lookup_anchor: newest.header_hash,
+            lookup_anchor_slot: self.state.timeslot,
+            prerequisites: Vec::new(),
+        })
+    }
+
+    /// The plan of the block at `slot` on the head, without tickets or
+    /// disputes (see [`SlotPlan`]).
+    pub fn plan(&self, slot: TimeSlot) -> Result<SlotPlan, AuthoringError> {
+        self.plan_with(slot, &[], &DisputesExtrinsic::default())
+    }
+
+    /// The plan of the block at `slot` on the head with `tickets` and
+    /// `disputes`.
+    pub fn plan_with(
+        &self,
+        slot: TimeSlot,
+        tickets: &[TicketEnvelope],
+        disputes: &DisputesExtrinsic,
+    ) -> Result<SlotPlan, AuthoringError> {
+        SlotPlan::new(
+            self.parent(),
+            slot,
+            &tickets.to_vec().into(),
+            disputes,
+            &self.keys,
+            &self.params,
+            &self.ring,
+        )
+    }
+
+    /// Assurances by `validators` (indices of `κ'` at `slot`) that the
+    /// reports of `cores` are available, anchored on the head, for a block
+    /// at `slot`.
+    pub fn assurances(
+        &self,
+        slot: TimeSlot,
+        cores: &[CoreIndex],
+        validators: impl IntoIterator<Item = ValidatorIndex>,
+    ) -> Result<Vec<AvailAssurance>, AuthoringError> {
+        let plan = self.plan(slot)?;
+        validators
+            .into_iter()
+            .map(|v| plan.assurance(cores, v, &self.keys))
+            .collect()
+    }
+
+    /// The tickets the dev validators would submit in a block at `slot`
+    /// (see [`SlotPlan::tickets`]): each one a ring proof.
+    pub fn tickets(&self, slot: TimeSlot) -> Result<Vec<TicketEnvelope>, AuthoringError> {
+        self.plan(slot)?.tickets(&self.keys, &self.ring)
+    }
+
+    /// The block at `slot` on the head with `contents`, not imported.
+    pub fn build(&self, slot: TimeSlot, contents: Contents) -> Result<Block, AuthoringError> {
+        build_block(
+            self.parent(),
+            slot,
+            contents,
+            &self.keys,
+            &self.params,
+            &self.ring,
+        )
+    }
+
+    /// `import(σ, block)` on the head's state, with this chain's context;
+    /// the chain is not changed.
+    pub fn try_import(&self, block: &Block) -> Result<Imported, ImportError> {
+        let executor = Executor {
+            pvm: &self.pvm,
+            backend: self.backend,
+            crosscheck: false,
+        };
+        let ctx = ImportContext {
+            params: &self.params,
+            executor: &executor,
+            ring: &self.ring,
+            prior_root: Some(self.root),
+            ancestry: Some(&self.ancestry as &dyn Ancestry),
+        };
+        import(&self.state, block, &ctx)
+    }
+
+    /// Imports `block` on the head; it becomes the head. An invalid block
+    /// changes nothing.
+    pub fn import(&mut self, block: &Block) -> Result<StateRoot, ImportError> {
+        let imported = self.try_import(block)?;
+        let slot = block.header.slot;
+        let hash = header_hash(&block.header);
+        let horizon = slot.saturating_sub(self.params.max_lookup_anchor_age);
+        self.ancestry.retain(|(s, _)| *s >= horizon);
+        self.ancestry.push((slot, hash));
+        self.state = imported.state;
+        self.root = self.state.root();
+        self.head = hash;
+        self.accumulation = imported.accumulation;
+        Ok(self.root)
+    }
+
+    /// Authors the block at `slot` on the head with `contents` and imports it.
+    pub fn author(&mut self, slot: TimeSlot, contents: Contents) -> Result<Block, AuthoringError> {
+        let block = self.build(slot, contents)?;
+        self.import(&block)?;
+        Ok(block)
+    }
+
+    /// Authors the block at the slot after the head's with `contents` and
+    /// imports it.
+    pub fn author_next(&mut self, contents: Contents) -> Result<Block, AuthoringError> {
+        self.author(self.state.timeslot.saturating_add(1), contents)
+    }
+}

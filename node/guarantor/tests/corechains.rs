@@ -1,0 +1,311 @@
+//! The CoreChains service program on the PVM, through the node's own
+//! is-authorized and refine invocations (`Ψ_I`, `Ψ_R`): the real service
+//! and authorizer blobs (built from source by `parajam-corechains-build`)
+//! validate blocks of the adder parachain, whose PVF (built from source by
+//! `parajam-adder-build`) runs as an inner machine of refine.
+
+use std::collections::BTreeMap;
+
+use parajam_corechains_build::{
+    AUTHORIZER_CODE, AUTHORIZER_CODE_HASH, SERVICE_CODE, SERVICE_CODE_HASH,
+};
+use parajam_corechains_types::{
+    AuthConfig, AuthScope, HeadData, InvalidReason, ParaId, ParachainCandidate, RefineOutput,
+    ValidationCodeHash, WorkItemPayload,
+};
+use parajam_guarantor::{Executor, Guarantor, Outcome};
+use parajam_primitives::types::{
+    ExtrinsicSpec, OpaqueHash, RefineContext, ServiceAccount, ServiceId, ServiceInfo,
+    WorkExecResult, WorkItem, WorkPackage,
+};
+use parajam_primitives::ProtocolParameters;
+use parajam_pvm::{Pvm, PvmFlavor};
+use parity_scale_codec::{Decode, Encode};
+
+const SERVICE: ServiceId = 1000;
+const PARA: ParaId = ParaId(2000);
+const ANCHOR: [u8; 32] = [0xa1; 32];
+const STATE_ROOT: [u8; 32] = [0x5e; 32];
+const PARAMS: ProtocolParameters = ProtocolParameters::TINY;
+
+fn hash(data: &[u8]) -> [u8; 32] {
+    parajam_crypto::blake2b_256(data)
+}
+
+/// The CoreChains service account: its code, the authorizer's code and the
+/// adder's PVF artifact as preimages, each requested since slot 0.
+fn accounts() -> BTreeMap<ServiceId, ServiceAccount> {
+    let mut account = ServiceAccount::with_info(ServiceInfo {
+        code_hash: OpaqueHash::from(SERVICE_CODE_HASH),
+        balance: 1 << 40,
+        ..ServiceInfo::default()
+    });
+    for blob in [
+        SERVICE_CODE,
+        AUTHORIZER_CODE,
+        parajam_adder_build::PVF_ARTIFACT,
+    ] {
+        let h = OpaqueHash::from(hash(blob));
+        account.set_preimage(&h, Some(blob.to_vec()));
+        account.set_request(
+            &h,
+            u32::try_from(blob.len()).expect("test value"),
+            Some(&[0]),
+        );
+    }
+    BTreeMap::from([(SERVICE, account)])
+}
+
+fn auth_config(scope: AuthScope) -> Vec<u8> {
+    AuthConfig {
+        service: SERVICE,
+        scope,
+    }
+    .encode()
+}
+
+/// A package of one CoreChains item with `payload` and `extrinsic`.
+fn package(payload: &WorkItemPayload, extrinsic: &[u8], config: Vec<u8>) -> WorkPackage {
+    WorkPackage {
+        auth_code_host: SERVICE,
+        auth_code_hash: OpaqueHash::from(AUTHORIZER_CODE_HASH),
+        context: RefineContext {
+            anchor: OpaqueHash::from(ANCHOR),
+            state_root: OpaqueHash::from(STATE_ROOT),
+            lookup_anchor: OpaqueHash::from(ANCHOR),
+            lookup_anchor_slot: 10,
+            ..RefineContext::default()
+        },
+        authorizer_config: config.into(),
+        items: vec![WorkItem {
+            service: SERVICE,
+            code_hash: OpaqueHash::from(SERVICE_CODE_HASH),
+            refine_gas_limit: PARAMS.gas_refine,
+            accumulate_gas_limit: 1_000_000,
+            export_count: 0,
+            payload: payload.encode().into(),
+            import_segments: vec![],
+            extrinsic: vec![ExtrinsicSpec {
+                hash: OpaqueHash::from(hash(extrinsic)),
+                len: u32::try_from(extrinsic.len()).expect("test value"),
+            }],
+        }]
+        .into(),
+        ..WorkPackage::default()
+    }
+}
+
+fn candidate(parent: &parajam_adder::HeadData, block: &[u8]) -> ParachainCandidate {
+    ParachainCandidate {
+        para_id: PARA,
+        parent_head: HeadData(parent.encode().to_vec()),
+        validation_code_hash: ValidationCodeHash(hash(parajam_adder_build::PVF_ARTIFACT)),
+        anchor: ANCHOR,
+        relay_parent_number: 7,
+        relay_parent_storage_root: STATE_ROOT,
+        block_data_hash: hash(block),
+    }
+}
+
+struct Node {
+    pvm: Pvm,
+    accounts: BTreeMap<ServiceId, ServiceAccount>,
+}
+
+impl Node {
+    fn new() -> Self {
+        Self {
+            pvm: Pvm::new(PvmFlavor::Gp072).expect("a PVM engine"),
+            accounts: accounts(),
+        }
+    }
+
+    fn guarantor(&self, crosscheck: bool) -> Guarantor<'_> {
+        Guarantor {
+            executor: Executor {
+                pvm: &self.pvm,
+                backend: self.pvm.preferred_backend(),
+                crosscheck,
+            },
+            params: &PARAMS,
+        }
+    }
+
+    /// Is-authorized, then refine of the package's one item.
+    fn process(&self, package: &WorkPackage, block: &[u8], crosscheck: bool) -> (Outcome, Outcome) {
+        let g = self.guarantor(crosscheck);
+        let auth = g
+            .is_authorized(&self.accounts, package, 0)
+            .expect("Ψ_I runs");
+        let trace = match &auth.result {
+            WorkExecResult::Ok(trace) => trace.0.clone(),
+            _ => Vec::new(),
+        };
+        let refine = g
+            .refine(
+                &self.accounts,
+                package,
+                0,
+                0,
+                &trace,
+                &[vec![block.to_vec()]],
+                &[vec![]],
+                0,
+            )
+            .expect("Ψ_R runs");
+        (auth, refine)
+    }
+}
+
+fn refine_output(outcome: &Outcome) -> RefineOutput {
+    match &outcome.result {
+        WorkExecResult::Ok(bytes) => RefineOutput::decode(&mut &bytes.0[..]).expect("an output"),
+        other => panic!("refine failed: {other:?} (logs {:?})", outcome.logs),
+    }
+}
+
+#[test]
+fn ten_adder_blocks_validate_in_refine_and_match_the_native_adder() {
+    let node = Node::new();
+    let mut parent = parajam_adder::HeadData::genesis(0);
+    let mut state = 0u64;
+    for n in 1..=10u64 {
+        let block = parajam_adder::BlockData { state, add: n * 3 }
+            .encode()
+            .to_vec();
+        let c = candidate(&parent, &block);
+        let package = package(
+            &WorkItemPayload::Candidate(c.clone()),
+            &block,
+            auth_config(AuthScope::Para(PARA)),
+        );
+        // Crosscheck (both backends, compared) on the first block.
+        let (auth, refine) = node.process(&package, &block, n == 1);
+        assert_eq!(
+            auth.result,
+            WorkExecResult::Ok(auth_config(AuthScope::Para(PARA)).into()),
+            "the trace is the config; logs {:?}",
+            auth.logs
+                .iter()
+                .map(|l| String::from_utf8_lossy(&l.message).into_owned())
+                .collect::<Vec<_>>()
+        );
+        let RefineOutput::Valid(output) = refine_output(&refine) else {
+            panic!("block {n} invalid: {:?}", refine_output(&refine));
+        };
+        // What the adder's own code says, natively.
+        let params = c
+            .validation_params(parajam_corechains_types::BlockData(block.clone()))
+            .encode();
+        let expected = parajam_adder::validate_block(&params).expect("a valid block");
+        let head = parajam_adder::execute(
+            parajam_adder::keccak256(&parent.encode()),
+            &parent,
+            &parajam_adder::BlockData::decode(&block).expect("test value"),
+        )
+        .expect("test value");
+        assert_eq!(
+            output.result_hash,
+            hash(&expected),
+            "block {n}: the PVF's exact octets"
+        );
+        assert_eq!(output.head_data, HeadData(head.encode().to_vec()));
+        assert_eq!(output.parent_head_hash, hash(&parent.encode()));
+        assert_eq!(output.para_id, PARA);
+        assert_eq!(output.hrmp_watermark, 7);
+        assert!(refine.gas_used > 0);
+        parent = head;
+        state += n * 3;
+    }
+}
+
+#[test]
+fn an_invalid_block_is_an_invalid_output_not_a_service_panic() {
+    let node = Node::new();
+    let parent = parajam_adder::HeadData::genesis(5);
+    let invalid = |block: &[u8], c: ParachainCandidate| {
+        let package = package(
+            &WorkItemPayload::Candidate(c),
+            block,
+            auth_config(AuthScope::Para(PARA)),
+        );
+        let (_, refine) = node.process(&package, block, false);
+        match refine_output(&refine) {
+            RefineOutput::Invalid { para_id, reason } => {
+                assert_eq!(para_id, PARA);
+                reason
+            }
+            other => panic!("expected invalid, got {other:?}"),
+        }
+    };
+    // The block starts from the wrong state: the adder traps.
+    let wrong = parajam_adder::BlockData { state: 4, add: 1 }.encode();
+    assert!(matches!(
+        invalid(&wrong, candidate(&parent, &wrong)),
+        InvalidReason::Trapped(_)
+    ));
+    // The block data is not what the candidate names.
+    let good = parajam_adder::BlockData { state: 5, add: 1 }.encode();
+    let mut c = candidate(&parent, &good);
+    c.block_data_hash = [0; 32];
+    assert_eq!(invalid(&good, c), InvalidReason::BlockDataMismatch);
+    // The relay-parent storage root is not the anchor's state root.
+    let mut c = candidate(&parent, &good);
+    c.relay_parent_storage_root = [1; 32];
+    assert_eq!(invalid(&good, c), InvalidReason::ContextMismatch);
+    // Code the service does not have.
+    let mut c = candidate(&parent, &good);
+    c.validation_code_hash = ValidationCodeHash([9; 32]);
+    assert_eq!(invalid(&good, c), InvalidReason::CodeUnavailable);
+    // Code that is not a PVF artifact (the service's own code is a preimage).
+    let mut c = candidate(&parent, &good);
+    c.validation_code_hash = ValidationCodeHash(SERVICE_CODE_HASH);
+    assert_eq!(invalid(&good, c), InvalidReason::BadCode);
+    // And the valid block passes.
+    let package = package(
+        &WorkItemPayload::Candidate(candidate(&parent, &good)),
+        &good,
+        auth_config(AuthScope::Para(PARA)),
+    );
+    let (_, refine) = node.process(&package, &good, false);
+    assert!(matches!(refine_output(&refine), RefineOutput::Valid(_)));
+}
+
+#[test]
+fn the_authorizer_binds_a_package_to_its_para() {
+    let node = Node::new();
+    let parent = parajam_adder::HeadData::genesis(0);
+    let block = parajam_adder::BlockData { state: 0, add: 1 }.encode();
+    let c = candidate(&parent, &block);
+    // Configured for another para: is-authorized panics.
+    let other = package(
+        &WorkItemPayload::Candidate(c.clone()),
+        &block,
+        auth_config(AuthScope::Para(ParaId(2001))),
+    );
+    let (auth, _) = node.process(&other, &block, false);
+    assert_eq!(auth.result, WorkExecResult::Panic);
+    // A configuration that does not decode.
+    let junk = package(&WorkItemPayload::Candidate(c.clone()), &block, vec![7; 3]);
+    assert_eq!(
+        node.process(&junk, &block, false).0.result,
+        WorkExecResult::Panic
+    );
+    // A registration under a para's configuration.
+    let registration = WorkItemPayload::Register(parajam_corechains_types::Registration {
+        para_id: ParaId(3000),
+        genesis_head: HeadData(vec![]),
+        validation_code_hash: ValidationCodeHash([0; 32]),
+        validation_code_len: 0,
+    });
+    let sneaky = package(&registration, &block, auth_config(AuthScope::Para(PARA)));
+    assert_eq!(
+        node.process(&sneaky, &block, false).0.result,
+        WorkExecResult::Panic
+    );
+    // ... and under the registrar's, authorized, passed through by refine.
+    let registrar = package(&registration, &block, auth_config(AuthScope::Registrar));
+    let (auth, refine) = node.process(&registrar, &block, false);
+    assert!(matches!(auth.result, WorkExecResult::Ok(_)));
+    assert!(matches!(refine_output(&refine), RefineOutput::Register(_)));
+}
