@@ -1,0 +1,339 @@
+//! Accumulate's rules on an in-memory service storage: what is enacted,
+//! what is rejected (with which reason), and that a rejection changes
+//! nothing.
+
+use parajam_corechains_service::accumulate::{accumulate, authorizer_hash, Event, Item, Rejection};
+use parajam_corechains_service::blake2_256;
+use parajam_corechains_service::host::Preimage;
+use parajam_corechains_service::testing::MemStorage;
+use parajam_corechains_types::state::{
+    InboundDownwardMessage, InboundHrmpMessage, PendingUpgrade, ServiceConfig, StorageKey,
+};
+use parajam_corechains_types::{
+    AuthScope, CandidateOutput, HeadData, InvalidReason, NewCode, OutboundHrmpMessage, ParaId,
+    RefineOutput, Registration, ValidationCodeHash,
+};
+use parity_scale_codec::{Decode, Encode};
+
+const SERVICE: u32 = 1000;
+const PARA: ParaId = ParaId(2000);
+const CODE: ValidationCodeHash = ValidationCodeHash([0xc0; 32]);
+const CONFIG: ServiceConfig = ServiceConfig {
+    authorizer_code_hash: [0xa0; 32],
+    upgrade_delay: 5,
+};
+
+fn storage() -> MemStorage {
+    let mut s = MemStorage::default();
+    let put = |s: &mut MemStorage, k: StorageKey, v: Vec<u8>| {
+        s.storage.insert(k.to_key(), v);
+    };
+    put(&mut s, StorageKey::Config, CONFIG.encode());
+    put(&mut s, StorageKey::Paras, vec![PARA].encode());
+    put(&mut s, StorageKey::Head(PARA), HeadData(vec![1]).encode());
+    put(&mut s, StorageKey::Code(PARA), CODE.encode());
+    s
+}
+
+fn get<T: Decode>(s: &MemStorage, key: StorageKey) -> Option<T> {
+    s.storage
+        .get(&key.to_key())
+        .map(|v| T::decode(&mut &v[..]).expect("stored values decode"))
+}
+
+fn output(parent: &[u8], head: &[u8]) -> CandidateOutput {
+    CandidateOutput {
+        para_id: PARA,
+        parent_head_hash: blake2_256(parent),
+        validation_code_hash: CODE,
+        result_hash: [0; 32],
+        head_data: HeadData(head.to_vec()),
+        new_validation_code: None,
+        upward_messages: vec![],
+        horizontal_messages: vec![],
+        processed_downward_messages: 0,
+        hrmp_watermark: 0,
+    }
+}
+
+fn item(output: &RefineOutput, scope: AuthScope) -> Item {
+    Item {
+        authorizer_hash: authorizer_hash(&CONFIG, SERVICE, scope),
+        result: Ok(output.encode()),
+    }
+}
+
+fn valid(o: CandidateOutput) -> Item {
+    item(&RefineOutput::Valid(o), AuthScope::Para(PARA))
+}
+
+fn rejected(events: &[Event]) -> Vec<Rejection> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Rejected { reason, .. } => Some(reason.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn heads_chain_within_one_batch() {
+    let mut s = storage();
+    let items = [valid(output(&[1], &[2])), valid(output(&[2], &[3]))];
+    let events = accumulate(&mut s, SERVICE, 10, &items).expect("no fatal failure");
+    assert_eq!(rejected(&events), vec![]);
+    assert_eq!(
+        get::<HeadData>(&s, StorageKey::Head(PARA)),
+        Some(HeadData(vec![3]))
+    );
+    assert!(
+        s.checkpoint.is_some(),
+        "a checkpoint after each enacted item"
+    );
+}
+
+#[test]
+fn every_check_rejects_without_changing_the_storage() {
+    let cases: Vec<(Item, Rejection)> = vec![
+        (
+            Item {
+                authorizer_hash: [0; 32],
+                result: Err(2),
+            },
+            Rejection::RefineFailed(2),
+        ),
+        (
+            Item {
+                authorizer_hash: [0; 32],
+                result: Ok(vec![9, 9]),
+            },
+            Rejection::BadOutput,
+        ),
+        (
+            item(
+                &RefineOutput::Invalid {
+                    para_id: PARA,
+                    reason: InvalidReason::OutOfGas,
+                },
+                AuthScope::Para(PARA),
+            ),
+            Rejection::Invalid(InvalidReason::OutOfGas),
+        ),
+        // Authorized for another para.
+        (
+            item(
+                &RefineOutput::Valid(output(&[1], &[2])),
+                AuthScope::Para(ParaId(7)),
+            ),
+            Rejection::NotAuthorized,
+        ),
+        (
+            {
+                let mut o = output(&[1], &[2]);
+                o.para_id = ParaId(7);
+                item(&RefineOutput::Valid(o), AuthScope::Para(ParaId(7)))
+            },
+            Rejection::NotRegistered,
+        ),
+        (valid(output(&[9], &[2])), Rejection::WrongParentHead),
+        (
+            {
+                let mut o = output(&[1], &[2]);
+                o.validation_code_hash = ValidationCodeHash([1; 32]);
+                valid(o)
+            },
+            Rejection::WrongCode,
+        ),
+        (
+            {
+                let mut o = output(&[1], &[2]);
+                o.processed_downward_messages = 1;
+                valid(o)
+            },
+            Rejection::TooManyDownwardMessages,
+        ),
+        // A registration from a para's package.
+        (
+            item(
+                &RefineOutput::Register(Registration {
+                    para_id: ParaId(3000),
+                    genesis_head: HeadData(vec![]),
+                    validation_code_hash: CODE,
+                    validation_code_len: 10,
+                }),
+                AuthScope::Para(PARA),
+            ),
+            Rejection::NotAuthorized,
+        ),
+        (
+            item(
+                &RefineOutput::Register(Registration {
+                    para_id: PARA,
+                    genesis_head: HeadData(vec![]),
+                    validation_code_hash: CODE,
+                    validation_code_len: 10,
+                }),
+                AuthScope::Registrar,
+            ),
+            Rejection::AlreadyRegistered,
+        ),
+    ];
+    for (item, reason) in cases {
+        let mut s = storage();
+        let before = s.storage.clone();
+        let events = accumulate(&mut s, SERVICE, 10, &[item]).expect("no fatal failure");
+        assert_eq!(rejected(&events), vec![reason.clone()], "{reason:?}");
+        assert_eq!(s.storage, before, "{reason:?} changed the storage");
+    }
+    // Without a configuration nothing is accepted.
+    let mut s = storage();
+    s.storage.remove(&StorageKey::Config.to_key());
+    let events = accumulate(&mut s, SERVICE, 10, &[valid(output(&[1], &[2]))]).expect("ok");
+    assert_eq!(rejected(&events), vec![Rejection::NotConfigured]);
+}
+
+#[test]
+fn messages_go_to_their_queues() {
+    let mut s = storage();
+    s.storage.insert(
+        StorageKey::DownwardQueue(PARA).to_key(),
+        vec![
+            InboundDownwardMessage {
+                sent_at: 1,
+                msg: vec![1],
+            },
+            InboundDownwardMessage {
+                sent_at: 2,
+                msg: vec![2],
+            },
+        ]
+        .encode(),
+    );
+    let mut o = output(&[1], &[2]);
+    o.upward_messages = vec![vec![0xaa]];
+    o.horizontal_messages = vec![OutboundHrmpMessage {
+        recipient: ParaId(2001),
+        data: vec![0xbb],
+    }];
+    o.processed_downward_messages = 1;
+    accumulate(&mut s, SERVICE, 10, &[valid(o)]).expect("enacted");
+    assert_eq!(
+        get::<Vec<Vec<u8>>>(&s, StorageKey::UpwardQueue(PARA)),
+        Some(vec![vec![0xaa]])
+    );
+    assert_eq!(
+        get::<Vec<InboundHrmpMessage>>(&s, StorageKey::HrmpQueue(ParaId(2001))),
+        Some(vec![InboundHrmpMessage {
+            sender: PARA,
+            sent_at: 10,
+            data: vec![0xbb]
+        }])
+    );
+    assert_eq!(
+        get::<Vec<InboundDownwardMessage>>(&s, StorageKey::DownwardQueue(PARA)),
+        Some(vec![InboundDownwardMessage {
+            sent_at: 2,
+            msg: vec![2]
+        }])
+    );
+}
+
+#[test]
+fn a_code_upgrade_is_solicited_scheduled_and_enacted_when_due_and_provided() {
+    let mut s = storage();
+    let new = NewCode {
+        code_hash: ValidationCodeHash([0xc1; 32]),
+        code_len: 99,
+    };
+    let mut o = output(&[1], &[2]);
+    o.new_validation_code = Some(new);
+    let events = accumulate(&mut s, SERVICE, 10, &[valid(o)]).expect("enacted");
+    let upgrade = PendingUpgrade {
+        code_hash: new.code_hash,
+        code_len: 99,
+        enact_at: 15,
+    };
+    assert!(events.contains(&Event::UpgradeScheduled {
+        para: PARA,
+        upgrade
+    }));
+    assert_eq!(
+        s.preimages.get(&([0xc1; 32], 99)),
+        Some(&Preimage::Requested)
+    );
+    // A second upgrade while one is pending is refused.
+    let mut o = output(&[2], &[3]);
+    o.new_validation_code = Some(new);
+    let events = accumulate(&mut s, SERVICE, 11, &[valid(o)]).expect("ok");
+    assert_eq!(rejected(&events), vec![Rejection::UpgradeAlreadyPending]);
+    // Due but not provided: the old code stays.
+    accumulate(&mut s, SERVICE, 15, &[valid(output(&[2], &[3]))]).expect("ok");
+    assert_eq!(
+        get::<ValidationCodeHash>(&s, StorageKey::Code(PARA)),
+        Some(CODE)
+    );
+    // Provided: the next candidate must use the new code.
+    s.preimages.insert(([0xc1; 32], 99), Preimage::Available);
+    let events = accumulate(&mut s, SERVICE, 16, &[valid(output(&[3], &[4]))]).expect("ok");
+    assert_eq!(rejected(&events), vec![Rejection::WrongCode]);
+    assert_eq!(
+        get::<ValidationCodeHash>(&s, StorageKey::Code(PARA)),
+        Some(new.code_hash)
+    );
+    assert!(get::<PendingUpgrade>(&s, StorageKey::PendingUpgrade(PARA)).is_none());
+}
+
+#[test]
+fn registration_from_the_registrar_adds_a_para_and_solicits_its_code() {
+    let mut s = storage();
+    let code = ValidationCodeHash([0xc2; 32]);
+    let r = Registration {
+        para_id: ParaId(1500),
+        genesis_head: HeadData(vec![5]),
+        validation_code_hash: code,
+        validation_code_len: 42,
+    };
+    let events = accumulate(
+        &mut s,
+        SERVICE,
+        10,
+        &[item(&RefineOutput::Register(r), AuthScope::Registrar)],
+    )
+    .expect("enacted");
+    assert_eq!(events, vec![Event::Registered { para: ParaId(1500) }]);
+    assert_eq!(
+        get::<Vec<ParaId>>(&s, StorageKey::Paras),
+        Some(vec![ParaId(1500), PARA])
+    );
+    assert_eq!(
+        get::<HeadData>(&s, StorageKey::Head(ParaId(1500))),
+        Some(HeadData(vec![5]))
+    );
+    assert_eq!(
+        s.preimages.get(&([0xc2; 32], 42)),
+        Some(&Preimage::Requested)
+    );
+}
+
+#[test]
+fn a_storage_failure_mid_item_is_fatal_and_keeps_the_earlier_items() {
+    let mut s = storage();
+    s.full_keys.push(StorageKey::UpwardQueue(PARA).to_key());
+    let mut second = output(&[2], &[3]);
+    second.upward_messages = vec![vec![1]];
+    let fatal = accumulate(
+        &mut s,
+        SERVICE,
+        10,
+        &[valid(output(&[1], &[2])), valid(second)],
+    )
+    .expect_err("the second item cannot be stored");
+    assert_eq!((fatal.para, fatal.reason), (PARA, Rejection::StorageFull));
+    // The checkpoint holds the first item's head: the program's panic reverts to it.
+    let (checkpoint, _) = s.checkpoint.expect("a checkpoint after the first item");
+    assert_eq!(
+        checkpoint.get(&StorageKey::Head(PARA).to_key()),
+        Some(&HeadData(vec![2]).encode())
+    );
+}
