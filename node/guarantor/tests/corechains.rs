@@ -214,6 +214,12 @@ fn ten_adder_blocks_validate_in_refine_and_match_the_native_adder() {
         assert_eq!(output.para_id, PARA);
         assert_eq!(output.hrmp_watermark, 7);
         assert!(refine.gas_used > 0);
+        if n == 1 {
+            eprintln!(
+                "adder block: is-authorized {} gas, refine {} gas (PVF run as an inner machine)",
+                auth.gas_used, refine.gas_used
+            );
+        }
         parent = head;
         state += n * 3;
     }
