@@ -2,12 +2,17 @@
 //! Definition") over the state `Y(p, a)` builds (GP §A.7), with what `Ψ_M`
 //! (GP §A.8 "Argument Invocation Definition") reads back on exit.
 
+use std::cell::RefCell;
 use std::fmt;
 
-use polkavm::{MemoryProtection, ProgramCounter, RawInstance, Reg};
+use polkavm::{MemoryProtection, Module, ProgramCounter, RawInstance, Reg};
 
 use crate::program::{standard_registers, Program, ARGS_ADDRESS, MAX_INPUT_SIZE};
-use crate::{engine_error, Backend, ExitReason, MachineState, Pvm, PvmError, REGISTER_COUNT};
+use crate::{
+    block_tail, effective_backend, engine_error, interpreter_needs_steps, machine_difference,
+    registers_of, Backend, Divergence, ExitReason, MachineState, Pvm, PvmError, PvmFlavor, Stepped,
+    REGISTER_COUNT,
+};
 
 /// What the host-call handler tells the machine to do next: the first
 /// element of the result of a context mutator `Ω` (GP §A.6,
@@ -74,12 +79,115 @@ fn read(instance: &RawInstance, address: u64, length: u64) -> Result<Vec<u8>, Me
     }
 }
 
-fn registers(instance: &RawInstance) -> [u64; REGISTER_COUNT] {
-    let mut regs = [0u64; REGISTER_COUNT];
-    for (slot, reg) in regs.iter_mut().zip(Reg::ALL) {
-        *slot = instance.reg(reg);
+fn write(instance: &mut RawInstance, address: u64, data: &[u8]) -> Result<(), MemoryFault> {
+    let length = data.len() as u64;
+    if let Some((start, _)) = accessible(instance, address, length, MemoryProtection::ReadWrite)? {
+        instance
+            .write_memory(start, data)
+            .map_err(|_| MemoryFault { address, length })?;
     }
-    regs
+    Ok(())
+}
+
+/// A host call's look at guest memory, as a lockstep crosscheck records it
+/// on one backend to repeat and compare on the other.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum HostAccess {
+    /// [`HostCallContext::is_readable`] and its answer.
+    Readable {
+        address: u64,
+        length: u64,
+        answer: bool,
+    },
+    /// [`HostCallContext::is_writable`] and its answer.
+    Writable {
+        address: u64,
+        length: u64,
+        answer: bool,
+    },
+    /// [`HostCallContext::read_memory`] and what it read.
+    Read {
+        address: u64,
+        length: u64,
+        result: Result<Vec<u8>, MemoryFault>,
+    },
+    /// [`HostCallContext::write_memory`] and whether it wrote.
+    Write {
+        address: u64,
+        data: Vec<u8>,
+        result: Result<(), MemoryFault>,
+    },
+}
+
+/// Repeats the memory accesses of a host call recorded on the other
+/// backend on `instance`, in order (writes included), and names the first
+/// whose result differs.
+fn replay(accesses: &[HostAccess], instance: &mut RawInstance) -> Result<(), String> {
+    let show = |r: &Result<Vec<u8>, MemoryFault>| match r {
+        Ok(bytes) => format!(
+            "{} octets {:02x?}",
+            bytes.len(),
+            &bytes[..bytes.len().min(16)]
+        ),
+        Err(fault) => fault.to_string(),
+    };
+    for access in accesses {
+        let mismatch = match access {
+            HostAccess::Readable {
+                address,
+                length,
+                answer,
+            } => {
+                let other = accessible(instance, *address, *length, MemoryProtection::Read).is_ok();
+                (other != *answer)
+                    .then(|| format!("{address:#x}+{length:#x} readable: {answer} vs {other}"))
+            }
+            HostAccess::Writable {
+                address,
+                length,
+                answer,
+            } => {
+                let other =
+                    accessible(instance, *address, *length, MemoryProtection::ReadWrite).is_ok();
+                (other != *answer)
+                    .then(|| format!("{address:#x}+{length:#x} writable: {answer} vs {other}"))
+            }
+            HostAccess::Read {
+                address,
+                length,
+                result,
+            } => {
+                let other = read(instance, *address, *length);
+                (other != *result).then(|| {
+                    let at = match (result, &other) {
+                        (Ok(x), Ok(y)) => x.iter().zip(y).position(|(x, y)| x != y),
+                        _ => None,
+                    };
+                    let at = at.map_or(String::new(), |i| format!(" (first at +{i:#x})"));
+                    format!(
+                        "read of {address:#x}+{length:#x}{at}: {} vs {}",
+                        show(result),
+                        show(&other)
+                    )
+                })
+            }
+            HostAccess::Write {
+                address,
+                data,
+                result,
+            } => {
+                let other = write(instance, *address, data);
+                (other != *result).then(|| {
+                    let length = data.len();
+                    format!("write of {address:#x}+{length:#x}: {result:?} vs {other:?}")
+                })
+            }
+        };
+        if let Some(what) = mismatch {
+            return Err(what);
+        }
+    }
+    Ok(())
 }
 
 /// The machine as a host call sees it: the `(n, ϱ, ω, μ)` a context
@@ -88,6 +196,8 @@ pub struct HostCallContext<'a> {
     index: u32,
     pc: u32,
     instance: &'a mut RawInstance,
+    /// In a lockstep crosscheck, where the memory accesses go.
+    log: Option<&'a RefCell<Vec<HostAccess>>>,
 }
 
 impl fmt::Debug for HostCallContext<'_> {
@@ -157,7 +267,7 @@ impl HostCallContext<'_> {
 
     /// All of `ω`.
     pub fn registers(&self) -> [u64; REGISTER_COUNT] {
-        registers(self.instance)
+        registers_of(self.instance)
     }
 
     /// Sets all of `ω`.
@@ -169,31 +279,55 @@ impl HostCallContext<'_> {
 
     /// Whether `N_{address..+length} ⊆ V_μ` (readable).
     pub fn is_readable(&self, address: u64, length: u64) -> bool {
-        accessible(self.instance, address, length, MemoryProtection::Read).is_ok()
+        let answer = accessible(self.instance, address, length, MemoryProtection::Read).is_ok();
+        self.note(|| HostAccess::Readable {
+            address,
+            length,
+            answer,
+        });
+        answer
     }
 
     /// Whether `N_{address..+length} ⊆ V*_μ` (writable).
     pub fn is_writable(&self, address: u64, length: u64) -> bool {
-        accessible(self.instance, address, length, MemoryProtection::ReadWrite).is_ok()
+        let answer =
+            accessible(self.instance, address, length, MemoryProtection::ReadWrite).is_ok();
+        self.note(|| HostAccess::Writable {
+            address,
+            length,
+            answer,
+        });
+        answer
     }
 
     /// `μ_{address..+length}`, or the fault if any of it is unreadable.
     pub fn read_memory(&self, address: u64, length: u64) -> Result<Vec<u8>, MemoryFault> {
-        read(self.instance, address, length)
+        let result = read(self.instance, address, length);
+        self.note(|| HostAccess::Read {
+            address,
+            length,
+            result: result.clone(),
+        });
+        result
     }
 
     /// `μ'_{address..+|data|} = data`, or the fault (and no change) if any
     /// of it is not writable.
     pub fn write_memory(&mut self, address: u64, data: &[u8]) -> Result<(), MemoryFault> {
-        let length = data.len() as u64;
-        if let Some((start, _)) =
-            accessible(self.instance, address, length, MemoryProtection::ReadWrite)?
-        {
-            self.instance
-                .write_memory(start, data)
-                .map_err(|_| MemoryFault { address, length })?;
+        let result = write(self.instance, address, data);
+        self.note(|| HostAccess::Write {
+            address,
+            data: data.to_vec(),
+            result,
+        });
+        result
+    }
+
+    /// Records a memory access in a lockstep crosscheck.
+    fn note(&self, access: impl FnOnce() -> HostAccess) {
+        if let Some(log) = self.log {
+            log.borrow_mut().push(access());
         }
-        Ok(())
     }
 }
 
@@ -244,8 +378,11 @@ pub struct ProgramOutcome {
     /// see [`Pvm::run_invocation`]) page fault; never a host call.
     pub exit: ExitReason,
     /// The final registers and gas, and the pc of the instruction that
-    /// caused the exit (out of gas, a page fault, or a host call that
-    /// stopped the run); 0 after a halt or a panic, as GP §A.1 says.
+    /// caused the exit (out of gas, or a host call that halted or ran out
+    /// of gas); 0 after a panic and after a halt of the guest's own, as GP
+    /// §A.1 says. After a panic the gas has paid for the instructions
+    /// begun, the panicking one included, not the rest of its basic block
+    /// (see the crate docs, "Gas").
     pub machine: MachineState,
     /// The gas the run started with.
     pub gas_limit: i64,
@@ -338,7 +475,10 @@ impl Pvm {
     /// `F`, which `Ψ_M` maps to `☇` all the same.
     ///
     /// Gas is charged per basic block on entry, as polkavm 0.30 and the
-    /// PVM test vectors do (see the crate tests). Code that names a
+    /// PVM test vectors do (see the crate tests), except that a panic —
+    /// the guest's, or a host call's — gives back the instructions of its
+    /// block after the panicking one, which never ran: the GP's one gas
+    /// per instruction run (see the crate docs, "Gas"). Code that names a
     /// register above 12 runs on the interpreter even when the compiler is
     /// asked for (see the crate docs).
     pub fn run_invocation(
@@ -348,6 +488,72 @@ impl Pvm {
         invocation: &Invocation<'_>,
         host: &mut impl FnMut(HostCallContext<'_>) -> HostCallAction,
     ) -> Result<ProgramOutcome, PvmError> {
+        let mut run = self.start_program(backend, program, invocation, false)?;
+        let stop = loop {
+            match run.next()? {
+                ProgramEvent::Step(_) => {}
+                ProgramEvent::HostCall { index, pc } => {
+                    let action = host(HostCallContext {
+                        index,
+                        pc,
+                        instance: &mut run.instance,
+                        log: None,
+                    });
+                    if let Some(stop) = Stop::after_host_call(action, pc) {
+                        break stop;
+                    }
+                }
+                ProgramEvent::Exit(stop) => break stop,
+            }
+        };
+        Ok(run.finish(stop, invocation.gas))
+    }
+
+    /// Compiles `program` for `backend` into the module cache, unless it is
+    /// there already.
+    pub fn prepare(&self, backend: Backend, program: &Program) -> Result<(), PvmError> {
+        self.program_module(backend, program).map(drop)
+    }
+
+    /// The module of `program` for `backend`, from the cache or compiled.
+    fn program_module(&self, backend: Backend, program: &Program) -> Result<Module, PvmError> {
+        self.engine(backend)?;
+        self.modules
+            .get_or_compile((program.code_hash(), backend), || {
+                // On a miss only: the scans cost about as much as a compile.
+                self.compile_program(backend, program, false)
+            })
+    }
+
+    /// A new module of `program` for `backend`, step-traced if `steps`.
+    fn compile_program(
+        &self,
+        backend: Backend,
+        program: &Program,
+        steps: bool,
+    ) -> Result<Module, PvmError> {
+        let blob = program.blob();
+        let really = effective_backend(self.flavor, backend, blob);
+        let mut options = self.options;
+        options.step_tracing |= steps || interpreter_needs_steps(self.flavor, really, blob);
+        Module::from_blob(
+            self.engine(really)?,
+            &self.flavor.standard_module_config(options),
+            blob.clone(),
+        )
+        .map_err(|e| PvmError::Module(e.to_string()))
+    }
+
+    /// An instance of `program` in the state `Y(p, a)` with the
+    /// invocation's pc, gas and registers, ready to run; step-traced (a
+    /// module of its own) if `steps`.
+    pub(crate) fn start_program<'p>(
+        &self,
+        backend: Backend,
+        program: &'p Program,
+        invocation: &Invocation<'_>,
+        steps: bool,
+    ) -> Result<ProgramRun<'p>, PvmError> {
         if program.flavor() != self.flavor {
             return Err(PvmError::FlavorMismatch {
                 program: program.flavor(),
@@ -359,7 +565,12 @@ impl Pvm {
             .ok()
             .filter(|&len| len <= MAX_INPUT_SIZE)
             .ok_or(PvmError::ArgumentsTooLong { length: args.len() })?;
-        let module = self.program_module(backend, program)?;
+        let module = if steps {
+            self.engine(backend)?;
+            self.compile_program(backend, program, true)?
+        } else {
+            self.program_module(backend, program)?
+        };
         let mut instance = module.instantiate().map_err(engine_error)?;
         instance
             .set_accessible_aux_size(args_len)
@@ -376,93 +587,273 @@ impl Pvm {
         }
         instance.set_gas(invocation.gas);
         instance.set_next_program_counter(ProgramCounter(invocation.entry_pc));
-
-        let (exit, pc) = loop {
-            let interrupt = instance.run().map_err(engine_error)?;
-            let pc = instance.program_counter().map_or(0, |pc| pc.0);
-            match self.flavor.exit_reason(&interrupt) {
-                None => {}
-                Some(ExitReason::HostCall(index)) => {
-                    let action = host(HostCallContext {
-                        index,
-                        pc,
-                        instance: &mut instance,
-                    });
-                    match action {
-                        HostCallAction::Continue => {}
-                        HostCallAction::Halt => break (ExitReason::Halt, pc),
-                        HostCallAction::Panic => {
-                            refund_unrun_tail(&mut instance, program, pc);
-                            break (ExitReason::Panic, 0);
-                        }
-                        HostCallAction::OutOfGas => break (ExitReason::OutOfGas, pc),
-                    }
-                }
-                // GP §A.1: "in the case of a final halt, either through
-                // panic or success, the instruction counter returned is
-                // zero". (polkavm's backends also disagree on the pc of
-                // some traps, such as a branch to a non-block start.)
-                // A trap mid-block keeps the whole block's charge: the
-                // backends do not agree on a trap's pc, so its unrun tail
-                // cannot be told the same way on both (see the crate docs).
-                Some(exit @ (ExitReason::Halt | ExitReason::Panic)) => break (exit, 0),
-                Some(exit) => break (exit, pc),
-            }
-        };
-        Ok(ProgramOutcome {
-            exit,
-            machine: MachineState {
-                regs: registers(&instance),
-                pc,
-                gas: instance.gas(),
-            },
-            gas_limit: invocation.gas,
+        Ok(ProgramRun {
+            flavor: self.flavor,
+            program,
             instance,
+            steps: 0,
         })
     }
 
-    /// Compiles `program` for `backend` into the module cache, unless it is
-    /// there already.
-    pub fn prepare(&self, backend: Backend, program: &Program) -> Result<(), PvmError> {
-        self.program_module(backend, program).map(drop)
-    }
-
-    /// Runs `program` on both backends with the same invocation, `host`
-    /// answering the host calls of both runs, and checks that exit,
-    /// registers, pc, gas and [`ProgramOutcome::result`] agree; returns the
-    /// interpreter's outcome.
+    /// Runs `program` on both backends side by side with the same
+    /// invocation, comparing them at every host call and at the end: at
+    /// each `ecalli` the index, pc, gas and registers must agree; `host`
+    /// answers once, on the interpreter's machine, and its memory accesses
+    /// (reads, writes and accessibility checks) are repeated on the
+    /// compiler's machine, where each must give the same result; the
+    /// registers and gas it leaves go to both. At the end exit, registers,
+    /// pc, gas and [`ProgramOutcome::result`] must agree. Returns the
+    /// interpreter's outcome, or the first difference as a
+    /// [`PvmError::DivergenceAt`].
     pub fn crosscheck_program(
         &self,
         program: &Program,
         invocation: &Invocation<'_>,
         host: &mut impl FnMut(HostCallContext<'_>) -> HostCallAction,
     ) -> Result<ProgramOutcome, PvmError> {
-        let interpreted = self.run_invocation(Backend::Interpreter, program, invocation, host)?;
-        let compiled = self.run_invocation(Backend::Compiler, program, invocation, host)?;
-        let (a, b) = (&interpreted, &compiled);
-        let difference = if a.exit != b.exit {
-            Some(format!("exit: {} vs {}", a.exit, b.exit))
-        } else if a.machine != b.machine {
-            Some(format!("machine: {:?} vs {:?}", a.machine, b.machine))
-        } else if a.result() != b.result() {
-            Some("output differs".to_owned())
-        } else {
-            None
-        };
-        match difference {
-            None => Ok(interpreted),
-            Some(d) => Err(PvmError::Divergence(d)),
+        self.lockstep_program(program, invocation, false, host)
+            .map(|stepped| stepped.outcome)
+    }
+
+    /// [`Pvm::crosscheck_program`] with both backends step-traced, compared
+    /// after every instruction too (pc, registers, gas): the first
+    /// instruction whose effect differs is named. Returns the interpreter's
+    /// outcome and how many instructions ran. Much slower (every
+    /// instruction stops both machines): for tests.
+    pub fn crosscheck_program_steps(
+        &self,
+        program: &Program,
+        invocation: &Invocation<'_>,
+        host: &mut impl FnMut(HostCallContext<'_>) -> HostCallAction,
+    ) -> Result<Stepped<ProgramOutcome>, PvmError> {
+        self.lockstep_program(program, invocation, true, host)
+    }
+
+    fn lockstep_program(
+        &self,
+        program: &Program,
+        invocation: &Invocation<'_>,
+        steps: bool,
+        host: &mut impl FnMut(HostCallContext<'_>) -> HostCallAction,
+    ) -> Result<Stepped<ProgramOutcome>, PvmError> {
+        let a = self.start_program(Backend::Interpreter, program, invocation, steps)?;
+        let b = self.start_program(Backend::Compiler, program, invocation, steps)?;
+        lockstep_program(a, b, invocation.gas, steps, host)
+    }
+}
+
+/// Runs two runs of the same program in lockstep (see
+/// [`Pvm::crosscheck_program`]): `a` the interpreter's, whose machine the
+/// host calls act on, `b` the compiler's; compared after every instruction
+/// if `steps` (both step-traced), else steps are passed over (a backend
+/// may step where the other does not, see `interpreter_needs_steps`).
+pub(crate) fn lockstep_program(
+    mut a: ProgramRun<'_>,
+    mut b: ProgramRun<'_>,
+    gas_limit: i64,
+    steps: bool,
+    host: &mut impl FnMut(HostCallContext<'_>) -> HostCallAction,
+) -> Result<Stepped<ProgramOutcome>, PvmError> {
+    let mut host_calls = 0u64;
+    let mut last_pc = None;
+    // Without `steps`, an interpreter that steps anyway (see
+    // `interpreter_needs_steps`) counts instructions that are not compared.
+    let diverged = |instructions, host_calls, pc, what| {
+        PvmError::DivergenceAt(Divergence {
+            instructions: if steps { instructions } else { 0 },
+            host_calls,
+            pc,
+            what,
+        })
+    };
+    let (stop_a, stop_b) = loop {
+        match (a.next_event(steps)?, b.next_event(steps)?) {
+            (ProgramEvent::Step(pc_a), ProgramEvent::Step(pc_b)) => {
+                let what = if pc_a == pc_b {
+                    machine_difference(&a.instance, &b.instance)
+                } else {
+                    Some(format!("next pc: {pc_a} vs {pc_b}"))
+                };
+                if let Some(what) = what {
+                    return Err(diverged(a.steps - 1, host_calls, last_pc, what));
+                }
+                last_pc = Some(pc_a);
+            }
+            (
+                ProgramEvent::HostCall { index, pc },
+                ProgramEvent::HostCall {
+                    index: index_b,
+                    pc: pc_b,
+                },
+            ) => {
+                let what = if (index, pc) == (index_b, pc_b) {
+                    machine_difference(&a.instance, &b.instance)
+                } else {
+                    Some(format!("host call {index} at {pc} vs {index_b} at {pc_b}"))
+                };
+                if let Some(what) = what {
+                    return Err(diverged(a.steps, host_calls, Some(pc), what));
+                }
+                let log = RefCell::new(Vec::new());
+                let action = host(HostCallContext {
+                    index,
+                    pc,
+                    instance: &mut a.instance,
+                    log: Some(&log),
+                });
+                if let Err(what) = replay(&log.borrow(), &mut b.instance) {
+                    let what = format!("host call {index}: {what}");
+                    return Err(diverged(a.steps, host_calls, Some(pc), what));
+                }
+                b.instance.set_gas(a.instance.gas());
+                for reg in Reg::ALL {
+                    b.instance.set_reg(reg, a.instance.reg(reg));
+                }
+                host_calls += 1;
+                last_pc = Some(pc);
+                if let Some(stop) = Stop::after_host_call(action, pc) {
+                    break (stop, stop);
+                }
+            }
+            (ProgramEvent::Exit(x), ProgramEvent::Exit(y)) => break (x, y),
+            (x, y) => {
+                let what = format!("{x} vs {y}");
+                return Err(diverged(a.steps.min(b.steps), host_calls, last_pc, what));
+            }
+        }
+    };
+    let instructions = if steps { a.steps } else { 0 };
+    let (a, b) = (a.finish(stop_a, gas_limit), b.finish(stop_b, gas_limit));
+    let what = if a.exit != b.exit {
+        Some(format!("exit: {} vs {}", a.exit, b.exit))
+    } else if a.machine != b.machine {
+        Some(format!("machine: {:?} vs {:?}", a.machine, b.machine))
+    } else if a.result() != b.result() {
+        Some(format!("result: {:?} vs {:?}", a.result(), b.result()))
+    } else {
+        None
+    };
+    match what {
+        None => Ok(Stepped {
+            outcome: a,
+            instructions,
+        }),
+        Some(what) => Err(diverged(instructions, host_calls, last_pc, what)),
+    }
+}
+
+/// What a run of a standard program stopped for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ProgramEvent {
+    /// Step tracing: the pc of the instruction about to run.
+    Step(u32),
+    /// `ecalli index` at `pc`.
+    HostCall { index: u32, pc: u32 },
+    /// The machine stopped by itself.
+    Exit(Stop),
+}
+
+impl fmt::Display for ProgramEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProgramEvent::Step(pc) => write!(f, "next pc {pc}"),
+            ProgramEvent::HostCall { index, pc } => write!(f, "host call {index} at {pc}"),
+            ProgramEvent::Exit(stop) => write!(f, "exit {} at {:?}", stop.exit, stop.at),
         }
     }
 }
 
-/// A host call at `pc` that panics the machine: the GP charges one gas per
-/// instruction run, up to and including the `ecalli`, while polkavm
-/// charged the whole basic block on entry. Give back the instructions of
-/// the block after `pc`, which never ran.
-fn refund_unrun_tail(instance: &mut RawInstance, program: &Program, pc: u32) {
-    let tail = program.block_tail_instructions(pc) * program.flavor().gas_per_instruction();
-    if tail > 0 {
-        instance.set_gas(instance.gas().saturating_add(tail));
+/// How a run ends: the exit, the pc of the instruction that stopped it,
+/// and the pc to report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stop {
+    exit: ExitReason,
+    /// The instruction that stopped the run (its `ecalli`, for a host
+    /// call's action), as polkavm reports it.
+    at: Option<u32>,
+    /// [`ProgramOutcome::machine`]'s pc.
+    pc: u32,
+}
+
+impl Stop {
+    /// How a host call at `pc` that answers `action` ends the run, if it
+    /// does. A panic reports pc 0 (GP §A.1); a halt and out of gas the
+    /// `ecalli`.
+    fn after_host_call(action: HostCallAction, pc: u32) -> Option<Stop> {
+        let (exit, reported) = match action {
+            HostCallAction::Continue => return None,
+            HostCallAction::Halt => (ExitReason::Halt, pc),
+            HostCallAction::Panic => (ExitReason::Panic, 0),
+            HostCallAction::OutOfGas => (ExitReason::OutOfGas, pc),
+        };
+        Some(Stop {
+            exit,
+            at: Some(pc),
+            pc: reported,
+        })
+    }
+}
+
+/// A run of a standard program on one backend, interrupt by interrupt.
+pub(crate) struct ProgramRun<'p> {
+    flavor: PvmFlavor,
+    program: &'p Program,
+    pub(crate) instance: RawInstance,
+    /// The instructions begun, with step tracing.
+    steps: u64,
+}
+
+impl ProgramRun<'_> {
+    /// Runs to the next host call or exit, or step if `steps`.
+    fn next_event(&mut self, steps: bool) -> Result<ProgramEvent, PvmError> {
+        loop {
+            match self.next()? {
+                ProgramEvent::Step(_) if !steps => {}
+                event => return Ok(event),
+            }
+        }
+    }
+
+    /// Runs to the next step, host call or exit.
+    fn next(&mut self) -> Result<ProgramEvent, PvmError> {
+        let interrupt = self.instance.run().map_err(engine_error)?;
+        let at = self.instance.program_counter().map(|pc| pc.0);
+        let pc = at.unwrap_or(0);
+        Ok(match self.flavor.exit_reason(&interrupt) {
+            None => {
+                self.steps += 1;
+                ProgramEvent::Step(pc)
+            }
+            Some(ExitReason::HostCall(index)) => ProgramEvent::HostCall { index, pc },
+            // GP §A.1: "in the case of a final halt, either through panic
+            // or success, the instruction counter returned is zero".
+            Some(exit @ (ExitReason::Halt | ExitReason::Panic)) => {
+                ProgramEvent::Exit(Stop { exit, at, pc: 0 })
+            }
+            Some(exit) => ProgramEvent::Exit(Stop { exit, at, pc }),
+        })
+    }
+
+    /// The outcome of a run that stopped so. A panic gives back its
+    /// block's instructions after the one that panicked, which polkavm
+    /// charged on entering the block but which never ran (the pc of a
+    /// panic is exact on both backends, see [`Pvm::run_code`]).
+    fn finish(self, stop: Stop, gas_limit: i64) -> ProgramOutcome {
+        let instance = self.instance;
+        let mut gas = instance.gas();
+        if let (ExitReason::Panic, Some(at)) = (stop.exit, stop.at) {
+            let unrun = block_tail(self.program.blob(), at);
+            gas = gas.saturating_add(self.flavor.unrun_gas(stop.exit, unrun));
+        }
+        ProgramOutcome {
+            exit: stop.exit,
+            machine: MachineState {
+                regs: registers_of(&instance),
+                pc: stop.pc,
+                gas,
+            },
+            gas_limit,
+            instance,
+        }
     }
 }

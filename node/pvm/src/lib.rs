@@ -22,14 +22,30 @@
 //!
 //! * out of gas: `Ψ_M` counts all the gas as used
 //!   ([`ProgramOutcome::gas_used`]), as the paper does;
-//! * a host call that panics the machine: the rest of the block is given
-//!   back (the `ecalli`'s pc is exact on both backends);
+//! * a panic (`☇`), of the guest or of a host call: the instructions of the
+//!   block after the one that panicked are given back, so the run pays one
+//!   gas per instruction it began, the panicking one included, as GP §A.4
+//!   charges `ϱ_Δ` for `trap`, an invalid opcode, a bad jump or branch and
+//!   (since graypaper PR #497; 0.7.2's `ε^μ` keeps the gas from before the
+//!   instruction) an access below `2^16`. `trap`, jumps and branches end
+//!   their block, so in practice this is the memory access that faults in
+//!   the middle of one (in a standard program every inaccessible access
+//!   panics);
+//! * a page fault (`F × a`, raw code blobs only): the whole block is
+//!   charged, as the GP 0.7.2 PVM test vectors expect (see
+//!   `PvmFlavor::unrun_gas`);
 //! * an inner machine resumed after a host call: its runner gives back the
-//!   part of the block before the pc ([`Pvm::block_entry_overcharge`]);
-//! * **a trap (`☇`) inside a block still pays the instructions after it in
-//!   its block**: polkavm's two backends disagree on a trap's pc, so the
-//!   unrun tail cannot be told identically on both. A known gap: it changes
-//!   the gas a service that panics mid-block is said to use.
+//!   part of the block before the pc ([`Pvm::block_entry_overcharge`]).
+//!
+//! The exact pc of a panic or fault decides what is given back, so it is
+//! the same on both backends: polkavm reports the instruction itself (a
+//! memory access, `trap`, an invalid opcode, a jump, the implicit trap past
+//! the code), except that its interpreter reports a taken branch to no
+//! block start at the pc where its run began; code with such a branch (no
+//! compiler emits one) runs step-traced on the interpreter, which then
+//! knows the branch. From that pc the unrun tail follows from the code
+//! alone. [`Outcome::machine`] has that pc; `Ψ` returns 0 after a panic
+//! (GP eq. A.1), and [`ProgramOutcome::machine`] does so.
 //!
 //! polkavm 0.30.0 is the last polkavm release implementing this (the
 //! `JamV1` instruction set); 0.31 and later implement GP 0.8, whose gas
@@ -45,7 +61,14 @@
 //! [`InitialState`] to an [`Outcome`]. A malformed blob or initial state is a
 //! typed [`PvmError`], never a panic of the host; the GP's own reaction to a
 //! blob that fails `deblob` (a `☇` exit, eq. A.1) is for the caller to apply.
-//! [`Pvm::crosscheck`] runs both backends and checks they agree exactly.
+//! [`Pvm::crosscheck`] runs both backends and checks they agree exactly;
+//! [`Pvm::crosscheck_steps`] runs them in lockstep, step-traced, and
+//! compares pc, registers and gas after every instruction, naming the first
+//! instruction after which they differ. For standard programs,
+//! [`Pvm::crosscheck_program`] compares the two at every host call (index,
+//! pc, registers, gas, and every memory access of the host call, which
+//! answers once) and at the end, and [`Pvm::crosscheck_program_steps`] after
+//! every instruction too.
 //!
 //! Service code comes as a *standard program* (GP §A.7, `Y(p, a)`):
 //! [`Program::from_standard_blob`] decodes and checks it, and
@@ -237,6 +260,14 @@ impl PvmFlavor {
         }
     }
 
+    /// Whether `opcode` is a conditional branch (GP §A.5.8 and §A.5.11:
+    /// `branch_eq_imm` … `branch_gt_s_imm`, `branch_eq` … `branch_ge_s`).
+    fn is_branch_opcode(self, opcode: u8) -> bool {
+        match self {
+            PvmFlavor::Gp072 => matches!(opcode, 81..=90 | 170..=175),
+        }
+    }
+
     /// The GP exit reason of a polkavm interruption, or `None` to go on.
     fn exit_reason(self, interrupt: &InterruptKind) -> Option<ExitReason> {
         match self {
@@ -256,6 +287,131 @@ impl PvmFlavor {
             },
         }
     }
+
+    /// The gas to give back when the machine stops with `exit` at an
+    /// instruction that `unrun` more instructions of its basic block
+    /// follow: polkavm charged them on entering the block, but they never
+    /// ran (see the crate docs, "Gas").
+    ///
+    /// GP 0.7.2 charges `ϱ_Δ` per instruction run (§A.4, the default
+    /// transition beside eq. A.6), the panicking one included: `trap`, an
+    /// invalid opcode (as-if `trap`), a branch or jump to no basic block's
+    /// start and a bad dynamic jump all charge it by their rows of the
+    /// instruction tables. So a panic gives the whole unrun tail back.
+    ///
+    /// A page fault gives nothing back: the GP 0.7.2 PVM test vectors
+    /// charge the faulting instruction's whole block (all nine page-fault
+    /// vectors fault on a store that an implicit trap follows in its block,
+    /// and expect two gas used). The paper charges less: its `ε^μ` returns
+    /// the gas from before the faulting instruction (eq. A.7 in 0.7.2),
+    /// which the paper after 0.7.2 changed to after it (one gas; graypaper
+    /// PR #497), never the instructions after it.
+    fn unrun_gas(self, exit: ExitReason, unrun: i64) -> i64 {
+        match self {
+            PvmFlavor::Gp072 => match exit {
+                ExitReason::Panic => unrun * self.gas_per_instruction(),
+                ExitReason::PageFault(_)
+                | ExitReason::Halt
+                | ExitReason::OutOfGas
+                | ExitReason::HostCall(_) => 0,
+            },
+        }
+    }
+}
+
+/// How many instructions follow the one at `pc` in its basic block, as
+/// polkavm forms blocks: up to and including the next block-ending
+/// instruction (GP §A.3's set `T`), where an instruction that falls
+/// through into no instruction (the end of the code, or a skip beyond 24
+/// octets) is followed by an implicit trap. Zero when the instruction at
+/// `pc` ends its block itself, and when no instruction starts at `pc` (a
+/// run that stops there has run the implicit `trap` of GP eq. A.3's
+/// zero-padding, a block of its own).
+///
+/// This is what polkavm charged on entering the block but never ran when
+/// the machine stops at `pc`. Only on the way out of a run: it walks the
+/// block from `pc`, a bounded and cheap step.
+pub(crate) fn block_tail(blob: &ProgramBlob, pc: u32) -> i64 {
+    let mut instructions = blob.instructions_bounded_at(ProgramCounter(pc));
+    match instructions.next() {
+        Some(first) if first.offset.0 == pc && !first.kind.starts_new_basic_block() => {}
+        _ => return 0,
+    }
+    let mut tail = 0;
+    for instruction in instructions {
+        tail += 1;
+        if instruction.kind.starts_new_basic_block() {
+            break;
+        }
+    }
+    tail
+}
+
+/// Whether a conditional branch of `blob` targets an offset where no basic
+/// block starts (GP §A.4 `branch`: such a branch panics when taken).
+///
+/// polkavm 0.30's interpreter does not know the pc of that panic: it
+/// reports the pc at which the current `run` began (the entry, or the
+/// resume after a host call), which may be any instruction, while its
+/// recompiler reports the branch. With step tracing the interpreter knows
+/// it too. No compiler emits such a branch, so code that has one runs
+/// step-traced on the interpreter (see `interpreter_needs_steps`).
+///
+/// On a module cache miss only, and cheap: only the octets that start an
+/// instruction with a branch opcode are decoded.
+fn branches_to_no_block_start(flavor: PvmFlavor, blob: &ProgramBlob) -> bool {
+    let (code, bitmask) = (blob.code(), blob.bitmask());
+    // The instruction starts are the bitmask's set bits: visit those.
+    bitmask.iter().enumerate().any(|(index, &bits)| {
+        let mut bits = bits;
+        while bits != 0 {
+            let i = index * 8 + bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            let is_branch = code.get(i).is_some_and(|&op| flavor.is_branch_opcode(op));
+            if is_branch && branch_to_no_block_start(blob, i) {
+                return true;
+            }
+        }
+        false
+    })
+}
+
+/// Whether the branch starting at offset `i` targets no block start.
+fn branch_to_no_block_start(blob: &ProgramBlob, i: usize) -> bool {
+    use polkavm::program::Instruction as I;
+    let Ok(offset) = u32::try_from(i) else {
+        return false;
+    };
+    let Some(instruction) = blob.instructions_bounded_at(ProgramCounter(offset)).next() else {
+        return false;
+    };
+    let (I::branch_eq(_, _, target)
+    | I::branch_not_eq(_, _, target)
+    | I::branch_less_unsigned(_, _, target)
+    | I::branch_less_signed(_, _, target)
+    | I::branch_greater_or_equal_unsigned(_, _, target)
+    | I::branch_greater_or_equal_signed(_, _, target)
+    | I::branch_eq_imm(_, _, target)
+    | I::branch_not_eq_imm(_, _, target)
+    | I::branch_less_unsigned_imm(_, _, target)
+    | I::branch_less_signed_imm(_, _, target)
+    | I::branch_less_or_equal_unsigned_imm(_, _, target)
+    | I::branch_less_or_equal_signed_imm(_, _, target)
+    | I::branch_greater_or_equal_unsigned_imm(_, _, target)
+    | I::branch_greater_or_equal_signed_imm(_, _, target)
+    | I::branch_greater_unsigned_imm(_, _, target)
+    | I::branch_greater_signed_imm(_, _, target)) = instruction.kind
+    else {
+        return false;
+    };
+    !blob.is_jump_target_valid(blob.isa(), ProgramCounter(target))
+}
+
+/// Whether `backend` (the one that really runs, see `effective_backend`)
+/// must run `blob` step-traced to know the exact pc of every panic: the
+/// interpreter, on code with a branch to no block start.
+fn interpreter_needs_steps(flavor: PvmFlavor, backend: Backend, blob: &ProgramBlob) -> bool {
+    backend == Backend::Interpreter && branches_to_no_block_start(flavor, blob)
 }
 
 /// How the machine stopped: `ε` of GP eq. A.1.
@@ -375,10 +531,12 @@ pub struct Outcome {
     /// `ε`.
     pub exit: ExitReason,
     /// The final registers and gas, and the pc of the instruction that
-    /// caused the exit, as the PVM test vectors record it. After a halt that
-    /// pc is known only with [`PvmOptions::step_tracing`] and is 0 otherwise
-    /// (GP eq. A.1 itself returns `ı = 0` after a halt or a panic, so no
-    /// protocol rule reads it).
+    /// caused the exit, as the PVM test vectors record it (the same on both
+    /// backends). After a halt that pc is known only with
+    /// [`PvmOptions::step_tracing`] and is 0 otherwise (GP eq. A.1 itself
+    /// returns `ı = 0` after a halt or a panic, so no protocol rule reads
+    /// it). The gas after a panic is one per instruction begun (see the
+    /// crate docs, "Gas").
     pub machine: MachineState,
     /// The full final contents of every range of [`InitialState::pages`],
     /// in the same order.
@@ -484,6 +642,55 @@ pub enum PvmError {
     /// [`Pvm::crosscheck`]: the backends disagree.
     #[error("backends disagree: {0} (interpreter vs compiler)")]
     Divergence(String),
+    /// A run compared in lockstep ([`Pvm::crosscheck_steps`],
+    /// [`Pvm::crosscheck_program`], [`Pvm::crosscheck_program_steps`]):
+    /// the backends disagree, first at the point named.
+    #[error("backends disagree {0}")]
+    DivergenceAt(Divergence),
+}
+
+/// The first point at which the two backends of a lockstep crosscheck
+/// disagree, and how.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Divergence {
+    /// The instructions both backends had begun, in step, when the
+    /// difference showed: the last of them (at `pc`) is the first whose
+    /// effect differs. Zero when not comparing instruction by instruction,
+    /// or when the machines differ before the first instruction.
+    pub instructions: u64,
+    /// The host calls both had made and been answered before.
+    pub host_calls: u64,
+    /// The pc of that instruction, or of the host call's `ecalli` when the
+    /// difference shows at a host call.
+    pub pc: Option<u32>,
+    /// What differs, interpreter's value first.
+    pub what: String,
+}
+
+impl fmt::Display for Divergence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "after {} instructions and {} host calls",
+            self.instructions, self.host_calls
+        )?;
+        if let Some(pc) = self.pc {
+            write!(f, " (at pc {pc})")?;
+        }
+        write!(f, ": {} (interpreter vs compiler)", self.what)
+    }
+}
+
+/// A run compared instruction by instruction on both backends.
+#[derive(Debug)]
+pub struct Stepped<T> {
+    /// The (common) outcome. Step tracing knows the pc of a halting
+    /// instruction, so [`Outcome::machine`] has it.
+    pub outcome: T,
+    /// The instructions the run began, the one it stopped at included: on a
+    /// panic without host calls, the gas the GP charges (one per
+    /// instruction in GP 0.7.x).
+    pub instructions: u64,
 }
 
 impl From<ProgramParseError> for PvmError {
@@ -628,23 +835,6 @@ impl Pvm {
         self.modules.clear();
     }
 
-    /// The module of `program` for `backend`, from the cache or compiled.
-    fn program_module(&self, backend: Backend, program: &Program) -> Result<Module, PvmError> {
-        self.engine(backend)?;
-        self.modules
-            .get_or_compile((program.code_hash(), backend), || {
-                // On a miss only: the scan costs about as much as a compile.
-                let engine =
-                    self.engine(effective_backend(self.flavor, backend, program.blob()))?;
-                Module::from_blob(
-                    engine,
-                    &self.flavor.standard_module_config(self.options),
-                    program.blob().clone(),
-                )
-                .map_err(|e| PvmError::Module(e.to_string()))
-            })
-    }
-
     /// The flavor this PVM runs.
     pub fn flavor(&self) -> PvmFlavor {
         self.flavor
@@ -729,6 +919,25 @@ impl Pvm {
         init: &InitialState,
     ) -> Result<Outcome, PvmError> {
         check_initial_memory(init)?;
+        let mut run = self.start_code(backend, code, init, false)?;
+        let exit = loop {
+            if let CodeEvent::Exit(exit) = run.next()? {
+                break exit;
+            }
+        };
+        run.finish(exit, init)
+    }
+
+    /// An instance of `code` on `backend` in the state `init` (checked
+    /// already), ready to run: its module from the cache, or, for a
+    /// lockstep crosscheck (`steps`), a step-traced module of its own.
+    fn start_code<'c>(
+        &self,
+        backend: Backend,
+        code: &'c CodeBlob,
+        init: &InitialState,
+        steps: bool,
+    ) -> Result<CodeRun<'c>, PvmError> {
         self.engine(backend)?;
         let blob = &code.blob;
         // `sbrk` needs the standard layout's heap (GP §A.5.9: without it
@@ -736,14 +945,24 @@ impl Pvm {
         // polkavm 0.30's interpreter cannot run it under dynamic paging at
         // all. So a run stops with a panic when it reaches one, which needs
         // a step trace to catch it in time on both backends.
-        let sbrk_pcs = &code.sbrk_pcs;
         let mut options = self.options;
-        options.step_tracing |= !sbrk_pcs.is_empty();
-        let module = self.modules.get_or_compile((code.hash, backend), || {
-            let engine = self.engine(effective_backend(self.flavor, backend, blob))?;
-            Module::from_blob(engine, &self.flavor.module_config(options), blob.clone())
-                .map_err(|e| PvmError::Module(e.to_string()))
-        })?;
+        options.step_tracing |= steps || !code.sbrk_pcs.is_empty();
+        let compile = || {
+            let really = effective_backend(self.flavor, backend, blob);
+            let mut options = options;
+            options.step_tracing |= interpreter_needs_steps(self.flavor, really, blob);
+            Module::from_blob(
+                self.engine(really)?,
+                &self.flavor.module_config(options),
+                blob.clone(),
+            )
+            .map_err(|e| PvmError::Module(e.to_string()))
+        };
+        let module = if steps {
+            compile()?
+        } else {
+            self.modules.get_or_compile((code.hash, backend), compile)?
+        };
         let mut instance = module.instantiate().map_err(engine_error)?;
         load_memory(&mut instance, init)?;
         for (reg, value) in Reg::ALL.into_iter().zip(init.machine.regs) {
@@ -751,50 +970,13 @@ impl Pvm {
         }
         instance.set_gas(init.machine.gas);
         instance.set_next_program_counter(ProgramCounter(init.machine.pc));
-
-        // With step tracing, the pc of the instruction about to run.
-        let mut last_step = None;
-        let exit = loop {
-            let interrupt = instance.run().map_err(engine_error)?;
-            if let Some(exit) = self.flavor.exit_reason(&interrupt) {
-                break exit;
-            }
-            last_step = instance.program_counter();
-            if last_step.is_some_and(|pc| sbrk_pcs.contains(&pc.0)) {
-                break ExitReason::Panic;
-            }
-        };
-
-        let mut regs = [0u64; REGISTER_COUNT];
-        for (slot, reg) in regs.iter_mut().zip(Reg::ALL) {
-            *slot = instance.reg(reg);
-        }
-        // polkavm forgets the pc on a halt; only a step trace knows it.
-        let pc = match exit {
-            ExitReason::Halt => last_step.map_or(0, |pc| pc.0),
-            _ => instance.program_counter().map_or(0, |pc| pc.0),
-        };
-        let memory = init
-            .pages
-            .iter()
-            .map(|range| {
-                instance
-                    .read_memory(range.address, range.length)
-                    .map(|contents| MemoryChunk {
-                        address: range.address,
-                        contents,
-                    })
-                    .map_err(engine_error)
-            })
-            .collect::<Result<_, _>>()?;
-        Ok(Outcome {
-            exit,
-            machine: MachineState {
-                regs,
-                pc,
-                gas: instance.gas(),
-            },
-            memory,
+        Ok(CodeRun {
+            flavor: self.flavor,
+            code,
+            instance,
+            halt_pc_known: options.step_tracing,
+            last_step: None,
+            steps: 0,
         })
     }
 
@@ -807,6 +989,29 @@ impl Pvm {
             None => Ok(interpreted),
             Some(d) => Err(PvmError::Divergence(d)),
         }
+    }
+
+    /// Runs `code` on both backends in lockstep, step-traced, and checks
+    /// after every instruction that both are at the same pc with the same
+    /// registers and gas, and at the end that exit, registers, pc, gas and
+    /// memory agree; returns the (common) outcome and how many
+    /// instructions ran. The first difference is a
+    /// [`PvmError::DivergenceAt`] naming the instruction (its number and
+    /// pc) after which the machines differ.
+    ///
+    /// Much slower than [`Pvm::crosscheck`] (every instruction stops both
+    /// machines; on the recompiler that is a round trip to its sandbox):
+    /// for tests and the conformance vectors.
+    pub fn crosscheck_steps(
+        &self,
+        code: &[u8],
+        init: &InitialState,
+    ) -> Result<Stepped<Outcome>, PvmError> {
+        let code = self.prepare_code(code)?;
+        check_initial_memory(init)?;
+        let a = self.start_code(Backend::Interpreter, &code, init, true)?;
+        let b = self.start_code(Backend::Compiler, &code, init, true)?;
+        lockstep_code(a, b, init)
     }
 
     /// Whether `code` is a GP code blob this PVM can load: `deblob(code) ≠ ∇`
@@ -919,6 +1124,182 @@ impl CodeBlob {
         }
         before
     }
+}
+
+/// Runs two step-traced runs of the same code in lockstep (see
+/// [`Pvm::crosscheck_steps`]): `a` the interpreter's, `b` the compiler's.
+fn lockstep_code(
+    mut a: CodeRun<'_>,
+    mut b: CodeRun<'_>,
+    init: &InitialState,
+) -> Result<Stepped<Outcome>, PvmError> {
+    let mut last_pc = None;
+    let diverged = |instructions, pc, what| {
+        PvmError::DivergenceAt(Divergence {
+            instructions,
+            host_calls: 0,
+            pc,
+            what,
+        })
+    };
+    let (exit_a, exit_b) = loop {
+        match (a.next()?, b.next()?) {
+            (CodeEvent::Step(pc_a), CodeEvent::Step(pc_b)) => {
+                let what = if pc_a == pc_b {
+                    machine_difference(&a.instance, &b.instance)
+                } else {
+                    Some(format!("next pc: {pc_a} vs {pc_b}"))
+                };
+                if let Some(what) = what {
+                    return Err(diverged(a.steps - 1, last_pc, what));
+                }
+                last_pc = Some(pc_a);
+            }
+            (CodeEvent::Exit(x), CodeEvent::Exit(y)) => break (x, y),
+            (x, y) => {
+                let what = format!("{x} vs {y}");
+                return Err(diverged(a.steps.min(b.steps), last_pc, what));
+            }
+        }
+    };
+    let instructions = a.steps;
+    let a = a.finish(exit_a, init)?;
+    let b = b.finish(exit_b, init)?;
+    if let Some(what) = a.difference(&b) {
+        return Err(diverged(instructions, last_pc, what));
+    }
+    Ok(Stepped {
+        outcome: a,
+        instructions,
+    })
+}
+
+/// What a run of a code blob stopped for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CodeEvent {
+    /// Step tracing: the pc of the instruction about to run.
+    Step(u32),
+    /// The machine stopped.
+    Exit(ExitReason),
+}
+
+impl fmt::Display for CodeEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CodeEvent::Step(pc) => write!(f, "next pc {pc}"),
+            CodeEvent::Exit(exit) => write!(f, "exit {exit}"),
+        }
+    }
+}
+
+/// A run of a code blob on one backend, interrupt by interrupt.
+struct CodeRun<'c> {
+    flavor: PvmFlavor,
+    code: &'c CodeBlob,
+    instance: RawInstance,
+    /// Whether both backends step (a step trace asked for, or forced by
+    /// `sbrk`), so that the pc of a halting instruction is known alike.
+    halt_pc_known: bool,
+    /// With step tracing, the pc of the instruction about to run.
+    last_step: Option<ProgramCounter>,
+    /// The instructions begun, with step tracing.
+    steps: u64,
+}
+
+impl CodeRun<'_> {
+    /// Runs to the next step or exit. A step at an `sbrk` is an exit: a
+    /// panic (see [`Pvm::start_code`]).
+    fn next(&mut self) -> Result<CodeEvent, PvmError> {
+        let interrupt = self.instance.run().map_err(engine_error)?;
+        if let Some(exit) = self.flavor.exit_reason(&interrupt) {
+            return Ok(CodeEvent::Exit(exit));
+        }
+        self.steps += 1;
+        self.last_step = self.instance.program_counter();
+        let pc = self.last_step.map_or(0, |pc| pc.0);
+        if self.code.sbrk_pcs.contains(&pc) {
+            // The run stops before the `sbrk` runs. polkavm steps a block's
+            // first instruction before it charges the block, so there the
+            // charge is still to come: make it as polkavm would (out of gas
+            // if the block is dearer than the gas left), so that the panic
+            // pays like any other (`finish` gives the unrun tail back).
+            if self.code.block_entry_overcharge(pc) == 0 {
+                let cost = (block_tail(&self.code.blob, pc) + 1)
+                    .saturating_mul(self.flavor.gas_per_instruction());
+                let gas = self.instance.gas();
+                if gas < cost {
+                    return Ok(CodeEvent::Exit(ExitReason::OutOfGas));
+                }
+                self.instance.set_gas(gas - cost);
+            }
+            return Ok(CodeEvent::Exit(ExitReason::Panic));
+        }
+        Ok(CodeEvent::Step(pc))
+    }
+
+    /// The outcome of a run that stopped with `exit`.
+    ///
+    /// The pc of a panic or a page fault is exact on both backends: polkavm
+    /// reports the instruction that stopped (a memory access, `trap`, an
+    /// invalid opcode, a jump, the implicit trap past the code), except for
+    /// a branch to no block start on the interpreter, which runs such code
+    /// step-traced (`interpreter_needs_steps`) and then reports it too. From
+    /// that pc the block's unrun tail follows from the code alone, and the
+    /// flavor decides what of it to give back (`PvmFlavor::unrun_gas`).
+    fn finish(self, exit: ExitReason, init: &InitialState) -> Result<Outcome, PvmError> {
+        let instance = self.instance;
+        let regs = registers_of(&instance);
+        // polkavm forgets the pc on a halt; only a step trace knows it.
+        let pc = match exit {
+            ExitReason::Halt if self.halt_pc_known => self.last_step.map_or(0, |pc| pc.0),
+            ExitReason::Halt => 0,
+            _ => instance.program_counter().map_or(0, |pc| pc.0),
+        };
+        let mut gas = instance.gas();
+        let stopped_at = instance.program_counter();
+        if let (ExitReason::Panic | ExitReason::PageFault(_), Some(at)) = (exit, stopped_at) {
+            let unrun = block_tail(&self.code.blob, at.0);
+            gas = gas.saturating_add(self.flavor.unrun_gas(exit, unrun));
+        }
+        let memory = init
+            .pages
+            .iter()
+            .map(|range| {
+                instance
+                    .read_memory(range.address, range.length)
+                    .map(|contents| MemoryChunk {
+                        address: range.address,
+                        contents,
+                    })
+                    .map_err(engine_error)
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Outcome {
+            exit,
+            machine: MachineState { regs, pc, gas },
+            memory,
+        })
+    }
+}
+
+/// The registers `ω` of an instance, in GP order.
+pub(crate) fn registers_of(instance: &RawInstance) -> [u64; REGISTER_COUNT] {
+    let mut regs = [0u64; REGISTER_COUNT];
+    for (slot, reg) in regs.iter_mut().zip(Reg::ALL) {
+        *slot = instance.reg(reg);
+    }
+    regs
+}
+
+/// How two stepping instances differ in gas or registers, if they do.
+pub(crate) fn machine_difference(a: &RawInstance, b: &RawInstance) -> Option<String> {
+    if a.gas() != b.gas() {
+        return Some(format!("gas: {} vs {}", a.gas(), b.gas()));
+    }
+    let (ra, rb) = (registers_of(a), registers_of(b));
+    (0..REGISTER_COUNT)
+        .find(|&i| ra[i] != rb[i])
+        .map(|i| format!("register {i}: {:#x} vs {:#x}", ra[i], rb[i]))
 }
 
 fn sbrk_offsets(blob: &ProgramBlob) -> BTreeSet<u32> {

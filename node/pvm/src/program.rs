@@ -248,31 +248,6 @@ impl Program {
         }
     }
 
-    /// How many instructions follow the one at `pc` in its basic block:
-    /// what polkavm charged on entering the block but never ran when the
-    /// machine stops at `pc` (0 if `pc` ends its block or is no
-    /// instruction).
-    pub(crate) fn block_tail_instructions(&self, pc: u32) -> i64 {
-        let mut tail = 0i64;
-        let mut found = false;
-        for instruction in self.blob.instructions() {
-            if found {
-                tail += 1;
-                if instruction.kind.starts_new_basic_block() {
-                    break;
-                }
-            } else if instruction.offset.0 == pc {
-                if instruction.kind.starts_new_basic_block() {
-                    break;
-                }
-                found = true;
-            } else if instruction.offset.0 > pc {
-                break;
-            }
-        }
-        tail
-    }
-
     pub(crate) fn blob(&self) -> &ProgramBlob {
         &self.blob
     }

@@ -1,6 +1,7 @@
 //! Hand-assembled programs in the GP 0.7.2 encoding (GP §A.5, instruction
 //! tables), run on the interpreter and, where this machine can run it, also
-//! on the recompiler with the outcomes compared.
+//! on the recompiler with the outcomes compared, at the end and instruction
+//! by instruction.
 
 use super::*;
 
@@ -16,6 +17,12 @@ const JUMP_IND: u8 = 50;
 const ECALLI: u8 = 10;
 /// `move_reg` (GP §A.5.9, two registers).
 const MOVE_REG: u8 = 100;
+/// `load_u8` (GP §A.5.5, one register and one immediate).
+const LOAD_U8: u8 = 52;
+/// `branch_eq_imm` (GP §A.5.8, one register, one immediate, one offset).
+const BRANCH_EQ_IMM: u8 = 81;
+/// `move_reg ω0 ← ω1`.
+const MOVE: [u8; 2] = [MOVE_REG, 0x10];
 
 /// A code blob with an empty jump table: `E(0) ⌢ E_1(0) ⌢ E(|c|) ⌢ c ⌢ k`,
 /// `instruction_starts` giving the offsets whose bitmask bit is set.
@@ -38,15 +45,33 @@ fn pvm() -> Pvm {
 /// Runs on every backend this machine has, checks they agree, and returns
 /// the outcome.
 fn run(code: &[u8], init: &InitialState) -> Outcome {
+    run_counting(code, init).0
+}
+
+/// [`run`], and where the recompiler runs here, also in lockstep with the
+/// interpreter ([`Pvm::crosscheck_steps`]), which must agree after every
+/// instruction and end the same; returns the outcome and the instructions
+/// the lockstep run began (the paper's gas of a run that panics).
+fn run_counting(code: &[u8], init: &InitialState) -> (Outcome, Option<u64>) {
     let pvm = pvm();
     let first = pvm
         .run_code_blob(Backend::Interpreter, code, init)
         .expect("runs");
-    if pvm.backend_unavailable(Backend::Compiler).is_none() {
-        let compiled = pvm.crosscheck(code, init).expect("backends agree");
-        assert_eq!(compiled, first);
+    if pvm.backend_unavailable(Backend::Compiler).is_some() {
+        return (first, None);
     }
-    first
+    let compiled = pvm.crosscheck(code, init).expect("backends agree");
+    assert_eq!(compiled, first);
+    let stepped = pvm
+        .crosscheck_steps(code, init)
+        .expect("backends agree instruction by instruction");
+    let mut outcome = stepped.outcome;
+    if outcome.exit == ExitReason::Halt {
+        // Only a step trace knows the halting pc.
+        outcome.machine.pc = first.machine.pc;
+    }
+    assert_eq!(outcome, first, "the lockstep run ends the same");
+    (first, Some(stepped.instructions))
 }
 
 fn with_gas(gas: i64) -> InitialState {
@@ -301,40 +326,52 @@ const SBRK: u8 = 101;
 
 /// A raw code blob has no standard layout, so `h = 0` (GP §A.5.9) and the
 /// instruction means nothing; polkavm's interpreter cannot run it with
-/// dynamic paging. It panics, on both backends alike.
+/// dynamic paging. It panics, on both backends alike, and pays like any
+/// panicking instruction: itself and the instructions before it.
 #[test]
 fn sbrk_without_standard_layout_panics() {
+    // fallthrough; sbrk (a block of its own, with the trap); trap.
     let code = blob(&[FALLTHROUGH, SBRK, 0x10, TRAP], &[0, 1, 3]);
+    let (out, instructions) = run_counting(&code, &with_gas(100));
+    assert_eq!(
+        (out.exit, out.machine.pc, out.machine.gas),
+        (ExitReason::Panic, 1, 98)
+    );
+    assert!(instructions.is_none_or(|n| n == 2));
+    // In the middle of a block: move_reg; sbrk; move_reg; trap.
+    let code = blob(
+        &[MOVE_REG, 0x10, SBRK, 0x10, MOVE_REG, 0x10, TRAP],
+        &[0, 2, 4, 6],
+    );
     let out = run(&code, &with_gas(100));
-    assert_eq!((out.exit, out.machine.pc), (ExitReason::Panic, 1));
+    assert_eq!(
+        (out.exit, out.machine.pc, out.machine.gas),
+        (ExitReason::Panic, 2, 98)
+    );
+    // Too little gas for the block the sbrk starts runs out before it, as
+    // for any block: the fallthrough leaves 1, the block costs 2.
+    let code = blob(&[FALLTHROUGH, SBRK, 0x10, TRAP], &[0, 1, 3]);
+    let out = run(&code, &with_gas(2));
+    assert_eq!(
+        (out.exit, out.machine.pc, out.machine.gas),
+        (ExitReason::OutOfGas, 1, 1)
+    );
 }
 
-/// polkavm 0.30's backends disagree on the pc a trap reports when a
-/// conditional branch (here `branch_eq_imm ω0, 0` reading the zero-padded
-/// code beyond the end, GP eq. A.3) targets an offset that starts no basic
-/// block: the interpreter blames the block's first instruction, the
-/// recompiler the branch. Everything else agrees. GP §A.1 returns `ı = 0`
-/// after a panic anyway, so no protocol rule reads this pc.
+/// A conditional branch (here `branch_ge_s_imm ω0, 0` reading the
+/// zero-padded code beyond the end, GP eq. A.3) that targets an offset
+/// starting no basic block panics (GP §A.4 `branch`), and the branch is the
+/// instruction that caused it on both backends. (polkavm 0.30's interpreter
+/// reports the pc at which its run began instead, so code with such a
+/// branch runs step-traced on it.)
 #[test]
-fn trap_pc_of_a_bad_branch_differs_between_backends() {
+fn trap_pc_of_a_bad_branch_is_the_branch_on_both_backends() {
     let code = blob(&[107, 89], &[0, 1]);
-    let pvm = pvm();
-    let interpreted = pvm
-        .run_code_blob(Backend::Interpreter, &code, &with_gas(100))
-        .expect("runs");
+    let out = run(&code, &with_gas(100));
     assert_eq!(
-        (interpreted.exit, interpreted.machine.pc),
-        (ExitReason::Panic, 0)
+        (out.exit, out.machine.pc, out.machine.gas),
+        (ExitReason::Panic, 1, 98)
     );
-    if pvm.backend_unavailable(Backend::Compiler).is_none() {
-        let compiled = pvm
-            .run_code_blob(Backend::Compiler, &code, &with_gas(100))
-            .expect("runs");
-        assert_eq!((compiled.exit, compiled.machine.pc), (ExitReason::Panic, 1));
-        let mut same_pc = compiled.clone();
-        same_pc.machine.pc = interpreted.machine.pc;
-        assert_eq!(same_pc, interpreted);
-    }
 }
 
 /// `add_64` (GP §A.5.13, three registers).
@@ -405,4 +442,352 @@ fn entering_a_block_in_the_middle_charges_the_whole_block() {
     assert_eq!((out.exit, out.machine.gas), (ExitReason::Panic, 6));
     init.machine.gas = 10 + overcharge(4);
     assert_eq!(run(&code, &init).machine.gas, 8, "two instructions paid");
+}
+
+/// A code blob with a jump table of one-octet entries:
+/// `E(|j|) ⌢ E_1(1) ⌢ E(|c|) ⌢ E_1(j) ⌢ c ⌢ k`.
+fn blob_with_jump_table(table: &[u8], code: &[u8], instruction_starts: &[usize]) -> Vec<u8> {
+    let plain = blob(code, instruction_starts);
+    let mut out = vec![u8::try_from(table.len()).expect("short"), 1, plain[2]];
+    out.extend_from_slice(table);
+    out.extend_from_slice(&plain[3..]);
+    out
+}
+
+/// `load_u8 ω0 ← μ[address]` with a three-octet immediate (`address` below
+/// 2^23).
+fn load_u8(address: u32) -> [u8; 5] {
+    let [a, b, c, _] = address.to_le_bytes();
+    [LOAD_U8, 0x00, a, b, c]
+}
+
+/// GP 0.7.2 charges one gas per instruction run, the one that panics
+/// included (§A.4; `trap`'s row, `ϱ_Δ = 1`). `trap` ends its basic block,
+/// so what follows it is a block of its own, never charged.
+#[test]
+fn trap_as_the_second_of_five_instructions_charges_two() {
+    let code = blob(
+        &[
+            MOVE_REG, 0x10, TRAP, MOVE_REG, 0x10, MOVE_REG, 0x10, MOVE_REG, 0x10,
+        ],
+        &[0, 2, 3, 5, 7],
+    );
+    let (out, instructions) = run_counting(&code, &with_gas(100));
+    assert_eq!(
+        (out.exit, out.machine.pc, out.machine.gas),
+        (ExitReason::Panic, 2, 98)
+    );
+    assert!(instructions.is_none_or(|n| n == 2));
+}
+
+/// An invalid opcode (bitmask set) behaves as `trap` (GP §A.5 `opcode`) in
+/// the middle of what would be one block: its pc, two gas.
+#[test]
+fn invalid_opcode_mid_block_charges_up_to_itself() {
+    let code = blob(&[MOVE_REG, 0x10, 0xff, MOVE_REG, 0x10, TRAP], &[0, 2, 3, 5]);
+    let out = run(&code, &with_gas(100));
+    assert_eq!(
+        (out.exit, out.machine.pc, out.machine.gas),
+        (ExitReason::Panic, 2, 98)
+    );
+}
+
+/// `jump_ind` to an address that is no jump-table entry, and to an entry
+/// that points into the middle of a block (GP eq. `eq:jumptablealignment`):
+/// a panic at the `jump_ind`, after three instructions.
+#[test]
+fn bad_dynamic_jumps_panic_at_the_jump() {
+    // move_reg; move_reg; jump_ind ω0; trap — and `j = [2]`, the second
+    // move_reg, which starts no block.
+    let code = [MOVE_REG, 0x10, MOVE_REG, 0x10, JUMP_IND, 0x00, TRAP];
+    let starts = [0, 2, 4, 6];
+    for (code, address) in [
+        (blob(&code, &starts), 0x1234),
+        (blob_with_jump_table(&[2], &code, &starts), 2),
+        (blob_with_jump_table(&[2], &code, &starts), 3),
+    ] {
+        let mut init = with_gas(100);
+        init.machine.regs[0] = address;
+        init.machine.regs[1] = address;
+        let (out, instructions) = run_counting(&code, &init);
+        assert_eq!(
+            (out.exit, out.machine.pc, out.machine.gas),
+            (ExitReason::Panic, 4, 97),
+            "address {address:#x}"
+        );
+        assert!(instructions.is_none_or(|n| n == 3));
+    }
+    // The entry 6 is a block start: the jump lands on the trap.
+    let code = blob_with_jump_table(&[6], &code, &starts);
+    let mut init = with_gas(100);
+    init.machine.regs[1] = 2;
+    let out = run(&code, &init);
+    assert_eq!(
+        (out.exit, out.machine.pc, out.machine.gas),
+        (ExitReason::Panic, 6, 96)
+    );
+}
+
+/// A taken branch to no block start panics at the branch (GP §A.4
+/// `branch`), also when the run began in the middle of the branch's block,
+/// where polkavm's interpreter would blame the entry instead (the
+/// interpreter runs such code step-traced).
+#[test]
+fn bad_branch_panics_at_the_branch_wherever_the_run_began() {
+    // move_reg; move_reg; branch_eq_imm ω0 = 0 to 1 (inside the first
+    // instruction); trap.
+    let code = blob(
+        &[
+            MOVE_REG,
+            0x10,
+            MOVE_REG,
+            0x10,
+            BRANCH_EQ_IMM,
+            0x00,
+            0xfd,
+            TRAP,
+        ],
+        &[0, 2, 4, 7],
+    );
+    let out = run(&code, &with_gas(100));
+    assert_eq!(
+        (out.exit, out.machine.pc, out.machine.gas),
+        (ExitReason::Panic, 4, 97)
+    );
+    // Entered at the second move_reg: polkavm charges the whole block, and
+    // a caller gives back the part before the entry
+    // ([`Pvm::block_entry_overcharge`]): two instructions paid.
+    let pvm = pvm();
+    let mut init = with_gas(100);
+    init.machine.pc = 2;
+    init.machine.gas += pvm.block_entry_overcharge(&code, 2).expect("parses");
+    let out = run(&code, &init);
+    assert_eq!(
+        (out.exit, out.machine.pc, out.machine.gas),
+        (ExitReason::Panic, 4, 98)
+    );
+}
+
+/// A load below 2^16 panics (GP §A.4, `ε^μ`) in the middle of a block:
+/// the move_reg and the load are charged, not the three instructions
+/// after it that polkavm charged with the block.
+#[test]
+fn load_below_2_16_mid_block_charges_up_to_the_load() {
+    // move_reg; load_u8 ω0 ← μ[0x100]; move_reg; move_reg; trap.
+    let mut code = MOVE.to_vec();
+    code.extend(load_u8(0x100));
+    code.extend([MOVE_REG, 0x10, MOVE_REG, 0x10, TRAP]);
+    let code = blob(&code, &[0, 2, 7, 9, 11]);
+    let (out, instructions) = run_counting(&code, &with_gas(100));
+    assert_eq!(
+        (out.exit, out.machine.pc, out.machine.gas),
+        (ExitReason::Panic, 2, 98)
+    );
+    assert!(instructions.is_none_or(|n| n == 2));
+    // Started at the load, with the overcharge given back: the load alone.
+    let pvm = pvm();
+    let mut init = with_gas(100);
+    init.machine.pc = 2;
+    init.machine.gas += pvm.block_entry_overcharge(&code, 2).expect("parses");
+    let out = run(&code, &init);
+    assert_eq!(
+        (out.exit, out.machine.pc, out.machine.gas),
+        (ExitReason::Panic, 2, 99)
+    );
+}
+
+/// A load from an inaccessible page in the middle of a block faults
+/// (`F × 0x20000`) at the load, on both backends, with the whole block
+/// charged: the rule of the GP 0.7.2 PVM test vectors, whose nine page
+/// faults each charge the faulting store and the implicit trap after it
+/// (see `PvmFlavor::unrun_gas`). The paper itself would charge the
+/// move_reg alone (0.7.2's `ε^μ` keeps the gas from before the load), or
+/// the move_reg and the load (graypaper PR #497, after 0.7.2).
+#[test]
+fn load_from_unmapped_page_mid_block_faults_with_the_block_charged() {
+    // move_reg; load_u8 ω0 ← μ[0x20000]; move_reg; move_reg; trap.
+    let mut code = MOVE.to_vec();
+    code.extend(load_u8(0x20000));
+    code.extend([MOVE_REG, 0x10, MOVE_REG, 0x10, TRAP]);
+    let code = blob(&code, &[0, 2, 7, 9, 11]);
+    let (out, instructions) = run_counting(&code, &with_gas(100));
+    assert_eq!(
+        (out.exit, out.machine.pc, out.machine.gas),
+        (ExitReason::PageFault(0x20000), 2, 95)
+    );
+    assert!(instructions.is_none_or(|n| n == 2));
+    // Mapped, the load runs and the run goes on to the trap.
+    let mut init = with_gas(100);
+    init.pages.push(PageRange {
+        address: 0x20000,
+        length: PAGE_SIZE,
+        is_writable: false,
+    });
+    let out = run(&code, &init);
+    assert_eq!(
+        (out.exit, out.machine.pc, out.machine.gas),
+        (ExitReason::Panic, 11, 95)
+    );
+}
+
+/// `load_u8 ω0 ← μ[0x20000]; move_reg; trap` over a writable page.
+fn load_then_trap() -> (Vec<u8>, InitialState) {
+    let mut code = MOVE.to_vec();
+    code.extend(load_u8(0x20000));
+    code.extend([MOVE_REG, 0x10, TRAP]);
+    let code = blob(&code, &[0, 2, 7, 9]);
+    let mut init = with_gas(100);
+    init.pages.push(PageRange {
+        address: 0x20000,
+        length: PAGE_SIZE,
+        is_writable: true,
+    });
+    (code, init)
+}
+
+#[test]
+fn lockstep_crosscheck_counts_the_instructions() {
+    let pvm = pvm();
+    if pvm.backend_unavailable(Backend::Compiler).is_some() {
+        return;
+    }
+    let (code, init) = load_then_trap();
+    let stepped = pvm.crosscheck_steps(&code, &init).expect("agree");
+    assert_eq!(stepped.instructions, 4);
+    assert_eq!(
+        (stepped.outcome.exit, stepped.outcome.machine.pc),
+        (ExitReason::Panic, 9)
+    );
+    // A halt: the lockstep run knows its pc.
+    let code = blob(&[FALLTHROUGH, JUMP_IND, 0x00], &[0, 1]);
+    let mut init = with_gas(10);
+    init.machine.regs[0] = u64::from(HALT_ADDRESS);
+    let stepped = pvm.crosscheck_steps(&code, &init).expect("agree");
+    assert_eq!(
+        (
+            stepped.outcome.exit,
+            stepped.outcome.machine.pc,
+            stepped.instructions
+        ),
+        (ExitReason::Halt, 1, 2)
+    );
+}
+
+/// The lockstep crosscheck names the first instruction after which the
+/// machines differ: here the compiler's memory is changed behind its back
+/// before the run, so the load (the second instruction, at pc 2) reads
+/// something else into ω0.
+#[test]
+fn lockstep_crosscheck_names_the_first_divergent_instruction() {
+    let pvm = pvm();
+    if pvm.backend_unavailable(Backend::Compiler).is_some() {
+        return;
+    }
+    let (code, init) = load_then_trap();
+    let code = pvm.prepare_code(&code).expect("parses");
+    let a = pvm
+        .start_code(Backend::Interpreter, &code, &init, true)
+        .expect("starts");
+    let mut b = pvm
+        .start_code(Backend::Compiler, &code, &init, true)
+        .expect("starts");
+    b.instance.write_memory(0x20000, &[7]).expect("mapped");
+    match lockstep_code(a, b, &init) {
+        Err(PvmError::DivergenceAt(d)) => assert_eq!(
+            d,
+            Divergence {
+                instructions: 2,
+                host_calls: 0,
+                pc: Some(2),
+                what: "register 0: 0x0 vs 0x7".to_owned(),
+            }
+        ),
+        other => panic!("{other:?}"),
+    }
+    // Memory the registers never see shows at the end.
+    let (a, mut b) = (
+        pvm.start_code(Backend::Interpreter, &code, &init, true)
+            .expect("starts"),
+        pvm.start_code(Backend::Compiler, &code, &init, true)
+            .expect("starts"),
+    );
+    b.instance.write_memory(0x20001, &[7]).expect("mapped");
+    match lockstep_code(a, b, &init) {
+        Err(PvmError::DivergenceAt(d)) => {
+            assert_eq!((d.instructions, d.pc), (4, Some(9)));
+            assert!(d.what.starts_with("memory:"), "{}", d.what);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// A standard program (GP §A.7) with no data, `heap_pages` zero pages at
+/// `2 Z_Z` and no stack around `code`.
+fn standard_program(heap_pages: u16, code: &[u8]) -> Program {
+    let mut p = vec![0, 0, 0, 0, 0, 0];
+    p.extend_from_slice(&heap_pages.to_le_bytes());
+    p.extend_from_slice(&[0, 0, 0]);
+    p.extend_from_slice(&u32::try_from(code.len()).expect("short").to_le_bytes());
+    p.extend_from_slice(code);
+    Program::from_standard_blob(&p).expect("decodes")
+}
+
+/// The heap of [`standard_program`]: `2 Z_Z`.
+const HEAP: u32 = 2 * ZONE_SIZE;
+
+/// The host-call lockstep answers each host call once, on the
+/// interpreter's machine, repeats its memory accesses on the compiler's
+/// and names the first whose result differs there; the compiler's memory
+/// is changed behind its back here.
+#[test]
+fn host_call_lockstep_names_a_read_that_differs() {
+    let pvm = pvm();
+    if pvm.backend_unavailable(Backend::Compiler).is_some() {
+        return;
+    }
+    // ecalli 0; load_u8 ω0 ← μ[2 Z_Z]; trap.
+    let mut code = vec![ECALLI, 0];
+    code.extend(load_u8(HEAP));
+    code.push(TRAP);
+    let program = standard_program(1, &blob(&code, &[0, 2, 7]));
+    let invocation = Invocation::new(0, 100, &[]);
+    let mut calls = 0;
+    // The host writes 42 where the guest then loads from: the write is
+    // repeated on the compiler's machine, so both load 42.
+    let mut writer = |mut ctx: HostCallContext<'_>| {
+        calls += 1;
+        assert!(ctx.is_writable(u64::from(HEAP), 1));
+        ctx.write_memory(u64::from(HEAP), &[42]).expect("writable");
+        HostCallAction::Continue
+    };
+    let out = pvm
+        .crosscheck_program(&program, &invocation, &mut writer)
+        .expect("agree");
+    assert_eq!(calls, 1, "one answer for both machines");
+    assert_eq!((out.exit, out.machine.regs[0]), (ExitReason::Panic, 42));
+    assert_eq!(out.gas_used(), 3);
+
+    let a = pvm
+        .start_program(Backend::Interpreter, &program, &invocation, false)
+        .expect("starts");
+    let mut b = pvm
+        .start_program(Backend::Compiler, &program, &invocation, false)
+        .expect("starts");
+    b.instance.write_memory(HEAP + 5, &[9]).expect("heap");
+    let mut reader = |ctx: HostCallContext<'_>| {
+        ctx.read_memory(u64::from(HEAP), 16).expect("readable");
+        HostCallAction::Continue
+    };
+    match invoke::lockstep_program(a, b, 100, false, &mut reader) {
+        Err(PvmError::DivergenceAt(d)) => {
+            assert_eq!((d.instructions, d.host_calls, d.pc), (0, 0, Some(0)));
+            assert!(
+                d.what
+                    .starts_with("host call 0: read of 0x20000+0x10 (first at +0x5)"),
+                "{}",
+                d.what
+            );
+        }
+        other => panic!("{other:?}"),
+    }
 }

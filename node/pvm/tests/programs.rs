@@ -123,6 +123,35 @@ fn backends_agree_on_every_guest() {
     assert_eq!(out.exit, ExitReason::Halt);
 }
 
+/// The guests, compiled Rust, on both backends in lockstep: the same pc,
+/// registers and gas after every instruction and at the host call.
+#[test]
+fn backends_agree_on_the_guests_instruction_by_instruction() {
+    let pvm = pvm();
+    if pvm.backend_unavailable(Backend::Compiler).is_some() {
+        return;
+    }
+    for (name, arg, gas) in [
+        ("sieve", 100, 1_000_000),
+        ("sieve", 100, 700),
+        ("blake2", 1, 1_000_000),
+        ("hostcall", 0, 1_000),
+        ("hostcall", 0, 12),
+    ] {
+        let program =
+            Program::from_standard_blob(guest(name).expect("guest").program).expect("decodes");
+        let mut invocation = Invocation::new(ENTRY_PC, gas, &[]);
+        invocation.registers[7] = arg;
+        let stepped = pvm
+            .crosscheck_program_steps(&program, &invocation, &mut gas_host_call)
+            .unwrap_or_else(|e| panic!("{name}({arg}) with {gas}: {e}"));
+        let alone = run_guest(&pvm, Backend::Interpreter, name, arg, gas);
+        assert_eq!(stepped.outcome.exit, alone.exit, "{name}");
+        assert_eq!(stepped.outcome.machine, alone.machine, "{name}");
+        assert!(stepped.instructions > 0, "{name}");
+    }
+}
+
 /// `E_n(value)` little-endian.
 fn le(value: u64, n: usize) -> Vec<u8> {
     value.to_le_bytes()[..n].to_vec()
@@ -160,6 +189,105 @@ const TRAP: u8 = 0;
 const ECALLI: u8 = 10;
 const JUMP: u8 = 40;
 const SBRK: u8 = 101;
+const MOVE_REG: u8 = 100;
+const LOAD_U8: u8 = 52;
+const LOAD_IND_U8: u8 = 124;
+const BRANCH_EQ_IMM: u8 = 81;
+
+/// A panic in the middle of a basic block charges the instructions run up
+/// to and including the one that panicked, not the rest of the block that
+/// polkavm charged on entering it (GP §A.4, one gas per instruction), on
+/// both backends. Here a load from a page the standard layout leaves
+/// inaccessible (a fault in the GP, which `Ψ_M` turns into a panic;
+/// polkavm traps) is the second of five instructions.
+#[test]
+fn a_fault_mid_block_charges_the_instructions_run() {
+    let pvm = pvm();
+    // move_reg; load_u8 ω0 ← μ[0x30000]; move_reg; move_reg; trap.
+    let code = code_blob(
+        &[
+            MOVE_REG, 0x10, LOAD_U8, 0x00, 0x00, 0x00, 0x03, MOVE_REG, 0x10, MOVE_REG, 0x10, TRAP,
+        ],
+        &[0, 2, 7, 9, 11],
+    );
+    let program =
+        Program::from_standard_blob(&standard_blob(&[], &[], 0, 0, &code)).expect("decodes");
+    for backend in backends(&pvm) {
+        let out = pvm
+            .run_program(backend, &program, 0, 100, &[], &mut no_host_calls)
+            .expect("runs");
+        assert_eq!(
+            (out.exit, out.machine.pc, out.gas_used()),
+            (ExitReason::Panic, 0, 2),
+            "{backend}"
+        );
+        assert_eq!(out.result(), ProgramResult::Panic);
+    }
+    if pvm.backend_unavailable(Backend::Compiler).is_none() {
+        let stepped = pvm
+            .crosscheck_program_steps(&program, &Invocation::new(0, 100, &[]), &mut no_host_calls)
+            .expect("agree");
+        assert_eq!((stepped.instructions, stepped.outcome.gas_used()), (2, 2));
+    }
+}
+
+/// After a host call the machine goes on in the middle of the `ecalli`'s
+/// block. A taken branch to no block start there panics at the branch, the
+/// end of the block, so the whole block is charged on both backends.
+/// (polkavm's interpreter reports a trap of such a branch at the pc where
+/// its run resumed, here the load after the `ecalli`: the interpreter runs
+/// code with such a branch step-traced to know the branch.)
+#[test]
+fn a_bad_branch_after_a_host_call_charges_its_whole_block() {
+    let pvm = pvm();
+    // ecalli 0; load_ind_u8 ω2 ← μ[ω7]; move_reg; branch_eq_imm ω2 = 0 to 3
+    // (inside the load); trap.
+    let code = code_blob(
+        &[
+            ECALLI,
+            0,
+            LOAD_IND_U8,
+            0x72,
+            MOVE_REG,
+            0x10,
+            BRANCH_EQ_IMM,
+            0x02,
+            0xfd,
+            TRAP,
+        ],
+        &[0, 2, 4, 6, 9],
+    );
+    let program =
+        Program::from_standard_blob(&standard_blob(&[], &[], 0, 0, &code)).expect("decodes");
+    for backend in backends(&pvm) {
+        let mut calls = 0;
+        let out = pvm
+            .run_program(backend, &program, 0, 100, &[0], &mut |_| {
+                calls += 1;
+                HostCallAction::Continue
+            })
+            .expect("runs");
+        assert_eq!(calls, 1);
+        assert_eq!(
+            (out.exit, out.machine.pc, out.gas_used()),
+            (ExitReason::Panic, 0, 4),
+            "{backend}"
+        );
+    }
+    if pvm.backend_unavailable(Backend::Compiler).is_none() {
+        let invocation = Invocation::new(0, 100, &[0]);
+        let stepped = pvm
+            .crosscheck_program_steps(&program, &invocation, &mut |_| HostCallAction::Continue)
+            .expect("agree");
+        assert_eq!((stepped.instructions, stepped.outcome.gas_used()), (4, 4));
+        // Compared at the host call only: the interpreter steps here, the
+        // compiler does not.
+        let out = pvm
+            .crosscheck_program(&program, &invocation, &mut |_| HostCallAction::Continue)
+            .expect("agree");
+        assert_eq!(out.gas_used(), 4);
+    }
+}
 
 #[test]
 #[allow(clippy::too_many_lines)] // one walk over the whole layout

@@ -1,7 +1,11 @@
 //! Random blobs, as GP code blobs (`deblob`, GP A.2) and as standard
 //! programs (`Y`, GP A.7), under a small gas limit on both backends: the
 //! host never panics or hangs, every run ends in a typed error or a GP exit
-//! reason, and the backends agree.
+//! reason, and the backends agree, at the end and, in lockstep, after every
+//! instruction and at every host call. The lockstep run also counts the
+//! instructions begun, which is the gas the GP charges (one per instruction
+//! in GP 0.7.x) for a run that panics or halts: the gas a run is said to
+//! use must be exactly that.
 
 use parajam_pvm::{
     Backend, ExitReason, HostCallAction, HostCallContext, InitialState, Invocation, MachineState,
@@ -123,13 +127,26 @@ fn check_code_blob(code: &[u8]) -> Result<(), TestCaseError> {
         }
     }
     if let [a, b] = &outcomes[..] {
-        // The backends may blame different instructions for a trap (see
-        // the crate test `trap_pc_of_a_bad_branch_differs_between_backends`).
-        let mut b = b.clone();
-        if b.exit == ExitReason::Panic {
-            b.machine.pc = a.machine.pc;
+        prop_assert_eq!(a.difference(b), None, "backends disagree on {:?}", code);
+        let stepped = match pvm().crosscheck_steps(code, &init) {
+            Ok(stepped) => stepped,
+            Err(e) => return Err(TestCaseError::fail(format!("{e} on {code:?}"))),
+        };
+        let mut outcome = stepped.outcome;
+        if outcome.exit == ExitReason::Halt {
+            // Only a step trace knows the halting pc.
+            outcome.machine.pc = a.machine.pc;
         }
-        prop_assert_eq!(a.difference(&b), None, "backends disagree on {:?}", code);
+        prop_assert_eq!(
+            a.difference(&outcome),
+            None,
+            "lockstep run differs on {:?}",
+            code
+        );
+        if matches!(a.exit, ExitReason::Panic | ExitReason::Halt) {
+            let used = u64::try_from(GAS - a.machine.gas).unwrap_or(u64::MAX);
+            prop_assert_eq!(used, stepped.instructions, "gas of {:?}", code);
+        }
     }
     Ok(())
 }
@@ -140,9 +157,10 @@ fn check_standard_blob(blob: &[u8], args: &[u8]) -> Result<(), TestCaseError> {
         Err(PvmError::InvalidBlob(_) | PvmError::StandardProgram(_)) => return Ok(()),
         Err(e) => return Err(TestCaseError::fail(format!("unexpected error {e}"))),
     };
+    let invocation = Invocation::new(0, GAS, args);
     let mut outcomes = Vec::new();
     for backend in backends() {
-        match pvm().run_invocation(backend, &program, &Invocation::new(0, GAS, args), &mut host) {
+        match pvm().run_invocation(backend, &program, &invocation, &mut host) {
             Ok(out) => {
                 prop_assert!(!matches!(out.exit, ExitReason::HostCall(_)));
                 prop_assert!(out.gas_used() <= GAS.unsigned_abs());
@@ -154,8 +172,190 @@ fn check_standard_blob(blob: &[u8], args: &[u8]) -> Result<(), TestCaseError> {
     }
     if let [a, b] = &outcomes[..] {
         prop_assert_eq!(a, b, "backends disagree on {:?}", blob);
+        let mut host_calls = 0u64;
+        let stepped = pvm().crosscheck_program_steps(&program, &invocation, &mut |ctx| {
+            host_calls += 1;
+            host(ctx)
+        });
+        let stepped = match stepped {
+            Ok(stepped) => stepped,
+            Err(e) => return Err(TestCaseError::fail(format!("{e} on {blob:?}"))),
+        };
+        let out = &stepped.outcome;
+        prop_assert_eq!(
+            a,
+            &(out.exit, out.machine, out.result()),
+            "lockstep run differs on {:?}",
+            blob
+        );
+        // Each host call charges 10 (see `host`).
+        if out.exit == ExitReason::Panic {
+            let paper = stepped.instructions + 10 * host_calls;
+            prop_assert_eq!(out.gas_used(), paper, "gas of {:?}", blob);
+        }
     }
     Ok(())
+}
+
+/// `E(|j|) ⌢ E_1(z) ⌢ E(|c|) ⌢ c ⌢ k` with no jump table, the bitmask set
+/// at `starts`.
+fn code_blob_of(code: &[u8], starts: &[usize]) -> Vec<u8> {
+    let len = code.len();
+    let mut out = vec![0, 0];
+    if len < 128 {
+        out.push(u8::try_from(len).expect("small"));
+    } else {
+        out.push(0x80 | u8::try_from(len >> 8).expect("small"));
+        out.push(u8::try_from(len & 0xff).expect("small"));
+    }
+    out.extend_from_slice(code);
+    let mut mask = vec![0u8; len.div_ceil(8)];
+    for &i in starts {
+        mask[i / 8] |= 1 << (i % 8);
+    }
+    out.extend(mask);
+    out
+}
+
+/// Addresses around the pages the runs map (`0x20000` writable,
+/// `0x21000` read-only for a code blob; both writable heap for a standard
+/// program), an unmapped one, and some below 2^16.
+fn address() -> impl Strategy<Value = u32> {
+    prop_oneof![
+        Just(0x20000u32),
+        Just(0x20ffe),
+        Just(0x21008),
+        Just(0x21fff),
+        Just(0x40000),
+        Just(0x100),
+        Just(0xfff0),
+    ]
+}
+
+/// One instruction that runs on in its basic block or touches memory
+/// (GP §A.5): `move_reg`, `load_imm` of an address, `load_u8` from one,
+/// `load_ind_u8` and `store_ind_u8` through a register, or a
+/// `fallthrough` that ends the block.
+fn memory_instruction() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        (0u8..13, 0u8..13).prop_map(|(d, s)| vec![100, d | s << 4]),
+        (0u8..13, address()).prop_map(|(r, a)| {
+            let mut v = vec![51, r];
+            v.extend(a.to_le_bytes());
+            v
+        }),
+        (0u8..13, address()).prop_map(|(d, a)| {
+            let [x, y, z, _] = a.to_le_bytes();
+            vec![52, d, x, y, z]
+        }),
+        (0u8..13, 0u8..13, any::<u8>()).prop_map(|(d, b, o)| vec![124, d | b << 4, o]),
+        (0u8..13, 0u8..13, any::<u8>()).prop_map(|(s, b, o)| vec![120, s | b << 4, o]),
+        Just(vec![1]),
+    ]
+}
+
+/// Straight-line code of such instructions and a final `trap`, with the
+/// offsets where they start.
+fn straight_line_code() -> impl Strategy<Value = (Vec<u8>, Vec<usize>)> {
+    proptest::collection::vec(memory_instruction(), 1..24).prop_map(|instructions| {
+        let (mut code, mut starts) = (Vec::new(), Vec::new());
+        for instruction in instructions.into_iter().chain([vec![0]]) {
+            starts.push(code.len());
+            code.extend(instruction);
+        }
+        (code, starts)
+    })
+}
+
+/// Registers pointing at the interesting addresses.
+const REGISTERS: [u64; 13] = [
+    0x20000,
+    0x21000,
+    0x40000,
+    0x100,
+    0x20ff8,
+    0,
+    0x1_0000,
+    0x21ff0,
+    7,
+    0x1fff0,
+    0x20800,
+    0xffff_ffff,
+    0x21100,
+];
+
+/// The gas a run that panics is said to use is one per instruction begun,
+/// wherever in its block the panic (a fault below 2^16, or an inaccessible
+/// page of a standard program) strikes; the backends agree in lockstep.
+fn check_memory_faults(code: &[u8], starts: &[usize]) -> Result<(), TestCaseError> {
+    if backends().len() < 2 {
+        return Ok(());
+    }
+    let blob = code_blob_of(code, starts);
+    let init = InitialState {
+        machine: MachineState {
+            gas: GAS,
+            regs: REGISTERS,
+            pc: 0,
+        },
+        pages: vec![
+            PageRange {
+                address: 0x20000,
+                length: PAGE_SIZE,
+                is_writable: true,
+            },
+            PageRange {
+                address: 0x21000,
+                length: PAGE_SIZE,
+                is_writable: false,
+            },
+        ],
+        memory: Vec::new(),
+    };
+    let stepped = pvm()
+        .crosscheck_steps(&blob, &init)
+        .map_err(|e| TestCaseError::fail(format!("{e} on {code:?}")))?;
+    let out = &stepped.outcome;
+    let used = u64::try_from(GAS - out.machine.gas).unwrap_or(u64::MAX);
+    match out.exit {
+        ExitReason::Panic => prop_assert_eq!(used, stepped.instructions, "{:?}", code),
+        // The vectors' rule: the faulting instruction's whole block.
+        ExitReason::PageFault(_) => prop_assert!(used >= stepped.instructions, "{:?}", code),
+        other => prop_assert!(false, "{other} on {code:?}"),
+    }
+    for backend in backends() {
+        let alone = pvm().run_code_blob(backend, &blob, &init).expect("runs");
+        prop_assert_eq!(alone.difference(out), None, "{} on {:?}", backend, code);
+    }
+
+    // The same code as a standard program with two heap pages at 0x20000.
+    let program = Program::from_standard_blob(&standard_blob(&[], &[], 2, 0, &blob))
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let mut invocation = Invocation::new(0, GAS, &[]);
+    invocation.registers = REGISTERS;
+    let stepped = pvm()
+        .crosscheck_program_steps(&program, &invocation, &mut host)
+        .map_err(|e| TestCaseError::fail(format!("{e} on {code:?}")))?;
+    let out = &stepped.outcome;
+    prop_assert_eq!(out.exit, ExitReason::Panic);
+    prop_assert_eq!(out.gas_used(), stepped.instructions, "{:?}", code);
+    for backend in backends() {
+        let alone = pvm()
+            .run_invocation(backend, &program, &invocation, &mut host)
+            .expect("runs");
+        prop_assert_eq!((alone.exit, alone.machine), (out.exit, out.machine));
+    }
+    Ok(())
+}
+
+proptest! {
+    // Each case compiles four modules: fewer cases than below.
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn memory_faults_anywhere_in_a_block((code, starts) in straight_line_code()) {
+        check_memory_faults(&code, &starts)?;
+    }
 }
 
 proptest! {

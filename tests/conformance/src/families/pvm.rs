@@ -2,6 +2,11 @@
 //! numbering; schema `pvm/schema.asn`), each run on both polkavm backends.
 //! Status, page-fault address, registers, pc, gas and the final memory
 //! (all non-zero octets of every accessible page) must equal the vector's.
+//! The compiler's case also runs both backends in lockstep
+//! ([`Pvm::crosscheck_steps`]: the same pc, registers and gas after every
+//! instruction), whose outcome must equal the vector's too, and checks that
+//! a vector that panics or halts uses one gas per instruction begun (GP
+//! 0.7.x).
 //!
 //! A backend this machine cannot run yields failing cases that say why:
 //! an unsupported recompiler is never a silent pass.
@@ -156,17 +161,35 @@ fn check_file(path: &Path, backend: Backend) -> CheckOutcome {
     };
     compare(&got, &want)?;
 
-    let mut untraced = run(shared_pvm(false)?)?;
+    let untraced_pvm = shared_pvm(false)?;
+    let mut untraced = run(untraced_pvm)?;
     if untraced.exit == ExitReason::Halt {
         // Without a step trace the halting pc is unknown (reported as 0).
         untraced.machine.pc = got.machine.pc;
     }
-    match got.difference(&untraced) {
-        None => Ok(()),
-        Some(d) => Err(Failure(format!(
+    if let Some(d) = got.difference(&untraced) {
+        return Err(Failure(format!(
             "runs with and without step tracing differ: {d}"
-        ))),
+        )));
     }
+
+    if backend == Backend::Compiler {
+        let stepped = untraced_pvm
+            .crosscheck_steps(&vector.program, &init)
+            .map_err(|e| Failure(format!("{}: lockstep crosscheck: {e}", vector.name)))?;
+        compare(&stepped.outcome, &want)
+            .map_err(|f| Failure(format!("lockstep crosscheck:\n{f}")))?;
+        if matches!(want.exit, ExitReason::Panic | ExitReason::Halt) {
+            let used = vector.initial_gas - vector.expected_gas;
+            if u64::try_from(used).ok() != Some(stepped.instructions) {
+                return Err(Failure(format!(
+                    "{} gas used, {} instructions begun",
+                    used, stepped.instructions
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 struct Expected {
