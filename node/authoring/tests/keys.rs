@@ -82,7 +82,7 @@ fn jip5_test_vectors() {
 #[test]
 fn trace_genesis_validators_are_the_dev_validators() {
     let params = ProtocolParameters::TINY;
-    let bytes = std::fs::read(common::vectors_dir().join("traces/fallback/genesis.bin")).unwrap();
+    let bytes = std::fs::read(parajam_vectors::dir().join("traces/fallback/genesis.bin")).unwrap();
     let trace: TraceGenesis = parajam_primitives::decode(&bytes, &params).unwrap();
     let state = State::from_key_values(&trace.state.keyvals, &params).unwrap();
     let keys = DevKeys::new(params.validators_count);

@@ -12,8 +12,7 @@
 //! (no `--bench` argument) it only does the correctness check, and skips if the vectors are
 //! missing.
 //!
-//! Vectors: `$PARAJAM_VECTORS_DIR`, else `/root/.cache/parajam/jam-test-vectors-v0.7.2` (as produced
-//! by `/work/shared/vectors/unpack`).
+//! Vectors: located by `parajam-vectors` (`$PARAJAM_VECTORS_DIR`, else the shared unpack script).
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -24,11 +23,9 @@ use criterion::Criterion;
 use parajam_crypto::{blake2b_256, Hash};
 use parajam_merkle::{state_root, StateKey};
 
+/// The vectors directory (`parajam-vectors`), or an empty path (no traces) without them.
 fn vectors_dir() -> PathBuf {
-    std::env::var_os("PARAJAM_VECTORS_DIR").map_or_else(
-        || PathBuf::from("/root/.cache/parajam/jam-test-vectors-v0.7.2"),
-        PathBuf::from,
-    )
+    parajam_vectors::locate().unwrap_or_default()
 }
 
 /// The largest `traces/<family>/*.bin` step file (genesis files have another layout).

@@ -9,12 +9,11 @@
 //! missing vectors are never a silent pass.
 
 pub mod families;
-pub mod locate;
 
 use std::fmt;
 use std::path::Path;
 
-pub use locate::{locate_vectors, MissingVectors};
+pub use parajam_vectors::{locate as locate_vectors, MissingVectors};
 
 /// The outcome of a failed check, explained for a person.
 #[derive(Debug, Clone, PartialEq, Eq)]

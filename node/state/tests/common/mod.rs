@@ -1,14 +1,11 @@
 //! Shared by the tests and the bench: finding the conformance vectors and
 //! reading the key/value states of the traces.
 //!
-//! Vectors: `PARAJAM_VECTORS_DIR` if set and unpacked, otherwise the shared
-//! unpack script beside the workspace (`../shared/vectors/unpack`), which
-//! unpacks them once and prints the directory. Missing vectors are an error.
+//! Vectors: located by `parajam-vectors`; missing vectors are an error.
 
 #![allow(dead_code)] // each test binary uses a part
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use parajam_primitives::codec::decode_prefix;
 use parajam_primitives::types::{Block, Header, RawState};
@@ -24,41 +21,9 @@ pub const TRACE_FAMILIES: [&str; 6] = [
     "preimages_light",
 ];
 
-fn looks_unpacked(dir: &Path) -> bool {
-    dir.join("traces").is_dir()
-}
-
-/// The unpacked vectors directory, unpacking if needed.
+/// The unpacked vectors directory, unpacking if needed (`parajam-vectors`).
 pub fn vectors_dir() -> Result<PathBuf, String> {
-    if let Some(dir) = std::env::var_os("PARAJAM_VECTORS_DIR").map(PathBuf::from) {
-        if looks_unpacked(&dir) {
-            return Ok(dir);
-        }
-    }
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors/unpack");
-    if !script.is_file() {
-        return Err(format!(
-            "JAM vectors not found: set PARAJAM_VECTORS_DIR or provide {}",
-            script.display()
-        ));
-    }
-    let out = Command::new("bash")
-        .arg(&script)
-        .output()
-        .map_err(|e| format!("could not run {}: {e}", script.display()))?;
-    if !out.status.success() {
-        return Err(format!(
-            "{} failed: {}",
-            script.display(),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-    if looks_unpacked(&dir) {
-        Ok(dir)
-    } else {
-        Err(format!("{} holds no trace vectors", dir.display()))
-    }
+    parajam_vectors::locate().map_err(|e| e.to_string())
 }
 
 /// `traces/<family>/*.bin`, sorted; genesis included.

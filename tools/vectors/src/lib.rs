@@ -1,11 +1,14 @@
-//! Finding the unpacked conformance vectors.
+//! Finding the unpacked JAM conformance vectors, for the conformance runner,
+//! the tests and the benches: one locator for all of them.
 //!
 //! Order: `PARAJAM_VECTORS_DIR` if it is set and holds vectors; otherwise the
 //! shared unpack script (`../shared/vectors/unpack` beside the repository),
-//! which unpacks them once and prints the directory.
+//! which unpacks them once and prints the directory. Fetched data is never
+//! in the repository: everything is read from there.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 
 /// The vectors could not be found or unpacked.
 #[derive(Debug, thiserror::Error)]
@@ -19,7 +22,9 @@ pub struct MissingVectors {
 }
 
 fn looks_unpacked(dir: &Path) -> bool {
-    dir.join("codec").is_dir() && dir.join("stf").is_dir()
+    ["codec", "stf", "traces"]
+        .iter()
+        .all(|d| dir.join(d).is_dir())
 }
 
 /// The repository root this crate was built from.
@@ -40,7 +45,7 @@ fn unpack_scripts() -> Vec<PathBuf> {
 }
 
 /// Locates (unpacking if needed) the vectors directory.
-pub fn locate_vectors() -> Result<PathBuf, MissingVectors> {
+pub fn locate() -> Result<PathBuf, MissingVectors> {
     if let Some(dir) = std::env::var_os("PARAJAM_VECTORS_DIR").map(PathBuf::from) {
         if looks_unpacked(&dir) {
             return Ok(dir);
@@ -79,5 +84,30 @@ pub fn locate_vectors() -> Result<PathBuf, MissingVectors> {
     }
     Err(MissingVectors {
         reason: format!("tried {}", tried.join("; ")),
+    })
+}
+
+/// The vectors directory, located once per process: for tests and benches.
+///
+/// # Panics
+/// If the vectors cannot be found, with [`MissingVectors`]' message.
+pub fn dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| locate().unwrap_or_else(|e| panic!("{e}")))
+}
+
+/// Where the vectors keep the ring-proof SRS (the Zcash BLS12-381 powers of
+/// tau, `2^11`, uncompressed), relative to the vectors directory.
+pub const SRS_FILE: &str = "stf/safrole/zcash-srs-2-11-uncompressed.bin";
+
+/// The ring-proof SRS of the vectors in [`dir`].
+///
+/// # Panics
+/// If the vectors cannot be found or the file cannot be read.
+pub fn srs() -> &'static [u8] {
+    static SRS: OnceLock<Vec<u8>> = OnceLock::new();
+    SRS.get_or_init(|| {
+        let path = dir().join(SRS_FILE);
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
     })
 }
