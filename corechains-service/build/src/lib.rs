@@ -11,8 +11,11 @@
 //! | [`AUTHORIZER_CODE`] | its code preimage, named by a work package's `u` |
 //! | [`AUTHORIZER_CODE_HASH`] | Blake2b-256 of [`AUTHORIZER_CODE`] |
 //!
-//! The build prints both code hashes. Building needs the `rust-src`
+//! [`genesis::service_account`] is the service's account at genesis, with
+//! paras registered. The build prints both code hashes. Building needs the `rust-src`
 //! component and the crates of `corechains-service/program/Cargo.lock`.
+
+pub mod genesis;
 
 macro_rules! out_file {
     ($name:literal) => {

@@ -221,6 +221,25 @@ impl DevChain {
             .collect()
     }
 
+    /// Authors and imports the next block carrying the assurances of
+    /// `validators` that the reports of `cores` are available
+    /// ([`Self::assurances`]).
+    pub fn assure_next(
+        &mut self,
+        cores: &[CoreIndex],
+        validators: impl IntoIterator<Item = ValidatorIndex>,
+    ) -> Result<Block, AuthoringError> {
+        let slot = self.state.timeslot.saturating_add(1);
+        let assurances = self.assurances(slot, cores, validators)?;
+        self.author(
+            slot,
+            Contents {
+                assurances,
+                ..Contents::default()
+            },
+        )
+    }
+
     /// The tickets the dev validators would submit in a block at `slot`
     /// (see [`SlotPlan::tickets`]): each one a ring proof.
     pub fn tickets(&self, slot: TimeSlot) -> Result<Vec<TicketEnvelope>, AuthoringError> {

@@ -279,19 +279,10 @@ fn reports_are_guaranteed_assured_and_accumulated() {
 
     // A super-majority assures both cores in the next block: the reports
     // become available and accumulate.
-    let slot = chain.slot() + 1;
     let supermajority = u16::try_from(PARAMS.validators_super_majority()).unwrap();
-    let assurances = chain.assurances(slot, &[0, 1], 0..supermajority).unwrap();
     let start = Instant::now();
-    chain
-        .author(
-            slot,
-            Contents {
-                assurances,
-                ..Contents::default()
-            },
-        )
-        .unwrap();
+    chain.assure_next(&[0, 1], 0..supermajority).unwrap();
+    let slot = chain.slot();
     eprintln!(
         "block with {supermajority} assurances and 2 accumulations authored and imported in {:?}",
         start.elapsed()

@@ -71,22 +71,14 @@ fn full_parameters_dev_chain() {
     assert_eq!(block.extrinsic.guarantees[0].signatures.len(), 3);
     assert!(chain.state().availability[usize::from(core)].is_some());
 
-    let slot = chain.slot() + 1;
     let supermajority = u16::try_from(params.validators_super_majority()).unwrap();
     let start = Instant::now();
-    let assurances = chain.assurances(slot, &[core], 0..supermajority).unwrap();
-    eprintln!("{supermajority} assurances: {:?}", start.elapsed());
-    let start = Instant::now();
-    chain
-        .author(
-            slot,
-            Contents {
-                assurances,
-                ..Contents::default()
-            },
-        )
-        .unwrap();
-    eprintln!("assurance block: {:?}", start.elapsed());
+    chain.assure_next(&[core], 0..supermajority).unwrap();
+    let slot = chain.slot();
+    eprintln!(
+        "{supermajority} assurances, block authored and imported: {:?}",
+        start.elapsed()
+    );
     let state = chain.state();
     assert!(state.availability[usize::from(core)].is_none());
     assert_eq!(state.accounts[&7].info.last_accumulation_slot, slot);

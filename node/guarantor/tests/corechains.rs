@@ -6,17 +6,16 @@
 
 use std::collections::BTreeMap;
 
-use parajam_corechains_build::{
-    AUTHORIZER_CODE, AUTHORIZER_CODE_HASH, SERVICE_CODE, SERVICE_CODE_HASH,
-};
+use parajam_corechains_build::genesis::{service_account, GenesisPara};
+use parajam_corechains_build::{AUTHORIZER_CODE_HASH, SERVICE_CODE_HASH};
 use parajam_corechains_types::{
     AuthConfig, AuthScope, HeadData, InvalidReason, ParaId, ParachainCandidate, RefineOutput,
     ValidationCodeHash, WorkItemPayload,
 };
 use parajam_guarantor::{Executor, Guarantor, Outcome};
 use parajam_primitives::types::{
-    ExtrinsicSpec, OpaqueHash, RefineContext, ServiceAccount, ServiceId, ServiceInfo,
-    WorkExecResult, WorkItem, WorkPackage,
+    ExtrinsicSpec, OpaqueHash, RefineContext, ServiceAccount, ServiceId, WorkExecResult, WorkItem,
+    WorkPackage,
 };
 use parajam_primitives::ProtocolParameters;
 use parajam_pvm::{Pvm, PvmFlavor};
@@ -35,25 +34,12 @@ fn hash(data: &[u8]) -> [u8; 32] {
 /// The CoreChains service account: its code, the authorizer's code and the
 /// adder's PVF artifact as preimages, each requested since slot 0.
 fn accounts() -> BTreeMap<ServiceId, ServiceAccount> {
-    let mut account = ServiceAccount::with_info(ServiceInfo {
-        code_hash: OpaqueHash::from(SERVICE_CODE_HASH),
-        balance: 1 << 40,
-        ..ServiceInfo::default()
-    });
-    for blob in [
-        SERVICE_CODE,
-        AUTHORIZER_CODE,
-        parajam_adder_build::PVF_ARTIFACT,
-    ] {
-        let h = OpaqueHash::from(hash(blob));
-        account.set_preimage(&h, Some(blob.to_vec()));
-        account.set_request(
-            &h,
-            u32::try_from(blob.len()).expect("test value"),
-            Some(&[0]),
-        );
-    }
-    BTreeMap::from([(SERVICE, account)])
+    let adder = GenesisPara {
+        id: PARA,
+        head: &parajam_adder::HeadData::genesis(0).encode(),
+        pvf: parajam_adder_build::PVF_ARTIFACT,
+    };
+    BTreeMap::from([(SERVICE, service_account(1 << 40, 10, &[adder]))])
 }
 
 fn auth_config(scope: AuthScope) -> Vec<u8> {

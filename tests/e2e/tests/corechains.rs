@@ -9,18 +9,17 @@
 use jam_codec::Encode as _;
 use parajam_authoring::{Contents, DevChain, DevKeys, Genesis};
 use parajam_bandersnatch::RingContext;
-use parajam_corechains_build::{
-    AUTHORIZER_CODE, AUTHORIZER_CODE_HASH, SERVICE_CODE, SERVICE_CODE_HASH,
-};
-use parajam_corechains_types::state::{ServiceConfig, StorageKey};
+use parajam_corechains_build::genesis::{service_account, GenesisPara};
+use parajam_corechains_build::{AUTHORIZER_CODE_HASH, SERVICE_CODE_HASH};
+use parajam_corechains_types::state::StorageKey;
 use parajam_corechains_types::{
     AuthConfig, AuthScope, HeadData, ParaId, ParachainCandidate, RefineOutput, ValidationCodeHash,
     WorkItemPayload,
 };
 use parajam_guarantor::{Executor, Guarantor};
 use parajam_primitives::types::{
-    ExtrinsicSpec, OpaqueHash, RefineLoad, ServiceAccount, ServiceId, ServiceInfo, WorkExecResult,
-    WorkItem, WorkPackage, WorkPackageSpec, WorkReport, WorkResult,
+    ExtrinsicSpec, OpaqueHash, RefineLoad, ServiceId, WorkExecResult, WorkItem, WorkPackage,
+    WorkPackageSpec, WorkReport, WorkResult,
 };
 use parajam_primitives::ByteArray;
 use parajam_primitives::ProtocolParameters;
@@ -42,41 +41,15 @@ fn auth_config() -> Vec<u8> {
     .encode()
 }
 
-/// The CoreChains account at genesis: its code, the authorizer's, the
-/// adder's PVF, and the storage registering the adder with its genesis head.
-fn corechains_account() -> ServiceAccount {
-    let mut account = ServiceAccount::with_info(ServiceInfo {
-        code_hash: OpaqueHash::from(SERVICE_CODE_HASH),
-        balance: 1 << 40,
-        min_item_gas: 100,
-        min_memo_gas: 100,
-        ..ServiceInfo::default()
-    });
-    for blob in [
-        SERVICE_CODE,
-        AUTHORIZER_CODE,
-        parajam_adder_build::PVF_ARTIFACT,
-    ] {
-        let h = OpaqueHash::from(hash(blob));
-        account.set_preimage(&h, Some(blob.to_vec()));
-        let len = u32::try_from(blob.len()).expect("small blobs");
-        account.set_request(&h, len, Some(&[0]));
-    }
-    let config = ServiceConfig {
-        authorizer_code_hash: AUTHORIZER_CODE_HASH,
-        upgrade_delay: 10,
+/// The CoreChains account at genesis with the adder registered at its
+/// genesis head.
+fn corechains_account() -> parajam_primitives::types::ServiceAccount {
+    let adder = GenesisPara {
+        id: PARA,
+        head: &parajam_adder::HeadData::genesis(0).encode(),
+        pvf: parajam_adder_build::PVF_ARTIFACT,
     };
-    let genesis_head = HeadData(parajam_adder::HeadData::genesis(0).encode().to_vec());
-    let code = ValidationCodeHash(hash(parajam_adder_build::PVF_ARTIFACT));
-    for (key, value) in [
-        (StorageKey::Config, config.encode()),
-        (StorageKey::Paras, vec![PARA].encode()),
-        (StorageKey::Head(PARA), genesis_head.encode()),
-        (StorageKey::Code(PARA), code.encode()),
-    ] {
-        account.set_storage(&key.to_key(), Some(value));
-    }
-    account
+    service_account(1 << 40, 10, &[adder])
 }
 
 fn stored_head(chain: &DevChain) -> HeadData {
@@ -90,8 +63,8 @@ fn stored_head(chain: &DevChain) -> HeadData {
 // One scenario, told in order: collator, guarantor, block author, importer.
 #[allow(clippy::too_many_lines)]
 fn ten_adder_blocks_are_validated_in_refine_and_enacted_by_accumulate() {
-    let srs = std::fs::read(parajam_chain::default_srs_path()).expect("the ring SRS");
-    let ring = RingContext::from_srs(&srs, usize::from(PARAMS.validators_count)).expect("ring");
+    let ring = RingContext::from_srs(parajam_vectors::srs(), usize::from(PARAMS.validators_count))
+        .expect("ring");
     let keys = DevKeys::new(PARAMS.validators_count);
     let mut genesis =
         Genesis::new(&PARAMS, keys.validators()).with_service(SERVICE, corechains_account());
@@ -227,17 +200,8 @@ fn ten_adder_blocks_are_validated_in_refine_and_enacted_by_accumulate() {
             })
             .unwrap_or_else(|e| panic!("block {n}: guarantee: {e}"));
         assert_eq!(stored_head(&chain), HeadData(parent.encode().to_vec()));
-        let slot = chain.slot() + 1;
-        let all = PARAMS.validators_count;
-        let assurances = chain.assurances(slot, &[0], 0..all).expect("assurances");
         chain
-            .author(
-                slot,
-                Contents {
-                    assurances,
-                    ..Contents::default()
-                },
-            )
+            .assure_next(&[0], 0..PARAMS.validators_count)
             .unwrap_or_else(|e| panic!("block {n}: assurances: {e}"));
         assert_eq!(
             stored_head(&chain),
