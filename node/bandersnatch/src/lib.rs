@@ -78,6 +78,23 @@ fn output_hash(output: &ark_vrf::Output<suite::BandersnatchSha512Ell2>) -> VrfOu
 /// re-encode a block seal into a second valid block with another hash.
 /// Requiring the octets to be what the value serializes to closes that
 /// (and any other non-canonical point or scalar encoding).
+/// `output ‖ proof`, compressed, in `N` octets: the 32-octet VRF output
+/// first, as the signatures of GP §G (`F` and `\bar F`) lay them out.
+fn output_and_proof<const N: usize>(
+    output: &impl CanonicalSerialize,
+    proof: &impl CanonicalSerialize,
+) -> Result<[u8; N], VrfError> {
+    let mut out = [0u8; N];
+    let (head, tail) = out.split_at_mut(32);
+    output
+        .serialize_compressed(head)
+        .map_err(|_| VrfError::Malformed)?;
+    proof
+        .serialize_compressed(tail)
+        .map_err(|_| VrfError::Malformed)?;
+    Ok(out)
+}
+
 fn decode_canonical<T: CanonicalDeserialize + CanonicalSerialize>(
     bytes: &[u8],
 ) -> Result<T, VrfError> {
@@ -171,14 +188,7 @@ impl SecretKey {
         let input = suite::Input::new(context).ok_or(VrfError::BadInput)?;
         let output = self.0.output(input);
         let proof = IetfProver::prove(&self.0, input, output, message);
-        let mut out = [0u8; 96];
-        output
-            .serialize_compressed(&mut out[..32])
-            .map_err(|_| VrfError::Malformed)?;
-        proof
-            .serialize_compressed(&mut out[32..])
-            .map_err(|_| VrfError::Malformed)?;
-        Ok(out)
+        output_and_proof(&output, &proof)
     }
 }
 
@@ -294,14 +304,7 @@ impl RingContext {
         let output = secret.0.output(input);
         let proof =
             <suite::Secret as RingProver<_>>::prove(&secret.0, input, output, message, &prover);
-        let mut out = [0u8; 784];
-        output
-            .serialize_compressed(&mut out[..32])
-            .map_err(|_| VrfError::Malformed)?;
-        proof
-            .serialize_compressed(&mut out[32..])
-            .map_err(|_| VrfError::Malformed)?;
-        Ok(out)
+        output_and_proof(&output, &proof)
     }
 
     /// Verifies a ring VRF proof `F̄_root⟨context⟩(message)` and returns `Y`.

@@ -19,7 +19,7 @@ use jam_codec::{Compact, Encode};
 use parajam_host::general::{dispatch_is_authorized, Accounts, FetchContext, LogEntry};
 use parajam_host::pvm::PvmInnerRunner;
 use parajam_host::refine::{historical_preimage, RefineContext, RefineEnv};
-use parajam_host::Numbering;
+use parajam_host::{Control, Numbering};
 use parajam_primitives::types::account::split_code_preimage;
 use parajam_primitives::types::{Gas, OpaqueHash, ServiceId, WorkExecResult, WorkPackage};
 use parajam_primitives::ProtocolParameters;
@@ -85,17 +85,16 @@ impl Guarantor<'_> {
         core: u16,
     ) -> Result<Outcome, GuarantorError> {
         let code_hash = package.auth_code_hash;
-        let Some(code) = Self::lookup_code(
+        let code = match Self::code(
             accounts,
             package.auth_code_host,
             package.context.lookup_anchor_slot,
             &code_hash,
-        ) else {
-            return Ok(Outcome::failed(WorkExecResult::BadCode));
+            self.params.max_authorizer_code_size,
+        ) {
+            Ok(code) => code,
+            Err(failed) => return Ok(Outcome::failed(failed)),
         };
-        if code.len() > self.params.max_authorizer_code_size as usize {
-            return Ok(Outcome::failed(WorkExecResult::CodeOversize));
-        }
         let args = core.encode();
         let fetch = FetchContext {
             package: Some(package),
@@ -103,25 +102,8 @@ impl Guarantor<'_> {
         };
         let gas = i64::try_from(self.params.gas_is_authorized).unwrap_or(i64::MAX);
         self.checked(|backend| {
-            let program = self.executor.pvm.cached_program(code_hash.0, &code)?;
-            let mut logs = Vec::new();
-            let outcome = self.executor.pvm.run_invocation(
-                backend,
-                &program,
-                &Invocation::new(ENTRY_PC, gas, &args),
-                &mut |mut call: HostCallContext<'_>| {
-                    let index = call.index();
-                    let (control, log) =
-                        dispatch_is_authorized(&mut call, Numbering::Gp072, index, &fetch);
-                    logs.extend(log);
-                    parajam_host::pvm::action(control)
-                },
-            )?;
-            Ok(Outcome {
-                result: work_result(outcome.result()),
-                gas_used: outcome.gas_used(),
-                exports: Vec::new(),
-                logs,
+            self.run(backend, &code_hash, &code, gas, &args, |call, index| {
+                dispatch_is_authorized(call, Numbering::Gp072, index, &fetch)
             })
         })
     }
@@ -147,13 +129,16 @@ impl Guarantor<'_> {
             .get(item)
             .ok_or(GuarantorError::NoSuchItem(item))?;
         let anchor_slot = package.context.lookup_anchor_slot;
-        let Some(code) = Self::lookup_code(accounts, work.service, anchor_slot, &work.code_hash)
-        else {
-            return Ok(Outcome::failed(WorkExecResult::BadCode));
+        let code = match Self::code(
+            accounts,
+            work.service,
+            anchor_slot,
+            &work.code_hash,
+            self.params.max_service_code_size,
+        ) {
+            Ok(code) => code,
+            Err(failed) => return Ok(Outcome::failed(failed)),
         };
-        if code.len() > self.params.max_service_code_size as usize {
-            return Ok(Outcome::failed(WorkExecResult::CodeOversize));
-        }
         let package_hash = parajam_crypto::blake2b_256(&package.encode());
         let mut args = Vec::new();
         Compact(u32::from(core)).encode_to(&mut args);
@@ -183,51 +168,89 @@ impl Guarantor<'_> {
         let expected_exports = usize::from(work.export_count);
         let segment_size = self.params.segment_size as usize;
         self.checked(|backend| {
-            let program = self.executor.pvm.cached_program(work.code_hash.0, &code)?;
             let mut ctx = RefineContext::default();
             let mut runner = PvmInnerRunner::new(self.executor.pvm, backend);
-            let mut logs = Vec::new();
-            let outcome = self.executor.pvm.run_invocation(
+            let mut outcome = self.run(
                 backend,
-                &program,
-                &Invocation::new(ENTRY_PC, gas, &args),
-                &mut |mut call: HostCallContext<'_>| {
-                    let index = call.index();
-                    let (control, log) = parajam_host::refine::dispatch(
-                        &mut call,
+                &work.code_hash,
+                &code,
+                gas,
+                &args,
+                |call, index| {
+                    parajam_host::refine::dispatch(
+                        call,
                         Numbering::Gp072,
                         index,
                         &mut ctx,
                         &env,
                         &mut runner,
-                    );
-                    logs.extend(log);
-                    parajam_host::pvm::action(control)
+                    )
                 },
             )?;
-            let result = work_result(outcome.result());
-            let gas_used = outcome.gas_used();
             // GP B.4: a failure exports nothing; a wrong count is `⊚` with
             // the declared number of zero segments.
-            let exports = match &result {
-                WorkExecResult::Ok(_) if ctx.exports.len() == expected_exports => ctx.exports,
-                WorkExecResult::Ok(_) => {
-                    return Ok(Outcome {
-                        result: WorkExecResult::BadExports,
-                        gas_used,
-                        exports: vec![vec![0; segment_size]; expected_exports],
-                        logs,
-                    })
+            match outcome.result {
+                WorkExecResult::Ok(_) if ctx.exports.len() == expected_exports => {
+                    outcome.exports = ctx.exports;
                 }
-                _ => vec![vec![0; segment_size]; expected_exports],
-            };
-            Ok(Outcome {
-                result,
-                gas_used,
-                exports,
-                logs,
-            })
+                WorkExecResult::Ok(_) => {
+                    outcome.result = WorkExecResult::BadExports;
+                    outcome.exports = vec![vec![0; segment_size]; expected_exports];
+                }
+                _ => outcome.exports = vec![vec![0; segment_size]; expected_exports],
+            }
+            Ok(outcome)
         })
+    }
+
+    /// `Ψ_M` of `code` (named by `code_hash`, the module cache's key) from
+    /// program counter 0 with `gas` and `args` on `backend`, each host call
+    /// answered by `host` (its control and JIP-1 log entry); no exports.
+    fn run(
+        &self,
+        backend: Backend,
+        code_hash: &OpaqueHash,
+        code: &[u8],
+        gas: i64,
+        args: &[u8],
+        mut host: impl FnMut(&mut HostCallContext<'_>, u32) -> (Control, Option<LogEntry>),
+    ) -> Result<Outcome, GuarantorError> {
+        let program = self.executor.pvm.cached_program(code_hash.0, code)?;
+        let mut logs = Vec::new();
+        let outcome = self.executor.pvm.run_invocation(
+            backend,
+            &program,
+            &Invocation::new(ENTRY_PC, gas, args),
+            &mut |mut call: HostCallContext<'_>| {
+                let index = call.index();
+                let (control, log) = host(&mut call, index);
+                logs.extend(log);
+                parajam_host::pvm::action(control)
+            },
+        )?;
+        Ok(Outcome {
+            result: work_result(outcome.result()),
+            gas_used: outcome.gas_used(),
+            exports: Vec::new(),
+            logs,
+        })
+    }
+
+    /// The code `c` of `E(↕m, c) = Λ(δ[service], slot, hash)`, or the work
+    /// error: `BAD` when it is not available, `BIG` when over `max` octets.
+    fn code(
+        accounts: &impl Accounts,
+        service: ServiceId,
+        slot: u32,
+        hash: &OpaqueHash,
+        max: u32,
+    ) -> Result<Arc<[u8]>, WorkExecResult> {
+        let code =
+            Self::lookup_code(accounts, service, slot, hash).ok_or(WorkExecResult::BadCode)?;
+        if code.len() > max as usize {
+            return Err(WorkExecResult::CodeOversize);
+        }
+        Ok(code)
     }
 
     /// The code `c` of `E(↕m, c) = Λ(δ[service], slot, hash)`.
