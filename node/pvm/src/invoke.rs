@@ -10,8 +10,8 @@ use polkavm::{MemoryProtection, Module, ProgramCounter, RawInstance, Reg};
 use crate::program::{standard_registers, Program, ARGS_ADDRESS, MAX_INPUT_SIZE};
 use crate::{
     block_tail, effective_backend, engine_error, interpreter_needs_steps, machine_difference,
-    registers_of, Backend, Divergence, ExitReason, MachineState, Pvm, PvmError, PvmFlavor, Stepped,
-    REGISTER_COUNT,
+    registers_of, step_difference, Backend, Divergence, ExitReason, MachineState, Pvm, PvmError,
+    PvmFlavor, Stepped, REGISTER_COUNT,
 };
 
 /// What the host-call handler tells the machine to do next: the first
@@ -669,12 +669,7 @@ pub(crate) fn lockstep_program(
     let (stop_a, stop_b) = loop {
         match (a.next_event(steps)?, b.next_event(steps)?) {
             (ProgramEvent::Step(pc_a), ProgramEvent::Step(pc_b)) => {
-                let what = if pc_a == pc_b {
-                    machine_difference(&a.instance, &b.instance)
-                } else {
-                    Some(format!("next pc: {pc_a} vs {pc_b}"))
-                };
-                if let Some(what) = what {
+                if let Some(what) = step_difference(pc_a, pc_b, &a.instance, &b.instance) {
                     return Err(diverged(a.steps - 1, host_calls, last_pc, what));
                 }
                 last_pc = Some(pc_a);

@@ -1145,12 +1145,7 @@ fn lockstep_code(
     let (exit_a, exit_b) = loop {
         match (a.next()?, b.next()?) {
             (CodeEvent::Step(pc_a), CodeEvent::Step(pc_b)) => {
-                let what = if pc_a == pc_b {
-                    machine_difference(&a.instance, &b.instance)
-                } else {
-                    Some(format!("next pc: {pc_a} vs {pc_b}"))
-                };
-                if let Some(what) = what {
+                if let Some(what) = step_difference(pc_a, pc_b, &a.instance, &b.instance) {
                     return Err(diverged(a.steps - 1, last_pc, what));
                 }
                 last_pc = Some(pc_a);
@@ -1292,6 +1287,21 @@ pub(crate) fn registers_of(instance: &RawInstance) -> [u64; REGISTER_COUNT] {
 }
 
 /// How two stepping instances differ in gas or registers, if they do.
+/// What differs after both backends stepped, to `pc_a` and `pc_b`: the
+/// next pc, else the machines ([`machine_difference`]).
+pub(crate) fn step_difference(
+    pc_a: u32,
+    pc_b: u32,
+    a: &RawInstance,
+    b: &RawInstance,
+) -> Option<String> {
+    if pc_a == pc_b {
+        machine_difference(a, b)
+    } else {
+        Some(format!("next pc: {pc_a} vs {pc_b}"))
+    }
+}
+
 pub(crate) fn machine_difference(a: &RawInstance, b: &RawInstance) -> Option<String> {
     if a.gas() != b.gas() {
         return Some(format!("gas: {} vs {}", a.gas(), b.gas()));

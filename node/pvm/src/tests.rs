@@ -84,6 +84,16 @@ fn with_gas(gas: i64) -> InitialState {
     }
 }
 
+/// `gas` and a start at `pc`, with what polkavm overcharges for entering
+/// `pc`'s block in its middle given back ([`Pvm::block_entry_overcharge`]),
+/// as a caller resuming there does.
+fn entered_at(code: &[u8], pc: u32, gas: i64) -> InitialState {
+    let mut init = with_gas(gas);
+    init.machine.pc = pc;
+    init.machine.gas += pvm().block_entry_overcharge(code, pc).expect("parses");
+    init
+}
+
 #[test]
 fn trap_panics_at_its_own_pc() {
     let code = blob(&[FALLTHROUGH, TRAP], &[0, 1]);
@@ -557,11 +567,7 @@ fn bad_branch_panics_at_the_branch_wherever_the_run_began() {
     // Entered at the second move_reg: polkavm charges the whole block, and
     // a caller gives back the part before the entry
     // ([`Pvm::block_entry_overcharge`]): two instructions paid.
-    let pvm = pvm();
-    let mut init = with_gas(100);
-    init.machine.pc = 2;
-    init.machine.gas += pvm.block_entry_overcharge(&code, 2).expect("parses");
-    let out = run(&code, &init);
+    let out = run(&code, &entered_at(&code, 2, 100));
     assert_eq!(
         (out.exit, out.machine.pc, out.machine.gas),
         (ExitReason::Panic, 4, 98)
@@ -585,11 +591,7 @@ fn load_below_2_16_mid_block_charges_up_to_the_load() {
     );
     assert!(instructions.is_none_or(|n| n == 2));
     // Started at the load, with the overcharge given back: the load alone.
-    let pvm = pvm();
-    let mut init = with_gas(100);
-    init.machine.pc = 2;
-    init.machine.gas += pvm.block_entry_overcharge(&code, 2).expect("parses");
-    let out = run(&code, &init);
+    let out = run(&code, &entered_at(&code, 2, 100));
     assert_eq!(
         (out.exit, out.machine.pc, out.machine.gas),
         (ExitReason::Panic, 2, 99)
