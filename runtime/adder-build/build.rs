@@ -11,6 +11,9 @@
 //!    `p` of `Y(p, a)`, GP A.7) and `adder.pvf`, the PVF artifact the
 //!    CoreChains service loads (the program with its entry point and import
 //!    names, `parajam_corechains_types::pvf`).
+//! 3. The same for `guest/misbehaving`, a PVF whose block data picks a way
+//!    to fail (or to use the Substrate host functions), for testing the
+//!    CoreChains service's executor: `misbehaving.pvf`.
 //!
 //! The guest target directory is `<target dir>/parajam-adder-guest`, shared
 //! by every profile of the host build.
@@ -33,6 +36,7 @@ fn run() -> Result<(), String> {
     rerun_if_changed([
         manifest_dir.join("guest/wasm"),
         manifest_dir.join("guest/pvm"),
+        manifest_dir.join("guest/misbehaving"),
         manifest_dir.join("../adder/Cargo.toml"),
         manifest_dir.join("../adder/src"),
     ]);
@@ -44,17 +48,23 @@ fn run() -> Result<(), String> {
     write_if_changed(&out.join("adder.wasm"), &wasm)?;
 
     // PVM: riscv64emac, linked for JamV1.
-    let elves = build.build_pvm(&["adder-pvf-pvm"], &["adder-pvf-pvm"], "core")?;
-    let linked = link_jamv1(&elves[0], &[ENTRY]).map_err(|e| format!("the adder PVF: {e}"))?;
-    let artifact = PvfArtifact {
-        abi: PvfAbi::SubstrateV1,
-        entry_pc: linked.entries[0],
-        imports: linked.imports.clone(),
-        program: linked.program.clone(),
-    };
-    write_if_changed(&out.join("adder.polkavm"), &linked.blob)?;
-    write_if_changed(&out.join("adder.code"), &linked.code)?;
-    write_if_changed(&out.join("adder.program"), &linked.program)?;
-    write_if_changed(&out.join("adder.pvf"), &artifact.to_bytes())?;
+    let elves = build.build_pvm(
+        &["adder-pvf-pvm", "misbehaving-pvf"],
+        &["adder-pvf-pvm", "misbehaving-pvf"],
+        "core",
+    )?;
+    for (elf, name) in elves.iter().zip(["adder", "misbehaving"]) {
+        let linked = link_jamv1(elf, &[ENTRY]).map_err(|e| format!("the {name} PVF: {e}"))?;
+        let artifact = PvfArtifact {
+            abi: PvfAbi::SubstrateV1,
+            entry_pc: linked.entries[0],
+            imports: linked.imports.clone(),
+            program: linked.program.clone(),
+        };
+        write_if_changed(&out.join(format!("{name}.polkavm")), &linked.blob)?;
+        write_if_changed(&out.join(format!("{name}.code")), &linked.code)?;
+        write_if_changed(&out.join(format!("{name}.program")), &linked.program)?;
+        write_if_changed(&out.join(format!("{name}.pvf")), &artifact.to_bytes())?;
+    }
     Ok(())
 }

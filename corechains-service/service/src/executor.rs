@@ -114,12 +114,8 @@ pub fn validate_block<H: RefineHost>(
     let outcome = run(
         host, vm, artifact, &program, &layout, params, gas, max_result,
     );
-    // `expunge` answers the machine's pc: where a trap happened.
-    let pc = host.expunge(vm);
-    match outcome {
-        Err(InvalidReason::Trapped(_)) => Err(InvalidReason::Trapped(pc.unwrap_or(0))),
-        other => other,
-    }
+    host.expunge(vm);
+    outcome
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -194,8 +190,7 @@ fn run<H: RefineHost>(
                 };
                 call.serve(function, symbol, &mut regs)?;
             }
-            // The pc is filled in from `expunge`.
-            InnerExit::Panic => return Err(InvalidReason::Trapped(0)),
+            InnerExit::Panic => return Err(InvalidReason::Trapped),
             InnerExit::PageFault(address) => return Err(InvalidReason::PageFault(address)),
             InnerExit::OutOfGas => return Err(InvalidReason::OutOfGas),
         }

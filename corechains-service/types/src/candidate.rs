@@ -115,9 +115,10 @@ pub enum InvalidReason {
     /// The PVF imports a host function the service does not serve.
     #[codec(index = 5)]
     UnsupportedHostFunction(Vec<u8>),
-    /// The PVF trapped (a failed `validate_block`), at this program counter.
+    /// The PVF trapped (a failed `validate_block`). `invoke` does not say
+    /// where: after a panic the machine's pc is 0 (GP 0.7.2 eq. A.1).
     #[codec(index = 6)]
-    Trapped(u64),
+    Trapped,
     /// The PVF touched memory it may not, at this address.
     #[codec(index = 7)]
     PageFault(u64),

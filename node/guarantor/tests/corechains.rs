@@ -23,6 +23,8 @@ use parity_scale_codec::{Decode, Encode};
 
 const SERVICE: ServiceId = 1000;
 const PARA: ParaId = ParaId(2000);
+/// The para of `parajam_adder_build::MISBEHAVING_PVF`.
+const MISBEHAVING: ParaId = ParaId(2001);
 const ANCHOR: [u8; 32] = [0xa1; 32];
 const STATE_ROOT: [u8; 32] = [0x5e; 32];
 const PARAMS: ProtocolParameters = ProtocolParameters::TINY;
@@ -39,7 +41,12 @@ fn accounts() -> BTreeMap<ServiceId, ServiceAccount> {
         head: &parajam_adder::HeadData::genesis(0).encode(),
         pvf: parajam_adder_build::PVF_ARTIFACT,
     };
-    BTreeMap::from([(SERVICE, service_account(1 << 40, 10, &[adder]))])
+    let misbehaving = GenesisPara {
+        id: MISBEHAVING,
+        head: &[],
+        pvf: parajam_adder_build::MISBEHAVING_PVF,
+    };
+    BTreeMap::from([(SERVICE, service_account(1 << 40, 10, &[adder, misbehaving]))])
 }
 
 fn auth_config(scope: AuthScope) -> Vec<u8> {
@@ -234,7 +241,7 @@ fn an_invalid_block_is_an_invalid_output_not_a_service_panic() {
     let wrong = parajam_adder::BlockData { state: 4, add: 1 }.encode();
     assert!(matches!(
         invalid(&wrong, candidate(&parent, &wrong)),
-        InvalidReason::Trapped(_)
+        InvalidReason::Trapped
     ));
     // The block data is not what the candidate names.
     let good = parajam_adder::BlockData { state: 5, add: 1 }.encode();
@@ -300,4 +307,86 @@ fn the_authorizer_binds_a_package_to_its_para() {
     let (auth, refine) = node.process(&registrar, &block, false);
     assert!(matches!(auth.result, WorkExecResult::Ok(_)));
     assert!(matches!(refine_output(&refine), RefineOutput::Register(_)));
+}
+
+/// Refines one block of the misbehaving PVF with `block` as its data and
+/// `gas` for refine: the verdict.
+fn misbehave(node: &Node, block: &[u8], gas: u64) -> RefineOutput {
+    let c = ParachainCandidate {
+        para_id: MISBEHAVING,
+        parent_head: HeadData(vec![]),
+        validation_code_hash: ValidationCodeHash(hash(parajam_adder_build::MISBEHAVING_PVF)),
+        anchor: ANCHOR,
+        relay_parent_number: 7,
+        relay_parent_storage_root: STATE_ROOT,
+        block_data_hash: hash(block),
+    };
+    let mut package = package(
+        &WorkItemPayload::Candidate(c),
+        block,
+        auth_config(AuthScope::Para(MISBEHAVING)),
+    );
+    package.items[0].refine_gas_limit = gas;
+    let (auth, refine) = node.process(&package, block, false);
+    assert!(matches!(auth.result, WorkExecResult::Ok(_)));
+    refine_output(&refine)
+}
+
+fn invalid_reason(output: RefineOutput) -> InvalidReason {
+    match output {
+        RefineOutput::Invalid { para_id, reason } => {
+            assert_eq!(para_id, MISBEHAVING);
+            reason
+        }
+        other => panic!("expected an invalid verdict, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_misbehaving_pvf_is_an_invalid_block_with_the_reason() {
+    let node = Node::new();
+    let gas = PARAMS.gas_refine;
+    // A PVF that loops: out of gas (refine keeps a reserve and answers).
+    assert_eq!(
+        invalid_reason(misbehave(&node, &[0], 20_000_000)),
+        InvalidReason::OutOfGas
+    );
+    assert_eq!(
+        invalid_reason(misbehave(&node, &[1], gas)),
+        InvalidReason::BadResult
+    );
+    assert_eq!(
+        invalid_reason(misbehave(&node, &[2], gas)),
+        InvalidReason::OutputTooLarge
+    );
+    assert_eq!(
+        invalid_reason(misbehave(&node, &[3], gas)),
+        InvalidReason::UnsupportedHostFunction(b"ext_storage_get_version_1".to_vec())
+    );
+    assert_eq!(
+        invalid_reason(misbehave(&node, &[5], gas)),
+        InvalidReason::HostFunctionFailed(b"ext_allocator_free_version_1".to_vec())
+    );
+    assert_eq!(
+        invalid_reason(misbehave(&node, &[6], gas)),
+        InvalidReason::PageFault(0xF000_0000)
+    );
+    assert_eq!(
+        invalid_reason(misbehave(&node, &[7], gas)),
+        InvalidReason::Trapped
+    );
+}
+
+#[test]
+fn substrate_host_functions_are_served_to_the_pvf() {
+    // Mode 4: the head is the Blake2b-256 of the block data, computed by
+    // the service's `ext_hashing_blake2_256_version_1` into memory from its
+    // allocator, after a log line.
+    let node = Node::new();
+    let block = [4, 1, 2, 3];
+    let RefineOutput::Valid(output) = misbehave(&node, &block, PARAMS.gas_refine) else {
+        panic!("the host-function block is valid");
+    };
+    assert_eq!(output.head_data, HeadData(hash(&block).to_vec()));
+    assert_eq!(output.hrmp_watermark, 7);
 }

@@ -57,6 +57,13 @@ pub const PVM_PROGRAM: &[u8] = out_file!("adder.program");
 /// hash on JAM.
 pub const PVF_ARTIFACT: &[u8] = out_file!("adder.pvf");
 
+/// A PVF artifact for testing PVF executors: its block data's first octet
+/// picks a way to fail (loop, garbage, oversized head, unsupported or
+/// failing host function, page fault, trap) or, with 4, returns the
+/// Blake2b-256 of its block data as the head, computed through the
+/// Substrate host functions (`guest/misbehaving/src/main.rs` has the table).
+pub const MISBEHAVING_PVF: &[u8] = out_file!("misbehaving.pvf");
+
 /// Where the build wrote the artifacts (`OUT_DIR`): `adder.wasm`,
 /// `adder.polkavm`, `adder.code`, `adder.program` and `adder.pvf`.
 pub const OUT_DIR: &str = env!("OUT_DIR");
