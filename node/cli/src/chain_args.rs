@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use parajam_chain::{default_srs_path, Chain, ExecutionConfig};
 use parajam_primitives::ProtocolParameters;
-use parajam_pvm::Backend;
+use parajam_pvm::{Backend, Pvm};
 
 /// Which PVM backend runs service code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -16,6 +16,25 @@ pub enum BackendChoice {
     Compiler,
     /// The interpreter.
     Interpreter,
+}
+
+impl BackendChoice {
+    /// The backend this choice means on `pvm`: `auto` falls back to the
+    /// interpreter with a warning, `compiler` fails where it is unavailable.
+    pub fn resolve(self, pvm: &Pvm) -> anyhow::Result<Backend> {
+        let unavailable = pvm.backend_unavailable(Backend::Compiler);
+        Ok(match (self, unavailable) {
+            (Self::Interpreter, _) => Backend::Interpreter,
+            (Self::Compiler, Some(why)) => {
+                anyhow::bail!("the recompiler is unavailable here: {why}")
+            }
+            (Self::Compiler | Self::Auto, None) => Backend::Compiler,
+            (Self::Auto, Some(why)) => {
+                tracing::warn!("recompiler unavailable ({why}); using the interpreter");
+                Backend::Interpreter
+            }
+        })
+    }
 }
 
 /// Protocol parameters, PVM backend and the ring-proof SRS.
@@ -60,21 +79,8 @@ impl ChainArgs {
             &srs,
         )
         .context("starting the chain")?;
-        let unavailable = chain
-            .pvm()
-            .backend_unavailable(Backend::Compiler)
-            .map(str::to_owned);
-        let backend = match (self.backend, &unavailable) {
-            (BackendChoice::Interpreter, _) => Backend::Interpreter,
-            (BackendChoice::Compiler, Some(why)) => {
-                anyhow::bail!("the recompiler is unavailable here: {why}")
-            }
-            (BackendChoice::Compiler | BackendChoice::Auto, None) => Backend::Compiler,
-            (BackendChoice::Auto, Some(why)) => {
-                tracing::warn!("recompiler unavailable ({why}); using the interpreter");
-                Backend::Interpreter
-            }
-        };
+        let backend = self.backend.resolve(chain.pvm())?;
+        let unavailable = chain.pvm().backend_unavailable(Backend::Compiler);
         if self.crosscheck && unavailable.is_some() {
             anyhow::bail!("--crosscheck needs the recompiler, which is unavailable here");
         }

@@ -3,6 +3,7 @@
 mod chain_args;
 mod fuzz_target;
 mod import;
+mod pvf;
 mod vectors;
 
 use std::process::ExitCode;
@@ -25,6 +26,8 @@ enum Command {
     Import(import::ImportArgs),
     /// Serve the JAM conformance fuzzer protocol on a Unix socket.
     FuzzTarget(fuzz_target::FuzzTargetArgs),
+    /// Parachain validation functions: run one on the PVM or on wasm.
+    Pvf(pvf::PvfArgs),
 }
 
 fn main() -> ExitCode {
@@ -40,6 +43,7 @@ fn main() -> ExitCode {
         Command::Vectors(args) => vectors::run(&args),
         Command::Import(args) => import::run(&args),
         Command::FuzzTarget(args) => fuzz_target::run(&args),
+        Command::Pvf(args) => pvf::run(&args),
     };
     match result {
         Ok(code) => code,

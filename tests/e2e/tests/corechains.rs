@@ -4,7 +4,9 @@
 //! service and authorizer programs, the adder PVF as refine's inner
 //! machine); the work report is guaranteed in one block and assured in the
 //! next, and the real STF accumulates it: after each block the service's
-//! storage holds the adder's new head.
+//! storage holds the adder's new head. Each block is also run on wasmtime
+//! through the legacy PVF entry point, and refine's result octets (by their
+//! hash in the work output) are the wasm ones exactly.
 
 use jam_codec::Encode as _;
 use parajam_authoring::{Contents, DevChain, DevKeys, Genesis};
@@ -52,6 +54,21 @@ fn corechains_account() -> parajam_primitives::types::ServiceAccount {
     service_account(1 << 40, 10, &[adder])
 }
 
+/// The `ValidationParams` refine gives the PVF for `block` on `parent`.
+fn candidate_params(
+    parent: &parajam_adder::HeadData,
+    block: &[u8],
+    context: &parajam_primitives::types::RefineContext,
+) -> Vec<u8> {
+    parajam_corechains_types::ValidationParams {
+        parent_head: HeadData(parent.encode().to_vec()),
+        block_data: parajam_corechains_types::BlockData(block.to_vec()),
+        relay_parent_number: context.lookup_anchor_slot,
+        relay_parent_storage_root: context.state_root.0,
+    }
+    .encode()
+}
+
 fn stored_head(chain: &DevChain) -> HeadData {
     let value = chain.state().accounts[&SERVICE]
         .storage(&StorageKey::Head(PARA).to_key())
@@ -75,6 +92,8 @@ fn ten_adder_blocks_are_validated_in_refine_and_enacted_by_accumulate() {
     let mut chain = DevChain::new(PARAMS, keys, state, ring).expect("a dev chain");
     chain.author_next(Contents::default()).expect("block 1");
 
+    // The legacy path, for comparison: the adder's wasm build on wasmtime.
+    let wasm = parajam_pvf::wasm::WasmPvf::new(parajam_adder_build::WASM).expect("wasm PVF");
     let mut parent = parajam_adder::HeadData::genesis(0);
     let mut adder_state = 0u64;
     for n in 1..=10u64 {
@@ -158,6 +177,16 @@ fn ten_adder_blocks_are_validated_in_refine_and_enacted_by_accumulate() {
         )
         .expect("a valid block");
         assert_eq!(valid.head_data, HeadData(head.encode().to_vec()));
+        // Byte-identical to what the relay chain's wasm path returns.
+        let params = candidate_params(&parent, &block, &context);
+        let (legacy, _) = wasm
+            .validate_block(&params, 1 << 32)
+            .expect("valid on wasm");
+        assert_eq!(
+            valid.result_hash,
+            hash(&legacy.result),
+            "block {n}: wasm ≠ PVM"
+        );
 
         let encoded_package = package.encode();
         let report = WorkReport {
