@@ -48,7 +48,7 @@ pub enum GenesisError {
         /// The context's ring size.
         found: usize,
     },
-    /// The authorizers are not one per core.
+    /// The authorizers are not one non-empty list per core.
     #[error("{found} authorizers given for {expected} cores")]
     AuthorizerCount {
         /// `C`.
@@ -129,8 +129,10 @@ pub struct Genesis {
     pub validators: ValidatorsData,
     /// `η`. Default: four zero hashes.
     pub entropy: EntropyBuffer,
-    /// Each core's authorizer, `C` of them. Default: [`dev_authorizer`].
-    pub authorizers: Vec<AuthorizerHash>,
+    /// Each core's authorizers, `C` lists of at least one: each core's pool
+    /// and queue cycle through its list, so with a list no longer than the
+    /// pool every one of them is always in the pool. Default: [`dev_authorizer`].
+    pub authorizers: Vec<Vec<AuthorizerHash>>,
     /// `χ`. Default: no privileged service (service 0 everywhere, no
     /// always-accumulate services).
     pub privileges: Privileges,
@@ -145,7 +147,7 @@ impl Genesis {
         Self {
             validators,
             entropy: [OpaqueHash::ZERO; 4],
-            authorizers: vec![dev_authorizer(); cores],
+            authorizers: vec![vec![dev_authorizer()]; cores],
             privileges: Privileges {
                 assign: FixedSeq::new(vec![0; cores]),
                 ..Privileges::default()
@@ -182,7 +184,7 @@ impl Genesis {
                 found: ring.ring_size(),
             });
         }
-        if self.authorizers.len() != cores {
+        if self.authorizers.len() != cores || self.authorizers.iter().any(Vec::is_empty) {
             return Err(GenesisError::AuthorizerCount {
                 expected: cores,
                 found: self.authorizers.len(),
@@ -200,12 +202,12 @@ impl Genesis {
         let pools: Vec<AuthPool> = self
             .authorizers
             .iter()
-            .map(|a| AuthPool::new(vec![*a; usize::from(params.auth_pool_max_size)]))
+            .map(|a| AuthPool::new(cycle(a, params.auth_pool_max_size)))
             .collect();
         let queues: Vec<AuthQueue> = self
             .authorizers
             .iter()
-            .map(|a| AuthQueue::new(vec![*a; usize::from(params.auth_queue_size)]))
+            .map(|a| AuthQueue::new(cycle(a, params.auth_queue_size)))
             .collect();
         let mut state = State {
             auth_pools: AuthPools::new(pools),
@@ -243,6 +245,16 @@ impl Genesis {
         });
         Ok(state)
     }
+}
+
+/// `len` entries cycling through `authorizers`.
+fn cycle(authorizers: &[AuthorizerHash], len: u16) -> Vec<AuthorizerHash> {
+    authorizers
+        .iter()
+        .copied()
+        .cycle()
+        .take(usize::from(len))
+        .collect()
 }
 
 /// `genesis(params, validators, services)`: [`Genesis::new`] with

@@ -11,11 +11,19 @@
 //!   the refine host calls of GP B.8 (inner machines included, on the same
 //!   PVM backend).
 //!
-//! Both run on an [`Executor`] (the PVM engine, its backend, crosscheck).
+//! - [`Guarantor::process`] is `Ξ(p, c)` (GP 14.4): the package checked
+//!   against the limits of §14.3, `Ψ_I` and every item's `Ψ_R`, and the
+//!   work report with its availability specification ([`availability`]).
+//!
+//! All run on an [`Executor`] (the PVM engine, its backend, crosscheck).
+
+pub mod availability;
+pub mod package;
 
 use std::sync::Arc;
 
 use jam_codec::{Compact, Encode};
+pub use package::{ExportStore, Guaranteed, NoSegments, PackageError, SegmentSource};
 use parajam_host::general::{dispatch_is_authorized, Accounts, FetchContext, LogEntry};
 use parajam_host::pvm::PvmInnerRunner;
 use parajam_host::refine::{historical_preimage, RefineContext, RefineEnv};

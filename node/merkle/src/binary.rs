@@ -98,6 +98,60 @@ where
     out
 }
 
+/// The well-balanced root $\mathcal{M}_B(\mathbf{v}, H)$ recomputed from item `i` of `count`
+/// items and its trace $T(\mathbf{v}, i, H)$ ([`merkle_trace`]): what a holder of one item
+/// checks against a committed root. `None` when the trace has the wrong length for `i` of
+/// `count`.
+pub fn well_balanced_root_from_trace<H>(
+    item: &[u8],
+    i: usize,
+    count: usize,
+    trace: &[Vec<u8>],
+    hasher: H,
+) -> Option<Hash>
+where
+    H: Fn(&[u8]) -> Hash,
+{
+    if i >= count {
+        return None;
+    }
+    // Top down, as in `merkle_trace`: is the item in the left half at each level?
+    let mut sides = Vec::new();
+    let (mut len, mut i) = (count, i);
+    while len > 1 {
+        let mid = len.div_ceil(2);
+        if i < mid {
+            sides.push(true);
+            len = mid;
+        } else {
+            sides.push(false);
+            i -= mid;
+            len -= mid;
+        }
+    }
+    if sides.len() != trace.len() {
+        return None;
+    }
+    if count == 1 {
+        return Some(hasher(item));
+    }
+    // Bottom up: a single item is its own node; interior nodes are hashed.
+    let mut node = item.to_vec();
+    for (left, sibling) in sides.iter().zip(trace).rev() {
+        let (l, r) = if *left {
+            (&node, sibling)
+        } else {
+            (sibling, &node)
+        };
+        let mut buf = Vec::with_capacity(NODE_PREFIX.len() + l.len() + r.len());
+        buf.extend_from_slice(NODE_PREFIX);
+        buf.extend_from_slice(l);
+        buf.extend_from_slice(r);
+        node = hasher(&buf).to_vec();
+    }
+    node.try_into().ok()
+}
+
 /// $T(\mathbf{v}, i, H)$ over hashes, keeping only the first `limit` entries.
 fn trace_of_hashes<H: Fn(&[u8]) -> Hash>(
     v: &[Hash],
@@ -384,5 +438,34 @@ mod tests {
         assert_eq!(justification(&items, usize::MAX, 3).len(), 1);
         let none: [&[u8]; 0] = [];
         assert!(justification(&none, 0, 0).is_empty());
+    }
+
+    #[test]
+    fn well_balanced_root_from_every_trace() {
+        let items: Vec<Vec<u8>> = (0u8..11).map(|i| vec![i; usize::from(i) + 1]).collect();
+        for count in 1..=items.len() {
+            let v = &items[..count];
+            let root = well_balanced_root(v);
+            for i in 0..count {
+                let trace = merkle_trace(v, i, blake2b_256);
+                assert_eq!(
+                    well_balanced_root_from_trace(&v[i], i, count, &trace, blake2b_256),
+                    Some(root),
+                    "item {i} of {count}"
+                );
+                // Another item, or the item in another place, does not prove.
+                let other = &v[(i + 1) % count];
+                if count > 1 {
+                    assert_ne!(
+                        well_balanced_root_from_trace(other, i, count, &trace, blake2b_256),
+                        Some(root)
+                    );
+                }
+            }
+            assert_eq!(
+                well_balanced_root_from_trace(&v[0], count, count, &[], blake2b_256),
+                None
+            );
+        }
     }
 }

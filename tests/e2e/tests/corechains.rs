@@ -1,12 +1,15 @@
 //! End to end: a JAM dev chain with the CoreChains service and the adder
-//! parachain registered at genesis. For each of 10 adder blocks a collator
-//! builds a work package; is-authorized and refine run on the PVM (the real
-//! service and authorizer programs, the adder PVF as refine's inner
-//! machine); the work report is guaranteed in one block and assured in the
-//! next, and the real STF accumulates it: after each block the service's
-//! storage holds the adder's new head. Each block is also run on wasmtime
-//! through the legacy PVF entry point, and refine's result octets (by their
-//! hash in the work output) are the wasm ones exactly.
+//! parachain registered at genesis. A collator builds a work package for
+//! each parachain block; the guarantor computes the work report (`Ξ`:
+//! is-authorized and refine on the PVM, with the real service and
+//! authorizer programs and the PVF as refine's inner machine, and the
+//! availability specification of the real audit bundle); the report is
+//! guaranteed in one block and assured in the next, and the real STF
+//! accumulates it. Each adder block is also run on wasmtime through the
+//! legacy PVF entry point, and refine's result octets (by their hash in the
+//! work output) are the wasm ones exactly. A para can also be registered by
+//! a registrar work package, its code provided as a preimage, and its blocks
+//! then validated and enacted.
 
 use jam_codec::Encode as _;
 use parajam_authoring::{Contents, DevChain, DevKeys, Genesis};
@@ -15,159 +18,221 @@ use parajam_corechains_build::genesis::{service_account, GenesisPara};
 use parajam_corechains_build::{AUTHORIZER_CODE_HASH, SERVICE_CODE_HASH};
 use parajam_corechains_types::state::StorageKey;
 use parajam_corechains_types::{
-    AuthConfig, AuthScope, HeadData, ParaId, ParachainCandidate, RefineOutput, ValidationCodeHash,
-    WorkItemPayload,
+    AuthConfig, AuthScope, HeadData, ParaId, ParachainCandidate, RefineOutput, Registration,
+    ValidationCodeHash, WorkItemPayload,
 };
-use parajam_guarantor::{Executor, Guarantor};
+use parajam_guarantor::{Executor, Guaranteed, Guarantor, NoSegments};
 use parajam_primitives::types::{
-    ExtrinsicSpec, OpaqueHash, RefineLoad, ServiceId, WorkExecResult, WorkItem, WorkPackage,
-    WorkPackageSpec, WorkReport, WorkResult,
+    CoreIndex, ExtrinsicSpec, OpaqueHash, Preimage, RefineContext, ServiceId, WorkExecResult,
+    WorkItem, WorkPackage,
 };
-use parajam_primitives::ByteArray;
 use parajam_primitives::ProtocolParameters;
 use parity_scale_codec::{Decode, Encode};
 
 const SERVICE: ServiceId = 1000;
-const PARA: ParaId = ParaId(2000);
+const ADDER: ParaId = ParaId(2000);
+/// Registered by the registrar during the test; its code is the
+/// misbehaving test PVF, whose block data `[4, ..]` is a valid block with
+/// head `blake2_256(block data)`.
+const NEWCOMER: ParaId = ParaId(2002);
 const PARAMS: ProtocolParameters = ProtocolParameters::TINY;
+/// The core each scope's packages go to.
+const PARA_CORE: CoreIndex = 0;
+const REGISTRAR_CORE: CoreIndex = 1;
 
 fn hash(data: &[u8]) -> [u8; 32] {
     parajam_crypto::blake2b_256(data)
 }
 
-fn auth_config() -> Vec<u8> {
+fn auth_config(scope: AuthScope) -> Vec<u8> {
     AuthConfig {
         service: SERVICE,
-        scope: AuthScope::Para(PARA),
+        scope,
     }
     .encode()
 }
 
-/// The CoreChains account at genesis with the adder registered at its
-/// genesis head.
-fn corechains_account() -> parajam_primitives::types::ServiceAccount {
+/// `H(u ⌢ f)`: the authorizer of the CoreChains authorizer for `scope`.
+fn authorizer(scope: AuthScope) -> OpaqueHash {
+    OpaqueHash::from(hash(
+        &[&AUTHORIZER_CODE_HASH[..], &auth_config(scope)].concat(),
+    ))
+}
+
+/// A dev chain whose genesis holds the CoreChains account with the adder
+/// registered at its genesis head; core 0 admits the adder's and the
+/// newcomer's packages, core 1 the registrar's.
+fn chain() -> DevChain {
+    let ring = RingContext::from_srs(parajam_vectors::srs(), usize::from(PARAMS.validators_count))
+        .expect("ring");
+    let keys = DevKeys::new(PARAMS.validators_count);
     let adder = GenesisPara {
-        id: PARA,
+        id: ADDER,
         head: &parajam_adder::HeadData::genesis(0).encode(),
         pvf: parajam_adder_build::PVF_ARTIFACT,
     };
-    service_account(1 << 40, 10, &[adder])
+    let mut genesis = Genesis::new(&PARAMS, keys.validators())
+        .with_service(SERVICE, service_account(1 << 40, 10, &[adder]));
+    genesis.authorizers = vec![
+        vec![
+            authorizer(AuthScope::Para(ADDER)),
+            authorizer(AuthScope::Para(NEWCOMER)),
+        ],
+        vec![authorizer(AuthScope::Registrar)],
+    ];
+    let state = genesis.build(&PARAMS, &ring).expect("genesis");
+    let mut chain = DevChain::new(PARAMS, keys, state, ring).expect("a dev chain");
+    chain.author_next(Contents::default()).expect("block 1");
+    chain
 }
 
-/// The `ValidationParams` refine gives the PVF for `block` on `parent`.
-fn candidate_params(
-    parent: &parajam_adder::HeadData,
+/// A package of one CoreChains item: `payload`, with `extrinsics`,
+/// authorized under `scope`.
+fn package(
+    context: RefineContext,
+    scope: AuthScope,
+    payload: &WorkItemPayload,
+    extrinsics: &[Vec<u8>],
+) -> WorkPackage {
+    WorkPackage {
+        auth_code_host: SERVICE,
+        auth_code_hash: OpaqueHash::from(AUTHORIZER_CODE_HASH),
+        context,
+        authorization: Vec::new().into(),
+        authorizer_config: auth_config(scope).into(),
+        items: vec![WorkItem {
+            service: SERVICE,
+            code_hash: OpaqueHash::from(SERVICE_CODE_HASH),
+            refine_gas_limit: PARAMS.gas_refine,
+            accumulate_gas_limit: PARAMS.gas_accumulate_report,
+            export_count: 0,
+            payload: payload.encode().into(),
+            import_segments: vec![],
+            extrinsic: extrinsics
+                .iter()
+                .map(|x| ExtrinsicSpec {
+                    hash: OpaqueHash::from(hash(x)),
+                    len: u32::try_from(x.len()).expect("small"),
+                })
+                .collect(),
+        }]
+        .into(),
+    }
+}
+
+/// What a collator submits for `block` of `para` on `parent` with `code`.
+fn candidate_package(
+    chain: &DevChain,
+    para: ParaId,
+    code: &[u8],
+    parent: &[u8],
     block: &[u8],
-    context: &parajam_primitives::types::RefineContext,
-) -> Vec<u8> {
-    parajam_corechains_types::ValidationParams {
-        parent_head: HeadData(parent.encode().to_vec()),
-        block_data: parajam_corechains_types::BlockData(block.to_vec()),
+) -> WorkPackage {
+    let context = chain.refine_context().expect("a recent block");
+    let candidate = ParachainCandidate {
+        para_id: para,
+        parent_head: HeadData(parent.to_vec()),
+        validation_code_hash: ValidationCodeHash(hash(code)),
+        anchor: context.anchor.0,
         relay_parent_number: context.lookup_anchor_slot,
         relay_parent_storage_root: context.state_root.0,
-    }
-    .encode()
+        block_data_hash: hash(block),
+    };
+    package(
+        context,
+        AuthScope::Para(para),
+        &WorkItemPayload::Candidate(candidate),
+        &[block.to_vec()],
+    )
 }
 
-fn stored_head(chain: &DevChain) -> HeadData {
-    let value = chain.state().accounts[&SERVICE]
-        .storage(&StorageKey::Head(PARA).to_key())
-        .expect("the adder has a head");
+/// `Ξ(p, c)` by a guarantor on the chain's current accounts, for a package
+/// of one item with `extrinsics`.
+fn guarantee(
+    chain: &DevChain,
+    package: &WorkPackage,
+    extrinsics: &[Vec<u8>],
+    core: CoreIndex,
+) -> Guaranteed {
+    let guarantor = Guarantor {
+        executor: Executor {
+            pvm: chain.pvm(),
+            backend: chain.pvm().preferred_backend(),
+            crosscheck: false,
+        },
+        params: &PARAMS,
+    };
+    guarantor
+        .process(
+            &chain.state().accounts,
+            package,
+            core,
+            &[extrinsics.to_vec()],
+            &NoSegments,
+        )
+        .expect("Ξ: a work report")
+}
+
+/// The refine output of a guaranteed single-item package.
+fn refine_output(guaranteed: &Guaranteed) -> RefineOutput {
+    let WorkExecResult::Ok(output) = &guaranteed.report.results[0].result else {
+        panic!("refine failed: {:?}", guaranteed.report.results[0].result);
+    };
+    RefineOutput::decode(&mut &output.0[..]).expect("an output")
+}
+
+/// Guarantees the report in one block; it is assured, and accumulated, in
+/// the next.
+fn enact(chain: &mut DevChain, guaranteed: Guaranteed) {
+    let core = guaranteed.report.core_index;
+    chain
+        .author_next(Contents {
+            reports: vec![guaranteed.report],
+            ..Contents::default()
+        })
+        .unwrap_or_else(|e| panic!("guarantee: {e}"));
+    chain
+        .assure_next(&[core], 0..PARAMS.validators_count)
+        .unwrap_or_else(|e| panic!("assurances: {e}"));
+}
+
+fn storage(chain: &DevChain, key: StorageKey) -> Option<Vec<u8>> {
+    chain.state().accounts[&SERVICE]
+        .storage(&key.to_key())
+        .map(<[u8]>::to_vec)
+}
+
+fn stored_head(chain: &DevChain, para: ParaId) -> HeadData {
+    let value = storage(chain, StorageKey::Head(para)).expect("the para has a head");
     HeadData::decode(&mut &value[..]).expect("a stored head decodes")
 }
 
 #[test]
-// One scenario, told in order: collator, guarantor, block author, importer.
-#[allow(clippy::too_many_lines)]
 fn ten_adder_blocks_are_validated_in_refine_and_enacted_by_accumulate() {
-    let ring = RingContext::from_srs(parajam_vectors::srs(), usize::from(PARAMS.validators_count))
-        .expect("ring");
-    let keys = DevKeys::new(PARAMS.validators_count);
-    let mut genesis =
-        Genesis::new(&PARAMS, keys.validators()).with_service(SERVICE, corechains_account());
-    // Every core's pool admits the CoreChains authorizer for the adder.
-    let authorizer = OpaqueHash::from(hash(&[&AUTHORIZER_CODE_HASH[..], &auth_config()].concat()));
-    genesis.authorizers = vec![authorizer; usize::from(PARAMS.core_count)];
-    let state = genesis.build(&PARAMS, &ring).expect("genesis");
-    let mut chain = DevChain::new(PARAMS, keys, state, ring).expect("a dev chain");
-    chain.author_next(Contents::default()).expect("block 1");
-
+    let mut chain = chain();
     // The legacy path, for comparison: the adder's wasm build on wasmtime.
     let wasm = parajam_pvf::wasm::WasmPvf::new(parajam_adder_build::WASM).expect("wasm PVF");
     let mut parent = parajam_adder::HeadData::genesis(0);
     let mut adder_state = 0u64;
     for n in 1..=10u64 {
-        let context = chain.refine_context().expect("a recent block");
         let block = parajam_adder::BlockData {
             state: adder_state,
             add: n,
         }
         .encode()
         .to_vec();
-        let candidate = ParachainCandidate {
-            para_id: PARA,
-            parent_head: HeadData(parent.encode().to_vec()),
-            validation_code_hash: ValidationCodeHash(hash(parajam_adder_build::PVF_ARTIFACT)),
-            anchor: context.anchor.0,
-            relay_parent_number: context.lookup_anchor_slot,
-            relay_parent_storage_root: context.state_root.0,
-            block_data_hash: hash(&block),
-        };
-        let payload = WorkItemPayload::Candidate(candidate).encode();
-        let item = WorkItem {
-            service: SERVICE,
-            code_hash: OpaqueHash::from(SERVICE_CODE_HASH),
-            refine_gas_limit: PARAMS.gas_refine,
-            accumulate_gas_limit: PARAMS.gas_accumulate_report,
-            export_count: 0,
-            payload: payload.clone().into(),
-            import_segments: vec![],
-            extrinsic: vec![ExtrinsicSpec {
-                hash: OpaqueHash::from(hash(&block)),
-                len: u32::try_from(block.len()).expect("small"),
-            }],
-        };
-        let package = WorkPackage {
-            auth_code_host: SERVICE,
-            auth_code_hash: OpaqueHash::from(AUTHORIZER_CODE_HASH),
-            context: context.clone(),
-            authorization: Vec::new().into(),
-            authorizer_config: auth_config().into(),
-            items: vec![item].into(),
-        };
-
-        // The guarantor's work: Ψ_I, then Ψ_R, on the chain's accounts.
-        let guarantor = Guarantor {
-            executor: Executor {
-                pvm: chain.pvm(),
-                backend: chain.pvm().preferred_backend(),
-                crosscheck: false,
-            },
-            params: &PARAMS,
-        };
-        let accounts = &chain.state().accounts;
-        let auth = guarantor.is_authorized(accounts, &package, 0).expect("Ψ_I");
-        let WorkExecResult::Ok(trace) = &auth.result else {
-            panic!("block {n}: not authorized: {:?}", auth.result);
-        };
-        let refined = guarantor
-            .refine(
-                accounts,
-                &package,
-                0,
-                0,
-                &trace.0,
-                &[vec![block.clone()]],
-                &[vec![]],
-                0,
-            )
-            .expect("Ψ_R");
-        let WorkExecResult::Ok(output) = &refined.result else {
-            panic!("block {n}: refine failed: {:?}", refined.result);
-        };
-        let RefineOutput::Valid(valid) =
-            RefineOutput::decode(&mut &output.0[..]).expect("an output")
-        else {
+        let package = candidate_package(
+            &chain,
+            ADDER,
+            parajam_adder_build::PVF_ARTIFACT,
+            &parent.encode(),
+            &block,
+        );
+        let guaranteed = guarantee(&chain, &package, std::slice::from_ref(&block), PARA_CORE);
+        let spec = &guaranteed.report.package_spec;
+        assert_eq!(spec.hash.0, hash(&package.encode()));
+        assert_eq!(spec.length as usize, guaranteed.bundle.len());
+        let RefineOutput::Valid(valid) = refine_output(&guaranteed) else {
             panic!("block {n}: invalid");
         };
         let head = parajam_adder::execute(
@@ -178,7 +243,13 @@ fn ten_adder_blocks_are_validated_in_refine_and_enacted_by_accumulate() {
         .expect("a valid block");
         assert_eq!(valid.head_data, HeadData(head.encode().to_vec()));
         // Byte-identical to what the relay chain's wasm path returns.
-        let params = candidate_params(&parent, &block, &context);
+        let params = parajam_corechains_types::ValidationParams {
+            parent_head: HeadData(parent.encode().to_vec()),
+            block_data: parajam_corechains_types::BlockData(block.clone()),
+            relay_parent_number: package.context.lookup_anchor_slot,
+            relay_parent_storage_root: package.context.state_root.0,
+        }
+        .encode();
         let (legacy, _) = wasm
             .validate_block(&params, 1 << 32)
             .expect("valid on wasm");
@@ -188,52 +259,9 @@ fn ten_adder_blocks_are_validated_in_refine_and_enacted_by_accumulate() {
             "block {n}: wasm ≠ PVM"
         );
 
-        let encoded_package = package.encode();
-        let report = WorkReport {
-            package_spec: WorkPackageSpec {
-                hash: ByteArray(hash(&encoded_package)),
-                length: u32::try_from(encoded_package.len() + block.len()).expect("small"),
-                // Assurers would check it; block import does not.
-                erasure_root: ByteArray(hash(&[&encoded_package[..], &block].concat())),
-                exports_root: OpaqueHash::ZERO,
-                exports_count: 0,
-            },
-            context,
-            core_index: 0,
-            authorizer_hash: authorizer,
-            auth_gas_used: auth.gas_used,
-            auth_output: trace.clone(),
-            segment_root_lookup: Vec::new(),
-            results: vec![WorkResult {
-                service_id: SERVICE,
-                code_hash: OpaqueHash::from(SERVICE_CODE_HASH),
-                payload_hash: ByteArray(hash(&payload)),
-                accumulate_gas: PARAMS.gas_accumulate_report,
-                result: refined.result.clone(),
-                refine_load: RefineLoad {
-                    gas_used: refined.gas_used,
-                    imports: 0,
-                    extrinsic_count: 1,
-                    extrinsic_size: u32::try_from(block.len()).expect("small"),
-                    exports: 0,
-                },
-            }]
-            .into(),
-        };
-
-        // Guaranteed in one block, assured (and accumulated) in the next.
-        chain
-            .author_next(Contents {
-                reports: vec![report],
-                ..Contents::default()
-            })
-            .unwrap_or_else(|e| panic!("block {n}: guarantee: {e}"));
-        assert_eq!(stored_head(&chain), HeadData(parent.encode().to_vec()));
-        chain
-            .assure_next(&[0], 0..PARAMS.validators_count)
-            .unwrap_or_else(|e| panic!("block {n}: assurances: {e}"));
+        enact(&mut chain, guaranteed);
         assert_eq!(
-            stored_head(&chain),
+            stored_head(&chain, ADDER),
             HeadData(head.encode().to_vec()),
             "block {n}: the service enacted the new head"
         );
@@ -241,4 +269,81 @@ fn ten_adder_blocks_are_validated_in_refine_and_enacted_by_accumulate() {
         adder_state += n;
     }
     assert_eq!(parent.number, 10);
+}
+
+#[test]
+fn a_registrar_package_registers_a_para_whose_blocks_then_validate() {
+    let mut chain = chain();
+    let code = parajam_adder_build::MISBEHAVING_PVF;
+    let code_hash = OpaqueHash::from(hash(code));
+    let code_len = u32::try_from(code.len()).expect("small");
+    let genesis_head = b"newcomer genesis".to_vec();
+
+    // Before registration a newcomer block is not even refined: the
+    // service does not know the para's code.
+    let block = [4u8, 1, 2, 3];
+    let early = candidate_package(&chain, NEWCOMER, code, &genesis_head, &block);
+    assert!(matches!(
+        refine_output(&guarantee(&chain, &early, &[block.to_vec()], PARA_CORE)),
+        RefineOutput::Invalid { .. }
+    ));
+
+    // The registrar's package: the para's genesis head and code hash.
+    let registration = WorkItemPayload::Register(Registration {
+        para_id: NEWCOMER,
+        genesis_head: HeadData(genesis_head.clone()),
+        validation_code_hash: ValidationCodeHash(code_hash.0),
+        validation_code_len: code_len,
+    });
+    let context = chain.refine_context().expect("a recent block");
+    let register = package(context, AuthScope::Registrar, &registration, &[]);
+    let guaranteed = guarantee(&chain, &register, &[], REGISTRAR_CORE);
+    assert!(matches!(
+        refine_output(&guaranteed),
+        RefineOutput::Register(_)
+    ));
+    enact(&mut chain, guaranteed);
+    assert_eq!(
+        stored_head(&chain, NEWCOMER),
+        HeadData(genesis_head.clone())
+    );
+    let account = &chain.state().accounts[&SERVICE];
+    assert_eq!(
+        account.request(&code_hash, code_len),
+        Some(vec![]),
+        "accumulate solicited the para's code"
+    );
+    assert!(account.preimage(&code_hash).is_none());
+
+    // Anyone provides the code (E_P); the newcomer's block then validates
+    // against it and accumulate enacts its head.
+    chain
+        .author_next(Contents {
+            preimages: vec![Preimage {
+                requester: SERVICE,
+                blob: code.to_vec().into(),
+            }],
+            ..Contents::default()
+        })
+        .expect("the code provided");
+    chain
+        .author_next(Contents::default())
+        .expect("a later anchor");
+    let package = candidate_package(&chain, NEWCOMER, code, &genesis_head, &block);
+    let guaranteed = guarantee(&chain, &package, &[block.to_vec()], PARA_CORE);
+    let RefineOutput::Valid(valid) = refine_output(&guaranteed) else {
+        panic!("invalid: {:?}", refine_output(&guaranteed));
+    };
+    assert_eq!(valid.head_data, HeadData(hash(&block).to_vec()));
+    enact(&mut chain, guaranteed);
+    assert_eq!(
+        stored_head(&chain, NEWCOMER),
+        HeadData(hash(&block).to_vec())
+    );
+    // The registered para list has both.
+    let paras = storage(&chain, StorageKey::Paras).expect("a para list");
+    assert_eq!(
+        Vec::<ParaId>::decode(&mut &paras[..]).expect("a list"),
+        vec![ADDER, NEWCOMER]
+    );
 }
