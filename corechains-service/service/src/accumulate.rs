@@ -20,8 +20,12 @@
 //! to their recipients' queues; processed downward messages leave the
 //! para's queue. A registration ([`RefineOutput::Register`]) must come from
 //! the registrar scope, for a para not yet registered; its code is
-//! solicited unless already available. Anything else is rejected with a
-//! [`Rejection`], changing nothing.
+//! solicited unless already available. So must a PVM build
+//! ([`RefineOutput::RegisterBuild`]): it is recorded, and its artifact
+//! solicited. A code upgrade to code `h` runs `h`'s registered build if it
+//! has one (resolved when scheduled and again when due, so a build
+//! registered in between still counts), else `h` itself. Anything else is
+//! rejected with a [`Rejection`], changing nothing.
 
 use alloc::vec::Vec;
 
@@ -29,8 +33,8 @@ use parajam_corechains_types::state::{
     InboundHrmpMessage, PendingUpgrade, ServiceConfig, StorageKey,
 };
 use parajam_corechains_types::{
-    AuthConfig, AuthScope, CandidateOutput, Hash, HeadData, InvalidReason, ParaId, RefineOutput,
-    Registration, ValidationCodeHash,
+    AuthConfig, AuthScope, CandidateOutput, Hash, HeadData, InvalidReason, ParaId, PvmBuild,
+    RefineOutput, Registration, ValidationCodeHash,
 };
 use parity_scale_codec::{Decode, DecodeAll, Encode};
 
@@ -75,6 +79,11 @@ pub enum Event {
     Registered {
         /// The para.
         para: ParaId,
+    },
+    /// A PVM build was registered.
+    BuildRegistered {
+        /// The build.
+        build: PvmBuild,
     },
     /// An item was rejected.
     Rejected {
@@ -198,6 +207,12 @@ fn enact<H: AccumulateHost>(
             }
             (para, register(host, &registration, events))
         }
+        RefineOutput::RegisterBuild(build) => {
+            if item.authorizer_hash != authorizer_hash(config, service, AuthScope::Registrar) {
+                return (ParaId(0), Err(Rejection::NotAuthorized));
+            }
+            (ParaId(0), register_build(host, &build, events))
+        }
         RefineOutput::Valid(output) => {
             let para = output.para_id;
             if item.authorizer_hash != authorizer_hash(config, service, AuthScope::Para(para)) {
@@ -227,15 +242,53 @@ fn register<H: AccumulateHost>(
     };
     let code = registration.validation_code_hash;
     let len = registration.validation_code_len;
-    if host.query(&code.0, len) != Preimage::Available && !host.solicit(&code.0, len) {
-        return Err(Rejection::SolicitFailed);
-    }
+    ensure_solicited(host, code, len)?;
     paras.insert(at, para);
     put(host, StorageKey::Paras, &paras)?;
     put(host, StorageKey::Head(para), &registration.genesis_head)?;
     put(host, StorageKey::Code(para), &code)?;
     events.push(Event::Registered { para });
     Ok(())
+}
+
+fn register_build<H: AccumulateHost>(
+    host: &mut H,
+    build: &PvmBuild,
+    events: &mut Vec<Event>,
+) -> Result<(), Rejection> {
+    let (code, len) = (build.pvf, build.pvf_len);
+    ensure_solicited(host, code, len)?;
+    put(host, StorageKey::Build(build.source), build)?;
+    events.push(Event::BuildRegistered { build: *build });
+    Ok(())
+}
+
+/// Makes sure the preimage `(code, len)` is available or asked for:
+/// solicits it unless it is available or already requested (GP B.9
+/// `solicit` refuses a request that is pending).
+fn ensure_solicited<H: AccumulateHost>(
+    host: &mut H,
+    code: ValidationCodeHash,
+    len: u32,
+) -> Result<(), Rejection> {
+    match host.query(&code.0, len) {
+        Preimage::Available | Preimage::Requested => Ok(()),
+        Preimage::Unknown | Preimage::Unavailable if host.solicit(&code.0, len) => Ok(()),
+        Preimage::Unknown | Preimage::Unavailable => Err(Rejection::SolicitFailed),
+    }
+}
+
+/// The code an upgrade to `code` of `len` octets runs: its registered PVM
+/// build, or itself.
+fn resolve<H: AccumulateHost>(
+    host: &mut H,
+    code: ValidationCodeHash,
+    len: u32,
+) -> (ValidationCodeHash, u32) {
+    match get::<PvmBuild, _>(host, StorageKey::Build(code)) {
+        Some(build) => (build.pvf, build.pvf_len),
+        None => (code, len),
+    }
 }
 
 fn advance<H: AccumulateHost>(
@@ -252,13 +305,14 @@ fn advance<H: AccumulateHost>(
     }
     let mut pending: Option<PendingUpgrade> = get(host, StorageKey::PendingUpgrade(para));
     if let Some(upgrade) = pending {
+        let (code, len) = resolve(host, upgrade.code_hash, upgrade.code_len);
         let due = upgrade.enact_at <= slot;
-        if due && host.query(&upgrade.code_hash.0, upgrade.code_len) == Preimage::Available {
-            put(host, StorageKey::Code(para), &upgrade.code_hash)?;
+        if due && host.query(&code.0, len) == Preimage::Available {
+            put(host, StorageKey::Code(para), &code)?;
             host.remove(&StorageKey::PendingUpgrade(para).to_key());
             events.push(Event::UpgradeEnacted {
                 para,
-                code_hash: upgrade.code_hash,
+                code_hash: code,
             });
             pending = None;
         }
@@ -283,11 +337,8 @@ fn advance<H: AccumulateHost>(
 
     // Checked; now the effects.
     if let Some(new) = output.new_validation_code {
-        if host.query(&new.code_hash.0, new.code_len) != Preimage::Available
-            && !host.solicit(&new.code_hash.0, new.code_len)
-        {
-            return Err(Rejection::SolicitFailed);
-        }
+        let (code, len) = resolve(host, new.code_hash, new.code_len);
+        ensure_solicited(host, code, len)?;
         let upgrade = PendingUpgrade {
             code_hash: new.code_hash,
             code_len: new.code_len,

@@ -1,7 +1,7 @@
 //! The CoreChains authorizer's is-authorized (GP 0.7.2 `Ψ_I`): a work
 //! package is authorized if its configuration is an encoded [`AuthConfig`]
 //! and every work item is for that config's service and within its scope
-//! (candidates of its para, or registrations). The trace is the config.
+//! (candidates of its para, or registrations of paras and PVM builds). The trace is the config.
 
 use parajam_corechains_types::{AuthConfig, AuthScope, WorkItemPayload};
 use parity_scale_codec::DecodeAll;
@@ -34,7 +34,10 @@ pub fn is_authorized<'a>(
             WorkItemPayload::decode_all(&mut payload).map_err(|_| Unauthorized::BadPayload(i))?;
         let in_scope = match (config.scope, payload) {
             (AuthScope::Para(para), WorkItemPayload::Candidate(c)) => c.para_id == para,
-            (AuthScope::Registrar, WorkItemPayload::Register(_)) => true,
+            (
+                AuthScope::Registrar,
+                WorkItemPayload::Register(_) | WorkItemPayload::RegisterBuild(_),
+            ) => true,
             _ => false,
         };
         if !in_scope {

@@ -42,6 +42,7 @@ pub fn refine<H: RefineHost>(host: &mut H, payload: &[u8]) -> RefineOutput {
     };
     let candidate = match payload {
         WorkItemPayload::Register(registration) => return RefineOutput::Register(registration),
+        WorkItemPayload::RegisterBuild(build) => return RefineOutput::RegisterBuild(build),
         WorkItemPayload::Candidate(candidate) => candidate,
     };
     let para = candidate.para_id;

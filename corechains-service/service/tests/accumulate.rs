@@ -11,7 +11,7 @@ use parajam_corechains_types::state::{
 };
 use parajam_corechains_types::{
     AuthScope, CandidateOutput, HeadData, InvalidReason, NewCode, OutboundHrmpMessage, ParaId,
-    RefineOutput, Registration, ValidationCodeHash,
+    PvmBuild, RefineOutput, Registration, ValidationCodeHash,
 };
 use parity_scale_codec::{Decode, Encode};
 
@@ -282,6 +282,88 @@ fn a_code_upgrade_is_solicited_scheduled_and_enacted_when_due_and_provided() {
         Some(new.code_hash)
     );
     assert!(get::<PendingUpgrade>(&s, StorageKey::PendingUpgrade(PARA)).is_none());
+}
+
+/// A new wasm runtime (the code the para asks for) and its PVM build.
+const WASM: NewCode = NewCode {
+    code_hash: ValidationCodeHash([0xd1; 32]),
+    code_len: 4_000,
+};
+const BUILD: PvmBuild = PvmBuild {
+    source: WASM.code_hash,
+    pvf: ValidationCodeHash([0xe1; 32]),
+    pvf_len: 9_000,
+};
+
+fn register_build(s: &mut MemStorage, slot: u32, scope: AuthScope) -> Vec<Event> {
+    accumulate(
+        s,
+        SERVICE,
+        slot,
+        &[item(&RefineOutput::RegisterBuild(BUILD), scope)],
+    )
+    .expect("no fatal failure")
+}
+
+#[test]
+fn a_wasm_upgrade_enacts_its_registered_pvm_build() {
+    let mut s = storage();
+    // Only the registrar attests builds; a para's package cannot.
+    let events = register_build(&mut s, 9, AuthScope::Para(PARA));
+    assert_eq!(rejected(&events), vec![Rejection::NotAuthorized]);
+    assert!(get::<PvmBuild>(&s, StorageKey::Build(WASM.code_hash)).is_none());
+    let events = register_build(&mut s, 9, AuthScope::Registrar);
+    assert_eq!(events, vec![Event::BuildRegistered { build: BUILD }]);
+    assert_eq!(
+        get::<PvmBuild>(&s, StorageKey::Build(WASM.code_hash)),
+        Some(BUILD)
+    );
+    // The artifact is solicited, not the wasm.
+    assert_eq!(
+        s.preimages.get(&(BUILD.pvf.0, 9_000)),
+        Some(&Preimage::Requested)
+    );
+
+    // The para upgrades to the wasm: what is solicited and enacted is the
+    // build.
+    let mut o = output(&[1], &[2]);
+    o.new_validation_code = Some(WASM);
+    let events = accumulate(&mut s, SERVICE, 10, &[valid(o)]).expect("enacted");
+    assert_eq!(rejected(&events), vec![]);
+    assert!(!s.preimages.contains_key(&(WASM.code_hash.0, 4_000)));
+    s.preimages
+        .insert((BUILD.pvf.0, 9_000), Preimage::Available);
+    let events = accumulate(&mut s, SERVICE, 15, &[valid(output(&[2], &[3]))]).expect("ok");
+    assert!(events.contains(&Event::UpgradeEnacted {
+        para: PARA,
+        code_hash: BUILD.pvf
+    }));
+    assert_eq!(rejected(&events), vec![Rejection::WrongCode]);
+    assert_eq!(
+        get::<ValidationCodeHash>(&s, StorageKey::Code(PARA)),
+        Some(BUILD.pvf)
+    );
+}
+
+#[test]
+fn a_build_registered_after_the_upgrade_was_scheduled_still_counts() {
+    let mut s = storage();
+    let mut o = output(&[1], &[2]);
+    o.new_validation_code = Some(WASM);
+    accumulate(&mut s, SERVICE, 10, &[valid(o)]).expect("enacted");
+    // Without a build the wasm itself is solicited (it could be an artifact).
+    assert_eq!(
+        s.preimages.get(&(WASM.code_hash.0, 4_000)),
+        Some(&Preimage::Requested)
+    );
+    register_build(&mut s, 12, AuthScope::Registrar);
+    s.preimages
+        .insert((BUILD.pvf.0, 9_000), Preimage::Available);
+    accumulate(&mut s, SERVICE, 15, &[valid(output(&[2], &[3]))]).expect("ok");
+    assert_eq!(
+        get::<ValidationCodeHash>(&s, StorageKey::Code(PARA)),
+        Some(BUILD.pvf)
+    );
 }
 
 #[test]

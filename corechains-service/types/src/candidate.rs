@@ -52,6 +52,30 @@ pub enum WorkItemPayload {
     /// A para to register (only from a package the registrar authorized).
     #[codec(index = 1)]
     Register(Registration),
+    /// The PVM build of a para's validation code (only from a package the
+    /// registrar authorized).
+    #[codec(index = 2)]
+    RegisterBuild(PvmBuild),
+}
+
+/// An attestation that `pvf` is the PVM build of `source`: a para's
+/// validation code as the relay chain knows it (its wasm runtime).
+///
+/// A parachain upgrades its code unchanged: `set_code` with a new wasm
+/// runtime makes `new_validation_code` the wasm blob, whose hash is what the
+/// para commits to. The CoreChains service runs PVF artifacts, so the new
+/// code becomes current through its registered build: a code upgrade to
+/// `source` enacts `pvf`. The service cannot check the build itself (that is
+/// recompiling the runtime); the registrar, who attests it, is trusted to,
+/// for instance by rebuilding it reproducibly with `parajam pvf build`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
+pub struct PvmBuild {
+    /// The validation code the para knows (Blake2b-256 of the wasm blob).
+    pub source: ValidationCodeHash,
+    /// Its PVF artifact's hash: the preimage the service solicits and runs.
+    pub pvf: ValidationCodeHash,
+    /// The PVF artifact's length in octets.
+    pub pvf_len: u32,
 }
 
 /// A para registration: its genesis head and validation code.
@@ -112,7 +136,7 @@ pub enum InvalidReason {
     /// The PVF artifact or its program does not decode.
     #[codec(index = 4)]
     BadCode,
-    /// The PVF imports a host function the service does not serve.
+    /// The PVF called a host function the service does not serve.
     #[codec(index = 5)]
     UnsupportedHostFunction(Vec<u8>),
     /// The PVF trapped (a failed `validate_block`). `invoke` does not say
@@ -137,6 +161,11 @@ pub enum InvalidReason {
     /// The PVF's memory layout cannot be set up (too large, say).
     #[codec(index = 12)]
     BadMemoryLayout,
+    /// The PVF called a host function the service knows but that is not
+    /// available during validation (storage, the keystore, offchain
+    /// workers: what the relay chain's PVF executor fails too).
+    #[codec(index = 13)]
+    UnavailableHostFunction(Vec<u8>),
 }
 
 /// Refine's work output.
@@ -158,6 +187,9 @@ pub enum RefineOutput {
     /// A registration, passed through for accumulate to check and enact.
     #[codec(index = 2)]
     Register(Registration),
+    /// A PVM build, passed through for accumulate to check and record.
+    #[codec(index = 3)]
+    RegisterBuild(PvmBuild),
 }
 
 /// The work-item payload: one parachain block candidate.

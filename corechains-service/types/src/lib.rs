@@ -44,7 +44,7 @@ use alloc::vec::Vec;
 use parity_scale_codec::{CompactAs, Decode, Encode, Error, Input, MaxEncodedLen};
 
 pub use candidate::{
-    AuthConfig, AuthScope, CandidateOutput, InvalidReason, NewCode, ParachainCandidate,
+    AuthConfig, AuthScope, CandidateOutput, InvalidReason, NewCode, ParachainCandidate, PvmBuild,
     RefineOutput, Registration, WorkItemPayload,
 };
 

@@ -16,13 +16,16 @@
 //! | [`HrmpQueue(r)`](StorageKey::HrmpQueue) | `05 ‖ E4(r)` | `Vec<`[`InboundHrmpMessage`]`>`: messages to `r` from other paras, oldest first |
 //! | [`DownwardQueue(p)`](StorageKey::DownwardQueue) | `06 ‖ E4(p)` | `Vec<`[`InboundDownwardMessage`]`>`: messages to `p` from the relay side, oldest first |
 //! | [`Config`](StorageKey::Config) | `07` | [`ServiceConfig`]: the authorizer code hash and the code-upgrade delay |
+//! | [`Build(h)`](StorageKey::Build) | `08 ‖ h` | [`PvmBuild`](crate::PvmBuild): the registered PVM build of the validation code with hash `h` |
 //!
 //! The PVF blobs themselves are not in storage: they are preimages of the
 //! service (GP `a_p`, looked up with `historical_lookup` in refine), keyed by
 //! their Blake2b-256 hash, which is also their [`ValidationCodeHash`]. A code
-//! upgrade solicits the new code's preimage (`solicit` with its hash and
-//! length) and becomes the current code once its enactment slot has come and
-//! the preimage is available.
+//! upgrade to code `h` runs `h`'s registered [`Build`](StorageKey::Build)
+//! if it has one (a para's new wasm runtime, recompiled), else `h` itself
+//! (the new code is a PVF artifact): the service solicits that preimage
+//! (`solicit` with its hash and length), and it becomes the current code
+//! once the enactment slot has come and the preimage is available.
 //!
 //! A para is registered when [`Paras`](StorageKey::Paras) lists it and it has
 //! a [`Head`](StorageKey::Head) and a [`Code`](StorageKey::Code); an absent
@@ -63,6 +66,10 @@ pub enum StorageKey {
     /// The service's configuration: [`ServiceConfig`].
     #[codec(index = 7)]
     Config,
+    /// The registered PVM build of the validation code with this hash:
+    /// [`PvmBuild`](crate::PvmBuild).
+    #[codec(index = 8)]
+    Build(ValidationCodeHash),
 }
 
 /// The service's configuration, set at genesis.
