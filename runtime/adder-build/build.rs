@@ -13,7 +13,8 @@
 //!    names, `parajam_corechains_types::pvf`).
 //! 3. The same for `guest/misbehaving`, a PVF whose block data picks a way
 //!    to fail (or to use the Substrate host functions), for testing the
-//!    CoreChains service's executor: `misbehaving.pvf`.
+//!    CoreChains service's executor: `misbehaving.pvf`, and its wasm32
+//!    build (`guest/misbehaving-wasm`, the same source): `misbehaving.wasm`.
 //!
 //! The guest target directory is `<target dir>/parajam-adder-guest`, shared
 //! by every profile of the host build.
@@ -37,15 +38,18 @@ fn run() -> Result<(), String> {
         manifest_dir.join("guest/wasm"),
         manifest_dir.join("guest/pvm"),
         manifest_dir.join("guest/misbehaving"),
+        manifest_dir.join("guest/misbehaving-wasm"),
         manifest_dir.join("../adder/Cargo.toml"),
         manifest_dir.join("../adder/src"),
     ]);
     let build = GuestBuild::new("guest", "parajam-adder-guest")?;
     let out = build.out_dir().to_path_buf();
 
-    // wasm32: the legacy PVF.
+    // wasm32: the legacy PVF, and the misbehaving one.
     let wasm = build.build_wasm("adder-pvf-wasm", "adder_pvf_wasm")?;
     write_if_changed(&out.join("adder.wasm"), &wasm)?;
+    let wasm = build.build_wasm("misbehaving-pvf-wasm", "misbehaving_pvf_wasm")?;
+    write_if_changed(&out.join("misbehaving.wasm"), &wasm)?;
 
     // PVM: riscv64emac, linked for JamV1.
     let elves = build.build_pvm(

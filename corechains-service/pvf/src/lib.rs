@@ -10,7 +10,7 @@
 //!   machines.
 //!
 //! Both serve the service's Substrate host-function table
-//! (`parajam_corechains_service::host_functions`, version 1) with the same
+//! (`parajam_corechains_service::host_functions`, version 2) with the same
 //! freeing-bump allocator, so a PVF that passes one and fails the other
 //! shows a real difference, not an executor's.
 

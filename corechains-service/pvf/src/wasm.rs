@@ -18,7 +18,7 @@
 
 use parajam_corechains_service::allocator::Allocator;
 use parajam_corechains_service::host::{InnerExit, InnerVm, LogLevel, RefineHost};
-use parajam_corechains_service::host_functions::{Call, HostFunction};
+use parajam_corechains_service::host_functions::{self, Call, HostFunction, Session, ValueType};
 use parajam_corechains_types::{unpack_ptr_and_len, InvalidReason};
 use wasmtime::{
     AsContextMut, Caller, Config, Engine, ExternType, FuncType, Linker, Memory, Module, Store,
@@ -45,7 +45,7 @@ impl std::fmt::Debug for WasmPvf {
 /// What the store holds for one call.
 struct HostState {
     memory: Option<Memory>,
-    heap: Option<Allocator>,
+    session: Option<Session>,
     host_calls: u32,
     logs: Vec<LogLine>,
     failure: Option<InvalidReason>,
@@ -80,7 +80,7 @@ impl WasmPvf {
             &self.engine,
             HostState {
                 memory: None,
-                heap: None,
+                session: None,
                 host_calls: 0,
                 logs: Vec::new(),
                 failure: None,
@@ -119,7 +119,7 @@ impl WasmPvf {
         memory
             .write(&mut store, params_at as usize, params)
             .map_err(|e| PvfError::Engine(e.to_string()))?;
-        store.data_mut().heap = Some(heap);
+        store.data_mut().session = Some(Session::new(heap));
         let entry = instance
             .get_typed_func::<(i32, i32), i64>(&mut store, "validate_block")
             .map_err(|e| PvfError::BadCode(e.to_string()))?;
@@ -166,11 +166,13 @@ impl WasmPvf {
             match import.ty() {
                 ExternType::Func(_) if import.module() == "env" => {
                     let symbol = import.name().as_bytes().to_vec();
-                    if let Some(function) = HostFunction::from_symbol(&symbol) {
-                        let ty = signature(&self.engine, function);
+                    if let Some(entry) = host_functions::lookup(&symbol) {
+                        let function = entry.function;
+                        let result = entry.signature.result;
+                        let ty = signature(&self.engine, entry.signature);
                         linker
                             .func_new("env", import.name(), ty, move |caller, args, results| {
-                                serve(caller, function, &symbol, args, results)
+                                serve(caller, function, result, &symbol, args, results)
                             })
                             .map_err(|e| PvfError::Engine(e.to_string()))?;
                     }
@@ -202,19 +204,18 @@ impl WasmPvf {
     }
 }
 
-/// The wasm signature of a table function (the wasm FFI of
+/// A table function's wasm signature (the wasm FFI of
 /// `sp-runtime-interface`: pointers `i32`, pointer-sizes `i64`).
-fn signature(engine: &Engine, function: HostFunction) -> FuncType {
-    use ValType::{I32, I64};
-    let (params, results): (&[ValType], &[ValType]) = match function {
-        HostFunction::Malloc => (&[I32], &[I32]),
-        HostFunction::Free => (&[I32], &[]),
-        HostFunction::Hash(_) => (&[I64], &[I32]),
-        HostFunction::Log => (&[I32, I64, I64], &[]),
-        HostFunction::MaxLevel => (&[], &[I32]),
-        HostFunction::PrintUtf8 | HostFunction::PrintHex | HostFunction::PrintNum => (&[I64], &[]),
+fn signature(engine: &Engine, signature: host_functions::Signature) -> FuncType {
+    let ty = |t: &ValueType| match t {
+        ValueType::I32 => ValType::I32,
+        ValueType::I64 => ValType::I64,
     };
-    FuncType::new(engine, params.iter().cloned(), results.iter().cloned())
+    FuncType::new(
+        engine,
+        signature.params.iter().map(ty),
+        signature.result.iter().map(ty),
+    )
 }
 
 /// Serves one host call with the service's table: the wasm arguments become
@@ -222,6 +223,7 @@ fn signature(engine: &Engine, function: HostFunction) -> FuncType {
 fn serve(
     mut caller: Caller<'_, HostState>,
     function: HostFunction,
+    result_type: Option<ValueType>,
     symbol: &[u8],
     args: &[Val],
     results: &mut [Val],
@@ -236,7 +238,8 @@ fn serve(
             _ => 0,
         };
     }
-    let (Some(memory), Some(mut heap)) = (caller.data().memory, caller.data_mut().heap.take())
+    let (Some(memory), Some(mut session)) =
+        (caller.data().memory, caller.data_mut().session.take())
     else {
         return Err(wasmtime::Error::msg("host function before the call"));
     };
@@ -254,21 +257,25 @@ fn serve(
         let mut call = Call {
             host: &mut adapter,
             vm: 0,
-            heap: &mut heap,
+            session: &mut session,
         };
         call.serve(function, symbol, &mut regs)
     };
     let data = caller.data_mut();
-    data.heap = Some(heap);
+    data.session = Some(session);
     data.logs.extend(logs);
     if let Err(reason) = outcome {
         data.failure = Some(reason.clone());
         return Err(wasmtime::Error::msg(format!("{reason:?}")));
     }
     if let Some(result) = results.first_mut() {
-        #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
-        let value = regs[7] as u32 as i32;
-        *result = Val::I32(value);
+        #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)] // the same bits
+        {
+            *result = match result_type {
+                Some(ValueType::I64) => Val::I64(regs[7] as i64),
+                _ => Val::I32(regs[7] as u32 as i32),
+            };
+        }
     }
     Ok(())
 }

@@ -27,7 +27,7 @@ use parajam_corechains_types::{unpack_ptr_and_len, InvalidReason};
 
 use crate::allocator::Allocator;
 use crate::host::{InnerExit, RefineHost};
-use crate::host_functions::{Call, HostFunction};
+use crate::host_functions::{Call, HostFunction, Session};
 
 /// `Z_P`.
 const PAGE: u64 = 1 << 12;
@@ -151,9 +151,10 @@ fn run<H: RefineHost>(
     }
     let heap_start = u32::try_from(layout.heap_start).map_err(|_| bad_layout.clone())?;
     let heap_end = u32::try_from(layout.heap_end).map_err(|_| bad_layout.clone())?;
-    let mut heap = Allocator::new(vm, heap_start, heap_end);
+    let mut session = Session::new(Allocator::new(vm, heap_start, heap_end));
     let params_len = u32::try_from(params.len()).map_err(|_| bad_layout.clone())?;
-    let params_at = heap
+    let params_at = session
+        .heap
         .malloc(host, params_len)
         .map_err(|_| bad_layout.clone())?;
     if !host.poke(vm, params, u64::from(params_at)) {
@@ -168,6 +169,8 @@ fn run<H: RefineHost>(
     let budget = i64::try_from(gas).unwrap_or(i64::MAX);
     let mut gas_left = budget;
     let mut host_calls = 0u32;
+    // Each import's function, resolved at its first call.
+    let mut resolved: Vec<Option<HostFunction>> = vec![None; artifact.imports.len()];
     loop {
         let (exit, left, next) = host
             .invoke(vm, gas_left, regs)
@@ -181,12 +184,22 @@ fn run<H: RefineHost>(
                 let symbol = artifact
                     .import(index)
                     .ok_or_else(|| InvalidReason::UnsupportedHostFunction(unnamed(index)))?;
-                let function = HostFunction::from_symbol(symbol)
-                    .ok_or_else(|| InvalidReason::UnsupportedHostFunction(symbol.to_vec()))?;
+                let slot = usize::try_from(index)
+                    .ok()
+                    .and_then(|i| resolved.get_mut(i))
+                    .ok_or_else(|| InvalidReason::UnsupportedHostFunction(unnamed(index)))?;
+                let function = if let Some(function) = *slot {
+                    function
+                } else {
+                    let function = HostFunction::from_symbol(symbol)
+                        .ok_or_else(|| InvalidReason::UnsupportedHostFunction(symbol.to_vec()))?;
+                    *slot = Some(function);
+                    function
+                };
                 let mut call = Call {
                     host: &mut *host,
                     vm,
-                    heap: &mut heap,
+                    session: &mut session,
                 };
                 call.serve(function, symbol, &mut regs)?;
             }

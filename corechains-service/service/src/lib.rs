@@ -6,7 +6,7 @@
 //! - **refine** ([`refine`]) validates one parachain block: it runs the
 //!   para's validation function (PVF), recompiled to the PVM, as an inner
 //!   machine ([`executor`]), serving the Substrate host functions the PVF
-//!   imports ([`host_functions`], [`allocator`]);
+//!   imports ([`host_functions`], table version 2, [`allocator`]);
 //! - **accumulate** ([`accumulate`]) enacts the results: heads, code
 //!   upgrades, message queues, registrations;
 //! - the **authorizer** ([`authorize`]) binds a work package to the para it

@@ -1,14 +1,17 @@
 //! In-memory implementations of the host traits, for tests: an inner-machine
-//! memory without an engine ([`MemVm`]: `invoke` is refused), and a service
-//! storage with preimage requests ([`MemStorage`]).
+//! memory without an engine ([`MemVm`]: `invoke` is refused; [`MemRefine`]
+//! with a log), a service storage with preimage requests ([`MemStorage`]),
+//! and [`HostCalls`] for calling the host-function table directly.
 
 use alloc::collections::BTreeMap;
 use alloc::vec;
 use alloc::vec::Vec;
 
-use parajam_corechains_types::Hash;
+use parajam_corechains_types::{Hash, InvalidReason};
 
-use crate::host::{AccumulateHost, InnerExit, InnerVm, LogLevel, Preimage};
+use crate::allocator::Allocator;
+use crate::host::{AccumulateHost, InnerExit, InnerVm, LogLevel, Preimage, RefineHost};
+use crate::host_functions::{Call, HostFunction, Session};
 
 const PAGE: u64 = 4096;
 const PAGE_BYTES: usize = 4096;
@@ -150,5 +153,154 @@ impl AccumulateHost for MemStorage {
 
     fn log(&mut self, level: LogLevel, _target: &[u8], message: &[u8]) {
         self.logs.push((level, message.to_vec()));
+    }
+}
+
+/// [`MemVm`] with a log, as the refine host of a PVF run.
+#[derive(Debug, Default)]
+pub struct MemRefine {
+    /// The inner machines.
+    pub vm: MemVm,
+    /// What was logged.
+    pub logs: Vec<(LogLevel, Vec<u8>, Vec<u8>)>,
+}
+
+impl InnerVm for MemRefine {
+    fn machine(&mut self, code: &[u8], pc: u64) -> Option<u64> {
+        self.vm.machine(code, pc)
+    }
+    fn zero_pages(&mut self, vm: u64, page: u64, count: u64, writable: bool) -> bool {
+        self.vm.zero_pages(vm, page, count, writable)
+    }
+    fn protect_pages(&mut self, vm: u64, page: u64, count: u64, writable: bool) -> bool {
+        self.vm.protect_pages(vm, page, count, writable)
+    }
+    fn peek(&mut self, vm: u64, dst: &mut [u8], src: u64) -> bool {
+        self.vm.peek(vm, dst, src)
+    }
+    fn poke(&mut self, vm: u64, src: &[u8], dst: u64) -> bool {
+        self.vm.poke(vm, src, dst)
+    }
+    fn invoke(
+        &mut self,
+        vm: u64,
+        gas: i64,
+        regs: [u64; 13],
+    ) -> Option<(InnerExit, i64, [u64; 13])> {
+        self.vm.invoke(vm, gas, regs)
+    }
+    fn expunge(&mut self, vm: u64) -> Option<u64> {
+        self.vm.expunge(vm)
+    }
+}
+
+impl RefineHost for MemRefine {
+    fn gas(&mut self) -> u64 {
+        u64::MAX
+    }
+    fn historical_lookup(&mut self, _hash: &Hash) -> Option<Vec<u8>> {
+        None
+    }
+    fn extrinsic(&mut self, _index: usize) -> Option<Vec<u8>> {
+        None
+    }
+    fn context(&mut self) -> (Hash, Hash) {
+        ([0; 32], [0; 32])
+    }
+    fn log(&mut self, level: LogLevel, target: &[u8], message: &[u8]) {
+        self.logs.push((level, target.to_vec(), message.to_vec()));
+    }
+}
+
+/// Where [`HostCalls`] puts arguments: 1 MiB from here.
+const ARGS: u64 = 0x1_0000;
+const ARGS_PAGES: u64 = 256;
+/// Its heap: from here to `HEAP_END`.
+const HEAP: u32 = 0x20_0000;
+const HEAP_END: u32 = 0x400_0000;
+
+/// Calls host functions of the table directly, as a PVF would: arguments
+/// are put in the inner machine's memory, results read back. For the
+/// table's tests and for checks against sp-io.
+#[derive(Debug)]
+pub struct HostCalls {
+    /// The refine host.
+    pub host: MemRefine,
+    vm: u64,
+    session: Session,
+    next_arg: u64,
+}
+
+impl Default for HostCalls {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl HostCalls {
+    /// A fresh machine: an empty heap, no open batch.
+    pub fn new() -> Self {
+        let mut host = MemRefine::default();
+        let vm = host.machine(&[], 0).unwrap_or_default();
+        host.zero_pages(vm, ARGS / PAGE, ARGS_PAGES, true);
+        Self {
+            host,
+            vm,
+            session: Session::new(Allocator::new(vm, HEAP, HEAP_END)),
+            next_arg: ARGS,
+        }
+    }
+
+    /// `data` in the machine's memory; its address.
+    pub fn put(&mut self, data: &[u8]) -> u32 {
+        let at = self.next_arg;
+        assert!(
+            at + data.len() as u64 <= ARGS + ARGS_PAGES * PAGE,
+            "arguments overflow the test area"
+        );
+        assert!(
+            self.host.poke(self.vm, data, at),
+            "the argument area is writable"
+        );
+        self.next_arg = (at + data.len() as u64).next_multiple_of(8);
+        u32::try_from(at).unwrap_or_default()
+    }
+
+    /// `data` in the machine's memory; its pointer-size.
+    pub fn fat(&mut self, data: &[u8]) -> u64 {
+        u64::from(self.put(data)) | (data.len() as u64) << 32
+    }
+
+    /// `len` octets at `ptr`.
+    pub fn read(&mut self, ptr: u64, len: usize) -> Vec<u8> {
+        let mut out = vec![0; len];
+        assert!(self.host.peek(self.vm, &mut out, ptr), "readable result");
+        out
+    }
+
+    /// The octets a pointer-size names.
+    pub fn read_fat(&mut self, fat: u64) -> Vec<u8> {
+        let (ptr, len) = parajam_corechains_types::unpack_ptr_and_len(fat);
+        self.read(u64::from(ptr), len as usize)
+    }
+
+    /// Calls `symbol` with `args` in `ω7 ..`; `ω7` after the call.
+    pub fn call(&mut self, symbol: &str, args: &[u64]) -> Result<u64, InvalidReason> {
+        let function = HostFunction::from_symbol(symbol.as_bytes())
+            .ok_or_else(|| InvalidReason::UnsupportedHostFunction(symbol.as_bytes().to_vec()))?;
+        let mut regs = [0u64; 13];
+        regs[7..7 + args.len()].copy_from_slice(args);
+        let mut call = Call {
+            host: &mut self.host,
+            vm: self.vm,
+            session: &mut self.session,
+        };
+        call.serve(function, symbol.as_bytes(), &mut regs)?;
+        Ok(regs[7])
+    }
+
+    /// Live heap allocations.
+    pub fn live(&self) -> usize {
+        self.session.heap.live()
     }
 }

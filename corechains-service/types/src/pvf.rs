@@ -45,7 +45,8 @@ pub enum PvfAbi {
     /// have: `validate_block(params_ptr, params_len) -> u64` (the packed
     /// address and length of the encoded `ValidationResult`), host functions
     /// of Substrate's classic set imported by name (`ext_*_version_*`),
-    /// served by the service's host-function table version 1.
+    /// served by the service's host-function table (version 1 or any
+    /// later one: each keeps the functions of the one before).
     #[codec(index = 0)]
     SubstrateV1,
 }

@@ -4,150 +4,48 @@
 //! validate blocks of the adder parachain, whose PVF (built from source by
 //! `parajam-adder-build`) runs as an inner machine of refine.
 
-use std::collections::BTreeMap;
+mod common;
 
-use parajam_corechains_build::genesis::{service_account, GenesisPara};
-use parajam_corechains_build::{AUTHORIZER_CODE_HASH, SERVICE_CODE_HASH};
+use common::{
+    auth_config, candidate, hash, package, Node, ANCHOR, MISBEHAVING, PARA, PARAMS, STATE_ROOT,
+};
+use parajam_corechains_build::SERVICE_CODE_HASH;
 use parajam_corechains_types::{
-    AuthConfig, AuthScope, HeadData, InvalidReason, ParaId, ParachainCandidate, RefineOutput,
+    AuthScope, HeadData, InvalidReason, ParaId, ParachainCandidate, RefineOutput,
     ValidationCodeHash, WorkItemPayload,
 };
-use parajam_guarantor::{Executor, Guarantor, Outcome};
-use parajam_primitives::types::{
-    ExtrinsicSpec, OpaqueHash, RefineContext, ServiceAccount, ServiceId, WorkExecResult, WorkItem,
-    WorkPackage,
-};
-use parajam_primitives::ProtocolParameters;
-use parajam_pvm::{Pvm, PvmFlavor};
+use parajam_guarantor::Outcome;
+use parajam_primitives::types::{WorkExecResult, WorkPackage};
 use parity_scale_codec::{Decode, Encode};
 
-const SERVICE: ServiceId = 1000;
-const PARA: ParaId = ParaId(2000);
-/// The para of `parajam_adder_build::MISBEHAVING_PVF`.
-const MISBEHAVING: ParaId = ParaId(2001);
-const ANCHOR: [u8; 32] = [0xa1; 32];
-const STATE_ROOT: [u8; 32] = [0x5e; 32];
-const PARAMS: ProtocolParameters = ProtocolParameters::TINY;
-
-fn hash(data: &[u8]) -> [u8; 32] {
-    parajam_crypto::blake2b_256(data)
-}
-
-/// The CoreChains service account: its code, the authorizer's code and the
-/// adder's PVF artifact as preimages, each requested since slot 0.
-fn accounts() -> BTreeMap<ServiceId, ServiceAccount> {
-    let adder = GenesisPara {
-        id: PARA,
-        head: &parajam_adder::HeadData::genesis(0).encode(),
-        pvf: parajam_adder_build::PVF_ARTIFACT,
+/// Is-authorized, then refine of the package's one item with `block`.
+fn process(
+    node: &Node,
+    package: &WorkPackage,
+    block: &[u8],
+    crosscheck: bool,
+) -> (Outcome, Outcome) {
+    let g = node.guarantor(crosscheck);
+    let auth = g
+        .is_authorized(&node.accounts, package, 0)
+        .expect("Ψ_I runs");
+    let trace = match &auth.result {
+        WorkExecResult::Ok(trace) => trace.0.clone(),
+        _ => Vec::new(),
     };
-    let misbehaving = GenesisPara {
-        id: MISBEHAVING,
-        head: &[],
-        pvf: parajam_adder_build::MISBEHAVING_PVF,
-    };
-    BTreeMap::from([(SERVICE, service_account(1 << 40, 10, &[adder, misbehaving]))])
-}
-
-fn auth_config(scope: AuthScope) -> Vec<u8> {
-    AuthConfig {
-        service: SERVICE,
-        scope,
-    }
-    .encode()
-}
-
-/// A package of one CoreChains item with `payload` and `extrinsic`.
-fn package(payload: &WorkItemPayload, extrinsic: &[u8], config: Vec<u8>) -> WorkPackage {
-    WorkPackage {
-        auth_code_host: SERVICE,
-        auth_code_hash: OpaqueHash::from(AUTHORIZER_CODE_HASH),
-        context: RefineContext {
-            anchor: OpaqueHash::from(ANCHOR),
-            state_root: OpaqueHash::from(STATE_ROOT),
-            lookup_anchor: OpaqueHash::from(ANCHOR),
-            lookup_anchor_slot: 10,
-            ..RefineContext::default()
-        },
-        authorizer_config: config.into(),
-        items: vec![WorkItem {
-            service: SERVICE,
-            code_hash: OpaqueHash::from(SERVICE_CODE_HASH),
-            refine_gas_limit: PARAMS.gas_refine,
-            accumulate_gas_limit: 1_000_000,
-            export_count: 0,
-            payload: payload.encode().into(),
-            import_segments: vec![],
-            extrinsic: vec![ExtrinsicSpec {
-                hash: OpaqueHash::from(hash(extrinsic)),
-                len: u32::try_from(extrinsic.len()).expect("test value"),
-            }],
-        }]
-        .into(),
-        ..WorkPackage::default()
-    }
-}
-
-fn candidate(parent: &parajam_adder::HeadData, block: &[u8]) -> ParachainCandidate {
-    ParachainCandidate {
-        para_id: PARA,
-        parent_head: HeadData(parent.encode().to_vec()),
-        validation_code_hash: ValidationCodeHash(hash(parajam_adder_build::PVF_ARTIFACT)),
-        anchor: ANCHOR,
-        relay_parent_number: 7,
-        relay_parent_storage_root: STATE_ROOT,
-        block_data_hash: hash(block),
-    }
-}
-
-struct Node {
-    pvm: Pvm,
-    accounts: BTreeMap<ServiceId, ServiceAccount>,
-}
-
-impl Node {
-    fn new() -> Self {
-        Self {
-            pvm: Pvm::new(PvmFlavor::Gp072).expect("a PVM engine"),
-            accounts: accounts(),
-        }
-    }
-
-    fn guarantor(&self, crosscheck: bool) -> Guarantor<'_> {
-        Guarantor {
-            executor: Executor {
-                pvm: &self.pvm,
-                backend: self.pvm.preferred_backend(),
-                crosscheck,
-            },
-            params: &PARAMS,
-        }
-    }
-
-    /// Is-authorized, then refine of the package's one item.
-    fn process(&self, package: &WorkPackage, block: &[u8], crosscheck: bool) -> (Outcome, Outcome) {
-        let g = self.guarantor(crosscheck);
-        let auth = g
-            .is_authorized(&self.accounts, package, 0)
-            .expect("Ψ_I runs");
-        let trace = match &auth.result {
-            WorkExecResult::Ok(trace) => trace.0.clone(),
-            _ => Vec::new(),
-        };
-        let refine = g
-            .refine(
-                &self.accounts,
-                package,
-                0,
-                0,
-                &trace,
-                &[vec![block.to_vec()]],
-                &[vec![]],
-                0,
-            )
-            .expect("Ψ_R runs");
-        (auth, refine)
-    }
+    let refine = g
+        .refine(
+            &node.accounts,
+            package,
+            0,
+            0,
+            &trace,
+            &[vec![block.to_vec()]],
+            &[vec![]],
+            0,
+        )
+        .expect("Ψ_R runs");
+    (auth, refine)
 }
 
 fn refine_output(outcome: &Outcome) -> RefineOutput {
@@ -173,7 +71,7 @@ fn ten_adder_blocks_validate_in_refine_and_match_the_native_adder() {
             auth_config(AuthScope::Para(PARA)),
         );
         // Crosscheck (both backends, compared) on the first block.
-        let (auth, refine) = node.process(&package, &block, n == 1);
+        let (auth, refine) = process(&node, &package, &block, n == 1);
         assert_eq!(
             auth.result,
             WorkExecResult::Ok(auth_config(AuthScope::Para(PARA)).into()),
@@ -228,7 +126,7 @@ fn an_invalid_block_is_an_invalid_output_not_a_service_panic() {
             block,
             auth_config(AuthScope::Para(PARA)),
         );
-        let (_, refine) = node.process(&package, block, false);
+        let (_, refine) = process(&node, &package, block, false);
         match refine_output(&refine) {
             RefineOutput::Invalid { para_id, reason } => {
                 assert_eq!(para_id, PARA);
@@ -266,7 +164,7 @@ fn an_invalid_block_is_an_invalid_output_not_a_service_panic() {
         &good,
         auth_config(AuthScope::Para(PARA)),
     );
-    let (_, refine) = node.process(&package, &good, false);
+    let (_, refine) = process(&node, &package, &good, false);
     assert!(matches!(refine_output(&refine), RefineOutput::Valid(_)));
 }
 
@@ -282,12 +180,12 @@ fn the_authorizer_binds_a_package_to_its_para() {
         &block,
         auth_config(AuthScope::Para(ParaId(2001))),
     );
-    let (auth, _) = node.process(&other, &block, false);
+    let (auth, _) = process(&node, &other, &block, false);
     assert_eq!(auth.result, WorkExecResult::Panic);
     // A configuration that does not decode.
     let junk = package(&WorkItemPayload::Candidate(c.clone()), &block, vec![7; 3]);
     assert_eq!(
-        node.process(&junk, &block, false).0.result,
+        process(&node, &junk, &block, false).0.result,
         WorkExecResult::Panic
     );
     // A registration under a para's configuration.
@@ -299,12 +197,12 @@ fn the_authorizer_binds_a_package_to_its_para() {
     });
     let sneaky = package(&registration, &block, auth_config(AuthScope::Para(PARA)));
     assert_eq!(
-        node.process(&sneaky, &block, false).0.result,
+        process(&node, &sneaky, &block, false).0.result,
         WorkExecResult::Panic
     );
     // ... and under the registrar's, authorized, passed through by refine.
     let registrar = package(&registration, &block, auth_config(AuthScope::Registrar));
-    let (auth, refine) = node.process(&registrar, &block, false);
+    let (auth, refine) = process(&node, &registrar, &block, false);
     assert!(matches!(auth.result, WorkExecResult::Ok(_)));
     assert!(matches!(refine_output(&refine), RefineOutput::Register(_)));
 }
@@ -327,7 +225,7 @@ fn misbehave(node: &Node, block: &[u8], gas: u64) -> RefineOutput {
         auth_config(AuthScope::Para(MISBEHAVING)),
     );
     package.items[0].refine_gas_limit = gas;
-    let (auth, refine) = node.process(&package, block, false);
+    let (auth, refine) = process(node, &package, block, false);
     assert!(matches!(auth.result, WorkExecResult::Ok(_)));
     refine_output(&refine)
 }
@@ -361,7 +259,7 @@ fn a_misbehaving_pvf_is_an_invalid_block_with_the_reason() {
     );
     assert_eq!(
         invalid_reason(misbehave(&node, &[3], gas)),
-        InvalidReason::UnsupportedHostFunction(b"ext_storage_get_version_1".to_vec())
+        InvalidReason::UnavailableHostFunction(b"ext_storage_get_version_1".to_vec())
     );
     assert_eq!(
         invalid_reason(misbehave(&node, &[5], gas)),

@@ -61,8 +61,13 @@ pub const PVF_ARTIFACT: &[u8] = out_file!("adder.pvf");
 /// picks a way to fail (loop, garbage, oversized head, unsupported or
 /// failing host function, page fault, trap) or, with 4, returns the
 /// Blake2b-256 of its block data as the head, computed through the
-/// Substrate host functions (`guest/misbehaving/src/main.rs` has the table).
+/// Substrate host functions, and with 16 runs a script of host-function
+/// calls (`guest/misbehaving/src/pvf.rs` has the table).
 pub const MISBEHAVING_PVF: &[u8] = out_file!("misbehaving.pvf");
+
+/// The same misbehaving PVF built for wasm32 (MVP), importing the same host
+/// functions from `env`: for checking that both engines agree on them.
+pub const MISBEHAVING_WASM: &[u8] = out_file!("misbehaving.wasm");
 
 /// Where the build wrote the artifacts (`OUT_DIR`): `adder.wasm`,
 /// `adder.polkavm`, `adder.code`, `adder.program` and `adder.pvf`.

@@ -22,6 +22,12 @@ use parajam_corechains_service::host::{
 use parajam_corechains_service::refine::refine;
 use parity_scale_codec::Encode;
 
+// The host functions' crypto and trie roots need more than the linker's
+// default 8 KiB of stack: Ed25519 and secp256k1 keep multiplication tables
+// on it, and a trie root recurses once per branch level
+// (`host_functions::trie::MAX_DEPTH` bounds that).
+polkavm_derive::min_stack_size!(256 * 1024);
+
 struct CoreChains;
 jam_pvm_common::declare_service!(CoreChains);
 
