@@ -34,8 +34,11 @@
 //! * a page fault (`F × a`, raw code blobs only): the whole block is
 //!   charged, as the GP 0.7.2 PVM test vectors expect (see
 //!   `PvmFlavor::unrun_gas`);
-//! * an inner machine resumed after a host call: its runner gives back the
-//!   part of the block before the pc ([`Pvm::block_entry_overcharge`]).
+//! * an inner machine resumed after a host call: a [`LiveMachine`] gives
+//!   the block's unrun tail back at the `ecalli` and lets polkavm go on by
+//!   itself, so each run pays one gas per instruction it ran; entering a
+//!   block elsewhere than at its start, the part before the pc is given
+//!   back ([`Pvm::block_entry_overcharge`]).
 //!
 //! The exact pc of a panic or fault decides what is given back, so it is
 //! the same on both backends: polkavm reports the instruction itself (a
@@ -112,6 +115,7 @@ use polkavm::{
 
 mod cache;
 mod invoke;
+mod live;
 mod program;
 
 pub use cache::{ModuleCacheStats, DEFAULT_MODULE_CACHE_CAPACITY};
@@ -119,6 +123,7 @@ pub use invoke::{
     HostCallAction, HostCallContext, Invocation, MemoryFault, OutOfGas, ProgramOutcome,
     ProgramResult,
 };
+pub use live::{LiveMachine, LiveRun};
 pub use program::{
     standard_registers, Program, StandardLayout, StandardProgramError, ARGS_ADDRESS,
     MAX_INPUT_SIZE, STACK_TOP, ZONE_SIZE,
@@ -1106,6 +1111,14 @@ impl CodeBlob {
             .next()
             .filter(|instruction| instruction.offset.0 == pc)
             .map(|instruction| instruction.next_offset.0)
+    }
+
+    /// How many instructions follow the one at `pc` in its basic block
+    /// (zero if none starts at `pc`): what a run that stops at `pc` has
+    /// paid for on entering the block but not run (see the crate docs,
+    /// "Gas").
+    pub fn block_tail(&self, pc: u32) -> i64 {
+        block_tail(&self.blob, pc)
     }
 
     /// How many instructions of `pc`'s basic block come before `pc`: what
