@@ -16,7 +16,7 @@
 //! that stops at an `ecalli` inside a block has thereby paid for the
 //! instructions after it, which GP 0.7.x charges (one gas each, `ϱ_Δ`)
 //! only when they run. So a host-call exit gives that unrun tail back
-//! ([`crate::block_tail`]), and remembers it as *prepaid*: the next run,
+//! ([`CodeBlob::block_tail`]), and remembers it as *prepaid*: the next run,
 //! when it resumes at that pc, lets polkavm go on by itself (no new
 //! charge) and takes the prepaid gas off first. Either run thus pays one
 //! gas per instruction it ran, as the GP does. If the gas given is less
