@@ -313,20 +313,16 @@ impl InnerVm for PvmInnerVm<'_> {
         let Memory::Live(live) = &mut self.memory else {
             return self.failed(gas, regs);
         };
-        match live.run(pc, gas, regs) {
-            Ok(run) => {
-                self.pc = run.pc.into();
-                InnerRun {
-                    exit: inner_exit(run.exit),
-                    pc: self.pc,
-                    gas: run.gas,
-                    regs: run.regs,
-                }
-            }
-            Err(_) => {
-                self.demote();
-                self.failed(gas, regs)
-            }
+        let Ok(run) = live.run(pc, gas, regs) else {
+            self.demote();
+            return self.failed(gas, regs);
+        };
+        self.pc = run.pc.into();
+        InnerRun {
+            exit: inner_exit(run.exit),
+            pc: self.pc,
+            gas: run.gas,
+            regs: run.regs,
         }
     }
 }

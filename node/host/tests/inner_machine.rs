@@ -406,34 +406,6 @@ fn live_machines_agree_with_the_reference_machines() {
         .expect("standard program")
         .layout(0)
         .rw_data;
-    /// One scenario on one host: every `invoke` and the RAM read at the end.
-    fn scenario<R: InnerRunner>(
-        host: &mut Host<R>,
-        code: &[u8],
-        guest: &str,
-        sieve_rw: (u32, u32),
-    ) -> (Vec<Invoked>, Option<Vec<u8>>) {
-        let mut runs = Vec::new();
-        let id = host.machine(code, parajam_guests::ENTRY_PC.into());
-        let with_rw = guest != "sieve";
-        standard_memory(host, id, guest, with_rw);
-        let first = host.invoke(id, GAS, entry_registers(1000));
-        let mut regs = first.regs;
-        regs[7] = 41;
-        let (status, gas) = (first.status, first.gas);
-        runs.push(first);
-        if status == codes::FAULT {
-            assert_eq!(host.pages(id, sieve_rw.0, sieve_rw.1, 2), codes::OK);
-            let (_, w) = data_sections(parajam_guests::guest("sieve").expect("sieve").program);
-            assert_eq!(host.poke(id, sieve_rw.0, w), codes::OK);
-        }
-        // Too little gas, then enough; then again from pc 0 after the end.
-        runs.push(host.invoke(id, 1, regs));
-        runs.push(host.invoke(id, gas, regs));
-        runs.push(host.invoke(id, GAS, entry_registers(7)));
-        let ram = host.peek(id, sieve_rw.0, u64::from(sieve_rw.1));
-        (runs, ram)
-    }
     for backend in Backend::ALL {
         for (guest, code) in [("sieve", sieve.code), ("hostcall", hostcall.code)] {
             let live = scenario(&mut Host::new(&pvm, backend), code, guest, rw);
@@ -474,32 +446,9 @@ fn a_resumed_inner_machine_pays_exactly_one_gas_per_instruction() {
     let pvm = Pvm::new(PvmFlavor::Gp072).expect("engine");
     let per = pvm.flavor().gas_per_instruction();
     let code = block_with_ecalli();
-    fn check<R: InnerRunner>(mut host: Host<R>, code: &[u8], per: i64, what: &str) {
-        let id = host.machine(code, 0);
-        let first = host.invoke(id, 100, [0; 13]);
-        // fallthrough, move_reg, ecalli.
-        assert_eq!(
-            (first.status, first.w8, first.gas),
-            (codes::HOST, 3, 100 - 3 * per),
-            "{what}"
-        );
-        assert_eq!(host.pc(id), 5, "{what}: after the ecalli");
-        let mut regs = first.regs;
-        regs[1] = 42;
-        let second = host.invoke(id, 100, regs);
-        // move_reg, trap.
-        assert_eq!(
-            (second.status, second.gas, second.regs[0]),
-            (codes::PANIC, 100 - 2 * per, 42),
-            "{what}"
-        );
-        assert_eq!(host.pc(id), 0, "{what}: a panic leaves pc 0");
-        // Five instructions in all, as one uninterrupted run would pay.
-        assert_eq!((100 - first.gas) + (100 - second.gas), 5 * per, "{what}");
-    }
     for backend in Backend::ALL {
-        check(Host::new(&pvm, backend), &code, per, backend.name());
-        check(Host::reference(&pvm, backend), &code, per, "reference");
+        check_gas_across_ecalli(Host::new(&pvm, backend), &code, per, backend.name());
+        check_gas_across_ecalli(Host::reference(&pvm, backend), &code, per, "reference");
     }
 }
 
@@ -520,52 +469,9 @@ fn load_ecalli_store_load() -> Vec<u8> {
 fn peek_poke_and_pages_between_invokes_are_seen_by_the_guest() {
     let pvm = Pvm::new(PvmFlavor::Gp072).expect("engine");
     let code = load_ecalli_store_load();
-    fn check<R: InnerRunner>(mut host: Host<R>, code: &[u8], what: &str) {
-        let id = host.machine(code, 0);
-        assert_eq!(host.pages(id, 0x20000, 4096, 2), codes::OK, "{what}");
-        assert_eq!(host.poke(id, 0x20000, &7u64.to_le_bytes()), codes::OK);
-        let first = host.invoke(id, 100, [0; 13]);
-        assert_eq!((first.status, first.regs[0]), (codes::HOST, 7), "{what}");
-        // Between the runs: the guest's stored value will be ω0 (set by
-        // the parent), and page 0x21 is made readable with contents.
-        assert_eq!(host.pages(id, 0x21000, 4096, 2), codes::OK, "{what}");
-        assert_eq!(host.poke(id, 0x21000, &99u64.to_le_bytes()), codes::OK);
-        assert_eq!(host.pages(id, 0x21000, 4096, 3), codes::OK, "{what}");
-        assert_eq!(
-            host.poke(id, 0x21000, &[1]),
-            codes::OOB,
-            "{what}: read-only"
-        );
-        let mut regs = first.regs;
-        regs[0] = 0x1122_3344;
-        let second = host.invoke(id, 100, regs);
-        assert_eq!(
-            (second.status, second.regs[1]),
-            (codes::PANIC, 99),
-            "{what}: the guest read the poked page"
-        );
-        assert_eq!(
-            host.peek(id, 0x20008, 8),
-            Some(0x1122_3344u64.to_le_bytes().to_vec()),
-            "{what}: the parent reads what the guest stored"
-        );
-        // Mode 1 zeroes (read-only); mode 0 takes the page away.
-        assert_eq!(host.pages(id, 0x20000, 4096, 1), codes::OK, "{what}");
-        assert_eq!(host.peek(id, 0x20008, 8), Some(vec![0; 8]), "{what}");
-        assert_eq!(host.pages(id, 0x20000, 4096, 0), codes::OK, "{what}");
-        assert_eq!(host.peek(id, 0x20008, 8), None, "{what}: inaccessible");
-        assert_eq!(host.pages(id, 0x20000, 4096, 4), codes::HUH, "{what}");
-        // Running again from pc 0: the first load faults at the page.
-        let third = host.invoke(id, 100, [0; 13]);
-        assert_eq!((third.status, third.w8), (codes::FAULT, 0x20000), "{what}");
-        // The first 64 KiB are never accessible.
-        assert_eq!(host.pages(id, 0xf000, 4096, 2), codes::HUH, "{what}");
-        assert_eq!(host.poke(id, 0xf000, &[1]), codes::OOB, "{what}");
-        assert_eq!(host.peek(id, 0xf000, 1), None, "{what}");
-    }
     for backend in Backend::ALL {
-        check(Host::new(&pvm, backend), &code, backend.name());
-        check(Host::reference(&pvm, backend), &code, "reference");
+        check_ram_between_invokes(Host::new(&pvm, backend), &code, backend.name());
+        check_ram_between_invokes(Host::reference(&pvm, backend), &code, "reference");
     }
 }
 
@@ -590,4 +496,104 @@ fn expunge_frees_the_machine_and_its_instance() {
         }
         assert_eq!(host.expunge(0), codes::WHO, "{backend}: gone");
     }
+}
+
+/// One scenario of [`live_machines_agree_with_the_reference_machines`] on
+/// one host: every `invoke`, and the RAM read at the end.
+fn scenario<R: InnerRunner>(
+    host: &mut Host<R>,
+    code: &[u8],
+    guest: &str,
+    sieve_rw: (u32, u32),
+) -> (Vec<Invoked>, Option<Vec<u8>>) {
+    let mut runs = Vec::new();
+    let id = host.machine(code, parajam_guests::ENTRY_PC.into());
+    let with_rw = guest != "sieve";
+    standard_memory(host, id, guest, with_rw);
+    let first = host.invoke(id, GAS, entry_registers(1000));
+    let mut regs = first.regs;
+    regs[7] = 41;
+    let (status, gas) = (first.status, first.gas);
+    runs.push(first);
+    if status == codes::FAULT {
+        assert_eq!(host.pages(id, sieve_rw.0, sieve_rw.1, 2), codes::OK);
+        let (_, w) = data_sections(parajam_guests::guest("sieve").expect("sieve").program);
+        assert_eq!(host.poke(id, sieve_rw.0, w), codes::OK);
+    }
+    // Too little gas, then enough; then again from pc 0 after the end.
+    runs.push(host.invoke(id, 1, regs));
+    runs.push(host.invoke(id, gas, regs));
+    runs.push(host.invoke(id, GAS, entry_registers(7)));
+    let ram = host.peek(id, sieve_rw.0, u64::from(sieve_rw.1));
+    (runs, ram)
+}
+
+/// [`a_resumed_inner_machine_pays_exactly_one_gas_per_instruction`] on one host.
+fn check_gas_across_ecalli<R: InnerRunner>(mut host: Host<R>, code: &[u8], per: i64, what: &str) {
+    let id = host.machine(code, 0);
+    let first = host.invoke(id, 100, [0; 13]);
+    // fallthrough, move_reg, ecalli.
+    assert_eq!(
+        (first.status, first.w8, first.gas),
+        (codes::HOST, 3, 100 - 3 * per),
+        "{what}"
+    );
+    assert_eq!(host.pc(id), 5, "{what}: after the ecalli");
+    let mut regs = first.regs;
+    regs[1] = 42;
+    let second = host.invoke(id, 100, regs);
+    // move_reg, trap.
+    assert_eq!(
+        (second.status, second.gas, second.regs[0]),
+        (codes::PANIC, 100 - 2 * per, 42),
+        "{what}"
+    );
+    assert_eq!(host.pc(id), 0, "{what}: a panic leaves pc 0");
+    // Five instructions in all, as one uninterrupted run would pay.
+    assert_eq!((100 - first.gas) + (100 - second.gas), 5 * per, "{what}");
+}
+
+/// [`peek_poke_and_pages_between_invokes_are_seen_by_the_guest`] on one host.
+fn check_ram_between_invokes<R: InnerRunner>(mut host: Host<R>, code: &[u8], what: &str) {
+    let id = host.machine(code, 0);
+    assert_eq!(host.pages(id, 0x20000, 4096, 2), codes::OK, "{what}");
+    assert_eq!(host.poke(id, 0x20000, &7u64.to_le_bytes()), codes::OK);
+    let first = host.invoke(id, 100, [0; 13]);
+    assert_eq!((first.status, first.regs[0]), (codes::HOST, 7), "{what}");
+    // Between the runs: the guest's stored value will be ω0 (set by
+    // the parent), and page 0x21 is made readable with contents.
+    assert_eq!(host.pages(id, 0x21000, 4096, 2), codes::OK, "{what}");
+    assert_eq!(host.poke(id, 0x21000, &99u64.to_le_bytes()), codes::OK);
+    assert_eq!(host.pages(id, 0x21000, 4096, 3), codes::OK, "{what}");
+    assert_eq!(
+        host.poke(id, 0x21000, &[1]),
+        codes::OOB,
+        "{what}: read-only"
+    );
+    let mut regs = first.regs;
+    regs[0] = 0x1122_3344;
+    let second = host.invoke(id, 100, regs);
+    assert_eq!(
+        (second.status, second.regs[1]),
+        (codes::PANIC, 99),
+        "{what}: the guest read the poked page"
+    );
+    assert_eq!(
+        host.peek(id, 0x20008, 8),
+        Some(0x1122_3344u64.to_le_bytes().to_vec()),
+        "{what}: the parent reads what the guest stored"
+    );
+    // Mode 1 zeroes (read-only); mode 0 takes the page away.
+    assert_eq!(host.pages(id, 0x20000, 4096, 1), codes::OK, "{what}");
+    assert_eq!(host.peek(id, 0x20008, 8), Some(vec![0; 8]), "{what}");
+    assert_eq!(host.pages(id, 0x20000, 4096, 0), codes::OK, "{what}");
+    assert_eq!(host.peek(id, 0x20008, 8), None, "{what}: inaccessible");
+    assert_eq!(host.pages(id, 0x20000, 4096, 4), codes::HUH, "{what}");
+    // Running again from pc 0: the first load faults at the page.
+    let third = host.invoke(id, 100, [0; 13]);
+    assert_eq!((third.status, third.w8), (codes::FAULT, 0x20000), "{what}");
+    // The first 64 KiB are never accessible.
+    assert_eq!(host.pages(id, 0xf000, 4096, 2), codes::HUH, "{what}");
+    assert_eq!(host.poke(id, 0xf000, &[1]), codes::OOB, "{what}");
+    assert_eq!(host.peek(id, 0xf000, 1), None, "{what}");
 }

@@ -219,13 +219,12 @@ impl LiveMachine {
             .take()
             .ok_or_else(|| PvmError::Engine("the instance was lost in a failed run".into()))?;
         self.resume = None;
-        let start_gas = match natural {
-            Some(resume) => gas - resume.prepaid,
-            None => {
-                instance.set_next_program_counter(ProgramCounter(pc));
-                let overcharge = self.code.block_entry_overcharge(pc) * gas_per_instruction;
-                gas.saturating_add(overcharge)
-            }
+        let start_gas = if let Some(resume) = natural {
+            gas - resume.prepaid
+        } else {
+            instance.set_next_program_counter(ProgramCounter(pc));
+            let overcharge = self.code.block_entry_overcharge(pc) * gas_per_instruction;
+            gas.saturating_add(overcharge)
         };
         for (reg, value) in Reg::ALL.into_iter().zip(regs) {
             instance.set_reg(reg, value);
