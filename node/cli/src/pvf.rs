@@ -27,6 +27,9 @@ pub struct PvfArgs {
 enum PvfCommand {
     /// Validate one block with one PVF on one engine.
     Run(RunArgs),
+    /// Recompile a cumulus parachain runtime for CoreChains: build it for
+    /// the PVM (and wasm), print the PVF artifact, its code hash and imports.
+    Build(crate::pvf_build::BuildArgs),
 }
 
 /// `parajam pvf run`.
@@ -58,6 +61,7 @@ struct RunArgs {
 pub fn run(args: &PvfArgs) -> anyhow::Result<ExitCode> {
     match &args.command {
         PvfCommand::Run(run) => run_one(run),
+        PvfCommand::Build(build) => crate::pvf_build::run(build),
     }
 }
 
