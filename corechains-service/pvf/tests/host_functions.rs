@@ -295,7 +295,9 @@ fn failing_calls_fail_on_both_engines() {
                 .op(0x1a, &[&unhex(script::ED_SIG), &unhex(script::ED_PUB)])
                 .slice(b"")
                 .0,
-            InvalidReason::HostFunctionFailed(b"ext_crypto_ed25519_batch_verify_version_1".to_vec()),
+            InvalidReason::HostFunctionFailed(
+                b"ext_crypto_ed25519_batch_verify_version_1".to_vec(),
+            ),
             "host code panicked while being called by the runtime: RefCell already borrowed"
                 .to_owned(),
         ),

@@ -1429,7 +1429,11 @@ mod tests {
         );
         // sp-io 49's ed25519 variant fails every call, in a batch or not.
         let (public, sig) = (unhex(ED_PUB), unhex(ED_SIG));
-        let args = [u64::from(h.put(&sig)), h.fat(b""), u64::from(h.put(&public))];
+        let args = [
+            u64::from(h.put(&sig)),
+            h.fat(b""),
+            u64::from(h.put(&public)),
+        ];
         let ed25519 = "ext_crypto_ed25519_batch_verify_version_1";
         assert!(h.call(ed25519, &args).is_err());
         h.call("ext_crypto_start_batch_verify_version_1", &[])
