@@ -5,9 +5,10 @@
 //! authorizer programs and the PVF as refine's inner machine, and the
 //! availability specification of the real audit bundle); the report is
 //! guaranteed in one block and assured in the next, and the real STF
-//! accumulates it. Each adder block is also run on wasmtime through the
-//! legacy PVF entry point, and refine's result octets (by their hash in the
-//! work output) are the wasm ones exactly. A para can also be registered by
+//! accumulates it. Each adder block is also validated with the adder's wasm
+//! build by the relay chain's own PVF executor (the legacy path), and
+//! refine's result octets (by their hash in the work output) are the wasm
+//! ones exactly. A para can also be registered by
 //! a registrar work package, its code provided as a preimage, and its blocks
 //! then validated and enacted.
 
@@ -225,8 +226,9 @@ fn stored_head(chain: &DevChain, para: ParaId) -> HeadData {
 #[test]
 fn ten_adder_blocks_are_validated_in_refine_and_enacted_by_accumulate() {
     let mut chain = chain();
-    // The legacy path, for comparison: the adder's wasm build on wasmtime.
-    let wasm = parajam_pvf::wasm::WasmPvf::new(parajam_adder_build::WASM).expect("wasm PVF");
+    // The legacy path, for comparison: the adder's wasm build, prepared once
+    // by the relay chain's PVF executor.
+    let wasm = parajam_pvf::legacy::prepare(parajam_adder_build::WASM).expect("wasm PVF");
     let mut parent = parajam_adder::HeadData::genesis(0);
     let mut adder_state = 0u64;
     for n in 1..=10u64 {
@@ -265,9 +267,7 @@ fn ten_adder_blocks_are_validated_in_refine_and_enacted_by_accumulate() {
             relay_parent_storage_root: valid.relay_parent_storage_root,
         }
         .encode();
-        let (legacy, _) = wasm
-            .validate_block(&params, 1 << 32)
-            .expect("valid on wasm");
+        let legacy = wasm.validate_block(&params).expect("valid on wasm");
         assert_eq!(
             valid.result_hash,
             hash(&legacy.result),
