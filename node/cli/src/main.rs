@@ -4,6 +4,7 @@ mod chain_args;
 mod fuzz_target;
 mod import;
 mod pvf;
+mod pvf_build;
 mod vectors;
 
 use std::process::ExitCode;
@@ -26,7 +27,8 @@ enum Command {
     Import(import::ImportArgs),
     /// Serve the JAM conformance fuzzer protocol on a Unix socket.
     FuzzTarget(fuzz_target::FuzzTargetArgs),
-    /// Parachain validation functions: run one on the PVM or on wasm.
+    /// Parachain validation functions: run one on the PVM or on wasm, or
+    /// build a parachain runtime for the PVM.
     Pvf(pvf::PvfArgs),
 }
 

@@ -933,6 +933,44 @@ impl Pvm {
         run.finish(exit, init)
     }
 
+    /// Compiles `code`'s module for `backend` as a run does, bypassing the
+    /// module cache: what loading a program costs, for measuring it.
+    pub fn compile_code(&self, backend: Backend, code: &CodeBlob) -> Result<(), PvmError> {
+        self.engine(backend)?;
+        self.compile_module(backend, code, self.code_options(code, false))
+            .map(drop)
+    }
+
+    /// The module options for `code`. `sbrk` needs the standard layout's
+    /// heap (GP §A.5.9: without it `h = 0` and the instruction has no
+    /// meaningful result), and polkavm 0.30's interpreter cannot run it
+    /// under dynamic paging at all. So a run stops with a panic when it
+    /// reaches one, which needs a step trace to catch it in time on both
+    /// backends; a lockstep crosscheck (`steps`) needs one as well.
+    fn code_options(&self, code: &CodeBlob, steps: bool) -> PvmOptions {
+        let mut options = self.options;
+        options.step_tracing |= steps || !code.sbrk_pcs.is_empty();
+        options
+    }
+
+    /// `code`'s module on `backend` with `options`.
+    fn compile_module(
+        &self,
+        backend: Backend,
+        code: &CodeBlob,
+        mut options: PvmOptions,
+    ) -> Result<Module, PvmError> {
+        let blob = &code.blob;
+        let really = effective_backend(self.flavor, backend, blob);
+        options.step_tracing |= interpreter_needs_steps(self.flavor, really, blob);
+        Module::from_blob(
+            self.engine(really)?,
+            &self.flavor.module_config(options),
+            blob.clone(),
+        )
+        .map_err(|e| PvmError::Module(e.to_string()))
+    }
+
     /// An instance of `code` on `backend` in the state `init` (checked
     /// already), ready to run: its module from the cache, or, for a
     /// lockstep crosscheck (`steps`), a step-traced module of its own.
@@ -944,25 +982,8 @@ impl Pvm {
         steps: bool,
     ) -> Result<CodeRun<'c>, PvmError> {
         self.engine(backend)?;
-        let blob = &code.blob;
-        // `sbrk` needs the standard layout's heap (GP §A.5.9: without it
-        // `h = 0` and the instruction has no meaningful result), and
-        // polkavm 0.30's interpreter cannot run it under dynamic paging at
-        // all. So a run stops with a panic when it reaches one, which needs
-        // a step trace to catch it in time on both backends.
-        let mut options = self.options;
-        options.step_tracing |= steps || !code.sbrk_pcs.is_empty();
-        let compile = || {
-            let really = effective_backend(self.flavor, backend, blob);
-            let mut options = options;
-            options.step_tracing |= interpreter_needs_steps(self.flavor, really, blob);
-            Module::from_blob(
-                self.engine(really)?,
-                &self.flavor.module_config(options),
-                blob.clone(),
-            )
-            .map_err(|e| PvmError::Module(e.to_string()))
-        };
+        let options = self.code_options(code, steps);
+        let compile = || self.compile_module(backend, code, options);
         let module = if steps {
             compile()?
         } else {

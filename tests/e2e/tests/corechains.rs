@@ -5,9 +5,10 @@
 //! authorizer programs and the PVF as refine's inner machine, and the
 //! availability specification of the real audit bundle); the report is
 //! guaranteed in one block and assured in the next, and the real STF
-//! accumulates it. Each adder block is also run on wasmtime through the
-//! legacy PVF entry point, and refine's result octets (by their hash in the
-//! work output) are the wasm ones exactly. A para can also be registered by
+//! accumulates it. Each adder block is also validated with the adder's wasm
+//! build by the relay chain's own PVF executor (the legacy path), and
+//! refine's result octets (by their hash in the work output) are the wasm
+//! ones exactly. A para can also be registered by
 //! a registrar work package, its code provided as a preimage, and its blocks
 //! then validated and enacted.
 
@@ -16,7 +17,8 @@ use parajam_authoring::{Contents, DevChain, DevKeys, Genesis};
 use parajam_bandersnatch::RingContext;
 use parajam_corechains_build::genesis::{service_account, GenesisPara};
 use parajam_corechains_build::{AUTHORIZER_CODE_HASH, SERVICE_CODE_HASH};
-use parajam_corechains_types::state::StorageKey;
+use parajam_corechains_service::relay_state::RelayState;
+use parajam_corechains_types::state::{PendingUpgrade, StorageKey};
 use parajam_corechains_types::{
     AuthConfig, AuthScope, HeadData, ParaId, ParachainCandidate, RefineOutput, Registration,
     ValidationCodeHash, WorkItemPayload,
@@ -63,6 +65,14 @@ fn authorizer(scope: AuthScope) -> OpaqueHash {
 /// registered at its genesis head; core 0 admits the adder's and the
 /// newcomer's packages, core 1 the registrar's.
 fn chain() -> DevChain {
+    chain_with(&[])
+}
+
+/// The slots a code upgrade waits (the service's `upgrade_delay`).
+const UPGRADE_DELAY: u32 = 10;
+
+/// [`chain`] with more paras registered at genesis.
+fn chain_with(more: &[GenesisPara<'_>]) -> DevChain {
     let ring = RingContext::from_srs(parajam_vectors::srs(), usize::from(PARAMS.validators_count))
         .expect("ring");
     let keys = DevKeys::new(PARAMS.validators_count);
@@ -71,8 +81,10 @@ fn chain() -> DevChain {
         head: &parajam_adder::HeadData::genesis(0).encode(),
         pvf: parajam_adder_build::PVF_ARTIFACT,
     };
-    let mut genesis = Genesis::new(&PARAMS, keys.validators())
-        .with_service(SERVICE, service_account(1 << 40, 10, &[adder]));
+    let mut genesis = Genesis::new(&PARAMS, keys.validators()).with_service(
+        SERVICE,
+        service_account(1 << 40, UPGRADE_DELAY, &[&[adder], more].concat()),
+    );
     genesis.authorizers = vec![
         vec![
             authorizer(AuthScope::Para(ADDER)),
@@ -129,13 +141,17 @@ fn candidate_package(
     block: &[u8],
 ) -> WorkPackage {
     let context = chain.refine_context().expect("a recent block");
+    // The relay parent: the service's emulated relay-chain state for the
+    // para at the chain's current slot, as a collator reads it.
+    let slot = chain.state().timeslot;
+    let relay_state = RelayState::read(|key| storage(chain, key), para, slot);
     let candidate = ParachainCandidate {
         para_id: para,
         parent_head: HeadData(parent.to_vec()),
         validation_code_hash: ValidationCodeHash(hash(code)),
         anchor: context.anchor.0,
-        relay_parent_number: context.lookup_anchor_slot,
-        relay_parent_storage_root: context.state_root.0,
+        relay_parent_number: slot,
+        relay_parent_storage_root: relay_state.map_or([0; 32], |state| state.root()),
         block_data_hash: hash(block),
     };
     package(
@@ -210,8 +226,9 @@ fn stored_head(chain: &DevChain, para: ParaId) -> HeadData {
 #[test]
 fn ten_adder_blocks_are_validated_in_refine_and_enacted_by_accumulate() {
     let mut chain = chain();
-    // The legacy path, for comparison: the adder's wasm build on wasmtime.
-    let wasm = parajam_pvf::wasm::WasmPvf::new(parajam_adder_build::WASM).expect("wasm PVF");
+    // The legacy path, for comparison: the adder's wasm build, prepared once
+    // by the relay chain's PVF executor.
+    let wasm = parajam_pvf::legacy::prepare(parajam_adder_build::WASM).expect("wasm PVF");
     let mut parent = parajam_adder::HeadData::genesis(0);
     let mut adder_state = 0u64;
     for n in 1..=10u64 {
@@ -246,13 +263,11 @@ fn ten_adder_blocks_are_validated_in_refine_and_enacted_by_accumulate() {
         let params = parajam_corechains_types::ValidationParams {
             parent_head: HeadData(parent.encode().to_vec()),
             block_data: parajam_corechains_types::BlockData(block.clone()),
-            relay_parent_number: package.context.lookup_anchor_slot,
-            relay_parent_storage_root: package.context.state_root.0,
+            relay_parent_number: valid.relay_parent_number,
+            relay_parent_storage_root: valid.relay_parent_storage_root,
         }
         .encode();
-        let (legacy, _) = wasm
-            .validate_block(&params, 1 << 32)
-            .expect("valid on wasm");
+        let legacy = wasm.validate_block(&params).expect("valid on wasm");
         assert_eq!(
             valid.result_hash,
             hash(&legacy.result),
@@ -346,4 +361,149 @@ fn a_registrar_package_registers_a_para_whose_blocks_then_validate() {
         Vec::<ParaId>::decode(&mut &paras[..]).expect("a list"),
         vec![ADDER, NEWCOMER]
     );
+}
+
+#[test]
+fn a_para_upgrades_its_code_and_the_new_code_validates_its_next_blocks() {
+    // The newcomer starts on the misbehaving PVF; its upgrade block (mode
+    // 8) sets an adder genesis head and asks for the adder's code, which
+    // the service already holds (the adder para runs it).
+    let old = parajam_adder_build::MISBEHAVING_PVF;
+    let new = parajam_adder_build::PVF_ARTIFACT;
+    let genesis_head = b"newcomer genesis".to_vec();
+    let mut chain = chain_with(&[GenesisPara {
+        id: NEWCOMER,
+        head: &genesis_head,
+        pvf: old,
+    }]);
+    let adder_head = parajam_adder::HeadData::genesis(0).encode().to_vec();
+    let mut upgrade = vec![8u8];
+    upgrade.extend_from_slice(
+        &u32::try_from(adder_head.len())
+            .expect("small")
+            .to_le_bytes(),
+    );
+    upgrade.extend_from_slice(&adder_head);
+    upgrade.extend_from_slice(new);
+    let package = candidate_package(&chain, NEWCOMER, old, &genesis_head, &upgrade);
+    let guaranteed = guarantee(&chain, &package, std::slice::from_ref(&upgrade), PARA_CORE);
+    let RefineOutput::Valid(valid) = refine_output(&guaranteed) else {
+        panic!(
+            "the upgrade block is invalid: {:?}",
+            refine_output(&guaranteed)
+        );
+    };
+    assert_eq!(valid.head_data, HeadData(adder_head.clone()));
+    let asked = valid.new_validation_code.expect("a new code");
+    assert_eq!(asked.code_hash, ValidationCodeHash(hash(new)));
+    assert_eq!(asked.code_len as usize, new.len());
+    enact(&mut chain, guaranteed);
+    let scheduled_at = chain.state().timeslot;
+    assert_eq!(stored_head(&chain, NEWCOMER), HeadData(adder_head.clone()));
+    let pending = storage(&chain, StorageKey::PendingUpgrade(NEWCOMER)).expect("an upgrade");
+    let pending = PendingUpgrade::decode(&mut &pending[..]).expect("decodes");
+    assert_eq!(pending.code_hash, asked.code_hash);
+    assert_eq!(pending.enact_at, scheduled_at + UPGRADE_DELAY);
+    let code = |chain: &DevChain| {
+        let value = storage(chain, StorageKey::Code(NEWCOMER)).expect("a code");
+        ValidationCodeHash::decode(&mut &value[..]).expect("decodes")
+    };
+    assert_eq!(code(&chain), ValidationCodeHash(hash(old)), "not yet");
+
+    // An adder block on the new code, too early: refine validates it (it
+    // names the new code), but accumulate refuses it, the old code being
+    // current still; nothing changes.
+    let block = parajam_adder::BlockData { state: 0, add: 7 }
+        .encode()
+        .to_vec();
+    let early = candidate_package(&chain, NEWCOMER, new, &adder_head, &block);
+    let guaranteed = guarantee(&chain, &early, std::slice::from_ref(&block), PARA_CORE);
+    assert!(matches!(refine_output(&guaranteed), RefineOutput::Valid(_)));
+    enact(&mut chain, guaranteed);
+    assert_eq!(stored_head(&chain, NEWCOMER), HeadData(adder_head.clone()));
+    assert_eq!(code(&chain), ValidationCodeHash(hash(old)));
+
+    // Once the delay has passed, the same block enacts the upgrade and its
+    // head.
+    while chain.state().timeslot < pending.enact_at {
+        chain
+            .author_next(Contents::default())
+            .expect("an empty block");
+    }
+    let package = candidate_package(&chain, NEWCOMER, new, &adder_head, &block);
+    let guaranteed = guarantee(&chain, &package, std::slice::from_ref(&block), PARA_CORE);
+    let RefineOutput::Valid(valid) = refine_output(&guaranteed) else {
+        panic!("invalid: {:?}", refine_output(&guaranteed));
+    };
+    let parent = parajam_adder::HeadData::genesis(0);
+    let head = parajam_adder::execute(
+        parajam_adder::keccak256(&adder_head),
+        &parent,
+        &parajam_adder::BlockData::decode(&block).expect("a block"),
+    )
+    .expect("a valid block")
+    .encode()
+    .to_vec();
+    assert_eq!(valid.head_data, HeadData(head.clone()));
+    enact(&mut chain, guaranteed);
+    assert_eq!(code(&chain), ValidationCodeHash(hash(new)), "upgraded");
+    assert!(storage(&chain, StorageKey::PendingUpgrade(NEWCOMER)).is_none());
+    assert_eq!(stored_head(&chain, NEWCOMER), HeadData(head.clone()));
+
+    // The old code is no longer the para's: a block validated with it is
+    // refused by accumulate.
+    let stale_block = [4u8, 1];
+    let stale = candidate_package(&chain, NEWCOMER, old, &head, &stale_block);
+    let guaranteed = guarantee(&chain, &stale, &[stale_block.to_vec()], PARA_CORE);
+    assert!(matches!(refine_output(&guaranteed), RefineOutput::Valid(_)));
+    enact(&mut chain, guaranteed);
+    assert_eq!(stored_head(&chain, NEWCOMER), HeadData(head));
+}
+
+#[test]
+fn a_block_on_a_relay_state_the_service_never_had_is_not_enacted() {
+    let mut chain = chain();
+    let parent = parajam_adder::HeadData::genesis(0).encode().to_vec();
+    let block = parajam_adder::BlockData { state: 0, add: 3 }
+        .encode()
+        .to_vec();
+    let candidate = |chain: &DevChain, tamper: &dyn Fn(&mut ParachainCandidate)| {
+        let mut package = candidate_package(
+            chain,
+            ADDER,
+            parajam_adder_build::PVF_ARTIFACT,
+            &parent,
+            &block,
+        );
+        let WorkItemPayload::Candidate(mut c) =
+            WorkItemPayload::decode(&mut &package.items[0].payload[..]).expect("a payload")
+        else {
+            panic!("a candidate");
+        };
+        tamper(&mut c);
+        let mut items = package.items.to_vec();
+        items[0].payload = WorkItemPayload::Candidate(c).encode().into();
+        package.items = items.into();
+        package
+    };
+    // Refine cannot tell (it passes the relay parent to the PVF, which the
+    // adder ignores), but accumulate recomputes the root and refuses:
+    // another root, a root of another slot, a relay parent in the future.
+    let tampers: [&dyn Fn(&mut ParachainCandidate); 3] = [
+        &|c| c.relay_parent_storage_root[0] ^= 1,
+        &|c| c.relay_parent_number -= 1,
+        &|c| c.relay_parent_number += 5,
+    ];
+    for tamper in tampers {
+        let package = candidate(&chain, tamper);
+        let guaranteed = guarantee(&chain, &package, std::slice::from_ref(&block), PARA_CORE);
+        assert!(matches!(refine_output(&guaranteed), RefineOutput::Valid(_)));
+        enact(&mut chain, guaranteed);
+        assert_eq!(stored_head(&chain, ADDER), HeadData(parent.clone()));
+    }
+    // Untampered, the same block is enacted.
+    let package = candidate(&chain, &|_| {});
+    let guaranteed = guarantee(&chain, &package, std::slice::from_ref(&block), PARA_CORE);
+    enact(&mut chain, guaranteed);
+    assert_ne!(stored_head(&chain, ADDER), HeadData(parent));
 }

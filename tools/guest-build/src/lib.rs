@@ -19,9 +19,12 @@
 //!
 //! Used by `tests/guests`, `runtime/adder-build` and
 //! `corechains-service/build`; errors are messages for the build's output.
+//! `tools/pvf-build` (whole parachain runtimes) shares its pieces: the
+//! nested cargo command ([`nested_cargo`]), the target spec
+//! ([`pvm_target_spec`]) and the linking ([`link_jamv1`]).
 
 use std::env;
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -60,16 +63,9 @@ impl GuestBuild {
         rerun_if_changed([workspace.join("Cargo.toml"), workspace.join("Cargo.lock")]);
         let rustc = env::var_os("RUSTC").unwrap_or_else(|| OsString::from("rustc"));
         let cargo = env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
-        let minor = rustc_minor_version(&rustc)?;
         check_rust_src(&rustc)?;
-        // polkavm-linker ships two target specs: rustc 1.91 changed the JSON format.
         let target_json = out_dir.join(format!("{PVM_TARGET}.json"));
-        let spec = if minor >= 91 {
-            polkavm_linker::TARGET_JSON_64_BIT_NEW
-        } else {
-            polkavm_linker::TARGET_JSON_64_BIT_OLD
-        };
-        write_if_changed(&target_json, spec.as_bytes())?;
+        write_if_changed(&target_json, pvm_target_spec(&rustc)?.as_bytes())?;
         Ok(Self {
             cargo,
             manifest: workspace.join("Cargo.toml"),
@@ -134,7 +130,7 @@ impl GuestBuild {
     /// `cargo build --release --locked -Z build-std=<std> -p <packages>` of
     /// the guest workspace, with the outer build's configuration removed.
     fn cargo_build(&self, packages: &[&str], std: &str) -> Command {
-        let mut command = Command::new(&self.cargo);
+        let mut command = nested_cargo(&self.cargo);
         command
             .arg("build")
             .arg("--release")
@@ -148,41 +144,58 @@ impl GuestBuild {
         for package in packages {
             command.args(["-p", package]);
         }
-        // The guest build is a separate cargo invocation: drop what the outer
-        // build configured for the host (flags, target dir, wrappers such as
-        // clippy-driver), but keep the registry, network and jobserver settings.
-        for (name, _) in env::vars_os() {
-            let Some(name) = name.to_str() else { continue };
-            let keep = ["CARGO_HOME", "CARGO_MAKEFLAGS"].contains(&name)
-                || [
-                    "CARGO_NET_",
-                    "CARGO_HTTP_",
-                    "CARGO_REGISTRIES_",
-                    "CARGO_REGISTRY_",
-                    "CARGO_TERM_",
-                ]
-                .iter()
-                .any(|prefix| name.starts_with(prefix));
-            let drop = (name.starts_with("CARGO_") && !keep)
-                || [
-                    "CARGO",
-                    "RUSTFLAGS",
-                    "RUSTDOCFLAGS",
-                    "RUSTC_WORKSPACE_WRAPPER",
-                    "TARGET",
-                    "HOST",
-                    "OUT_DIR",
-                ]
-                .contains(&name);
-            if drop {
-                command.env_remove(name);
-            }
-        }
-        command.env("RUSTC_BOOTSTRAP", "1");
         // Build-script stdout is for `cargo:` directives only; cargo reports to stderr.
         command.stdout(Stdio::null()).stderr(Stdio::inherit());
         command
     }
+}
+
+/// `cargo` for a build nested in another cargo invocation (a build script,
+/// a test, a tool run by `cargo run`): the outer build's configuration for
+/// the host (flags, target dir, wrappers such as clippy-driver) is removed,
+/// the registry, network and jobserver settings are kept, and
+/// `RUSTC_BOOTSTRAP=1` lets the stable toolchain take `-Z` flags.
+pub fn nested_cargo(cargo: &OsStr) -> Command {
+    let mut command = Command::new(cargo);
+    for (name, _) in env::vars_os() {
+        let Some(name) = name.to_str() else { continue };
+        let keep = ["CARGO_HOME", "CARGO_MAKEFLAGS"].contains(&name)
+            || [
+                "CARGO_NET_",
+                "CARGO_HTTP_",
+                "CARGO_REGISTRIES_",
+                "CARGO_REGISTRY_",
+                "CARGO_TERM_",
+            ]
+            .iter()
+            .any(|prefix| name.starts_with(prefix));
+        let drop = (name.starts_with("CARGO_") && !keep)
+            || [
+                "CARGO",
+                "RUSTFLAGS",
+                "RUSTDOCFLAGS",
+                "RUSTC_WORKSPACE_WRAPPER",
+                "TARGET",
+                "HOST",
+                "OUT_DIR",
+            ]
+            .contains(&name);
+        if drop {
+            command.env_remove(name);
+        }
+    }
+    command.env("RUSTC_BOOTSTRAP", "1");
+    command
+}
+
+/// polkavm-linker 0.30's 64-bit target spec (JSON) for `rustc`: it ships
+/// two, since rustc 1.91 changed the format.
+pub fn pvm_target_spec(rustc: &OsStr) -> Result<&'static str, String> {
+    Ok(if rustc_minor_version(rustc)? >= 91 {
+        polkavm_linker::TARGET_JSON_64_BIT_NEW
+    } else {
+        polkavm_linker::TARGET_JSON_64_BIT_OLD
+    })
 }
 
 /// A guest linked for `JamV1`.
@@ -339,7 +352,7 @@ fn env_var(name: &str) -> Result<String, String> {
 }
 
 /// The `y` of rustc `1.y.z`, from `rustc -vV`.
-fn rustc_minor_version(rustc: &OsString) -> Result<u32, String> {
+pub fn rustc_minor_version(rustc: &OsStr) -> Result<u32, String> {
     let output = Command::new(rustc)
         .arg("-vV")
         .output()
@@ -353,7 +366,7 @@ fn rustc_minor_version(rustc: &OsString) -> Result<u32, String> {
 }
 
 /// `-Z build-std` compiles `core` from the toolchain's `rust-src` component.
-fn check_rust_src(rustc: &OsString) -> Result<(), String> {
+pub fn check_rust_src(rustc: &OsStr) -> Result<(), String> {
     let output = Command::new(rustc)
         .args(["--print", "sysroot"])
         .output()
@@ -404,7 +417,7 @@ fn run_build(mut command: Command, what: &str) -> Result<(), String> {
 }
 
 /// Newer cargo needs `-Z json-target-spec` for a target given as a JSON file.
-fn cargo_knows_json_target_spec(cargo: &OsString) -> bool {
+pub fn cargo_knows_json_target_spec(cargo: &OsStr) -> bool {
     Command::new(cargo)
         .args(["-Z", "help"])
         .env("RUSTC_BOOTSTRAP", "1")

@@ -12,8 +12,9 @@
 //! | 4 | hashes its block data with `ext_hashing_blake2_256_version_1` into memory from `ext_allocator_malloc_version_1`, logs, and returns that hash as its head | valid |
 //! | 5 | frees an address it never allocated | host function failed |
 //! | 6 | reads an unmapped address | page fault |
+//! | 8 | upgrades: the rest of its block data is a head (a `u32`-LE-length-prefixed slice) then new validation code (all that follows); returns that head with `new_validation_code` the code | valid |
 //! | 16 | runs the host-function script in the rest of its block data ([`script`]) and returns what the calls gave as its head | valid, unless a call fails |
-//! | other (7 to 15 included) | traps | trapped |
+//! | other (7, 9 to 15 included) | traps | trapped |
 
 use parajam_adder::Params;
 
@@ -149,6 +150,7 @@ pub fn validate_block(input: &[u8]) -> u64 {
             let value = unsafe { core::ptr::read_volatile(0xF000_0000_usize as *const u8) };
             pointer_size(core::slice::from_ref(&GARBAGE[usize::from(value) % 8]))
         }
+        Some(8) => upgrade(&params.block_data[1..], params.relay_parent_number),
         Some(16) => {
             // SAFETY: single-threaded; the only reference to the buffer.
             let result = unsafe { &mut *core::ptr::addr_of_mut!(SCRIPT_RESULT) };
@@ -169,6 +171,41 @@ pub fn validate_block(input: &[u8]) -> u64 {
         }
         _ => trap(),
     }
+}
+
+/// Mode 8: the `ValidationResult` `{ head_data: head, new_validation_code:
+/// Some(code), upward_messages: [], horizontal_messages: [],
+/// processed_downward_messages: 0, hrmp_watermark }` for `rest` = head (a
+/// `u32`-LE-length-prefixed slice) then code, in memory from the host's
+/// allocator (a code is too large for a static buffer).
+fn upgrade(rest: &[u8], hrmp_watermark: u32) -> u64 {
+    let mut s = Script(rest);
+    let head = s.slice();
+    let code = s.0;
+    let len = 4 + head.len() + 1 + 4 + code.len() + 2 + 4 + 4;
+    // SAFETY: a host call with an integer argument; the allocation is
+    // `len` writable octets, or null.
+    let out = unsafe { ext_allocator_malloc_version_1(len as u32) } as usize as *mut u8;
+    if out.is_null() {
+        trap()
+    }
+    // SAFETY: `len` octets from the allocator, ours alone.
+    let out = unsafe { core::slice::from_raw_parts_mut(out, len) };
+    let mut at = compact(head.len(), out);
+    out[at..at + head.len()].copy_from_slice(head);
+    at += head.len();
+    out[at] = 1;
+    at += 1;
+    at += compact(code.len(), &mut out[at..]);
+    out[at..at + code.len()].copy_from_slice(code);
+    at += code.len();
+    out[at..at + 2].fill(0);
+    at += 2;
+    out[at..at + 4].fill(0);
+    at += 4;
+    out[at..at + 4].copy_from_slice(&hrmp_watermark.to_le_bytes());
+    at += 4;
+    pointer_size(&out[..at])
 }
 
 /// The SCALE compact encoding of `n` (below 2^30) into `out`; its length.

@@ -1,0 +1,146 @@
+//! A minimal XCM configuration: the native token is the only asset (reserve
+//! and fee asset, at `Here`), messages go to the relay chain by UMP and to
+//! siblings by the XCMP queue, and `pallet-xcm` lets accounts send them.
+
+use frame_support::{
+    parameter_types,
+    traits::{ConstU32, Everything, Nothing},
+    weights::{IdentityFee, Weight},
+};
+use frame_system::EnsureRoot;
+use pallet_xcm::XcmPassthrough;
+use polkadot_parachain_primitives::primitives::Sibling;
+use polkadot_runtime_common::xcm_sender::NoPriceForMessageDelivery;
+use xcm::latest::prelude::*;
+use xcm_builder::{
+    AccountId32Aliases, AllowKnownQueryResponses, AllowSubscriptionsFrom,
+    AllowTopLevelPaidExecutionFrom, EnsureXcmOrigin, FixedWeightBounds,
+    FrameTransactionalProcessor, FungibleAdapter, IsConcrete, NativeAsset, ParentIsPreset,
+    SiblingParachainConvertsVia, SignedAccountId32AsNative, SignedToAccountId32,
+    SovereignSignedViaLocation, TakeWeightCredit, UsingComponents, WithUniqueTopic,
+};
+use xcm_executor::XcmExecutor;
+
+use crate::{
+    AccountId, AllPalletsWithSystem, Balance, Balances, ParachainInfo, ParachainSystem,
+    PolkadotXcm, Runtime, RuntimeCall, RuntimeEvent, RuntimeOrigin, XcmpQueue,
+};
+
+parameter_types! {
+    /// The relay chain, as seen from here.
+    pub const RelayLocation: Location = Location::parent();
+    /// The native token.
+    pub const NativeLocation: Location = Location::here();
+    /// The relay chain's network (unspecified: a dev chain).
+    pub const RelayNetwork: Option<NetworkId> = None;
+    /// This chain in the consensus universe.
+    pub UniversalLocation: InteriorLocation = Parachain(ParachainInfo::parachain_id().into()).into();
+    /// The weight of one XCM instruction (1/10 ms, 64 KiB of proof).
+    pub const UnitWeightCost: Weight = Weight::from_parts(100_000_000, 64 * 1024);
+    /// The most instructions one message may have.
+    pub const MaxInstructions: u32 = 100;
+    /// The most assets the holding register may hold.
+    pub const MaxAssetsIntoHolding: u32 = 64;
+}
+
+/// The account of a location: the relay chain's and siblings' sovereign
+/// accounts, and local `AccountId32` locations as themselves.
+pub type LocationToAccountId = (
+    ParentIsPreset<AccountId>,
+    SiblingParachainConvertsVia<Sibling, AccountId>,
+    AccountId32Aliases<RelayNetwork, AccountId>,
+);
+
+/// The native token, by `pallet-balances`.
+pub type AssetTransactor =
+    FungibleAdapter<Balances, IsConcrete<NativeLocation>, LocationToAccountId, AccountId, ()>;
+
+/// The dispatch origin of an XCM `Transact`.
+pub type XcmOriginToTransactDispatchOrigin = (
+    SovereignSignedViaLocation<LocationToAccountId, RuntimeOrigin>,
+    SignedAccountId32AsNative<RelayNetwork, RuntimeOrigin>,
+    XcmPassthrough<RuntimeOrigin>,
+);
+
+/// Paid execution, query responses and version subscriptions.
+pub type Barrier = (
+    TakeWeightCredit,
+    AllowTopLevelPaidExecutionFrom<Everything>,
+    AllowKnownQueryResponses<PolkadotXcm>,
+    AllowSubscriptionsFrom<Everything>,
+);
+
+/// Where outgoing messages go: the relay chain by UMP, siblings by XCMP.
+pub type XcmRouter = WithUniqueTopic<(
+    cumulus_primitives_utility::ParentAsUmp<
+        ParachainSystem,
+        PolkadotXcm,
+        NoPriceForMessageDelivery<()>,
+    >,
+    XcmpQueue,
+)>;
+
+/// The XCM executor's configuration.
+pub struct XcmConfig;
+
+impl xcm_executor::Config for XcmConfig {
+    type RuntimeCall = RuntimeCall;
+    type XcmSender = XcmRouter;
+    type XcmEventEmitter = PolkadotXcm;
+    type AssetTransactor = AssetTransactor;
+    type OriginConverter = XcmOriginToTransactDispatchOrigin;
+    type IsReserve = NativeAsset;
+    type IsTeleporter = ();
+    type Aliasers = Nothing;
+    type UniversalLocation = UniversalLocation;
+    type Barrier = Barrier;
+    type Weigher = FixedWeightBounds<UnitWeightCost, RuntimeCall, MaxInstructions>;
+    type Trader = UsingComponents<IdentityFee<Balance>, NativeLocation, AccountId, Balances, ()>;
+    type ResponseHandler = PolkadotXcm;
+    type AssetTrap = PolkadotXcm;
+    type AssetLocker = ();
+    type AssetExchanger = ();
+    type SubscriptionService = PolkadotXcm;
+    type PalletInstancesInfo = AllPalletsWithSystem;
+    type MaxAssetsIntoHolding = MaxAssetsIntoHolding;
+    type FeeManager = ();
+    type MessageExporter = ();
+    type UniversalAliases = Nothing;
+    type CallDispatcher = RuntimeCall;
+    type SafeCallFilter = Everything;
+    type TransactionalProcessor = FrameTransactionalProcessor;
+    type HrmpNewChannelOpenRequestHandler = ();
+    type HrmpChannelAcceptedHandler = ();
+    type HrmpChannelClosingHandler = ();
+    type XcmRecorder = PolkadotXcm;
+}
+
+/// A local signed origin as an XCM location.
+pub type LocalOriginToLocation = SignedToAccountId32<RuntimeOrigin, AccountId, RelayNetwork>;
+
+impl pallet_xcm::Config for Runtime {
+    type RuntimeEvent = RuntimeEvent;
+    type Currency = Balances;
+    type CurrencyMatcher = ();
+    type AuthorizedAliasConsideration = ();
+    type SendXcmOrigin = EnsureXcmOrigin<RuntimeOrigin, LocalOriginToLocation>;
+    type XcmRouter = XcmRouter;
+    type ExecuteXcmOrigin = EnsureXcmOrigin<RuntimeOrigin, LocalOriginToLocation>;
+    type XcmExecuteFilter = Nothing;
+    type XcmExecutor = XcmExecutor<XcmConfig>;
+    type XcmTeleportFilter = Nothing;
+    type XcmReserveTransferFilter = Everything;
+    type Weigher = FixedWeightBounds<UnitWeightCost, RuntimeCall, MaxInstructions>;
+    type UniversalLocation = UniversalLocation;
+    type RuntimeOrigin = RuntimeOrigin;
+    type RuntimeCall = RuntimeCall;
+    const VERSION_DISCOVERY_QUEUE_SIZE: u32 = 100;
+    type AdvertisedXcmVersion = pallet_xcm::CurrentXcmVersion;
+    type AdminOrigin = EnsureRoot<AccountId>;
+    type TrustedLockers = ();
+    type SovereignAccountOf = LocationToAccountId;
+    type MaxLockers = ConstU32<8>;
+    type MaxRemoteLockConsumers = ConstU32<0>;
+    type RemoteLockConsumerIdentifier = ();
+    type WeightInfo = pallet_xcm::TestWeightInfo;
+}
