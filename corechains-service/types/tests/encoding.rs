@@ -287,6 +287,8 @@ fn candidate_and_output_are_their_fields_in_order() {
     expected.extend([4, 4, 14]); // [[14]]
     expected.extend([0]); // []
     expected.extend([15, 0, 0, 0, 12, 0, 0, 0]);
+    expected.extend([5, 0, 0, 0]); // the candidate's relay parent
+    expected.extend([6; 32]); // and its storage root
     assert_round_trip(&output, &expected);
 }
 
