@@ -168,7 +168,8 @@ pub(crate) fn build(
     let slot = timestamp
         .checked_div(slot_duration)
         .ok_or_else(|| CollatorError::Metadata("aura slot duration 0".into()))?;
-    let authorities: Vec<[u8; 32]> = runtime.call_decode(&parent.backend, "AuraApi_authorities", &[])?;
+    let authorities: Vec<[u8; 32]> =
+        runtime.call_decode(&parent.backend, "AuraApi_authorities", &[])?;
     let count = u64::try_from(authorities.len()).unwrap_or(u64::MAX);
     let author = slot
         .checked_rem(count)
@@ -278,7 +279,8 @@ pub(crate) fn build(
     }
     let method = "BlockBuilder_finalize_block";
     let out = call(method, &[])?;
-    let header = Header::decode(&mut out.as_slice()).map_err(|e| CollatorError::decode(method, e))?;
+    let header =
+        Header::decode(&mut out.as_slice()).map_err(|e| CollatorError::decode(method, e))?;
 
     let state_version = runtime.state_version();
     let changes = overlay

@@ -116,7 +116,9 @@ fn parts(metadata: &RuntimeMetadata) -> Result<Parts<'_>, CollatorError> {
                     .iter()
                     .map(|Compact(i)| {
                         all.get(*i as usize).copied().ok_or_else(|| {
-                            CollatorError::Metadata(format!("transaction extension index {i} out of range"))
+                            CollatorError::Metadata(format!(
+                                "transaction extension index {i} out of range"
+                            ))
                         })
                     })
                     .collect::<Result<_, _>>()?,
@@ -159,7 +161,10 @@ fn parts(metadata: &RuntimeMetadata) -> Result<Parts<'_>, CollatorError> {
     }
 }
 
-fn resolve(types: &PortableRegistry, id: u32) -> Result<&scale_info::Type<PortableForm>, CollatorError> {
+fn resolve(
+    types: &PortableRegistry,
+    id: u32,
+) -> Result<&scale_info::Type<PortableForm>, CollatorError> {
     types
         .resolve(id)
         .ok_or_else(|| CollatorError::Metadata(format!("type {id} not in the registry")))
@@ -174,15 +179,25 @@ fn is_empty_type(types: &PortableRegistry, id: u32, depth: u32) -> bool {
         return false;
     };
     match &ty.type_def {
-        TypeDef::Tuple(t) => t.fields.iter().all(|f| is_empty_type(types, f.id, depth + 1)),
-        TypeDef::Composite(c) => c.fields.iter().all(|f| is_empty_type(types, f.ty.id, depth + 1)),
+        TypeDef::Tuple(t) => t
+            .fields
+            .iter()
+            .all(|f| is_empty_type(types, f.id, depth + 1)),
+        TypeDef::Composite(c) => c
+            .fields
+            .iter()
+            .all(|f| is_empty_type(types, f.ty.id, depth + 1)),
         TypeDef::Array(a) => a.len == 0 || is_empty_type(types, a.type_param.id, depth + 1),
         _ => false,
     }
 }
 
 /// How an account of type `id` is written.
-fn account_format(types: &PortableRegistry, id: u32, what: &str) -> Result<AccountFormat, CollatorError> {
+fn account_format(
+    types: &PortableRegistry,
+    id: u32,
+    what: &str,
+) -> Result<AccountFormat, CollatorError> {
     let ty = resolve(types, id)?;
     match &ty.type_def {
         TypeDef::Variant(v) => v
@@ -190,13 +205,21 @@ fn account_format(types: &PortableRegistry, id: u32, what: &str) -> Result<Accou
             .iter()
             .find(|var| var.name == "Id")
             .map(|var| AccountFormat::MultiAddressId(var.index))
-            .ok_or_else(|| CollatorError::Metadata(format!("{what}: an enum without an `Id` variant"))),
-        TypeDef::Composite(c) if c.fields.len() == 1 => match &resolve(types, c.fields[0].ty.id)?.type_def {
-            TypeDef::Array(a) if a.len == 32 => Ok(AccountFormat::Raw),
-            _ => Err(CollatorError::Metadata(format!("{what}: not a 32-octet account"))),
-        },
+            .ok_or_else(|| {
+                CollatorError::Metadata(format!("{what}: an enum without an `Id` variant"))
+            }),
+        TypeDef::Composite(c) if c.fields.len() == 1 => {
+            match &resolve(types, c.fields[0].ty.id)?.type_def {
+                TypeDef::Array(a) if a.len == 32 => Ok(AccountFormat::Raw),
+                _ => Err(CollatorError::Metadata(format!(
+                    "{what}: not a 32-octet account"
+                ))),
+            }
+        }
         TypeDef::Array(a) if a.len == 32 => Ok(AccountFormat::Raw),
-        _ => Err(CollatorError::Metadata(format!("{what}: neither a MultiAddress nor an AccountId32"))),
+        _ => Err(CollatorError::Metadata(format!(
+            "{what}: neither a MultiAddress nor an AccountId32"
+        ))),
     }
 }
 
@@ -233,9 +256,12 @@ impl TxFormat {
             .find(|(name, _, _)| *name == "Balances")
             .copied()
             .ok_or_else(|| CollatorError::Metadata("no `Balances` pallet".into()))?;
-        let calls = calls.ok_or_else(|| CollatorError::Metadata("`Balances` has no calls".into()))?;
+        let calls =
+            calls.ok_or_else(|| CollatorError::Metadata("`Balances` has no calls".into()))?;
         let TypeDef::Variant(calls) = &resolve(types, calls)?.type_def else {
-            return Err(CollatorError::Metadata("`Balances` calls are not an enum".into()));
+            return Err(CollatorError::Metadata(
+                "`Balances` calls are not an enum".into(),
+            ));
         };
         let transfer = calls
             .variants
@@ -249,14 +275,18 @@ impl TxFormat {
                 .find(|f| f.name.as_deref() == Some(name))
                 .or_else(|| transfer.fields.get(position))
                 .map(|f| f.ty.id)
-                .ok_or_else(|| CollatorError::Metadata(format!("transfer_keep_alive has no `{name}`")))
+                .ok_or_else(|| {
+                    CollatorError::Metadata(format!("transfer_keep_alive has no `{name}`"))
+                })
         };
         let dest = account_format(types, field("dest", 0)?, "transfer_keep_alive dest")?;
         let value = balance_format(types, field("value", 1)?)?;
         let address = account_format(types, parts.address_ty, "extrinsic address")?;
 
         let TypeDef::Variant(signature) = &resolve(types, parts.signature_ty)?.type_def else {
-            return Err(CollatorError::Metadata("the signature type is not a MultiSignature enum".into()));
+            return Err(CollatorError::Metadata(
+                "the signature type is not a MultiSignature enum".into(),
+            ));
         };
         let sr25519_signature_variant = signature
             .variants
@@ -313,7 +343,13 @@ impl TxFormat {
 
     /// A signed (v4) extrinsic of `call` from `signer` with `nonce`, immortal
     /// and without tip, SCALE-encoded (length-prefixed) as in a block body.
-    pub fn signed(&self, call: &[u8], signer: &sr25519::Pair, nonce: u64, chain: &ChainContext) -> Vec<u8> {
+    pub fn signed(
+        &self,
+        call: &[u8],
+        signer: &sr25519::Pair,
+        nonce: u64,
+        chain: &ChainContext,
+    ) -> Vec<u8> {
         let mut explicit = Vec::new();
         let mut implicit = Vec::new();
         for extension in &self.extensions {

@@ -41,7 +41,8 @@ pub fn build(runtime: &Runtime, preset: &str) -> Result<ParaState, CollatorError
         None => serde_json::Value::Object(serde_json::Map::new()),
     };
     merge(&mut config, parse(&patch)?);
-    let config = serde_json::to_vec(&config).map_err(|e| CollatorError::GenesisJson(e.to_string()))?;
+    let config =
+        serde_json::to_vec(&config).map_err(|e| CollatorError::GenesisJson(e.to_string()))?;
 
     let mut overlay = OverlayedChanges::default();
     let method = "GenesisBuilder_build_state";
@@ -55,7 +56,10 @@ pub fn build(runtime: &Runtime, preset: &str) -> Result<ParaState, CollatorError
     let result = Result::<(), String>::decode(&mut out.as_slice())
         .map_err(|e| CollatorError::decode(method, e))?;
     result.map_err(CollatorError::BuildState)?;
-    overlay.set_storage(well_known_keys::CODE.to_vec(), Some(runtime.code().to_vec()));
+    overlay.set_storage(
+        well_known_keys::CODE.to_vec(),
+        Some(runtime.code().to_vec()),
+    );
 
     let state_version = runtime.state_version();
     let changes = overlay
@@ -88,10 +92,7 @@ fn merge(base: &mut serde_json::Value, patch: serde_json::Value) {
                 if value.is_null() {
                     base.remove(&key);
                 } else {
-                    merge(
-                        base.entry(key).or_insert(serde_json::Value::Null),
-                        value,
-                    );
+                    merge(base.entry(key).or_insert(serde_json::Value::Null), value);
                 }
             }
         }

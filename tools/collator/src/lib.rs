@@ -85,7 +85,10 @@ impl std::fmt::Debug for CollatorOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CollatorOptions")
             .field("preset", &self.preset)
-            .field("keys", &self.keys.iter().map(|k| k.public()).collect::<Vec<_>>())
+            .field(
+                "keys",
+                &self.keys.iter().map(|k| k.public()).collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -94,7 +97,10 @@ impl Default for CollatorOptions {
     fn default() -> Self {
         Self {
             preset: genesis::DEV_PRESET.to_owned(),
-            keys: DEV_ACCOUNTS.iter().filter_map(|name| dev_pair(name).ok()).collect(),
+            keys: DEV_ACCOUNTS
+                .iter()
+                .filter_map(|name| dev_pair(name).ok())
+                .collect(),
         }
     }
 }
@@ -165,11 +171,19 @@ impl Collator {
     }
 
     /// `account`'s nonce in `state` (`AccountNonceApi_account_nonce`).
-    pub fn account_nonce(&self, state: &ParaState, account: &[u8; 32]) -> Result<u64, CollatorError> {
+    pub fn account_nonce(
+        &self,
+        state: &ParaState,
+        account: &[u8; 32],
+    ) -> Result<u64, CollatorError> {
         let method = "AccountNonceApi_account_nonce";
-        let out = self.runtime.call(&state.backend, method, &account.encode())?;
+        let out = self
+            .runtime
+            .call(&state.backend, method, &account.encode())?;
         match out.len() {
-            4 => Ok(u64::from(u32::from_le_bytes([out[0], out[1], out[2], out[3]]))),
+            4 => Ok(u64::from(u32::from_le_bytes([
+                out[0], out[1], out[2], out[3],
+            ]))),
             8 => Ok(u64::from_le_bytes([
                 out[0], out[1], out[2], out[3], out[4], out[5], out[6], out[7],
             ])),
@@ -194,18 +208,25 @@ impl Collator {
     }
 
     /// Builds, seals and proves a block on `parent`.
-    pub fn build_block(&self, parent: &ParaState, request: BlockRequest) -> Result<BuiltBlock, CollatorError> {
+    pub fn build_block(
+        &self,
+        parent: &ParaState,
+        request: BlockRequest,
+    ) -> Result<BuiltBlock, CollatorError> {
         block::build(&self.runtime, &self.keys, parent, request)
     }
 }
 
 /// The runtime's metadata, the newest of versions 16 and 15 it has.
 fn metadata(runtime: &Runtime, state: &ParaState) -> Result<Vec<u8>, CollatorError> {
-    let versions: Vec<u32> = runtime.call_decode(&state.backend, "Metadata_metadata_versions", &[])?;
+    let versions: Vec<u32> =
+        runtime.call_decode(&state.backend, "Metadata_metadata_versions", &[])?;
     let version = [16, 15]
         .into_iter()
         .find(|v| versions.contains(v))
-        .ok_or_else(|| CollatorError::Metadata(format!("versions {versions:?}: neither 15 nor 16")))?;
+        .ok_or_else(|| {
+            CollatorError::Metadata(format!("versions {versions:?}: neither 15 nor 16"))
+        })?;
     let metadata: Option<Vec<u8>> =
         runtime.call_args(&state.backend, "Metadata_metadata_at_version", &version)?;
     metadata.ok_or_else(|| CollatorError::Metadata(format!("no metadata of version {version}")))

@@ -137,13 +137,7 @@ impl Runtime {
         data: &[u8],
     ) -> Result<Vec<u8>, CollatorError> {
         let mut overlay = OverlayedChanges::default();
-        self.call_with(
-            backend,
-            &mut overlay,
-            &mut Extensions::new(),
-            method,
-            data,
-        )
+        self.call_with(backend, &mut overlay, &mut Extensions::new(), method, data)
     }
 
     /// A read-only call whose result is decoded as `T`.

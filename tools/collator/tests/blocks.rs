@@ -11,7 +11,7 @@ use parajam_collator::{
     ParaState, RelayStateConfig,
 };
 use parity_scale_codec::{Decode, Encode};
-use polkadot_parachain_primitives::primitives::HeadData;
+use polkadot_parachain_primitives::primitives::{HeadData, ValidationParams};
 use sp_core::{storage::StateVersion, Pair as _};
 use sp_runtime::{
     generic::DigestItem,
@@ -56,7 +56,11 @@ fn slow_genesis_of_the_development_preset() {
         .iter()
         .find(|(k, _)| k.as_slice() == b":code")
         .map(|(_, v)| v.clone());
-    assert_eq!(code.as_deref(), Some(wasm.as_slice()), ":code is the runtime");
+    assert_eq!(
+        code.as_deref(),
+        Some(wasm.as_slice()),
+        ":code is the runtime"
+    );
     // The dev accounts are endowed, with nonce 0.
     let alice = dev_pair("Alice").expect("key");
     assert_eq!(account(genesis, &alice.public().0), (0, 1_000_000 * UNIT));
@@ -92,8 +96,12 @@ fn slow_three_blocks_of_transfers_validate() {
     let wasm = parachain_wasm();
     let collator = Collator::new(&wasm, &CollatorOptions::default()).expect("collator");
     let validator = Validator::new(&wasm);
-    let [alice, bob, charlie] = ["Alice", "Bob", "Charlie"].map(|n| dev_pair(n).expect("key").public().0);
-    let (alice_key, bob_key) = (dev_pair("Alice").expect("key"), dev_pair("Bob").expect("key"));
+    let [alice, bob, charlie] =
+        ["Alice", "Bob", "Charlie"].map(|n| dev_pair(n).expect("key").public().0);
+    let (alice_key, bob_key) = (
+        dev_pair("Alice").expect("key"),
+        dev_pair("Bob").expect("key"),
+    );
 
     let mut parent = collator.genesis().clone();
     for n in 1..=3u32 {
@@ -127,7 +135,11 @@ fn slow_three_blocks_of_transfers_validate() {
 
         let header = Header::decode(&mut block.head.as_slice()).expect("head");
         assert_eq!(header.number, n);
-        assert_eq!(header.parent_hash, parent.hash(), "builds on the previous head");
+        assert_eq!(
+            header.parent_hash,
+            parent.hash(),
+            "builds on the previous head"
+        );
         assert_eq!(block.parent_head, parent.head());
         assert_eq!(header.state_root, block.state.state_root());
 
@@ -141,7 +153,11 @@ fn slow_three_blocks_of_transfers_validate() {
         let bob_gain = 10 * UNIT - sent_by_bob;
         assert!(after[1].1 <= before[1].1 + bob_gain && after[1].1 + UNIT > before[1].1 + bob_gain);
         // Charlie gets exactly 3.
-        assert_eq!(after[2], (before[2].0, before[2].1 + sent_by_bob), "Charlie");
+        assert_eq!(
+            after[2],
+            (before[2].0, before[2].1 + sent_by_bob),
+            "Charlie"
+        );
 
         validator.check(&block);
         eprintln!(
@@ -158,13 +174,67 @@ fn slow_three_blocks_of_transfers_validate() {
     assert_eq!(account(&parent, &bob).0, 2);
 }
 
+/// The wasm functions of a trap's backtrace, innermost first (the runtime
+/// keeps its name section).
+fn trap_frames(error: &str) -> Vec<String> {
+    error
+        .split("\\n")
+        .filter_map(|line| line.split_once(".wasm!").map(|(_, name)| name))
+        .map(|name| {
+            // Crate hashes (`[0123abcd]`) out.
+            let mut out = String::new();
+            let mut in_hash = false;
+            for c in name.chars() {
+                match c {
+                    '[' => in_hash = true,
+                    ']' => in_hash = false,
+                    _ if !in_hash => out.push(c),
+                    _ => {}
+                }
+            }
+            out
+        })
+        .collect()
+}
+
+/// Asserts that `validate_block` fails on `params`, trapping in a function
+/// whose name contains `expected`.
+fn rejected(validator: &Validator, params: &ValidationParams, what: &str, expected: &str) {
+    match validator.validate(params) {
+        Ok(result) => panic!("{what}: validated, head {:?}", result.head_data),
+        Err(e) => {
+            let frames = trap_frames(&e);
+            let short: Vec<String> = frames
+                .iter()
+                .map(|f| f.chars().take(70).collect())
+                .collect();
+            eprintln!("{what}: rejected in {short:?}");
+            assert!(
+                frames.iter().any(|f| f.contains(expected)),
+                "{what}: rejected, but not in `{expected}`: {e}"
+            );
+        }
+    }
+}
+
 /// Re-encodes `block`'s PoV after `tamper` changed it.
-fn tampered(block: &BuiltBlock, tamper: impl FnOnce(&mut Vec<OpaqueBlock>, &mut Vec<Vec<u8>>)) -> Vec<u8> {
-    let data = ParachainBlockData::<OpaqueBlock>::decode(&mut block.pov.as_slice()).expect("PoV decodes");
+fn tampered(
+    block: &BuiltBlock,
+    tamper: impl FnOnce(&mut Vec<OpaqueBlock>, &mut Vec<Vec<u8>>),
+) -> Vec<u8> {
+    let data =
+        ParachainBlockData::<OpaqueBlock>::decode(&mut block.pov.as_slice()).expect("PoV decodes");
     let (mut blocks, proof) = data.into_inner();
     let mut nodes = proof.encoded_nodes;
     tamper(&mut blocks, &mut nodes);
-    ParachainBlockData::new(blocks, sp_trie::CompactProof { encoded_nodes: nodes }, None).encode()
+    ParachainBlockData::new(
+        blocks,
+        sp_trie::CompactProof {
+            encoded_nodes: nodes,
+        },
+        None,
+    )
+    .encode()
 }
 
 /// A PoV with a broken proof, a bad seal or the wrong parent head fails
@@ -177,7 +247,9 @@ fn slow_tampered_povs_fail_validation() {
     let alice_key = dev_pair("Alice").expect("key");
     let bob = dev_pair("Bob").expect("key").public().0;
     let genesis = collator.genesis();
-    let transfer = collator.transfer(&alice_key, &bob, UNIT, 0).expect("transfer");
+    let transfer = collator
+        .transfer(&alice_key, &bob, UNIT, 0)
+        .expect("transfer");
     let block = collator
         .build_block(genesis, request(genesis, vec![transfer]))
         .expect("block builds");
@@ -189,7 +261,12 @@ fn slow_tampered_povs_fail_validation() {
     broken.block_data.0 = tampered(&block, |_, nodes| {
         nodes.remove(nodes.len() / 2);
     });
-    assert!(validator.validate(&broken).is_err(), "a proof with a node missing");
+    rejected(
+        &validator,
+        &broken,
+        "a proof with a node missing",
+        "validate_block",
+    );
 
     // A proof node altered.
     let mut altered = params.clone();
@@ -198,7 +275,12 @@ fn slow_tampered_povs_fail_validation() {
         let last = node.len() - 1;
         node[last] ^= 1;
     });
-    assert!(validator.validate(&altered).is_err(), "a proof with a node altered");
+    rejected(
+        &validator,
+        &altered,
+        "a proof with a node altered",
+        "validate_block",
+    );
 
     // The seal signed by someone else (Bob is no authority).
     let mut bad_seal = params.clone();
@@ -208,28 +290,48 @@ fn slow_tampered_povs_fail_validation() {
         let seal = header.digest.logs.pop().expect("sealed");
         assert!(matches!(seal, DigestItem::Seal(id, _) if id == *b"aura"));
         let signature = bob_key.sign(header.hash().as_bytes());
-        header.digest.push(DigestItem::Seal(*b"aura", signature.0.to_vec()));
+        header
+            .digest
+            .push(DigestItem::Seal(*b"aura", signature.0.to_vec()));
     });
-    assert!(validator.validate(&bad_seal).is_err(), "a seal by a non-authority");
+    rejected(
+        &validator,
+        &bad_seal,
+        "a seal by a non-authority",
+        "aura_ext",
+    );
 
     // No seal at all.
     let mut no_seal = params.clone();
     no_seal.block_data.0 = tampered(&block, |blocks, _| {
         blocks[0].header.digest.logs.pop();
     });
-    assert!(validator.validate(&no_seal).is_err(), "an unsealed block");
+    rejected(&validator, &no_seal, "an unsealed block", "aura_ext");
 
     // The wrong parent head (another header than the block's parent).
     let mut wrong_parent = params.clone();
     let mut other = genesis.header().clone();
     other.state_root = sp_core::H256::repeat_byte(1);
     wrong_parent.parent_head = HeadData(other.encode());
-    assert!(validator.validate(&wrong_parent).is_err(), "a wrong parent head");
+    rejected(
+        &validator,
+        &wrong_parent,
+        "a wrong parent head",
+        "validate_block",
+    );
 
     // The wrong relay parent storage root.
     let mut wrong_relay = params.clone();
     wrong_relay.relay_parent_storage_root = sp_core::H256::repeat_byte(2);
-    assert!(validator.validate(&wrong_relay).is_err(), "a wrong relay parent root");
+    rejected(
+        &validator,
+        &wrong_relay,
+        "a wrong relay parent root",
+        "validate_validation_data",
+    );
 
-    assert!(validator.validate(&params).is_ok(), "the untouched PoV still validates");
+    assert!(
+        validator.validate(&params).is_ok(),
+        "the untouched PoV still validates"
+    );
 }

@@ -40,7 +40,10 @@ fn check(config: &RelayStateConfig) {
     let (root, proof) = both(config).into_state_root_and_proof();
     assert_eq!(ours.root, root, "relay storage root");
     assert_eq!(ours.proof, proof, "relay state proof");
-    assert_eq!(relay::current_slot(&config.entries()), Some(config.current_slot));
+    assert_eq!(
+        relay::current_slot(&config.entries()),
+        Some(config.current_slot)
+    );
 }
 
 #[test]
@@ -80,8 +83,11 @@ fn every_optional_entry_matches_the_sproof_builder() {
 
 #[test]
 fn later_entries_replace_earlier_ones() {
-    let a = relay_state_proof(&[(b"k".to_vec(), b"1".to_vec()), (b"k".to_vec(), b"2".to_vec())])
-        .expect("proof");
+    let a = relay_state_proof(&[
+        (b"k".to_vec(), b"1".to_vec()),
+        (b"k".to_vec(), b"2".to_vec()),
+    ])
+    .expect("proof");
     let b = relay_state_proof(&[(b"k".to_vec(), b"2".to_vec())]).expect("proof");
     assert_eq!(a.root, b.root);
 }

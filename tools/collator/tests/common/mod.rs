@@ -75,6 +75,9 @@ impl Validator {
         let result = self
             .validate(&block.validation_params())
             .unwrap_or_else(|e| panic!("block {} is invalid: {e}", block.report.number));
-        assert_eq!(result.head_data.0, block.head, "validate_block gives the new head");
+        assert_eq!(
+            result.head_data.0, block.head,
+            "validate_block gives the new head"
+        );
     }
 }
