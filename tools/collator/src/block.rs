@@ -1,6 +1,9 @@
 //! Building, sealing and proving one parachain block.
 
-use std::time::{Duration, Instant};
+use std::{
+    collections::BTreeMap,
+    time::{Duration, Instant},
+};
 
 use cumulus_primitives_core::{ParachainBlockData, PersistedValidationData};
 use cumulus_primitives_parachain_inherent::{
@@ -152,7 +155,7 @@ pub(crate) fn build(
     runtime: &Runtime,
     keys: &[sr25519::Pair],
     parent: &ParaState,
-    request: BlockRequest,
+    request: &BlockRequest,
 ) -> Result<BuiltBlock, CollatorError> {
     let started = Instant::now();
     let relay = relay::relay_state_proof(&request.relay_state)?;
@@ -219,7 +222,7 @@ pub(crate) fn build(
         validation_data: validation_data.clone(),
         relay_chain_state: relay.proof.clone(),
         downward_messages: Vec::new(),
-        horizontal_messages: Default::default(),
+        horizontal_messages: BTreeMap::default(),
         relay_parent_descendants: Vec::new(),
         collator_peer_id: None,
     };
@@ -227,7 +230,7 @@ pub(crate) fn build(
         validation_data,
         relay_chain_state: relay.proof,
         downward_messages: Vec::new(),
-        horizontal_messages: Default::default(),
+        horizontal_messages: BTreeMap::default(),
     };
     let mut inherent_data = sp_inherents::InherentData::new();
     let put_failed = |e: sp_inherents::Error| CollatorError::State(format!("inherent data: {e}"));
@@ -246,7 +249,7 @@ pub(crate) fn build(
     let inherents: Vec<Vec<u8>> = Vec::<OpaqueExtrinsic>::decode(&mut out.as_slice())
         .map_err(|e| CollatorError::decode(method, e))?
         .iter()
-        .map(|e| e.encode())
+        .map(Encode::encode)
         .collect();
     let mut body = Vec::with_capacity(inherents.len() + request.extrinsics.len());
     for (index, extrinsic) in inherents.iter().enumerate() {
@@ -285,7 +288,7 @@ pub(crate) fn build(
     let state_version = runtime.state_version();
     let changes = overlay
         .drain_storage_changes(&backend, state_version)
-        .map_err(|e| CollatorError::State(e.to_string()))?;
+        .map_err(CollatorError::State)?;
     if changes.transaction_storage_root != header.state_root {
         return Err(CollatorError::StateRootMismatch {
             header: hex(header.state_root.as_bytes()),

@@ -401,3 +401,170 @@ fn encode_account(format: AccountFormat, account: &[u8; 32], out: &mut Vec<u8>) 
     }
     out.extend_from_slice(account);
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(dead_code, non_camel_case_types)]
+
+    use std::collections::BTreeMap;
+
+    use frame_metadata::{
+        v15::{
+            CustomMetadata, ExtrinsicMetadata, OuterEnums, PalletCallMetadata, PalletMetadata,
+            RuntimeMetadataV15, SignedExtensionMetadata,
+        },
+        RuntimeMetadata, RuntimeMetadataPrefixed, META_RESERVED,
+    };
+    use parity_scale_codec::{Compact, Encode};
+    use scale_info::{meta_type, TypeInfo};
+    use sp_core::{sr25519, Pair as _, H256};
+
+    use super::{ChainContext, TxFormat};
+    use crate::CollatorError;
+
+    #[derive(TypeInfo)]
+    enum MultiAddress {
+        Id([u8; 32]),
+        Index(#[codec(compact)] u32),
+    }
+
+    #[derive(TypeInfo)]
+    enum MultiSignature {
+        Ed25519([u8; 64]),
+        Sr25519([u8; 64]),
+    }
+
+    #[derive(TypeInfo)]
+    enum BalancesCall {
+        #[codec(index = 0)]
+        transfer_allow_death {
+            dest: MultiAddress,
+            #[codec(compact)]
+            value: u128,
+        },
+        #[codec(index = 3)]
+        transfer_keep_alive {
+            dest: MultiAddress,
+            #[codec(compact)]
+            value: u128,
+        },
+    }
+
+    #[derive(TypeInfo)]
+    struct CheckNonce(#[codec(compact)] u32);
+    #[derive(TypeInfo)]
+    struct SomethingEmpty;
+    #[derive(TypeInfo)]
+    struct Mystery(u8);
+
+    /// V15 metadata of a runtime with `Balances` at index 10 and these
+    /// extensions (explicit data of `CheckNonce`'s type, `()` implicit).
+    fn metadata(extensions: &[(&'static str, bool)]) -> Vec<u8> {
+        let signed_extensions = extensions
+            .iter()
+            .map(|&(identifier, nonce_like)| SignedExtensionMetadata {
+                identifier,
+                ty: match (identifier, nonce_like) {
+                    ("Mystery", _) => meta_type::<Mystery>(),
+                    (_, true) => meta_type::<CheckNonce>(),
+                    _ => meta_type::<SomethingEmpty>(),
+                },
+                additional_signed: meta_type::<()>(),
+            })
+            .collect();
+        let v15 = RuntimeMetadataV15::new(
+            vec![PalletMetadata {
+                name: "Balances",
+                storage: None,
+                calls: Some(PalletCallMetadata {
+                    ty: meta_type::<BalancesCall>(),
+                }),
+                event: None,
+                constants: Vec::new(),
+                error: None,
+                index: 10,
+                docs: Vec::new(),
+            }],
+            ExtrinsicMetadata {
+                version: 4,
+                address_ty: meta_type::<MultiAddress>(),
+                call_ty: meta_type::<BalancesCall>(),
+                signature_ty: meta_type::<MultiSignature>(),
+                extra_ty: meta_type::<()>(),
+                signed_extensions,
+            },
+            meta_type::<()>(),
+            Vec::new(),
+            OuterEnums {
+                call_enum_ty: meta_type::<BalancesCall>(),
+                event_enum_ty: meta_type::<()>(),
+                error_enum_ty: meta_type::<()>(),
+            },
+            CustomMetadata {
+                map: BTreeMap::new(),
+            },
+        );
+        RuntimeMetadataPrefixed(META_RESERVED, RuntimeMetadata::V15(v15)).encode()
+    }
+
+    #[test]
+    fn reads_the_call_and_extensions_and_signs() {
+        let format = TxFormat::from_metadata(&metadata(&[
+            ("CheckNonce", true),
+            ("SomeNewEmptyExtension", false),
+        ]))
+        .expect("format");
+        assert_eq!(format.transfer_keep_alive, [10, 3]);
+        let names: Vec<_> = format
+            .extensions
+            .iter()
+            .map(|e| e.identifier.as_str())
+            .collect();
+        assert_eq!(names, ["CheckNonce", "SomeNewEmptyExtension"]);
+
+        let dest = [7u8; 32];
+        let call = format.transfer_keep_alive_call(&dest, 1_000);
+        let mut expected = vec![10, 3, 0];
+        expected.extend_from_slice(&dest);
+        Compact(1_000u128).encode_to(&mut expected);
+        assert_eq!(call, expected);
+
+        let signer = sr25519::Pair::from_seed(&[1; 32]);
+        let chain = ChainContext {
+            spec_version: 1,
+            transaction_version: 1,
+            genesis_hash: H256::repeat_byte(9),
+        };
+        let extrinsic = format.signed(&call, &signer, 5, &chain);
+        // Length prefix, version, MultiAddress::Id, MultiSignature::Sr25519.
+        let body = &extrinsic[2..];
+        assert_eq!(
+            Compact(u32::try_from(body.len()).expect("small")).encode(),
+            extrinsic[..2]
+        );
+        assert_eq!(body[0], 0x84);
+        assert_eq!(body[1], 0);
+        assert_eq!(body[2..34], signer.public().0);
+        assert_eq!(body[34], 1);
+        let signature = sr25519::Signature::from_raw(body[35..99].try_into().expect("64 octets"));
+        // Explicit: the compact nonce; then the call.
+        assert_eq!(body[99], 5 << 2);
+        assert_eq!(&body[100..], call.as_slice());
+        // Signed payload: call, explicit, implicit (none here).
+        let mut payload = call.clone();
+        payload.push(5 << 2);
+        assert!(sr25519::Pair::verify(
+            &signature,
+            &payload,
+            &signer.public()
+        ));
+    }
+
+    #[test]
+    fn an_unknown_extension_with_data_is_an_error() {
+        let error = TxFormat::from_metadata(&metadata(&[("CheckNonce", true), ("Mystery", false)]))
+            .expect_err("Mystery carries data");
+        assert!(matches!(error, CollatorError::UnknownExtension(ref name) if name == "Mystery"));
+        assert!(error.to_string().contains("Mystery"));
+    }
+}

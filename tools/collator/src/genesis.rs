@@ -2,7 +2,8 @@
 //! named preset, and the genesis header over it.
 
 use parity_scale_codec::{Decode, Encode};
-use sp_core::storage::well_known_keys;
+use sp_core::{storage::well_known_keys, H256};
+use sp_runtime::generic::Digest;
 use sp_runtime::traits::{BlakeTwo256, Hash as _, Header as _};
 use sp_state_machine::{InMemoryBackend, OverlayedChanges};
 
@@ -49,7 +50,7 @@ pub fn build(runtime: &Runtime, preset: &str) -> Result<ParaState, CollatorError
     let out = runtime.call_with(
         &empty,
         &mut overlay,
-        &mut Default::default(),
+        &mut sp_externalities::Extensions::default(),
         method,
         &config.encode(),
     )?;
@@ -64,7 +65,7 @@ pub fn build(runtime: &Runtime, preset: &str) -> Result<ParaState, CollatorError
     let state_version = runtime.state_version();
     let changes = overlay
         .drain_storage_changes(&empty, state_version)
-        .map_err(|e| CollatorError::State(e.to_string()))?;
+        .map_err(CollatorError::State)?;
     let mut backend = empty;
     backend.apply_transaction(changes.transaction_storage_root, changes.transaction);
 
@@ -72,8 +73,8 @@ pub fn build(runtime: &Runtime, preset: &str) -> Result<ParaState, CollatorError
         0,
         BlakeTwo256::trie_root(Vec::new(), state_version),
         changes.transaction_storage_root,
-        Default::default(),
-        Default::default(),
+        H256::zero(),
+        Digest::default(),
     );
     Ok(ParaState { header, backend })
 }

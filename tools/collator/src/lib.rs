@@ -14,7 +14,7 @@
 //! let nonce = collator.account_nonce(genesis, &alice.public().0)?;
 //! let transfer = collator.transfer(&alice, &bob.public().0, 1_000, nonce)?;
 //! let relay = RelayStateConfig::new(2000, 100, Some(genesis.head())).entries();
-//! let block = collator.build_block(genesis, BlockRequest::new(1, relay).with_extrinsics(vec![transfer]))?;
+//! let block = collator.build_block(genesis, &BlockRequest::new(1, relay).with_extrinsics(vec![transfer]))?;
 //! // block.pov, block.head, block.validation_params(); block.state is the next parent.
 //! # Ok(()) }
 //! ```
@@ -49,7 +49,7 @@ pub use error::CollatorError;
 pub use extrinsic::{ChainContext, TxFormat};
 pub use relay::{relay_state_proof, RelayState, RelayStateConfig};
 pub use runtime::Runtime;
-pub use state::{system_account_key, ParaState};
+pub use state::{system_account_key, KeyValue, ParaState};
 
 use parity_scale_codec::Encode;
 use sp_core::{sr25519, Pair as _, H256};
@@ -87,7 +87,11 @@ impl std::fmt::Debug for CollatorOptions {
             .field("preset", &self.preset)
             .field(
                 "keys",
-                &self.keys.iter().map(|k| k.public()).collect::<Vec<_>>(),
+                &self
+                    .keys
+                    .iter()
+                    .map(sr25519::Pair::public)
+                    .collect::<Vec<_>>(),
             )
             .finish()
     }
@@ -211,7 +215,7 @@ impl Collator {
     pub fn build_block(
         &self,
         parent: &ParaState,
-        request: BlockRequest,
+        request: &BlockRequest,
     ) -> Result<BuiltBlock, CollatorError> {
         block::build(&self.runtime, &self.keys, parent, request)
     }

@@ -20,7 +20,7 @@ impl Clone for ParaState {
             header: self.header.clone(),
             backend: self
                 .backend
-                .update_backend(*self.backend.root(), Default::default()),
+                .update_backend(*self.backend.root(), sp_trie::PrefixedMemoryDB::default()),
         }
     }
 }
@@ -63,18 +63,16 @@ impl ParaState {
 
     /// The state's value at `key`.
     pub fn storage(&self, key: &[u8]) -> Result<Option<Vec<u8>>, CollatorError> {
-        self.backend
-            .storage(key)
-            .map_err(|e| CollatorError::State(e.to_string()))
+        self.backend.storage(key).map_err(CollatorError::State)
     }
 
     /// The whole top-level state, key by key (child tries left out).
-    pub fn pairs(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>, CollatorError> {
+    pub fn pairs(&self) -> Result<Vec<KeyValue>, CollatorError> {
         let iter = self
             .backend
-            .pairs(Default::default())
-            .map_err(|e| CollatorError::State(e.to_string()))?;
-        iter.map(|pair| pair.map_err(|e| CollatorError::State(e.to_string())))
+            .pairs(sp_state_machine::IterArgs::default())
+            .map_err(CollatorError::State)?;
+        iter.map(|pair| pair.map_err(CollatorError::State))
             .collect()
     }
 
@@ -83,6 +81,9 @@ impl ParaState {
         &self.backend
     }
 }
+
+/// A storage key and its value.
+pub type KeyValue = (Vec<u8>, Vec<u8>);
 
 /// The key of `System::Account(account)` (`Blake2_128Concat` hasher), where
 /// FRAME keeps an account's nonce and balance (`AccountInfo`).
