@@ -44,10 +44,7 @@ pub fn service_account(
         let len = u32::try_from(blob.len()).unwrap_or(u32::MAX);
         account.set_request(&hash, len, Some(&[0]));
     }
-    let config = ServiceConfig {
-        authorizer_code_hash: AUTHORIZER_CODE_HASH,
-        upgrade_delay,
-    };
+    let config = ServiceConfig::new(AUTHORIZER_CODE_HASH, upgrade_delay);
     let mut ids: Vec<ParaId> = paras.iter().map(|p| p.id).collect();
     ids.sort_unstable();
     ids.dedup();

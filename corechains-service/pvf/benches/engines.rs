@@ -1,20 +1,34 @@
-//! One adder block validated on both engines in the same run: the PVM path
-//! (the CoreChains executor with the adder's PVF artifact as an inner
-//! machine, recompiler; each call sets up a fresh inner machine, compiling
-//! its code, as refine does) against the legacy path (wasmtime: a fresh
-//! instance of the compiled module per call, as the relay chain's executor
-//! does). Prints the median time per block of each and the ratio.
+//! One adder block validated on both engines in the same run:
+//!
+//! - the PVM path: the CoreChains executor with the adder's PVF artifact as
+//!   an inner machine, as refine runs it (each call parses the code, starts
+//!   an instance and copies its pages in and out), on the recompiler warm
+//!   (its compiled module from the PVM's module cache, as a node running
+//!   many blocks of one para) and cold (no module cache: every call
+//!   compiles the program), and the same on the interpreter;
+//! - the legacy path: the relay chain's own PVF executor
+//!   (`parajam_pvf::legacy`), cold (prepare, i.e. compile, then execute)
+//!   and warm (prepared once; each call is the execute worker's job:
+//!   deserialize the artifact, instantiate, call, on a fresh thread).
+//!
+//! Also what loading the program costs alone on each: the relay chain's
+//! prepare (decompress, prevalidate, compile) against the PVM's artifact
+//! parse and program compile (recompiler). Prints the median of each and its
+//! ratio to the legacy path's, warm to warm and cold to cold.
 //!
 //! `cargo bench -p parajam-pvf --bench engines`. Run without `--bench` (as
-//! `cargo test --benches` does) it checks both give the same octets, once.
+//! `cargo test --benches` does) it checks the engines give the same octets,
+//! once.
 
+use std::hint::black_box;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use parajam_adder::{BlockData, HeadData};
-use parajam_corechains_types as types;
-use parajam_pvf::{pvm, wasm::WasmPvf};
-use parajam_pvm::{Pvm, PvmFlavor};
+use parajam_corechains_types::pvf::{PvfArtifact, StandardProgram};
+use parajam_corechains_types::{self as types};
+use parajam_pvf::{legacy, pvm, Validated};
+use parajam_pvm::{Backend, Pvm, PvmFlavor};
 use parity_scale_codec::Encode;
 
 const GAS: u64 = 100_000_000;
@@ -31,55 +45,189 @@ fn median(mut f: impl FnMut(), budget: Duration) -> Duration {
     samples[samples.len() / 2]
 }
 
-fn main() -> ExitCode {
-    let bench_mode = std::env::args().any(|a| a == "--bench");
-    let params = types::ValidationParams {
+fn micros(time: Duration) -> f64 {
+    time.as_secs_f64() * 1e6
+}
+
+fn ratio(a: Duration, b: Duration) -> f64 {
+    a.as_secs_f64() / b.as_secs_f64()
+}
+
+/// The adder block's params.
+fn adder_params() -> Vec<u8> {
+    types::ValidationParams {
         parent_head: types::HeadData(HeadData::genesis(0).encode().to_vec()),
         block_data: types::BlockData(BlockData { state: 0, add: 5 }.encode().to_vec()),
         relay_parent_number: 1,
         relay_parent_storage_root: [0; 32],
     }
-    .encode();
-    let engine = Pvm::new(PvmFlavor::Gp072).expect("a PVM");
-    let backend = engine.preferred_backend();
-    let wasm = WasmPvf::new(parajam_adder_build::WASM).expect("the wasm PVF compiles");
-    let on_pvm = || {
+    .encode()
+}
+
+/// The engines under test.
+struct Engines {
+    params: Vec<u8>,
+    /// With the module cache (compiled once).
+    warm_pvm: Pvm,
+    /// Without (compiled per call).
+    cold_pvm: Pvm,
+    compiler: Backend,
+    prepared: legacy::Prepared,
+}
+
+impl Engines {
+    fn new() -> Self {
+        let warm_pvm = Pvm::new(PvmFlavor::Gp072).expect("a PVM");
+        let compiler = warm_pvm.preferred_backend();
+        Self {
+            params: adder_params(),
+            warm_pvm,
+            cold_pvm: Pvm::new(PvmFlavor::Gp072)
+                .expect("a PVM")
+                .with_module_cache_capacity(0),
+            compiler,
+            prepared: legacy::prepare(parajam_adder_build::WASM).expect("the wasm PVF prepares"),
+        }
+    }
+
+    fn pvm(&self, cold: bool, backend: Backend) -> Validated {
+        let engine = if cold { &self.cold_pvm } else { &self.warm_pvm };
         pvm::validate_block(
-            &engine,
+            engine,
             backend,
             parajam_adder_build::PVF_ARTIFACT,
-            &params,
+            &self.params,
             GAS,
         )
         .expect("valid on the PVM")
         .0
+    }
+
+    fn wasm_warm(&self) -> Vec<u8> {
+        self.prepared
+            .validate_block(&self.params)
+            .expect("valid on wasm")
+            .result
+    }
+
+    fn wasm_cold(&self) -> Vec<u8> {
+        legacy::validate_block(parajam_adder_build::WASM, &self.params)
+            .expect("valid on wasm")
+            .result
+    }
+
+    /// Loading the program on the PVM: artifact parse, code parse, compile.
+    fn pvm_load(&self) {
+        let artifact =
+            PvfArtifact::from_bytes(parajam_adder_build::PVF_ARTIFACT).expect("an artifact");
+        let program = StandardProgram::parse(&artifact.program).expect("a program");
+        let code = self
+            .cold_pvm
+            .prepare_code(program.code)
+            .expect("a code blob");
+        self.cold_pvm
+            .compile_code(self.compiler, &code)
+            .expect("compiles");
+    }
+
+    /// Whether every way gives the recompiler's octets.
+    fn agree(&self) -> Result<(), String> {
+        let reference = self.pvm(false, self.compiler).result;
+        for (name, result) in [
+            (
+                "the PVM interpreter",
+                self.pvm(false, Backend::Interpreter).result,
+            ),
+            (
+                "the PVM without a module cache",
+                self.pvm(true, self.compiler).result,
+            ),
+            ("the relay chain's executor (warm)", self.wasm_warm()),
+            ("the relay chain's executor (cold)", self.wasm_cold()),
+        ] {
+            if result != reference {
+                return Err(format!(
+                    "{name} and the PVM recompiler give different results"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn run(engines: &Engines) {
+    let budget = Duration::from_secs(3);
+    let compiler = engines.compiler;
+    let interpreter = Backend::Interpreter;
+    let time = |cold: bool, backend: Backend| {
+        median(|| drop(black_box(engines.pvm(cold, backend))), budget)
     };
-    let on_wasm = || wasm.validate_block(&params, GAS).expect("valid on wasm").0;
-    let (a, b) = (on_pvm(), on_wasm());
-    if a.result != b.result {
-        eprintln!("engines bench: the PVM and wasm results differ");
+    let recompiler_warm = time(false, compiler);
+    let recompiler_cold = time(true, compiler);
+    let interpreter_warm = time(false, interpreter);
+    let interpreter_cold = time(true, interpreter);
+    let wasm_warm = median(|| drop(black_box(engines.wasm_warm())), budget);
+    let wasm_cold = median(|| drop(black_box(engines.wasm_cold())), budget);
+    let pvm_load = median(|| engines.pvm_load(), budget);
+    let wasm_prepare = median(
+        || drop(black_box(legacy::prepare(parajam_adder_build::WASM))),
+        budget,
+    );
+    let gas = |backend| engines.pvm(false, backend).used;
+    println!(
+        "adder block: {} gas on the recompiler ({}), {} on the interpreter",
+        gas(compiler),
+        compiler.name(),
+        gas(interpreter)
+    );
+    println!("engine                  | warm µs | cold µs | warm / wasm | cold / wasm");
+    for (name, warm, cold) in [
+        ("PVM recompiler", recompiler_warm, recompiler_cold),
+        ("PVM interpreter", interpreter_warm, interpreter_cold),
+        ("wasm (relay chain)", wasm_warm, wasm_cold),
+    ] {
+        println!(
+            "{name:<23} | {:>7.1} | {:>7.1} | {:>11.2} | {:>11.2}",
+            micros(warm),
+            micros(cold),
+            ratio(warm, wasm_warm),
+            ratio(cold, wasm_cold)
+        );
+    }
+    println!(
+        "load alone: PVM artifact parse + program compile ({}) {:.1} µs, wasm prepare {:.1} µs ({} octets of artifact)",
+        compiler.name(),
+        micros(pvm_load),
+        micros(wasm_prepare),
+        engines.prepared.artifact_len()
+    );
+    println!(
+        "RATIO pvm recompiler/wasm warm: {:.2}",
+        ratio(recompiler_warm, wasm_warm)
+    );
+    println!(
+        "RATIO pvm recompiler/wasm cold: {:.2}",
+        ratio(recompiler_cold, wasm_cold)
+    );
+    println!(
+        "RATIO pvm interpreter/wasm warm: {:.2}",
+        ratio(interpreter_warm, wasm_warm)
+    );
+    println!(
+        "RATIO pvm interpreter/wasm cold: {:.2}",
+        ratio(interpreter_cold, wasm_cold)
+    );
+    println!("RATIO load pvm/wasm: {:.3}", ratio(pvm_load, wasm_prepare));
+}
+
+fn main() -> ExitCode {
+    let engines = Engines::new();
+    if let Err(e) = engines.agree() {
+        eprintln!("engines bench: {e}");
         return ExitCode::FAILURE;
     }
-    if !bench_mode {
-        return ExitCode::SUCCESS;
+    if std::env::args().any(|a| a == "--bench") {
+        run(&engines);
     }
-    let budget = Duration::from_secs(3);
-    let pvm_time = median(|| drop(std::hint::black_box(on_pvm())), budget);
-    let wasm_time = median(|| drop(std::hint::black_box(on_wasm())), budget);
-    println!(
-        "adder block, PVM ({}, {} gas): {:.1} µs",
-        backend.name(),
-        a.used,
-        pvm_time.as_secs_f64() * 1e6
-    );
-    println!(
-        "adder block, wasm (wasmtime, {} fuel): {:.1} µs",
-        b.used,
-        wasm_time.as_secs_f64() * 1e6
-    );
-    println!(
-        "RATIO pvm/wasm: {:.2}",
-        pvm_time.as_secs_f64() / wasm_time.as_secs_f64()
-    );
     ExitCode::SUCCESS
 }

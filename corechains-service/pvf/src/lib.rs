@@ -1,26 +1,26 @@
-//! One parachain validation function (PVF) call, on either engine, with the
-//! same host functions:
+//! One parachain validation function (PVF) call, on either engine:
 //!
-//! - [`wasm`]: the legacy path, a wasm PVF on wasmtime, as the relay
-//!   chain's PVF executor runs it (MVP features only, the params allocated
-//!   in the PVF's heap, `validate_block(ptr, len) -> ptr | len << 32`);
+//! - [`legacy`]: the relay chain's path, a wasm PVF prepared and executed by
+//!   Polkadot's own PVF executor (`polkadot-node-core-pvf-common` on
+//!   `sc-executor`'s wasmtime, with its host functions), as validators run
+//!   it;
 //! - [`pvm`]: the JAM path, a PVF artifact on the PVM, run by the CoreChains
 //!   service's own executor (`parajam_corechains_service::executor`, the
 //!   code the service runs in refine) natively, over the node's inner
-//!   machines.
+//!   machines, serving the service's Substrate host-function table
+//!   (`parajam_corechains_service::host_functions`).
 //!
-//! Both serve the service's Substrate host-function table
-//! (`parajam_corechains_service::host_functions`, version 2) with the same
-//! freeing-bump allocator, so a PVF that passes one and fails the other
-//! shows a real difference, not an executor's.
+//! The two share no code: a block that gives different octets on them shows
+//! a difference between the CoreChains executor (or the PVF's PVM build) and
+//! the relay chain's.
 
+pub mod legacy;
 pub mod pvm;
-pub mod wasm;
 
 use parajam_corechains_service::host::LogLevel;
 use parajam_corechains_types::InvalidReason;
 
-/// Why a PVF call failed.
+/// Why a PVF call on the PVM failed.
 #[derive(Debug, thiserror::Error)]
 pub enum PvfError {
     /// The code is not a PVF this engine can run.
@@ -29,20 +29,14 @@ pub enum PvfError {
     /// The block is invalid: the PVF failed as the service would report it.
     #[error("invalid block: {0:?}")]
     Invalid(InvalidReason),
-    /// The wasm PVF trapped.
-    #[error("the wasm PVF failed: {0}")]
-    Trap(String),
-    /// The engine failed.
-    #[error("engine: {0}")]
-    Engine(String),
 }
 
-/// A successful call.
+/// A successful call on the PVM.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Validated {
     /// The octets `validate_block` returned (the encoded `ValidationResult`).
     pub result: Vec<u8>,
-    /// Gas used (PVM) or fuel used (wasm).
+    /// Gas used.
     pub used: u64,
     /// Host functions called.
     pub host_calls: u32,

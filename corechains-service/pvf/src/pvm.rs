@@ -1,16 +1,14 @@
 //! The PVM path: the CoreChains service's PVF executor
 //! (`parajam_corechains_service::executor::validate_block`), the same code
 //! the service program runs in refine, run natively with the node's inner
-//! machines (`parajam_host::refine`'s RAM and `PvmInnerRunner`) standing in
-//! for the refine host calls.
-
-use std::sync::Arc;
+//! machines (`parajam_host::pvm::PvmInnerRunner`: one live polkavm instance
+//! per inner machine) standing in for the refine host calls.
 
 use parajam_corechains_service::executor::{self, MAX_RESULT};
 use parajam_corechains_service::host::{InnerExit, InnerVm, LogLevel, RefineHost};
 use parajam_corechains_types::pvf::PvfArtifact;
-use parajam_host::pvm::PvmInnerRunner;
-use parajam_host::refine::{Access, InnerExit as Exit, InnerMachine, InnerRam, InnerRunner};
+use parajam_host::pvm::{PvmInnerRunner, PvmInnerVm};
+use parajam_host::refine::{self, InnerExit as Exit, InnerRunner as _, InnerVm as _};
 use parajam_pvm::{Backend, Pvm};
 
 use crate::{LogLine, PvfError, Validated};
@@ -46,79 +44,44 @@ pub fn validate_block(
 /// The refine host calls the executor uses, natively.
 struct NativeHost<'a> {
     runner: PvmInnerRunner<'a>,
-    machines: Vec<Option<InnerMachine>>,
+    machines: Vec<Option<PvmInnerVm<'a>>>,
     logs: Vec<LogLine>,
 }
 
-impl NativeHost<'_> {
-    fn machine_mut(&mut self, vm: u64) -> Option<&mut InnerMachine> {
+impl<'a> NativeHost<'a> {
+    fn machine_mut(&mut self, vm: u64) -> Option<&mut PvmInnerVm<'a>> {
         self.machines
             .get_mut(usize::try_from(vm).ok()?)
             .and_then(Option::as_mut)
+    }
+
+    /// `pages` mode `r` (GP B.8, with its checks).
+    fn pages(&mut self, vm: u64, page: u64, count: u64, r: u64) -> bool {
+        self.machine_mut(vm)
+            .is_some_and(|m| refine::apply_pages(m, page, count, r))
     }
 }
 
 impl InnerVm for NativeHost<'_> {
     fn machine(&mut self, code: &[u8], pc: u64) -> Option<u64> {
-        if !self.runner.is_valid_code(code) {
-            return None;
-        }
-        self.machines.push(Some(InnerMachine {
-            code: Arc::from(code),
-            ram: InnerRam::default(),
-            pc,
-        }));
+        let vm = self.runner.machine(code, pc)?;
+        self.machines.push(Some(vm));
         Some(self.machines.len() as u64 - 1)
     }
 
     fn zero_pages(&mut self, vm: u64, page: u64, count: u64, writable: bool) -> bool {
-        let access = if writable {
-            Access::Write
-        } else {
-            Access::Read
-        };
-        let Some(m) = self.machine_mut(vm) else {
-            return false;
-        };
-        for p in page..page.saturating_add(count) {
-            let Ok(p) = u32::try_from(p) else {
-                return false;
-            };
-            m.ram.set_page(p, access, &[]);
-        }
-        true
+        self.pages(vm, page, count, if writable { 2 } else { 1 })
     }
 
     fn protect_pages(&mut self, vm: u64, page: u64, count: u64, writable: bool) -> bool {
-        let access = if writable {
-            Access::Write
-        } else {
-            Access::Read
-        };
-        let Some(m) = self.machine_mut(vm) else {
-            return false;
-        };
-        let end = page.saturating_add(count);
-        let pages: Vec<(u32, Vec<u8>)> = m
-            .ram
-            .pages()
-            .filter(|(p, _, _)| (page..end).contains(&u64::from(*p)))
-            .map(|(p, _, data)| (p, data.to_vec()))
-            .collect();
-        if pages.len() as u64 != count {
-            return false;
-        }
-        for (p, data) in pages {
-            m.ram.set_page(p, access, &data);
-        }
-        true
+        self.pages(vm, page, count, if writable { 4 } else { 3 })
     }
 
     fn peek(&mut self, vm: u64, dst: &mut [u8], src: u64) -> bool {
         let Some(m) = self.machine_mut(vm) else {
             return false;
         };
-        match m.ram.read(src, dst.len() as u64) {
+        match m.read(src, dst.len() as u64) {
             Some(data) => {
                 dst.copy_from_slice(&data);
                 true
@@ -128,7 +91,7 @@ impl InnerVm for NativeHost<'_> {
     }
 
     fn poke(&mut self, vm: u64, src: &[u8], dst: u64) -> bool {
-        self.machine_mut(vm).is_some_and(|m| m.ram.write(dst, src))
+        self.machine_mut(vm).is_some_and(|m| m.write(dst, src))
     }
 
     fn invoke(
@@ -137,10 +100,7 @@ impl InnerVm for NativeHost<'_> {
         gas: i64,
         regs: [u64; 13],
     ) -> Option<(InnerExit, i64, [u64; 13])> {
-        let index = usize::try_from(vm).ok()?;
-        let m = self.machines.get_mut(index)?.as_mut()?;
-        let run = self.runner.run(&m.code, m.pc, gas, regs, &mut m.ram);
-        m.pc = run.pc;
+        let run = self.machine_mut(vm)?.invoke(gas, regs);
         let exit = match run.exit {
             Exit::Halt => InnerExit::Halt,
             Exit::Panic => InnerExit::Panic,
@@ -153,7 +113,8 @@ impl InnerVm for NativeHost<'_> {
 
     fn expunge(&mut self, vm: u64) -> Option<u64> {
         let slot = self.machines.get_mut(usize::try_from(vm).ok()?)?;
-        slot.take().map(|m| m.pc)
+        // Dropping the machine frees its polkavm instance.
+        slot.take().map(|m| m.pc())
     }
 }
 
@@ -194,13 +155,11 @@ mod tests {
         let pvm = Pvm::new(parajam_pvm::PvmFlavor::Gp072).expect("pvm");
         let mut host = NativeHost {
             runner: PvmInnerRunner::new(&pvm, Backend::Interpreter),
-            machines: vec![Some(InnerMachine {
-                code: Arc::from(&[0u8][..]),
-                ram: InnerRam::default(),
-                pc: 0,
-            })],
+            machines: Vec::new(),
             logs: Vec::new(),
         };
+        // `trap`, one octet of code.
+        assert_eq!(host.machine(&[0, 0, 1, 0, 1], 0), Some(0));
         assert!(host.zero_pages(0, 16, 2, true));
         assert!(host.poke(0, &[7; 5], 16 * 4096));
         assert!(host.protect_pages(0, 16, 2, false));

@@ -7,11 +7,15 @@
 //!    the item's authorizer hash is `H(u ⌢ E(AuthConfig{service, Para(p)}))`
 //!    with `u` the authorizer code hash of the service's [`ServiceConfig`];
 //! 2. `p` is registered;
-//! 3. a pending code upgrade whose slot has come and whose preimage is
-//!    available becomes the current code;
-//! 4. the candidate was validated with the current code, and its parent
+//! 3. its relay parent (a timeslot) is recent, and its relay-parent storage
+//!    root is the root of the service's emulated relay-chain state for `p`
+//!    at that timeslot ([`crate::relay_state`]);
+//! 4. a pending code upgrade due at the relay parent (the block saw the
+//!    go-ahead signal) becomes the current code; its preimage must be
+//!    available;
+//! 5. the candidate was validated with the current code, and its parent
 //!    head is the stored head (by hash);
-//! 5. it processes no more downward messages than are queued, and asks for
+//! 6. it processes no more downward messages than are queued, and asks for
 //!    no code upgrade while one is pending.
 //!
 //! Then, all at once: the new head is stored; a new code is scheduled
@@ -39,6 +43,7 @@ use parajam_corechains_types::{
 use parity_scale_codec::{Decode, DecodeAll, Encode};
 
 use crate::host::{AccumulateHost, LogLevel, Preimage};
+use crate::relay_state::RelayState;
 use crate::{blake2_256, LOG_TARGET};
 
 /// One accumulation input of the service: a work digest's authorizer hash
@@ -119,6 +124,17 @@ pub enum Rejection {
     TooManyDownwardMessages,
     /// It asked for a code upgrade while one is pending.
     UpgradeAlreadyPending,
+    /// The candidate's relay parent is in the future or older than
+    /// [`ServiceConfig::relay_parent_max_age`] slots.
+    RelayParentOutOfRange,
+    /// The candidate's relay-parent storage root is not the root of the
+    /// service's emulated relay-chain state at its relay parent
+    /// ([`crate::relay_state`]).
+    WrongRelayState,
+    /// The para's pending upgrade is due at the candidate's relay parent,
+    /// but its code is not available yet: the block cannot be enacted
+    /// until it is provided.
+    UpgradeCodeUnavailable,
     /// The service could not pay for the storage (`write` answered `FULL`).
     StorageFull,
     /// The new code's preimage could not be solicited.
@@ -303,11 +319,27 @@ fn advance<H: AccumulateHost>(
     if paras.binary_search(&para).is_err() {
         return Err(Rejection::NotRegistered);
     }
+    // The relay parent: recent, and the emulated relay-chain state the
+    // block saw is the service's at that timeslot (before this block's
+    // effects, and before a due upgrade is enacted: as the collator read it).
+    let relay_parent = output.relay_parent_number;
+    if relay_parent > slot || slot - relay_parent > config.relay_parent_max_age {
+        return Err(Rejection::RelayParentOutOfRange);
+    }
+    let relay_state = RelayState::read(|key| host.get(&key.to_key()), para, relay_parent)
+        .ok_or(Rejection::NotRegistered)?;
+    if relay_state.root() != output.relay_parent_storage_root {
+        return Err(Rejection::WrongRelayState);
+    }
     let mut pending: Option<PendingUpgrade> = get(host, StorageKey::PendingUpgrade(para));
     if let Some(upgrade) = pending {
-        let (code, len) = resolve(host, upgrade.code_hash, upgrade.code_len);
-        let due = upgrade.enact_at <= slot;
-        if due && host.query(&code.0, len) == Preimage::Available {
+        // Due at the relay parent: the block saw the go-ahead signal and
+        // applied the new code, so it must become current now.
+        if upgrade.enact_at <= relay_parent {
+            let (code, len) = resolve(host, upgrade.code_hash, upgrade.code_len);
+            if host.query(&code.0, len) != Preimage::Available {
+                return Err(Rejection::UpgradeCodeUnavailable);
+            }
             put(host, StorageKey::Code(para), &code)?;
             host.remove(&StorageKey::PendingUpgrade(para).to_key());
             events.push(Event::UpgradeEnacted {

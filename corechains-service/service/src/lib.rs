@@ -30,6 +30,7 @@ pub mod executor;
 pub mod host;
 pub mod host_functions;
 pub mod refine;
+pub mod relay_state;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 

@@ -8,8 +8,11 @@
 //!    registration passes through to accumulate, which checks who sent it;
 //! 2. the item's first extrinsic is the block data, hashing to the
 //!    candidate's `block_data_hash`;
-//! 3. the candidate's anchor and relay-parent storage root are the work
-//!    context's anchor and its state root;
+//! 3. the candidate's anchor is the work context's anchor (its relay
+//!    parent and relay-parent storage root go to the PVF as they are, and
+//!    into the output: accumulate checks them against the service's
+//!    emulated relay-chain state, [`crate::relay_state`], which refine
+//!    cannot read);
 //! 4. the PVF artifact is the service's preimage of the candidate's code
 //!    hash at the lookup anchor (`historical_lookup`), and decodes;
 //! 5. the PVF runs on the encoded `ValidationParams`
@@ -74,8 +77,8 @@ fn validate<H: RefineHost>(
         .extrinsic(0)
         .filter(|data| blake2_256(data) == candidate.block_data_hash)
         .ok_or(InvalidReason::BlockDataMismatch)?;
-    let (anchor, state_root) = host.context();
-    if candidate.anchor != anchor || candidate.relay_parent_storage_root != state_root {
+    let (anchor, _) = host.context();
+    if candidate.anchor != anchor {
         return Err(InvalidReason::ContextMismatch);
     }
     let code = host

@@ -5,6 +5,7 @@
 use parajam_corechains_service::accumulate::{accumulate, authorizer_hash, Event, Item, Rejection};
 use parajam_corechains_service::blake2_256;
 use parajam_corechains_service::host::Preimage;
+use parajam_corechains_service::relay_state::RelayState;
 use parajam_corechains_service::testing::MemStorage;
 use parajam_corechains_types::state::{
     InboundDownwardMessage, InboundHrmpMessage, PendingUpgrade, ServiceConfig, StorageKey,
@@ -19,8 +20,8 @@ const SERVICE: u32 = 1000;
 const PARA: ParaId = ParaId(2000);
 const CODE: ValidationCodeHash = ValidationCodeHash([0xc0; 32]);
 const CONFIG: ServiceConfig = ServiceConfig {
-    authorizer_code_hash: [0xa0; 32],
-    upgrade_delay: 5,
+    relay_parent_max_age: 5,
+    ..ServiceConfig::new([0xa0; 32], 5)
 };
 
 fn storage() -> MemStorage {
@@ -53,7 +54,26 @@ fn output(parent: &[u8], head: &[u8]) -> CandidateOutput {
         horizontal_messages: vec![],
         processed_downward_messages: 0,
         hrmp_watermark: 0,
+        relay_parent_number: 0,
+        relay_parent_storage_root: [0; 32],
     }
+}
+
+/// `o` built at relay parent `slot` on the service's state `s`: with the
+/// root of the emulated relay-chain state a collator would read there.
+fn at(s: &MemStorage, mut o: CandidateOutput, slot: u32) -> CandidateOutput {
+    o.relay_parent_number = slot;
+    o.relay_parent_storage_root =
+        RelayState::read(|k| s.storage.get(&k.to_key()).cloned(), o.para_id, slot)
+            .map_or([0; 32], |state| state.root());
+    o
+}
+
+/// Accumulates `o`, built at relay parent `slot` on the current state, at
+/// `slot`.
+fn advance(s: &mut MemStorage, o: CandidateOutput, slot: u32) -> Vec<Event> {
+    let item = valid(at(s, o, slot));
+    accumulate(s, SERVICE, slot, &[item]).expect("no fatal failure")
 }
 
 fn item(output: &RefineOutput, scope: AuthScope) -> Item {
@@ -80,7 +100,15 @@ fn rejected(events: &[Event]) -> Vec<Rejection> {
 #[test]
 fn heads_chain_within_one_batch() {
     let mut s = storage();
-    let items = [valid(output(&[1], &[2])), valid(output(&[2], &[3]))];
+    // The second block's relay state has the first block's head included.
+    let mut after_first = storage();
+    after_first
+        .storage
+        .insert(StorageKey::Head(PARA).to_key(), HeadData(vec![2]).encode());
+    let items = [
+        valid(at(&s, output(&[1], &[2]), 10)),
+        valid(at(&after_first, output(&[2], &[3]), 10)),
+    ];
     let events = accumulate(&mut s, SERVICE, 10, &items).expect("no fatal failure");
     assert_eq!(rejected(&events), vec![]);
     assert_eq!(
@@ -95,6 +123,7 @@ fn heads_chain_within_one_batch() {
 
 #[test]
 fn every_check_rejects_without_changing_the_storage() {
+    let v = |o: CandidateOutput| valid(at(&storage(), o, 10));
     let cases: Vec<(Item, Rejection)> = vec![
         (
             Item {
@@ -136,12 +165,12 @@ fn every_check_rejects_without_changing_the_storage() {
             },
             Rejection::NotRegistered,
         ),
-        (valid(output(&[9], &[2])), Rejection::WrongParentHead),
+        (v(output(&[9], &[2])), Rejection::WrongParentHead),
         (
             {
                 let mut o = output(&[1], &[2]);
                 o.validation_code_hash = ValidationCodeHash([1; 32]);
-                valid(o)
+                v(o)
             },
             Rejection::WrongCode,
         ),
@@ -149,7 +178,7 @@ fn every_check_rejects_without_changing_the_storage() {
             {
                 let mut o = output(&[1], &[2]);
                 o.processed_downward_messages = 1;
-                valid(o)
+                v(o)
             },
             Rejection::TooManyDownwardMessages,
         ),
@@ -189,8 +218,52 @@ fn every_check_rejects_without_changing_the_storage() {
     // Without a configuration nothing is accepted.
     let mut s = storage();
     s.storage.remove(&StorageKey::Config.to_key());
-    let events = accumulate(&mut s, SERVICE, 10, &[valid(output(&[1], &[2]))]).expect("ok");
+    let events = advance(&mut s, output(&[1], &[2]), 10);
     assert_eq!(rejected(&events), vec![Rejection::NotConfigured]);
+}
+
+#[test]
+fn a_relay_parent_the_service_did_not_have_is_rejected() {
+    let cases: Vec<(Item, Rejection)> = vec![
+        // A relay parent in the future, or too old.
+        (
+            valid(at(&storage(), output(&[1], &[2]), 11)),
+            Rejection::RelayParentOutOfRange,
+        ),
+        (
+            {
+                let mut o = at(&storage(), output(&[1], &[2]), 10);
+                o.relay_parent_number = 10 - CONFIG.relay_parent_max_age - 1;
+                valid(o)
+            },
+            Rejection::RelayParentOutOfRange,
+        ),
+        // A relay-parent storage root that is not the service's.
+        (
+            {
+                let mut o = at(&storage(), output(&[1], &[2]), 10);
+                o.relay_parent_storage_root[0] ^= 1;
+                valid(o)
+            },
+            Rejection::WrongRelayState,
+        ),
+        // The root of the state at another slot.
+        (
+            {
+                let mut o = at(&storage(), output(&[1], &[2]), 9);
+                o.relay_parent_number = 10;
+                valid(o)
+            },
+            Rejection::WrongRelayState,
+        ),
+    ];
+    for (item, reason) in cases {
+        let mut s = storage();
+        let before = s.storage.clone();
+        let events = accumulate(&mut s, SERVICE, 10, &[item]).expect("no fatal failure");
+        assert_eq!(rejected(&events), vec![reason.clone()], "{reason:?}");
+        assert_eq!(s.storage, before, "{reason:?} changed the storage");
+    }
 }
 
 #[test]
@@ -217,7 +290,7 @@ fn messages_go_to_their_queues() {
         data: vec![0xbb],
     }];
     o.processed_downward_messages = 1;
-    accumulate(&mut s, SERVICE, 10, &[valid(o)]).expect("enacted");
+    advance(&mut s, o, 10);
     assert_eq!(
         get::<Vec<Vec<u8>>>(&s, StorageKey::UpwardQueue(PARA)),
         Some(vec![vec![0xaa]])
@@ -248,7 +321,7 @@ fn a_code_upgrade_is_solicited_scheduled_and_enacted_when_due_and_provided() {
     };
     let mut o = output(&[1], &[2]);
     o.new_validation_code = Some(new);
-    let events = accumulate(&mut s, SERVICE, 10, &[valid(o)]).expect("enacted");
+    let events = advance(&mut s, o, 10);
     let upgrade = PendingUpgrade {
         code_hash: new.code_hash,
         code_len: 99,
@@ -265,17 +338,26 @@ fn a_code_upgrade_is_solicited_scheduled_and_enacted_when_due_and_provided() {
     // A second upgrade while one is pending is refused.
     let mut o = output(&[2], &[3]);
     o.new_validation_code = Some(new);
-    let events = accumulate(&mut s, SERVICE, 11, &[valid(o)]).expect("ok");
+    let events = advance(&mut s, o, 11);
     assert_eq!(rejected(&events), vec![Rejection::UpgradeAlreadyPending]);
-    // Due but not provided: the old code stays.
-    accumulate(&mut s, SERVICE, 15, &[valid(output(&[2], &[3]))]).expect("ok");
+    // Due at the relay parent but not provided: the block saw the go-ahead
+    // signal, so it cannot be enacted on the old code; nothing changes.
+    let before = s.storage.clone();
+    let events = advance(&mut s, output(&[2], &[3]), 15);
+    assert_eq!(rejected(&events), vec![Rejection::UpgradeCodeUnavailable]);
+    assert_eq!(s.storage, before);
+    // A block whose relay parent precedes the enactment slot runs on the
+    // old code, whenever it is accumulated.
+    let early = valid(at(&s, output(&[2], &[3]), 14));
+    let events = accumulate(&mut s, SERVICE, 15, &[early]).expect("no fatal failure");
+    assert_eq!(rejected(&events), vec![]);
     assert_eq!(
         get::<ValidationCodeHash>(&s, StorageKey::Code(PARA)),
         Some(CODE)
     );
-    // Provided: the next candidate must use the new code.
+    // Provided: a block whose relay parent has it due must use the new code.
     s.preimages.insert(([0xc1; 32], 99), Preimage::Available);
-    let events = accumulate(&mut s, SERVICE, 16, &[valid(output(&[3], &[4]))]).expect("ok");
+    let events = advance(&mut s, output(&[3], &[4]), 16);
     assert_eq!(rejected(&events), vec![Rejection::WrongCode]);
     assert_eq!(
         get::<ValidationCodeHash>(&s, StorageKey::Code(PARA)),
@@ -328,12 +410,12 @@ fn a_wasm_upgrade_enacts_its_registered_pvm_build() {
     // build.
     let mut o = output(&[1], &[2]);
     o.new_validation_code = Some(WASM);
-    let events = accumulate(&mut s, SERVICE, 10, &[valid(o)]).expect("enacted");
+    let events = advance(&mut s, o, 10);
     assert_eq!(rejected(&events), vec![]);
     assert!(!s.preimages.contains_key(&(WASM.code_hash.0, 4_000)));
     s.preimages
         .insert((BUILD.pvf.0, 9_000), Preimage::Available);
-    let events = accumulate(&mut s, SERVICE, 15, &[valid(output(&[2], &[3]))]).expect("ok");
+    let events = advance(&mut s, output(&[2], &[3]), 15);
     assert!(events.contains(&Event::UpgradeEnacted {
         para: PARA,
         code_hash: BUILD.pvf
@@ -350,7 +432,7 @@ fn a_build_registered_after_the_upgrade_was_scheduled_still_counts() {
     let mut s = storage();
     let mut o = output(&[1], &[2]);
     o.new_validation_code = Some(WASM);
-    accumulate(&mut s, SERVICE, 10, &[valid(o)]).expect("enacted");
+    advance(&mut s, o, 10);
     // Without a build the wasm itself is solicited (it could be an artifact).
     assert_eq!(
         s.preimages.get(&(WASM.code_hash.0, 4_000)),
@@ -359,7 +441,7 @@ fn a_build_registered_after_the_upgrade_was_scheduled_still_counts() {
     register_build(&mut s, 12, AuthScope::Registrar);
     s.preimages
         .insert((BUILD.pvf.0, 9_000), Preimage::Available);
-    accumulate(&mut s, SERVICE, 15, &[valid(output(&[2], &[3]))]).expect("ok");
+    advance(&mut s, output(&[2], &[3]), 15);
     assert_eq!(
         get::<ValidationCodeHash>(&s, StorageKey::Code(PARA)),
         Some(BUILD.pvf)
@@ -404,13 +486,16 @@ fn a_storage_failure_mid_item_is_fatal_and_keeps_the_earlier_items() {
     s.full_keys.push(StorageKey::UpwardQueue(PARA).to_key());
     let mut second = output(&[2], &[3]);
     second.upward_messages = vec![vec![1]];
-    let fatal = accumulate(
-        &mut s,
-        SERVICE,
-        10,
-        &[valid(output(&[1], &[2])), valid(second)],
-    )
-    .expect_err("the second item cannot be stored");
+    let mut after_first = storage();
+    after_first
+        .storage
+        .insert(StorageKey::Head(PARA).to_key(), HeadData(vec![2]).encode());
+    let items = [
+        valid(at(&s, output(&[1], &[2]), 10)),
+        valid(at(&after_first, second, 10)),
+    ];
+    let fatal =
+        accumulate(&mut s, SERVICE, 10, &items).expect_err("the second item cannot be stored");
     assert_eq!((fatal.para, fatal.reason), (PARA, Rejection::StorageFull));
     // The checkpoint holds the first item's head: the program's panic reverts to it.
     let (checkpoint, _) = s.checkpoint.expect("a checkpoint after the first item");

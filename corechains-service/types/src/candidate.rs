@@ -126,8 +126,7 @@ pub enum InvalidReason {
     /// The item has no first extrinsic, or it does not hash to `block_data_hash`.
     #[codec(index = 1)]
     BlockDataMismatch,
-    /// The candidate's relay-parent storage root is not the work context's
-    /// state root, or its anchor is not the context's anchor.
+    /// The candidate's anchor is not the work context's anchor.
     #[codec(index = 2)]
     ContextMismatch,
     /// No PVF with the candidate's code hash is available at the lookup anchor.
@@ -206,10 +205,12 @@ pub struct ParachainCandidate {
     pub validation_code_hash: ValidationCodeHash,
     /// The anchor block (GP work context `a`): the relay parent of the candidate.
     pub anchor: Hash,
-    /// The relay-parent number the PVF sees ([`ValidationParams::relay_parent_number`]).
+    /// The relay-parent number the PVF sees ([`ValidationParams::relay_parent_number`]):
+    /// on JAM the timeslot at which the CoreChains service's emulated
+    /// relay-chain state was taken (`parajam_corechains_service::relay_state`).
     pub relay_parent_number: RelayChainBlockNumber,
-    /// The relay-parent storage root the PVF sees; refine requires it to be
-    /// the work context's anchor state root (GP `s`).
+    /// The relay-parent storage root the PVF sees: the root of that
+    /// emulated relay-chain state, which accumulate recomputes and compares.
     pub relay_parent_storage_root: Hash,
     /// Blake2b-256 of the block data, the work item's first extrinsic.
     pub block_data_hash: Hash,
@@ -256,6 +257,10 @@ pub struct CandidateOutput {
     pub processed_downward_messages: u32,
     /// The HRMP watermark.
     pub hrmp_watermark: RelayChainBlockNumber,
+    /// The candidate's relay parent (timeslot), for accumulate's checks.
+    pub relay_parent_number: RelayChainBlockNumber,
+    /// The candidate's relay-parent storage root, for accumulate's checks.
+    pub relay_parent_storage_root: Hash,
 }
 
 /// A new validation code, by hash and length.
@@ -294,6 +299,8 @@ impl CandidateOutput {
             horizontal_messages: result.horizontal_messages,
             processed_downward_messages: result.processed_downward_messages,
             hrmp_watermark: result.hrmp_watermark,
+            relay_parent_number: candidate.relay_parent_number,
+            relay_parent_storage_root: candidate.relay_parent_storage_root,
         })
     }
 }

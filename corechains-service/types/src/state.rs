@@ -15,7 +15,7 @@
 //! | [`UpwardQueue(p)`](StorageKey::UpwardQueue) | `04 ‖ E4(p)` | `Vec<`[`UpwardMessage`](crate::UpwardMessage)`>`: messages `p` sent upward, oldest first |
 //! | [`HrmpQueue(r)`](StorageKey::HrmpQueue) | `05 ‖ E4(r)` | `Vec<`[`InboundHrmpMessage`]`>`: messages to `r` from other paras, oldest first |
 //! | [`DownwardQueue(p)`](StorageKey::DownwardQueue) | `06 ‖ E4(p)` | `Vec<`[`InboundDownwardMessage`]`>`: messages to `p` from the relay side, oldest first |
-//! | [`Config`](StorageKey::Config) | `07` | [`ServiceConfig`]: the authorizer code hash and the code-upgrade delay |
+//! | [`Config`](StorageKey::Config) | `07` | [`ServiceConfig`]: the authorizer code hash, the code-upgrade delay, the relay-parent age limit and the host configuration the paras see |
 //! | [`Build(h)`](StorageKey::Build) | `08 ‖ h` | [`PvmBuild`](crate::PvmBuild): the registered PVM build of the validation code with hash `h` |
 //!
 //! The PVF blobs themselves are not in storage: they are preimages of the
@@ -79,8 +79,113 @@ pub struct ServiceConfig {
     /// whose results accumulate accepts; see [`AuthConfig`](crate::AuthConfig)).
     pub authorizer_code_hash: crate::Hash,
     /// Timeslots between a block asking for a code upgrade and the new code
-    /// becoming current.
+    /// becoming current (also the host configuration's
+    /// `validation_upgrade_delay` the paras see).
     pub upgrade_delay: u32,
+    /// The most timeslots a candidate's relay parent may lie behind the
+    /// slot its result is accumulated in.
+    pub relay_parent_max_age: u32,
+    /// The host configuration the paras see in their relay-chain state
+    /// (`validation_upgrade_delay` is replaced by `upgrade_delay`).
+    pub host_config: AbridgedHostConfiguration,
+}
+
+impl ServiceConfig {
+    /// A configuration with `authorizer_code_hash` and `upgrade_delay`, a
+    /// relay parent at most [`Self::DEFAULT_RELAY_PARENT_MAX_AGE`] slots old and
+    /// [`AbridgedHostConfiguration::DEFAULT`].
+    pub const fn new(authorizer_code_hash: crate::Hash, upgrade_delay: u32) -> Self {
+        Self {
+            authorizer_code_hash,
+            upgrade_delay,
+            relay_parent_max_age: Self::DEFAULT_RELAY_PARENT_MAX_AGE,
+            host_config: AbridgedHostConfiguration::DEFAULT,
+        }
+    }
+
+    /// The default [`Self::relay_parent_max_age`]: one minute of 6-second
+    /// slots.
+    pub const DEFAULT_RELAY_PARENT_MAX_AGE: u32 = 10;
+}
+
+/// The relay chain's host configuration as a para sees it (upstream
+/// `AbridgedHostConfiguration` of `polkadot-primitives`, same fields, same
+/// SCALE encoding): the limits cumulus reads from its relay-chain state
+/// proof.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Encode, Decode)]
+pub struct AbridgedHostConfiguration {
+    /// The largest validation code, in octets.
+    pub max_code_size: u32,
+    /// The largest head, in octets.
+    pub max_head_data_size: u32,
+    /// The most upward messages a para's queue may hold.
+    pub max_upward_queue_count: u32,
+    /// The most octets a para's upward queue may hold.
+    pub max_upward_queue_size: u32,
+    /// The largest upward message, in octets.
+    pub max_upward_message_size: u32,
+    /// The most upward messages one candidate may send.
+    pub max_upward_message_num_per_candidate: u32,
+    /// The most horizontal messages one candidate may send.
+    pub hrmp_max_message_num_per_candidate: u32,
+    /// Blocks between code upgrades.
+    pub validation_upgrade_cooldown: RelayChainBlockNumber,
+    /// Blocks between asking for a code upgrade and its enactment.
+    pub validation_upgrade_delay: RelayChainBlockNumber,
+    /// Asynchronous backing.
+    pub async_backing_params: AsyncBackingParams,
+}
+
+impl AbridgedHostConfiguration {
+    /// Polkadot's limits (code 3 MiB, heads 20 KiB, upward queue 1 MiB,
+    /// upward messages 64 KiB, 16 upward and 10 horizontal messages per
+    /// candidate), no cooldown (the service enforces none), and a delay
+    /// that [`ServiceConfig::upgrade_delay`] replaces.
+    pub const DEFAULT: Self = Self {
+        max_code_size: 3 * 1024 * 1024,
+        max_head_data_size: 20 * 1024,
+        max_upward_queue_count: 174_762,
+        max_upward_queue_size: 1024 * 1024,
+        max_upward_message_size: 65_531,
+        max_upward_message_num_per_candidate: 16,
+        hrmp_max_message_num_per_candidate: 10,
+        validation_upgrade_cooldown: 0,
+        validation_upgrade_delay: 0,
+        async_backing_params: AsyncBackingParams {
+            max_candidate_depth: 3,
+            allowed_ancestry_len: 2,
+        },
+    };
+}
+
+/// Asynchronous backing parameters (upstream `AsyncBackingParams`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Encode, Decode)]
+pub struct AsyncBackingParams {
+    /// How many candidates may build on one another before inclusion.
+    pub max_candidate_depth: u32,
+    /// How many ancestors of the newest relay block may be relay parents.
+    pub allowed_ancestry_len: u32,
+}
+
+/// The relay chain's code-upgrade go-ahead signal (upstream
+/// `UpgradeGoAhead`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Encode, Decode)]
+pub enum UpgradeGoAhead {
+    /// The upgrade is abandoned.
+    #[codec(index = 0)]
+    Abort,
+    /// The new code is current: the para applies it.
+    #[codec(index = 1)]
+    GoAhead,
+}
+
+/// The relay chain's code-upgrade restriction signal (upstream
+/// `UpgradeRestriction`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Encode, Decode)]
+pub enum UpgradeRestriction {
+    /// An upgrade is pending: the para may not ask for another.
+    #[codec(index = 0)]
+    Present,
 }
 
 impl StorageKey {

@@ -1,16 +1,16 @@
 //! `parajam pvf run`: validates one parachain block with one PVF, on the
 //! PVM (a PVF artifact, through the CoreChains service's executor) or on
-//! wasmtime (a wasm PVF, the relay chain's legacy path), and prints the
-//! result and the time.
+//! wasm (a wasm PVF, prepared and executed by the relay chain's own PVF
+//! executor, the legacy path), and prints the result and the time.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Subcommand;
 use parajam_corechains_types::ValidationResult;
-use parajam_pvf::{pvm, wasm::WasmPvf, LogLine, Validated};
+use parajam_pvf::{legacy, pvm, LogLine, Validated};
 use parajam_pvm::{Pvm, PvmFlavor};
 use parity_scale_codec::Decode;
 
@@ -39,14 +39,16 @@ struct RunArgs {
     /// CoreChains service's executor on the PVM.
     #[arg(long, required_unless_present = "wasm", conflicts_with = "wasm")]
     pvm: Option<PathBuf>,
-    /// A wasm PVF, run on wasmtime as the relay chain runs it.
+    /// A wasm PVF (zstd-compressed or not), prepared and executed by the
+    /// relay chain's PVF executor as validators run it.
     #[arg(long)]
     wasm: Option<PathBuf>,
     /// The SCALE-encoded `ValidationParams` (parent head, block data, relay
     /// parent number and storage root).
     #[arg(long)]
     params: PathBuf,
-    /// Gas (PVM) or fuel (wasm) limit.
+    /// Gas limit (PVM; the wasm path has the relay chain's execution
+    /// timeout instead).
     #[arg(long, default_value_t = 5_000_000_000)]
     gas: u64,
     /// PVM backend.
@@ -65,31 +67,92 @@ pub fn run(args: &PvfArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// One run: the engine, the result octets (or the failure's text), the
+/// times and the resources used to print, and the log lines.
+struct Run {
+    engine: String,
+    outcome: Result<Vec<u8>, String>,
+    times: String,
+    usage: Option<String>,
+    logs: Vec<LogLine>,
+}
+
+fn run_pvm(args: &RunArgs, path: &std::path::Path, params: &[u8]) -> anyhow::Result<Run> {
+    let artifact = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let engine = Pvm::new(PvmFlavor::Gp072).context("starting the PVM")?;
+    let backend = args.backend.resolve(&engine)?;
+    let start = Instant::now();
+    let outcome = pvm::validate_block(&engine, backend, &artifact, params, args.gas);
+    let elapsed = start.elapsed();
+    let (outcome, logs) = split(outcome);
+    let usage = outcome.as_ref().ok().map(|validated| {
+        format!(
+            "gas used: {}, host calls: {}",
+            validated.used, validated.host_calls
+        )
+    });
+    Ok(Run {
+        engine: format!("pvm ({})", backend.name()),
+        outcome: outcome
+            .map(|validated| validated.result)
+            .map_err(|e| format!("invalid: {e}")),
+        times: format!("{} (compile and run)", ms(elapsed)),
+        usage,
+        logs,
+    })
+}
+
+fn run_wasm(path: &std::path::Path, params: &[u8]) -> anyhow::Result<Run> {
+    let code = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let start = Instant::now();
+    let prepared = legacy::prepare(&code);
+    let prepare_time = start.elapsed();
+    let (outcome, times) = match prepared {
+        Ok(prepared) => {
+            let start = Instant::now();
+            let outcome = prepared.validate_block(params);
+            let execute_time = start.elapsed();
+            let times = format!(
+                "{} (prepare {}, execute {})",
+                ms(prepare_time + execute_time),
+                ms(prepare_time),
+                ms(execute_time)
+            );
+            (outcome, times)
+        }
+        Err(e) => (Err(e), format!("{} (prepare)", ms(prepare_time))),
+    };
+    let outcome = outcome.map(|validated| validated.result).map_err(|e| {
+        if e.is_invalid_candidate() {
+            format!("invalid: {e}")
+        } else {
+            format!("failed: {e}")
+        }
+    });
+    Ok(Run {
+        engine: "wasm (the relay chain's PVF executor)".to_owned(),
+        outcome,
+        times,
+        // The executor logs through `log`, which the subscriber prints.
+        usage: None,
+        logs: Vec::new(),
+    })
+}
+
+fn ms(time: Duration) -> String {
+    format!("{:.3} ms", time.as_secs_f64() * 1e3)
+}
+
 fn run_one(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let params = std::fs::read(&args.params)
         .with_context(|| format!("reading the params {}", args.params.display()))?;
-    let (engine, outcome, logs, elapsed) = if let Some(path) = &args.pvm {
-        let artifact =
-            std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        let engine = Pvm::new(PvmFlavor::Gp072).context("starting the PVM")?;
-        let backend = args.backend.resolve(&engine)?;
-        let start = Instant::now();
-        let outcome = pvm::validate_block(&engine, backend, &artifact, &params, args.gas);
-        let elapsed = start.elapsed();
-        let (outcome, logs) = split(outcome);
-        (format!("pvm ({})", backend.name()), outcome, logs, elapsed)
+    let run = if let Some(path) = &args.pvm {
+        run_pvm(args, path, &params)?
     } else {
         let path = args.wasm.as_ref().context("--pvm or --wasm")?;
-        let code = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        let start = Instant::now();
-        let outcome = WasmPvf::new(&code)
-            .map_err(anyhow::Error::from)?
-            .validate_block(&params, args.gas);
-        let elapsed = start.elapsed();
-        let (outcome, logs) = split(outcome);
-        ("wasm (wasmtime)".to_owned(), outcome, logs, elapsed)
+        run_wasm(path, &params)?
     };
-    for line in &logs {
+    for line in &run.logs {
         tracing::info!(
             target: "pvf",
             "{:?} {}: {}",
@@ -98,35 +161,23 @@ fn run_one(args: &RunArgs) -> anyhow::Result<ExitCode> {
             String::from_utf8_lossy(&line.message)
         );
     }
-    println!("engine: {engine}");
-    // Both engines: compiling the PVF and running it.
-    println!(
-        "time: {:.3} ms (compile and run)",
-        elapsed.as_secs_f64() * 1e3
-    );
-    let validated = match outcome {
-        Ok(validated) => validated,
+    println!("engine: {}", run.engine);
+    println!("time: {}", run.times);
+    let result = match run.outcome {
+        Ok(result) => result,
         Err(e) => {
-            println!("invalid: {e}");
+            println!("{e}");
             return Ok(ExitCode::FAILURE);
         }
     };
-    println!(
-        "{}: {}, host calls: {}",
-        if args.pvm.is_some() {
-            "gas used"
-        } else {
-            "fuel used"
-        },
-        validated.used,
-        validated.host_calls
-    );
-    println!("result: 0x{}", hex::encode(&validated.result));
-    if let Some(out) = &args.out {
-        std::fs::write(out, &validated.result)
-            .with_context(|| format!("writing {}", out.display()))?;
+    if let Some(usage) = run.usage {
+        println!("{usage}");
     }
-    match ValidationResult::decode(&mut &validated.result[..]) {
+    println!("result: 0x{}", hex::encode(&result));
+    if let Some(out) = &args.out {
+        std::fs::write(out, &result).with_context(|| format!("writing {}", out.display()))?;
+    }
+    match ValidationResult::decode(&mut &result[..]) {
         Ok(r) => {
             println!(
                 "head: 0x{} ({} octets)",

@@ -146,9 +146,9 @@ fn an_invalid_block_is_an_invalid_output_not_a_service_panic() {
     let mut c = candidate(&parent, &good);
     c.block_data_hash = [0; 32];
     assert_eq!(invalid(&good, c), InvalidReason::BlockDataMismatch);
-    // The relay-parent storage root is not the anchor's state root.
+    // The candidate names another anchor than the package's.
     let mut c = candidate(&parent, &good);
-    c.relay_parent_storage_root = [1; 32];
+    c.anchor = [1; 32];
     assert_eq!(invalid(&good, c), InvalidReason::ContextMismatch);
     // Code the service does not have.
     let mut c = candidate(&parent, &good);

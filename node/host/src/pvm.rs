@@ -1,15 +1,19 @@
 //! The host-call machine interface over parajam's PVM engine, and the
-//! engine's [`InnerRunner`] for the refine inner machines ([`PvmInnerRunner`]).
+//! engine's [`InnerRunner`]s for the refine inner machines: the live one
+//! ([`PvmInnerRunner`], one polkavm instance per machine) and the
+//! reference one ([`ReferenceInnerRunner`], a fresh `Ψ` per run over RAM
+//! held as data).
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::BTreeMap;
 
 use parajam_pvm::{
-    Backend, CodeBlob, ExitReason, HostCallContext, InitialState, MachineState, MemoryChunk,
-    PageRange, Pvm, PvmError, PAGE_SIZE, REGISTER_COUNT,
+    Backend, CodeBlob, ExitReason, HostCallContext, InitialState, LiveMachine, MachineState,
+    MemoryChunk, PageRange, Pvm, PvmError, PAGE_SIZE, REGISTER_COUNT,
 };
 
-use crate::refine::{Access, InnerExit, InnerRam, InnerRun, InnerRunner};
+use crate::refine::{
+    covers, Access, InnerExit, InnerRam, InnerRun, InnerRunner, InnerVm, PageChange,
+};
 use crate::Machine;
 
 impl Machine for HostCallContext<'_> {
@@ -49,89 +53,343 @@ pub fn action(control: crate::Control) -> parajam_pvm::HostCallAction {
 }
 
 /// Runs the inner machines of the refine host calls (GP B.8 `machine` …
-/// `expunge`) on parajam's PVM: `Ψ` of GP eq. A.1 on one backend.
-///
-/// Each [`InnerRunner::run`] is one `Ψ` from scratch: the inner RAM goes in
-/// as pages and comes back out, so an inner machine lives between runs as
-/// data ([`InnerRam`]) and any backend can resume it.
-///
-/// The pc it returns is the GP's: after a host call the instruction after
-/// the `ecalli` (`ı' + 1 + skip(ı')`, GP B.8 `invoke`), so the next run
-/// resumes there; after a page fault or running out of gas the instruction
-/// that stopped; after a halt or a panic zero (GP eq. A.1 returns `ı' = 0`
-/// for `∎` and `☇`).
-///
-/// A run that polkavm cannot even start or finish (an engine failure, the
-/// compiler backend missing on this machine, an inner RAM page below
-/// `2^16`, a pc beyond 32 bits) is not the guest's fault but must not stop
-/// the outer machine: it is reported as a `☇` with the gas, registers and
-/// RAM unchanged and pc zero.
-///
-/// Gas: polkavm charges a basic block's whole cost when execution enters
-/// it (one gas per instruction, GP 0.7.x), even when it enters in the
-/// middle, as a run resumed after an `ecalli` does. The runner gives the
-/// block's instructions before the pc back
-/// ([`Pvm::block_entry_overcharge`]), so a run pays from its pc to the end
-/// of the block. A machine resumed after a host call thus still pays twice
-/// for the instructions after the `ecalli` in its block (its first run paid
-/// the whole block on entry): a few gas more than one uninterrupted run,
-/// where the GP's one gas per instruction run would charge exactly that.
-///
-/// Each machine's code is parsed once and its module compiled once (the
-/// engine's module cache): the runner keeps the parse by the machine's code
-/// `Arc`, which it holds, so a resume after a host call costs no parse.
-#[derive(Debug, Clone)]
+/// `expunge`) on parajam's PVM, one live polkavm instance per machine
+/// ([`PvmInnerVm`]): `machine` makes it, `peek`, `poke` and `pages` act on
+/// its memory, `invoke` resumes it, `expunge` (dropping it) frees it.
+#[derive(Debug, Clone, Copy)]
 pub struct PvmInnerRunner<'a> {
     pvm: &'a Pvm,
     backend: Backend,
-    /// Parsed code by the address of the machine's code `Arc` (kept alive
-    /// here, so the address names that code alone).
-    prepared: HashMap<usize, (Arc<[u8]>, CodeBlob)>,
 }
 
 impl<'a> PvmInnerRunner<'a> {
     /// Inner machines on `pvm`'s `backend`.
     pub fn new(pvm: &'a Pvm, backend: Backend) -> Self {
-        Self {
-            pvm,
-            backend,
-            prepared: HashMap::new(),
-        }
-    }
-
-    /// The parsed form of `code`, parsed on first use.
-    fn prepared(&mut self, code: &Arc<[u8]>) -> Result<CodeBlob, PvmError> {
-        let key = Arc::as_ptr(code).cast::<u8>() as usize;
-        if let Some((_, blob)) = self.prepared.get(&key) {
-            return Ok(blob.clone());
-        }
-        let blob = self.pvm.prepare_code(code)?;
-        self.prepared.insert(key, (Arc::clone(code), blob.clone()));
-        Ok(blob)
+        Self { pvm, backend }
     }
 
     /// The backend the inner machines run on.
     pub fn backend(&self) -> Backend {
         self.backend
     }
+}
 
-    /// `Ψ` on `code`, or why polkavm could not run it.
-    fn try_run(
-        &mut self,
-        code: &Arc<[u8]>,
-        pc: u64,
-        gas: i64,
-        regs: [u64; REGISTER_COUNT],
-        ram: &mut InnerRam,
-    ) -> Result<InnerRun, PvmError> {
-        let pc = u32::try_from(pc).map_err(|_| PvmError::Engine(format!("pc {pc:#x}")))?;
+impl<'a> InnerRunner for PvmInnerRunner<'a> {
+    type Vm = PvmInnerVm<'a>;
+
+    /// The code is parsed (and its `deblob` checked) once, and its module
+    /// compiled once per backend (the engine's module cache). If polkavm
+    /// cannot make an instance (the backend missing here, a module it
+    /// refuses), the machine still exists, its RAM held as data, and each
+    /// `invoke` tries again and is a `☇` while it fails.
+    fn machine(&mut self, code: &[u8], pc: u64) -> Option<PvmInnerVm<'a>> {
+        let code = self.pvm.prepare_code(code).ok()?;
+        let memory = match self.pvm.live_machine(self.backend, &code) {
+            Ok(live) => Memory::Live(Box::new(live)),
+            Err(_) => Memory::Data(InnerRam::default()),
+        };
+        Some(PvmInnerVm {
+            pvm: self.pvm,
+            backend: self.backend,
+            code,
+            pc,
+            access: BTreeMap::new(),
+            memory,
+        })
+    }
+}
+
+/// Where an inner machine's RAM is.
+#[derive(Debug)]
+enum Memory {
+    /// In its polkavm instance.
+    Live(Box<LiveMachine>),
+    /// As data, while there is no instance.
+    Data(InnerRam),
+}
+
+/// An inner machine on parajam's PVM: a [`LiveMachine`] (one polkavm
+/// instance holding the RAM, registers and position) for its whole life.
+///
+/// * `peek`/`poke`/`pages` check the GP access rules against the page map
+///   kept here (the RAM's `V_μ` and `V*_μ`, eq. `eq:pvmmemory`) and then
+///   read, write, zero, protect or free the instance's memory.
+/// * `invoke` sets gas and registers and runs the instance: after a host
+///   call polkavm goes on from the instruction after the `ecalli` by
+///   itself, and the machine pays one gas per instruction run across it
+///   (see [`LiveMachine`]). A pc the instance did not stop at (the first
+///   run, after a halt, a panic or running out of gas) enters there anew.
+///   The pc returned is the GP's (B.8 `invoke`, eq. A.1): after a host
+///   call the next instruction's, after a page fault or running out of gas
+///   the instruction that stopped, after a halt or a panic zero.
+/// * A failure of polkavm (not of the guest) is a `☇` with gas and
+///   registers unchanged and pc zero. Before a run (no instance could be
+///   made, a pc beyond 32 bits) the RAM is left as it was. In a run (the
+///   recompiler's sandbox process lost, which no input causes) the RAM is
+///   what could be read back from the instance, as data.
+#[derive(Debug)]
+pub struct PvmInnerVm<'a> {
+    pvm: &'a Pvm,
+    backend: Backend,
+    code: CodeBlob,
+    pc: u64,
+    /// The accessible pages and their access, while [`Memory::Live`].
+    access: BTreeMap<u32, Access>,
+    memory: Memory,
+}
+
+impl PvmInnerVm<'_> {
+    /// Whether its RAM is in a live polkavm instance (rather than held as
+    /// data after polkavm failed).
+    pub fn is_live(&self) -> bool {
+        matches!(self.memory, Memory::Live(_))
+    }
+
+    /// Moves the RAM out of the instance into data, after polkavm failed:
+    /// what cannot be read back reads as zero.
+    fn demote(&mut self) {
+        let Memory::Live(live) = &self.memory else {
+            return;
+        };
+        let mut ram = InnerRam::default();
+        let mut page_data = vec![0u8; PAGE_OCTETS];
+        for (&page, &access) in &self.access {
+            page_data.fill(0);
+            if live
+                .read_into(page.wrapping_mul(PAGE_SIZE), &mut page_data)
+                .is_err()
+            {
+                page_data.fill(0);
+            }
+            ram.set_page(page, access, &page_data);
+        }
+        self.access.clear();
+        self.memory = Memory::Data(ram);
+    }
+
+    /// A live instance with the RAM held as data: `None` if polkavm fails.
+    fn promote(&self, ram: &InnerRam) -> Option<(LiveMachine, BTreeMap<u32, Access>)> {
+        let mut live = self.pvm.live_machine(self.backend, &self.code).ok()?;
+        let mut access = BTreeMap::new();
+        for (page, page_access, contents) in ram.pages() {
+            let address = page.checked_mul(PAGE_SIZE)?;
+            live.map_zeroed(address, PAGE_SIZE, true).ok()?;
+            if contents.iter().any(|&b| b != 0) {
+                live.write(address, contents).ok()?;
+            }
+            if page_access == Access::Read {
+                live.set_writable(address, PAGE_SIZE, false).ok()?;
+            }
+            access.insert(page, page_access);
+        }
+        Some((live, access))
+    }
+
+    /// The run of a machine that polkavm failed: `☇`, the rest unchanged.
+    fn failed(&mut self, gas: i64, regs: [u64; REGISTER_COUNT]) -> InnerRun {
+        self.pc = 0;
+        InnerRun {
+            exit: InnerExit::Panic,
+            pc: 0,
+            gas,
+            regs,
+        }
+    }
+}
+
+/// The GP exit of an engine exit.
+fn inner_exit(exit: ExitReason) -> InnerExit {
+    match exit {
+        ExitReason::Halt => InnerExit::Halt,
+        ExitReason::Panic => InnerExit::Panic,
+        ExitReason::OutOfGas => InnerExit::OutOfGas,
+        ExitReason::PageFault(address) => InnerExit::Fault(address.into()),
+        ExitReason::HostCall(index) => InnerExit::Host(index.into()),
+    }
+}
+
+impl InnerVm for PvmInnerVm<'_> {
+    fn pc(&self) -> u64 {
+        self.pc
+    }
+
+    fn access(&self, page: u32) -> Option<Access> {
+        match &self.memory {
+            Memory::Live(_) => self.access.get(&page).copied(),
+            Memory::Data(ram) => ram.access(page),
+        }
+    }
+
+    fn read(&self, address: u64, len: u64) -> Option<Vec<u8>> {
+        match &self.memory {
+            Memory::Data(ram) => ram.read(address, len),
+            Memory::Live(live) => {
+                if !covers(address, len, false, |p| self.access.get(&p).copied()) {
+                    return None;
+                }
+                let mut out = vec![0u8; usize::try_from(len).ok()?];
+                if len > 0 {
+                    // Covered: within the 32-bit space.
+                    live.read_into(u32::try_from(address).ok()?, &mut out)
+                        .ok()?;
+                }
+                Some(out)
+            }
+        }
+    }
+
+    fn write(&mut self, address: u64, data: &[u8]) -> bool {
+        if let Memory::Live(live) = &mut self.memory {
+            if !covers(address, data.len() as u64, true, |p| {
+                self.access.get(&p).copied()
+            }) {
+                return false;
+            }
+            if data.is_empty() {
+                return true;
+            }
+            match u32::try_from(address).map(|a| live.write(a, data)) {
+                Ok(Ok(())) => return true,
+                _ => self.demote(),
+            }
+        }
+        match &mut self.memory {
+            Memory::Data(ram) => ram.write(address, data),
+            Memory::Live(_) => false,
+        }
+    }
+
+    fn change_pages(&mut self, first: u32, count: u32, change: PageChange) {
+        if count == 0 {
+            return;
+        }
+        if let Memory::Live(live) = &mut self.memory {
+            let (Some(address), Some(length)) =
+                (first.checked_mul(PAGE_SIZE), count.checked_mul(PAGE_SIZE))
+            else {
+                self.demote();
+                return self.change_pages(first, count, change);
+            };
+            let done = match change {
+                PageChange::Inaccessible => live.unmap(address, length),
+                PageChange::Zeroed(access) => {
+                    live.map_zeroed(address, length, access == Access::Write)
+                }
+                PageChange::Protect(access) => {
+                    live.set_writable(address, length, access == Access::Write)
+                }
+            };
+            if done.is_ok() {
+                for page in first..first.saturating_add(count) {
+                    match change {
+                        PageChange::Inaccessible => {
+                            self.access.remove(&page);
+                        }
+                        PageChange::Zeroed(access) | PageChange::Protect(access) => {
+                            self.access.insert(page, access);
+                        }
+                    }
+                }
+                return;
+            }
+            self.demote();
+        }
+        if let Memory::Data(ram) = &mut self.memory {
+            ram.change_pages(first, count, change);
+        }
+    }
+
+    fn invoke(&mut self, gas: i64, regs: [u64; REGISTER_COUNT]) -> InnerRun {
+        let Ok(pc) = u32::try_from(self.pc) else {
+            return self.failed(gas, regs);
+        };
+        if let Memory::Data(ram) = &self.memory {
+            let Some((live, access)) = self.promote(ram) else {
+                return self.failed(gas, regs);
+            };
+            self.memory = Memory::Live(Box::new(live));
+            self.access = access;
+        }
+        let Memory::Live(live) = &mut self.memory else {
+            return self.failed(gas, regs);
+        };
+        let Ok(run) = live.run(pc, gas, regs) else {
+            self.demote();
+            return self.failed(gas, regs);
+        };
+        self.pc = run.pc.into();
+        InnerRun {
+            exit: inner_exit(run.exit),
+            pc: self.pc,
+            gas: run.gas,
+            regs: run.regs,
+        }
+    }
+}
+
+/// The reference inner machines: each `invoke` one `Ψ` from scratch on a
+/// fresh polkavm instance, the RAM copied in as pages and the writable
+/// pages copied back out ([`InnerRam`]). Slow (an instance per run), but
+/// independent of [`LiveMachine`]'s resume: tests check the live machines
+/// against it. Same rules as [`PvmInnerVm`]: the GP pc, a failure of
+/// polkavm is a `☇` leaving gas, registers and RAM unchanged and pc zero,
+/// and a run resumed after a host call pays one gas per instruction run
+/// (the host call's exit gives back the instructions of the `ecalli`'s
+/// block after it, which polkavm charged on entering the block; the next
+/// run, entering in the middle of that block, gets back the part before
+/// its pc, [`CodeBlob::block_entry_overcharge`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ReferenceInnerRunner<'a> {
+    pvm: &'a Pvm,
+    backend: Backend,
+}
+
+impl<'a> ReferenceInnerRunner<'a> {
+    /// Reference inner machines on `pvm`'s `backend`.
+    pub fn new(pvm: &'a Pvm, backend: Backend) -> Self {
+        Self { pvm, backend }
+    }
+}
+
+impl<'a> InnerRunner for ReferenceInnerRunner<'a> {
+    type Vm = ReferenceInnerVm<'a>;
+
+    fn machine(&mut self, code: &[u8], pc: u64) -> Option<ReferenceInnerVm<'a>> {
+        Some(ReferenceInnerVm {
+            pvm: self.pvm,
+            backend: self.backend,
+            code: self.pvm.prepare_code(code).ok()?,
+            ram: InnerRam::default(),
+            pc,
+        })
+    }
+}
+
+/// A reference inner machine (see [`ReferenceInnerRunner`]): `(code, RAM,
+/// pc)` of GP eq. B.5 as data.
+#[derive(Debug, Clone)]
+pub struct ReferenceInnerVm<'a> {
+    pvm: &'a Pvm,
+    backend: Backend,
+    code: CodeBlob,
+    /// Its RAM.
+    pub ram: InnerRam,
+    pc: u64,
+}
+
+impl ReferenceInnerVm<'_> {
+    /// `Ψ` from the machine's pc, or why polkavm could not run it.
+    fn try_run(&mut self, gas: i64, regs: [u64; REGISTER_COUNT]) -> Result<InnerRun, PvmError> {
+        let pc =
+            u32::try_from(self.pc).map_err(|_| PvmError::Engine(format!("pc {:#x}", self.pc)))?;
         // polkavm charges the whole basic block on entry, also in its middle:
         // give back what the block's instructions before `pc` cost.
-        let blob = self.prepared(code)?;
-        let overcharge = blob.block_entry_overcharge(pc) * self.pvm.flavor().gas_per_instruction();
-        let init = initial_state(pc, gas.saturating_add(overcharge), regs, ram);
-        let out = self.pvm.run_code(self.backend, &blob, &init)?;
+        let per_instruction = self.pvm.flavor().gas_per_instruction();
+        let overcharge = self.code.block_entry_overcharge(pc) * per_instruction;
+        let init = initial_state(pc, gas.saturating_add(overcharge), regs, &self.ram);
+        let out = self.pvm.run_code(self.backend, &self.code, &init)?;
         let machine = out.machine;
+        let mut left = machine.gas;
         // Gas is charged per block, so a run that stopped before paying for
         // the first block has its gas (with the overcharge given back) intact.
         let paid_nothing = machine.gas >= init.machine.gas;
@@ -143,9 +401,12 @@ impl<'a> PvmInnerRunner<'a> {
             ExitReason::OutOfGas => (InnerExit::OutOfGas, machine.pc),
             ExitReason::PageFault(address) => (InnerExit::Fault(address.into()), machine.pc),
             ExitReason::HostCall(index) => {
-                let next = blob
+                let next = self
+                    .code
                     .next_instruction_offset(machine.pc)
                     .ok_or_else(|| PvmError::Engine(format!("no ecalli at {}", machine.pc)))?;
+                // The instructions after the `ecalli` have not run.
+                left = left.saturating_add(self.code.block_tail(machine.pc) * per_instruction);
                 (InnerExit::Host(index.into()), next)
             }
         };
@@ -154,16 +415,49 @@ impl<'a> PvmInnerRunner<'a> {
             if range.is_writable {
                 for (i, page) in chunk.contents.chunks(PAGE_OCTETS).enumerate() {
                     let index = range.address / PAGE_SIZE + u32::try_from(i).unwrap_or(0);
-                    ram.set_page(index, Access::Write, page);
+                    self.ram.set_page(index, Access::Write, page);
                 }
             }
         }
         Ok(InnerRun {
             exit,
             pc: pc.into(),
-            gas: machine.gas.min(gas),
+            gas: left.min(gas),
             regs: machine.regs,
         })
+    }
+}
+
+impl InnerVm for ReferenceInnerVm<'_> {
+    fn pc(&self) -> u64 {
+        self.pc
+    }
+
+    fn access(&self, page: u32) -> Option<Access> {
+        self.ram.access(page)
+    }
+
+    fn read(&self, address: u64, len: u64) -> Option<Vec<u8>> {
+        self.ram.read(address, len)
+    }
+
+    fn write(&mut self, address: u64, data: &[u8]) -> bool {
+        self.ram.write(address, data)
+    }
+
+    fn change_pages(&mut self, first: u32, count: u32, change: PageChange) {
+        self.ram.change_pages(first, count, change);
+    }
+
+    fn invoke(&mut self, gas: i64, regs: [u64; REGISTER_COUNT]) -> InnerRun {
+        let run = self.try_run(gas, regs).unwrap_or(InnerRun {
+            exit: InnerExit::Panic,
+            pc: 0,
+            gas,
+            regs,
+        });
+        self.pc = run.pc;
+        run
     }
 }
 
@@ -210,30 +504,5 @@ fn initial_state(pc: u32, gas: i64, regs: [u64; REGISTER_COUNT], ram: &InnerRam)
         machine: MachineState { regs, pc, gas },
         pages,
         memory,
-    }
-}
-
-impl InnerRunner for PvmInnerRunner<'_> {
-    fn is_valid_code(&self, code: &[u8]) -> bool {
-        self.pvm.is_valid_code_blob(code)
-    }
-
-    fn run(
-        &mut self,
-        code: &Arc<[u8]>,
-        pc: u64,
-        gas: i64,
-        regs: [u64; REGISTER_COUNT],
-        ram: &mut InnerRam,
-    ) -> InnerRun {
-        match self.try_run(code, pc, gas, regs, ram) {
-            Ok(run) => run,
-            Err(_) => InnerRun {
-                exit: InnerExit::Panic,
-                pc: 0,
-                gas,
-                regs,
-            },
-        }
     }
 }

@@ -3,13 +3,14 @@
 //! `pages`, `invoke`, `expunge`.
 //!
 //! The refine context `(m, e)` is [`RefineContext`]: inner machines
-//! `m ∈ ⟨N → (code, RAM, pc)⟩` and exported segments `e`. Inner RAM is held
-//! here as data ([`InnerRam`]), so every call but `invoke` is a pure data
-//! operation; `invoke` runs `Ψ` through an [`InnerRunner`], which the PVM
-//! engine implements.
+//! `m ∈ ⟨N → (code, RAM, pc)⟩` and exported segments `e`. An inner machine
+//! is an [`InnerVm`], made by an [`InnerRunner`] at `machine` and kept until
+//! `expunge`: `peek`, `poke` and `pages` act on its RAM and `invoke` runs
+//! `Ψ` on it. The PVM engine's ([`crate::pvm::PvmInnerRunner`]) keeps one
+//! live engine instance per machine, its RAM inside; [`InnerRam`] is RAM
+//! held as data, for the reference machines and for tests.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use parajam_primitives::types::{OpaqueHash, ServiceAccount, ServiceId, TimeSlot};
 use parajam_primitives::ProtocolParameters;
@@ -33,8 +34,32 @@ pub enum Access {
     Write,
 }
 
-/// The RAM of an inner machine: pages with their access and contents.
-/// Pages absent from the map are inaccessible (and read as zero).
+/// Whether every octet of `[address, address + len)` is on a page that
+/// `access` calls readable (and, with `write`, writable): the GP's `V_μ`
+/// and `V*_μ` of an inner RAM (eq. `eq:pvmmemory`). Empty ranges always
+/// are; ranges beyond the 32-bit space never are.
+pub fn covers(address: u64, len: u64, write: bool, access: impl Fn(u32) -> Option<Access>) -> bool {
+    if len == 0 {
+        return true;
+    }
+    let Some(end) = address.checked_add(len - 1) else {
+        return false;
+    };
+    if end >= 1 << 32 {
+        return false;
+    }
+    (address / PAGE_SIZE..=end / PAGE_SIZE).all(|p| {
+        u32::try_from(p)
+            .ok()
+            .and_then(&access)
+            .is_some_and(|a| !write || a == Access::Write)
+    })
+}
+
+/// The RAM of an inner machine as data: pages with their access and
+/// contents. Pages absent from the map are inaccessible. The memory of the
+/// reference inner machines, and of a machine whose engine instance could
+/// not be made.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct InnerRam {
     pages: BTreeMap<u32, (Access, Box<[u8]>)>,
@@ -46,6 +71,11 @@ impl InnerRam {
         self.pages.iter().map(|(p, (a, d))| (*p, *a, &d[..]))
     }
 
+    /// The access of a page, `None` if inaccessible.
+    pub fn access(&self, page: u32) -> Option<Access> {
+        self.pages.get(&page).map(|(a, _)| *a)
+    }
+
     /// Replaces the contents of an accessible page (used by runners).
     pub fn set_page(&mut self, page: u32, access: Access, contents: &[u8]) {
         let mut data = vec![0u8; PAGE_BYTES].into_boxed_slice();
@@ -54,27 +84,26 @@ impl InnerRam {
         self.pages.insert(page, (access, data));
     }
 
-    fn covers(&self, address: u64, len: u64, write: bool) -> bool {
-        if len == 0 {
-            return true;
+    /// Applies a `pages` change (GP B.8, `Ω_Z`) to `count` pages from `first`.
+    pub fn change_pages(&mut self, first: u32, count: u32, change: PageChange) {
+        for page in first..first.saturating_add(count) {
+            match change {
+                PageChange::Inaccessible => {
+                    self.pages.remove(&page);
+                }
+                PageChange::Zeroed(access) => self.set_page(page, access, &[]),
+                PageChange::Protect(access) => {
+                    if let Some(entry) = self.pages.get_mut(&page) {
+                        entry.0 = access;
+                    }
+                }
+            }
         }
-        let Some(end) = address.checked_add(len - 1) else {
-            return false;
-        };
-        if end >= 1 << 32 {
-            return false;
-        }
-        (address / PAGE_SIZE..=end / PAGE_SIZE).all(|p| {
-            u32::try_from(p)
-                .ok()
-                .and_then(|p| self.pages.get(&p))
-                .is_some_and(|(a, _)| !write || *a == Access::Write)
-        })
     }
 
     /// Reads a range if every octet is readable.
     pub fn read(&self, address: u64, len: u64) -> Option<Vec<u8>> {
-        if !self.covers(address, len, false) {
+        if !covers(address, len, false, |p| self.access(p)) {
             return None;
         }
         let mut out = Vec::with_capacity(usize::try_from(len).ok()?);
@@ -91,7 +120,7 @@ impl InnerRam {
 
     /// Writes a range if every octet is writable.
     pub fn write(&mut self, address: u64, data: &[u8]) -> bool {
-        if !self.covers(address, data.len() as u64, true) {
+        if !covers(address, data.len() as u64, true, |p| self.access(p)) {
             return false;
         }
         let mut done = 0usize;
@@ -113,15 +142,31 @@ impl InnerRam {
     }
 }
 
-/// An inner machine `(code, RAM, pc)` (GP eq. B.5).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InnerMachine {
-    /// The code blob (GP `deblob` format).
-    pub code: Arc<[u8]>,
-    /// Its RAM.
-    pub ram: InnerRam,
-    /// Where it resumes.
-    pub pc: u64,
+/// What `pages` (GP B.8, `Ω_Z`) does to each page of its range, once its
+/// checks have passed ([`apply_pages`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageChange {
+    /// Mode 0: inaccessible (and its contents gone).
+    Inaccessible,
+    /// Modes 1 (`R`) and 2 (`W`): accessible and zero.
+    Zeroed(Access),
+    /// Modes 3 (`R`) and 4 (`W`): an accessible page's new access, its
+    /// contents kept.
+    Protect(Access),
+}
+
+impl PageChange {
+    /// The change of `pages` mode `r`, `None` for a mode above 4.
+    pub fn from_mode(r: u64) -> Option<Self> {
+        Some(match r {
+            0 => PageChange::Inaccessible,
+            1 => PageChange::Zeroed(Access::Read),
+            2 => PageChange::Zeroed(Access::Write),
+            3 => PageChange::Protect(Access::Read),
+            4 => PageChange::Protect(Access::Write),
+            _ => return None,
+        })
+    }
 }
 
 /// How an inner run ended (`c` of `Ψ`).
@@ -144,8 +189,9 @@ pub enum InnerExit {
 pub struct InnerRun {
     /// How it stopped.
     pub exit: InnerExit,
-    /// Where it resumes: after the `ecalli` for a host call, else the
-    /// instruction it stopped at (GP B.8, `invoke`).
+    /// Where it resumes: after the `ecalli` for a host call, zero after a
+    /// halt or a panic, else the instruction it stopped at (GP B.8,
+    /// `invoke`; eq. A.1).
     pub pc: u64,
     /// Gas left.
     pub gas: i64,
@@ -153,31 +199,87 @@ pub struct InnerRun {
     pub regs: [u64; 13],
 }
 
-/// Runs inner machines: `Ψ` of GP appendix A, implemented by the PVM engine.
+/// One inner machine `(p, u, i)` of the refine context `m` (GP eq. B.5:
+/// code, RAM and pc), for its whole life, from `machine` to `expunge` (or
+/// the end of refine). `peek`, `poke` and `pages` work on its RAM between
+/// runs and `invoke` runs `Ψ` (GP eq. A.1) on it.
+///
+/// An implementation keeps the GP's access rules: the pages below
+/// [`FIRST_USABLE_PAGE`] are never accessible (the refine host calls check
+/// that before calling [`InnerVm::change_pages`]), reads need readable and
+/// writes writable pages, and a failure of its engine is a `☇` that leaves
+/// gas, registers and RAM as they were, with pc zero.
+pub trait InnerVm {
+    /// `i`: where the next run starts.
+    fn pc(&self) -> u64;
+    /// The access of a page of its RAM, `None` if inaccessible.
+    fn access(&self, page: u32) -> Option<Access>;
+    /// `len` octets at `address`, if every one is readable (`peek`).
+    fn read(&self, address: u64, len: u64) -> Option<Vec<u8>>;
+    /// Writes `data` at `address` if every octet is writable (`poke`);
+    /// whether it did.
+    fn write(&mut self, address: u64, data: &[u8]) -> bool;
+    /// Applies `change` to `count` pages from `first` (checked already: see
+    /// [`apply_pages`]).
+    fn change_pages(&mut self, first: u32, count: u32, change: PageChange);
+    /// `Ψ` from [`InnerVm::pc`] with `gas` and `regs` on its RAM; the pc
+    /// becomes [`InnerRun::pc`]. A resumed machine pays one gas per
+    /// instruction it runs (GP 0.7.x `ϱ_Δ = 1`), also across a host call in
+    /// the middle of a basic block.
+    fn invoke(&mut self, gas: i64, regs: [u64; 13]) -> InnerRun;
+}
+
+/// Makes inner machines: the engine behind the refine host calls `machine`
+/// … `expunge` (GP B.8).
 pub trait InnerRunner {
-    /// Whether `code` is a valid code blob (`deblob(p) ≠ ∇`).
-    fn is_valid_code(&self, code: &[u8]) -> bool;
-    /// Runs `code` from `pc` with `gas` and `regs` on `ram` (updated in place).
-    /// The same machine's code comes as the same `Arc` on every run, so a
-    /// runner may keep what it derived from it (a parse, a compiled module)
-    /// for as long as it holds the `Arc`.
-    fn run(
-        &mut self,
-        code: &Arc<[u8]>,
-        pc: u64,
-        gas: i64,
-        regs: [u64; 13],
-        ram: &mut InnerRam,
-    ) -> InnerRun;
+    /// Its inner machines.
+    type Vm: InnerVm;
+    /// A new machine of the code blob `code` (GP `deblob` format) at `pc`,
+    /// all its RAM inaccessible; `None` if `deblob(code) = ∇` (GP eq. A.2).
+    fn machine(&mut self, code: &[u8], pc: u64) -> Option<Self::Vm>;
+}
+
+/// `pages` (GP B.8, `Ω_Z`) with mode `r` on `c` pages from `p` of `vm`,
+/// after the GP's checks; `false` (`HUH`) for a mode above 4, a page below
+/// [`FIRST_USABLE_PAGE`] or beyond the 32-bit space, or, for modes 3 and
+/// 4, a page that is not accessible.
+pub fn apply_pages(vm: &mut impl InnerVm, p: u64, c: u64, r: u64) -> bool {
+    let Some(change) = PageChange::from_mode(r) else {
+        return false;
+    };
+    let in_range = p.checked_add(c).is_some_and(|end| end < PAGES_IN_SPACE);
+    if p < FIRST_USABLE_PAGE || !in_range {
+        return false;
+    }
+    // In range: p + c < 2^20, so both fit in u32.
+    let (Ok(first), Ok(count)) = (u32::try_from(p), u32::try_from(c)) else {
+        return false;
+    };
+    if matches!(change, PageChange::Protect(_))
+        && (first..first + count).any(|page| vm.access(page).is_none())
+    {
+        return false;
+    }
+    vm.change_pages(first, count, change);
+    true
 }
 
 /// The refine context `(m, e)`.
-#[derive(Debug, Clone, Default)]
-pub struct RefineContext {
+#[derive(Debug, Clone)]
+pub struct RefineContext<V> {
     /// `m`: inner machines by id.
-    pub machines: BTreeMap<u64, InnerMachine>,
+    pub machines: BTreeMap<u64, V>,
     /// `e`: exported segments.
     pub exports: Vec<Vec<u8>>,
+}
+
+impl<V> Default for RefineContext<V> {
+    fn default() -> Self {
+        Self {
+            machines: BTreeMap::new(),
+            exports: Vec::new(),
+        }
+    }
 }
 
 /// `Λ(a, t, h)`: the historical lookup (GP eq. 9.7): the preimage if it was
@@ -222,9 +324,9 @@ pub fn historical_lookup(
 
 /// `export = 7` (GP B.8, `Ω_E`): appends a zero-padded segment of `ω8`
 /// octets (at most `W_G`) from `ω7`; `ω7` = its index `ς + |e|`, or `FULL`.
-pub fn export(
+pub fn export<V>(
     machine: &mut impl Machine,
-    ctx: &mut RefineContext,
+    ctx: &mut RefineContext<V>,
     segment_offset: u64,
     segment_size: u64,
     max_exports: u64,
@@ -250,10 +352,10 @@ pub fn export(
 /// `machine = 8` (GP B.8, `Ω_M`): a new inner machine from the code blob at
 /// `[ω7, ω7+ω8)` starting at `ω9`, with no accessible RAM; `ω7` = its id
 /// (the least unused), or `HUH` for an invalid blob.
-pub fn new_machine(
+pub fn new_machine<R: InnerRunner>(
     machine: &mut impl Machine,
-    ctx: &mut RefineContext,
-    runner: &impl InnerRunner,
+    ctx: &mut RefineContext<R::Vm>,
+    runner: &mut R,
 ) -> Control {
     if let Some(stop) = charged(machine) {
         return stop;
@@ -262,29 +364,22 @@ pub fn new_machine(
     let Some(code) = machine.read(po, pz) else {
         return Control::Panic;
     };
-    if !runner.is_valid_code(&code) {
+    let Some(vm) = runner.machine(&code, pc) else {
         machine.set_reg(7, codes::HUH);
         return Control::Continue;
-    }
+    };
     // The least id not in use: at most |m| ids are taken.
     let id = (0..=ctx.machines.len() as u64)
         .find(|n| !ctx.machines.contains_key(n))
         .unwrap_or(0);
-    ctx.machines.insert(
-        id,
-        InnerMachine {
-            code: code.into(),
-            ram: InnerRam::default(),
-            pc,
-        },
-    );
+    ctx.machines.insert(id, vm);
     machine.set_reg(7, id);
     Control::Continue
 }
 
 /// `peek = 9` (GP B.8, `Ω_P`): copies `ω10` octets from inner machine `ω7`
 /// at `ω9` to `ω8`.
-pub fn peek(machine: &mut impl Machine, ctx: &RefineContext) -> Control {
+pub fn peek<V: InnerVm>(machine: &mut impl Machine, ctx: &RefineContext<V>) -> Control {
     if let Some(stop) = charged(machine) {
         return stop;
     }
@@ -301,7 +396,7 @@ pub fn peek(machine: &mut impl Machine, ctx: &RefineContext) -> Control {
         machine.set_reg(7, codes::WHO);
         return Control::Continue;
     };
-    match inner.ram.read(s, z) {
+    match inner.read(s, z) {
         None => machine.set_reg(7, codes::OOB),
         Some(data) => {
             if !machine.write(o, &data) {
@@ -315,7 +410,7 @@ pub fn peek(machine: &mut impl Machine, ctx: &RefineContext) -> Control {
 
 /// `poke = 10` (GP B.8, `Ω_O`): copies `ω10` octets from `ω8` into inner
 /// machine `ω7` at `ω9`.
-pub fn poke(machine: &mut impl Machine, ctx: &mut RefineContext) -> Control {
+pub fn poke<V: InnerVm>(machine: &mut impl Machine, ctx: &mut RefineContext<V>) -> Control {
     if let Some(stop) = charged(machine) {
         return stop;
     }
@@ -332,7 +427,7 @@ pub fn poke(machine: &mut impl Machine, ctx: &mut RefineContext) -> Control {
         machine.set_reg(7, codes::WHO);
         return Control::Continue;
     };
-    let result = if inner.ram.write(o, &data) {
+    let result = if inner.write(o, &data) {
         codes::OK
     } else {
         codes::OOB
@@ -344,7 +439,7 @@ pub fn poke(machine: &mut impl Machine, ctx: &mut RefineContext) -> Control {
 /// `pages = 11` (GP B.8, `Ω_Z`): sets the access of `ω9` pages from page
 /// `ω8` of inner machine `ω7` by mode `ω10` (0 none, 1 read, 2 write,
 /// zeroing; 3 read, 4 write, keeping contents of already accessible pages).
-pub fn pages(machine: &mut impl Machine, ctx: &mut RefineContext) -> Control {
+pub fn pages<V: InnerVm>(machine: &mut impl Machine, ctx: &mut RefineContext<V>) -> Control {
     if let Some(stop) = charged(machine) {
         return stop;
     }
@@ -358,45 +453,19 @@ pub fn pages(machine: &mut impl Machine, ctx: &mut RefineContext) -> Control {
         machine.set_reg(7, codes::WHO);
         return Control::Continue;
     };
-    let in_range = p.checked_add(c).is_some_and(|end| end < PAGES_IN_SPACE);
-    if r > 4 || p < FIRST_USABLE_PAGE || !in_range {
-        machine.set_reg(7, codes::HUH);
-        return Control::Continue;
-    }
-    // In range: p + c < 2^20, so every index fits in u32.
-    let range = || (p..p + c).filter_map(|i| u32::try_from(i).ok());
-    if r > 2 && range().any(|i| !inner.ram.pages.contains_key(&i)) {
-        machine.set_reg(7, codes::HUH);
-        return Control::Continue;
-    }
-    for page in range() {
-        match r {
-            0 => {
-                inner.ram.pages.remove(&page);
-            }
-            1 | 2 => {
-                let access = if r == 1 { Access::Read } else { Access::Write };
-                inner.ram.set_page(page, access, &[]);
-            }
-            _ => {
-                if let Some(entry) = inner.ram.pages.get_mut(&page) {
-                    entry.0 = if r == 3 { Access::Read } else { Access::Write };
-                }
-            }
-        }
-    }
-    machine.set_reg(7, codes::OK);
+    let result = if apply_pages(inner, p, c, r) {
+        codes::OK
+    } else {
+        codes::HUH
+    };
+    machine.set_reg(7, result);
     Control::Continue
 }
 
 /// `invoke = 12` (GP B.8, `Ω_K`): runs inner machine `ω7` with the gas and
 /// registers at `[ω8, ω8+112)` (`E_8(g) ⌢ E_8(w)`), writes them back, and
 /// reports the exit in `ω7` (and the host-call index or fault address in `ω8`).
-pub fn invoke(
-    machine: &mut impl Machine,
-    ctx: &mut RefineContext,
-    runner: &mut impl InnerRunner,
-) -> Control {
+pub fn invoke<V: InnerVm>(machine: &mut impl Machine, ctx: &mut RefineContext<V>) -> Control {
     if let Some(stop) = charged(machine) {
         return stop;
     }
@@ -418,8 +487,7 @@ pub fn invoke(
     };
     let gas = i64::try_from(word(0)).unwrap_or(i64::MAX);
     let regs: [u64; 13] = std::array::from_fn(|i| word(i + 1));
-    let run = runner.run(&inner.code, inner.pc, gas, regs, &mut inner.ram);
-    inner.pc = run.pc;
+    let run = inner.invoke(gas, regs);
     let mut out = Vec::with_capacity(112);
     out.extend(u64::try_from(run.gas).unwrap_or(0).to_le_bytes());
     for r in run.regs {
@@ -443,12 +511,13 @@ pub fn invoke(
 }
 
 /// `expunge = 13` (GP B.8, `Ω_X`): removes inner machine `ω7`; `ω7` = its pc.
-pub fn expunge(machine: &mut impl Machine, ctx: &mut RefineContext) -> Control {
+pub fn expunge<V: InnerVm>(machine: &mut impl Machine, ctx: &mut RefineContext<V>) -> Control {
     if let Some(stop) = charged(machine) {
         return stop;
     }
     let n = machine.reg(7);
-    let result = ctx.machines.remove(&n).map_or(codes::WHO, |m| m.pc);
+    // Dropping the machine frees its engine instance.
+    let result = ctx.machines.remove(&n).map_or(codes::WHO, |m| m.pc());
     machine.set_reg(7, result);
     Control::Continue
 }
@@ -485,13 +554,13 @@ impl<A: Accounts> std::fmt::Debug for RefineEnv<'_, A> {
 /// `F` of `Ψ_R` (GP B.4, the refine invocation): refine host call
 /// `ecalli index`. An unknown index, or one of the accumulate functions,
 /// costs 10 gas and answers `WHAT`; JIP-1 `log` returns its entry.
-pub fn dispatch<A: Accounts>(
+pub fn dispatch<A: Accounts, R: InnerRunner>(
     machine: &mut impl Machine,
     numbering: Numbering,
     index: u32,
-    ctx: &mut RefineContext,
+    ctx: &mut RefineContext<R::Vm>,
     env: &RefineEnv<'_, A>,
-    runner: &mut impl InnerRunner,
+    runner: &mut R,
 ) -> (Control, Option<LogEntry>) {
     let control = match HostCall::from_index(numbering, index) {
         Some(HostCall::Gas) => crate::general::gas(machine),
@@ -510,7 +579,7 @@ pub fn dispatch<A: Accounts>(
         Some(HostCall::Peek) => peek(machine, ctx),
         Some(HostCall::Poke) => poke(machine, ctx),
         Some(HostCall::Pages) => pages(machine, ctx),
-        Some(HostCall::Invoke) => invoke(machine, ctx, runner),
+        Some(HostCall::Invoke) => invoke(machine, ctx),
         Some(HostCall::Expunge) => expunge(machine, ctx),
         Some(HostCall::Log) => return crate::general::log(machine),
         _ => crate::unknown(machine),
@@ -531,30 +600,49 @@ mod tests {
         m
     }
 
-    /// A runner that "executes" by writing ω7 into inner memory at ω8 and
-    /// halting, or reports a host call when ω7 = 0xcafe.
+    /// A runner whose machines "execute" by writing ω7 into inner memory
+    /// at ω8 and halting, or report a host call when ω7 = 0xcafe.
     struct FakeRunner;
+    struct FakeVm {
+        ram: InnerRam,
+        pc: u64,
+    }
     impl InnerRunner for FakeRunner {
-        fn is_valid_code(&self, code: &[u8]) -> bool {
-            code.first() == Some(&0)
+        type Vm = FakeVm;
+        fn machine(&mut self, code: &[u8], pc: u64) -> Option<FakeVm> {
+            (code.first() == Some(&0)).then(|| FakeVm {
+                ram: InnerRam::default(),
+                pc,
+            })
         }
-        fn run(
-            &mut self,
-            _code: &Arc<[u8]>,
-            pc: u64,
-            gas: i64,
-            mut regs: [u64; 13],
-            ram: &mut InnerRam,
-        ) -> InnerRun {
+    }
+    impl InnerVm for FakeVm {
+        fn pc(&self) -> u64 {
+            self.pc
+        }
+        fn access(&self, page: u32) -> Option<Access> {
+            self.ram.access(page)
+        }
+        fn read(&self, address: u64, len: u64) -> Option<Vec<u8>> {
+            self.ram.read(address, len)
+        }
+        fn write(&mut self, address: u64, data: &[u8]) -> bool {
+            self.ram.write(address, data)
+        }
+        fn change_pages(&mut self, first: u32, count: u32, change: PageChange) {
+            self.ram.change_pages(first, count, change);
+        }
+        fn invoke(&mut self, gas: i64, mut regs: [u64; 13]) -> InnerRun {
             if regs[7] == 0xcafe {
+                self.pc += 2;
                 return InnerRun {
                     exit: InnerExit::Host(3),
-                    pc: pc + 2,
+                    pc: self.pc,
                     gas: gas - 1,
                     regs,
                 };
             }
-            let exit = if ram.write(regs[8], &regs[7].to_le_bytes()) {
+            let exit = if self.ram.write(regs[8], &regs[7].to_le_bytes()) {
                 InnerExit::Halt
             } else {
                 InnerExit::Fault(regs[8])
@@ -562,20 +650,20 @@ mod tests {
             regs[0] = 1;
             InnerRun {
                 exit,
-                pc,
+                pc: self.pc,
                 gas: gas - 5,
                 regs,
             }
         }
     }
 
-    fn with_inner() -> (TestMachine, RefineContext) {
+    fn with_inner() -> (TestMachine, RefineContext<FakeVm>) {
         let mut m = machine();
         let mut ctx = RefineContext::default();
         m.write(RW, &[0, 1, 2]);
         (m.regs[7], m.regs[8], m.regs[9]) = (RW, 3, 5);
         assert_eq!(
-            new_machine(&mut m, &mut ctx, &FakeRunner),
+            new_machine(&mut m, &mut ctx, &mut FakeRunner),
             Control::Continue
         );
         assert_eq!(m.regs[7], 0, "first machine gets id 0");
@@ -586,17 +674,17 @@ mod tests {
     fn machine_ids_reuse_the_least_free_and_reject_bad_code() {
         let (mut m, mut ctx) = with_inner();
         (m.regs[7], m.regs[8]) = (RW, 3);
-        new_machine(&mut m, &mut ctx, &FakeRunner);
+        new_machine(&mut m, &mut ctx, &mut FakeRunner);
         assert_eq!(m.regs[7], 1);
         m.regs[7] = 0;
         assert_eq!(expunge(&mut m, &mut ctx), Control::Continue);
         assert_eq!(m.regs[7], 5, "expunge returns the pc");
         (m.regs[7], m.regs[8]) = (RW, 3);
-        new_machine(&mut m, &mut ctx, &FakeRunner);
+        new_machine(&mut m, &mut ctx, &mut FakeRunner);
         assert_eq!(m.regs[7], 0);
         m.write(RW, &[9]);
         (m.regs[7], m.regs[8]) = (RW, 3);
-        new_machine(&mut m, &mut ctx, &FakeRunner);
+        new_machine(&mut m, &mut ctx, &mut FakeRunner);
         assert_eq!(m.regs[7], codes::HUH);
         m.regs[7] = 42;
         expunge(&mut m, &mut ctx);
@@ -662,7 +750,7 @@ mod tests {
         args[9 * 8..10 * 8].copy_from_slice(&(16u64 * 4096).to_le_bytes());
         m.write(RW + 512, &args);
         (m.regs[7], m.regs[8]) = (0, RW + 512);
-        assert_eq!(invoke(&mut m, &mut ctx, &mut FakeRunner), Control::Continue);
+        assert_eq!(invoke(&mut m, &mut ctx), Control::Continue);
         assert_eq!(m.regs[7], codes::HALT);
         let back = m.read(RW + 512, 16).expect("written back");
         assert_eq!(u64::from_le_bytes(back[..8].try_into().expect("8")), 95);
@@ -671,17 +759,14 @@ mod tests {
             1,
             "ω0 from the run"
         );
-        assert_eq!(
-            ctx.machines[&0].ram.read(16 * 4096, 2),
-            Some(vec![0x34, 0x12])
-        );
+        assert_eq!(ctx.machines[&0].read(16 * 4096, 2), Some(vec![0x34, 0x12]));
         // A host call: HOST in ω7, its index in ω8, pc advanced.
         args[8 * 8..9 * 8].copy_from_slice(&0xcafeu64.to_le_bytes());
         m.write(RW + 512, &args);
         (m.regs[7], m.regs[8]) = (0, RW + 512);
-        invoke(&mut m, &mut ctx, &mut FakeRunner);
+        invoke(&mut m, &mut ctx);
         assert_eq!(
-            (m.regs[7], m.regs[8], ctx.machines[&0].pc),
+            (m.regs[7], m.regs[8], ctx.machines[&0].pc()),
             (codes::HOST, 3, 7)
         );
         // A fault: FAULT and the address.
@@ -689,14 +774,14 @@ mod tests {
         args[9 * 8..10 * 8].copy_from_slice(&(40u64 * 4096).to_le_bytes());
         m.write(RW + 512, &args);
         (m.regs[7], m.regs[8]) = (0, RW + 512);
-        invoke(&mut m, &mut ctx, &mut FakeRunner);
+        invoke(&mut m, &mut ctx);
         assert_eq!((m.regs[7], m.regs[8]), (codes::FAULT, 40 * 4096));
         // Unknown machine; unwritable argument block.
         (m.regs[7], m.regs[8]) = (5, RW + 512);
-        invoke(&mut m, &mut ctx, &mut FakeRunner);
+        invoke(&mut m, &mut ctx);
         assert_eq!(m.regs[7], codes::WHO);
         (m.regs[7], m.regs[8]) = (0, 0x9_0000);
-        assert_eq!(invoke(&mut m, &mut ctx, &mut FakeRunner), Control::Panic);
+        assert_eq!(invoke(&mut m, &mut ctx), Control::Panic);
     }
 
     #[test]
@@ -775,7 +860,7 @@ mod tests {
     #[test]
     fn export_pads_counts_and_fills_up() {
         let mut m = machine();
-        let mut ctx = RefineContext::default();
+        let mut ctx = RefineContext::<FakeVm>::default();
         m.write(RW, b"seg");
         (m.regs[7], m.regs[8]) = (RW, 3);
         export(&mut m, &mut ctx, 10, 4104, 12);

@@ -1,9 +1,11 @@
 //! The refine inner-machine host calls (GP B.8 `machine`, `peek`, `poke`,
 //! `pages`, `invoke`, `expunge`) running real guest code blobs on both PVM
-//! backends through [`PvmInnerRunner`], driven from an outer machine double.
+//! backends through [`PvmInnerRunner`] (live machines) and
+//! [`ReferenceInnerRunner`] (a fresh run per `invoke`), driven from an
+//! outer machine double.
 
-use parajam_host::pvm::PvmInnerRunner;
-use parajam_host::refine::{self, RefineContext};
+use parajam_host::pvm::{PvmInnerRunner, ReferenceInnerRunner};
+use parajam_host::refine::{self, InnerRunner, InnerVm, RefineContext};
 use parajam_host::{codes, Control, Machine};
 use parajam_pvm::{Backend, Program, Pvm, PvmFlavor, HALT_ADDRESS, PAGE_SIZE, STACK_TOP};
 
@@ -84,10 +86,10 @@ impl Machine for Outer {
 
 /// One outer machine with its refine context, and the inner-machine calls
 /// as the host would make them.
-struct Host<'a> {
+struct Host<R: InnerRunner> {
     outer: Outer,
-    ctx: RefineContext,
-    runner: PvmInnerRunner<'a>,
+    ctx: RefineContext<R::Vm>,
+    runner: R,
 }
 
 /// What `invoke` left: `ω7`, `ω8`, and the gas and registers written back.
@@ -99,22 +101,41 @@ struct Invoked {
     regs: [u64; 13],
 }
 
-impl<'a> Host<'a> {
+impl<'a> Host<PvmInnerRunner<'a>> {
+    /// Live inner machines.
     fn new(pvm: &'a Pvm, backend: Backend) -> Self {
         if let Some(why) = pvm.backend_unavailable(backend) {
             panic!("{backend} backend unavailable on this machine: {why}");
         }
+        Self::with(PvmInnerRunner::new(pvm, backend))
+    }
+}
+
+impl<'a> Host<ReferenceInnerRunner<'a>> {
+    /// Reference inner machines: a fresh run per `invoke`.
+    fn reference(pvm: &'a Pvm, backend: Backend) -> Self {
+        Self::with(ReferenceInnerRunner::new(pvm, backend))
+    }
+}
+
+impl<R: InnerRunner> Host<R> {
+    fn with(runner: R) -> Self {
         Self {
             outer: Outer::new(),
             ctx: RefineContext::default(),
-            runner: PvmInnerRunner::new(pvm, backend),
+            runner,
         }
+    }
+
+    /// The pc of inner machine `id`.
+    fn pc(&self, id: u64) -> u64 {
+        self.ctx.machines[&id].pc()
     }
 
     /// `machine`: a new inner machine of `code` at `pc`; its id or `HUH`.
     fn machine(&mut self, code: &[u8], pc: u64) -> u64 {
         assert!(self.outer.write(DATA_AT, code));
-        let (ctx, runner) = (&mut self.ctx, &self.runner);
+        let (ctx, runner) = (&mut self.ctx, &mut self.runner);
         self.outer
             .call(&[(7, DATA_AT), (8, code.len() as u64), (9, pc)], |m| {
                 refine::new_machine(m, ctx, runner)
@@ -164,10 +185,10 @@ impl<'a> Host<'a> {
             args.extend(r.to_le_bytes());
         }
         assert!(self.outer.write(ARGS_AT, &args));
-        let (ctx, runner) = (&mut self.ctx, &mut self.runner);
+        let ctx = &mut self.ctx;
         let status = self
             .outer
-            .call(&[(7, id), (8, ARGS_AT)], |m| refine::invoke(m, ctx, runner));
+            .call(&[(7, id), (8, ARGS_AT)], |m| refine::invoke(m, ctx));
         let back = self.outer.read(ARGS_AT, 112).expect("outer memory");
         let word = |i: usize| u64::from_le_bytes(back[i * 8..i * 8 + 8].try_into().expect("8"));
         Invoked {
@@ -204,7 +225,7 @@ fn data_sections(program: &[u8]) -> (&[u8], &[u8]) {
 /// set up with `pages` and `poke` on inner machine `id`: `o` read-only,
 /// the stack writable, and, when `with_rw`, `w` and the heap pages
 /// writable.
-fn standard_memory(host: &mut Host<'_>, id: u64, guest: &str, with_rw: bool) {
+fn standard_memory<R: InnerRunner>(host: &mut Host<R>, id: u64, guest: &str, with_rw: bool) {
     let blob = parajam_guests::guest(guest).expect("guest").program;
     let layout = Program::from_standard_blob(blob)
         .expect("standard program")
@@ -285,7 +306,7 @@ fn host_call_stops_the_inner_machine_and_resumes_after_the_ecalli() {
         assert_eq!(first.status, codes::HOST, "{backend}: {first:?}");
         assert_eq!(first.w8, u64::from(parajam_guests::HOSTCALL_INDEX));
         // The pc is past the `ecalli`: the next instruction's offset.
-        let resume_pc = host.ctx.machines[&id].pc;
+        let resume_pc = host.pc(id);
         assert!(resume_pc > 0, "{backend}");
         // The outer host answers the call: ω7 = 41 as its result.
         let mut regs = first.regs;
@@ -298,9 +319,10 @@ fn host_call_stops_the_inner_machine_and_resumes_after_the_ecalli() {
         outcomes.push((resume_pc, first.gas, second.gas));
     }
     assert_eq!(outcomes[0], outcomes[1], "both backends agree");
-    // The code was compiled once per backend, not once per run.
+    // The code was compiled once per backend, and instantiated once per
+    // machine: the second run resumed the same instance.
     let stats = pvm.module_cache_stats();
-    assert_eq!((stats.misses, stats.hits), (2, 2), "{stats:?}");
+    assert_eq!((stats.misses, stats.hits), (2, 0), "{stats:?}");
 }
 
 #[test]
@@ -337,7 +359,7 @@ fn page_fault_reports_the_address_and_the_machine_resumes_once_mapped() {
             (u64::from(rw.0)..u64::from(rw.0) + u64::from(rw.1)).contains(&address),
             "{backend}: {address:#x} in the rw data {rw:x?}"
         );
-        let fault_pc = host.ctx.machines[&id].pc;
+        let fault_pc = host.pc(id);
         assert_ne!(fault_pc, 0, "{backend}: stopped inside main");
         // Map the table and go on from the faulting instruction.
         let (_, w) = data_sections(sieve.program);
@@ -370,4 +392,208 @@ fn a_panic_and_running_out_of_gas() {
         // Inner machine ids are reused: the trap machine is 0, the sieve 1.
         assert_eq!(id, 1);
     }
+}
+
+/// Every exit a guest can make, run on a live machine and on a reference
+/// machine (a fresh run per `invoke`, the RAM copied in and out): `invoke`
+/// returns the same on both, on every backend, and the RAM ends the same.
+#[test]
+fn live_machines_agree_with_the_reference_machines() {
+    let pvm = Pvm::new(PvmFlavor::Gp072).expect("engine");
+    let sieve = parajam_guests::guest("sieve").expect("sieve");
+    let hostcall = parajam_guests::guest("hostcall").expect("hostcall");
+    let rw = Program::from_standard_blob(sieve.program)
+        .expect("standard program")
+        .layout(0)
+        .rw_data;
+    for backend in Backend::ALL {
+        for (guest, code) in [("sieve", sieve.code), ("hostcall", hostcall.code)] {
+            let live = scenario(&mut Host::new(&pvm, backend), code, guest, rw);
+            let reference = scenario(&mut Host::reference(&pvm, backend), code, guest, rw);
+            assert_eq!(
+                format!("{live:?}"),
+                format!("{reference:?}"),
+                "{backend}, {guest}"
+            );
+        }
+    }
+}
+
+/// A code blob with no jump table: `E(0) ⌢ E_1(0) ⌢ E(|c|) ⌢ c ⌢ k`.
+fn code_blob(code: &[u8], starts: &[usize]) -> Vec<u8> {
+    let mut out = vec![0, 0, u8::try_from(code.len()).expect("short")];
+    out.extend_from_slice(code);
+    let mut mask = vec![0u8; code.len().div_ceil(8)];
+    for &i in starts {
+        mask[i / 8] |= 1 << (i % 8);
+    }
+    out.extend_from_slice(&mask);
+    out
+}
+
+/// `fallthrough; move_reg ω0 ← ω1; ecalli 3; move_reg ω0 ← ω1; trap`: an
+/// `ecalli` in the middle of the block from offset 1.
+fn block_with_ecalli() -> Vec<u8> {
+    code_blob(&[1, 100, 0x10, 10, 3, 100, 0x10, 0], &[0, 1, 3, 5, 7])
+}
+
+/// GP 0.7.x charges one gas per instruction (`ϱ_Δ`): a machine stopped by
+/// an `ecalli` in the middle of a basic block pays for the instructions up
+/// to the `ecalli`, and resumed, for those after it, not for the whole
+/// block again; on both backends, live and reference alike.
+#[test]
+fn a_resumed_inner_machine_pays_exactly_one_gas_per_instruction() {
+    let pvm = Pvm::new(PvmFlavor::Gp072).expect("engine");
+    let per = pvm.flavor().gas_per_instruction();
+    let code = block_with_ecalli();
+    for backend in Backend::ALL {
+        check_gas_across_ecalli(Host::new(&pvm, backend), &code, per, backend.name());
+        check_gas_across_ecalli(Host::reference(&pvm, backend), &code, per, "reference");
+    }
+}
+
+/// `load_u64 ω0 ← μ[0x20000]; ecalli 0; store_u64 μ[0x20008] ← ω0;
+/// load_u64 ω1 ← μ[0x21000]; trap`.
+fn load_ecalli_store_load() -> Vec<u8> {
+    let mut code = vec![58, 0x00, 0x00, 0x00, 0x02]; // load_u64 ω0
+    code.push(10); // ecalli 0
+    code.extend([62, 0x00, 0x08, 0x00, 0x02]); // store_u64 ω0
+    code.extend([58, 0x01, 0x00, 0x10, 0x02]); // load_u64 ω1 ← 0x21000
+    code.push(0); // trap
+    code_blob(&code, &[0, 5, 6, 11, 16])
+}
+
+/// `peek`, `poke` and `pages` between two runs act on the machine's RAM as
+/// the guest sees it when resumed, and what it wrote is there to `peek`.
+#[test]
+fn peek_poke_and_pages_between_invokes_are_seen_by_the_guest() {
+    let pvm = Pvm::new(PvmFlavor::Gp072).expect("engine");
+    let code = load_ecalli_store_load();
+    for backend in Backend::ALL {
+        check_ram_between_invokes(Host::new(&pvm, backend), &code, backend.name());
+        check_ram_between_invokes(Host::reference(&pvm, backend), &code, "reference");
+    }
+}
+
+/// `expunge` drops the machine with its polkavm instance: many machines
+/// made and expunged one after the other take the same id and leave
+/// nothing behind (on the recompiler, each live instance holds a sandbox
+/// process of the engine's pool).
+#[test]
+fn expunge_frees_the_machine_and_its_instance() {
+    let pvm = Pvm::new(PvmFlavor::Gp072).expect("engine");
+    let code = block_with_ecalli();
+    for backend in Backend::ALL {
+        let mut host = Host::new(&pvm, backend);
+        for _ in 0..200 {
+            let id = host.machine(&code, 0);
+            assert_eq!(id, 0, "{backend}: the least free id");
+            assert_eq!(host.pages(id, 0x20000, 4 * 4096, 2), codes::OK);
+            let run = host.invoke(id, 100, [0; 13]);
+            assert_eq!(run.status, codes::HOST, "{backend}");
+            assert_eq!(host.expunge(id), 5, "{backend}: its pc");
+            assert!(host.ctx.machines.is_empty(), "{backend}");
+        }
+        assert_eq!(host.expunge(0), codes::WHO, "{backend}: gone");
+    }
+}
+
+/// One scenario of [`live_machines_agree_with_the_reference_machines`] on
+/// one host: every `invoke`, and the RAM read at the end.
+fn scenario<R: InnerRunner>(
+    host: &mut Host<R>,
+    code: &[u8],
+    guest: &str,
+    sieve_rw: (u32, u32),
+) -> (Vec<Invoked>, Option<Vec<u8>>) {
+    let mut runs = Vec::new();
+    let id = host.machine(code, parajam_guests::ENTRY_PC.into());
+    let with_rw = guest != "sieve";
+    standard_memory(host, id, guest, with_rw);
+    let first = host.invoke(id, GAS, entry_registers(1000));
+    let mut regs = first.regs;
+    regs[7] = 41;
+    let (status, gas) = (first.status, first.gas);
+    runs.push(first);
+    if status == codes::FAULT {
+        assert_eq!(host.pages(id, sieve_rw.0, sieve_rw.1, 2), codes::OK);
+        let (_, w) = data_sections(parajam_guests::guest("sieve").expect("sieve").program);
+        assert_eq!(host.poke(id, sieve_rw.0, w), codes::OK);
+    }
+    // Too little gas, then enough; then again from pc 0 after the end.
+    runs.push(host.invoke(id, 1, regs));
+    runs.push(host.invoke(id, gas, regs));
+    runs.push(host.invoke(id, GAS, entry_registers(7)));
+    let ram = host.peek(id, sieve_rw.0, u64::from(sieve_rw.1));
+    (runs, ram)
+}
+
+/// [`a_resumed_inner_machine_pays_exactly_one_gas_per_instruction`] on one host.
+fn check_gas_across_ecalli<R: InnerRunner>(mut host: Host<R>, code: &[u8], per: i64, what: &str) {
+    let id = host.machine(code, 0);
+    let first = host.invoke(id, 100, [0; 13]);
+    // fallthrough, move_reg, ecalli.
+    assert_eq!(
+        (first.status, first.w8, first.gas),
+        (codes::HOST, 3, 100 - 3 * per),
+        "{what}"
+    );
+    assert_eq!(host.pc(id), 5, "{what}: after the ecalli");
+    let mut regs = first.regs;
+    regs[1] = 42;
+    let second = host.invoke(id, 100, regs);
+    // move_reg, trap.
+    assert_eq!(
+        (second.status, second.gas, second.regs[0]),
+        (codes::PANIC, 100 - 2 * per, 42),
+        "{what}"
+    );
+    assert_eq!(host.pc(id), 0, "{what}: a panic leaves pc 0");
+    // Five instructions in all, as one uninterrupted run would pay.
+    assert_eq!((100 - first.gas) + (100 - second.gas), 5 * per, "{what}");
+}
+
+/// [`peek_poke_and_pages_between_invokes_are_seen_by_the_guest`] on one host.
+fn check_ram_between_invokes<R: InnerRunner>(mut host: Host<R>, code: &[u8], what: &str) {
+    let id = host.machine(code, 0);
+    assert_eq!(host.pages(id, 0x20000, 4096, 2), codes::OK, "{what}");
+    assert_eq!(host.poke(id, 0x20000, &7u64.to_le_bytes()), codes::OK);
+    let first = host.invoke(id, 100, [0; 13]);
+    assert_eq!((first.status, first.regs[0]), (codes::HOST, 7), "{what}");
+    // Between the runs: the guest's stored value will be ω0 (set by
+    // the parent), and page 0x21 is made readable with contents.
+    assert_eq!(host.pages(id, 0x21000, 4096, 2), codes::OK, "{what}");
+    assert_eq!(host.poke(id, 0x21000, &99u64.to_le_bytes()), codes::OK);
+    assert_eq!(host.pages(id, 0x21000, 4096, 3), codes::OK, "{what}");
+    assert_eq!(
+        host.poke(id, 0x21000, &[1]),
+        codes::OOB,
+        "{what}: read-only"
+    );
+    let mut regs = first.regs;
+    regs[0] = 0x1122_3344;
+    let second = host.invoke(id, 100, regs);
+    assert_eq!(
+        (second.status, second.regs[1]),
+        (codes::PANIC, 99),
+        "{what}: the guest read the poked page"
+    );
+    assert_eq!(
+        host.peek(id, 0x20008, 8),
+        Some(0x1122_3344u64.to_le_bytes().to_vec()),
+        "{what}: the parent reads what the guest stored"
+    );
+    // Mode 1 zeroes (read-only); mode 0 takes the page away.
+    assert_eq!(host.pages(id, 0x20000, 4096, 1), codes::OK, "{what}");
+    assert_eq!(host.peek(id, 0x20008, 8), Some(vec![0; 8]), "{what}");
+    assert_eq!(host.pages(id, 0x20000, 4096, 0), codes::OK, "{what}");
+    assert_eq!(host.peek(id, 0x20008, 8), None, "{what}: inaccessible");
+    assert_eq!(host.pages(id, 0x20000, 4096, 4), codes::HUH, "{what}");
+    // Running again from pc 0: the first load faults at the page.
+    let third = host.invoke(id, 100, [0; 13]);
+    assert_eq!((third.status, third.w8), (codes::FAULT, 0x20000), "{what}");
+    // The first 64 KiB are never accessible.
+    assert_eq!(host.pages(id, 0xf000, 4096, 2), codes::HUH, "{what}");
+    assert_eq!(host.poke(id, 0xf000, &[1]), codes::OOB, "{what}");
+    assert_eq!(host.peek(id, 0xf000, 1), None, "{what}");
 }

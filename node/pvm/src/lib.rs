@@ -34,8 +34,11 @@
 //! * a page fault (`F × a`, raw code blobs only): the whole block is
 //!   charged, as the GP 0.7.2 PVM test vectors expect (see
 //!   `PvmFlavor::unrun_gas`);
-//! * an inner machine resumed after a host call: its runner gives back the
-//!   part of the block before the pc ([`Pvm::block_entry_overcharge`]).
+//! * an inner machine resumed after a host call: a [`LiveMachine`] gives
+//!   the block's unrun tail back at the `ecalli` and lets polkavm go on by
+//!   itself, so each run pays one gas per instruction it ran; entering a
+//!   block elsewhere than at its start, the part before the pc is given
+//!   back ([`Pvm::block_entry_overcharge`]).
 //!
 //! The exact pc of a panic or fault decides what is given back, so it is
 //! the same on both backends: polkavm reports the instruction itself (a
@@ -112,6 +115,7 @@ use polkavm::{
 
 mod cache;
 mod invoke;
+mod live;
 mod program;
 
 pub use cache::{ModuleCacheStats, DEFAULT_MODULE_CACHE_CAPACITY};
@@ -119,6 +123,7 @@ pub use invoke::{
     HostCallAction, HostCallContext, Invocation, MemoryFault, OutOfGas, ProgramOutcome,
     ProgramResult,
 };
+pub use live::{LiveMachine, LiveRun};
 pub use program::{
     standard_registers, Program, StandardLayout, StandardProgramError, ARGS_ADDRESS,
     MAX_INPUT_SIZE, STACK_TOP, ZONE_SIZE,
@@ -928,6 +933,44 @@ impl Pvm {
         run.finish(exit, init)
     }
 
+    /// Compiles `code`'s module for `backend` as a run does, bypassing the
+    /// module cache: what loading a program costs, for measuring it.
+    pub fn compile_code(&self, backend: Backend, code: &CodeBlob) -> Result<(), PvmError> {
+        self.engine(backend)?;
+        self.compile_module(backend, code, self.code_options(code, false))
+            .map(drop)
+    }
+
+    /// The module options for `code`. `sbrk` needs the standard layout's
+    /// heap (GP §A.5.9: without it `h = 0` and the instruction has no
+    /// meaningful result), and polkavm 0.30's interpreter cannot run it
+    /// under dynamic paging at all. So a run stops with a panic when it
+    /// reaches one, which needs a step trace to catch it in time on both
+    /// backends; a lockstep crosscheck (`steps`) needs one as well.
+    fn code_options(&self, code: &CodeBlob, steps: bool) -> PvmOptions {
+        let mut options = self.options;
+        options.step_tracing |= steps || !code.sbrk_pcs.is_empty();
+        options
+    }
+
+    /// `code`'s module on `backend` with `options`.
+    fn compile_module(
+        &self,
+        backend: Backend,
+        code: &CodeBlob,
+        mut options: PvmOptions,
+    ) -> Result<Module, PvmError> {
+        let blob = &code.blob;
+        let really = effective_backend(self.flavor, backend, blob);
+        options.step_tracing |= interpreter_needs_steps(self.flavor, really, blob);
+        Module::from_blob(
+            self.engine(really)?,
+            &self.flavor.module_config(options),
+            blob.clone(),
+        )
+        .map_err(|e| PvmError::Module(e.to_string()))
+    }
+
     /// An instance of `code` on `backend` in the state `init` (checked
     /// already), ready to run: its module from the cache, or, for a
     /// lockstep crosscheck (`steps`), a step-traced module of its own.
@@ -939,25 +982,8 @@ impl Pvm {
         steps: bool,
     ) -> Result<CodeRun<'c>, PvmError> {
         self.engine(backend)?;
-        let blob = &code.blob;
-        // `sbrk` needs the standard layout's heap (GP §A.5.9: without it
-        // `h = 0` and the instruction has no meaningful result), and
-        // polkavm 0.30's interpreter cannot run it under dynamic paging at
-        // all. So a run stops with a panic when it reaches one, which needs
-        // a step trace to catch it in time on both backends.
-        let mut options = self.options;
-        options.step_tracing |= steps || !code.sbrk_pcs.is_empty();
-        let compile = || {
-            let really = effective_backend(self.flavor, backend, blob);
-            let mut options = options;
-            options.step_tracing |= interpreter_needs_steps(self.flavor, really, blob);
-            Module::from_blob(
-                self.engine(really)?,
-                &self.flavor.module_config(options),
-                blob.clone(),
-            )
-            .map_err(|e| PvmError::Module(e.to_string()))
-        };
+        let options = self.code_options(code, steps);
+        let compile = || self.compile_module(backend, code, options);
         let module = if steps {
             compile()?
         } else {
@@ -1106,6 +1132,14 @@ impl CodeBlob {
             .next()
             .filter(|instruction| instruction.offset.0 == pc)
             .map(|instruction| instruction.next_offset.0)
+    }
+
+    /// How many instructions follow the one at `pc` in its basic block
+    /// (zero if none starts at `pc`): what a run that stops at `pc` has
+    /// paid for on entering the block but not run (see the crate docs,
+    /// "Gas").
+    pub fn block_tail(&self, pc: u32) -> i64 {
+        block_tail(&self.blob, pc)
     }
 
     /// How many instructions of `pc`'s basic block come before `pc`: what

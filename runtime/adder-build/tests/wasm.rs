@@ -1,71 +1,62 @@
-//! The wasm build of the adder PVF on wasmtime, configured with the wasm
-//! features a Polkadot PVF executor allows (no reference types, bulk memory,
-//! multi-value or SIMD): it imports nothing, exports `validate_block`,
-//! `memory` and `__heap_base`, and, called as the relay chain's executor
-//! calls it (the params written at `__heap_base`), gives for ten consecutive
-//! adder blocks the same `ValidationResult` octets as the native function and
-//! the PVM build, and traps on an invalid block.
+//! The wasm build of the adder PVF on the relay chain's own PVF executor
+//! (`parajam_pvf::legacy`: Polkadot's prepare and execute functions, MVP
+//! wasm, its host functions): it imports nothing, exports `validate_block`,
+//! `memory` and `__heap_base`, prepares under the relay chain's semantics,
+//! gives for ten consecutive adder blocks the same `ValidationResult` octets
+//! as the native function and the PVM build, and an invalid block is invalid
+//! there (its panic is a trap).
 
 use parajam_adder::{BlockData, HeadData};
 use parajam_adder_build::{ENTRY, PVM_ENTRY_PC, PVM_PROGRAM, WASM};
 use parajam_corechains_types as types;
+use parajam_pvf::legacy::{self, LegacyError};
 use parajam_pvm::{Backend, HostCallAction, Program, ProgramResult, Pvm, PvmFlavor};
 use parity_scale_codec::Encode;
-use wasmtime::{Config, Engine, ExternType, Instance, Module, Store};
 
-fn engine() -> Engine {
-    let mut config = Config::new();
-    // Reference types need wasmtime's `gc` feature, which is not enabled:
-    // they are off as well.
-    config
-        .wasm_bulk_memory(false)
-        .wasm_multi_value(false)
-        .wasm_simd(false)
-        .wasm_relaxed_simd(false)
-        .wasm_multi_memory(false)
-        .wasm_tail_call(false)
-        .wasm_extended_const(false);
-    Engine::new(&config).expect("a wasmtime engine")
+/// A LEB128 `u32` at `at`; the value and the position after it.
+fn leb(bytes: &[u8], mut at: usize) -> (u32, usize) {
+    let mut value = 0u32;
+    for shift in (0..35).step_by(7) {
+        let byte = bytes[at];
+        at += 1;
+        value |= u32::from(byte & 0x7f) << shift;
+        if byte & 0x80 == 0 {
+            break;
+        }
+    }
+    (value, at)
 }
 
-/// Calls `validate_block` on a fresh instance, as a PVF executor does:
-/// `Ok(result octets)`, or the trap.
-fn run_wasm(engine: &Engine, module: &Module, input: &[u8]) -> Result<Vec<u8>, String> {
-    let mut store = Store::new(engine, ());
-    let instance = Instance::new(&mut store, module, &[]).expect("instantiates without imports");
-    let memory = instance
-        .get_memory(&mut store, "memory")
-        .expect("exports its memory");
-    let heap_base = instance
-        .get_global(&mut store, "__heap_base")
-        .expect("exports __heap_base")
-        .get(&mut store)
-        .i32()
-        .expect("an i32 global");
-    let base = usize::try_from(heap_base).expect("a non-negative address");
-    let needed = base + input.len();
-    if needed > memory.data_size(&store) {
-        let pages = (needed - memory.data_size(&store)).div_ceil(65_536);
-        memory
-            .grow(&mut store, u64::try_from(pages).expect("small"))
-            .expect("the memory grows");
+/// The module's import count and export names (its import and export
+/// sections).
+fn imports_and_exports(module: &[u8]) -> (u32, Vec<String>) {
+    assert_eq!(&module[..8], b"\0asm\x01\0\0\0", "a wasm 1 module");
+    let (mut imports, mut exports) = (0, Vec::new());
+    let mut at = 8;
+    while at < module.len() {
+        let id = module[at];
+        let (size, body) = leb(module, at + 1);
+        let end = body + size as usize;
+        match id {
+            2 => imports = leb(module, body).0,
+            7 => {
+                let (count, mut p) = leb(module, body);
+                for _ in 0..count {
+                    let (len, name_at) = leb(module, p);
+                    let name_end = name_at + len as usize;
+                    exports.push(
+                        String::from_utf8(module[name_at..name_end].to_vec())
+                            .expect("a UTF-8 name"),
+                    );
+                    // The kind octet, then the index.
+                    p = leb(module, name_end + 1).1;
+                }
+            }
+            _ => {}
+        }
+        at = end;
     }
-    memory
-        .write(&mut store, base, input)
-        .expect("the params fit in memory");
-    let validate = instance
-        .get_typed_func::<(i32, i32), i64>(&mut store, ENTRY)
-        .expect("validate_block(i32, i32) -> i64");
-    let len = i32::try_from(input.len()).expect("a short input");
-    let packed = validate
-        .call(&mut store, (heap_base, len))
-        .map_err(|trap| format!("{trap:?}"))?;
-    let (ptr, len) = types::unpack_ptr_and_len(u64::from_ne_bytes(packed.to_ne_bytes()));
-    let mut output = vec![0; len as usize];
-    memory
-        .read(&store, ptr as usize, &mut output)
-        .expect("the result is in memory");
-    Ok(output)
+    (imports, exports)
 }
 
 fn params(parent: &HeadData, block: &BlockData, relay_parent_number: u32) -> Vec<u8> {
@@ -80,24 +71,20 @@ fn params(parent: &HeadData, block: &BlockData, relay_parent_number: u32) -> Vec
 
 #[test]
 fn the_module_imports_nothing_and_exports_the_pvf_abi() {
-    let module = Module::new(&engine(), WASM).expect("the PVF compiles under PVF wasm features");
-    assert_eq!(module.imports().len(), 0);
-    let exports: Vec<(String, ExternType)> = module
-        .exports()
-        .map(|export| (export.name().to_owned(), export.ty()))
-        .collect();
+    let (imports, exports) = imports_and_exports(WASM);
+    assert_eq!(imports, 0);
     for name in [ENTRY, "memory", "__heap_base"] {
         assert!(
-            exports.iter().any(|(n, _)| n == name),
+            exports.iter().any(|n| n == name),
             "missing export {name}: {exports:?}"
         );
     }
+    legacy::prepare(WASM).expect("prepares under the relay chain's semantics");
 }
 
 #[test]
-fn ten_blocks_on_wasmtime_equal_the_native_and_pvm_results() {
-    let engine = engine();
-    let module = Module::new(&engine, WASM).expect("the PVF compiles");
+fn ten_blocks_on_the_relay_chain_executor_equal_the_native_and_pvm_results() {
+    let prepared = legacy::prepare(WASM).expect("the PVF prepares");
     let pvm = Pvm::new(PvmFlavor::Gp072).expect("a PVM");
     let program = Program::from_standard_blob(PVM_PROGRAM).expect("a GP standard program");
     let mut state = 7_u64;
@@ -110,7 +97,7 @@ fn ten_blocks_on_wasmtime_equal_the_native_and_pvm_results() {
         let number = 50 + u32::try_from(i).expect("small");
         let input = params(&parent, &block, number);
         let native = parajam_adder::validate_block(&input).expect("a valid block");
-        let wasm = run_wasm(&engine, &module, &input).expect("validates");
+        let wasm = prepared.validate_block(&input).expect("validates").result;
         assert_eq!(wasm, native, "block {}", i + 1);
 
         let outcome = pvm
@@ -143,9 +130,8 @@ fn ten_blocks_on_wasmtime_equal_the_native_and_pvm_results() {
 }
 
 #[test]
-fn an_invalid_block_traps_on_wasmtime_and_on_the_pvm() {
-    let engine = engine();
-    let module = Module::new(&engine, WASM).expect("the PVF compiles");
+fn an_invalid_block_traps_on_the_relay_chain_executor_and_on_the_pvm() {
+    let prepared = legacy::prepare(WASM).expect("the PVF prepares");
     let pvm = Pvm::new(PvmFlavor::Gp072).expect("a PVM");
     let program = Program::from_standard_blob(PVM_PROGRAM).expect("a GP standard program");
     let parent = HeadData::genesis(5);
@@ -153,7 +139,11 @@ fn an_invalid_block_traps_on_wasmtime_and_on_the_pvm() {
         params(&parent, &BlockData { state: 4, add: 1 }, 1),
         params(&parent, &BlockData { state: 5, add: 1 }, 1)[..50].to_vec(),
     ] {
-        assert!(run_wasm(&engine, &module, &input).is_err());
+        let outcome = prepared.validate_block(&input);
+        assert!(
+            matches!(&outcome, Err(LegacyError::Invalid(message)) if message.contains("unreachable")),
+            "{outcome:?}"
+        );
         let outcome = pvm
             .run_program(
                 Backend::Interpreter,

@@ -6,6 +6,8 @@
 //!   accounts (Alice, Bob, Charlie, Dave, Eve, Ferdie and their `//stash`
 //!   accounts) endowed with [`ENDOWMENT`] each;
 //! - `local_testnet`: the same with Alice and Bob as aura authorities.
+//!
+//! In both, Alice holds the sudo key.
 
 use alloc::{vec, vec::Vec};
 
@@ -15,7 +17,7 @@ use sp_keyring::Sr25519Keyring;
 
 use crate::{
     AccountId, AuraConfig, AuraId, Balance, BalancesConfig, ParachainInfoConfig, PolkadotXcmConfig,
-    RuntimeGenesisConfig, PARA_ID, UNIT,
+    RuntimeGenesisConfig, SudoConfig, PARA_ID, UNIT,
 };
 
 /// What each dev account starts with: a million units.
@@ -34,6 +36,9 @@ fn genesis(authorities: Vec<AuraId>, endowed: Vec<AccountId>, para_id: u32) -> s
             parachain_id: para_id.into()
         },
         aura: AuraConfig { authorities },
+        sudo: SudoConfig {
+            key: Some(Sr25519Keyring::Alice.to_account_id())
+        },
         polkadot_xcm: PolkadotXcmConfig {
             safe_xcm_version: Some(xcm::prelude::XCM_VERSION)
         },

@@ -133,13 +133,29 @@ impl_opaque_keys! {
     }
 }
 
-/// The runtime's version.
+/// The runtime's version (`sp_version::runtime_version` needs literals, so
+/// the `upgraded` build has its own copy with `spec_version` 2).
+#[cfg(not(feature = "upgraded"))]
 #[sp_version::runtime_version]
 pub const VERSION: RuntimeVersion = RuntimeVersion {
     spec_name: Cow::Borrowed("parajam-parachain"),
     impl_name: Cow::Borrowed("parajam-parachain"),
     authoring_version: 1,
     spec_version: 1,
+    impl_version: 0,
+    apis: RUNTIME_API_VERSIONS,
+    transaction_version: 1,
+    system_version: 1,
+};
+
+/// The runtime's version: the next release.
+#[cfg(feature = "upgraded")]
+#[sp_version::runtime_version]
+pub const VERSION: RuntimeVersion = RuntimeVersion {
+    spec_name: Cow::Borrowed("parajam-parachain"),
+    impl_name: Cow::Borrowed("parajam-parachain"),
+    authoring_version: 1,
+    spec_version: 2,
     impl_version: 0,
     apis: RUNTIME_API_VERSIONS,
     transaction_version: 1,
@@ -373,6 +389,14 @@ impl cumulus_pallet_xcmp_queue::Config for Runtime {
     type PriceForSiblingDelivery = NoPriceForMessageDelivery<ParaId>;
 }
 
+/// The dev chain's root: the sudo key (Alice in the presets) dispatches
+/// root calls such as `System::set_code`, the runtime upgrade.
+impl pallet_sudo::Config for Runtime {
+    type RuntimeEvent = RuntimeEvent;
+    type RuntimeCall = RuntimeCall;
+    type WeightInfo = ();
+}
+
 construct_runtime!(
     pub enum Runtime {
         System: frame_system = 0,
@@ -382,6 +406,7 @@ construct_runtime!(
 
         Balances: pallet_balances = 10,
         TransactionPayment: pallet_transaction_payment = 11,
+        Sudo: pallet_sudo = 15,
 
         Aura: pallet_aura = 23,
         AuraExt: cumulus_pallet_aura_ext = 24,

@@ -5,9 +5,10 @@
 //! authorizer programs and the PVF as refine's inner machine, and the
 //! availability specification of the real audit bundle); the report is
 //! guaranteed in one block and assured in the next, and the real STF
-//! accumulates it. Each adder block is also run on wasmtime through the
-//! legacy PVF entry point, and refine's result octets (by their hash in the
-//! work output) are the wasm ones exactly. A para can also be registered by
+//! accumulates it. Each adder block is also validated with the adder's wasm
+//! build by the relay chain's own PVF executor (the legacy path), and
+//! refine's result octets (by their hash in the work output) are the wasm
+//! ones exactly. A para can also be registered by
 //! a registrar work package, its code provided as a preimage, and its blocks
 //! then validated and enacted.
 
@@ -16,6 +17,7 @@ use parajam_authoring::{Contents, DevChain, DevKeys, Genesis};
 use parajam_bandersnatch::RingContext;
 use parajam_corechains_build::genesis::{service_account, GenesisPara};
 use parajam_corechains_build::{AUTHORIZER_CODE_HASH, SERVICE_CODE_HASH};
+use parajam_corechains_service::relay_state::RelayState;
 use parajam_corechains_types::state::{PendingUpgrade, StorageKey};
 use parajam_corechains_types::{
     AuthConfig, AuthScope, HeadData, ParaId, ParachainCandidate, RefineOutput, Registration,
@@ -139,13 +141,17 @@ fn candidate_package(
     block: &[u8],
 ) -> WorkPackage {
     let context = chain.refine_context().expect("a recent block");
+    // The relay parent: the service's emulated relay-chain state for the
+    // para at the chain's current slot, as a collator reads it.
+    let slot = chain.state().timeslot;
+    let relay_state = RelayState::read(|key| storage(chain, key), para, slot);
     let candidate = ParachainCandidate {
         para_id: para,
         parent_head: HeadData(parent.to_vec()),
         validation_code_hash: ValidationCodeHash(hash(code)),
         anchor: context.anchor.0,
-        relay_parent_number: context.lookup_anchor_slot,
-        relay_parent_storage_root: context.state_root.0,
+        relay_parent_number: slot,
+        relay_parent_storage_root: relay_state.map_or([0; 32], |state| state.root()),
         block_data_hash: hash(block),
     };
     package(
@@ -220,8 +226,9 @@ fn stored_head(chain: &DevChain, para: ParaId) -> HeadData {
 #[test]
 fn ten_adder_blocks_are_validated_in_refine_and_enacted_by_accumulate() {
     let mut chain = chain();
-    // The legacy path, for comparison: the adder's wasm build on wasmtime.
-    let wasm = parajam_pvf::wasm::WasmPvf::new(parajam_adder_build::WASM).expect("wasm PVF");
+    // The legacy path, for comparison: the adder's wasm build, prepared once
+    // by the relay chain's PVF executor.
+    let wasm = parajam_pvf::legacy::prepare(parajam_adder_build::WASM).expect("wasm PVF");
     let mut parent = parajam_adder::HeadData::genesis(0);
     let mut adder_state = 0u64;
     for n in 1..=10u64 {
@@ -256,13 +263,11 @@ fn ten_adder_blocks_are_validated_in_refine_and_enacted_by_accumulate() {
         let params = parajam_corechains_types::ValidationParams {
             parent_head: HeadData(parent.encode().to_vec()),
             block_data: parajam_corechains_types::BlockData(block.clone()),
-            relay_parent_number: package.context.lookup_anchor_slot,
-            relay_parent_storage_root: package.context.state_root.0,
+            relay_parent_number: valid.relay_parent_number,
+            relay_parent_storage_root: valid.relay_parent_storage_root,
         }
         .encode();
-        let (legacy, _) = wasm
-            .validate_block(&params, 1 << 32)
-            .expect("valid on wasm");
+        let legacy = wasm.validate_block(&params).expect("valid on wasm");
         assert_eq!(
             valid.result_hash,
             hash(&legacy.result),
@@ -453,4 +458,52 @@ fn a_para_upgrades_its_code_and_the_new_code_validates_its_next_blocks() {
     assert!(matches!(refine_output(&guaranteed), RefineOutput::Valid(_)));
     enact(&mut chain, guaranteed);
     assert_eq!(stored_head(&chain, NEWCOMER), HeadData(head));
+}
+
+#[test]
+fn a_block_on_a_relay_state_the_service_never_had_is_not_enacted() {
+    let mut chain = chain();
+    let parent = parajam_adder::HeadData::genesis(0).encode().to_vec();
+    let block = parajam_adder::BlockData { state: 0, add: 3 }
+        .encode()
+        .to_vec();
+    let candidate = |chain: &DevChain, tamper: &dyn Fn(&mut ParachainCandidate)| {
+        let mut package = candidate_package(
+            chain,
+            ADDER,
+            parajam_adder_build::PVF_ARTIFACT,
+            &parent,
+            &block,
+        );
+        let WorkItemPayload::Candidate(mut c) =
+            WorkItemPayload::decode(&mut &package.items[0].payload[..]).expect("a payload")
+        else {
+            panic!("a candidate");
+        };
+        tamper(&mut c);
+        let mut items = package.items.to_vec();
+        items[0].payload = WorkItemPayload::Candidate(c).encode().into();
+        package.items = items.into();
+        package
+    };
+    // Refine cannot tell (it passes the relay parent to the PVF, which the
+    // adder ignores), but accumulate recomputes the root and refuses:
+    // another root, a root of another slot, a relay parent in the future.
+    let tampers: [&dyn Fn(&mut ParachainCandidate); 3] = [
+        &|c| c.relay_parent_storage_root[0] ^= 1,
+        &|c| c.relay_parent_number -= 1,
+        &|c| c.relay_parent_number += 5,
+    ];
+    for tamper in tampers {
+        let package = candidate(&chain, tamper);
+        let guaranteed = guarantee(&chain, &package, std::slice::from_ref(&block), PARA_CORE);
+        assert!(matches!(refine_output(&guaranteed), RefineOutput::Valid(_)));
+        enact(&mut chain, guaranteed);
+        assert_eq!(stored_head(&chain, ADDER), HeadData(parent.clone()));
+    }
+    // Untampered, the same block is enacted.
+    let package = candidate(&chain, &|_| {});
+    let guaranteed = guarantee(&chain, &package, std::slice::from_ref(&block), PARA_CORE);
+    enact(&mut chain, guaranteed);
+    assert_ne!(stored_head(&chain, ADDER), HeadData(parent));
 }

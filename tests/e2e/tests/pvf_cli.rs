@@ -1,7 +1,8 @@
 //! `parajam pvf run` end to end: the real binary validates an adder block
-//! with the adder's PVF artifact on the PVM and with its wasm build on
-//! wasmtime; both print the same result, which is the native adder's. An
-//! invalid block fails with a non-zero exit on both engines.
+//! with the adder's PVF artifact on the PVM and with its wasm build on the
+//! relay chain's PVF executor; both print the same result, which is the
+//! native adder's. An invalid block fails with a non-zero exit on both
+//! engines.
 
 use std::path::Path;
 use std::process::Command;
@@ -62,6 +63,8 @@ fn the_same_block_gives_the_same_result_on_the_pvm_and_on_wasm() {
     assert!(stdout_pvm.contains("engine: pvm"), "{stdout_pvm}");
     assert!(stdout_pvm.contains("gas used: "), "{stdout_pvm}");
     assert!(stdout_wasm.contains("engine: wasm"), "{stdout_wasm}");
+    assert!(stdout_wasm.contains("(prepare "), "{stdout_wasm}");
+    assert!(stdout_wasm.contains("hrmp watermark: 11"), "{stdout_wasm}");
     assert!(stdout_pvm.contains("hrmp watermark: 11"), "{stdout_pvm}");
 }
 

@@ -59,7 +59,7 @@
 //! | `ext_hashing_{keccak_256,keccak_512,sha2_256,blake2_128,blake2_256,twox_64,twox_128,twox_256}_version_1` | `(data: fat) -> alloc[N]` | the hash ([`Hasher`]) |
 //! | `ext_hashing_*_version_2` (same eight) | `(data: fat, out[N])` | the hash, written in place |
 //! | `ext_crypto_ed25519_verify_version_1` | `(sig: ptr[64], msg: fat, pub: ptr[32]) -> bool` | ed25519-zebra, ZIP-215 rules |
-//! | `ext_crypto_ed25519_batch_verify_version_1` | same | as `ed25519_verify`; also ANDed into an open batch |
+//! | `ext_crypto_ed25519_batch_verify_version_1` | same | fails, always: sp-io 49's implementation re-enters its externalities and panics (seen on the relay chain's executor, `parajam_pvf::legacy`) |
 //! | `ext_crypto_sr25519_verify_version_1` | `(sig: ptr[64], msg: fat, pub: ptr[32]) -> bool` | schnorrkel, context `substrate`, pre-audit (0.1.1) signatures accepted too |
 //! | `ext_crypto_sr25519_verify_version_2` | same | schnorrkel, context `substrate` |
 //! | `ext_crypto_sr25519_batch_verify_version_1` | same | as version 2; also ANDed into an open batch |
@@ -759,8 +759,15 @@ impl<H: RefineHost> Call<'_, H> {
                 let sig = self.array::<64>(a0)?;
                 let msg = self.read(a1)?;
                 let public = self.array::<32>(a2)?;
-                let ok = crypto::ed25519_verify(&sig, &msg, &public);
-                self.verified(ok, batch)
+                if batch {
+                    // sp-io 49's `ed25519_batch_verify` calls
+                    // `ed25519_verify`, which asks the externalities it is
+                    // already running in for `UseDalekExt`: the nested
+                    // borrow panics, so on the relay chain's executor every
+                    // call fails. (`sr25519` and `ecdsa` do not ask.)
+                    return Err(Failed);
+                }
+                u64::from(crypto::ed25519_verify(&sig, &msg, &public))
             }
             HostFunction::Sr25519Verify { deprecated, batch } => {
                 let sig = self.array::<64>(a0)?;
@@ -1382,16 +1389,20 @@ mod tests {
         }
     }
 
+    /// sr25519: `Pair::from_seed(&[7; 32])` signing `parajam` (sp-core 43).
+    const SR_PUB: &str = "7c0f469d3bd340bae718203fa30ca071a5e37c751e891dbded837b213d45d91d";
+    const SR_SIG: &str = "8a0a0335d44550bdc2bbb0847d281453bb4d40c25af75087f230883741c75a7f29aa7e60fb13962853ba4f7cf42f6a2236fcfbe93f2d1e786d7d61f771be548b";
+
     #[test]
     fn batches_and_their_misuse() {
         let mut h = HostCalls::new();
-        let (public, sig) = (unhex(ED_PUB), unhex(ED_SIG));
-        let batch = "ext_crypto_ed25519_batch_verify_version_1";
+        let (public, sig) = (unhex(SR_PUB), unhex(SR_SIG));
+        let batch = "ext_crypto_sr25519_batch_verify_version_1";
         assert!(h
             .call("ext_crypto_finish_batch_verify_version_1", &[])
             .is_err());
         // Outside a batch: a plain check.
-        assert_eq!(verify(&mut h, batch, &sig, b"", &public), 1);
+        assert_eq!(verify(&mut h, batch, &sig, b"parajam", &public), 1);
         assert_eq!(
             h.call("ext_crypto_start_batch_verify_version_1", &[]),
             Ok(0)
@@ -1402,7 +1413,7 @@ mod tests {
         let mut h = HostCalls::new();
         h.call("ext_crypto_start_batch_verify_version_1", &[])
             .expect("start");
-        assert_eq!(verify(&mut h, batch, &sig, b"", &public), 1);
+        assert_eq!(verify(&mut h, batch, &sig, b"parajam", &public), 1);
         assert_eq!(
             h.call("ext_crypto_finish_batch_verify_version_1", &[]),
             Ok(1)
@@ -1410,12 +1421,24 @@ mod tests {
         h.call("ext_crypto_start_batch_verify_version_1", &[])
             .expect("start");
         assert_eq!(verify(&mut h, batch, &sig, b"x", &public), 0);
-        assert_eq!(verify(&mut h, batch, &sig, b"", &public), 1);
+        assert_eq!(verify(&mut h, batch, &sig, b"parajam", &public), 1);
         assert_eq!(
             h.call("ext_crypto_finish_batch_verify_version_1", &[]),
             Ok(0),
             "one failure fails the batch"
         );
+        // sp-io 49's ed25519 variant fails every call, in a batch or not.
+        let (public, sig) = (unhex(ED_PUB), unhex(ED_SIG));
+        let args = [
+            u64::from(h.put(&sig)),
+            h.fat(b""),
+            u64::from(h.put(&public)),
+        ];
+        let ed25519 = "ext_crypto_ed25519_batch_verify_version_1";
+        assert!(h.call(ed25519, &args).is_err());
+        h.call("ext_crypto_start_batch_verify_version_1", &[])
+            .expect("start");
+        assert!(h.call(ed25519, &args).is_err());
     }
 
     #[test]

@@ -1,0 +1,328 @@
+//! The relay chain a para sees on JAM: the CoreChains service's emulated
+//! relay-chain state.
+//!
+//! A cumulus runtime's `validate_block` does not trust its collator about
+//! the relay chain: the `set_validation_data` inherent carries a storage
+//! proof of relay-chain state, checked against the
+//! `relay_parent_storage_root` of the `ValidationParams`, from which the
+//! runtime reads its limits, the relay slot, its included head and the
+//! code-upgrade signals. On JAM there is no relay-chain storage: the
+//! CoreChains service is the para's relay chain, so it defines that state
+//! from its own, per para and timeslot, as the key/value pairs the relay
+//! chain would hold under Polkadot's well-known keys ([`RelayState::entries`],
+//! keys as `polkadot-primitives`' `well_known_keys`), and its root as
+//! Substrate's trie root of those pairs (`LayoutV1`, Blake2b-256: the relay
+//! chain's state version) ([`RelayState::root`]).
+//!
+//! A collator reads the same service storage, builds the same pairs, proves
+//! them (the whole trie: it is a handful of nodes) and puts the root in its
+//! candidate as `relay_parent_storage_root`, with the timeslot as
+//! `relay_parent_number`. Refine passes both to the PVF unchecked; accumulate
+//! recomputes the root from its storage at that timeslot and enacts the
+//! block only if they agree (and the timeslot is recent). Nothing else can
+//! be checked in refine: it cannot read service storage.
+//!
+//! What is emulated, for para `p` at timeslot `t` (GP `τ`):
+//!
+//! | key | value |
+//! |---|---|
+//! | `ACTIVE_CONFIG` | [`AbridgedHostConfiguration`]: the service's, with `validation_upgrade_delay` = [`ServiceConfig::upgrade_delay`] |
+//! | `CURRENT_SLOT` (BABE's) | `t` as a `u64` slot: JAM's and Polkadot's slots are both 6 seconds |
+//! | `para_head(p)` | `p`'s stored head: the included head, so cumulus's unincluded segment stays empty |
+//! | `relay_dispatch_queue_remaining_capacity(p)` | the host configuration's upward-queue limits less `p`'s queued upward messages (count, octets) |
+//! | `upgrade_go_ahead_signal(p)` | `GoAhead` when `p` has a pending upgrade due at `t` |
+//! | `upgrade_restriction_signal(p)` | `Present` when `p` has a pending upgrade not yet due at `t` |
+//!
+//! Not emulated yet: the downward-message MQC head (the XCM adapter will
+//! keep it; cumulus reads an absent head as zero, right for a para that
+//! never received a downward message) and HRMP channels (absent: none).
+
+use alloc::vec::Vec;
+
+use parajam_corechains_types::state::{
+    AbridgedHostConfiguration, PendingUpgrade, ServiceConfig, StorageKey, UpgradeGoAhead,
+    UpgradeRestriction,
+};
+use parajam_corechains_types::{Hash, HeadData, ParaId, UpwardMessage};
+use parity_scale_codec::{Decode, DecodeAll, Encode};
+
+use crate::host_functions::trie::{self, Layout, TrieHash};
+
+/// The relay chain's well-known storage keys (`polkadot-primitives`
+/// `well_known_keys`) the emulation writes.
+pub mod well_known_keys {
+    use alloc::vec::Vec;
+
+    use parajam_corechains_types::ParaId;
+    use parity_scale_codec::Encode;
+
+    /// `twox128("Configuration") ‖ twox128("ActiveConfig")`.
+    pub const ACTIVE_CONFIG: [u8; 32] =
+        hex32("06de3d8a54d27e44a9d5ce189618f22db4b49d95320d9021994c850f25b8e385");
+    /// `twox128("Babe") ‖ twox128("CurrentSlot")`.
+    pub const CURRENT_SLOT: [u8; 32] =
+        hex32("1cb6f36e027abb2091cfb5110ab5087f06155b3cd9a8c9e5e9a23fd5dc13a5ed");
+    /// `twox128("Paras") ‖ twox128("Heads")`.
+    const PARA_HEAD: [u8; 32] =
+        hex32("cd710b30bd2eab0352ddcc26417aa1941b3c252fcb29d88eff4f3de5de4476c3");
+    /// `twox128("Paras") ‖ twox128("UpgradeGoAheadSignal")`.
+    const UPGRADE_GO_AHEAD: [u8; 32] =
+        hex32("cd710b30bd2eab0352ddcc26417aa1949e94c040f5e73d9b7addd6cb603d15d3");
+    /// `twox128("Paras") ‖ twox128("UpgradeRestrictionSignal")`.
+    const UPGRADE_RESTRICTION: [u8; 32] =
+        hex32("cd710b30bd2eab0352ddcc26417aa194f27bbb460270642b5bcaf032ea04d56a");
+
+    /// A `Twox64Concat` map key: `prefix ‖ twox64(E(para)) ‖ E(para)`.
+    fn twox64_concat(prefix: &[u8; 32], para: ParaId) -> Vec<u8> {
+        let id = para.encode();
+        let mut key = Vec::with_capacity(32 + 8 + id.len());
+        key.extend_from_slice(prefix);
+        key.extend_from_slice(&twox_hash::XxHash64::oneshot(0, &id).to_le_bytes());
+        key.extend_from_slice(&id);
+        key
+    }
+
+    /// The included head of `para` (`Paras::Heads`).
+    pub fn para_head(para: ParaId) -> Vec<u8> {
+        twox64_concat(&PARA_HEAD, para)
+    }
+
+    /// `para`'s code-upgrade go-ahead signal.
+    pub fn upgrade_go_ahead_signal(para: ParaId) -> Vec<u8> {
+        twox64_concat(&UPGRADE_GO_AHEAD, para)
+    }
+
+    /// `para`'s code-upgrade restriction signal.
+    pub fn upgrade_restriction_signal(para: ParaId) -> Vec<u8> {
+        twox64_concat(&UPGRADE_RESTRICTION, para)
+    }
+
+    /// `para`'s upward-queue remaining capacity: the key is
+    /// `E(":relay_dispatch_queue_remaining_capacity", para)` itself.
+    pub fn relay_dispatch_queue_remaining_capacity(para: ParaId) -> Vec<u8> {
+        (b":relay_dispatch_queue_remaining_capacity", para).encode()
+    }
+
+    const fn hex32(text: &str) -> [u8; 32] {
+        const fn nibble(c: u8) -> u8 {
+            match c {
+                b'0'..=b'9' => c - b'0',
+                b'a'..=b'f' => c - b'a' + 10,
+                _ => panic!("not a lowercase hex digit"),
+            }
+        }
+        let text = text.as_bytes();
+        assert!(text.len() == 64, "32 octets of hex");
+        let mut out = [0u8; 32];
+        let mut i = 0;
+        while i < 32 {
+            out[i] = (nibble(text[2 * i]) << 4) | nibble(text[2 * i + 1]);
+            i += 1;
+        }
+        out
+    }
+}
+
+/// A code-upgrade signal the relay chain gives a para.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpgradeSignal {
+    /// An upgrade is pending and not yet due: no other may be asked for.
+    Restricted,
+    /// The pending upgrade is due: the para applies its new code.
+    GoAhead,
+}
+
+/// The relay-chain state para `para` sees at timeslot `slot`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelayState {
+    /// The para.
+    pub para: ParaId,
+    /// The timeslot: the relay parent's number and slot.
+    pub slot: u32,
+    /// The host configuration.
+    pub host_config: AbridgedHostConfiguration,
+    /// The para's included head.
+    pub included_head: HeadData,
+    /// The upward queue's remaining capacity: messages, octets.
+    pub upward_capacity: (u32, u32),
+    /// The code-upgrade signal, if any.
+    pub upgrade: Option<UpgradeSignal>,
+}
+
+impl RelayState {
+    /// The state for `para` at `slot` from the service's storage as `get`
+    /// reads it (`get(key)` is the value under `key.to_key()`); `None` if
+    /// the service has no configuration or `para` no head (unregistered).
+    pub fn read(
+        mut get: impl FnMut(StorageKey) -> Option<Vec<u8>>,
+        para: ParaId,
+        slot: u32,
+    ) -> Option<Self> {
+        fn decode<T: Decode>(value: Option<Vec<u8>>) -> Option<T> {
+            T::decode_all(&mut &value?[..]).ok()
+        }
+        let config: ServiceConfig = decode(get(StorageKey::Config))?;
+        let included_head: HeadData = decode(get(StorageKey::Head(para)))?;
+        let pending: Option<PendingUpgrade> = decode(get(StorageKey::PendingUpgrade(para)));
+        let upward: Vec<UpwardMessage> =
+            decode(get(StorageKey::UpwardQueue(para))).unwrap_or_default();
+        let mut host_config = config.host_config;
+        host_config.validation_upgrade_delay = config.upgrade_delay;
+        let queued_octets = upward.iter().fold(0u32, |sum, m| {
+            sum.saturating_add(u32::try_from(m.len()).unwrap_or(u32::MAX))
+        });
+        let queued = u32::try_from(upward.len()).unwrap_or(u32::MAX);
+        Some(Self {
+            para,
+            slot,
+            upward_capacity: (
+                host_config.max_upward_queue_count.saturating_sub(queued),
+                host_config
+                    .max_upward_queue_size
+                    .saturating_sub(queued_octets),
+            ),
+            host_config,
+            included_head,
+            upgrade: pending.map(|p| {
+                if p.enact_at <= slot {
+                    UpgradeSignal::GoAhead
+                } else {
+                    UpgradeSignal::Restricted
+                }
+            }),
+        })
+    }
+
+    /// The key/value pairs, in key order.
+    pub fn entries(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
+        use well_known_keys as keys;
+        let mut entries = alloc::vec![
+            (keys::ACTIVE_CONFIG.to_vec(), self.host_config.encode()),
+            (keys::CURRENT_SLOT.to_vec(), u64::from(self.slot).encode()),
+            (keys::para_head(self.para), self.included_head.encode()),
+            (
+                keys::relay_dispatch_queue_remaining_capacity(self.para),
+                self.upward_capacity.encode(),
+            ),
+        ];
+        match self.upgrade {
+            Some(UpgradeSignal::GoAhead) => entries.push((
+                keys::upgrade_go_ahead_signal(self.para),
+                UpgradeGoAhead::GoAhead.encode(),
+            )),
+            Some(UpgradeSignal::Restricted) => entries.push((
+                keys::upgrade_restriction_signal(self.para),
+                UpgradeRestriction::Present.encode(),
+            )),
+            None => {}
+        }
+        entries.sort();
+        entries
+    }
+
+    /// The state's root: Substrate's trie root of [`Self::entries`]
+    /// (`LayoutV1`, Blake2b-256).
+    pub fn root(&self) -> Hash {
+        // The keys share at most the 16 octets of a pallet prefix: far
+        // from the depth limit.
+        trie::root(TrieHash::Blake2, Layout::V1, self.entries()).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host_functions::Hasher;
+
+    fn twox128(data: &[u8]) -> Vec<u8> {
+        Hasher::Twox128.hash(data)
+    }
+
+    #[test]
+    fn well_known_prefixes_are_the_pallet_storage_prefixes() {
+        let prefix = |pallet: &str, item: &str| {
+            [twox128(pallet.as_bytes()), twox128(item.as_bytes())].concat()
+        };
+        assert_eq!(
+            well_known_keys::ACTIVE_CONFIG.to_vec(),
+            prefix("Configuration", "ActiveConfig")
+        );
+        assert_eq!(
+            well_known_keys::CURRENT_SLOT.to_vec(),
+            prefix("Babe", "CurrentSlot")
+        );
+        let para = ParaId(2000);
+        let tail = [Hasher::Twox64.hash(&para.encode()), para.encode()].concat();
+        assert_eq!(
+            well_known_keys::para_head(para),
+            [prefix("Paras", "Heads"), tail.clone()].concat()
+        );
+        assert_eq!(
+            well_known_keys::upgrade_go_ahead_signal(para),
+            [prefix("Paras", "UpgradeGoAheadSignal"), tail.clone()].concat()
+        );
+        assert_eq!(
+            well_known_keys::upgrade_restriction_signal(para),
+            [prefix("Paras", "UpgradeRestrictionSignal"), tail].concat()
+        );
+    }
+
+    fn storage(pending: Option<PendingUpgrade>) -> impl FnMut(StorageKey) -> Option<Vec<u8>> {
+        move |key| match key {
+            StorageKey::Config => Some(ServiceConfig::new([1; 32], 7).encode()),
+            StorageKey::Head(ParaId(2000)) => Some(HeadData(alloc::vec![9; 40]).encode()),
+            StorageKey::PendingUpgrade(ParaId(2000)) => pending.map(|p| p.encode()),
+            StorageKey::UpwardQueue(ParaId(2000)) => {
+                Some(alloc::vec![alloc::vec![0u8; 10], alloc::vec![0u8; 5]].encode())
+            }
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn the_state_follows_the_service_storage() {
+        let para = ParaId(2000);
+        assert!(RelayState::read(storage(None), ParaId(7), 3).is_none());
+        let state = RelayState::read(storage(None), para, 3).expect("registered");
+        assert_eq!(state.host_config.validation_upgrade_delay, 7);
+        let limits = AbridgedHostConfiguration::DEFAULT;
+        assert_eq!(
+            state.upward_capacity,
+            (
+                limits.max_upward_queue_count - 2,
+                limits.max_upward_queue_size - 15
+            )
+        );
+        assert_eq!(state.upgrade, None);
+        let entries = state.entries();
+        assert_eq!(entries.len(), 4);
+        assert!(entries.windows(2).all(|w| w[0].0 < w[1].0), "sorted");
+        assert!(entries.contains(&(well_known_keys::CURRENT_SLOT.to_vec(), 3u64.encode())));
+
+        // The slot, a pending upgrade and its due slot each change the root.
+        let pending = PendingUpgrade {
+            code_hash: parajam_corechains_types::ValidationCodeHash([2; 32]),
+            code_len: 5,
+            enact_at: 5,
+        };
+        let at =
+            |slot, pending| RelayState::read(storage(pending), para, slot).expect("registered");
+        assert_eq!(
+            at(4, Some(pending)).upgrade,
+            Some(UpgradeSignal::Restricted)
+        );
+        assert_eq!(at(5, Some(pending)).upgrade, Some(UpgradeSignal::GoAhead));
+        let roots = [
+            at(4, None).root(),
+            at(5, None).root(),
+            at(4, Some(pending)).root(),
+            at(5, Some(pending)).root(),
+        ];
+        for (i, a) in roots.iter().enumerate() {
+            for b in &roots[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        assert_eq!(at(4, None).root(), at(4, None).root());
+    }
+}
