@@ -1,0 +1,237 @@
+//! A mini collator: makes real parachain blocks for any aura-based cumulus
+//! runtime, given only the runtime's wasm, and exactly what a cumulus
+//! collator submits for them: the PoV (`ParachainBlockData` with the compact
+//! storage proof) and the new head.
+//!
+//! ```no_run
+//! use parajam_collator::{BlockRequest, Collator, CollatorOptions, RelayStateConfig, dev_pair};
+//! # fn main() -> Result<(), parajam_collator::CollatorError> {
+//! # let wasm: Vec<u8> = Vec::new();
+//! let collator = Collator::new(&wasm, &CollatorOptions::default())?;
+//! let genesis = collator.genesis();
+//! let alice = dev_pair("Alice")?;
+//! let bob = dev_pair("Bob")?;
+//! let nonce = collator.account_nonce(genesis, &alice.public().0)?;
+//! let transfer = collator.transfer(&alice, &bob.public().0, 1_000, nonce)?;
+//! let relay = RelayStateConfig::new(2000, 100, Some(genesis.head())).entries();
+//! let block = collator.build_block(genesis, &BlockRequest::new(1, relay).with_extrinsics(vec![transfer]))?;
+//! // block.pov, block.head, block.validation_params(); block.state is the next parent.
+//! # Ok(()) }
+//! ```
+//!
+//! How (see the modules): runtime-API calls run the wasm in sc-executor
+//! with sp-io's host functions and cumulus's `storage_proof_size`, over an
+//! in-memory sp-state-machine state. Genesis is
+//! `GenesisBuilder_build_state` of a named preset ([`genesis`]). A block is
+//! `Core_initialize_block` (aura pre-digest of the slot
+//! timestamp / `AuraApi_slot_duration`), the inherents of
+//! `BlockBuilder_inherent_extrinsics` (timestamp and the parachain inherent
+//! with the relay-chain state proof of [`relay`]), the given extrinsics,
+//! `BlockBuilder_finalize_block`, then an aura seal by the slot's authority
+//! (`AuraApi_authorities[slot % n]`) ([`block`]). The PoV's proof is what
+//! re-executing the block (`Core_execute_block`) and building it read of
+//! the parent state, compacted against its root. Signed transfers are built
+//! from the runtime's metadata ([`extrinsic`]).
+//!
+//! Assumption: the runtime's header is `generic::Header<u32, BlakeTwo256>`
+//! (every cumulus runtime's) and its authorities sr25519 aura keys.
+
+pub mod block;
+mod error;
+pub mod extrinsic;
+pub mod genesis;
+pub mod relay;
+pub mod runtime;
+pub mod state;
+
+pub use block::{BlockReport, BlockRequest, BuiltBlock};
+pub use error::CollatorError;
+pub use extrinsic::{ChainContext, TxFormat};
+pub use relay::{relay_state_proof, RelayState, RelayStateConfig};
+pub use runtime::Runtime;
+pub use state::{system_account_key, KeyValue, ParaState};
+
+use parity_scale_codec::Encode;
+use sp_core::{sr25519, Pair as _, H256};
+use sp_runtime::traits::BlakeTwo256;
+
+/// A para header: `generic::Header<u32, BlakeTwo256>`.
+pub type Header = sp_runtime::generic::Header<u32, BlakeTwo256>;
+
+/// The well-known dev accounts (`//Alice` ...), in `sp-keyring` order.
+pub const DEV_ACCOUNTS: [&str; 6] = ["Alice", "Bob", "Charlie", "Dave", "Eve", "Ferdie"];
+
+/// The sr25519 key of dev account `name` (`//<name>`).
+pub fn dev_pair(name: &str) -> Result<sr25519::Pair, CollatorError> {
+    pair_from_uri(&format!("//{name}"))
+}
+
+/// The sr25519 key of a secret URI (`//Alice`, a phrase with junctions, ...).
+pub fn pair_from_uri(uri: &str) -> Result<sr25519::Pair, CollatorError> {
+    sr25519::Pair::from_string(uri, None).map_err(|_| CollatorError::Key(uri.to_owned()))
+}
+
+/// How to start a collator.
+#[derive(Clone)]
+pub struct CollatorOptions {
+    /// The genesis preset (default `development`).
+    pub preset: String,
+    /// The keys the collator seals with: the slot's aura authority must be
+    /// one of them (default: the six dev accounts).
+    pub keys: Vec<sr25519::Pair>,
+}
+
+impl std::fmt::Debug for CollatorOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CollatorOptions")
+            .field("preset", &self.preset)
+            .field(
+                "keys",
+                &self
+                    .keys
+                    .iter()
+                    .map(sr25519::Pair::public)
+                    .collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+impl Default for CollatorOptions {
+    fn default() -> Self {
+        Self {
+            preset: genesis::DEV_PRESET.to_owned(),
+            keys: DEV_ACCOUNTS
+                .iter()
+                .filter_map(|name| dev_pair(name).ok())
+                .collect(),
+        }
+    }
+}
+
+/// A collator for one runtime: its genesis, its transaction format, and
+/// block building on any state of the para.
+pub struct Collator {
+    runtime: Runtime,
+    genesis: ParaState,
+    tx: TxFormat,
+    keys: Vec<sr25519::Pair>,
+}
+
+impl std::fmt::Debug for Collator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Collator")
+            .field("runtime", &self.runtime)
+            .field("genesis", &self.genesis)
+            .field("tx", &self.tx)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Collator {
+    /// Loads `code` (plain or compressed wasm), builds the genesis of
+    /// `options.preset` and reads the transaction format from the
+    /// metadata.
+    pub fn new(code: &[u8], options: &CollatorOptions) -> Result<Self, CollatorError> {
+        let runtime = Runtime::new(code)?;
+        let genesis = genesis::build(&runtime, &options.preset)?;
+        let tx = TxFormat::from_metadata(&metadata(&runtime, &genesis)?)?;
+        Ok(Self {
+            runtime,
+            genesis,
+            tx,
+            keys: options.keys.clone(),
+        })
+    }
+
+    /// The runtime.
+    pub fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+
+    /// The genesis block and state.
+    pub fn genesis(&self) -> &ParaState {
+        &self.genesis
+    }
+
+    /// The para's genesis hash.
+    pub fn genesis_hash(&self) -> H256 {
+        self.genesis.hash()
+    }
+
+    /// The transaction format read from the metadata.
+    pub fn tx_format(&self) -> &TxFormat {
+        &self.tx
+    }
+
+    /// What signing needs of the chain.
+    pub fn chain_context(&self) -> ChainContext {
+        let version = self.runtime.version();
+        ChainContext {
+            spec_version: version.spec_version,
+            transaction_version: version.transaction_version,
+            genesis_hash: self.genesis_hash(),
+        }
+    }
+
+    /// `account`'s nonce in `state` (`AccountNonceApi_account_nonce`).
+    pub fn account_nonce(
+        &self,
+        state: &ParaState,
+        account: &[u8; 32],
+    ) -> Result<u64, CollatorError> {
+        let method = "AccountNonceApi_account_nonce";
+        let out = self
+            .runtime
+            .call(&state.backend, method, &account.encode())?;
+        match out.len() {
+            4 => Ok(u64::from(u32::from_le_bytes([
+                out[0], out[1], out[2], out[3],
+            ]))),
+            8 => Ok(u64::from_le_bytes([
+                out[0], out[1], out[2], out[3], out[4], out[5], out[6], out[7],
+            ])),
+            n => Err(CollatorError::RuntimeCall {
+                method: method.to_owned(),
+                reason: format!("returned a nonce of {n} octets"),
+            }),
+        }
+    }
+
+    /// A signed `Balances::transfer_keep_alive(to, amount)` from `from` with
+    /// `nonce`, immortal, no tip, SCALE-encoded.
+    pub fn transfer(
+        &self,
+        from: &sr25519::Pair,
+        to: &[u8; 32],
+        amount: u128,
+        nonce: u64,
+    ) -> Result<Vec<u8>, CollatorError> {
+        let call = self.tx.transfer_keep_alive_call(to, amount);
+        Ok(self.tx.signed(&call, from, nonce, &self.chain_context()))
+    }
+
+    /// Builds, seals and proves a block on `parent`.
+    pub fn build_block(
+        &self,
+        parent: &ParaState,
+        request: &BlockRequest,
+    ) -> Result<BuiltBlock, CollatorError> {
+        block::build(&self.runtime, &self.keys, parent, request)
+    }
+}
+
+/// The runtime's metadata, the newest of versions 16 and 15 it has.
+fn metadata(runtime: &Runtime, state: &ParaState) -> Result<Vec<u8>, CollatorError> {
+    let versions: Vec<u32> =
+        runtime.call_decode(&state.backend, "Metadata_metadata_versions", &[])?;
+    let version = [16, 15]
+        .into_iter()
+        .find(|v| versions.contains(v))
+        .ok_or_else(|| {
+            CollatorError::Metadata(format!("versions {versions:?}: neither 15 nor 16"))
+        })?;
+    let metadata: Option<Vec<u8>> =
+        runtime.call_args(&state.backend, "Metadata_metadata_at_version", &version)?;
+    metadata.ok_or_else(|| CollatorError::Metadata(format!("no metadata of version {version}")))
+}
