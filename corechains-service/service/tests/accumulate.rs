@@ -97,6 +97,18 @@ fn rejected(events: &[Event]) -> Vec<Rejection> {
         .collect()
 }
 
+/// Accumulates each item alone at slot 10 on a fresh [`storage`]: it is
+/// rejected for its reason, and the storage is unchanged.
+fn assert_each_rejected(cases: Vec<(Item, Rejection)>) {
+    for (item, reason) in cases {
+        let mut s = storage();
+        let before = s.storage.clone();
+        let events = accumulate(&mut s, SERVICE, 10, &[item]).expect("no fatal failure");
+        assert_eq!(rejected(&events), vec![reason.clone()], "{reason:?}");
+        assert_eq!(s.storage, before, "{reason:?} changed the storage");
+    }
+}
+
 #[test]
 fn heads_chain_within_one_batch() {
     let mut s = storage();
@@ -208,13 +220,7 @@ fn every_check_rejects_without_changing_the_storage() {
             Rejection::AlreadyRegistered,
         ),
     ];
-    for (item, reason) in cases {
-        let mut s = storage();
-        let before = s.storage.clone();
-        let events = accumulate(&mut s, SERVICE, 10, &[item]).expect("no fatal failure");
-        assert_eq!(rejected(&events), vec![reason.clone()], "{reason:?}");
-        assert_eq!(s.storage, before, "{reason:?} changed the storage");
-    }
+    assert_each_rejected(cases);
     // Without a configuration nothing is accepted.
     let mut s = storage();
     s.storage.remove(&StorageKey::Config.to_key());
@@ -257,13 +263,7 @@ fn a_relay_parent_the_service_did_not_have_is_rejected() {
             Rejection::WrongRelayState,
         ),
     ];
-    for (item, reason) in cases {
-        let mut s = storage();
-        let before = s.storage.clone();
-        let events = accumulate(&mut s, SERVICE, 10, &[item]).expect("no fatal failure");
-        assert_eq!(rejected(&events), vec![reason.clone()], "{reason:?}");
-        assert_eq!(s.storage, before, "{reason:?} changed the storage");
-    }
+    assert_each_rejected(cases);
 }
 
 #[test]
