@@ -5,6 +5,7 @@
 //!
 //! ```no_run
 //! use parajam_collator::{BlockRequest, Collator, CollatorOptions, RelayStateConfig, dev_pair};
+//! use sp_core::crypto::Pair as _;
 //! # fn main() -> Result<(), parajam_collator::CollatorError> {
 //! # let wasm: Vec<u8> = Vec::new();
 //! let collator = Collator::new(&wasm, &CollatorOptions::default())?;
