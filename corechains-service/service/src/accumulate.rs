@@ -10,15 +10,18 @@
 //! 3. its relay parent (a timeslot) is recent, and its relay-parent storage
 //!    root is the root of the service's emulated relay-chain state for `p`
 //!    at that timeslot ([`crate::relay_state`]);
-//! 4. a pending code upgrade due at the relay parent (the block saw the
-//!    go-ahead signal) becomes the current code; its preimage must be
-//!    available;
-//! 5. the candidate was validated with the current code, and its parent
+//! 4. the candidate was validated with the current code, and its parent
 //!    head is the stored head (by hash);
-//! 6. it processes no more downward messages than are queued, and asks for
-//!    no code upgrade while one is pending.
+//! 5. it processes no more downward messages than are queued, and asks for
+//!    no code upgrade while one is pending;
+//! 6. if a pending code upgrade is due at its relay parent (the block saw
+//!    the go-ahead signal and applied the new code in its own state), the
+//!    new code's preimage is available.
 //!
-//! Then, all at once: the new head is stored; a new code is scheduled
+//! Then, all at once: the due upgrade becomes the current code (so the
+//! block that applied it was validated with the old code, and the para's
+//! next block runs the new one, as the relay chain's `paras` module does
+//! on inclusion); the new head is stored; a new code is scheduled
 //! (`PendingUpgrade`, enacted `upgrade_delay` slots later) and its
 //! preimage solicited; upward messages are queued; horizontal messages go
 //! to their recipients' queues; processed downward messages leave the
@@ -326,35 +329,29 @@ fn advance<H: AccumulateHost>(
     if relay_parent > slot || slot - relay_parent > config.relay_parent_max_age {
         return Err(Rejection::RelayParentOutOfRange);
     }
-    let relay_state = RelayState::read(|key| host.get(&key.to_key()), para, relay_parent)
-        .ok_or(Rejection::NotRegistered)?;
+    let head: HeadData = get(host, StorageKey::Head(para)).ok_or(Rejection::NotRegistered)?;
+    let pending: Option<PendingUpgrade> = get(host, StorageKey::PendingUpgrade(para));
+    let mut upward: Vec<Vec<u8>> = get(host, StorageKey::UpwardQueue(para)).unwrap_or_default();
+    let relay_state = RelayState::new(
+        para,
+        relay_parent,
+        config,
+        head.clone(),
+        pending.as_ref(),
+        &upward,
+    );
     if relay_state.root() != output.relay_parent_storage_root {
         return Err(Rejection::WrongRelayState);
     }
-    let mut pending: Option<PendingUpgrade> = get(host, StorageKey::PendingUpgrade(para));
-    if let Some(upgrade) = pending {
-        // Due at the relay parent: the block saw the go-ahead signal and
-        // applied the new code, so it must become current now.
-        if upgrade.enact_at <= relay_parent {
-            let (code, len) = resolve(host, upgrade.code_hash, upgrade.code_len);
-            if host.query(&code.0, len) != Preimage::Available {
-                return Err(Rejection::UpgradeCodeUnavailable);
-            }
-            put(host, StorageKey::Code(para), &code)?;
-            host.remove(&StorageKey::PendingUpgrade(para).to_key());
-            events.push(Event::UpgradeEnacted {
-                para,
-                code_hash: code,
-            });
-            pending = None;
-        }
-    }
+    // Validated with the current code, on the stored head. A block that
+    // saw the go-ahead applied the new code in its own state but was
+    // validated with the old code, as on the relay chain (`paras`'
+    // `note_new_head` switches the code on inclusion, after the check).
     let code: Option<ValidationCodeHash> = get(host, StorageKey::Code(para));
     if code != Some(output.validation_code_hash) {
         return Err(Rejection::WrongCode);
     }
-    let head: Option<HeadData> = get(host, StorageKey::Head(para));
-    if head.map(|h| blake2_256(&h.0)) != Some(output.parent_head_hash) {
+    if blake2_256(&head.0) != output.parent_head_hash {
         return Err(Rejection::WrongParentHead);
     }
     let mut downward: Vec<parajam_corechains_types::state::InboundDownwardMessage> =
@@ -366,8 +363,28 @@ fn advance<H: AccumulateHost>(
     if output.new_validation_code.is_some() && pending.is_some() {
         return Err(Rejection::UpgradeAlreadyPending);
     }
+    // The upgrade this block enacts: its code must be there to run the
+    // para's next block.
+    let due = match pending {
+        Some(upgrade) if upgrade.is_due(relay_parent) => {
+            let (code, len) = resolve(host, upgrade.code_hash, upgrade.code_len);
+            if host.query(&code.0, len) != Preimage::Available {
+                return Err(Rejection::UpgradeCodeUnavailable);
+            }
+            Some(code)
+        }
+        _ => None,
+    };
 
     // Checked; now the effects.
+    if let Some(code) = due {
+        put(host, StorageKey::Code(para), &code)?;
+        host.remove(&StorageKey::PendingUpgrade(para).to_key());
+        events.push(Event::UpgradeEnacted {
+            para,
+            code_hash: code,
+        });
+    }
     if let Some(new) = output.new_validation_code {
         let (code, len) = resolve(host, new.code_hash, new.code_len);
         ensure_solicited(host, code, len)?;
@@ -384,9 +401,8 @@ fn advance<H: AccumulateHost>(
         put_queue(host, StorageKey::DownwardQueue(para), &downward)?;
     }
     if !output.upward_messages.is_empty() {
-        let mut queue: Vec<Vec<u8>> = get(host, StorageKey::UpwardQueue(para)).unwrap_or_default();
-        queue.extend(output.upward_messages.iter().cloned());
-        put_queue(host, StorageKey::UpwardQueue(para), &queue)?;
+        upward.extend(output.upward_messages.iter().cloned());
+        put_queue(host, StorageKey::UpwardQueue(para), &upward)?;
     }
     for message in &output.horizontal_messages {
         let key = StorageKey::HrmpQueue(message.recipient);

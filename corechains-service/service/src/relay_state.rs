@@ -166,13 +166,34 @@ impl RelayState {
         let pending: Option<PendingUpgrade> = decode(get(StorageKey::PendingUpgrade(para)));
         let upward: Vec<UpwardMessage> =
             decode(get(StorageKey::UpwardQueue(para))).unwrap_or_default();
+        Some(Self::new(
+            para,
+            slot,
+            &config,
+            included_head,
+            pending.as_ref(),
+            &upward,
+        ))
+    }
+
+    /// The state for `para` at `slot` from what the service stores: its
+    /// configuration, the para's head, its pending upgrade (a go-ahead
+    /// when due at `slot`, else a restriction) and its upward queue.
+    pub fn new(
+        para: ParaId,
+        slot: u32,
+        config: &ServiceConfig,
+        included_head: HeadData,
+        pending: Option<&PendingUpgrade>,
+        upward: &[UpwardMessage],
+    ) -> Self {
         let mut host_config = config.host_config;
         host_config.validation_upgrade_delay = config.upgrade_delay;
         let queued_octets = upward.iter().fold(0u32, |sum, m| {
             sum.saturating_add(u32::try_from(m.len()).unwrap_or(u32::MAX))
         });
         let queued = u32::try_from(upward.len()).unwrap_or(u32::MAX);
-        Some(Self {
+        Self {
             para,
             slot,
             upward_capacity: (
@@ -184,13 +205,13 @@ impl RelayState {
             host_config,
             included_head,
             upgrade: pending.map(|p| {
-                if p.enact_at <= slot {
+                if p.is_due(slot) {
                     UpgradeSignal::GoAhead
                 } else {
                     UpgradeSignal::Restricted
                 }
             }),
-        })
+        }
     }
 
     /// The key/value pairs, in key order.

@@ -355,15 +355,37 @@ fn a_code_upgrade_is_solicited_scheduled_and_enacted_when_due_and_provided() {
         get::<ValidationCodeHash>(&s, StorageKey::Code(PARA)),
         Some(CODE)
     );
-    // Provided: a block whose relay parent has it due must use the new code.
+    // Provided: the block that saw the go-ahead was validated with the old
+    // code (a block naming the new code is refused, changing nothing); its
+    // enactment makes the new code current, which the next block must use.
     s.preimages.insert(([0xc1; 32], 99), Preimage::Available);
-    let events = advance(&mut s, output(&[3], &[4]), 16);
+    let before = s.storage.clone();
+    let mut on_new = output(&[3], &[4]);
+    on_new.validation_code_hash = new.code_hash;
+    let events = advance(&mut s, on_new, 16);
     assert_eq!(rejected(&events), vec![Rejection::WrongCode]);
+    assert_eq!(s.storage, before);
+    let events = advance(&mut s, output(&[3], &[4]), 16);
+    assert_eq!(rejected(&events), vec![]);
+    assert!(events.contains(&Event::UpgradeEnacted {
+        para: PARA,
+        code_hash: new.code_hash
+    }));
     assert_eq!(
         get::<ValidationCodeHash>(&s, StorageKey::Code(PARA)),
         Some(new.code_hash)
     );
+    assert_eq!(
+        get::<HeadData>(&s, StorageKey::Head(PARA)),
+        Some(HeadData(vec![4]))
+    );
     assert!(get::<PendingUpgrade>(&s, StorageKey::PendingUpgrade(PARA)).is_none());
+    let events = advance(&mut s, output(&[4], &[5]), 17);
+    assert_eq!(rejected(&events), vec![Rejection::WrongCode]);
+    let mut next = output(&[4], &[5]);
+    next.validation_code_hash = new.code_hash;
+    let events = advance(&mut s, next, 17);
+    assert_eq!(rejected(&events), vec![]);
 }
 
 /// A new wasm runtime (the code the para asks for) and its PVM build.
@@ -416,11 +438,11 @@ fn a_wasm_upgrade_enacts_its_registered_pvm_build() {
     s.preimages
         .insert((BUILD.pvf.0, 9_000), Preimage::Available);
     let events = advance(&mut s, output(&[2], &[3]), 15);
+    assert_eq!(rejected(&events), vec![]);
     assert!(events.contains(&Event::UpgradeEnacted {
         para: PARA,
         code_hash: BUILD.pvf
     }));
-    assert_eq!(rejected(&events), vec![Rejection::WrongCode]);
     assert_eq!(
         get::<ValidationCodeHash>(&s, StorageKey::Code(PARA)),
         Some(BUILD.pvf)

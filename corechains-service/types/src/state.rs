@@ -208,8 +208,18 @@ pub struct PendingUpgrade {
     pub code_hash: ValidationCodeHash,
     /// The new code's length in octets (what `solicit` needs with the hash).
     pub code_len: u32,
-    /// The timeslot from which the new code is the para's code.
+    /// The timeslot from which the relay state signals the go-ahead: the
+    /// para's first block with a relay parent at or after it applies the
+    /// new code (it is still validated with the old one, as on the relay
+    /// chain), and the new code is current once that block is enacted.
     pub enact_at: u32,
+}
+
+impl PendingUpgrade {
+    /// Whether a block with relay parent `relay_parent` sees the go-ahead.
+    pub const fn is_due(&self, relay_parent: u32) -> bool {
+        self.enact_at <= relay_parent
+    }
 }
 
 /// A horizontal message in its recipient's queue (upstream

@@ -5,6 +5,7 @@ mod fuzz_target;
 mod import;
 mod pvf;
 mod pvf_build;
+mod pvf_check;
 mod vectors;
 
 use std::process::ExitCode;

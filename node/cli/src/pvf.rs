@@ -26,10 +26,15 @@ pub struct PvfArgs {
 #[derive(Debug, Subcommand)]
 enum PvfCommand {
     /// Validate one block with one PVF on one engine.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Recompile a cumulus parachain runtime for CoreChains: build it for
     /// the PVM (and wasm), print the PVF artifact, its code hash and imports.
-    Build(crate::pvf_build::BuildArgs),
+    Build(Box<crate::pvf_build::BuildArgs>),
+    /// Does a cumulus runtime, unchanged, validate on JAM? Make blocks (or
+    /// read PoVs), validate each with the relay chain's executor on wasm and
+    /// with the CoreChains service's refine on the PVM, compare, enact, and
+    /// report per block and in total.
+    Check(Box<crate::pvf_check::CheckArgs>),
 }
 
 /// `parajam pvf run`.
@@ -64,6 +69,7 @@ pub fn run(args: &PvfArgs) -> anyhow::Result<ExitCode> {
     match &args.command {
         PvfCommand::Run(run) => run_one(run),
         PvfCommand::Build(build) => crate::pvf_build::run(build),
+        PvfCommand::Check(check) => crate::pvf_check::run(check),
     }
 }
 

@@ -34,6 +34,10 @@ pub struct BuildArgs {
     /// The cache directory (default `~/.cache/parajam/runtimes`).
     #[arg(long)]
     cache_dir: Option<PathBuf>,
+    /// The PVF's stack size in octets (a cached build is relinked, not
+    /// rebuilt, when it changes).
+    #[arg(long, default_value_t = parajam_pvf_build::DEFAULT_STACK_SIZE)]
+    stack_size: u32,
 }
 
 /// Runs `parajam pvf build`.
@@ -46,6 +50,7 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<ExitCode> {
     options.build_dir.clone_from(&args.build_dir);
     options.cache_dir.clone_from(&args.cache_dir);
     options.show_cargo_output = true;
+    options.stack_size = args.stack_size;
     let built = parajam_pvf_build::build(&options)
         .with_context(|| format!("building the runtime {}", args.crate_dir.display()))?;
     print(&built);
@@ -78,6 +83,7 @@ fn print(built: &Built) {
     );
     println!();
     println!("pvm: {}", built.pvf.display());
+    println!("  linked: {}", built.link);
     #[allow(clippy::cast_precision_loss)]
     let share = built.pvf_size as f64 / W_C as f64 * 100.0;
     println!(

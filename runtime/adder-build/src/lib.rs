@@ -61,8 +61,10 @@ pub const PVF_ARTIFACT: &[u8] = out_file!("adder.pvf");
 /// picks a way to fail (loop, garbage, oversized head, unsupported or
 /// failing host function, page fault, trap) or, with 4, returns the
 /// Blake2b-256 of its block data as the head, computed through the
-/// Substrate host functions, and with 16 runs a script of host-function
-/// calls (`guest/misbehaving/src/pvf.rs` has the table).
+/// Substrate host functions; with 8 it returns a given head and asks for a
+/// given new code, with 9 returns a given head only; with 16 it runs a
+/// script of host-function calls (`guest/misbehaving/src/pvf.rs` has the
+/// table).
 pub const MISBEHAVING_PVF: &[u8] = out_file!("misbehaving.pvf");
 
 /// The same misbehaving PVF built for wasm32 (MVP), importing the same host

@@ -17,7 +17,7 @@ use parajam_authoring::{Contents, DevChain, DevKeys, Genesis};
 use parajam_bandersnatch::RingContext;
 use parajam_corechains_build::genesis::{service_account, GenesisPara};
 use parajam_corechains_build::{AUTHORIZER_CODE_HASH, SERVICE_CODE_HASH};
-use parajam_corechains_service::relay_state::RelayState;
+use parajam_corechains_service::relay_state::{RelayState, UpgradeSignal};
 use parajam_corechains_types::state::{PendingUpgrade, StorageKey};
 use parajam_corechains_types::{
     AuthConfig, AuthScope, HeadData, ParaId, ParachainCandidate, RefineOutput, Registration,
@@ -363,11 +363,21 @@ fn a_registrar_package_registers_a_para_whose_blocks_then_validate() {
     );
 }
 
+/// A misbehaving-PVF block that returns `head`, and asks for `code` if any
+/// (modes 8 and 9).
+fn head_block(head: &[u8], code: Option<&[u8]>) -> Vec<u8> {
+    let mut block = vec![if code.is_some() { 8u8 } else { 9 }];
+    block.extend_from_slice(&u32::try_from(head.len()).expect("small").to_le_bytes());
+    block.extend_from_slice(head);
+    block.extend_from_slice(code.unwrap_or_default());
+    block
+}
+
 #[test]
 fn a_para_upgrades_its_code_and_the_new_code_validates_its_next_blocks() {
-    // The newcomer starts on the misbehaving PVF; its upgrade block (mode
-    // 8) sets an adder genesis head and asks for the adder's code, which
-    // the service already holds (the adder para runs it).
+    // The newcomer starts on the misbehaving PVF; its upgrade block asks
+    // for the adder's code, which the service already holds (the adder
+    // para runs it).
     let old = parajam_adder_build::MISBEHAVING_PVF;
     let new = parajam_adder_build::PVF_ARTIFACT;
     let genesis_head = b"newcomer genesis".to_vec();
@@ -376,15 +386,11 @@ fn a_para_upgrades_its_code_and_the_new_code_validates_its_next_blocks() {
         head: &genesis_head,
         pvf: old,
     }]);
-    let adder_head = parajam_adder::HeadData::genesis(0).encode().to_vec();
-    let mut upgrade = vec![8u8];
-    upgrade.extend_from_slice(
-        &u32::try_from(adder_head.len())
-            .expect("small")
-            .to_le_bytes(),
-    );
-    upgrade.extend_from_slice(&adder_head);
-    upgrade.extend_from_slice(new);
+    // The upgrade block hands over an adder genesis head, the go-ahead
+    // block another one, on which the adder's blocks build.
+    let upgrading_head = parajam_adder::HeadData::genesis(0).encode().to_vec();
+    let adder_genesis = parajam_adder::HeadData::genesis(1).encode().to_vec();
+    let upgrade = head_block(&upgrading_head, Some(new));
     let package = candidate_package(&chain, NEWCOMER, old, &genesis_head, &upgrade);
     let guaranteed = guarantee(&chain, &package, std::slice::from_ref(&upgrade), PARA_CORE);
     let RefineOutput::Valid(valid) = refine_output(&guaranteed) else {
@@ -393,13 +399,16 @@ fn a_para_upgrades_its_code_and_the_new_code_validates_its_next_blocks() {
             refine_output(&guaranteed)
         );
     };
-    assert_eq!(valid.head_data, HeadData(adder_head.clone()));
+    assert_eq!(valid.head_data, HeadData(upgrading_head.clone()));
     let asked = valid.new_validation_code.expect("a new code");
     assert_eq!(asked.code_hash, ValidationCodeHash(hash(new)));
     assert_eq!(asked.code_len as usize, new.len());
     enact(&mut chain, guaranteed);
     let scheduled_at = chain.state().timeslot;
-    assert_eq!(stored_head(&chain, NEWCOMER), HeadData(adder_head.clone()));
+    assert_eq!(
+        stored_head(&chain, NEWCOMER),
+        HeadData(upgrading_head.clone())
+    );
     let pending = storage(&chain, StorageKey::PendingUpgrade(NEWCOMER)).expect("an upgrade");
     let pending = PendingUpgrade::decode(&mut &pending[..]).expect("decodes");
     assert_eq!(pending.code_hash, asked.code_hash);
@@ -410,35 +419,75 @@ fn a_para_upgrades_its_code_and_the_new_code_validates_its_next_blocks() {
     };
     assert_eq!(code(&chain), ValidationCodeHash(hash(old)), "not yet");
 
+    // The relay state a collator reads: the upgrade restricted, then, once
+    // due, the go-ahead.
+    let signal = |chain: &DevChain| {
+        RelayState::read(|key| storage(chain, key), NEWCOMER, chain.state().timeslot)
+            .expect("registered")
+            .upgrade
+    };
+    assert_eq!(signal(&chain), Some(UpgradeSignal::Restricted));
+
     // An adder block on the new code, too early: refine validates it (it
     // names the new code), but accumulate refuses it, the old code being
     // current still; nothing changes.
     let block = parajam_adder::BlockData { state: 0, add: 7 }
         .encode()
         .to_vec();
-    let early = candidate_package(&chain, NEWCOMER, new, &adder_head, &block);
+    let early = candidate_package(&chain, NEWCOMER, new, &upgrading_head, &block);
     let guaranteed = guarantee(&chain, &early, std::slice::from_ref(&block), PARA_CORE);
     assert!(matches!(refine_output(&guaranteed), RefineOutput::Valid(_)));
     enact(&mut chain, guaranteed);
-    assert_eq!(stored_head(&chain, NEWCOMER), HeadData(adder_head.clone()));
+    assert_eq!(
+        stored_head(&chain, NEWCOMER),
+        HeadData(upgrading_head.clone())
+    );
     assert_eq!(code(&chain), ValidationCodeHash(hash(old)));
 
-    // Once the delay has passed, the same block enacts the upgrade and its
-    // head.
+    // Once the delay has passed the para sees the go-ahead. Its next block
+    // applies the new code in its own state but is validated with the old
+    // code, as on the relay chain: one on the new code is still refused.
     while chain.state().timeslot < pending.enact_at {
         chain
             .author_next(Contents::default())
             .expect("an empty block");
     }
-    let package = candidate_package(&chain, NEWCOMER, new, &adder_head, &block);
+    assert_eq!(signal(&chain), Some(UpgradeSignal::GoAhead));
+    let package = candidate_package(&chain, NEWCOMER, new, &upgrading_head, &block);
+    let guaranteed = guarantee(&chain, &package, std::slice::from_ref(&block), PARA_CORE);
+    enact(&mut chain, guaranteed);
+    assert_eq!(
+        stored_head(&chain, NEWCOMER),
+        HeadData(upgrading_head.clone())
+    );
+    assert_eq!(code(&chain), ValidationCodeHash(hash(old)));
+    // The go-ahead block, on the old code, hands over the adder's genesis
+    // head; its enactment makes the new code current.
+    let go_ahead = head_block(&adder_genesis, None);
+    let package = candidate_package(&chain, NEWCOMER, old, &upgrading_head, &go_ahead);
+    let guaranteed = guarantee(&chain, &package, std::slice::from_ref(&go_ahead), PARA_CORE);
+    assert!(matches!(refine_output(&guaranteed), RefineOutput::Valid(_)));
+    enact(&mut chain, guaranteed);
+    assert_eq!(code(&chain), ValidationCodeHash(hash(new)), "upgraded");
+    assert!(storage(&chain, StorageKey::PendingUpgrade(NEWCOMER)).is_none());
+    assert_eq!(
+        stored_head(&chain, NEWCOMER),
+        HeadData(adder_genesis.clone())
+    );
+    assert_eq!(signal(&chain), None);
+
+    // An adder block now validates with the new code and is enacted.
+    let block = parajam_adder::BlockData { state: 1, add: 7 }
+        .encode()
+        .to_vec();
+    let package = candidate_package(&chain, NEWCOMER, new, &adder_genesis, &block);
     let guaranteed = guarantee(&chain, &package, std::slice::from_ref(&block), PARA_CORE);
     let RefineOutput::Valid(valid) = refine_output(&guaranteed) else {
         panic!("invalid: {:?}", refine_output(&guaranteed));
     };
-    let parent = parajam_adder::HeadData::genesis(0);
     let head = parajam_adder::execute(
-        parajam_adder::keccak256(&adder_head),
-        &parent,
+        parajam_adder::keccak256(&adder_genesis),
+        &parajam_adder::HeadData::genesis(1),
         &parajam_adder::BlockData::decode(&block).expect("a block"),
     )
     .expect("a valid block")
@@ -446,8 +495,6 @@ fn a_para_upgrades_its_code_and_the_new_code_validates_its_next_blocks() {
     .to_vec();
     assert_eq!(valid.head_data, HeadData(head.clone()));
     enact(&mut chain, guaranteed);
-    assert_eq!(code(&chain), ValidationCodeHash(hash(new)), "upgraded");
-    assert!(storage(&chain, StorageKey::PendingUpgrade(NEWCOMER)).is_none());
     assert_eq!(stored_head(&chain, NEWCOMER), HeadData(head.clone()));
 
     // The old code is no longer the para's: a block validated with it is

@@ -87,6 +87,33 @@ pub struct TxFormat {
     sr25519_signature_variant: u8,
     /// The transaction extensions, in order.
     pub extensions: Vec<Extension>,
+    /// Every pallet's calls.
+    calls: Vec<PalletCalls>,
+}
+
+/// A pallet's calls: its name and index, and each call's name and index.
+type PalletCalls = (String, u8, Vec<(String, u8)>);
+
+/// Every pallet's calls in `parts`.
+fn pallet_calls(parts: &Parts<'_>) -> Result<Vec<PalletCalls>, CollatorError> {
+    parts
+        .pallets
+        .iter()
+        .map(|&(name, index, calls)| {
+            let names = match calls.map(|id| resolve(parts.types, id)).transpose()? {
+                Some(ty) => match &ty.type_def {
+                    TypeDef::Variant(v) => v
+                        .variants
+                        .iter()
+                        .map(|c| (c.name.clone(), c.index))
+                        .collect(),
+                    _ => Vec::new(),
+                },
+                None => Vec::new(),
+            };
+            Ok((name.to_owned(), index, names))
+        })
+        .collect()
 }
 
 /// The metadata parts the collator reads, common to V15 and V16.
@@ -320,6 +347,7 @@ impl TxFormat {
             .collect::<Result<_, _>>()?;
 
         Ok(Self {
+            calls: pallet_calls(&parts)?,
             metadata_version,
             transfer_keep_alive: [pallet_index, transfer.index],
             dest,
@@ -328,6 +356,60 @@ impl TxFormat {
             sr25519_signature_variant,
             extensions,
         })
+    }
+
+    /// The indices of call `pallet::call`, if the runtime has it.
+    pub fn call_index(&self, pallet: &str, call: &str) -> Option<[u8; 2]> {
+        let (_, pallet_index, calls) = self.calls.iter().find(|(name, _, _)| name == pallet)?;
+        let (_, call_index) = calls.iter().find(|(name, _)| name == call)?;
+        Some([*pallet_index, *call_index])
+    }
+
+    /// The call `pallet::call` with its SCALE-encoded arguments `args`.
+    pub fn call(&self, pallet: &str, call: &str, args: &[u8]) -> Result<Vec<u8>, CollatorError> {
+        let index = self
+            .call_index(pallet, call)
+            .ok_or_else(|| CollatorError::Metadata(format!("no call `{pallet}::{call}`")))?;
+        Ok([&index[..], args].concat())
+    }
+
+    /// `Sudo::sudo(call)`.
+    pub fn sudo(&self, call: &[u8]) -> Result<Vec<u8>, CollatorError> {
+        self.call("Sudo", "sudo", call)
+    }
+
+    /// `System::authorize_upgrade(code_hash)` (`authorize_upgrade_without_checks`
+    /// unless `check_version`): the first half of frame-system's upgrade
+    /// path, for root.
+    pub fn authorize_upgrade(
+        &self,
+        code_hash: &[u8; 32],
+        check_version: bool,
+    ) -> Result<Vec<u8>, CollatorError> {
+        let name = if check_version {
+            "authorize_upgrade"
+        } else {
+            "authorize_upgrade_without_checks"
+        };
+        self.call("System", name, code_hash)
+    }
+
+    /// `System::apply_authorized_upgrade(code)`: the second half, which
+    /// anyone may submit (unsigned) once the code is authorized; it hands
+    /// the code to the runtime's `OnSetCode` (on a parachain,
+    /// parachain-system's upgrade path).
+    pub fn apply_authorized_upgrade(&self, code: &[u8]) -> Result<Vec<u8>, CollatorError> {
+        self.call("System", "apply_authorized_upgrade", &code.encode())
+    }
+
+    /// An unsigned (bare, v4) extrinsic of `call`, SCALE-encoded
+    /// (length-prefixed) as in a block body.
+    pub fn bare(&self, call: &[u8]) -> Vec<u8> {
+        let mut body = vec![EXTRINSIC_VERSION];
+        body.extend_from_slice(call);
+        let mut extrinsic = Compact(u32::try_from(body.len()).unwrap_or(u32::MAX)).encode();
+        extrinsic.extend_from_slice(&body);
+        extrinsic
     }
 
     /// The call `Balances::transfer_keep_alive(dest, value)`.

@@ -13,7 +13,7 @@
 //! let alice = dev_pair("Alice")?;
 //! let bob = dev_pair("Bob")?;
 //! let nonce = collator.account_nonce(genesis, &alice.public().0)?;
-//! let transfer = collator.transfer(&alice, &bob.public().0, 1_000, nonce)?;
+//! let transfer = collator.transfer(genesis, &alice, &bob.public().0, 1_000, nonce)?;
 //! let relay = RelayStateConfig::new(2000, 100, Some(genesis.head())).entries();
 //! let block = collator.build_block(genesis, &BlockRequest::new(1, relay).with_extrinsics(vec![transfer]))?;
 //! // block.pov, block.head, block.validation_params(); block.state is the next parent.
@@ -34,6 +34,10 @@
 //! the parent state, compacted against its root. Signed transfers are built
 //! from the runtime's metadata ([`extrinsic`]).
 //!
+//! Like a cumulus node, the collator runs the code in its parent state's
+//! `:code`: after a runtime upgrade it loads the new runtime (and reads
+//! its transaction format) once, and uses it for the blocks on top.
+//!
 //! Assumption: the runtime's header is `generic::Header<u32, BlakeTwo256>`
 //! (every cumulus runtime's) and its authorities sr25519 aura keys.
 
@@ -44,6 +48,7 @@ pub mod genesis;
 pub mod relay;
 pub mod runtime;
 pub mod state;
+pub mod tamper;
 
 pub use block::{BlockReport, BlockRequest, BuiltBlock};
 pub use error::CollatorError;
@@ -51,6 +56,8 @@ pub use extrinsic::{ChainContext, TxFormat};
 pub use relay::{relay_state_proof, RelayState, RelayStateConfig};
 pub use runtime::Runtime;
 pub use state::{system_account_key, KeyValue, ParaState};
+
+use std::sync::{Arc, Mutex};
 
 use parity_scale_codec::Encode;
 use sp_core::{sr25519, Pair as _, H256};
@@ -110,6 +117,15 @@ impl Default for CollatorOptions {
     }
 }
 
+/// A runtime the collator loaded, and its transaction format.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The runtime.
+    pub runtime: Runtime,
+    /// Its transaction format.
+    pub tx: TxFormat,
+}
+
 /// A collator for one runtime: its genesis, its transaction format, and
 /// block building on any state of the para.
 pub struct Collator {
@@ -117,6 +133,8 @@ pub struct Collator {
     genesis: ParaState,
     tx: TxFormat,
     keys: Vec<sr25519::Pair>,
+    /// Runtimes loaded since genesis (upgrades), by the hash of their code.
+    upgrades: Mutex<Vec<(H256, Arc<Loaded>)>>,
 }
 
 impl std::fmt::Debug for Collator {
@@ -142,7 +160,35 @@ impl Collator {
             genesis,
             tx,
             keys: options.keys.clone(),
+            upgrades: Mutex::new(Vec::new()),
         })
+    }
+
+    /// The runtime `state` runs (its `:code`) and its transaction format:
+    /// the genesis runtime, or one loaded after an upgrade.
+    pub fn runtime_at(&self, state: &ParaState) -> Result<Arc<Loaded>, CollatorError> {
+        let code = state
+            .storage(sp_core::storage::well_known_keys::CODE)?
+            .ok_or_else(|| CollatorError::Code("the state has no `:code`".into()))?;
+        let hash = H256(sp_io::hashing::blake2_256(&code));
+        if code == self.runtime.code() {
+            return Ok(Arc::new(Loaded {
+                runtime: self.runtime.clone(),
+                tx: self.tx.clone(),
+            }));
+        }
+        let mut upgrades = self
+            .upgrades
+            .lock()
+            .map_err(|_| CollatorError::Code("a runtime load panicked".into()))?;
+        if let Some((_, loaded)) = upgrades.iter().find(|(h, _)| *h == hash) {
+            return Ok(Arc::clone(loaded));
+        }
+        let runtime = Runtime::new(&code)?;
+        let tx = TxFormat::from_metadata(&metadata(&runtime, state)?)?;
+        let loaded = Arc::new(Loaded { runtime, tx });
+        upgrades.push((hash, Arc::clone(&loaded)));
+        Ok(loaded)
     }
 
     /// The runtime.
@@ -165,14 +211,15 @@ impl Collator {
         &self.tx
     }
 
-    /// What signing needs of the chain.
-    pub fn chain_context(&self) -> ChainContext {
-        let version = self.runtime.version();
-        ChainContext {
+    /// What signing needs of the chain at `state`.
+    pub fn chain_context(&self, state: &ParaState) -> Result<ChainContext, CollatorError> {
+        let loaded = self.runtime_at(state)?;
+        let version = loaded.runtime.version();
+        Ok(ChainContext {
             spec_version: version.spec_version,
             transaction_version: version.transaction_version,
             genesis_hash: self.genesis_hash(),
-        }
+        })
     }
 
     /// `account`'s nonce in `state` (`AccountNonceApi_account_nonce`).
@@ -200,25 +247,66 @@ impl Collator {
     }
 
     /// A signed `Balances::transfer_keep_alive(to, amount)` from `from` with
-    /// `nonce`, immortal, no tip, SCALE-encoded.
+    /// `nonce`, immortal, no tip, SCALE-encoded, for a block on `state`.
     pub fn transfer(
         &self,
+        state: &ParaState,
         from: &sr25519::Pair,
         to: &[u8; 32],
         amount: u128,
         nonce: u64,
     ) -> Result<Vec<u8>, CollatorError> {
-        let call = self.tx.transfer_keep_alive_call(to, amount);
-        Ok(self.tx.signed(&call, from, nonce, &self.chain_context()))
+        let loaded = self.runtime_at(state)?;
+        let call = loaded.tx.transfer_keep_alive_call(to, amount);
+        self.sign(state, &call, from, nonce)
     }
 
-    /// Builds, seals and proves a block on `parent`.
+    /// `call` signed by `from` with `nonce`, for a block on `state`.
+    pub fn sign(
+        &self,
+        state: &ParaState,
+        call: &[u8],
+        from: &sr25519::Pair,
+        nonce: u64,
+    ) -> Result<Vec<u8>, CollatorError> {
+        let loaded = self.runtime_at(state)?;
+        Ok(loaded
+            .tx
+            .signed(call, from, nonce, &self.chain_context(state)?))
+    }
+
+    /// The two extrinsics of a runtime upgrade to `code` through
+    /// frame-system's authorize/apply path: `Sudo::sudo(authorize_upgrade)`
+    /// signed by `sudo` with `nonce` (for a block on `state`), then the
+    /// unsigned `apply_authorized_upgrade(code)` (for the next block).
+    /// `check_version` asks the runtime to check the new code's version
+    /// (`authorize_upgrade` rather than `..._without_checks`).
+    pub fn upgrade_extrinsics(
+        &self,
+        state: &ParaState,
+        sudo: &sr25519::Pair,
+        nonce: u64,
+        code: &[u8],
+        check_version: bool,
+    ) -> Result<(Vec<u8>, Vec<u8>), CollatorError> {
+        let loaded = self.runtime_at(state)?;
+        let tx = &loaded.tx;
+        let hash = sp_io::hashing::blake2_256(code);
+        let authorize = tx.sudo(&tx.authorize_upgrade(&hash, check_version)?)?;
+        let authorize = self.sign(state, &authorize, sudo, nonce)?;
+        let apply = tx.bare(&tx.apply_authorized_upgrade(code)?);
+        Ok((authorize, apply))
+    }
+
+    /// Builds, seals and proves a block on `parent`, with the runtime in
+    /// its `:code`.
     pub fn build_block(
         &self,
         parent: &ParaState,
         request: &BlockRequest,
     ) -> Result<BuiltBlock, CollatorError> {
-        block::build(&self.runtime, &self.keys, parent, request)
+        let loaded = self.runtime_at(parent)?;
+        block::build(&loaded.runtime, &self.keys, parent, request)
     }
 }
 

@@ -105,6 +105,11 @@ impl Runtime {
         method: &str,
         data: &[u8],
     ) -> Result<Vec<u8>, CollatorError> {
+        // frame-system's `set_code` reads the new code's version through
+        // the `runtime_version` host function, as on a node.
+        extensions.register(sp_core::traits::ReadRuntimeVersionExt::new(
+            self.executor.clone(),
+        ));
         let fetcher = WrappedRuntimeCode(Cow::Borrowed(&self.wasm));
         let code = RuntimeCode {
             code_fetcher: &fetcher,

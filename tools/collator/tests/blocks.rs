@@ -108,6 +108,7 @@ fn slow_three_blocks_of_transfers_validate() {
         let before = [alice, bob, charlie].map(|a| account(&parent, &a));
         let mut extrinsics = vec![collator
             .transfer(
+                &parent,
                 &alice_key,
                 &bob,
                 10 * UNIT,
@@ -118,6 +119,7 @@ fn slow_three_blocks_of_transfers_validate() {
             extrinsics.push(
                 collator
                     .transfer(
+                        &parent,
                         &bob_key,
                         &charlie,
                         3 * UNIT,
@@ -248,7 +250,7 @@ fn slow_tampered_povs_fail_validation() {
     let bob = dev_pair("Bob").expect("key").public().0;
     let genesis = collator.genesis();
     let transfer = collator
-        .transfer(&alice_key, &bob, UNIT, 0)
+        .transfer(genesis, &alice_key, &bob, UNIT, 0)
         .expect("transfer");
     let block = collator
         .build_block(genesis, &request(genesis, vec![transfer]))

@@ -230,9 +230,23 @@ impl Linked {
 /// Links a guest ELF with polkavm-linker 0.30.0 for `JamV1`, stripped, with
 /// a dispatch table of `dispatch` (the first export at program counter 0).
 pub fn link_jamv1(elf: &[u8], dispatch: &[&[u8]]) -> Result<Linked, String> {
+    link_jamv1_with(elf, dispatch, None)
+}
+
+/// [`link_jamv1`] with a stack of at least `min_stack_size` octets (by
+/// default the linker's two pages, or what the program asks for with
+/// `polkavm_derive::min_stack_size!`).
+pub fn link_jamv1_with(
+    elf: &[u8],
+    dispatch: &[&[u8]],
+    min_stack_size: Option<u32>,
+) -> Result<Linked, String> {
     let mut config = Config::default();
     config.set_strip(true);
     config.set_dispatch_table(dispatch.iter().map(|s| s.to_vec()).collect());
+    if let Some(size) = min_stack_size {
+        config.set_min_stack_size(size);
+    }
     let blob = polkavm_linker::program_from_elf(config, TargetInstructionSet::JamV1, elf)
         .map_err(|e| format!("polkavm-linker failed: {e}"))?;
     let parts = ProgramParts::from_bytes(blob.clone().into())

@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 
 use parajam_corechains_service::host_functions::HostFunction;
 use parajam_corechains_types::pvf::{PvfAbi, PvfArtifact};
-use parajam_guest_build::{link_jamv1, nested_cargo};
+use parajam_guest_build::{link_jamv1_with, nested_cargo};
 use polkavm_common::program::{Instruction, ProgramBlob};
 use serde::{Deserialize, Serialize};
 
@@ -54,6 +54,25 @@ pub const RECIPE: &str = "parajam-pvf-build v2; \
     dispatch [validate_block]; artifact PJVF v1 SubstrateV1; \
     wasm: wasm32v1-none or wasm32-unknown-unknown (build-std, target-cpu=mvp), \
     --export-table --export=__heap_base --import-memory --cfg substrate_runtime";
+
+/// The PVF's stack, in octets, unless [`Options::stack_size`] says
+/// otherwise: 8 MiB.
+///
+/// polkavm-linker gives a program two pages of stack unless it asks for
+/// more, and substrate-wasm-builder's RISC-V mode asks for nothing: a
+/// cumulus runtime overflows that within its first block (frames of
+/// several KiB in block execution). On wasm a runtime's stack is lld's
+/// 1 MiB shadow stack plus the relay chain's deterministic stack limit
+/// (65536 wasm values of native frames); on RISC-V every frame lives on
+/// the one stack, with spills, so the PVM build gets several times that.
+/// Stack pages cost nothing until touched.
+pub const DEFAULT_STACK_SIZE: u32 = 8 << 20;
+
+/// What the link step does, recorded in a cache entry: an entry linked
+/// otherwise is relinked from its cached ELF (seconds, not a rebuild).
+fn link_recipe(stack_size: u32) -> String {
+    format!("polkavm-linker 0.30.0 JamV1 strip, dispatch [{ENTRY}], min stack size {stack_size}")
+}
 
 /// Why a runtime did not build.
 #[derive(Debug, thiserror::Error)]
@@ -151,6 +170,8 @@ pub struct Options {
     pub out_dir: Option<PathBuf>,
     /// Let cargo's progress through to this process's stderr.
     pub show_cargo_output: bool,
+    /// The PVF's stack size in octets (at least; [`DEFAULT_STACK_SIZE`]).
+    pub stack_size: u32,
 }
 
 impl Options {
@@ -165,6 +186,7 @@ impl Options {
             wasm: true,
             out_dir: None,
             show_cargo_output: false,
+            stack_size: DEFAULT_STACK_SIZE,
         }
     }
 }
@@ -242,6 +264,8 @@ pub struct Built {
     pub wasm_builder: Option<String>,
     /// How long the builds took.
     pub timings: Timings,
+    /// How the PVF was linked (the linker, its settings, the stack size).
+    pub link: String,
 }
 
 impl Built {
@@ -266,6 +290,10 @@ struct Manifest {
     exports: Vec<String>,
     wasm: bool,
     timings: Timings,
+    /// How the PVF was linked ([`link_recipe`]; empty in entries made
+    /// before it was recorded).
+    #[serde(default)]
+    link: String,
 }
 
 /// Builds (or finds in the cache) the runtime of `options`.
@@ -274,6 +302,10 @@ pub fn build(options: &Options) -> Result<Built, PvfBuildError> {
     if !options.force {
         if let Ok(mut built) = load(&plan.entry) {
             if built.wasm.is_some() || !options.wasm {
+                if built.link != link_recipe(options.stack_size) {
+                    plan.relink(options)?;
+                    built = load(&plan.entry)?;
+                }
                 built.from_cache = true;
                 return finish(built, options);
             }
@@ -281,6 +313,17 @@ pub fn build(options: &Options) -> Result<Built, PvfBuildError> {
     }
     plan.build(options)?;
     finish(load(&plan.entry)?, options)
+}
+
+/// Links `elf` as a PVF with a stack of `stack_size` octets.
+fn link_pvf(elf: &[u8], stack_size: u32) -> Result<parajam_guest_build::Linked, PvfBuildError> {
+    link_jamv1_with(elf, &[ENTRY.as_bytes()], Some(stack_size)).map_err(|e| {
+        if elf.windows(ENTRY.len()).any(|w| w == ENTRY.as_bytes()) {
+            PvfBuildError::Link(e)
+        } else {
+            PvfBuildError::NoValidateBlock
+        }
+    })
 }
 
 /// What to build, and its cache entry.
@@ -386,21 +429,47 @@ impl Plan {
         inspect::check_pvm_elf(&elf)?;
 
         let start = Instant::now();
-        let linked = link_jamv1(&elf, &[ENTRY.as_bytes()]).map_err(|e| {
-            if elf.windows(ENTRY.len()).any(|w| w == ENTRY.as_bytes()) {
-                PvfBuildError::Link(e)
-            } else {
-                PvfBuildError::NoValidateBlock
-            }
-        })?;
+        let linked = link_pvf(&elf, options.stack_size)?;
         timings.link_secs = secs(start.elapsed());
+        self.publish(&elf, &linked, wasm.as_deref(), timings, options.stack_size)
+    }
 
-        // Stage the entry, then move it into place whole.
+    /// Links the cached entry's ELF again with `options`' link settings,
+    /// keeping its wasm, and replaces the entry.
+    fn relink(&self, options: &Options) -> Result<(), PvfBuildError> {
+        let manifest: Manifest = serde_json::from_slice(&read(&self.entry.join("manifest.json"))?)
+            .map_err(|e| PvfBuildError::Cache {
+                path: self.entry.clone(),
+                message: format!("manifest.json: {e}"),
+            })?;
+        let package = &self.metadata.package;
+        let elf = read(&self.entry.join(format!("{package}.elf")))?;
+        let wasm = if manifest.wasm {
+            Some(read(&self.entry.join(format!("{package}.wasm")))?)
+        } else {
+            None
+        };
+        let mut timings = manifest.timings;
+        let start = Instant::now();
+        let linked = link_pvf(&elf, options.stack_size)?;
+        timings.link_secs = secs(start.elapsed());
+        self.publish(&elf, &linked, wasm.as_deref(), timings, options.stack_size)
+    }
+
+    /// Stages the entry, then moves it into place whole.
+    fn publish(
+        &self,
+        elf: &[u8],
+        linked: &parajam_guest_build::Linked,
+        wasm: Option<&[u8]>,
+        timings: Timings,
+        stack_size: u32,
+    ) -> Result<(), PvfBuildError> {
         let staging = self
             .cache_dir
             .join(format!("{}.tmp-{}", self.key, std::process::id()));
         let _ = fs::remove_dir_all(&staging);
-        let staged = self.stage(&staging, &elf, &linked, wasm.as_deref(), timings);
+        let staged = self.stage(&staging, elf, linked, wasm, timings, stack_size);
         if staged.is_err() {
             let _ = fs::remove_dir_all(&staging);
         }
@@ -423,6 +492,7 @@ impl Plan {
         linked: &parajam_guest_build::Linked,
         wasm: Option<&[u8]>,
         timings: Timings,
+        stack_size: u32,
     ) -> Result<(), PvfBuildError> {
         let entry_pc = *linked
             .entries
@@ -457,6 +527,7 @@ impl Plan {
                 .collect(),
             wasm: wasm.is_some(),
             timings,
+            link: link_recipe(stack_size),
         };
         let json = serde_json::to_vec_pretty(&manifest)
             .map_err(|e| PvfBuildError::Setup(format!("cannot encode the manifest: {e}")))?;
@@ -544,6 +615,7 @@ pub fn load(entry: &Path) -> Result<Built, PvfBuildError> {
         wasm,
         wasm_builder: manifest.wasm_builder,
         timings: manifest.timings,
+        link: manifest.link,
     })
 }
 

@@ -150,7 +150,8 @@ pub fn validate_block(input: &[u8]) -> u64 {
             let value = unsafe { core::ptr::read_volatile(0xF000_0000_usize as *const u8) };
             pointer_size(core::slice::from_ref(&GARBAGE[usize::from(value) % 8]))
         }
-        Some(8) => upgrade(&params.block_data[1..], params.relay_parent_number),
+        Some(8) => upgrade(&params.block_data[1..], params.relay_parent_number, true),
+        Some(9) => upgrade(&params.block_data[1..], params.relay_parent_number, false),
         Some(16) => {
             // SAFETY: single-threaded; the only reference to the buffer.
             let result = unsafe { &mut *core::ptr::addr_of_mut!(SCRIPT_RESULT) };
@@ -177,11 +178,12 @@ pub fn validate_block(input: &[u8]) -> u64 {
 /// Some(code), upward_messages: [], horizontal_messages: [],
 /// processed_downward_messages: 0, hrmp_watermark }` for `rest` = head (a
 /// `u32`-LE-length-prefixed slice) then code, in memory from the host's
-/// allocator (a code is too large for a static buffer).
-fn upgrade(rest: &[u8], hrmp_watermark: u32) -> u64 {
+/// allocator (a code is too large for a static buffer). Mode 9: the same
+/// without code (`new_validation_code: None`, whatever follows the head).
+fn upgrade(rest: &[u8], hrmp_watermark: u32, with_code: bool) -> u64 {
     let mut s = Script(rest);
     let head = s.slice();
-    let code = s.0;
+    let code = if with_code { s.0 } else { &[] };
     let len = 4 + head.len() + 1 + 4 + code.len() + 2 + 4 + 4;
     // SAFETY: a host call with an integer argument; the allocation is
     // `len` writable octets, or null.
@@ -194,11 +196,13 @@ fn upgrade(rest: &[u8], hrmp_watermark: u32) -> u64 {
     let mut at = compact(head.len(), out);
     out[at..at + head.len()].copy_from_slice(head);
     at += head.len();
-    out[at] = 1;
+    out[at] = u8::from(with_code);
     at += 1;
-    at += compact(code.len(), &mut out[at..]);
-    out[at..at + code.len()].copy_from_slice(code);
-    at += code.len();
+    if with_code {
+        at += compact(code.len(), &mut out[at..]);
+        out[at..at + code.len()].copy_from_slice(code);
+        at += code.len();
+    }
     out[at..at + 2].fill(0);
     at += 2;
     out[at..at + 4].fill(0);

@@ -1,0 +1,885 @@
+//! A migration rehearsal: does a parachain runtime, unchanged, validate on
+//! JAM?
+//!
+//! A [`Rehearsal`] is a JAM dev chain (tiny parameters by default) whose
+//! genesis holds the CoreChains service with the para registered at the
+//! runtime's genesis head and its PVF artifact as code, and a mini
+//! collator ([`parajam_collator`]) for the runtime. For each block:
+//!
+//! 1. [`Rehearsal::produce`]: the collator builds the block on the para's
+//!    current state against the relay-chain state the service emulates for
+//!    the para at the chain's current timeslot
+//!    ([`parajam_corechains_service::relay_state`]): the same entries, so
+//!    the same root accumulate will recompute;
+//! 2. [`Rehearsal::check`]: the relay chain's PVF executor validates it
+//!    with the para's wasm code (the legacy path), a guarantor computes the
+//!    work report (`Ξ`: the CoreChains authorizer and refine on the PVM,
+//!    the PVF artifact as refine's inner machine), the two results are
+//!    compared octet for octet, and the report is guaranteed, assured and
+//!    accumulated by the real STF; the block counts as enacted when the
+//!    service's stored head is its head.
+//!
+//! A runtime upgrade is the parachain's own: [`Rehearsal::add_build`]
+//! registers the PVM build of a wasm runtime with the service (a registrar
+//! package) and provides its artifact; the para's `set_code` path
+//! ([`parajam_collator::Collator::upgrade_extrinsics`]) then asks for the
+//! wasm as `new_validation_code`, the service schedules its build, signals
+//! the go-ahead after the delay, and the para's next block applies it.
+//! The collator and the legacy path follow the para's code.
+
+mod report;
+
+use std::time::Instant;
+
+use parajam_authoring::{Contents, DevChain, DevKeys, Genesis};
+use parajam_bandersnatch::RingContext;
+use parajam_collator::{BlockRequest, BuiltBlock, Collator, CollatorOptions, ParaState};
+use parajam_corechains_build::genesis::{service_account, GenesisPara};
+use parajam_corechains_build::{AUTHORIZER_CODE_HASH, SERVICE_CODE_HASH};
+use parajam_corechains_service::relay_state::RelayState;
+use parajam_corechains_types::state::StorageKey;
+use parajam_corechains_types::{
+    AuthConfig, AuthScope, HeadData, ParaId, ParachainCandidate, PvmBuild, RefineOutput,
+    ValidationCodeHash, ValidationParams, WorkItemPayload,
+};
+use parajam_guarantor::{Executor, Guaranteed, Guarantor, NoSegments};
+use parajam_primitives::types::{
+    CoreIndex, ExtrinsicSpec, OpaqueHash, Preimage, ServiceId, WorkExecResult, WorkItem,
+    WorkPackage,
+};
+use parajam_primitives::ProtocolParameters;
+use parajam_pvm::Backend;
+use parity_scale_codec::{Decode, Encode};
+use sp_core::Pair as _;
+
+pub use report::{
+    diff_results, BlockReport, LegacyVerdict, PvmVerdict, Sized as SizeAgainstLimit, Summary,
+};
+
+/// The CoreChains service's id on the rehearsal chain.
+pub const SERVICE: ServiceId = 1000;
+/// The core the para's packages go to.
+const PARA_CORE: CoreIndex = 0;
+/// The core the registrar's packages go to.
+const REGISTRAR_CORE: CoreIndex = 1;
+/// `max_pov_size` of the persisted validation data (Polkadot's 10 MiB
+/// since v1.x is above JAM's `W_B`; the relay chain's classic 5 MiB).
+pub const MAX_POV_SIZE: u32 = 5 * 1024 * 1024;
+/// The storage key of `ParachainInfo::ParachainId`.
+const PARACHAIN_ID_KEY: [u8; 32] = [
+    0x0d, 0x71, 0x5f, 0x26, 0x46, 0xc8, 0xf8, 0x57, 0x67, 0xb5, 0xd2, 0x76, 0x4b, 0xb2, 0x78, 0x26,
+    0x04, 0xa7, 0x4d, 0x81, 0x25, 0x1e, 0x39, 0x8f, 0xd8, 0xa0, 0xa4, 0xd5, 0x50, 0x23, 0xbb, 0x3f,
+];
+
+/// Why a rehearsal could not go on (a block that is merely invalid is a
+/// [`BlockReport`], not an error).
+#[derive(Debug, thiserror::Error)]
+pub enum RehearsalError {
+    /// The collator failed (the runtime, its genesis, building a block).
+    #[error("collator: {0}")]
+    Collator(#[from] parajam_collator::CollatorError),
+    /// The relay chain's PVF executor cannot prepare the wasm code.
+    #[error("the relay chain's PVF executor cannot prepare the wasm code: {0}")]
+    Prepare(String),
+    /// The PVF artifact is not one.
+    #[error("bad PVF artifact: {0}")]
+    Artifact(String),
+    /// The JAM dev chain failed (genesis, authoring, the ring).
+    #[error("JAM dev chain: {0}")]
+    Chain(String),
+    /// The para is not registered with the service any more.
+    #[error("para {0} is not registered with the CoreChains service")]
+    NotRegistered(u32),
+    /// The para runs code the rehearsal was not given.
+    #[error("the para's current code 0x{0} is none the rehearsal knows")]
+    UnknownCode(String),
+    /// A registrar package was not enacted.
+    #[error("the registrar's package was not enacted: {0}")]
+    Registrar(String),
+}
+
+/// A runtime as the two paths run it: its wasm code (what the para and the
+/// relay chain know, plain or zstd-compressed) and its PVF artifact (what
+/// the CoreChains service runs).
+#[derive(Clone)]
+pub struct Code {
+    /// The wasm code.
+    pub wasm: Vec<u8>,
+    /// The PVF artifact (`parajam_corechains_types::pvf`).
+    pub pvf: Vec<u8>,
+}
+
+impl std::fmt::Debug for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Code")
+            .field("wasm_len", &self.wasm.len())
+            .field("wasm_hash", &report::hex(&self.wasm_hash()))
+            .field("pvf_len", &self.pvf.len())
+            .field("pvf_hash", &report::hex(&self.pvf_hash()))
+            .finish()
+    }
+}
+
+impl Code {
+    /// The code of wasm `wasm` and PVF artifact `pvf`.
+    pub fn new(wasm: Vec<u8>, pvf: Vec<u8>) -> Self {
+        Self { wasm, pvf }
+    }
+
+    /// The wasm code zstd-compressed as substrate-wasm-builder's
+    /// `.compact.compressed.wasm` (what a para uploads in `set_code`);
+    /// unchanged if already compressed.
+    pub fn compressed(mut self) -> Result<Self, RehearsalError> {
+        if self.wasm.starts_with(b"\0asm") {
+            self.wasm = sp_maybe_compressed_blob::compress_strongly(
+                &self.wasm,
+                sp_maybe_compressed_blob::CODE_BLOB_BOMB_LIMIT,
+            )
+            .ok_or_else(|| RehearsalError::Prepare("the wasm does not compress".into()))?;
+        }
+        Ok(self)
+    }
+
+    /// Blake2b-256 of the wasm code: the para's validation code hash on
+    /// the relay chain.
+    pub fn wasm_hash(&self) -> [u8; 32] {
+        parajam_crypto::blake2b_256(&self.wasm)
+    }
+
+    /// Blake2b-256 of the PVF artifact: the para's code hash on JAM.
+    pub fn pvf_hash(&self) -> [u8; 32] {
+        parajam_crypto::blake2b_256(&self.pvf)
+    }
+}
+
+/// How to set up a rehearsal.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The runtime's genesis preset.
+    pub preset: String,
+    /// The para id; by default the one in the genesis state
+    /// (`ParachainInfo::ParachainId`), else 2000.
+    pub para_id: Option<u32>,
+    /// The JAM protocol parameters.
+    pub params: ProtocolParameters,
+    /// The slots a code upgrade waits for its go-ahead.
+    pub upgrade_delay: u32,
+    /// The PVM backend refine runs on (default: the preferred one).
+    pub backend: Option<Backend>,
+    /// The refine gas limit of a para's work item (default: `G_R`).
+    pub refine_gas: Option<u64>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            preset: parajam_collator::genesis::DEV_PRESET.to_owned(),
+            para_id: None,
+            params: ProtocolParameters::TINY,
+            upgrade_delay: 4,
+            backend: None,
+            refine_gas: None,
+        }
+    }
+}
+
+/// A block to check: what a collator submits, and the state after it when
+/// the rehearsal built it.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    /// The para block's number.
+    pub number: u32,
+    /// The parent head.
+    pub parent_head: Vec<u8>,
+    /// The PoV (block data).
+    pub pov: Vec<u8>,
+    /// The relay parent's number (on JAM, a timeslot).
+    pub relay_parent_number: u32,
+    /// The relay parent's storage root.
+    pub relay_parent_storage_root: [u8; 32],
+    /// The PVF the collator claims the block is valid under.
+    pub code_hash: [u8; 32],
+    /// The block as built, with the para's state after it.
+    pub built: Option<Box<BuiltBlock>>,
+}
+
+impl Candidate {
+    /// The encoded `ValidationParams` a validator passes to `validate_block`.
+    pub fn validation_params(&self) -> Vec<u8> {
+        ValidationParams {
+            parent_head: HeadData(self.parent_head.clone()),
+            block_data: parajam_corechains_types::BlockData(self.pov.clone()),
+            relay_parent_number: self.relay_parent_number,
+            relay_parent_storage_root: self.relay_parent_storage_root,
+        }
+        .encode()
+    }
+}
+
+/// A runtime upgrade in a [`Scenario`]: sudo authorizes `code` in block
+/// `at` (frame-system's `authorize_upgrade`, by the `sudo` dev account),
+/// and block `at + 1` applies it (the unsigned
+/// `apply_authorized_upgrade`), which hands it to parachain-system.
+#[derive(Debug, Clone)]
+pub struct Upgrade {
+    /// The new runtime.
+    pub code: Code,
+    /// The block that authorizes it.
+    pub at: u32,
+    /// Whether the runtime checks the new code's version (`spec_version`
+    /// must increase); off for an upgrade to the same runtime.
+    pub check_version: bool,
+    /// The sudo key's dev account name.
+    pub sudo: String,
+}
+
+/// What blocks a [`Rehearsal::run`] makes.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// How many blocks.
+    pub blocks: u32,
+    /// Signed transfers per block, between the dev accounts in turn
+    /// (Alice → Bob, Bob → Charlie, ...).
+    pub transfers: u32,
+    /// The amount of each transfer.
+    pub amount: u128,
+    /// A runtime upgrade, if any.
+    pub upgrade: Option<Upgrade>,
+}
+
+impl Default for Scenario {
+    fn default() -> Self {
+        Self {
+            blocks: 20,
+            transfers: 2,
+            amount: 1_000_000_000_000,
+            upgrade: None,
+        }
+    }
+}
+
+/// A code the rehearsal knows: both forms, prepared for the legacy path.
+struct Known {
+    code: Code,
+    legacy: parajam_pvf::legacy::Prepared,
+}
+
+/// A JAM dev chain with the CoreChains service and one para, and a
+/// collator for it.
+pub struct Rehearsal {
+    config: Config,
+    chain: DevChain,
+    collator: Collator,
+    para: ParaId,
+    parent: ParaState,
+    codes: Vec<Known>,
+}
+
+impl std::fmt::Debug for Rehearsal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rehearsal")
+            .field("config", &self.config)
+            .field("para", &self.para)
+            .field("parent", &self.parent.number())
+            .field("slot", &self.chain.state().timeslot)
+            .finish_non_exhaustive()
+    }
+}
+
+fn auth_config(scope: AuthScope) -> Vec<u8> {
+    AuthConfig {
+        service: SERVICE,
+        scope,
+    }
+    .encode()
+}
+
+/// `H(u ⌢ f)`: the CoreChains authorizer for `scope`.
+fn authorizer(scope: AuthScope) -> OpaqueHash {
+    OpaqueHash::from(parajam_crypto::blake2b_256(
+        &[&AUTHORIZER_CODE_HASH[..], &auth_config(scope)].concat(),
+    ))
+}
+
+fn chain_error(e: impl std::fmt::Display) -> RehearsalError {
+    RehearsalError::Chain(e.to_string())
+}
+
+impl Rehearsal {
+    /// Sets up the chain and the collator for a para running `code`.
+    pub fn new(code: Code, config: Config) -> Result<Self, RehearsalError> {
+        let options = CollatorOptions {
+            preset: config.preset.clone(),
+            ..CollatorOptions::default()
+        };
+        let collator = Collator::new(&code.wasm, &options)?;
+        let genesis = collator.genesis().clone();
+        let para = ParaId(match config.para_id {
+            Some(id) => id,
+            None => genesis
+                .storage(&PARACHAIN_ID_KEY)?
+                .and_then(|v| u32::decode(&mut &v[..]).ok())
+                .unwrap_or(2000),
+        });
+        parajam_corechains_types::pvf::PvfArtifact::from_bytes(&code.pvf)
+            .map_err(|e| RehearsalError::Artifact(e.to_string()))?;
+        let known = Known::new(code)?;
+
+        let params = config.params;
+        let ring =
+            RingContext::from_srs(parajam_vectors::srs(), usize::from(params.validators_count))
+                .map_err(chain_error)?;
+        let keys = DevKeys::new(params.validators_count);
+        let head = genesis.head();
+        let para_genesis = GenesisPara {
+            id: para,
+            head: &head,
+            pvf: &known.code.pvf,
+        };
+        let mut jam_genesis = Genesis::new(&params, keys.validators()).with_service(
+            SERVICE,
+            service_account(1 << 50, config.upgrade_delay, &[para_genesis]),
+        );
+        jam_genesis.authorizers = vec![
+            vec![authorizer(AuthScope::Para(para))],
+            vec![authorizer(AuthScope::Registrar)],
+        ];
+        let state = jam_genesis.build(&params, &ring).map_err(chain_error)?;
+        let mut chain = DevChain::new(params, keys, state, ring).map_err(chain_error)?;
+        if let Some(backend) = config.backend {
+            chain.set_backend(backend);
+        }
+        chain
+            .author_next(Contents::default())
+            .map_err(chain_error)?;
+        Ok(Self {
+            config,
+            chain,
+            collator,
+            para,
+            parent: genesis,
+            codes: vec![known],
+        })
+    }
+
+    /// The para.
+    pub fn para(&self) -> ParaId {
+        self.para
+    }
+
+    /// The collator.
+    pub fn collator(&self) -> &Collator {
+        &self.collator
+    }
+
+    /// The para's state the next block builds on.
+    pub fn parent(&self) -> &ParaState {
+        &self.parent
+    }
+
+    /// The JAM dev chain.
+    pub fn chain(&self) -> &DevChain {
+        &self.chain
+    }
+
+    /// The value under `key` in the service's storage.
+    pub fn service_storage(&self, key: StorageKey) -> Option<Vec<u8>> {
+        self.chain
+            .state()
+            .accounts
+            .get(&SERVICE)?
+            .storage(&key.to_key())
+            .map(<[u8]>::to_vec)
+    }
+
+    /// The para's head in the service's storage.
+    pub fn stored_head(&self) -> Option<Vec<u8>> {
+        let value = self.service_storage(StorageKey::Head(self.para))?;
+        HeadData::decode(&mut &value[..]).ok().map(|h| h.0)
+    }
+
+    /// The para's current code (a PVF hash) in the service's storage.
+    pub fn current_code(&self) -> Option<[u8; 32]> {
+        let value = self.service_storage(StorageKey::Code(self.para))?;
+        ValidationCodeHash::decode(&mut &value[..])
+            .ok()
+            .map(|h| h.0)
+    }
+
+    /// The relay-chain state the service shows the para now.
+    pub fn relay_state(&self) -> Result<RelayState, RehearsalError> {
+        RelayState::read(
+            |key| self.service_storage(key),
+            self.para,
+            self.chain.state().timeslot,
+        )
+        .ok_or(RehearsalError::NotRegistered(self.para.0))
+    }
+
+    /// Registers `code`'s PVM build with the service (a registrar package
+    /// attesting that its PVF artifact is the build of its wasm) and
+    /// provides the artifact, so that an upgrade to the wasm runs it.
+    pub fn add_build(&mut self, code: Code) -> Result<(), RehearsalError> {
+        parajam_corechains_types::pvf::PvfArtifact::from_bytes(&code.pvf)
+            .map_err(|e| RehearsalError::Artifact(e.to_string()))?;
+        let build = PvmBuild {
+            source: ValidationCodeHash(code.wasm_hash()),
+            pvf: ValidationCodeHash(code.pvf_hash()),
+            pvf_len: u32::try_from(code.pvf.len())
+                .map_err(|_| RehearsalError::Artifact("larger than 4 GiB".into()))?,
+        };
+        let package = self.package(
+            AuthScope::Registrar,
+            &WorkItemPayload::RegisterBuild(build),
+            &[],
+        )?;
+        let guaranteed = self.guarantee(&package, &[], REGISTRAR_CORE)?;
+        self.enact(guaranteed)?;
+        let key = StorageKey::Build(build.source);
+        if self.service_storage(key).is_none() {
+            return Err(RehearsalError::Registrar(self.rejections().join("; ")));
+        }
+        self.chain
+            .author_next(Contents {
+                preimages: vec![Preimage {
+                    requester: SERVICE,
+                    blob: code.pvf.clone().into(),
+                }],
+                ..Contents::default()
+            })
+            .map_err(chain_error)?;
+        self.codes.push(Known::new(code)?);
+        Ok(())
+    }
+
+    /// Builds the para's next block with `extrinsics` on its current state,
+    /// against the relay-chain state the service shows it now.
+    pub fn produce(&self, extrinsics: Vec<Vec<u8>>) -> Result<Candidate, RehearsalError> {
+        let relay = self.relay_state()?;
+        let request = BlockRequest {
+            max_pov_size: MAX_POV_SIZE,
+            ..BlockRequest::new(relay.slot, relay.entries())
+        }
+        .with_extrinsics(extrinsics);
+        let block = self.collator.build_block(&self.parent, &request)?;
+        let code_hash = self
+            .current_code()
+            .ok_or(RehearsalError::NotRegistered(self.para.0))?;
+        Ok(Candidate {
+            number: block.state.number(),
+            parent_head: block.parent_head.clone(),
+            pov: block.pov.clone(),
+            relay_parent_number: block.relay_parent_number,
+            relay_parent_storage_root: block.relay_parent_storage_root.0,
+            code_hash,
+            built: Some(Box::new(block)),
+        })
+    }
+
+    /// Makes, checks and enacts the blocks of `scenario` (registering the
+    /// upgrade's PVM build first), calling `on_block` with each block and
+    /// its report.
+    /// Stops at the first block that is not enacted (the next one would
+    /// build on a head the service does not have).
+    pub fn run(
+        &mut self,
+        scenario: &Scenario,
+        mut on_block: impl FnMut(&Candidate, &BlockReport),
+    ) -> Result<Vec<BlockReport>, RehearsalError> {
+        if let Some(upgrade) = &scenario.upgrade {
+            self.add_build(upgrade.code.clone())?;
+        }
+        let mut reports = Vec::new();
+        let mut apply = None;
+        for _ in 0..scenario.blocks {
+            let n = self.parent.number() + 1;
+            let mut extrinsics = self.transfers(scenario.transfers, scenario.amount)?;
+            if let Some(upgrade) = scenario.upgrade.as_ref() {
+                if n == upgrade.at {
+                    let sudo = parajam_collator::dev_pair(&upgrade.sudo)?;
+                    let nonce = self
+                        .collator
+                        .account_nonce(&self.parent, &sudo.public().0)?
+                        + Self::sent_by(&upgrade.sudo, scenario.transfers);
+                    let (authorize, apply_upgrade) = self.collator.upgrade_extrinsics(
+                        &self.parent,
+                        &sudo,
+                        nonce,
+                        &upgrade.code.wasm,
+                        upgrade.check_version,
+                    )?;
+                    extrinsics.push(authorize);
+                    apply = Some(apply_upgrade);
+                } else if let Some(apply_upgrade) = apply.take() {
+                    extrinsics.push(apply_upgrade);
+                }
+            }
+            let candidate = self.produce(extrinsics)?;
+            let report = self.check(&candidate)?;
+            on_block(&candidate, &report);
+            let enacted = report.enacted;
+            reports.push(report);
+            if !enacted {
+                break;
+            }
+        }
+        Ok(reports)
+    }
+
+    /// How many of `count` transfers the dev account `name` sends.
+    fn sent_by(name: &str, count: u32) -> u64 {
+        let accounts = parajam_collator::DEV_ACCOUNTS;
+        (0..count as usize)
+            .filter(|i| accounts[i % accounts.len()] == name)
+            .count() as u64
+    }
+
+    /// `count` signed transfers of `amount` for the next block: dev
+    /// account `i mod 6` to `i + 1 mod 6`, with the right nonces.
+    pub fn transfers(&self, count: u32, amount: u128) -> Result<Vec<Vec<u8>>, RehearsalError> {
+        let accounts = parajam_collator::DEV_ACCOUNTS;
+        let mut nonces = std::collections::BTreeMap::new();
+        let mut out = Vec::new();
+        for i in 0..count as usize {
+            let from = parajam_collator::dev_pair(accounts[i % accounts.len()])?;
+            let to = parajam_collator::dev_pair(accounts[(i + 1) % accounts.len()])?;
+            let nonce = match nonces.get(&(i % accounts.len())) {
+                Some(n) => n + 1,
+                None => self
+                    .collator
+                    .account_nonce(&self.parent, &from.public().0)?,
+            };
+            nonces.insert(i % accounts.len(), nonce);
+            out.push(
+                self.collator
+                    .transfer(&self.parent, &from, &to.public().0, amount, nonce)?,
+            );
+        }
+        Ok(out)
+    }
+
+    /// Validates `candidate` on both paths, compares, and has the chain
+    /// enact it. If it is enacted and the rehearsal built it, the para's
+    /// next block builds on it.
+    pub fn check(&mut self, candidate: &Candidate) -> Result<BlockReport, RehearsalError> {
+        let params = self.config.params;
+        let known = self
+            .codes
+            .iter()
+            .find(|k| k.code.pvf_hash() == candidate.code_hash)
+            .ok_or_else(|| RehearsalError::UnknownCode(report::hex(&candidate.code_hash)))?;
+        let validation_params = candidate.validation_params();
+
+        // The relay chain's path.
+        let started = Instant::now();
+        let legacy = match known.legacy.validate_block(&validation_params) {
+            Ok(v) => LegacyVerdict::Valid(v.result),
+            Err(e) => LegacyVerdict::Invalid(e.to_string()),
+        };
+        let legacy_time = started.elapsed();
+
+        // JAM: Ξ on the para's package.
+        let payload = WorkItemPayload::Candidate(ParachainCandidate {
+            para_id: self.para,
+            parent_head: HeadData(candidate.parent_head.clone()),
+            validation_code_hash: ValidationCodeHash(candidate.code_hash),
+            anchor: self
+                .chain
+                .refine_context()
+                .ok_or_else(|| chain_error("no recent block"))?
+                .anchor
+                .0,
+            relay_parent_number: candidate.relay_parent_number,
+            relay_parent_storage_root: candidate.relay_parent_storage_root,
+            block_data_hash: parajam_crypto::blake2b_256(&candidate.pov),
+        });
+        let extrinsics = [candidate.pov.clone()];
+        let package = self.package(AuthScope::Para(self.para), &payload, &extrinsics)?;
+        let gas_limit = package.items[0].refine_gas_limit;
+        let started = Instant::now();
+        let guaranteed = self.guarantee(&package, &extrinsics, PARA_CORE);
+        let pvm_time = started.elapsed();
+
+        let (pvm, gas, bundle, output) = pvm_verdict(&params, guaranteed.as_ref());
+
+        let (identical, diff) = match (&legacy, &pvm) {
+            (LegacyVerdict::Valid(result), PvmVerdict::Valid(output)) => {
+                if parajam_crypto::blake2b_256(result) == output.result_hash {
+                    (true, Vec::new())
+                } else {
+                    (
+                        false,
+                        self.diff(known, result, &validation_params, gas_limit),
+                    )
+                }
+            }
+            (LegacyVerdict::Invalid(_), PvmVerdict::Invalid(_) | PvmVerdict::Failed(_)) => {
+                (true, Vec::new())
+            }
+            (LegacyVerdict::Valid(_), _) => (false, vec!["valid on wasm, not on the PVM".into()]),
+            (LegacyVerdict::Invalid(_), PvmVerdict::Valid(_)) => {
+                (false, vec!["valid on the PVM, not on wasm".into()])
+            }
+        };
+        let (head, new_code) = match &pvm {
+            PvmVerdict::Valid(o) => (
+                Some(SizeAgainstLimit {
+                    size: o.head_data.0.len() as u64,
+                    limit: u64::from(self.relay_state()?.host_config.max_head_data_size),
+                }),
+                o.new_validation_code,
+            ),
+            _ => (None, None),
+        };
+
+        // Enactment, whatever the verdict: accumulate must refuse what is
+        // invalid.
+        if let Ok(g) = guaranteed {
+            self.enact(g)?;
+        }
+        // Enacted: accumulate says so, and the stored head is the block's.
+        let enacted = self.accepted_last()
+            && match &pvm {
+                PvmVerdict::Valid(o) => self.stored_head().as_deref() == Some(&o.head_data.0[..]),
+                _ => true,
+            };
+        let rejection = (!enacted).then(|| self.rejections().join("; "));
+        let upgrade_enacted = enacted && self.logged("UpgradeEnacted");
+        if enacted {
+            if let Some(built) = &candidate.built {
+                self.parent = built.state.clone();
+            }
+        }
+        Ok(BlockReport {
+            number: candidate.number,
+            extrinsics: candidate.built.as_ref().map(|b| b.extrinsics.len()),
+            relay_parent: candidate.relay_parent_number,
+            legacy,
+            legacy_time,
+            pvm,
+            pvm_time,
+            gas: (gas, gas_limit),
+            identical,
+            diff,
+            pov: SizeAgainstLimit {
+                size: candidate.pov.len() as u64,
+                limit: u64::from(MAX_POV_SIZE),
+            },
+            head,
+            bundle,
+            output,
+            new_code,
+            enacted,
+            upgrade_enacted,
+            rejection: rejection.filter(|r| !r.is_empty()),
+        })
+    }
+
+    /// Where the PVM's result differs from `wasm`'s: the PVF run natively
+    /// with the service's executor, for its octets.
+    fn diff(&self, known: &Known, wasm: &[u8], params: &[u8], gas: u64) -> Vec<String> {
+        let pvm = self.chain.pvm();
+        let backend = self
+            .config
+            .backend
+            .unwrap_or_else(|| pvm.preferred_backend());
+        match parajam_pvf::pvm::validate_block(pvm, backend, &known.code.pvf, params, gas) {
+            Ok((validated, _)) => diff_results(wasm, &validated.result),
+            Err(e) => vec![format!("the PVF run natively failed: {e}")],
+        }
+    }
+
+    /// Whether the last accumulation enacted a head for the para.
+    fn accepted_last(&self) -> bool {
+        self.logged("HeadEnacted")
+    }
+
+    /// Whether the last accumulation logged an event `event` for the para.
+    fn logged(&self, event: &str) -> bool {
+        let para = format!("para: ParaId({})", self.para.0);
+        self.service_logs()
+            .iter()
+            .any(|l| l.starts_with(event) && l.contains(&para))
+    }
+
+    /// The service's log lines of the last accumulation.
+    fn service_logs(&self) -> Vec<String> {
+        self.chain
+            .last_accumulation()
+            .logs
+            .iter()
+            .filter(|(service, _)| *service == SERVICE)
+            .map(|(_, entry)| String::from_utf8_lossy(&entry.message).into_owned())
+            .collect()
+    }
+
+    /// What the last accumulation rejected, as the service logged it.
+    fn rejections(&self) -> Vec<String> {
+        self.service_logs()
+            .into_iter()
+            .filter(|l| l.starts_with("Rejected"))
+            .collect()
+    }
+
+    /// A package of one CoreChains item with `payload` and `extrinsics`,
+    /// authorized under `scope`, anchored on the chain's head.
+    fn package(
+        &self,
+        scope: AuthScope,
+        payload: &WorkItemPayload,
+        extrinsics: &[Vec<u8>],
+    ) -> Result<WorkPackage, RehearsalError> {
+        let params = &self.config.params;
+        let context = self
+            .chain
+            .refine_context()
+            .ok_or_else(|| chain_error("no recent block"))?;
+        let extrinsic = extrinsics
+            .iter()
+            .map(|x| {
+                Ok(ExtrinsicSpec {
+                    hash: OpaqueHash::from(parajam_crypto::blake2b_256(x)),
+                    len: u32::try_from(x.len()).map_err(|_| chain_error("a 4 GiB extrinsic"))?,
+                })
+            })
+            .collect::<Result<Vec<_>, RehearsalError>>()?;
+        Ok(WorkPackage {
+            auth_code_host: SERVICE,
+            auth_code_hash: OpaqueHash::from(AUTHORIZER_CODE_HASH),
+            context,
+            authorization: Vec::new().into(),
+            authorizer_config: auth_config(scope).into(),
+            items: vec![WorkItem {
+                service: SERVICE,
+                code_hash: OpaqueHash::from(SERVICE_CODE_HASH),
+                refine_gas_limit: self.config.refine_gas.unwrap_or(params.gas_refine),
+                accumulate_gas_limit: params.gas_accumulate_report,
+                export_count: 0,
+                payload: payload.encode().into(),
+                import_segments: vec![],
+                extrinsic,
+            }]
+            .into(),
+        })
+    }
+
+    /// `Ξ(p, c)` by a guarantor on the chain's current accounts.
+    fn guarantee(
+        &self,
+        package: &WorkPackage,
+        extrinsics: &[Vec<u8>],
+        core: CoreIndex,
+    ) -> Result<Guaranteed, RehearsalError> {
+        let pvm = self.chain.pvm();
+        let guarantor = Guarantor {
+            executor: Executor {
+                pvm,
+                backend: self
+                    .config
+                    .backend
+                    .unwrap_or_else(|| pvm.preferred_backend()),
+                crosscheck: false,
+            },
+            params: &self.config.params,
+        };
+        guarantor
+            .process(
+                &self.chain.state().accounts,
+                package,
+                core,
+                &[extrinsics.to_vec()],
+                &NoSegments,
+            )
+            .map_err(chain_error)
+    }
+
+    /// Guarantees the report in one block; it is assured, and accumulated,
+    /// in the next.
+    fn enact(&mut self, guaranteed: Guaranteed) -> Result<(), RehearsalError> {
+        let core = guaranteed.report.core_index;
+        self.chain
+            .author_next(Contents {
+                reports: vec![guaranteed.report],
+                ..Contents::default()
+            })
+            .map_err(chain_error)?;
+        self.chain
+            .assure_next(&[core], 0..self.config.params.validators_count)
+            .map_err(chain_error)?;
+        Ok(())
+    }
+}
+
+/// The service's verdict in `Ξ`'s outcome, the gas refine used, and the
+/// bundle and output sizes against their limits.
+fn pvm_verdict(
+    params: &ProtocolParameters,
+    guaranteed: Result<&Guaranteed, &RehearsalError>,
+) -> (
+    PvmVerdict,
+    u64,
+    Option<SizeAgainstLimit>,
+    Option<SizeAgainstLimit>,
+) {
+    let g = match guaranteed {
+        Err(e) => return (PvmVerdict::Failed(e.to_string()), 0, None, None),
+        Ok(g) => g,
+    };
+    let Some(result) = g.report.results.first() else {
+        return (
+            PvmVerdict::Failed("a report without results".into()),
+            0,
+            None,
+            None,
+        );
+    };
+    let bundle = Some(SizeAgainstLimit {
+        size: g.bundle.len() as u64,
+        limit: u64::from(params.max_bundle_size),
+    });
+    let gas = result.refine_load.gas_used;
+    let WorkExecResult::Ok(octets) = &result.result else {
+        let error = &result.result;
+        return (
+            PvmVerdict::Failed(format!("refine failed: {error:?}")),
+            gas,
+            bundle,
+            None,
+        );
+    };
+    let output = Some(SizeAgainstLimit {
+        size: octets.0.len() as u64,
+        limit: u64::from(params.max_report_output_size),
+    });
+    let verdict = match RefineOutput::decode(&mut &octets.0[..]) {
+        Ok(RefineOutput::Valid(o)) => PvmVerdict::Valid(Box::new(o)),
+        Ok(RefineOutput::Invalid { reason, .. }) => PvmVerdict::Invalid(format!("{reason:?}")),
+        Ok(other) => PvmVerdict::Failed(format!("unexpected output {other:?}")),
+        Err(e) => PvmVerdict::Failed(format!("output does not decode: {e}")),
+    };
+    (verdict, gas, bundle, output)
+}
+
+impl Known {
+    fn new(code: Code) -> Result<Self, RehearsalError> {
+        let legacy = parajam_pvf::legacy::prepare(&code.wasm)
+            .map_err(|e| RehearsalError::Prepare(e.to_string()))?;
+        Ok(Self { code, legacy })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_parachain_id_key_is_twox128_of_its_pallet_and_item() {
+        use parajam_corechains_service::host_functions::Hasher;
+        let key = [
+            Hasher::Twox128.hash(b"ParachainInfo"),
+            Hasher::Twox128.hash(b"ParachainId"),
+        ]
+        .concat();
+        assert_eq!(key, PARACHAIN_ID_KEY);
+    }
+}
