@@ -363,6 +363,19 @@ fn a_registrar_package_registers_a_para_whose_blocks_then_validate() {
     );
 }
 
+/// `para`'s current code in the service's storage.
+fn current_code(chain: &DevChain, para: ParaId) -> ValidationCodeHash {
+    let value = storage(chain, StorageKey::Code(para)).expect("a code");
+    ValidationCodeHash::decode(&mut &value[..]).expect("decodes")
+}
+
+/// The code-upgrade signal the service's relay state shows `para` now.
+fn upgrade_signal(chain: &DevChain, para: ParaId) -> Option<UpgradeSignal> {
+    RelayState::read(|key| storage(chain, key), para, chain.state().timeslot)
+        .expect("registered")
+        .upgrade
+}
+
 /// A misbehaving-PVF block that returns `head`, and asks for `code` if any
 /// (modes 8 and 9).
 fn head_block(head: &[u8], code: Option<&[u8]>) -> Vec<u8> {
@@ -413,19 +426,11 @@ fn a_para_upgrades_its_code_and_the_new_code_validates_its_next_blocks() {
     let pending = PendingUpgrade::decode(&mut &pending[..]).expect("decodes");
     assert_eq!(pending.code_hash, asked.code_hash);
     assert_eq!(pending.enact_at, scheduled_at + UPGRADE_DELAY);
-    let code = |chain: &DevChain| {
-        let value = storage(chain, StorageKey::Code(NEWCOMER)).expect("a code");
-        ValidationCodeHash::decode(&mut &value[..]).expect("decodes")
-    };
+    let code = |chain: &DevChain| current_code(chain, NEWCOMER);
+    let signal = |chain: &DevChain| upgrade_signal(chain, NEWCOMER);
     assert_eq!(code(&chain), ValidationCodeHash(hash(old)), "not yet");
-
     // The relay state a collator reads: the upgrade restricted, then, once
     // due, the go-ahead.
-    let signal = |chain: &DevChain| {
-        RelayState::read(|key| storage(chain, key), NEWCOMER, chain.state().timeslot)
-            .expect("registered")
-            .upgrade
-    };
     assert_eq!(signal(&chain), Some(UpgradeSignal::Restricted));
 
     // An adder block on the new code, too early: refine validates it (it

@@ -53,7 +53,8 @@ use parity_scale_codec::{Decode, Encode};
 use sp_core::Pair as _;
 
 pub use report::{
-    diff_results, BlockReport, LegacyVerdict, PvmVerdict, Sized as SizeAgainstLimit, Summary,
+    diff_results, readable_error, BlockReport, LegacyVerdict, PvmVerdict,
+    Sized as SizeAgainstLimit, Summary,
 };
 
 /// The CoreChains service's id on the rehearsal chain.
@@ -602,25 +603,7 @@ impl Rehearsal {
 
         let (pvm, gas, bundle, output) = pvm_verdict(&params, guaranteed.as_ref());
 
-        let (identical, diff) = match (&legacy, &pvm) {
-            (LegacyVerdict::Valid(result), PvmVerdict::Valid(output)) => {
-                if parajam_crypto::blake2b_256(result) == output.result_hash {
-                    (true, Vec::new())
-                } else {
-                    (
-                        false,
-                        self.diff(known, result, &validation_params, gas_limit),
-                    )
-                }
-            }
-            (LegacyVerdict::Invalid(_), PvmVerdict::Invalid(_) | PvmVerdict::Failed(_)) => {
-                (true, Vec::new())
-            }
-            (LegacyVerdict::Valid(_), _) => (false, vec!["valid on wasm, not on the PVM".into()]),
-            (LegacyVerdict::Invalid(_), PvmVerdict::Valid(_)) => {
-                (false, vec!["valid on the PVM, not on wasm".into()])
-            }
-        };
+        let (identical, diff) = self.compare(known, &legacy, &pvm, &validation_params, gas_limit);
         let (head, new_code) = match &pvm {
             PvmVerdict::Valid(o) => (
                 Some(SizeAgainstLimit {
@@ -673,6 +656,33 @@ impl Rehearsal {
             upgrade_enacted,
             rejection: rejection.filter(|r| !r.is_empty()),
         })
+    }
+
+    /// Whether the engines agree, and where they differ.
+    fn compare(
+        &self,
+        known: &Known,
+        legacy: &LegacyVerdict,
+        pvm: &PvmVerdict,
+        params: &[u8],
+        gas: u64,
+    ) -> (bool, Vec<String>) {
+        match (legacy, pvm) {
+            (LegacyVerdict::Valid(result), PvmVerdict::Valid(output)) => {
+                if parajam_crypto::blake2b_256(result) == output.result_hash {
+                    (true, Vec::new())
+                } else {
+                    (false, self.diff(known, result, params, gas))
+                }
+            }
+            (LegacyVerdict::Invalid(_), PvmVerdict::Invalid(_) | PvmVerdict::Failed(_)) => {
+                (true, Vec::new())
+            }
+            (LegacyVerdict::Valid(_), _) => (false, vec!["valid on wasm, not on the PVM".into()]),
+            (LegacyVerdict::Invalid(_), PvmVerdict::Valid(_)) => {
+                (false, vec!["valid on the PVM, not on wasm".into()])
+            }
+        }
     }
 
     /// Where the PVM's result differs from `wasm`'s: the PVF run natively
@@ -871,6 +881,19 @@ impl Known {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn executor_errors_lose_crate_hashes_and_generics() {
+        let error = "execute: Execution aborted due to trap: wasm trap: wasm `unreachable` instruction executed\n    0: 0x501edd - runtime.wasm!__rustc[b7974e8690430dd9]::rust_begin_unwind\n    2: 0x1a1f5f - runtime.wasm!cumulus_pallet_parachain_system[a4227c3016f35165]::validate_block::implementation::validate_block::<sp_runtime[7c7e]::Block<Header<u32>>, Executor<R>>";
+        assert_eq!(
+            readable_error(error),
+            vec![
+                "execute: Execution aborted due to trap: wasm trap: wasm `unreachable` instruction executed",
+                "in __rustc::rust_begin_unwind",
+                "in cumulus_pallet_parachain_system::validate_block::implementation::validate_block::<…>",
+            ]
+        );
+    }
 
     #[test]
     fn the_parachain_id_key_is_twox128_of_its_pallet_and_item() {

@@ -143,7 +143,9 @@ impl fmt::Display for BlockReport {
             },
         )?;
         if let LegacyVerdict::Invalid(why) = &self.legacy {
-            writeln!(f, "  wasm:  {why}")?;
+            for (i, line) in readable_error(why).iter().enumerate() {
+                writeln!(f, "  {}{line}", if i == 0 { "wasm:  " } else { "       " })?;
+            }
         }
         match &self.pvm {
             PvmVerdict::Invalid(why) | PvmVerdict::Failed(why) => writeln!(f, "  pvm:   {why}")?,
@@ -269,6 +271,41 @@ impl fmt::Display for Summary {
             }
         )
     }
+}
+
+/// The relay chain executor's error made readable: each line with crate
+/// hashes (`[0123abcd]`) and generic arguments (`<...>`) left out, the
+/// wasm backtrace's frames as `in <function>`, at most 12 lines.
+pub fn readable_error(error: &str) -> Vec<String> {
+    let mut lines = Vec::new();
+    for line in error.split('\n') {
+        let mut out = String::new();
+        let (mut hash, mut generics) = (false, 0usize);
+        for c in line.chars() {
+            match c {
+                '[' if generics == 0 => hash = true,
+                ']' if hash => hash = false,
+                '<' => {
+                    if generics == 0 {
+                        out.push_str("<…>");
+                    }
+                    generics += 1;
+                }
+                '>' if generics > 0 => generics -= 1,
+                _ if hash || generics > 0 => {}
+                _ => out.push(c),
+            }
+        }
+        let out = match out.split_once(".wasm!") {
+            Some((_, function)) => format!("in {function}"),
+            None => out.trim().to_owned(),
+        };
+        if !out.is_empty() {
+            lines.push(out);
+        }
+    }
+    lines.truncate(12);
+    lines
 }
 
 fn millis(d: Duration) -> f64 {
