@@ -37,7 +37,9 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                // A runtime's own log lines (the mini collator runs
+                // runtimes natively) only when asked for: `RUST_LOG=runtime=debug`.
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,runtime=off")),
         )
         .with_writer(std::io::stderr)
         .init();

@@ -440,15 +440,26 @@ impl Rehearsal {
         if self.service_storage(key).is_none() {
             return Err(RehearsalError::Registrar(self.rejections().join("; ")));
         }
-        self.chain
-            .author_next(Contents {
-                preimages: vec![Preimage {
-                    requester: SERVICE,
-                    blob: code.pvf.clone().into(),
-                }],
-                ..Contents::default()
-            })
-            .map_err(chain_error)?;
+        // Provided unless the service has it already (an upgrade to a
+        // runtime whose build runs now: the same PVF).
+        let requested = self
+            .chain
+            .state()
+            .accounts
+            .get(&SERVICE)
+            .and_then(|a| a.request(&OpaqueHash::from(build.pvf.0), build.pvf_len))
+            .is_some_and(|slots| slots.is_empty());
+        if requested {
+            self.chain
+                .author_next(Contents {
+                    preimages: vec![Preimage {
+                        requester: SERVICE,
+                        blob: code.pvf.clone().into(),
+                    }],
+                    ..Contents::default()
+                })
+                .map_err(chain_error)?;
+        }
         self.codes.push(Known::new(code)?);
         Ok(())
     }

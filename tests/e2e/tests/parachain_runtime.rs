@@ -1,8 +1,12 @@
-//! SLOW (the runtime builds: ~50 minutes cold on 2 cores for both
-//! variants, a second warm from `~/.cache/parajam/runtimes`; then a few
-//! minutes of blocks): `runtime/parachain`, a real cumulus runtime, on a
-//! JAM dev chain through the CoreChains service, against the relay chain's
-//! own PVF executor on the same blocks.
+//! SLOW (the runtime builds: tens of minutes cold on 2 cores for both
+//! variants, a second warm from `~/.cache/parajam/runtimes`; then about a
+//! minute of blocks): `runtime/parachain`, a real cumulus runtime, on a
+//! JAM dev chain through the CoreChains service (`parajam-rehearsal`),
+//! against the relay chain's own PVF executor on the same blocks: 20
+//! blocks with transfers and a runtime upgrade (v1 to v2, through
+//! frame-system's authorize/apply path and parachain-system), all identical
+//! on both engines and enacted by accumulate; and bad blocks rejected by
+//! both and not enacted.
 
 use std::path::PathBuf;
 

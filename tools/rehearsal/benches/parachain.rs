@@ -1,0 +1,224 @@
+//! Blocks of `runtime/parachain` (a real cumulus runtime: inherents, two
+//! signed transfers each) validated on both engines in the same run:
+//!
+//! - the PVM path: the CoreChains executor with the runtime's PVF artifact
+//!   as an inner machine, as refine runs it, on the recompiler warm (the
+//!   compiled module from the PVM's module cache: a node validating many
+//!   blocks of one para) and cold (every call compiles the 5.7 MB program);
+//! - the legacy path: the relay chain's own PVF executor, warm (prepared
+//!   once; each call deserializes the artifact, instantiates and executes
+//!   on a fresh thread, as the execute worker does) and cold (prepare, i.e.
+//!   wasmtime compiling the 7 MB runtime, then execute).
+//!
+//! And loading alone: the PVM's artifact parse and program compile against
+//! the relay chain's prepare. Prints medians per block and the ratios.
+//!
+//! `cargo bench -p parajam-rehearsal --bench parachain` (the runtime builds
+//! first if the cache does not have it). Without `--bench` it checks that
+//! both engines give the same octets for every block, once.
+
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use parajam_corechains_types::pvf::{PvfArtifact, StandardProgram};
+use parajam_pvf::{legacy, pvm};
+use parajam_pvm::{Backend, Pvm, PvmFlavor};
+use parajam_rehearsal::{Code, Config, Rehearsal, Scenario};
+
+const GAS: u64 = 1_000_000_000;
+const BLOCKS: u32 = 4;
+
+fn median(mut f: impl FnMut(), budget: Duration, min_samples: usize) -> Duration {
+    let mut samples = Vec::new();
+    let end = Instant::now() + budget;
+    while Instant::now() < end || samples.len() < min_samples {
+        let start = Instant::now();
+        f();
+        samples.push(start.elapsed());
+    }
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn millis(time: Duration) -> f64 {
+    time.as_secs_f64() * 1e3
+}
+
+fn ratio(a: Duration, b: Duration) -> f64 {
+    a.as_secs_f64() / b.as_secs_f64()
+}
+
+struct Engines {
+    code: Code,
+    blocks: Vec<Vec<u8>>,
+    warm_pvm: Pvm,
+    cold_pvm: Pvm,
+    compiler: Backend,
+    prepared: legacy::Prepared,
+}
+
+impl Engines {
+    fn new() -> Result<Self, String> {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../runtime/parachain");
+        let built = parajam_pvf_build::build(&parajam_pvf_build::Options::new(dir))
+            .map_err(|e| format!("runtime/parachain: {e}"))?;
+        let wasm = built.wasm.ok_or("no wasm runtime")?;
+        let code = Code::new(
+            std::fs::read(&wasm.path).map_err(|e| e.to_string())?,
+            std::fs::read(&built.pvf).map_err(|e| e.to_string())?,
+        );
+        // Real blocks, made and enacted by a rehearsal.
+        let mut rehearsal =
+            Rehearsal::new(code.clone(), Config::default()).map_err(|e| e.to_string())?;
+        let mut blocks = Vec::new();
+        let scenario = Scenario {
+            blocks: BLOCKS,
+            transfers: 2,
+            ..Scenario::default()
+        };
+        let reports = rehearsal
+            .run(&scenario, |candidate, _| {
+                blocks.push(candidate.validation_params());
+            })
+            .map_err(|e| e.to_string())?;
+        if reports.iter().any(|r| !r.ok()) {
+            return Err("a block of the rehearsal is not OK".into());
+        }
+        let warm_pvm = Pvm::new(PvmFlavor::Gp072).map_err(|e| e.to_string())?;
+        let compiler = warm_pvm.preferred_backend();
+        let cold_pvm = Pvm::new(PvmFlavor::Gp072)
+            .map_err(|e| e.to_string())?
+            .with_module_cache_capacity(0);
+        let prepared = legacy::prepare(&code.wasm).map_err(|e| e.to_string())?;
+        Ok(Self {
+            code,
+            blocks,
+            warm_pvm,
+            cold_pvm,
+            compiler,
+            prepared,
+        })
+    }
+
+    fn pvm(&self, cold: bool, block: &[u8]) -> (Vec<u8>, u64) {
+        let engine = if cold { &self.cold_pvm } else { &self.warm_pvm };
+        let (validated, _) = pvm::validate_block(engine, self.compiler, &self.code.pvf, block, GAS)
+            .expect("valid on the PVM");
+        (validated.result, validated.used)
+    }
+
+    fn wasm_warm(&self, block: &[u8]) -> Vec<u8> {
+        self.prepared
+            .validate_block(block)
+            .expect("valid on wasm")
+            .result
+    }
+
+    fn wasm_cold(&self, block: &[u8]) -> Vec<u8> {
+        legacy::validate_block(&self.code.wasm, block)
+            .expect("valid on wasm")
+            .result
+    }
+
+    fn pvm_load(&self) {
+        let artifact = PvfArtifact::from_bytes(&self.code.pvf).expect("an artifact");
+        let program = StandardProgram::parse(&artifact.program).expect("a program");
+        let code = self
+            .cold_pvm
+            .prepare_code(program.code)
+            .expect("a code blob");
+        self.cold_pvm
+            .compile_code(self.compiler, &code)
+            .expect("compiles");
+    }
+
+    fn agree(&self) -> Result<(), String> {
+        for (n, block) in self.blocks.iter().enumerate() {
+            let (pvm, _) = self.pvm(false, block);
+            if pvm != self.wasm_warm(block) {
+                return Err(format!("block {}: the PVM and wasm differ", n + 1));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn run(e: &Engines) {
+    let per_block = |f: &dyn Fn(&[u8]), budget: u64, min: usize| {
+        let mut i = 0;
+        median(
+            || {
+                f(&e.blocks[i % e.blocks.len()]);
+                i += 1;
+            },
+            Duration::from_secs(budget),
+            min,
+        )
+    };
+    let pvm_warm = per_block(&|b| drop(black_box(e.pvm(false, b))), 10, 11);
+    let pvm_cold = per_block(&|b| drop(black_box(e.pvm(true, b))), 10, 5);
+    let wasm_warm = per_block(&|b| drop(black_box(e.wasm_warm(b))), 10, 11);
+    let wasm_cold = per_block(&|b| drop(black_box(e.wasm_cold(b))), 20, 5);
+    let pvm_load = median(|| e.pvm_load(), Duration::from_secs(10), 5);
+    let wasm_prepare = median(
+        || drop(black_box(legacy::prepare(&e.code.wasm))),
+        Duration::from_secs(20),
+        5,
+    );
+    let gas: Vec<u64> = e.blocks.iter().map(|b| e.pvm(false, b).1).collect();
+    println!(
+        "runtime/parachain: {} blocks, PVF {} B, wasm {} B; gas per block {:?} ({})",
+        e.blocks.len(),
+        e.code.pvf.len(),
+        e.code.wasm.len(),
+        gas,
+        e.compiler.name()
+    );
+    println!("engine                  | warm ms | cold ms | warm / wasm | cold / wasm");
+    for (name, warm, cold) in [
+        ("PVM recompiler", pvm_warm, pvm_cold),
+        ("wasm (relay chain)", wasm_warm, wasm_cold),
+    ] {
+        println!(
+            "{name:<23} | {:>7.2} | {:>7.1} | {:>11.2} | {:>11.3}",
+            millis(warm),
+            millis(cold),
+            ratio(warm, wasm_warm),
+            ratio(cold, wasm_cold)
+        );
+    }
+    println!(
+        "load alone: PVM artifact parse + program compile {:.1} ms, wasm prepare {:.1} ms",
+        millis(pvm_load),
+        millis(wasm_prepare)
+    );
+    println!(
+        "RATIO pvm recompiler/wasm warm: {:.2}",
+        ratio(pvm_warm, wasm_warm)
+    );
+    println!(
+        "RATIO pvm recompiler/wasm cold: {:.3}",
+        ratio(pvm_cold, wasm_cold)
+    );
+    println!("RATIO load pvm/wasm: {:.3}", ratio(pvm_load, wasm_prepare));
+}
+
+fn main() -> ExitCode {
+    let engines = match Engines::new() {
+        Ok(engines) => engines,
+        Err(e) => {
+            eprintln!("parachain bench: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Err(e) = engines.agree() {
+        eprintln!("parachain bench: {e}");
+        return ExitCode::FAILURE;
+    }
+    if std::env::args().any(|a| a == "--bench") {
+        run(&engines);
+    }
+    ExitCode::SUCCESS
+}
