@@ -37,9 +37,13 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                // A runtime's own log lines (the mini collator runs
-                // runtimes natively) only when asked for: `RUST_LOG=runtime=debug`.
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,runtime=off")),
+                // parajam's own lines; a runtime's (the mini collator runs
+                // runtimes natively, their pallets log under their own
+                // targets) only warnings, and `runtime::*` only when asked
+                // for (`RUST_LOG=runtime=debug`).
+                .unwrap_or_else(|_| {
+                    tracing_subscriber::EnvFilter::new("warn,parajam=info,runtime=off")
+                }),
         )
         .with_writer(std::io::stderr)
         .init();

@@ -84,6 +84,12 @@ fn print(built: &Built) {
     println!();
     println!("pvm: {}", built.pvf.display());
     println!("  linked: {}", built.link);
+    if built.null_access_traps > 0 {
+        println!(
+            "  {} null-pointer load(s)/store(s) in the RISC-V code made traps (they fault on the PVM anyway)",
+            built.null_access_traps
+        );
+    }
     #[allow(clippy::cast_precision_loss)]
     let share = built.pvf_size as f64 / W_C as f64 * 100.0;
     println!(

@@ -25,6 +25,7 @@
 
 pub mod cache;
 pub mod inspect;
+pub mod null_access;
 pub mod project;
 
 use std::fs;
@@ -266,6 +267,9 @@ pub struct Built {
     pub timings: Timings,
     /// How the PVF was linked (the linker, its settings, the stack size).
     pub link: String,
+    /// Loads and stores at an absolute address near zero (null-pointer
+    /// accesses LLVM emitted) made the PVM's trap before linking.
+    pub null_access_traps: usize,
 }
 
 impl Built {
@@ -294,6 +298,9 @@ struct Manifest {
     /// before it was recorded).
     #[serde(default)]
     link: String,
+    /// Null-pointer accesses made traps before linking.
+    #[serde(default)]
+    null_access_traps: usize,
 }
 
 /// Builds (or finds in the cache) the runtime of `options`.
@@ -315,15 +322,23 @@ pub fn build(options: &Options) -> Result<Built, PvfBuildError> {
     finish(load(&plan.entry)?, options)
 }
 
-/// Links `elf` as a PVF with a stack of `stack_size` octets.
-fn link_pvf(elf: &[u8], stack_size: u32) -> Result<parajam_guest_build::Linked, PvfBuildError> {
-    link_jamv1_with(elf, &[ENTRY.as_bytes()], Some(stack_size)).map_err(|e| {
+/// Links `elf` as a PVF with a stack of `stack_size` octets, its null
+/// accesses made traps first ([`null_access`]); the link and how many
+/// there were.
+fn link_pvf(
+    elf: &[u8],
+    stack_size: u32,
+) -> Result<(parajam_guest_build::Linked, usize), PvfBuildError> {
+    let mut patched = elf.to_vec();
+    let traps = null_access::trap_null_accesses(&mut patched).map_err(PvfBuildError::Link)?;
+    let linked = link_jamv1_with(&patched, &[ENTRY.as_bytes()], Some(stack_size)).map_err(|e| {
         if elf.windows(ENTRY.len()).any(|w| w == ENTRY.as_bytes()) {
             PvfBuildError::Link(e)
         } else {
             PvfBuildError::NoValidateBlock
         }
-    })
+    })?;
+    Ok((linked, traps))
 }
 
 /// What to build, and its cache entry.
@@ -429,9 +444,16 @@ impl Plan {
         inspect::check_pvm_elf(&elf)?;
 
         let start = Instant::now();
-        let linked = link_pvf(&elf, options.stack_size)?;
+        let (linked, traps) = link_pvf(&elf, options.stack_size)?;
         timings.link_secs = secs(start.elapsed());
-        self.publish(&elf, &linked, wasm.as_deref(), timings, options.stack_size)
+        self.publish(
+            &elf,
+            &linked,
+            wasm.as_deref(),
+            timings,
+            options.stack_size,
+            traps,
+        )
     }
 
     /// Links the cached entry's ELF again with `options`' link settings,
@@ -451,9 +473,16 @@ impl Plan {
         };
         let mut timings = manifest.timings;
         let start = Instant::now();
-        let linked = link_pvf(&elf, options.stack_size)?;
+        let (linked, traps) = link_pvf(&elf, options.stack_size)?;
         timings.link_secs = secs(start.elapsed());
-        self.publish(&elf, &linked, wasm.as_deref(), timings, options.stack_size)
+        self.publish(
+            &elf,
+            &linked,
+            wasm.as_deref(),
+            timings,
+            options.stack_size,
+            traps,
+        )
     }
 
     /// Stages the entry, then moves it into place whole.
@@ -464,12 +493,13 @@ impl Plan {
         wasm: Option<&[u8]>,
         timings: Timings,
         stack_size: u32,
+        traps: usize,
     ) -> Result<(), PvfBuildError> {
         let staging = self
             .cache_dir
             .join(format!("{}.tmp-{}", self.key, std::process::id()));
         let _ = fs::remove_dir_all(&staging);
-        let staged = self.stage(&staging, elf, linked, wasm, timings, stack_size);
+        let staged = self.stage(&staging, elf, linked, wasm, timings, stack_size, traps);
         if staged.is_err() {
             let _ = fs::remove_dir_all(&staging);
         }
@@ -493,6 +523,7 @@ impl Plan {
         wasm: Option<&[u8]>,
         timings: Timings,
         stack_size: u32,
+        traps: usize,
     ) -> Result<(), PvfBuildError> {
         let entry_pc = *linked
             .entries
@@ -528,6 +559,7 @@ impl Plan {
             wasm: wasm.is_some(),
             timings,
             link: link_recipe(stack_size),
+            null_access_traps: traps,
         };
         let json = serde_json::to_vec_pretty(&manifest)
             .map_err(|e| PvfBuildError::Setup(format!("cannot encode the manifest: {e}")))?;
@@ -616,6 +648,7 @@ pub fn load(entry: &Path) -> Result<Built, PvfBuildError> {
         wasm_builder: manifest.wasm_builder,
         timings: manifest.timings,
         link: manifest.link,
+        null_access_traps: manifest.null_access_traps,
     })
 }
 
