@@ -57,6 +57,16 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn print_link(built: &Built) {
+    println!("  linked: {}", built.link);
+    if built.null_access_traps > 0 {
+        println!(
+            "  {} null-pointer load(s)/store(s) in the RISC-V code made traps (they fault on the PVM anyway)",
+            built.null_access_traps
+        );
+    }
+}
+
 fn print(built: &Built) {
     println!("runtime: {}", built.package);
     if let Some(version) = &built.wasm_builder {
@@ -83,13 +93,7 @@ fn print(built: &Built) {
     );
     println!();
     println!("pvm: {}", built.pvf.display());
-    println!("  linked: {}", built.link);
-    if built.null_access_traps > 0 {
-        println!(
-            "  {} null-pointer load(s)/store(s) in the RISC-V code made traps (they fault on the PVM anyway)",
-            built.null_access_traps
-        );
-    }
+    print_link(built);
     #[allow(clippy::cast_precision_loss)]
     let share = built.pvf_size as f64 / W_C as f64 * 100.0;
     println!(

@@ -322,6 +322,13 @@ pub fn build(options: &Options) -> Result<Built, PvfBuildError> {
     finish(load(&plan.entry)?, options)
 }
 
+/// How the PVF was linked, for the entry's manifest.
+#[derive(Debug, Clone, Copy)]
+struct Linking {
+    stack_size: u32,
+    traps: usize,
+}
+
 /// Links `elf` as a PVF with a stack of `stack_size` octets, its null
 /// accesses made traps first ([`null_access`]); the link and how many
 /// there were.
@@ -451,8 +458,10 @@ impl Plan {
             &linked,
             wasm.as_deref(),
             timings,
-            options.stack_size,
-            traps,
+            Linking {
+                stack_size: options.stack_size,
+                traps,
+            },
         )
     }
 
@@ -480,8 +489,10 @@ impl Plan {
             &linked,
             wasm.as_deref(),
             timings,
-            options.stack_size,
-            traps,
+            Linking {
+                stack_size: options.stack_size,
+                traps,
+            },
         )
     }
 
@@ -492,14 +503,13 @@ impl Plan {
         linked: &parajam_guest_build::Linked,
         wasm: Option<&[u8]>,
         timings: Timings,
-        stack_size: u32,
-        traps: usize,
+        linking: Linking,
     ) -> Result<(), PvfBuildError> {
         let staging = self
             .cache_dir
             .join(format!("{}.tmp-{}", self.key, std::process::id()));
         let _ = fs::remove_dir_all(&staging);
-        let staged = self.stage(&staging, elf, linked, wasm, timings, stack_size, traps);
+        let staged = self.stage(&staging, elf, linked, wasm, timings, linking);
         if staged.is_err() {
             let _ = fs::remove_dir_all(&staging);
         }
@@ -522,8 +532,7 @@ impl Plan {
         linked: &parajam_guest_build::Linked,
         wasm: Option<&[u8]>,
         timings: Timings,
-        stack_size: u32,
-        traps: usize,
+        linking: Linking,
     ) -> Result<(), PvfBuildError> {
         let entry_pc = *linked
             .entries
@@ -558,8 +567,8 @@ impl Plan {
                 .collect(),
             wasm: wasm.is_some(),
             timings,
-            link: link_recipe(stack_size),
-            null_access_traps: traps,
+            link: link_recipe(linking.stack_size),
+            null_access_traps: linking.traps,
         };
         let json = serde_json::to_vec_pretty(&manifest)
             .map_err(|e| PvfBuildError::Setup(format!("cannot encode the manifest: {e}")))?;

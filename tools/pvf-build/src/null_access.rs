@@ -103,7 +103,7 @@ mod tests {
         let names = b"\0.text\0.shstrtab\0";
         let names_at = out.len();
         out.extend_from_slice(names);
-        while out.len() % 8 != 0 {
+        while !out.len().is_multiple_of(8) {
             out.push(0);
         }
         let sections_at = out.len();
@@ -130,7 +130,7 @@ mod tests {
     #[test]
     fn null_loads_and_stores_become_the_trap_and_nothing_else_changes() {
         let ld_a0_8_zero: u32 = (8 << 20) | (3 << 12) | (10 << 7) | LOAD; // ld a0, 8(zero)
-        let sd_a1_16_zero: u32 = (16 >> 5 << 25) | (11 << 20) | (3 << 12) | STORE; // sd a1, 16(zero)
+        let sd_a1_16_zero: u32 = (11 << 20) | (3 << 12) | (16 << 7) | STORE; // sd a1, 16(zero)
         let ld_a0_8_sp: u32 = (8 << 20) | (2 << 15) | (3 << 12) | (10 << 7) | LOAD; // ld a0, 8(sp)
         let c_nop: u16 = 0x0001;
         let mut code = Vec::new();
