@@ -102,11 +102,15 @@ impl Engines {
         })
     }
 
-    fn pvm(&self, cold: bool, block: &[u8]) -> (Vec<u8>, u64) {
+    fn pvm(&self, cold: bool, block: &[u8]) -> (Vec<u8>, u64, u32) {
+        self.pvm_on(self.compiler, cold, block)
+    }
+
+    fn pvm_on(&self, backend: Backend, cold: bool, block: &[u8]) -> (Vec<u8>, u64, u32) {
         let engine = if cold { &self.cold_pvm } else { &self.warm_pvm };
-        let (validated, _) = pvm::validate_block(engine, self.compiler, &self.code.pvf, block, GAS)
+        let (validated, _) = pvm::validate_block(engine, backend, &self.code.pvf, block, GAS)
             .expect("valid on the PVM");
-        (validated.result, validated.used)
+        (validated.result, validated.used, validated.host_calls)
     }
 
     fn wasm_warm(&self, block: &[u8]) -> Vec<u8> {
@@ -136,7 +140,7 @@ impl Engines {
 
     fn agree(&self) -> Result<(), String> {
         for (n, block) in self.blocks.iter().enumerate() {
-            let (pvm, _) = self.pvm(false, block);
+            let (pvm, _, _) = self.pvm(false, block);
             if pvm != self.wasm_warm(block) {
                 return Err(format!("block {}: the PVM and wasm differ", n + 1));
             }
@@ -159,6 +163,13 @@ fn run(e: &Engines) {
     };
     let pvm_warm = per_block(&|b| drop(black_box(e.pvm(false, b))), 10, 11);
     let pvm_cold = per_block(&|b| drop(black_box(e.pvm(true, b))), 10, 5);
+    let interpreter = Backend::Interpreter;
+    let interpreter_warm = per_block(
+        &|b| drop(black_box(e.pvm_on(interpreter, false, b))),
+        10,
+        11,
+    );
+    let interpreter_cold = per_block(&|b| drop(black_box(e.pvm_on(interpreter, true, b))), 10, 5);
     let wasm_warm = per_block(&|b| drop(black_box(e.wasm_warm(b))), 10, 11);
     let wasm_cold = per_block(&|b| drop(black_box(e.wasm_cold(b))), 20, 5);
     let pvm_load = median(|| e.pvm_load(), Duration::from_secs(10), 5);
@@ -167,18 +178,26 @@ fn run(e: &Engines) {
         Duration::from_secs(20),
         5,
     );
-    let gas: Vec<u64> = e.blocks.iter().map(|b| e.pvm(false, b).1).collect();
+    let runs: Vec<(u64, u32)> = e
+        .blocks
+        .iter()
+        .map(|b| {
+            let (_, gas, calls) = e.pvm(false, b);
+            (gas, calls)
+        })
+        .collect();
     println!(
-        "runtime/parachain: {} blocks, PVF {} B, wasm {} B; gas per block {:?} ({})",
+        "runtime/parachain: {} blocks, PVF {} B, wasm {} B; (gas, host calls) per block {:?} ({})",
         e.blocks.len(),
         e.code.pvf.len(),
         e.code.wasm.len(),
-        gas,
+        runs,
         e.compiler.name()
     );
     println!("engine                  | warm ms | cold ms | warm / wasm | cold / wasm");
     for (name, warm, cold) in [
         ("PVM recompiler", pvm_warm, pvm_cold),
+        ("PVM interpreter", interpreter_warm, interpreter_cold),
         ("wasm (relay chain)", wasm_warm, wasm_cold),
     ] {
         println!(
@@ -201,6 +220,10 @@ fn run(e: &Engines) {
     println!(
         "RATIO pvm recompiler/wasm cold: {:.3}",
         ratio(pvm_cold, wasm_cold)
+    );
+    println!(
+        "RATIO pvm interpreter/wasm warm: {:.2}",
+        ratio(interpreter_warm, wasm_warm)
     );
     println!("RATIO load pvm/wasm: {:.3}", ratio(pvm_load, wasm_prepare));
 }
