@@ -729,6 +729,11 @@ pub struct Pvm {
     /// Parsed standard programs by a caller's key (see [`Pvm::cached_program`]),
     /// most recently used last.
     programs: std::sync::Mutex<Vec<([u8; 32], Program)>>,
+    /// Prepared code blobs with their octets, most recently used last (see
+    /// [`Pvm::prepare_code`]); as many as the module cache holds.
+    prepared: std::sync::Mutex<Vec<(std::sync::Arc<[u8]>, CodeBlob)>>,
+    /// How many code blobs [`Self::prepared`] keeps.
+    prepared_capacity: usize,
 }
 
 impl fmt::Debug for Pvm {
@@ -791,6 +796,8 @@ impl Pvm {
             compiler: OnceLock::new(),
             modules: cache::ModuleCache::new(DEFAULT_MODULE_CACHE_CAPACITY),
             programs: std::sync::Mutex::default(),
+            prepared: std::sync::Mutex::default(),
+            prepared_capacity: DEFAULT_MODULE_CACHE_CAPACITY,
         })
     }
 
@@ -827,6 +834,8 @@ impl Pvm {
     #[must_use]
     pub fn with_module_cache_capacity(mut self, capacity: usize) -> Self {
         self.modules = cache::ModuleCache::new(capacity);
+        self.prepared = std::sync::Mutex::default();
+        self.prepared_capacity = capacity;
         self
     }
 
@@ -838,6 +847,10 @@ impl Pvm {
     /// Drops every cached module (the counters stay).
     pub fn clear_module_cache(&self) {
         self.modules.clear();
+        self.prepared
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
     }
 
     /// The flavor this PVM runs.
@@ -903,16 +916,44 @@ impl Pvm {
     /// Parses a GP code blob once, for many [`Pvm::run_code`] runs (an inner
     /// machine resumed after each host call): the parse, the hash that keys
     /// its compiled module in the cache, and its `sbrk` sites.
+    ///
+    /// The last blobs prepared are kept with their octets (as many as the
+    /// module cache holds): preparing the same octets again (the same PVF,
+    /// block after block) is one comparison of them, not a parse, a hash
+    /// and a scan (27–30 ms for a 5.7 MB cumulus runtime). Equal octets
+    /// are the key, so no collision can hand out another blob.
     pub fn prepare_code(&self, code: &[u8]) -> Result<CodeBlob, PvmError> {
+        let lock = || {
+            self.prepared
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        if self.prepared_capacity > 0 {
+            let mut prepared = lock();
+            if let Some(i) = prepared.iter().position(|(octets, _)| **octets == *code) {
+                let entry = prepared.remove(i);
+                let blob = entry.1.clone();
+                prepared.push(entry);
+                return Ok(blob);
+            }
+        }
         let blob = self.parse_code_blob(code)?;
         let sbrk_pcs = sbrk_offsets(&blob);
         // Domain-separated from standard programs' keys (another layout).
         let hash = parajam_crypto::blake2b_256_concat(&[b"parajam/code-blob", code]);
-        Ok(CodeBlob {
+        let prepared_blob = CodeBlob {
             hash,
             blob,
             sbrk_pcs,
-        })
+        };
+        if self.prepared_capacity > 0 {
+            let mut prepared = lock();
+            if prepared.len() >= self.prepared_capacity {
+                prepared.remove(0);
+            }
+            prepared.push((code.into(), prepared_blob.clone()));
+        }
+        Ok(prepared_blob)
     }
 
     /// [`Pvm::run_code_blob`] on a prepared blob; its module is compiled
