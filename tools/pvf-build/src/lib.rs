@@ -450,19 +450,7 @@ impl Plan {
         timings.pvm_build_secs = secs(start.elapsed());
         inspect::check_pvm_elf(&elf)?;
 
-        let start = Instant::now();
-        let (linked, traps) = link_pvf(&elf, options.stack_size)?;
-        timings.link_secs = secs(start.elapsed());
-        self.publish(
-            &elf,
-            &linked,
-            wasm.as_deref(),
-            timings,
-            Linking {
-                stack_size: options.stack_size,
-                traps,
-            },
-        )
+        self.link_and_publish(&elf, wasm.as_deref(), timings, options.stack_size)
     }
 
     /// Links the cached entry's ELF again with `options`' link settings,
@@ -480,20 +468,22 @@ impl Plan {
         } else {
             None
         };
-        let mut timings = manifest.timings;
+        let timings = manifest.timings;
+        self.link_and_publish(&elf, wasm.as_deref(), timings, options.stack_size)
+    }
+
+    /// Links `elf` (timed into `timings`) and publishes the entry.
+    fn link_and_publish(
+        &self,
+        elf: &[u8],
+        wasm: Option<&[u8]>,
+        mut timings: Timings,
+        stack_size: u32,
+    ) -> Result<(), PvfBuildError> {
         let start = Instant::now();
-        let (linked, traps) = link_pvf(&elf, options.stack_size)?;
+        let (linked, traps) = link_pvf(elf, stack_size)?;
         timings.link_secs = secs(start.elapsed());
-        self.publish(
-            &elf,
-            &linked,
-            wasm.as_deref(),
-            timings,
-            Linking {
-                stack_size: options.stack_size,
-                traps,
-            },
-        )
+        self.publish(elf, &linked, wasm, timings, Linking { stack_size, traps })
     }
 
     /// Stages the entry, then moves it into place whole.

@@ -37,7 +37,7 @@ use parajam_collator::{BlockRequest, BuiltBlock, Collator, CollatorOptions, Para
 use parajam_corechains_build::genesis::{service_account, GenesisPara};
 use parajam_corechains_build::{AUTHORIZER_CODE_HASH, SERVICE_CODE_HASH};
 use parajam_corechains_service::relay_state::RelayState;
-use parajam_corechains_types::state::StorageKey;
+use parajam_corechains_types::state::{ServiceConfig, StorageKey};
 use parajam_corechains_types::{
     AuthConfig, AuthScope, HeadData, ParaId, ParachainCandidate, PvmBuild, RefineOutput,
     ValidationCodeHash, ValidationParams, WorkItemPayload,
@@ -295,10 +295,12 @@ fn auth_config(scope: AuthScope) -> Vec<u8> {
     .encode()
 }
 
-/// `H(u ⌢ f)`: the CoreChains authorizer for `scope`.
-fn authorizer(scope: AuthScope) -> OpaqueHash {
-    OpaqueHash::from(parajam_crypto::blake2b_256(
-        &[&AUTHORIZER_CODE_HASH[..], &auth_config(scope)].concat(),
+/// `H(u ⌢ f)`: the CoreChains authorizer for `scope`, as accumulate
+/// recomputes it.
+fn authorizer(scope: AuthScope, upgrade_delay: u32) -> OpaqueHash {
+    let config = ServiceConfig::new(AUTHORIZER_CODE_HASH, upgrade_delay);
+    OpaqueHash::from(parajam_corechains_service::accumulate::authorizer_hash(
+        &config, SERVICE, scope,
     ))
 }
 
@@ -342,8 +344,8 @@ impl Rehearsal {
             service_account(1 << 50, config.upgrade_delay, &[para_genesis]),
         );
         jam_genesis.authorizers = vec![
-            vec![authorizer(AuthScope::Para(para))],
-            vec![authorizer(AuthScope::Registrar)],
+            vec![authorizer(AuthScope::Para(para), config.upgrade_delay)],
+            vec![authorizer(AuthScope::Registrar, config.upgrade_delay)],
         ];
         let state = jam_genesis.build(&params, &ring).map_err(chain_error)?;
         let mut chain = DevChain::new(params, keys, state, ring).map_err(chain_error)?;
