@@ -84,8 +84,9 @@
 //!
 //! Where polkavm 0.30 strays from the GP, this crate keeps the backends in
 //! step: `sbrk` in a raw code blob (no standard layout, GP §A.5.9) panics,
-//! and code naming a register above 12 runs on the interpreter (the
-//! recompiler reads it wrongly; see `effective_backend`).
+//! and code naming a register above 12, or jumping to `|c| + 2`, runs on
+//! the interpreter (the recompiler reads the one wrongly and panics on the
+//! other; see `effective_backend`).
 //!
 //! ```
 //! use parajam_pvm::{Backend, ExitReason, InitialState, MachineState, Pvm, PvmFlavor};
@@ -265,6 +266,14 @@ impl PvmFlavor {
         }
     }
 
+    /// Whether `opcode` has a static jump target: `jump` (GP §A.5.4),
+    /// `load_imm_jump` (§A.5.8) or a conditional branch.
+    fn has_static_target(self, opcode: u8) -> bool {
+        match self {
+            PvmFlavor::Gp072 => opcode == 40 || opcode == 80 || self.is_branch_opcode(opcode),
+        }
+    }
+
     /// Whether `opcode` is a conditional branch (GP §A.5.8 and §A.5.11:
     /// `branch_eq_imm` … `branch_gt_s_imm`, `branch_eq` … `branch_ge_s`).
     fn is_branch_opcode(self, opcode: u8) -> bool {
@@ -365,15 +374,28 @@ pub(crate) fn block_tail(blob: &ProgramBlob, pc: u32) -> i64 {
 /// On a module cache miss only, and cheap: only the octets that start an
 /// instruction with a branch opcode are decoded.
 fn branches_to_no_block_start(flavor: PvmFlavor, blob: &ProgramBlob) -> bool {
+    any_instruction_start(
+        blob,
+        |op| flavor.is_branch_opcode(op),
+        |i| branch_to_no_block_start(blob, i),
+    )
+}
+
+/// Whether `check` holds at an instruction start whose opcode passes
+/// `opcode`. The instruction starts are the bitmask's set bits; only those
+/// whose opcode passes are decoded, so a scan costs little.
+fn any_instruction_start(
+    blob: &ProgramBlob,
+    opcode: impl Fn(u8) -> bool,
+    mut check: impl FnMut(usize) -> bool,
+) -> bool {
     let (code, bitmask) = (blob.code(), blob.bitmask());
-    // The instruction starts are the bitmask's set bits: visit those.
     bitmask.iter().enumerate().any(|(index, &bits)| {
         let mut bits = bits;
         while bits != 0 {
             let i = index * 8 + bits.trailing_zeros() as usize;
             bits &= bits - 1;
-            let is_branch = code.get(i).is_some_and(|&op| flavor.is_branch_opcode(op));
-            if is_branch && branch_to_no_block_start(blob, i) {
+            if code.get(i).is_some_and(|&op| opcode(op)) && check(i) {
                 return true;
             }
         }
@@ -381,15 +403,61 @@ fn branches_to_no_block_start(flavor: PvmFlavor, blob: &ProgramBlob) -> bool {
     })
 }
 
+/// Whether a `jump`, `load_imm_jump` or branch of `blob` targets exactly
+/// `|c| + 2`.
+///
+/// Such a jump panics by the GP (no basic block starts there), as on
+/// polkavm 0.30's interpreter, but that offset is one past the recompiler's
+/// table of labels (`|c| + 2` entries) and it panics itself, indexing out
+/// of bounds, when it compiles the jump (other targets past the code are
+/// caught). No compiler emits such a jump: code with one runs on the
+/// interpreter (see `effective_backend`).
+fn jumps_to_code_end_plus_two(flavor: PvmFlavor, blob: &ProgramBlob) -> bool {
+    use polkavm::program::Instruction as I;
+    let Some(end) = u32::try_from(blob.code().len())
+        .ok()
+        .and_then(|len| len.checked_add(2))
+    else {
+        return false;
+    };
+    any_instruction_start(
+        blob,
+        |op| flavor.has_static_target(op),
+        |i| {
+            let Ok(offset) = u32::try_from(i) else {
+                return false;
+            };
+            let Some(instruction) = blob.instructions_bounded_at(ProgramCounter(offset)).next()
+            else {
+                return false;
+            };
+            let target = match instruction.kind {
+                I::jump(target) | I::load_imm_and_jump(_, _, target) => target,
+                kind => match static_branch_target(kind) {
+                    Some(target) => target,
+                    None => return false,
+                },
+            };
+            target == end
+        },
+    )
+}
+
 /// Whether the branch starting at offset `i` targets no block start.
 fn branch_to_no_block_start(blob: &ProgramBlob, i: usize) -> bool {
-    use polkavm::program::Instruction as I;
     let Ok(offset) = u32::try_from(i) else {
         return false;
     };
     let Some(instruction) = blob.instructions_bounded_at(ProgramCounter(offset)).next() else {
         return false;
     };
+    static_branch_target(instruction.kind)
+        .is_some_and(|target| !blob.is_jump_target_valid(blob.isa(), ProgramCounter(target)))
+}
+
+/// The target of a conditional branch, `None` for any other instruction.
+fn static_branch_target(kind: polkavm::program::Instruction) -> Option<u32> {
+    use polkavm::program::Instruction as I;
     let (I::branch_eq(_, _, target)
     | I::branch_not_eq(_, _, target)
     | I::branch_less_unsigned(_, _, target)
@@ -405,11 +473,11 @@ fn branch_to_no_block_start(blob: &ProgramBlob, i: usize) -> bool {
     | I::branch_greater_or_equal_unsigned_imm(_, _, target)
     | I::branch_greater_or_equal_signed_imm(_, _, target)
     | I::branch_greater_unsigned_imm(_, _, target)
-    | I::branch_greater_signed_imm(_, _, target)) = instruction.kind
+    | I::branch_greater_signed_imm(_, _, target)) = kind
     else {
-        return false;
+        return None;
     };
-    !blob.is_jump_target_valid(blob.isa(), ProgramCounter(target))
+    Some(target)
 }
 
 /// Whether `backend` (the one that really runs, see `effective_backend`)
@@ -1115,14 +1183,20 @@ impl Pvm {
 }
 
 /// The backend that runs `blob` when `backend` is asked for: the
-/// interpreter instead of the compiler for code that names a register
-/// above 12 in an instruction. GP §A.5 reads such a register as `ω12`
-/// (`r = min(12, ...)`), as polkavm 0.30's interpreter does, but its x86-64
-/// recompiler maps register numbers 13 to 15 to `ω4` (and its debug builds
-/// assert). No compiler emits such code; running it interpreted keeps the
-/// result the GP one on every backend.
+/// interpreter instead of the compiler for code that
+/// - names a register above 12 in an instruction. GP §A.5 reads such a
+///   register as `ω12` (`r = min(12, ...)`), as polkavm 0.30's interpreter
+///   does, but its x86-64 recompiler maps register numbers 13 to 15 to `ω4`
+///   (and its debug builds assert);
+/// - jumps to `|c| + 2`, which the recompiler cannot compile (see
+///   [`jumps_to_code_end_plus_two`]).
+///
+/// No compiler emits such code; running it interpreted keeps the result the
+/// GP one on every backend.
 fn effective_backend(flavor: PvmFlavor, backend: Backend, blob: &ProgramBlob) -> Backend {
-    if backend == Backend::Compiler && names_register_above_12(flavor, blob) {
+    if backend == Backend::Compiler
+        && (names_register_above_12(flavor, blob) || jumps_to_code_end_plus_two(flavor, blob))
+    {
         Backend::Interpreter
     } else {
         backend

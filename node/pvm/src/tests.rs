@@ -384,6 +384,32 @@ fn trap_pc_of_a_bad_branch_is_the_branch_on_both_backends() {
     );
 }
 
+/// A `jump` (here to offset 4 of 2 octets of code), `load_imm_jump` or
+/// branch to `|c| + 2` panics on both backends (GP §A.4: no basic block
+/// starts there). polkavm 0.30's recompiler panics compiling it (its label
+/// table has `|c| + 2` entries), so such code runs interpreted.
+#[test]
+fn a_jump_to_two_past_the_code_panics_on_both_backends() {
+    // jump +4.
+    let out = run(&blob(&[40, 4], &[0]), &with_gas(100));
+    assert_eq!(
+        (out.exit, out.machine.pc, out.machine.gas),
+        (ExitReason::Panic, 0, 99)
+    );
+    // load_imm_jump ω0 = 7, +6.
+    let out = run(&blob(&[80, 0x10, 7, 6], &[0]), &with_gas(100));
+    assert_eq!((out.exit, out.machine.pc), (ExitReason::Panic, 0));
+    // fallthrough; branch_eq_imm ω0 == 0, +5 (taken: ω0 is 0).
+    let out = run(
+        &blob(&[FALLTHROUGH, 81, 0x10, 0, 5], &[0, 1]),
+        &with_gas(100),
+    );
+    assert_eq!((out.exit, out.machine.pc), (ExitReason::Panic, 1));
+    // One octet further is caught by the recompiler itself.
+    let out = run(&blob(&[40, 5], &[0]), &with_gas(100));
+    assert_eq!((out.exit, out.machine.pc), (ExitReason::Panic, 0));
+}
+
 /// `add_64` (GP §A.5.13, three registers).
 const ADD_64: u8 = 200;
 
