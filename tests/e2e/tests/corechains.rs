@@ -16,22 +16,20 @@ use jam_codec::Encode as _;
 use parajam_authoring::{Contents, DevChain, DevKeys, Genesis};
 use parajam_bandersnatch::RingContext;
 use parajam_corechains_build::genesis::{service_account, GenesisPara};
-use parajam_corechains_build::{AUTHORIZER_CODE_HASH, SERVICE_CODE_HASH};
 use parajam_corechains_service::relay_state::{RelayState, UpgradeSignal};
 use parajam_corechains_types::state::{PendingUpgrade, StorageKey};
 use parajam_corechains_types::{
-    AuthConfig, AuthScope, HeadData, ParaId, ParachainCandidate, RefineOutput, Registration,
+    AuthScope, HeadData, ParaId, ParachainCandidate, RefineOutput, Registration,
     ValidationCodeHash, WorkItemPayload,
 };
-use parajam_guarantor::{Executor, Guaranteed, Guarantor, NoSegments};
+use parajam_guarantor::Guaranteed;
 use parajam_primitives::types::{
-    CoreIndex, ExtrinsicSpec, OpaqueHash, Preimage, RefineContext, ServiceId, WorkExecResult,
-    WorkItem, WorkPackage,
+    CoreIndex, OpaqueHash, Preimage, RefineContext, WorkExecResult, WorkPackage,
 };
 use parajam_primitives::ProtocolParameters;
+use parajam_rehearsal::drive::{self, authorizer, ItemGas, SERVICE};
 use parity_scale_codec::{Decode, Encode};
 
-const SERVICE: ServiceId = 1000;
 const ADDER: ParaId = ParaId(2000);
 /// Registered by the registrar during the test; its code is the
 /// misbehaving test PVF, whose block data `[4, ..]` is a valid block with
@@ -44,21 +42,6 @@ const REGISTRAR_CORE: CoreIndex = 1;
 
 fn hash(data: &[u8]) -> [u8; 32] {
     parajam_crypto::blake2b_256(data)
-}
-
-fn auth_config(scope: AuthScope) -> Vec<u8> {
-    AuthConfig {
-        service: SERVICE,
-        scope,
-    }
-    .encode()
-}
-
-/// `H(u ⌢ f)`: the authorizer of the CoreChains authorizer for `scope`.
-fn authorizer(scope: AuthScope) -> OpaqueHash {
-    OpaqueHash::from(hash(
-        &[&AUTHORIZER_CODE_HASH[..], &auth_config(scope)].concat(),
-    ))
 }
 
 /// A dev chain whose genesis holds the CoreChains account with the adder
@@ -87,10 +70,10 @@ fn chain_with(more: &[GenesisPara<'_>]) -> DevChain {
     );
     genesis.authorizers = vec![
         vec![
-            authorizer(AuthScope::Para(ADDER)),
-            authorizer(AuthScope::Para(NEWCOMER)),
+            authorizer(AuthScope::Para(ADDER), UPGRADE_DELAY),
+            authorizer(AuthScope::Para(NEWCOMER), UPGRADE_DELAY),
         ],
-        vec![authorizer(AuthScope::Registrar)],
+        vec![authorizer(AuthScope::Registrar, UPGRADE_DELAY)],
     ];
     let state = genesis.build(&PARAMS, &ring).expect("genesis");
     let mut chain = DevChain::new(PARAMS, keys, state, ring).expect("a dev chain");
@@ -106,30 +89,11 @@ fn package(
     payload: &WorkItemPayload,
     extrinsics: &[Vec<u8>],
 ) -> WorkPackage {
-    WorkPackage {
-        auth_code_host: SERVICE,
-        auth_code_hash: OpaqueHash::from(AUTHORIZER_CODE_HASH),
-        context,
-        authorization: Vec::new().into(),
-        authorizer_config: auth_config(scope).into(),
-        items: vec![WorkItem {
-            service: SERVICE,
-            code_hash: OpaqueHash::from(SERVICE_CODE_HASH),
-            refine_gas_limit: PARAMS.gas_refine,
-            accumulate_gas_limit: PARAMS.gas_accumulate_report,
-            export_count: 0,
-            payload: payload.encode().into(),
-            import_segments: vec![],
-            extrinsic: extrinsics
-                .iter()
-                .map(|x| ExtrinsicSpec {
-                    hash: OpaqueHash::from(hash(x)),
-                    len: u32::try_from(x.len()).expect("small"),
-                })
-                .collect(),
-        }]
-        .into(),
-    }
+    let gas = ItemGas {
+        refine: PARAMS.gas_refine,
+        accumulate: PARAMS.gas_accumulate_report,
+    };
+    drive::package(context, scope, payload, extrinsics, gas).expect("a package")
 }
 
 /// What a collator submits for `block` of `para` on `parent` with `code`.
@@ -170,23 +134,8 @@ fn guarantee(
     extrinsics: &[Vec<u8>],
     core: CoreIndex,
 ) -> Guaranteed {
-    let guarantor = Guarantor {
-        executor: Executor {
-            pvm: chain.pvm(),
-            backend: chain.pvm().preferred_backend(),
-            crosscheck: false,
-        },
-        params: &PARAMS,
-    };
-    guarantor
-        .process(
-            &chain.state().accounts,
-            package,
-            core,
-            &[extrinsics.to_vec()],
-            &NoSegments,
-        )
-        .expect("Ξ: a work report")
+    let backend = chain.pvm().preferred_backend();
+    drive::guarantee(chain, backend, package, extrinsics, core).expect("Ξ: a work report")
 }
 
 /// The refine output of a guaranteed single-item package.
@@ -200,16 +149,7 @@ fn refine_output(guaranteed: &Guaranteed) -> RefineOutput {
 /// Guarantees the report in one block; it is assured, and accumulated, in
 /// the next.
 fn enact(chain: &mut DevChain, guaranteed: Guaranteed) {
-    let core = guaranteed.report.core_index;
-    chain
-        .author_next(Contents {
-            reports: vec![guaranteed.report],
-            ..Contents::default()
-        })
-        .unwrap_or_else(|e| panic!("guarantee: {e}"));
-    chain
-        .assure_next(&[core], 0..PARAMS.validators_count)
-        .unwrap_or_else(|e| panic!("assurances: {e}"));
+    drive::enact(chain, guaranteed).unwrap_or_else(|e| panic!("{e}"));
 }
 
 fn storage(chain: &DevChain, key: StorageKey) -> Option<Vec<u8>> {

@@ -27,6 +27,7 @@
 //! the go-ahead after the delay, and the para's next block applies it.
 //! The collator and the legacy path follow the para's code.
 
+pub mod drive;
 mod report;
 
 use std::time::Instant;
@@ -35,30 +36,25 @@ use parajam_authoring::{Contents, DevChain, DevKeys, Genesis};
 use parajam_bandersnatch::RingContext;
 use parajam_collator::{BlockRequest, BuiltBlock, Collator, CollatorOptions, ParaState};
 use parajam_corechains_build::genesis::{service_account, GenesisPara};
-use parajam_corechains_build::{AUTHORIZER_CODE_HASH, SERVICE_CODE_HASH};
 use parajam_corechains_service::relay_state::RelayState;
-use parajam_corechains_types::state::{ServiceConfig, StorageKey};
+use parajam_corechains_types::state::StorageKey;
 use parajam_corechains_types::{
-    AuthConfig, AuthScope, HeadData, ParaId, ParachainCandidate, PvmBuild, RefineOutput,
-    ValidationCodeHash, ValidationParams, WorkItemPayload,
+    AuthScope, HeadData, ParaId, ParachainCandidate, PvmBuild, RefineOutput, ValidationCodeHash,
+    ValidationParams, WorkItemPayload,
 };
-use parajam_guarantor::{Executor, Guaranteed, Guarantor, NoSegments};
-use parajam_primitives::types::{
-    CoreIndex, ExtrinsicSpec, OpaqueHash, Preimage, ServiceId, WorkExecResult, WorkItem,
-    WorkPackage,
-};
+use parajam_guarantor::Guaranteed;
+use parajam_primitives::types::{CoreIndex, OpaqueHash, Preimage, WorkExecResult, WorkPackage};
 use parajam_primitives::ProtocolParameters;
 use parajam_pvm::Backend;
 use parity_scale_codec::{Decode, Encode};
 use sp_core::Pair as _;
 
+pub use drive::SERVICE;
 pub use report::{
     diff_results, readable_error, BlockReport, LegacyVerdict, PvmVerdict,
     Sized as SizeAgainstLimit, Summary,
 };
 
-/// The CoreChains service's id on the rehearsal chain.
-pub const SERVICE: ServiceId = 1000;
 /// The core the para's packages go to.
 const PARA_CORE: CoreIndex = 0;
 /// The core the registrar's packages go to.
@@ -287,23 +283,6 @@ impl std::fmt::Debug for Rehearsal {
     }
 }
 
-fn auth_config(scope: AuthScope) -> Vec<u8> {
-    AuthConfig {
-        service: SERVICE,
-        scope,
-    }
-    .encode()
-}
-
-/// `H(u ⌢ f)`: the CoreChains authorizer for `scope`, as accumulate
-/// recomputes it.
-fn authorizer(scope: AuthScope, upgrade_delay: u32) -> OpaqueHash {
-    let config = ServiceConfig::new(AUTHORIZER_CODE_HASH, upgrade_delay);
-    OpaqueHash::from(parajam_corechains_service::accumulate::authorizer_hash(
-        &config, SERVICE, scope,
-    ))
-}
-
 fn chain_error(e: impl std::fmt::Display) -> RehearsalError {
     RehearsalError::Chain(e.to_string())
 }
@@ -344,8 +323,14 @@ impl Rehearsal {
             service_account(1 << 50, config.upgrade_delay, &[para_genesis]),
         );
         jam_genesis.authorizers = vec![
-            vec![authorizer(AuthScope::Para(para), config.upgrade_delay)],
-            vec![authorizer(AuthScope::Registrar, config.upgrade_delay)],
+            vec![drive::authorizer(
+                AuthScope::Para(para),
+                config.upgrade_delay,
+            )],
+            vec![drive::authorizer(
+                AuthScope::Registrar,
+                config.upgrade_delay,
+            )],
         ];
         let state = jam_genesis.build(&params, &ring).map_err(chain_error)?;
         let mut chain = DevChain::new(params, keys, state, ring).map_err(chain_error)?;
@@ -752,38 +737,15 @@ impl Rehearsal {
         payload: &WorkItemPayload,
         extrinsics: &[Vec<u8>],
     ) -> Result<WorkPackage, RehearsalError> {
-        let params = &self.config.params;
         let context = self
             .chain
             .refine_context()
             .ok_or_else(|| chain_error("no recent block"))?;
-        let extrinsic = extrinsics
-            .iter()
-            .map(|x| {
-                Ok(ExtrinsicSpec {
-                    hash: OpaqueHash::from(parajam_crypto::blake2b_256(x)),
-                    len: u32::try_from(x.len()).map_err(|_| chain_error("a 4 GiB extrinsic"))?,
-                })
-            })
-            .collect::<Result<Vec<_>, RehearsalError>>()?;
-        Ok(WorkPackage {
-            auth_code_host: SERVICE,
-            auth_code_hash: OpaqueHash::from(AUTHORIZER_CODE_HASH),
-            context,
-            authorization: Vec::new().into(),
-            authorizer_config: auth_config(scope).into(),
-            items: vec![WorkItem {
-                service: SERVICE,
-                code_hash: OpaqueHash::from(SERVICE_CODE_HASH),
-                refine_gas_limit: self.config.refine_gas.unwrap_or(params.gas_refine),
-                accumulate_gas_limit: params.gas_accumulate_report,
-                export_count: 0,
-                payload: payload.encode().into(),
-                import_segments: vec![],
-                extrinsic,
-            }]
-            .into(),
-        })
+        let mut gas = drive::ItemGas::most(&self.chain);
+        if let Some(refine) = self.config.refine_gas {
+            gas.refine = refine;
+        }
+        drive::package(context, scope, payload, extrinsics, gas)
     }
 
     /// `Ξ(p, c)` by a guarantor on the chain's current accounts.
@@ -793,43 +755,17 @@ impl Rehearsal {
         extrinsics: &[Vec<u8>],
         core: CoreIndex,
     ) -> Result<Guaranteed, RehearsalError> {
-        let pvm = self.chain.pvm();
-        let guarantor = Guarantor {
-            executor: Executor {
-                pvm,
-                backend: self
-                    .config
-                    .backend
-                    .unwrap_or_else(|| pvm.preferred_backend()),
-                crosscheck: false,
-            },
-            params: &self.config.params,
-        };
-        guarantor
-            .process(
-                &self.chain.state().accounts,
-                package,
-                core,
-                &[extrinsics.to_vec()],
-                &NoSegments,
-            )
-            .map_err(chain_error)
+        let backend = self
+            .config
+            .backend
+            .unwrap_or_else(|| self.chain.pvm().preferred_backend());
+        drive::guarantee(&self.chain, backend, package, extrinsics, core)
     }
 
     /// Guarantees the report in one block; it is assured, and accumulated,
     /// in the next.
     fn enact(&mut self, guaranteed: Guaranteed) -> Result<(), RehearsalError> {
-        let core = guaranteed.report.core_index;
-        self.chain
-            .author_next(Contents {
-                reports: vec![guaranteed.report],
-                ..Contents::default()
-            })
-            .map_err(chain_error)?;
-        self.chain
-            .assure_next(&[core], 0..self.config.params.validators_count)
-            .map_err(chain_error)?;
-        Ok(())
+        drive::enact(&mut self.chain, guaranteed)
     }
 }
 
