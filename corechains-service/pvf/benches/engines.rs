@@ -22,9 +22,10 @@
 
 use std::hint::black_box;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use parajam_adder::{BlockData, HeadData};
+use parajam_bench::{engine_table, median, ratio, Timing, Unit};
 use parajam_corechains_types::pvf::{PvfArtifact, StandardProgram};
 use parajam_corechains_types::{self as types};
 use parajam_pvf::{legacy, pvm, Validated};
@@ -32,26 +33,6 @@ use parajam_pvm::{Backend, Pvm, PvmFlavor};
 use parity_scale_codec::Encode;
 
 const GAS: u64 = 100_000_000;
-
-fn median(mut f: impl FnMut(), budget: Duration) -> Duration {
-    let mut samples = Vec::new();
-    let end = Instant::now() + budget;
-    while Instant::now() < end || samples.len() < 11 {
-        let start = Instant::now();
-        f();
-        samples.push(start.elapsed());
-    }
-    samples.sort();
-    samples[samples.len() / 2]
-}
-
-fn micros(time: Duration) -> f64 {
-    time.as_secs_f64() * 1e6
-}
-
-fn ratio(a: Duration, b: Duration) -> f64 {
-    a.as_secs_f64() / b.as_secs_f64()
-}
 
 /// The adder block's params.
 fn adder_params() -> Vec<u8> {
@@ -160,18 +141,19 @@ fn run(engines: &Engines) {
     let compiler = engines.compiler;
     let interpreter = Backend::Interpreter;
     let time = |cold: bool, backend: Backend| {
-        median(|| drop(black_box(engines.pvm(cold, backend))), budget)
+        median(|| drop(black_box(engines.pvm(cold, backend))), budget, 11)
     };
     let recompiler_warm = time(false, compiler);
     let recompiler_cold = time(true, compiler);
     let interpreter_warm = time(false, interpreter);
     let interpreter_cold = time(true, interpreter);
-    let wasm_warm = median(|| drop(black_box(engines.wasm_warm())), budget);
-    let wasm_cold = median(|| drop(black_box(engines.wasm_cold())), budget);
-    let pvm_load = median(|| engines.pvm_load(), budget);
+    let wasm_warm = median(|| drop(black_box(engines.wasm_warm())), budget, 11);
+    let wasm_cold = median(|| drop(black_box(engines.wasm_cold())), budget, 11);
+    let pvm_load = median(|| engines.pvm_load(), budget, 11);
     let wasm_prepare = median(
         || drop(black_box(legacy::prepare(parajam_adder_build::WASM))),
         budget,
+        11,
     );
     let gas = |backend| engines.pvm(false, backend).used;
     println!(
@@ -180,25 +162,23 @@ fn run(engines: &Engines) {
         compiler.name(),
         gas(interpreter)
     );
-    println!("engine                  | warm µs | cold µs | warm / wasm | cold / wasm");
-    for (name, warm, cold) in [
-        ("PVM recompiler", recompiler_warm, recompiler_cold),
-        ("PVM interpreter", interpreter_warm, interpreter_cold),
-        ("wasm (relay chain)", wasm_warm, wasm_cold),
-    ] {
-        println!(
-            "{name:<23} | {:>7.1} | {:>7.1} | {:>11.2} | {:>11.2}",
-            micros(warm),
-            micros(cold),
-            ratio(warm, wasm_warm),
-            ratio(cold, wasm_cold)
-        );
-    }
+    let timing = |name, warm, cold| Timing { name, warm, cold };
+    print!(
+        "{}",
+        engine_table(
+            &[
+                timing("PVM recompiler", recompiler_warm, recompiler_cold),
+                timing("PVM interpreter", interpreter_warm, interpreter_cold),
+            ],
+            timing("wasm (relay chain)", wasm_warm, wasm_cold),
+            Unit::Micros,
+        )
+    );
     println!(
         "load alone: PVM artifact parse + program compile ({}) {:.1} µs, wasm prepare {:.1} µs ({} octets of artifact)",
         compiler.name(),
-        micros(pvm_load),
-        micros(wasm_prepare),
+        Unit::Micros.of(pvm_load),
+        Unit::Micros.of(wasm_prepare),
         engines.prepared.artifact_len()
     );
     println!(

@@ -20,8 +20,9 @@
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use parajam_bench::{engine_table, median, ratio, Timing, Unit};
 use parajam_corechains_types::pvf::{PvfArtifact, StandardProgram};
 use parajam_pvf::{legacy, pvm};
 use parajam_pvm::{Backend, Pvm, PvmFlavor};
@@ -29,26 +30,6 @@ use parajam_rehearsal::{Code, Config, Rehearsal, Scenario};
 
 const GAS: u64 = 1_000_000_000;
 const BLOCKS: u32 = 4;
-
-fn median(mut f: impl FnMut(), budget: Duration, min_samples: usize) -> Duration {
-    let mut samples = Vec::new();
-    let end = Instant::now() + budget;
-    while Instant::now() < end || samples.len() < min_samples {
-        let start = Instant::now();
-        f();
-        samples.push(start.elapsed());
-    }
-    samples.sort();
-    samples[samples.len() / 2]
-}
-
-fn millis(time: Duration) -> f64 {
-    time.as_secs_f64() * 1e3
-}
-
-fn ratio(a: Duration, b: Duration) -> f64 {
-    a.as_secs_f64() / b.as_secs_f64()
-}
 
 struct Engines {
     code: Code,
@@ -194,24 +175,22 @@ fn run(e: &Engines) {
         runs,
         e.compiler.name()
     );
-    println!("engine                  | warm ms | cold ms | warm / wasm | cold / wasm");
-    for (name, warm, cold) in [
-        ("PVM recompiler", pvm_warm, pvm_cold),
-        ("PVM interpreter", interpreter_warm, interpreter_cold),
-        ("wasm (relay chain)", wasm_warm, wasm_cold),
-    ] {
-        println!(
-            "{name:<23} | {:>7.2} | {:>7.1} | {:>11.2} | {:>11.3}",
-            millis(warm),
-            millis(cold),
-            ratio(warm, wasm_warm),
-            ratio(cold, wasm_cold)
-        );
-    }
+    let timing = |name, warm, cold| Timing { name, warm, cold };
+    print!(
+        "{}",
+        engine_table(
+            &[
+                timing("PVM recompiler", pvm_warm, pvm_cold),
+                timing("PVM interpreter", interpreter_warm, interpreter_cold),
+            ],
+            timing("wasm (relay chain)", wasm_warm, wasm_cold),
+            Unit::Millis,
+        )
+    );
     println!(
         "load alone: PVM artifact parse + program compile {:.1} ms, wasm prepare {:.1} ms",
-        millis(pvm_load),
-        millis(wasm_prepare)
+        Unit::Millis.of(pvm_load),
+        Unit::Millis.of(wasm_prepare)
     );
     println!(
         "RATIO pvm recompiler/wasm warm: {:.2}",

@@ -1,0 +1,127 @@
+//! What the engine benches share (`cargo bench -p parajam-pvf --bench
+//! engines`, `cargo bench -p parajam-rehearsal --bench parachain`): the
+//! median of a closure's runs under a time budget, the ratio of two
+//! timings, and the table of engines, warm and cold, against the reference
+//! engine measured in the same run. Formatting only: the benches print.
+
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+/// The median time of `f`, run again and again until `budget` has passed
+/// and at least `min_samples` runs are in.
+pub fn median(mut f: impl FnMut(), budget: Duration, min_samples: usize) -> Duration {
+    let mut samples = Vec::new();
+    let end = Instant::now() + budget;
+    while Instant::now() < end || samples.len() < min_samples.max(1) {
+        let start = Instant::now();
+        f();
+        samples.push(start.elapsed());
+    }
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+/// `a / b`.
+pub fn ratio(a: Duration, b: Duration) -> f64 {
+    a.as_secs_f64() / b.as_secs_f64()
+}
+
+/// The unit a table shows times in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// Microseconds.
+    Micros,
+    /// Milliseconds.
+    Millis,
+}
+
+impl Unit {
+    /// `time` in this unit.
+    pub fn of(self, time: Duration) -> f64 {
+        match self {
+            Unit::Micros => time.as_secs_f64() * 1e6,
+            Unit::Millis => time.as_secs_f64() * 1e3,
+        }
+    }
+
+    /// `µs` or `ms`.
+    pub const fn symbol(self) -> &'static str {
+        match self {
+            Unit::Micros => "µs",
+            Unit::Millis => "ms",
+        }
+    }
+}
+
+/// An engine's median time per run, warm (its compiled-module cache
+/// holding the code) and cold (compiled anew).
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    /// The engine.
+    pub name: &'static str,
+    /// Warm.
+    pub warm: Duration,
+    /// Cold.
+    pub cold: Duration,
+}
+
+/// The table of `engines`, warm and cold, in `unit`, each also as a ratio
+/// to `reference` (which is a row too, with ratios of 1).
+pub fn engine_table(engines: &[Timing], reference: Timing, unit: Unit) -> String {
+    let symbol = unit.symbol();
+    let name = reference.name;
+    let mut out = format!(
+        "{:<23} | warm {symbol} | cold {symbol} | warm / {name} | cold / {name}\n",
+        "engine"
+    );
+    for row in engines.iter().chain(std::iter::once(&reference)) {
+        // Writing to a String cannot fail.
+        let _ = writeln!(
+            out,
+            "{:<23} | {:>7.2} | {:>7.2} | {:>10.3} | {:>10.3}",
+            row.name,
+            unit.of(row.warm),
+            unit.of(row.cold),
+            ratio(row.warm, reference.warm),
+            ratio(row.cold, reference.cold)
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_median_is_the_middle_sample_and_min_samples_are_taken() {
+        let mut runs = 0u32;
+        let time = median(|| runs += 1, Duration::ZERO, 7);
+        assert_eq!(runs, 7);
+        assert!(time < Duration::from_secs(1));
+    }
+
+    #[test]
+    fn the_table_has_a_row_per_engine_and_the_reference_last_at_one() {
+        let ms = Duration::from_millis;
+        let table = engine_table(
+            &[Timing {
+                name: "PVM recompiler",
+                warm: ms(3),
+                cold: ms(4),
+            }],
+            Timing {
+                name: "wasm",
+                warm: ms(2),
+                cold: ms(8),
+            },
+            Unit::Millis,
+        );
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines.len(), 3);
+        assert!(lines[0].contains("warm ms") && lines[0].contains("warm / wasm"));
+        assert!(lines[1].starts_with("PVM recompiler"));
+        assert!(lines[1].contains("1.500") && lines[1].contains("0.500"));
+        assert!(lines[2].starts_with("wasm") && lines[2].contains("1.000"));
+    }
+}
