@@ -310,7 +310,7 @@ pub fn build(options: &Options) -> Result<Built, PvfBuildError> {
         if let Ok(mut built) = load(&plan.entry) {
             if built.wasm.is_some() || !options.wasm {
                 if built.link != link_recipe(options.stack_size) {
-                    plan.relink(options)?;
+                    plan.relink(&built, options)?;
                     built = load(&plan.entry)?;
                 }
                 built.from_cache = true;
@@ -453,22 +453,16 @@ impl Plan {
         self.link_and_publish(&elf, wasm.as_deref(), timings, options.stack_size)
     }
 
-    /// Links the cached entry's ELF again with `options`' link settings,
-    /// keeping its wasm, and replaces the entry.
-    fn relink(&self, options: &Options) -> Result<(), PvfBuildError> {
-        let manifest: Manifest = serde_json::from_slice(&read(&self.entry.join("manifest.json"))?)
-            .map_err(|e| PvfBuildError::Cache {
-                path: self.entry.clone(),
-                message: format!("manifest.json: {e}"),
-            })?;
-        let package = &self.metadata.package;
-        let elf = read(&self.entry.join(format!("{package}.elf")))?;
-        let wasm = if manifest.wasm {
-            Some(read(&self.entry.join(format!("{package}.wasm")))?)
-        } else {
-            None
+    /// Links the ELF of `built` (this plan's cache entry, as [`load`] read
+    /// it) again with `options`' link settings, keeping its wasm, and
+    /// replaces the entry.
+    fn relink(&self, built: &Built, options: &Options) -> Result<(), PvfBuildError> {
+        let elf = read(&built.elf)?;
+        let wasm = match &built.wasm {
+            Some(wasm) => Some(read(&wasm.path)?),
+            None => None,
         };
-        let timings = manifest.timings;
+        let timings = built.timings;
         self.link_and_publish(&elf, wasm.as_deref(), timings, options.stack_size)
     }
 

@@ -134,3 +134,52 @@ fn slow_parachain_runtime_builds_for_pvm_and_wasm() {
         );
     }
 }
+
+/// A copy of `from` (a cache entry: files only) in `to`.
+fn copy_entry(from: &Path, to: &Path) {
+    fs::create_dir_all(to).expect("the entry's copy");
+    for file in fs::read_dir(from).expect("the cache entry") {
+        let file = file.expect("an entry file");
+        if file.file_type().expect("a file type").is_file() {
+            fs::copy(file.path(), to.join(file.file_name())).expect("a copy");
+        }
+    }
+}
+
+/// SLOW (a link of the runtime's ELF). A cached build whose link settings
+/// differ from the asked ones (here the stack size) is relinked from its
+/// ELF, keeping its wasm and build timings, and the relinked entry is then
+/// found as it is. On a copy of the cache entry, so that the shared one
+/// stays as other tests read it.
+#[test]
+fn slow_a_cached_runtime_is_relinked_when_its_link_settings_differ() {
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../runtime/parachain");
+    let built = build(&Options::new(crate_dir.clone())).expect("runtime/parachain builds");
+    let cache = tempfile::tempdir().expect("a temporary cache");
+    copy_entry(&built.entry, &cache.path().join(&built.key));
+
+    let mut options = Options::new(crate_dir);
+    options.cache_dir = Some(cache.path().to_path_buf());
+    // (`s` is three octets: under 16 MiB.)
+    options.stack_size = parajam_pvf_build::DEFAULT_STACK_SIZE + (64 << 10);
+    let relinked = build(&options).expect("relinked");
+    assert!(relinked.from_cache, "relinked, not rebuilt");
+    assert_eq!(relinked.key, built.key);
+    assert_ne!(relinked.link, built.link);
+    assert_ne!(relinked.code_hash, built.code_hash);
+    let program = StandardProgram::parse(&relinked.artifact.program).expect("a standard program");
+    assert!(program.stack_size >= options.stack_size);
+    assert_eq!(
+        relinked.timings.pvm_build_secs,
+        built.timings.pvm_build_secs
+    );
+    let wasm_hash = |b: &parajam_pvf_build::Built| b.wasm.as_ref().map(|w| w.hash);
+    assert!(wasm_hash(&built).is_some());
+    assert_eq!(wasm_hash(&relinked), wasm_hash(&built));
+
+    // Found as relinked: the same artifact, no link.
+    let again = build(&options).expect("cached");
+    assert!(again.from_cache);
+    assert_eq!(again.code_hash, relinked.code_hash);
+    assert_eq!(again.link, relinked.link);
+}
