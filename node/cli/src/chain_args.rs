@@ -28,7 +28,16 @@ impl BackendChoice {
             (Self::Compiler, Some(why)) => {
                 anyhow::bail!("the recompiler is unavailable here: {why}")
             }
-            (Self::Compiler | Self::Auto, None) => Backend::Compiler,
+            (Self::Compiler | Self::Auto, None) => {
+                if let Some(used) = pvm.compiler_sandbox() {
+                    if used.fallback.is_some() {
+                        tracing::warn!("{}", used.describe());
+                    } else {
+                        tracing::debug!("{}", used.describe());
+                    }
+                }
+                Backend::Compiler
+            }
             (Self::Auto, Some(why)) => {
                 tracing::warn!("recompiler unavailable ({why}); using the interpreter");
                 Backend::Interpreter

@@ -776,13 +776,97 @@ fn engine_error(e: impl fmt::Display) -> PvmError {
     PvmError::Engine(e.to_string())
 }
 
-/// How closely runs are observed.
+/// How closely runs are observed, and where the recompiler runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct PvmOptions {
     /// Stop after every instruction to note its pc. Much slower; needed
     /// only to know the pc of the instruction that halted (see
     /// [`Outcome::machine`]), which the PVM test vectors record.
     pub step_tracing: bool,
+    /// Which sandbox the recompiler's code runs in (see [`Sandbox`]).
+    pub sandbox: SandboxChoice,
+}
+
+/// Where code compiled by polkavm's recompiler runs. Both give the same
+/// results (gas, registers, memory, page faults): they run the same
+/// machine code; they differ in isolation and in the cost of a host call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Sandbox {
+    /// polkavm's Linux sandbox: guest code runs in a separate, unprivileged
+    /// worker process (namespaces, seccomp, an empty address space), so a
+    /// recompiler bug cannot reach the node's memory. Each host call is a
+    /// hand-off between the two processes. Dynamic paging needs
+    /// `userfaultfd` for the worker (`vm.unprivileged_userfaultfd = 1`).
+    Linux,
+    /// polkavm's generic sandbox: guest code runs in this process, in its
+    /// own guard-paged mapping, with faults caught by signal handlers. A
+    /// host call is a function return; no kernel setting is needed. It
+    /// gives up process isolation (polkavm marks it experimental for that
+    /// reason), not determinism.
+    Generic,
+}
+
+impl Sandbox {
+    /// `"linux"` or `"generic"`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Sandbox::Linux => "linux",
+            Sandbox::Generic => "generic",
+        }
+    }
+
+    const fn kind(self) -> polkavm::SandboxKind {
+        match self {
+            Sandbox::Linux => polkavm::SandboxKind::Linux,
+            Sandbox::Generic => polkavm::SandboxKind::Generic,
+        }
+    }
+}
+
+impl fmt::Display for Sandbox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Which [`Sandbox`] the recompiler should use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum SandboxChoice {
+    /// The Linux sandbox where this machine allows it, otherwise the
+    /// generic one ([`CompilerSandbox::fallback`] says why).
+    #[default]
+    Auto,
+    /// Only this sandbox; the recompiler is unavailable if it cannot start.
+    Only(Sandbox),
+}
+
+/// The sandbox the recompiler started in, and why not the Linux one when
+/// [`SandboxChoice::Auto`] fell back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompilerSandbox {
+    /// The sandbox in use.
+    pub sandbox: Sandbox,
+    /// Why the Linux sandbox could not start, when `Auto` fell back to the
+    /// generic one.
+    pub fallback: Option<String>,
+}
+
+impl CompilerSandbox {
+    /// One line for a log: the sandbox in use and, after a fallback, why
+    /// and how to get the isolated one.
+    pub fn describe(&self) -> String {
+        match &self.fallback {
+            None => format!(
+                "the recompiler runs guest code in polkavm's {} sandbox",
+                self.sandbox
+            ),
+            Some(why) => format!(
+                "the recompiler runs guest code in polkavm's generic in-process sandbox: \
+                 the Linux sandbox cannot start here ({why}); for process isolation of \
+                 guest code, as root: sysctl -w vm.unprivileged_userfaultfd=1"
+            ),
+        }
+    }
 }
 
 /// The PVM: one polkavm engine per backend, for one [`PvmFlavor`].
@@ -791,7 +875,7 @@ pub struct Pvm {
     options: PvmOptions,
     interpreter: Engine,
     /// Started on first use: it spawns sandbox worker processes.
-    compiler: OnceLock<Result<Engine, String>>,
+    compiler: OnceLock<Result<(Engine, CompilerSandbox), String>>,
     /// Standard program modules by code hash and backend.
     modules: cache::ModuleCache,
     /// Parsed standard programs by a caller's key (see [`Pvm::cached_program`]),
@@ -817,7 +901,7 @@ impl fmt::Debug for Pvm {
     }
 }
 
-fn new_engine(backend: Backend) -> Result<Engine, String> {
+fn new_engine(backend: Backend, sandbox: Option<Sandbox>) -> Result<Engine, String> {
     if !backend.kind().is_supported() {
         return Err(format!(
             "polkavm has no {backend} backend for this platform"
@@ -828,6 +912,13 @@ fn new_engine(backend: Backend) -> Result<Engine, String> {
     let mut config = Config::new();
     config.set_backend(Some(backend.kind()));
     config.set_allow_dynamic_paging(true);
+    if let Some(sandbox) = sandbox {
+        config.set_sandbox(Some(sandbox.kind()));
+        // polkavm asks for this to run its generic sandbox: it is not
+        // process-isolated (see `Sandbox::Generic`). Nothing else that
+        // `allow_experimental` unlocks is used here.
+        config.set_allow_experimental(sandbox == Sandbox::Generic);
+    }
     Engine::new(&config).map_err(|e| {
         let mut reason = e.to_string();
         if reason.contains("userfaultfd") {
@@ -842,6 +933,43 @@ fn new_engine(backend: Backend) -> Result<Engine, String> {
     })
 }
 
+/// The recompiler's engine as `choice` says: `Auto` tries the Linux
+/// sandbox, then the generic one.
+fn new_compiler(choice: SandboxChoice) -> Result<(Engine, CompilerSandbox), String> {
+    let only = |sandbox| {
+        new_engine(Backend::Compiler, Some(sandbox)).map(|engine| {
+            let used = CompilerSandbox {
+                sandbox,
+                fallback: None,
+            };
+            (engine, used)
+        })
+    };
+    // `PARAJAM_PVM_SANDBOX=linux|generic` settles `Auto` for a whole
+    // process (benchmarks, and machines where one is known to be better);
+    // the sandbox never changes a result, only isolation and speed.
+    let choice = match (choice, std::env::var("PARAJAM_PVM_SANDBOX").as_deref()) {
+        (SandboxChoice::Auto, Ok("linux")) => SandboxChoice::Only(Sandbox::Linux),
+        (SandboxChoice::Auto, Ok("generic")) => SandboxChoice::Only(Sandbox::Generic),
+        _ => choice,
+    };
+    match choice {
+        SandboxChoice::Only(sandbox) => only(sandbox),
+        SandboxChoice::Auto => match only(Sandbox::Linux) {
+            Ok(started) => Ok(started),
+            Err(linux) => match only(Sandbox::Generic) {
+                Ok((engine, mut used)) => {
+                    used.fallback = Some(linux);
+                    Ok((engine, used))
+                }
+                Err(generic) => Err(format!(
+                    "the Linux sandbox cannot start ({linux}), nor the generic one ({generic})"
+                )),
+            },
+        },
+    }
+}
+
 impl Pvm {
     /// Creates the engines. The interpreter must start; the compiler starts
     /// on first use and may be unavailable on this machine (see
@@ -852,11 +980,12 @@ impl Pvm {
 
     /// [`Pvm::new`] with non-default [`PvmOptions`].
     pub fn with_options(flavor: PvmFlavor, options: PvmOptions) -> Result<Self, PvmError> {
-        let interpreter =
-            new_engine(Backend::Interpreter).map_err(|reason| PvmError::BackendUnavailable {
+        let interpreter = new_engine(Backend::Interpreter, None).map_err(|reason| {
+            PvmError::BackendUnavailable {
                 backend: Backend::Interpreter,
                 reason,
-            })?;
+            }
+        })?;
         Ok(Self {
             flavor,
             options,
@@ -931,8 +1060,15 @@ impl Pvm {
         self.options
     }
 
-    fn compiler(&self) -> &Result<Engine, String> {
-        self.compiler.get_or_init(|| new_engine(Backend::Compiler))
+    fn compiler(&self) -> &Result<(Engine, CompilerSandbox), String> {
+        self.compiler
+            .get_or_init(|| new_compiler(self.options.sandbox))
+    }
+
+    /// The sandbox the recompiler runs in (starting it if it has not
+    /// started yet), or `None` where the recompiler is unavailable.
+    pub fn compiler_sandbox(&self) -> Option<&CompilerSandbox> {
+        self.compiler().as_ref().ok().map(|(_, used)| used)
     }
 
     /// Why `backend` cannot run here, or `None` if it can (starting the
@@ -960,6 +1096,7 @@ impl Pvm {
             Backend::Compiler => {
                 self.compiler()
                     .as_ref()
+                    .map(|(engine, _)| engine)
                     .map_err(|reason| PvmError::BackendUnavailable {
                         backend,
                         reason: reason.clone(),

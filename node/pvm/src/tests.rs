@@ -312,8 +312,14 @@ fn step_tracing_knows_the_halting_pc() {
     let code = blob(&[FALLTHROUGH, JUMP_IND, 0x00], &[0, 1]);
     let mut init = with_gas(10);
     init.machine.regs[0] = u64::from(HALT_ADDRESS);
-    let traced = Pvm::with_options(PvmFlavor::Gp072, PvmOptions { step_tracing: true })
-        .expect("the interpreter always starts");
+    let traced = Pvm::with_options(
+        PvmFlavor::Gp072,
+        PvmOptions {
+            step_tracing: true,
+            ..PvmOptions::default()
+        },
+    )
+    .expect("the interpreter always starts");
     for backend in Backend::ALL {
         if traced.backend_unavailable(backend).is_some() {
             continue;

@@ -692,3 +692,86 @@ fn cached_programs_are_parsed_once_per_key_and_bad_ones_not_kept() {
     assert!(pvm.cached_program([2; 32], b"junk").is_err());
     assert!(pvm.cached_program([2; 32], &p).is_ok());
 }
+
+/// A PVM whose recompiler runs only in `sandbox`.
+fn pvm_in(sandbox: parajam_pvm::Sandbox) -> Pvm {
+    let options = parajam_pvm::PvmOptions {
+        sandbox: parajam_pvm::SandboxChoice::Only(sandbox),
+        ..parajam_pvm::PvmOptions::default()
+    };
+    Pvm::with_options(PvmFlavor::Gp072, options).expect("the interpreter always starts")
+}
+
+/// The guests on the recompiler in `sandbox` give the interpreter's exit,
+/// registers, gas and result, with and without running out of gas.
+fn sandbox_agrees_with_the_interpreter(sandbox: parajam_pvm::Sandbox) {
+    let pvm = pvm_in(sandbox);
+    let used = pvm.compiler_sandbox().unwrap_or_else(|| {
+        panic!(
+            "{sandbox}: {:?}",
+            pvm.backend_unavailable(Backend::Compiler)
+        )
+    });
+    assert_eq!((used.sandbox, &used.fallback), (sandbox, &None));
+    for (name, arg, gas) in [
+        ("sieve", 10_000, 10_000_000),
+        ("sieve", 10_000, 5_000),
+        ("blake2", 20, 10_000_000),
+        ("blake2", 20, 7_777),
+        ("hostcall", 0, 1_000),
+        ("hostcall", 0, 12),
+    ] {
+        let a = run_guest(&pvm, Backend::Interpreter, name, arg, gas);
+        let b = run_guest(&pvm, Backend::Compiler, name, arg, gas);
+        assert_eq!(a.exit, b.exit, "{sandbox}: {name} with {gas}");
+        assert_eq!(a.machine, b.machine, "{sandbox}: {name} with {gas}");
+        assert_eq!(a.result(), b.result(), "{sandbox}: {name} with {gas}");
+    }
+}
+
+/// The in-process sandbox the recompiler falls back to: needs no kernel
+/// setting, so it runs on every machine.
+#[test]
+fn generic_sandbox_agrees_with_the_interpreter() {
+    sandbox_agrees_with_the_interpreter(parajam_pvm::Sandbox::Generic);
+}
+
+/// polkavm's Linux sandbox, where the kernel lets its worker use
+/// userfaultfd (CI sets `vm.unprivileged_userfaultfd = 1`).
+#[test]
+fn linux_sandbox_agrees_with_the_interpreter() {
+    if !userfaultfd_allowed() {
+        eprintln!("skipped: vm.unprivileged_userfaultfd is 0 here, the Linux sandbox cannot start");
+        return;
+    }
+    sandbox_agrees_with_the_interpreter(parajam_pvm::Sandbox::Linux);
+}
+
+fn userfaultfd_allowed() -> bool {
+    std::fs::read_to_string("/proc/sys/vm/unprivileged_userfaultfd")
+        .map_or(true, |v| v.trim() == "1")
+}
+
+/// `Auto` takes the Linux sandbox where the kernel allows it, and the
+/// generic one with the reason otherwise.
+#[test]
+fn auto_sandbox_falls_back_to_the_generic_one_only_when_needed() {
+    let pvm = pvm();
+    let used = pvm
+        .compiler_sandbox()
+        .expect("one of the two sandboxes starts");
+    if userfaultfd_allowed() {
+        assert_eq!(
+            (used.sandbox, &used.fallback),
+            (parajam_pvm::Sandbox::Linux, &None)
+        );
+    } else {
+        assert_eq!(used.sandbox, parajam_pvm::Sandbox::Generic);
+        let why = used
+            .fallback
+            .as_deref()
+            .expect("the reason for the fallback");
+        assert!(why.contains("userfaultfd"), "{why}");
+        assert!(used.describe().contains("vm.unprivileged_userfaultfd=1"));
+    }
+}

@@ -11,6 +11,14 @@ fn main() {
             for (prefix, why) in parajam_conformance::SKIP_LIST {
                 eprintln!("skip list: {prefix}: {why}");
             }
+            if !args.list {
+                // The `pvm::compiler` cases run in whichever recompiler
+                // sandbox this machine allows: say which.
+                let pvm = parajam_pvm::Pvm::new(parajam_pvm::PvmFlavor::Gp072);
+                if let Some(used) = pvm.as_ref().ok().and_then(|p| p.compiler_sandbox()) {
+                    eprintln!("pvm::compiler: {}", used.describe());
+                }
+            }
             cases
                 .into_iter()
                 .map(|case| {

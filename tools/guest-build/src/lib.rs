@@ -393,13 +393,55 @@ pub fn check_rust_src(rustc: &OsStr) -> Result<(), String> {
     let sysroot = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
     let core = sysroot.join("lib/rustlib/src/rust/library/core/Cargo.toml");
     if core.is_file() {
-        Ok(())
-    } else {
-        Err(format!(
-            "the rust-src component is missing (no {}): guest programs are built with \
-             `-Z build-std`; run `rustup component add rust-src`",
-            core.display()
-        ))
+        return Ok(());
+    }
+    // rustup installs the components that `rust-toolchain.toml` lists only
+    // with a toolchain it installs, not into one already there: add
+    // rust-src here, to the toolchain this build runs on, so that a fresh
+    // machine needs no manual step.
+    // Several build scripts may get here at once; rustup takes no lock, so
+    // a concurrent add may fail while another one succeeds: look again.
+    let mut added = String::new();
+    for attempt in 0..3u64 {
+        added = add_rust_src();
+        if core.is_file() {
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_secs(1 + attempt * 2));
+        if core.is_file() {
+            return Ok(());
+        }
+    }
+    Err(format!(
+        "the rust-src component is missing (no {}): guest programs are built with \
+         `-Z build-std`; adding it failed ({added}); run `rustup component add rust-src`",
+        core.display()
+    ))
+}
+
+/// `rustup component add rust-src` for the toolchain of this build
+/// (`RUSTUP_TOOLCHAIN`, which rustup's proxies set); what happened, for an
+/// error message.
+fn add_rust_src() -> String {
+    // rustup's proxies run cargo with `CARGO_HOME`; its `bin` holds rustup
+    // even where it is not on `PATH`.
+    let rustup = env::var_os("CARGO_HOME")
+        .map(|home| PathBuf::from(home).join("bin").join("rustup"))
+        .filter(|path| path.is_file())
+        .map_or_else(|| OsString::from("rustup"), PathBuf::into_os_string);
+    let mut command = Command::new(&rustup);
+    command.args(["component", "add", "rust-src"]);
+    if let Some(toolchain) = env::var_os("RUSTUP_TOOLCHAIN") {
+        command.arg("--toolchain").arg(toolchain);
+    }
+    match command.stdout(Stdio::null()).output() {
+        Ok(out) if out.status.success() => "added".to_owned(),
+        Ok(out) => format!(
+            "{command:?}: {}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ),
+        Err(e) => format!("cannot run {command:?}: {e}"),
     }
 }
 

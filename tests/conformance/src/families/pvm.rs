@@ -75,7 +75,14 @@ fn shared_pvm(step_tracing: bool) -> Result<&'static Pvm, Failure> {
     static UNTRACED: OnceLock<Result<Pvm, String>> = OnceLock::new();
     let cell = if step_tracing { &TRACED } else { &UNTRACED };
     cell.get_or_init(|| {
-        Pvm::with_options(PvmFlavor::Gp072, PvmOptions { step_tracing }).map_err(|e| e.to_string())
+        Pvm::with_options(
+            PvmFlavor::Gp072,
+            PvmOptions {
+                step_tracing,
+                ..PvmOptions::default()
+            },
+        )
+        .map_err(|e| e.to_string())
     })
     .as_ref()
     .map_err(|e| Failure(format!("cannot start the PVM: {e}")))
