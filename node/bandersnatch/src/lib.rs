@@ -22,6 +22,9 @@ use ark_vrf::reexports::ark_serialize::{CanonicalDeserialize, CanonicalSerialize
 use ark_vrf::ring::{Prover as RingProver, Verifier as RingVerifier};
 use ark_vrf::suites::bandersnatch as suite;
 
+mod srs;
+pub use srs::ZCASH_SRS;
+
 /// A Bandersnatch public key.
 pub type PublicKey = [u8; 32];
 /// An IETF VRF signature (`F`).

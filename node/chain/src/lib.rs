@@ -9,7 +9,7 @@
 //! [`ChainTarget`] serves the conformance fuzzer protocol with it.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use parajam_bandersnatch::RingContext;
@@ -28,10 +28,10 @@ pub enum ChainError {
     #[error("PVM: {0}")]
     Pvm(String),
     /// The ring-proof SRS could not be read or used.
-    #[error("ring-proof SRS {path}: {reason}")]
+    #[error("ring-proof SRS {origin}: {reason}")]
     Srs {
-        /// Where it was looked for.
-        path: PathBuf,
+        /// Where it came from ([`SrsSource`]'s display).
+        origin: String,
         /// What went wrong.
         reason: String,
     },
@@ -90,40 +90,58 @@ impl std::fmt::Debug for Chain {
     }
 }
 
-/// The ring-proof SRS (the Zcash BLS12-381 powers of tau, `2^11`, as the
-/// vectors ship it): `$PARAJAM_SRS`, else the copy in the conformance
-/// vectors' `stf/safrole` folder (`$PARAJAM_VECTORS_DIR`, else the
-/// unpacked `../shared` vectors in `~/.cache/parajam`).
-pub fn default_srs_path() -> PathBuf {
-    if let Some(p) = std::env::var_os("PARAJAM_SRS") {
-        return PathBuf::from(p);
+/// Where the ring-proof SRS (the Zcash BLS12-381 powers of tau, `2^11`,
+/// uncompressed) comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SrsSource {
+    /// The copy the binary carries ([`parajam_bandersnatch::ZCASH_SRS`]).
+    Embedded,
+    /// A file of the same format.
+    File(PathBuf),
+}
+
+impl SrsSource {
+    /// `$PARAJAM_SRS` if set, else the embedded copy.
+    pub fn from_env() -> Self {
+        std::env::var_os("PARAJAM_SRS").map_or(Self::Embedded, |p| Self::File(PathBuf::from(p)))
     }
-    let vectors = std::env::var_os("PARAJAM_VECTORS_DIR").map_or_else(
-        || {
-            let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("/"), PathBuf::from);
-            home.join(".cache/parajam/jam-test-vectors-v0.7.2")
-        },
-        PathBuf::from,
-    );
-    vectors.join("stf/safrole/zcash-srs-2-11-uncompressed.bin")
+
+    /// Ring parameters for rings of `ring_size` keys.
+    pub fn ring_context(&self, ring_size: usize) -> Result<RingContext, ChainError> {
+        let error = |reason: String| ChainError::Srs {
+            origin: self.to_string(),
+            reason,
+        };
+        match self {
+            Self::Embedded => RingContext::zcash(ring_size),
+            Self::File(path) => {
+                let bytes = std::fs::read(path).map_err(|e| error(e.to_string()))?;
+                RingContext::from_srs(&bytes, ring_size)
+            }
+        }
+        .map_err(|e| error(e.to_string()))
+    }
+}
+
+impl std::fmt::Display for SrsSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Embedded => f.write_str("(embedded Zcash SRS)"),
+            Self::File(path) => write!(f, "{}", path.display()),
+        }
+    }
 }
 
 impl Chain {
     /// A chain with no blocks yet, for `params`, running services as
-    /// `execution` says, with the ring-proof SRS at `srs`.
+    /// `execution` says, with the ring-proof SRS from `srs`.
     pub fn new(
         params: ProtocolParameters,
         execution: ExecutionConfig,
-        srs: &Path,
+        srs: &SrsSource,
     ) -> Result<Self, ChainError> {
         let pvm = Pvm::new(PvmFlavor::Gp072).map_err(|e| ChainError::Pvm(e.to_string()))?;
-        let srs_error = |reason: String| ChainError::Srs {
-            path: srs.to_path_buf(),
-            reason,
-        };
-        let bytes = std::fs::read(srs).map_err(|e| srs_error(e.to_string()))?;
-        let ring = RingContext::from_srs(&bytes, usize::from(params.validators_count))
-            .map_err(|e| srs_error(e.to_string()))?;
+        let ring = srs.ring_context(usize::from(params.validators_count))?;
         Ok(Self {
             params,
             pvm,

@@ -5,7 +5,7 @@
 use std::sync::{Mutex, OnceLock};
 
 use jam_codec::Encode;
-use parajam_chain::{default_srs_path, Chain, ExecutionConfig};
+use parajam_chain::{Chain, ExecutionConfig, SrsSource};
 use parajam_primitives::types::Block;
 use parajam_primitives::types::TraceStep;
 use parajam_primitives::ProtocolParameters;
@@ -39,11 +39,7 @@ fn steps() -> &'static Vec<TraceStep> {
 fn chain() -> &'static Mutex<Chain> {
     static CHAIN: OnceLock<Mutex<Chain>> = OnceLock::new();
     CHAIN.get_or_init(|| {
-        // The SRS ships with the vectors.
-        let srs = parajam_conformance::locate_vectors().map_or_else(
-            |_| default_srs_path(),
-            |d| d.join("stf/safrole/zcash-srs-2-11-uncompressed.bin"),
-        );
+        let srs = SrsSource::Embedded;
         let exec = ExecutionConfig {
             backend: Backend::Interpreter,
             crosscheck: false,

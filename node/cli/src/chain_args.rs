@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use parajam_chain::{default_srs_path, Chain, ExecutionConfig};
+use parajam_chain::{Chain, ExecutionConfig, SrsSource};
 use parajam_primitives::ProtocolParameters;
 use parajam_pvm::{Backend, Pvm};
 
@@ -58,8 +58,8 @@ pub struct ChainArgs {
     /// Run service code on both backends and fail on any divergence.
     #[arg(long)]
     pub crosscheck: bool,
-    /// The Bandersnatch ring-proof SRS (default: PARAJAM_SRS, else the copy
-    /// in the conformance vectors).
+    /// The Bandersnatch ring-proof SRS file (default: PARAJAM_SRS, else the
+    /// Zcash SRS the binary carries).
     #[arg(long)]
     pub srs: Option<PathBuf>,
 }
@@ -77,7 +77,10 @@ impl ChainArgs {
     /// A chain as these options say, with a log line naming the backend.
     pub fn chain(&self) -> anyhow::Result<Chain> {
         let params = self.parameters()?;
-        let srs = self.srs.clone().unwrap_or_else(default_srs_path);
+        let srs = self
+            .srs
+            .clone()
+            .map_or_else(SrsSource::from_env, SrsSource::File);
         // The backend is settled once the engine exists.
         let mut chain = Chain::new(
             params,

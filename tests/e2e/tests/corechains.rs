@@ -56,8 +56,7 @@ const UPGRADE_DELAY: u32 = 10;
 
 /// [`chain`] with more paras registered at genesis.
 fn chain_with(more: &[GenesisPara<'_>]) -> DevChain {
-    let ring = RingContext::from_srs(parajam_vectors::srs(), usize::from(PARAMS.validators_count))
-        .expect("ring");
+    let ring = RingContext::zcash(usize::from(PARAMS.validators_count)).expect("ring");
     let keys = DevKeys::new(PARAMS.validators_count);
     let adder = GenesisPara {
         id: ADDER,

@@ -308,9 +308,7 @@ impl Rehearsal {
         let known = Known::new(code)?;
 
         let params = config.params;
-        let ring =
-            RingContext::from_srs(parajam_vectors::srs(), usize::from(params.validators_count))
-                .map_err(chain_error)?;
+        let ring = RingContext::zcash(usize::from(params.validators_count)).map_err(chain_error)?;
         let keys = DevKeys::new(params.validators_count);
         let head = genesis.head();
         let para_genesis = GenesisPara {

@@ -95,19 +95,3 @@ pub fn dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| locate().unwrap_or_else(|e| panic!("{e}")))
 }
-
-/// Where the vectors keep the ring-proof SRS (the Zcash BLS12-381 powers of
-/// tau, `2^11`, uncompressed), relative to the vectors directory.
-pub const SRS_FILE: &str = "stf/safrole/zcash-srs-2-11-uncompressed.bin";
-
-/// The ring-proof SRS of the vectors in [`dir`].
-///
-/// # Panics
-/// If the vectors cannot be found or the file cannot be read.
-pub fn srs() -> &'static [u8] {
-    static SRS: OnceLock<Vec<u8>> = OnceLock::new();
-    SRS.get_or_init(|| {
-        let path = dir().join(SRS_FILE);
-        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-    })
-}

@@ -7,5 +7,5 @@ use parajam_bandersnatch::RingContext;
 
 /// A ring context for rings of `size` keys.
 pub fn ring(size: usize) -> RingContext {
-    RingContext::from_srs(parajam_vectors::srs(), size).unwrap()
+    RingContext::zcash(size).unwrap()
 }

@@ -15,7 +15,5 @@ pub const PARAMS: ProtocolParameters = ProtocolParameters::TINY;
 
 pub fn ring() -> &'static RingContext {
     static RING: OnceLock<RingContext> = OnceLock::new();
-    RING.get_or_init(|| {
-        RingContext::from_srs(parajam_vectors::srs(), usize::from(PARAMS.validators_count)).unwrap()
-    })
+    RING.get_or_init(|| RingContext::zcash(usize::from(PARAMS.validators_count)).unwrap())
 }
