@@ -33,7 +33,7 @@
 //! `main` (copy `sieve`), a member line in `programs/Cargo.toml`, its name in
 //! `GUESTS` of `build.rs`, and an entry in [`guests`] and [`all`]. After a
 //! dependency change run `cargo update --manifest-path
-//! tests/guests/programs/Cargo.toml` (the guest build is `--locked`).
+//! testing/guests/programs/Cargo.toml` (the guest build is `--locked`).
 
 /// The program counter of every guest's entry (`main`, via the dispatch table).
 pub const ENTRY_PC: u32 = 0;

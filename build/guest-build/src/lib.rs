@@ -17,9 +17,9 @@
 //! let linked = link_jamv1(&elf, &[b"validate_block"])?;
 //! ```
 //!
-//! Used by `tests/guests`, `runtime/adder-build` and
+//! Used by `testing/guests`, `runtime/adder-build` and
 //! `corechains-service/build`; errors are messages for the build's output.
-//! `tools/pvf-build` (whole parachain runtimes) shares its pieces: the
+//! `parachain/pvf-build` (whole parachain runtimes) shares its pieces: the
 //! nested cargo command ([`nested_cargo`]), the target spec
 //! ([`pvm_target_spec`]) and the linking ([`link_jamv1`]).
 
