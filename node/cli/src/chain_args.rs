@@ -19,28 +19,45 @@ pub enum BackendChoice {
 }
 
 impl BackendChoice {
-    /// The backend this choice means on `pvm`: `auto` falls back to the
-    /// interpreter with a warning, `compiler` fails where it is unavailable.
+    /// The backend this choice means on `pvm`: `auto` is
+    /// [`Pvm::preferred_backend`] (the recompiler in the Linux sandbox,
+    /// else the interpreter, with a warning line); `compiler` fails where
+    /// the recompiler cannot start at all and warns when it runs in the
+    /// generic sandbox.
     pub fn resolve(self, pvm: &Pvm) -> anyhow::Result<Backend> {
-        let unavailable = pvm.backend_unavailable(Backend::Compiler);
-        Ok(match (self, unavailable) {
+        let hint =
+            "for the recompiler's Linux sandbox, as root: sysctl -w vm.unprivileged_userfaultfd=1";
+        Ok(match (self, pvm.compiler_sandbox()) {
             (Self::Interpreter, _) => Backend::Interpreter,
-            (Self::Compiler, Some(why)) => {
+            (Self::Compiler, None) => {
+                let why = pvm
+                    .backend_unavailable(Backend::Compiler)
+                    .unwrap_or_default();
                 anyhow::bail!("the recompiler is unavailable here: {why}")
             }
-            (Self::Compiler | Self::Auto, None) => {
-                if let Some(used) = pvm.compiler_sandbox() {
-                    if used.fallback.is_some() {
-                        tracing::warn!("{}", used.describe());
-                    } else {
-                        tracing::debug!("{}", used.describe());
-                    }
+            (Self::Compiler, Some(used)) => {
+                if used.fallback.is_some() {
+                    tracing::warn!("{}", used.describe());
                 }
                 Backend::Compiler
             }
-            (Self::Auto, Some(why)) => {
-                tracing::warn!("recompiler unavailable ({why}); using the interpreter");
-                Backend::Interpreter
+            (Self::Auto, _) => {
+                let backend = pvm.preferred_backend();
+                if backend == Backend::Interpreter {
+                    let why = pvm.compiler_sandbox().map_or_else(
+                        || {
+                            pvm.backend_unavailable(Backend::Compiler)
+                                .unwrap_or_default()
+                                .to_owned()
+                        },
+                        |used| used.fallback.clone().unwrap_or_default(),
+                    );
+                    tracing::warn!(
+                        "PVM: the interpreter (the recompiler's Linux sandbox cannot start: {why}; \
+                         its generic sandbox is slower than the interpreter); {hint}"
+                    );
+                }
+                backend
             }
         })
     }

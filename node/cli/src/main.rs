@@ -6,7 +6,6 @@ mod import;
 mod pvf;
 mod pvf_build;
 mod pvf_check;
-mod vectors;
 
 use std::process::ExitCode;
 
@@ -22,8 +21,6 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the JAM conformance vectors and print a summary per family.
-    Vectors(vectors::VectorsArgs),
     /// Replay a trace directory: per-block result and time, then a summary.
     Import(import::ImportArgs),
     /// Serve the JAM conformance fuzzer protocol on a Unix socket.
@@ -49,7 +46,6 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Vectors(args) => vectors::run(&args),
         Command::Import(args) => import::run(&args),
         Command::FuzzTarget(args) => fuzz_target::run(&args),
         Command::Pvf(args) => pvf::run(&args),

@@ -1080,13 +1080,19 @@ impl Pvm {
         }
     }
 
-    /// The fastest backend available: the compiler where supported, chosen
-    /// at run time.
+    /// The fastest backend available, chosen at run time: the recompiler
+    /// in the Linux sandbox where it starts, otherwise the interpreter. The
+    /// recompiler in the generic sandbox is not chosen: on a parachain
+    /// block's refine it measured about ten times slower than the
+    /// interpreter (BENCHMARKS.md), its page handling costing a signal and
+    /// an `mprotect` per page.
     pub fn preferred_backend(&self) -> Backend {
-        if self.compiler().is_ok() {
-            Backend::Compiler
-        } else {
-            Backend::Interpreter
+        match self.compiler_sandbox() {
+            Some(CompilerSandbox {
+                sandbox: Sandbox::Linux,
+                ..
+            }) => Backend::Compiler,
+            _ => Backend::Interpreter,
         }
     }
 

@@ -765,8 +765,11 @@ fn auto_sandbox_falls_back_to_the_generic_one_only_when_needed() {
             (used.sandbox, &used.fallback),
             (parajam_pvm::Sandbox::Linux, &None)
         );
+        assert_eq!(pvm.preferred_backend(), Backend::Compiler);
     } else {
         assert_eq!(used.sandbox, parajam_pvm::Sandbox::Generic);
+        // The generic sandbox is slower than the interpreter on real work.
+        assert_eq!(pvm.preferred_backend(), Backend::Interpreter);
         let why = used
             .fallback
             .as_deref()

@@ -2,7 +2,7 @@
 //! vector into one [`Case`] that checks parajam against it.
 //!
 //! Both the `vectors` test target (one libtest test per case, so it works
-//! under cargo-nextest) and `parajam vectors` (a summary table per family)
+//! under cargo-nextest) and the `parajam-vectors` binary (a summary table per family)
 //! are thin front ends over [`collect`].
 //!
 //! A family whose directory is missing yields a failing case that says so:

@@ -1,4 +1,7 @@
-//! `parajam vectors`: the conformance runner.
+//! `parajam-vectors`: the conformance runner (a summary row per family and
+//! parameter set; exit code non-zero on any failure). It lives with the
+//! harness, not in the node's binary, so that the node does not link test
+//! code: `cargo run --release -p parajam-conformance -- [--filter F]`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -10,8 +13,10 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use parajam_conformance::{Case, Outcome};
 
-#[derive(Debug, clap::Args)]
-pub struct VectorsArgs {
+/// The JAM conformance vectors against parajam, with a summary per family.
+#[derive(Debug, clap::Parser)]
+#[command(name = "parajam-vectors")]
+struct VectorsArgs {
     /// Directory of unpacked vectors (default: PARAJAM_VECTORS_DIR, else ../shared/vectors/unpack).
     #[arg(long)]
     dir: Option<PathBuf>,
@@ -35,12 +40,23 @@ struct Row {
     time: Duration,
 }
 
-pub fn run(args: &VectorsArgs) -> anyhow::Result<ExitCode> {
+fn main() -> ExitCode {
+    let args = <VectorsArgs as clap::Parser>::parse();
+    match run(&args) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &VectorsArgs) -> anyhow::Result<ExitCode> {
     let dir = match &args.dir {
         Some(dir) => dir.clone(),
         None => parajam_conformance::locate_vectors().context("locating the vectors")?,
     };
-    tracing::info!("conformance vectors: {}", dir.display());
+    eprintln!("conformance vectors: {}", dir.display());
     let mut cases = parajam_conformance::collect(&dir);
     if let Some(filter) = &args.filter {
         cases.retain(|c| c.id().contains(filter.as_str()));
