@@ -2,7 +2,9 @@
 //! the conformance traces: an optional `genesis.bin`, then one file per
 //! step with its pre-state, block and post-state), printing per block
 //! ok/error and the import time, then a summary. Exits non-zero when any
-//! posterior state root differs from the trace's.
+//! posterior state root differs from the trace's; a mismatch lists the
+//! differing keys by state component and field. A step whose block does
+//! not decode counts as rejected when the trace keeps the pre-state.
 //!
 //! Each step carries its own pre-state: when it is not the state the
 //! replay is at (no genesis, a later start, gaps, forks), the replay
@@ -13,7 +15,8 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use parajam_primitives::types::{Genesis, TraceStep};
+use parajam_primitives::types::{decode_trace_step, Genesis, TraceStep};
+use parajam_state::diff::diff_key_values;
 use parajam_stf::header::header_hash;
 
 use crate::chain_args::ChainArgs;
@@ -85,8 +88,20 @@ pub fn run(args: &ImportArgs) -> anyhow::Result<ExitCode> {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
         let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        let step: TraceStep = match parajam_primitives::decode(&bytes, &params) {
-            Ok(step) => step,
+        let step: TraceStep = match decode_trace_step(&bytes, &params) {
+            Ok(Ok(step)) => step,
+            // A block that does not decode is rejected; the trace has
+            // the pre-state as its post-state.
+            Ok(Err(undecodable)) => {
+                rejected += 1;
+                if !args.quiet {
+                    println!(
+                        "{name}: rejected (as the trace expects): the block does not decode: {}",
+                        undecodable.error
+                    );
+                }
+                continue;
+            }
             Err(e) => {
                 println!("{name}: MISMATCH: undecodable step file: {e}");
                 mismatched += 1;
@@ -112,8 +127,16 @@ pub fn run(args: &ImportArgs) -> anyhow::Result<ExitCode> {
             }
             Ok(root) => {
                 mismatched += 1;
+                let got = chain
+                    .state(&header_hash(&step.block.header))
+                    .map(parajam_state::State::to_key_values)
+                    .unwrap_or_default();
+                let keys = diff_key_values(&step.post_state.keyvals, &got, &params)
+                    .iter()
+                    .map(|d| format!("\n    {d}"))
+                    .collect::<String>();
                 format!(
-                    "MISMATCH {}: root {root}, trace {}{}",
+                    "MISMATCH {}: root {root}, trace {}{}{keys}",
                     ms(elapsed),
                     step.post_state.state_root,
                     if invalid {

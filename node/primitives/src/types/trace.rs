@@ -4,6 +4,9 @@
 
 use jam_codec::{Decode, Encode};
 
+use crate::codec::{decode, decode_prefix, DecodeError};
+use crate::params::ProtocolParameters;
+
 use super::block::{Block, Header};
 use super::state::RawState;
 
@@ -26,4 +29,52 @@ pub struct Genesis {
     pub header: Header,
     /// The genesis state.
     pub state: RawState,
+}
+
+/// A trace step whose block does not decode: the fuzz traces carry such
+/// blocks, with the post-state equal to the pre-state (the block is
+/// rejected).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UndecodableStep {
+    /// The state the block was offered on.
+    pub pre_state: RawState,
+    /// The block's octets.
+    pub block: Vec<u8>,
+    /// Why they are not a block.
+    pub error: DecodeError,
+    /// The state after it.
+    pub post_state: RawState,
+}
+
+/// Reads a step file: the [`TraceStep`], or, when only its block does not
+/// decode, an [`UndecodableStep`]. The post-state of such a step is found
+/// as the encoding of the pre-state ending the file (the only post-state
+/// a step with an undecodable block can have); a file that is not of
+/// either form is an error (the strict decoder's).
+pub fn decode_trace_step(
+    bytes: &[u8],
+    params: &ProtocolParameters,
+) -> Result<Result<TraceStep, UndecodableStep>, DecodeError> {
+    let strict = match decode::<TraceStep>(bytes, params) {
+        Ok(step) => return Ok(Ok(step)),
+        Err(e) => e,
+    };
+    let mut rest = bytes;
+    let Ok(pre_state) = decode_prefix::<RawState>(&mut rest, params) else {
+        return Err(strict);
+    };
+    let pre_octets = pre_state.encode();
+    let Some(block) = rest.strip_suffix(pre_octets.as_slice()) else {
+        return Err(strict);
+    };
+    let error = match decode::<Block>(block, params) {
+        Ok(_) => return Err(strict),
+        Err(e) => e,
+    };
+    Ok(Err(UndecodableStep {
+        block: block.to_vec(),
+        error,
+        post_state: pre_state.clone(),
+        pre_state,
+    }))
 }
