@@ -126,3 +126,11 @@ fn ring_root_keeps_points_outside_the_subgroup_eq_g3() {
 fn solicit_beyond_32_bit_lengths_is_full_b9() {
     imports_as_the_trace_says("1768066437_3920", "00000012", None);
 }
+
+/// GP B.7 `gas` (`ω'_7 = ϱ'`) under §A's one gas per instruction run: a
+/// host call sees the gas left after the `ecalli`, not after the rest of
+/// its basic block (which polkavm charges on entering the block).
+#[test]
+fn host_calls_see_gas_per_instruction_run_b7() {
+    imports_as_the_trace_says("1767896003_7482", "00000127", None);
+}
