@@ -150,15 +150,9 @@ fn diff_key(
     params: &ProtocolParameters,
     out: &mut Vec<Difference>,
 ) {
-    let (path, decode): (String, Box<dyn Fn(&[u8]) -> Option<Value>>) = match classify(key) {
-        Ok(KeyKind::Component(c)) => (
-            symbol(c).to_owned(),
-            Box::new(move |b| component_json(c, b, params)),
-        ),
-        Ok(KeyKind::ServiceInfo(s)) => (
-            format!("δ[{s}].info"),
-            Box::new(|b| json::<ServiceInfo>(b, params)),
-        ),
+    let (path, component) = match classify(key) {
+        Ok(KeyKind::Component(c)) => (symbol(c).to_owned(), Some(c)),
+        Ok(KeyKind::ServiceInfo(s)) => (format!("δ[{s}].info"), None),
         Ok(KeyKind::Entry(..)) | Err(_) => {
             let (s, _) = split_account_entry_state_key(key);
             out.push(Difference {
@@ -168,6 +162,10 @@ fn diff_key(
             });
             return;
         }
+    };
+    let decode = |b: &[u8]| match component {
+        Some(c) => component_json(c, b, params),
+        None => json::<ServiceInfo>(b, params),
     };
     let e = expected.map(|b| decode(b).ok_or(b));
     let g = got.map(|b| decode(b).ok_or(b));
@@ -216,8 +214,10 @@ pub fn diff_key_values(
 
 #[cfg(test)]
 mod tests {
+    use parajam_primitives::codec::FixedSeq;
     use parajam_primitives::types::{
-        service_info_key, ServiceActivityRecord, ServicesStatisticsMapEntry,
+        service_info_key, CoreActivityRecord, ServiceActivityRecord, ServicesStatisticsMapEntry,
+        ValidatorActivityRecord,
     };
 
     use super::*;
@@ -233,28 +233,19 @@ mod tests {
 
     #[test]
     fn statistics_differences_are_named_by_field() {
+        let validators = usize::from(P.validators_count);
         let mut stats = Statistics {
-            vals_curr: parajam_primitives::codec::FixedSeq::new(vec![
-                Default::default();
-                usize::from(
-                    P.validators_count
-                )
-            ]),
-            vals_last: parajam_primitives::codec::FixedSeq::new(vec![
-                Default::default();
-                usize::from(
-                    P.validators_count
-                )
-            ]),
-            cores: parajam_primitives::codec::FixedSeq::new(vec![
-                Default::default();
+            vals_curr: FixedSeq::new(vec![ValidatorActivityRecord::default(); validators]),
+            vals_last: FixedSeq::new(vec![ValidatorActivityRecord::default(); validators]),
+            cores: FixedSeq::new(vec![
+                CoreActivityRecord::default();
                 usize::from(P.core_count)
             ]),
             services: vec![ServicesStatisticsMapEntry {
                 id: 7,
                 record: ServiceActivityRecord {
                     accumulate_gas_used: 194_996,
-                    ..Default::default()
+                    ..ServiceActivityRecord::default()
                 },
             }],
         };

@@ -67,9 +67,8 @@ pub fn decode_trace_step(
     let Some(block) = rest.strip_suffix(pre_octets.as_slice()) else {
         return Err(strict);
     };
-    let error = match decode::<Block>(block, params) {
-        Ok(_) => return Err(strict),
-        Err(e) => e,
+    let Err(error) = decode::<Block>(block, params) else {
+        return Err(strict);
     };
     Ok(Err(UndecodableStep {
         block: block.to_vec(),
