@@ -77,3 +77,45 @@ pub fn decode_trace_step(
         pre_state,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{KeyValue, StateRoot};
+
+    const P: ProtocolParameters = ProtocolParameters::TINY;
+
+    fn state(byte: u8) -> RawState {
+        RawState {
+            state_root: StateRoot::from([byte; 32]),
+            keyvals: vec![KeyValue {
+                key: [byte; 31].into(),
+                value: vec![byte; 3].into(),
+            }],
+        }
+    }
+
+    #[test]
+    fn a_step_whose_block_does_not_decode_keeps_its_pre_state() {
+        let pre = state(1);
+        let garbage = [0xff_u8; 10];
+        let bytes = [pre.encode(), garbage.to_vec(), pre.encode()].concat();
+        let step = decode_trace_step(&bytes, &P)
+            .expect("a step")
+            .expect_err("the block does not decode");
+        assert_eq!(
+            (step.pre_state, step.block, step.post_state),
+            (pre.clone(), garbage.to_vec(), pre.clone())
+        );
+        // Any other post-state: the file is not a step.
+        let bytes = [pre.encode(), garbage.to_vec(), state(2).encode()].concat();
+        assert!(decode_trace_step(&bytes, &P).is_err());
+        // A decodable step comes back whole.
+        let whole = TraceStep {
+            pre_state: pre.clone(),
+            block: Block::default(),
+            post_state: state(2),
+        };
+        assert_eq!(decode_trace_step(&whole.encode(), &P), Ok(Ok(whole)));
+    }
+}
