@@ -22,11 +22,11 @@ const P: ProtocolParameters = ProtocolParameters::TINY;
 
 /// The examples directory: `PARAJAM_FUZZ_EXAMPLES_DIR`, else the one
 /// among the conformance vectors (missing vectors fail the test).
-fn data_dir() -> Option<PathBuf> {
-    Some(std::env::var_os("PARAJAM_FUZZ_EXAMPLES_DIR").map_or_else(
+fn data_dir() -> PathBuf {
+    std::env::var_os("PARAJAM_FUZZ_EXAMPLES_DIR").map_or_else(
         || parajam_vectors::dir().join("jam-conformance/fuzz-proto-examples"),
         PathBuf::from,
-    ))
+    )
 }
 
 /// Every `.bin` file below `dir`, sorted by path.
@@ -126,9 +126,7 @@ fn check_round_trip(files: &[PathBuf]) -> BTreeMap<String, usize> {
 
 #[test]
 fn examples_decode_and_reencode_exactly() {
-    let Some(dir) = data_dir() else {
-        return;
-    };
+    let dir = data_dir();
     let files = bin_files(&dir);
     assert!(!files.is_empty(), "no .bin files below {}", dir.display());
     let kinds = check_round_trip(&files);
@@ -137,9 +135,7 @@ fn examples_decode_and_reencode_exactly() {
 
 #[test]
 fn recorded_fuzzer_messages_replay_over_a_socket() {
-    let Some(dir) = data_dir() else {
-        return;
-    };
+    let dir = data_dir();
     let forks = dir.join("forks");
     if !forks.is_dir() {
         eprintln!("skipped: no forks/ session in {}", dir.display());
