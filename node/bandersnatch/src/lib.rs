@@ -142,6 +142,17 @@ pub fn ietf_verify(
     Ok(output_hash(&output))
 }
 
+/// The ring member a key stands for in `O(keys)` (GP eq. G.3): the key's
+/// point, or the padding point when the key has "no corresponding
+/// Bandersnatch point". Only that is checked: a point on the curve outside
+/// the prime-order subgroup stays in the ring as it is (the jam-conformance
+/// trace 1766243493_1016 has such a pending key at an epoch change, and its
+/// ring root keeps it).
+fn ring_point(key: &PublicKey) -> suite::AffinePoint {
+    suite::Public::deserialize_compressed_unchecked(&key[..])
+        .map_or_else(|_| suite::RingProofParams::padding_point(), |p| p.0)
+}
+
 /// A Bandersnatch secret key: a scalar of the prime-order subgroup, with
 /// its public key.
 ///
@@ -239,7 +250,7 @@ impl RingContext {
     }
 
     /// `O(keys)`: the ring root of `keys` (GP eq. G.3), keys that are not
-    /// curve points replaced by the padding point.
+    /// curve points replaced by the padding point ([`ring_point`]).
     ///
     /// The last few results are remembered by key set.
     pub fn ring_root(&self, keys: &[PublicKey]) -> RingRoot {
@@ -259,13 +270,7 @@ impl RingContext {
     }
 
     fn compute_ring_root(&self, keys: &[PublicKey]) -> RingRoot {
-        let points: Vec<_> = keys
-            .iter()
-            .map(|k| {
-                suite::Public::deserialize_compressed(&k[..])
-                    .map_or_else(|_| suite::RingProofParams::padding_point(), |p| p.0)
-            })
-            .collect();
+        let points: Vec<_> = keys.iter().map(ring_point).collect();
         let commitment = self.params.verifier_key(&points).commitment();
         let mut out = [0u8; 144];
         // A commitment is three compressed G1 points: exactly 144 octets.
@@ -295,13 +300,7 @@ impl RingContext {
         if keys.get(index) != Some(&secret.public()) {
             return Err(VrfError::BadPublicKey);
         }
-        let points: Vec<_> = keys
-            .iter()
-            .map(|k| {
-                suite::Public::deserialize_compressed(&k[..])
-                    .map_or_else(|_| suite::RingProofParams::padding_point(), |p| p.0)
-            })
-            .collect();
+        let points: Vec<_> = keys.iter().map(ring_point).collect();
         let prover = self.params.prover(self.params.prover_key(&points), index);
         let input = suite::Input::new(context).ok_or(VrfError::BadInput)?;
         let output = secret.0.output(input);

@@ -62,6 +62,8 @@ struct Entry {
     state: Arc<State>,
     root: StateRoot,
     slot: TimeSlot,
+    /// When it was added (a counter over the chain's insertions).
+    added: u64,
     /// `(slot, hash)` of this block and its ancestors within `L` slots
     /// (GP eq. 11.35); `None` when the history before it is unknown.
     ancestry: Option<Arc<Vec<(TimeSlot, HeaderHash)>>>,
@@ -75,8 +77,13 @@ pub struct Chain {
     ring: RingContext,
     blocks: HashMap<HeaderHash, Entry>,
     head: Option<HeaderHash>,
-    /// States older than this many slots behind the newest are dropped.
+    /// States older than this many slots behind the newest are dropped,
+    /// unless among the last `keep_slots` added (a valid block may jump
+    /// far ahead, even to slot `2^32 − 1`, and its siblings still need
+    /// their parent).
     keep_slots: TimeSlot,
+    /// Insertions so far.
+    added: u64,
 }
 
 impl std::fmt::Debug for Chain {
@@ -150,6 +157,7 @@ impl Chain {
             blocks: HashMap::new(),
             head: None,
             keep_slots: 2 * params.epoch_length,
+            added: 0,
         })
     }
 
@@ -246,18 +254,22 @@ impl Chain {
         ancestry: Option<Arc<Vec<(TimeSlot, HeaderHash)>>>,
     ) {
         let slot = state.timeslot;
+        self.added += 1;
         self.blocks.insert(
             hash,
             Entry {
                 state: Arc::new(state),
                 root,
                 slot,
+                added: self.added,
                 ancestry,
             },
         );
         self.head = Some(hash);
         let horizon = slot.saturating_sub(self.keep_slots);
-        self.blocks.retain(|_, e| e.slot >= horizon);
+        let recent = self.added.saturating_sub(u64::from(self.keep_slots));
+        self.blocks
+            .retain(|_, e| e.slot >= horizon || e.added > recent);
     }
 }
 

@@ -2,18 +2,24 @@
 //! the conformance traces: an optional `genesis.bin`, then one file per
 //! step with its pre-state, block and post-state), printing per block
 //! ok/error and the import time, then a summary. Exits non-zero when any
-//! posterior state root differs from the trace's.
+//! posterior state root differs from the trace's; a mismatch lists the
+//! differing keys by state component and field. A step whose block does
+//! not decode counts as rejected when the trace keeps the pre-state.
 //!
 //! Each step carries its own pre-state: when it is not the state the
 //! replay is at (no genesis, a later start, gaps, forks), the replay
 //! restarts from that pre-state.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use parajam_primitives::types::{Genesis, TraceStep};
+use parajam_chain::Chain;
+use parajam_primitives::types::{decode_trace_step, Genesis, TraceStep};
+use parajam_primitives::ProtocolParameters;
+use parajam_state::diff::diff_key_values;
 use parajam_stf::header::header_hash;
 
 use crate::chain_args::ChainArgs;
@@ -57,6 +63,40 @@ fn ms(d: Duration) -> String {
     format!("{:.3} ms", d.as_secs_f64() * 1000.0)
 }
 
+/// The keys where the state `step`'s block imported to differs from the
+/// step's post-state, one indented line each, by component and field.
+fn differing_keys(chain: &Chain, step: &TraceStep, params: &ProtocolParameters) -> String {
+    let got = chain
+        .state(&header_hash(&step.block.header))
+        .map(parajam_state::State::to_key_values)
+        .unwrap_or_default();
+    diff_key_values(&step.post_state.keyvals, &got, params)
+        .iter()
+        .fold(String::new(), |mut out, d| {
+            let _ = write!(out, "\n    {d}");
+            out
+        })
+}
+
+/// Sets the chain to the genesis state in `path`, checking its root.
+fn start_from_genesis(
+    chain: &mut Chain,
+    path: &Path,
+    params: &ProtocolParameters,
+) -> anyhow::Result<()> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let g: Genesis = parajam_primitives::decode(&bytes, params)
+        .with_context(|| format!("decoding {}", path.display()))?;
+    let root = chain.set_state(header_hash(&g.header), &g.state.keyvals, Some(Vec::new()))?;
+    if root != g.state.state_root {
+        anyhow::bail!(
+            "genesis state root {root} differs from the trace's {}",
+            g.state.state_root
+        );
+    }
+    Ok(())
+}
+
 pub fn run(args: &ImportArgs) -> anyhow::Result<ExitCode> {
     let params = args.chain.parameters()?;
     let mut chain = args.chain.chain()?;
@@ -65,16 +105,7 @@ pub fn run(args: &ImportArgs) -> anyhow::Result<ExitCode> {
         anyhow::bail!("no step files (*.bin) in {}", args.dir.display());
     }
     if let Some(path) = genesis {
-        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-        let g: Genesis = parajam_primitives::decode(&bytes, &params)
-            .with_context(|| format!("decoding {}", path.display()))?;
-        let root = chain.set_state(header_hash(&g.header), &g.state.keyvals, Some(Vec::new()))?;
-        if root != g.state.state_root {
-            anyhow::bail!(
-                "genesis state root {root} differs from the trace's {}",
-                g.state.state_root
-            );
-        }
+        start_from_genesis(&mut chain, &path, &params)?;
     }
 
     let (mut ok, mut rejected, mut mismatched, mut restarts) = (0usize, 0usize, 0usize, 0usize);
@@ -85,8 +116,20 @@ pub fn run(args: &ImportArgs) -> anyhow::Result<ExitCode> {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
         let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        let step: TraceStep = match parajam_primitives::decode(&bytes, &params) {
-            Ok(step) => step,
+        let step: TraceStep = match decode_trace_step(&bytes, &params) {
+            Ok(Ok(step)) => step,
+            // A block that does not decode is rejected; the trace has
+            // the pre-state as its post-state.
+            Ok(Err(undecodable)) => {
+                rejected += 1;
+                if !args.quiet {
+                    println!(
+                        "{name}: rejected (as the trace expects): the block does not decode: {}",
+                        undecodable.error
+                    );
+                }
+                continue;
+            }
             Err(e) => {
                 println!("{name}: MISMATCH: undecodable step file: {e}");
                 mismatched += 1;
@@ -112,8 +155,9 @@ pub fn run(args: &ImportArgs) -> anyhow::Result<ExitCode> {
             }
             Ok(root) => {
                 mismatched += 1;
+                let keys = differing_keys(&chain, &step, &params);
                 format!(
-                    "MISMATCH {}: root {root}, trace {}{}",
+                    "MISMATCH {}: root {root}, trace {}{}{keys}",
                     ms(elapsed),
                     step.post_state.state_root,
                     if invalid {

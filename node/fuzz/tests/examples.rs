@@ -3,10 +3,11 @@
 //! parameters and re-encodes to the same octets, and the recorded fuzzer
 //! messages replay over a socket against the mock target.
 //!
-//! Fetched data is not part of the repository: set
-//! `PARAJAM_FUZZ_EXAMPLES_DIR` to such a directory (e.g. a checkout's
-//! `fuzz-proto/examples/0.7.2`) to run these; without it they say so and
-//! pass. The node's own end-to-end test replays the shared trace vectors.
+//! The sessions come with the unpacked conformance vectors
+//! (`jam-conformance/fuzz-proto-examples`); `PARAJAM_FUZZ_EXAMPLES_DIR`
+//! names another such directory (e.g. a checkout's
+//! `fuzz-proto/examples/0.7.2`). Replaying them against parajam's own
+//! importer, reply by reply, is `parajam-chain`'s `fuzz_sessions` test.
 
 mod common;
 
@@ -19,13 +20,13 @@ use parajam_primitives::ProtocolParameters;
 
 const P: ProtocolParameters = ProtocolParameters::TINY;
 
-/// The examples directory, or `None` (announced) when not configured.
-fn data_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("PARAJAM_FUZZ_EXAMPLES_DIR");
-    if dir.is_none() {
-        eprintln!("skipped: set PARAJAM_FUZZ_EXAMPLES_DIR to fuzz-proto/examples/0.7.2");
-    }
-    dir.map(PathBuf::from)
+/// The examples directory: `PARAJAM_FUZZ_EXAMPLES_DIR`, else the one
+/// among the conformance vectors (missing vectors fail the test).
+fn data_dir() -> PathBuf {
+    std::env::var_os("PARAJAM_FUZZ_EXAMPLES_DIR").map_or_else(
+        || parajam_vectors::dir().join("jam-conformance/fuzz-proto-examples"),
+        PathBuf::from,
+    )
 }
 
 /// Every `.bin` file below `dir`, sorted by path.
@@ -125,9 +126,7 @@ fn check_round_trip(files: &[PathBuf]) -> BTreeMap<String, usize> {
 
 #[test]
 fn examples_decode_and_reencode_exactly() {
-    let Some(dir) = data_dir() else {
-        return;
-    };
+    let dir = data_dir();
     let files = bin_files(&dir);
     assert!(!files.is_empty(), "no .bin files below {}", dir.display());
     let kinds = check_round_trip(&files);
@@ -136,9 +135,7 @@ fn examples_decode_and_reencode_exactly() {
 
 #[test]
 fn recorded_fuzzer_messages_replay_over_a_socket() {
-    let Some(dir) = data_dir() else {
-        return;
-    };
+    let dir = data_dir();
     let forks = dir.join("forks");
     if !forks.is_dir() {
         eprintln!("skipped: no forks/ session in {}", dir.display());

@@ -12,7 +12,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use parajam_primitives::codec::FixedSeq;
+use parajam_primitives::codec::{Compact, Encode, FixedSeq};
 use parajam_primitives::types::{
     AuthQueues, Balance, Gas, OpaqueHash, ServiceAccount, ServiceId, ServiceInfo, TimeSlot,
     ValidatorData, ValidatorsData,
@@ -124,10 +124,13 @@ impl Implications {
         timeslot: TimeSlot,
         params: &ProtocolParameters,
     ) -> Self {
+        // `E` here is the general natural encoding (GP eq. C.6) of `s` and
+        // `H_T`, not their fixed 4-octet forms `E_4`: the paper writes `E`,
+        // and the jam-conformance fuzz traces (e.g. 1766241814) confirm it.
         let digest = parajam_crypto::blake2b_256_concat(&[
-            &id.to_le_bytes(),
+            &Compact(u64::from(id)).encode(),
             &entropy.0,
-            &timeslot.to_le_bytes(),
+            &Compact(u64::from(timeslot)).encode(),
         ]);
         let seed = u64::from(u32::from_le_bytes([
             digest[0], digest[1], digest[2], digest[3],
@@ -521,12 +524,33 @@ pub fn solicit(machine: &mut impl Machine, ctx: &mut AccumulateContext) -> Contr
     let Some((hash, z)) = request_key(machine) else {
         return Control::Panic;
     };
-    // A length beyond N_L can never be requested.
-    let Some(z) = z else {
-        return reply(machine, codes::HUH);
-    };
     let Some(own) = ctx.x.own() else {
         return reply(machine, codes::WHO);
+    };
+    let Some(z) = z else {
+        // `(h, z)` with `z ≥ 2^32` is in no `a_l`, so the paper's `a` gets
+        // `a_l[(h, z)] = []`: two more items and `81 + z` more octets, a
+        // threshold `a_t` no balance reaches unless the gratis offset covers
+        // it, hence FULL (the jam-conformance trace 1768066437_3920 solicits
+        // with `z = 2^64 − 5`). Were it covered, no state key `E_4(z) ⌢ h`
+        // could hold the request: HUH.
+        let octets = own
+            .info
+            .bytes
+            .saturating_add(81)
+            .saturating_add(machine.reg(8));
+        let threshold = ServiceAccount::threshold(
+            &ctx.params,
+            own.info.items.saturating_add(2),
+            octets,
+            own.info.deposit_offset,
+        );
+        let code = if own.info.balance < threshold {
+            codes::FULL
+        } else {
+            codes::HUH
+        };
+        return reply(machine, code);
     };
     let mut updated = own.clone();
     match own.request(&hash, z).as_deref() {
@@ -730,6 +754,27 @@ mod tests {
         assert_eq!(check_id(id, &accounts, &P), id + 1);
     }
 
+    /// GP eq. B.10 (`I(e, s)`): the first candidate id is
+    /// `E_4^-1(H(E(s, η'_0, H_T))) mod (2^32 − S − 2^8) + S` with `E` the
+    /// general natural encoding (eq. C.6) of `s` and `H_T`, not `E_4`; the
+    /// jam-conformance trace 1766241814 creates a service with this id.
+    #[test]
+    fn next_free_id_hashes_general_natural_encodings_eq_b10() {
+        let entropy = OpaqueHash::from([7; 32]);
+        let x = Implications::new(PartialState::default(), ME, &entropy, 100, &P);
+        // E(2^16) = [0xc1, 0, 0] (prefix 2^8 − 2^6 + 1, then E_2(0)); E(100) = [100].
+        let mut preimage = vec![0xc1, 0, 0];
+        preimage.extend_from_slice(&[7; 32]);
+        preimage.push(100);
+        let digest = parajam_crypto::blake2b_256(&preimage);
+        let seed = u64::from(u32::from_le_bytes([
+            digest[0], digest[1], digest[2], digest[3],
+        ]));
+        let s = u64::from(P.min_public_service_index);
+        let expected = seed % ((1 << 32) - s - (1 << 8)) + s;
+        assert_eq!(u64::from(x.next_free_id), expected);
+    }
+
     #[test]
     fn bless_assign_designate() {
         let (mut m, mut ctx) = context();
@@ -854,6 +899,32 @@ mod tests {
         m.regs[7..11].copy_from_slice(&[u64::from(OTHER), 1, 500, RW]);
         assert_eq!(transfer(&mut m, &mut ctx), Control::OutOfGas);
         assert_eq!(ctx.x.transfers.len(), 1);
+    }
+
+    /// GP B.9 `solicit`: `(h, z)` with `z ≥ 2^32` is not among the
+    /// caller's requests, so `a_l[(h, z)] = []` would be added; its
+    /// footprint (`81 + z` octets) exceeds the balance: FULL, not HUH, and
+    /// nothing changes (jam-conformance trace 1768066437_3920, step 12).
+    #[test]
+    fn solicit_of_a_length_beyond_32_bits_is_full_gp_b9() {
+        let (mut m, mut ctx) = context();
+        m.write(RW, &[6u8; 32]);
+        let before = ctx.x.clone();
+        m.regs[7..9].copy_from_slice(&[RW, u64::MAX - 4]);
+        assert_eq!(solicit(&mut m, &mut ctx), Control::Continue);
+        assert_eq!(m.regs[7], codes::FULL);
+        assert_eq!(ctx.x, before);
+        // A gratis offset covering even that footprint: no key can hold it.
+        ctx.x
+            .state
+            .accounts
+            .get_mut(&ME)
+            .expect("me")
+            .info
+            .deposit_offset = u64::MAX;
+        m.regs[7..9].copy_from_slice(&[RW, 1 << 32]);
+        assert_eq!(solicit(&mut m, &mut ctx), Control::Continue);
+        assert_eq!(m.regs[7], codes::HUH);
     }
 
     #[test]

@@ -21,6 +21,8 @@
 //! # Ok(()) }
 //! ```
 
+pub mod diff;
+
 use std::borrow::Cow;
 use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;

@@ -12,7 +12,7 @@
 //! 4. the header: seal and entropy source under `κ'`, `γ'_S`, `η'_3`,
 //!    `H_X`, and the epoch, tickets and offenders markers against the
 //!    Safrole and disputes outputs;
-//! 5. `ρ‡`, `W` ← assurances (`E_A`, `ρ†`, `κ'`, `H_P`);
+//! 5. `ρ‡`, `W` ← assurances (`E_A`, `ρ†`, `κ` (eq. 11.13), `H_P`);
 //! 6. `ρ'` ← reports (`E_G`, `ρ‡`, `κ'`, `λ'`, `η'`, `ψ'_O`, `β†`, `α`,
 //!    `δ`; known packages from `β`, `ξ`, `ω`, `ρ`);
 //! 7. `E_P` against the prior `δ` (eq. 12.37);
@@ -26,13 +26,13 @@
 //! Nothing is written to the prior state: each step builds its part of the
 //! posterior, and an error at any step returns it with no state.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use parajam_bandersnatch::RingContext;
 use parajam_primitives::codec::FixedSeq;
 use parajam_primitives::types::{
-    Block, CoreActivityRecord, HeaderHash, ReportedWorkPackage, ServicesStatisticsMapEntry,
-    StateRoot, Statistics, TimeSlot, WorkPackageHash,
+    Block, CoreActivityRecord, Ed25519Public, HeaderHash, ReportedWorkPackage,
+    ServicesStatisticsMapEntry, StateRoot, Statistics, TimeSlot, WorkPackageHash,
 };
 use parajam_primitives::ProtocolParameters;
 use parajam_state::State;
@@ -232,9 +232,11 @@ pub fn import(
 
     // 5. Assurances: ρ‡ and the newly available reports W.
     let (assured, available) = assurances::transition(
+        // Signatures under the prior active set `κ` (eq. 11.13), not the
+        // posterior one Safrole just rotated in.
         &assurances::State {
             avail_assignments: dispute_post.rho.clone(),
-            curr_validators: sf.kappa.clone(),
+            curr_validators: pre.active_validators.clone(),
         },
         &assurances::Input {
             assurances: ext.assurances.clone(),
@@ -383,18 +385,22 @@ pub fn import(
     )?;
 
     // 12. π': validators over the epoch, cores and services of this block.
-    let (vals, ()) = statistics::transition(
-        &statistics::State {
-            vals_curr: pre.statistics.vals_curr.clone(),
-            vals_last: pre.statistics.vals_last.clone(),
-            slot: pre.timeslot,
-            curr_validators: sf.kappa.clone(),
-        },
+    // Guarantees count for `κ'_v ∈ R` (eq. 13.5) with `R` the reporters set
+    // of eq. 11.26: keys taken from the assignment's key set (`κ'` or, for a
+    // guarantee of the previous rotation, `λ'`), so never by the
+    // credential's index into `κ'`.
+    let reporters: BTreeSet<Ed25519Public> = reports_out.reporters.iter().copied().collect();
+    let (vals_curr, vals_last) = statistics::update_validators(
+        &pre.statistics.vals_curr,
+        &pre.statistics.vals_last,
+        pre.timeslot,
         &statistics::Input {
             slot,
             author_index: h.author_index,
             extrinsic: ext.clone(),
         },
+        &sf.kappa,
+        &reporters,
         params,
     )?;
     let mut cores = reported.cores_statistics;
@@ -445,8 +451,8 @@ pub fn import(
         timeslot: slot,
         privileges: acc.privileges,
         statistics: Statistics {
-            vals_curr: vals.vals_curr,
-            vals_last: vals.vals_last,
+            vals_curr,
+            vals_last,
             cores,
             services: services
                 .into_iter()

@@ -204,26 +204,29 @@ impl Executor<'_> {
             let a = self.run(
                 Backend::Interpreter,
                 &program,
+                code,
                 gas,
                 &args,
                 ctx.clone(),
                 &fetch,
             )?;
-            let b = self.run(Backend::Compiler, &program, gas, &args, ctx, &fetch)?;
+            let b = self.run(Backend::Compiler, &program, code, gas, &args, ctx, &fetch)?;
             if let Some(what) = difference(&a, &b) {
                 return Err(ExecutorError::Divergence { service, what });
             }
             a
         } else {
-            self.run(self.backend, &program, gas, &args, ctx, &fetch)?
+            self.run(self.backend, &program, code, gas, &args, ctx, &fetch)?
         };
         Ok(collapse(run))
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn run(
         &self,
         backend: Backend,
         program: &Program,
+        code: &[u8],
         gas: i64,
         args: &[u8],
         mut ctx: AccumulateContext,
@@ -231,13 +234,23 @@ impl Executor<'_> {
     ) -> Result<Run, ExecutorError> {
         let mut logs = Vec::new();
         let numbering = Numbering::Gp072;
+        // Host calls see the paper's `ϱ` (one gas per instruction run):
+        // polkavm has charged the `ecalli`'s whole basic block on entering
+        // it, so the instructions after the `ecalli` in its block are given
+        // back while the call runs and charged again after it (the fuzz
+        // traces' services fold `gas` and `checkpoint` results into their
+        // storage, e.g. jam-conformance trace 1767896003_7482).
+        let tails = code_section(code).and_then(|c| self.pvm.prepare_code(c).ok());
         let outcome = self.pvm.run_invocation(
             backend,
             program,
             &Invocation::new(ACCUMULATE_ENTRY_PC, gas, args),
             &mut |mut call: HostCallContext<'_>| {
                 let index = call.index();
+                let tail = tails.as_ref().map_or(0, |t| t.block_tail(call.pc()));
+                call.set_gas(call.gas().saturating_add(tail));
                 let (control, log) = dispatch(&mut call, numbering, index, &mut ctx, fetch);
+                call.set_gas(call.gas().saturating_sub(tail));
                 logs.extend(log);
                 parajam_host::pvm::action(control)
             },
@@ -249,6 +262,23 @@ impl Executor<'_> {
             logs,
         })
     }
+}
+
+/// The code `c` of a standard program blob
+/// `E_3(|o|) ⌢ E_3(|w|) ⌢ E_2(z) ⌢ E_3(s) ⌢ o ⌢ w ⌢ E_4(|c|) ⌢ c`
+/// (GP eq. A.37), if the blob has that form.
+fn code_section(blob: &[u8]) -> Option<&[u8]> {
+    let le = |b: &[u8]| {
+        b.iter()
+            .rev()
+            .fold(0usize, |n, &x| (n << 8) | usize::from(x))
+    };
+    let (o, w) = (le(blob.get(0..3)?), le(blob.get(3..6)?));
+    let at = 11usize.checked_add(o)?.checked_add(w)?;
+    let len = le(blob.get(at..at.checked_add(4)?)?);
+    let start = at + 4;
+    let c = blob.get(start..start.checked_add(len)?)?;
+    (start + len == blob.len()).then_some(c)
 }
 
 /// What differs between two runs, if anything.
@@ -292,5 +322,24 @@ fn collapse(run: Run) -> AccumulationOutcome {
         gas_used,
         provisions: dim.provisions.into_iter().collect(),
         logs,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::code_section;
+
+    #[test]
+    fn code_section_of_a_standard_program_eq_a37() {
+        // |o| = 2, |w| = 1, z = 0, s = 0, o, w, |c| = 3, c.
+        let blob = [
+            2, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 9, 9, 8, 3, 0, 0, 0, 7, 7, 7,
+        ];
+        assert_eq!(code_section(&blob), Some(&[7u8, 7, 7][..]));
+        assert_eq!(code_section(&blob[..20]), None, "truncated");
+        let mut longer = blob.to_vec();
+        longer.push(0);
+        assert_eq!(code_section(&longer), None, "trailing octets");
+        assert_eq!(code_section(&[]), None);
     }
 }

@@ -3,6 +3,7 @@
 pub mod accumulate;
 pub mod codec;
 pub mod erasure;
+pub mod fuzz_traces;
 pub mod pvm;
 pub mod shuffle;
 pub mod stf;

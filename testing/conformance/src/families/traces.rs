@@ -9,11 +9,9 @@
 //! invocation (unless the recompiler is unavailable here, in which case
 //! the interpreter runs alone and a failure says so).
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::OnceLock;
 
-use parajam_primitives::types::{KeyValue, StateKey};
 use parajam_primitives::ProtocolParameters;
 use parajam_pvm::{Backend, Pvm, PvmFlavor};
 use parajam_state::State;
@@ -56,6 +54,13 @@ pub fn collect(dir: &Path, cases: &mut Vec<Case>) {
 fn check_file(bin: &Path, params: &ProtocolParameters) -> Outcome {
     let bytes = read(bin)?;
     let step: TraceStep = decode_round_trip(&bytes, params)?;
+    check_step(&step, params)
+}
+
+/// Imports `step`'s block on its pre-state and checks the result against
+/// its post-state (an invalid block, one whose post-state is its
+/// pre-state, must be rejected).
+pub(crate) fn check_step(step: &TraceStep, params: &ProtocolParameters) -> Outcome {
     let pre = State::from_key_values(&step.pre_state.keyvals, params)
         .map_err(|e| Failure(format!("pre-state: {e}")))?;
     let pvm = shared_pvm()?;
@@ -94,106 +99,17 @@ fn check_file(bin: &Path, params: &ProtocolParameters) -> Outcome {
                 return Ok(());
             }
             let got = imported.state.to_key_values();
+            let mut lines: Vec<String> =
+                parajam_state::diff::diff_key_values(&step.post_state.keyvals, &got, params)
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect();
+            lines.truncate(40);
             Err(Failure(format!(
                 "post-state root {root} differs from {}{note}\n  {}",
                 step.post_state.state_root,
-                diff_key_values(&got, &step.post_state.keyvals).join("\n  ")
+                lines.join("\n  ")
             )))
         }
     }
-}
-
-/// The differing keys of two key/value states, with a name for each.
-fn diff_key_values(got: &[KeyValue], want: &[KeyValue]) -> Vec<String> {
-    let g: BTreeMap<&StateKey, &[u8]> = got
-        .iter()
-        .map(|kv| (&kv.key, kv.value.as_slice()))
-        .collect();
-    let w: BTreeMap<&StateKey, &[u8]> = want
-        .iter()
-        .map(|kv| (&kv.key, kv.value.as_slice()))
-        .collect();
-    let mut lines = Vec::new();
-    for (k, wv) in &w {
-        match g.get(k) {
-            None => lines.push(format!("{}: missing", name(k))),
-            Some(gv) if gv != wv => {
-                if let Some(d) = typed_diff(k, gv, wv) {
-                    lines.extend(d);
-                } else {
-                    lines.push(format!("{}: got {} want {}", name(k), clip(gv), clip(wv)));
-                }
-            }
-            Some(_) => {}
-        }
-    }
-    for (k, gv) in &g {
-        if !w.contains_key(k) {
-            lines.push(format!("{}: unexpected {}", name(k), clip(gv)));
-        }
-    }
-    lines.truncate(20);
-    lines
-}
-
-fn name(key: &StateKey) -> String {
-    use parajam_primitives::types::{service_of_info_key, StateComponent};
-    if let Some(c) = StateComponent::from_key(key) {
-        format!("{c:?}")
-    } else if let Some(s) = service_of_info_key(key) {
-        format!("service {s} info")
-    } else {
-        let (s, _) = parajam_primitives::types::split_account_entry_state_key(key);
-        format!("service {s} entry {key}")
-    }
-}
-
-fn clip(v: &[u8]) -> String {
-    let hex = hex::encode(&v[..v.len().min(160)]);
-    if v.len() > 160 {
-        format!("0x{hex}… ({} octets)", v.len())
-    } else {
-        format!("0x{hex}")
-    }
-}
-
-/// Field-level differences of the statistics component, whose encoding is
-/// too long to compare by eye.
-fn typed_diff(key: &StateKey, got: &[u8], want: &[u8]) -> Option<Vec<String>> {
-    use parajam_primitives::types::{StateComponent, Statistics};
-    if StateComponent::from_key(key) != Some(StateComponent::Statistics) {
-        return None;
-    }
-    let p = ProtocolParameters::TINY;
-    let g: Statistics = parajam_primitives::decode(got, &p).ok()?;
-    let w: Statistics = parajam_primitives::decode(want, &p).ok()?;
-    let mut lines = Vec::new();
-    let mut cmp = |what: String, a: String, b: String| {
-        if a != b {
-            lines.push(format!("statistics.{what}: got {a} want {b}"));
-        }
-    };
-    for (i, (a, b)) in g.vals_curr.iter().zip(w.vals_curr.iter()).enumerate() {
-        cmp(
-            format!("vals_curr[{i}]"),
-            format!("{a:?}"),
-            format!("{b:?}"),
-        );
-    }
-    for (i, (a, b)) in g.vals_last.iter().zip(w.vals_last.iter()).enumerate() {
-        cmp(
-            format!("vals_last[{i}]"),
-            format!("{a:?}"),
-            format!("{b:?}"),
-        );
-    }
-    for (i, (a, b)) in g.cores.iter().zip(w.cores.iter()).enumerate() {
-        cmp(format!("cores[{i}]"), format!("{a:?}"), format!("{b:?}"));
-    }
-    cmp(
-        "services".into(),
-        format!("{:?}", g.services),
-        format!("{:?}", w.services),
-    );
-    Some(lines)
 }
