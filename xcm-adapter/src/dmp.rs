@@ -21,6 +21,8 @@ use crate::{len_u32, mqc, HrmpConfig};
 /// Why a downward message cannot be queued, or a candidate's processed
 /// count is refused (upstream `QueueDownwardMessageError` and
 /// `ProcessedDownwardMessagesAcceptanceErr`).
+// The SCALE derive casts variant indices to `u8`.
+#[allow(clippy::cast_possible_truncation)]
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, thiserror::Error)]
 pub enum DownwardError {
     /// The message is larger than `max_downward_message_size`.

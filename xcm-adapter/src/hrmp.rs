@@ -33,6 +33,8 @@ use crate::{len_u32, mqc, HrmpChannel, HrmpConfig, HrmpOpenRequest};
 
 /// Why a candidate's horizontal messages are refused (upstream
 /// `OutboundHrmpAcceptanceErr`, plus closing channels).
+// The SCALE derive casts variant indices to `u8`.
+#[allow(clippy::cast_possible_truncation)]
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, thiserror::Error)]
 pub enum OutboundError {
     /// More messages than `hrmp_max_message_num_per_candidate`.
@@ -76,7 +78,9 @@ pub enum OutboundError {
         max_size: u32,
     },
     /// A message would take its channel over `max_total_size`.
-    #[error("horizontal message {idx} would fill its channel to {total_size} octets (limit {limit})")]
+    #[error(
+        "horizontal message {idx} would fill its channel to {total_size} octets (limit {limit})"
+    )]
     TotalSizeExceeded {
         /// The message.
         idx: u32,
@@ -99,6 +103,8 @@ pub enum OutboundError {
 
 /// Why a candidate's HRMP watermark is refused (upstream
 /// `HrmpWatermarkAcceptanceErr`).
+// The SCALE derive casts variant indices to `u8`.
+#[allow(clippy::cast_possible_truncation)]
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, thiserror::Error)]
 pub enum WatermarkError {
     /// Below the last watermark.
@@ -118,7 +124,9 @@ pub enum WatermarkError {
         relay_parent: RelayChainBlockNumber,
     },
     /// Neither the relay parent nor a timeslot the para received a message at.
-    #[error("the HRMP watermark {new_watermark} is not a timeslot at which the para received a message")]
+    #[error(
+        "the HRMP watermark {new_watermark} is not a timeslot at which the para received a message"
+    )]
     LandsOnBlockWithNoMessages {
         /// The candidate's watermark.
         new_watermark: RelayChainBlockNumber,
@@ -127,6 +135,8 @@ pub enum WatermarkError {
 
 /// Why a channel operation is refused (upstream `hrmp` pallet `Error`s,
 /// plus an undeliverable notification).
+// The SCALE derive casts variant indices to `u8`.
+#[allow(clippy::cast_possible_truncation)]
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, thiserror::Error)]
 pub enum ChannelError {
     /// A para cannot open a channel to itself.
@@ -550,8 +560,10 @@ pub fn accept_open_channel<S: Storage + ?Sized>(
             limit,
         });
     }
-    let notification = Notification::ChannelAccepted { recipient: origin.0 }
-        .encode_versioned(config.notification_xcm_version);
+    let notification = Notification::ChannelAccepted {
+        recipient: origin.0,
+    }
+    .encode_versioned(config.notification_xcm_version);
     check_notification(st, config, sender, &notification)?;
 
     st.remove(StorageKey::HrmpOpenRequest(id));
@@ -602,10 +614,18 @@ pub fn close_channel<S: Storage + ?Sized>(
     .encode_versioned(config.notification_xcm_version);
     check_notification(st, config, other, &notification)?;
 
-    index_remove(st, StorageKey::HrmpEgress(channel.sender), channel.recipient);
+    index_remove(
+        st,
+        StorageKey::HrmpEgress(channel.sender),
+        channel.recipient,
+    );
     if st.channel_contents(channel).is_empty() {
         st.remove(StorageKey::HrmpChannel(channel));
-        index_remove(st, StorageKey::HrmpIngress(channel.recipient), channel.sender);
+        index_remove(
+            st,
+            StorageKey::HrmpIngress(channel.recipient),
+            channel.sender,
+        );
     } else {
         st.write(StorageKey::HrmpCloseRequest(channel), &());
     }

@@ -212,6 +212,8 @@ pub(crate) fn len_u32(len: usize) -> u32 {
 }
 
 /// Why a candidate's messaging is refused.
+// The SCALE derive casts variant indices to `u8`.
+#[allow(clippy::cast_possible_truncation)]
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, thiserror::Error)]
 pub enum MessagingError {
     /// Its `processed_downward_messages`.
@@ -261,13 +263,8 @@ pub fn enact_candidate<S: Storage + ?Sized>(
         candidate.processed_downward_messages,
     )
     .map_err(MessagingError::Downward)?;
-    hrmp::check_watermark(
-        st,
-        para,
-        candidate.relay_parent,
-        candidate.hrmp_watermark,
-    )
-    .map_err(MessagingError::Watermark)?;
+    hrmp::check_watermark(st, para, candidate.relay_parent, candidate.hrmp_watermark)
+        .map_err(MessagingError::Watermark)?;
     hrmp::check_outbound(
         st,
         para,

@@ -27,6 +27,8 @@ use crate::xcm::{self, Instruction, XcmError};
 use crate::{HrmpConfig, RefusedUpward};
 
 /// A call of the relay chain's `hrmp` pallet a para may `Transact`.
+// The SCALE derive casts variant indices to `u8`.
+#[allow(clippy::cast_possible_truncation)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
 pub enum HrmpCall {
     /// `hrmp_init_open_channel`.
@@ -54,6 +56,8 @@ pub enum HrmpCall {
 }
 
 /// Why an upward message was not executed.
+// The SCALE derive casts variant indices to `u8`.
+#[allow(clippy::cast_possible_truncation)]
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, thiserror::Error)]
 pub enum UpwardRefusal {
     /// It does not decode, or has an instruction the service does not run.

@@ -40,6 +40,8 @@ mod opcode {
 pub const MAX_INSTRUCTIONS: u32 = 100;
 
 /// Why an upward message does not decode into what the service runs.
+// The SCALE derive casts variant indices to `u8`.
+#[allow(clippy::cast_possible_truncation)]
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, thiserror::Error)]
 pub enum XcmError {
     /// Not a `VersionedXcm` of version 3, 4 or 5.
@@ -143,9 +145,10 @@ impl Notification {
                 opcode::HRMP_NEW_CHANNEL_OPEN_REQUEST,
                 &[*sender, *max_message_size, *max_capacity],
             ),
-            Self::ChannelAccepted { recipient } => {
-                (opcode::HRMP_CHANNEL_ACCEPTED, core::slice::from_ref(recipient))
-            }
+            Self::ChannelAccepted { recipient } => (
+                opcode::HRMP_CHANNEL_ACCEPTED,
+                core::slice::from_ref(recipient),
+            ),
             Self::ChannelClosing {
                 initiator,
                 sender,

@@ -43,7 +43,8 @@ fn storage() -> Mem {
 }
 
 fn get<T: Decode>(s: &Mem, key: StorageKey) -> Option<T> {
-    s.get(&key).map(|v| T::decode(&mut &v[..]).expect("stored values decode"))
+    s.get(&key)
+        .map(|v| T::decode(&mut &v[..]).expect("stored values decode"))
 }
 
 /// Runs `op` on an overlay of `s` and commits what it wrote.
@@ -93,8 +94,14 @@ fn genesis_channels_are_open_and_indexed() {
             mqc_head: None,
         })
     );
-    assert_eq!(get::<Vec<ParaId>>(&s, StorageKey::HrmpIngress(B)), Some(vec![A, C]));
-    assert_eq!(get::<Vec<ParaId>>(&s, StorageKey::HrmpEgress(A)), Some(vec![B]));
+    assert_eq!(
+        get::<Vec<ParaId>>(&s, StorageKey::HrmpIngress(B)),
+        Some(vec![A, C])
+    );
+    assert_eq!(
+        get::<Vec<ParaId>>(&s, StorageKey::HrmpEgress(A)),
+        Some(vec![B])
+    );
     assert_eq!(get::<Vec<ParaId>>(&s, StorageKey::HrmpEgress(B)), None);
 
     let mut s = storage();
@@ -102,11 +109,23 @@ fn genesis_channels_are_open_and_indexed() {
         move |o: &mut Overlay<'_, Mem>| hrmp::open_genesis_channel(o, &CONFIG, from, to, cap, size)
     };
     refused(&mut s, &ChannelError::OpenToSelf, genesis(A, A, 1, 1));
-    refused(&mut s, &ChannelError::InvalidPara(UNKNOWN), genesis(A, UNKNOWN, 1, 1));
-    refused(&mut s, &ChannelError::InvalidPara(UNKNOWN), genesis(UNKNOWN, A, 1, 1));
+    refused(
+        &mut s,
+        &ChannelError::InvalidPara(UNKNOWN),
+        genesis(A, UNKNOWN, 1, 1),
+    );
+    refused(
+        &mut s,
+        &ChannelError::InvalidPara(UNKNOWN),
+        genesis(UNKNOWN, A, 1, 1),
+    );
     refused(&mut s, &ChannelError::ZeroCapacity, genesis(B, A, 0, 1));
     refused(&mut s, &ChannelError::ZeroMessageSize, genesis(B, A, 1, 0));
-    refused(&mut s, &ChannelError::AlreadyExists(ch(A, B)), genesis(A, B, 1, 1));
+    refused(
+        &mut s,
+        &ChannelError::AlreadyExists(ch(A, B)),
+        genesis(A, B, 1, 1),
+    );
     refused(
         &mut s,
         &ChannelError::CapacityExceedsLimit {
@@ -198,7 +217,9 @@ fn horizontal_messages_over_a_limit_are_refused_with_their_reason() {
     hrmp::check_outbound(&mut Overlay::new(&mut s), A, &[msg(B, 1), msg(C, 1)], 10)
         .expect("ascending");
     // Capacity: 3 messages; two queued, a third fits, a fourth not.
-    run(&mut s, |o| hrmp::queue_outbound(o, A, 2, &[msg(B, 1), msg(C, 1)]));
+    run(&mut s, |o| {
+        hrmp::queue_outbound(o, A, 2, &[msg(B, 1), msg(C, 1)]);
+    });
     refused(
         &mut s,
         &OutboundError::CapacityExceeded {
@@ -339,7 +360,10 @@ fn downward_messages_queue_with_their_head_and_prune() {
         }])
     );
     run(&mut s, |o| dmp::prune(o, A, 1));
-    assert_eq!(get::<Vec<InboundDownwardMessage>>(&s, StorageKey::DownwardQueue(A)), None);
+    assert_eq!(
+        get::<Vec<InboundDownwardMessage>>(&s, StorageKey::DownwardQueue(A)),
+        None
+    );
     // The head stays.
     assert_eq!(get::<[u8; 32]>(&s, StorageKey::DmqMqcHead(A)), Some(head));
 
@@ -359,12 +383,20 @@ fn downward_messages_queue_with_their_head_and_prune() {
         },
         queue(CONFIG, A, 50 * 1024 + 1),
     );
-    refused(&mut s, &DownwardError::Unroutable(UNKNOWN), queue(CONFIG, UNKNOWN, 1));
+    refused(
+        &mut s,
+        &DownwardError::Unroutable(UNKNOWN),
+        queue(CONFIG, UNKNOWN, 1),
+    );
     run(&mut s, |o| {
         queue(tiny, B, 1)(o).expect("queued");
         queue(tiny, B, 1)(o).expect("queued");
     });
-    refused(&mut s, &DownwardError::QueueFull { len: 2 }, queue(tiny, B, 1));
+    refused(
+        &mut s,
+        &DownwardError::QueueFull { len: 2 },
+        queue(tiny, B, 1),
+    );
 }
 
 fn notifications(s: &Mem, para: ParaId) -> Vec<Vec<u8>> {
@@ -379,7 +411,7 @@ fn notifications(s: &Mem, para: ParaId) -> Vec<Vec<u8>> {
 fn a_channel_opens_on_acceptance_and_closes_once_drained() {
     let mut s = storage();
     run(&mut s, |o| {
-        hrmp::init_open_channel(o, &CONFIG, B, A, 8, 64, 20).expect("requested")
+        hrmp::init_open_channel(o, &CONFIG, B, A, 8, 64, 20).expect("requested");
     });
     assert_eq!(
         get::<HrmpOpenRequest>(&s, StorageKey::HrmpOpenRequest(ch(B, A))),
@@ -402,14 +434,23 @@ fn a_channel_opens_on_acceptance_and_closes_once_drained() {
     assert!(get::<HrmpChannel>(&s, StorageKey::HrmpChannel(ch(B, A))).is_none());
 
     run(&mut s, |o| {
-        hrmp::accept_open_channel(o, &CONFIG, A, B, 21).expect("accepted")
+        hrmp::accept_open_channel(o, &CONFIG, A, B, 21).expect("accepted");
     });
-    assert_eq!(get::<HrmpOpenRequest>(&s, StorageKey::HrmpOpenRequest(ch(B, A))), None);
+    assert_eq!(
+        get::<HrmpOpenRequest>(&s, StorageKey::HrmpOpenRequest(ch(B, A))),
+        None
+    );
     assert_eq!(get::<u32>(&s, StorageKey::HrmpOpenRequestCount(B)), None);
     let channel: HrmpChannel = get(&s, StorageKey::HrmpChannel(ch(B, A))).expect("open");
     assert_eq!((channel.max_capacity, channel.max_message_size), (8, 64));
-    assert_eq!(get::<Vec<ParaId>>(&s, StorageKey::HrmpEgress(B)), Some(vec![A]));
-    assert_eq!(get::<Vec<ParaId>>(&s, StorageKey::HrmpIngress(A)), Some(vec![B]));
+    assert_eq!(
+        get::<Vec<ParaId>>(&s, StorageKey::HrmpEgress(B)),
+        Some(vec![A])
+    );
+    assert_eq!(
+        get::<Vec<ParaId>>(&s, StorageKey::HrmpIngress(A)),
+        Some(vec![B])
+    );
     assert_eq!(
         notifications(&s, B),
         vec![Notification::ChannelAccepted { recipient: 2000 }.encode_versioned(5)]
@@ -419,10 +460,13 @@ fn a_channel_opens_on_acceptance_and_closes_once_drained() {
     // A still sees the message, and the channel goes once A processed it.
     run(&mut s, |o| hrmp::queue_outbound(o, B, 22, &[msg(A, 5)]));
     run(&mut s, |o| {
-        hrmp::close_channel(o, &CONFIG, A, ch(B, A), 23).expect("closing")
+        hrmp::close_channel(o, &CONFIG, A, ch(B, A), 23).expect("closing");
     });
     assert_eq!(get::<Vec<ParaId>>(&s, StorageKey::HrmpEgress(B)), None);
-    assert_eq!(get::<Vec<ParaId>>(&s, StorageKey::HrmpIngress(A)), Some(vec![B]));
+    assert_eq!(
+        get::<Vec<ParaId>>(&s, StorageKey::HrmpIngress(A)),
+        Some(vec![B])
+    );
     assert_eq!(
         notifications(&s, B).last(),
         Some(
@@ -454,10 +498,13 @@ fn a_channel_opens_on_acceptance_and_closes_once_drained() {
 
     // An empty channel closes at once.
     run(&mut s, |o| {
-        hrmp::close_channel(o, &CONFIG, C, ch(C, B), 25).expect("closed")
+        hrmp::close_channel(o, &CONFIG, C, ch(C, B), 25).expect("closed");
     });
     assert!(get::<HrmpChannel>(&s, StorageKey::HrmpChannel(ch(C, B))).is_none());
-    assert_eq!(get::<Vec<ParaId>>(&s, StorageKey::HrmpIngress(B)), Some(vec![A]));
+    assert_eq!(
+        get::<Vec<ParaId>>(&s, StorageKey::HrmpIngress(B)),
+        Some(vec![A])
+    );
 }
 
 #[test]
@@ -467,9 +514,21 @@ fn channel_operations_refused_change_nothing() {
         move |o: &mut Overlay<'_, Mem>| hrmp::init_open_channel(o, &config, from, to, cap, size, 9)
     };
     refused(&mut s, &ChannelError::OpenToSelf, init(CONFIG, A, A, 1, 1));
-    refused(&mut s, &ChannelError::InvalidPara(UNKNOWN), init(CONFIG, A, UNKNOWN, 1, 1));
-    refused(&mut s, &ChannelError::ZeroCapacity, init(CONFIG, B, A, 0, 1));
-    refused(&mut s, &ChannelError::ZeroMessageSize, init(CONFIG, B, A, 1, 0));
+    refused(
+        &mut s,
+        &ChannelError::InvalidPara(UNKNOWN),
+        init(CONFIG, A, UNKNOWN, 1, 1),
+    );
+    refused(
+        &mut s,
+        &ChannelError::ZeroCapacity,
+        init(CONFIG, B, A, 0, 1),
+    );
+    refused(
+        &mut s,
+        &ChannelError::ZeroMessageSize,
+        init(CONFIG, B, A, 1, 0),
+    );
     refused(
         &mut s,
         &ChannelError::MessageSizeExceedsLimit {
@@ -478,7 +537,11 @@ fn channel_operations_refused_change_nothing() {
         },
         init(CONFIG, B, A, 1, 100 * 1024 + 1),
     );
-    refused(&mut s, &ChannelError::AlreadyExists(ch(A, B)), init(CONFIG, A, B, 1, 1));
+    refused(
+        &mut s,
+        &ChannelError::AlreadyExists(ch(A, B)),
+        init(CONFIG, A, B, 1, 1),
+    );
     let one_out = HrmpConfig {
         hrmp_max_parachain_outbound_channels: 1,
         ..CONFIG
@@ -489,12 +552,20 @@ fn channel_operations_refused_change_nothing() {
         init(one_out, A, C, 1, 1),
     );
     run(&mut s, |o| init(CONFIG, B, A, 1, 1)(o).expect("requested"));
-    refused(&mut s, &ChannelError::AlreadyRequested(ch(B, A)), init(CONFIG, B, A, 1, 1));
+    refused(
+        &mut s,
+        &ChannelError::AlreadyRequested(ch(B, A)),
+        init(CONFIG, B, A, 1, 1),
+    );
 
     let accept = |config: HrmpConfig, origin, sender| {
         move |o: &mut Overlay<'_, Mem>| hrmp::accept_open_channel(o, &config, origin, sender, 9)
     };
-    refused(&mut s, &ChannelError::NoOpenRequest(ch(C, A)), accept(CONFIG, A, C));
+    refused(
+        &mut s,
+        &ChannelError::NoOpenRequest(ch(C, A)),
+        accept(CONFIG, A, C),
+    );
     let no_in = HrmpConfig {
         hrmp_max_parachain_inbound_channels: 0,
         ..CONFIG
@@ -533,7 +604,11 @@ fn channel_operations_refused_change_nothing() {
         },
         close(C, ch(A, B)),
     );
-    refused(&mut s, &ChannelError::NoSuchChannel(ch(B, A)), close(B, ch(B, A)));
+    refused(
+        &mut s,
+        &ChannelError::NoSuchChannel(ch(B, A)),
+        close(B, ch(B, A)),
+    );
 }
 
 /// `VersionedXcm` v5 `[WithdrawAsset(∅), Transact(Native, call)..., SetTopic]`,
@@ -585,7 +660,10 @@ fn upward_xcm_drives_the_channel_lifecycle() {
     });
     assert_eq!(outcomes, vec![Ok(vec![close])]);
     assert!(!s.contains_key(&StorageKey::HrmpChannel(ch(B, A))));
-    assert_eq!(get::<Vec<RefusedUpward>>(&s, StorageKey::UpwardRefused(B)), None);
+    assert_eq!(
+        get::<Vec<RefusedUpward>>(&s, StorageKey::UpwardRefused(B)),
+        None
+    );
 }
 
 #[test]
@@ -601,7 +679,7 @@ fn upward_xcm_that_does_not_map_is_refused_and_kept() {
     let balances_call = vec![5, 0, 1, 2, 3];
     let messages = vec![
         upward(&[open(A)], 1),
-        upward(&[balances_call.clone()], 0),
+        upward(std::slice::from_ref(&balances_call), 0),
         upward(&[], 0),
         vec![5, 4, 10],
         // The second call fails: the first's request is rolled back.
@@ -705,7 +783,10 @@ fn a_candidate_is_checked_whole_before_any_effect() {
         ..candidate
     };
     run(&mut s, |o| enact_candidate(o, &good, 11, 10)).expect("enacted");
-    assert_eq!(get::<Vec<InboundDownwardMessage>>(&s, StorageKey::DownwardQueue(B)), None);
+    assert_eq!(
+        get::<Vec<InboundDownwardMessage>>(&s, StorageKey::DownwardQueue(B)),
+        None
+    );
     assert_eq!(
         get::<Vec<InboundHrmpMessage>>(&s, StorageKey::HrmpChannelContents(ch(A, B))),
         None

@@ -131,7 +131,10 @@ fn mqc_heads_are_cumulus_ones() {
         ours
     );
     // The block number counts.
-    assert_ne!(mqc::extend(&[0; 32], 1, &[1]), mqc::extend(&[0; 32], 2, &[1]));
+    assert_ne!(
+        mqc::extend(&[0; 32], 1, &[1]),
+        mqc::extend(&[0; 32], 2, &[1])
+    );
 }
 
 /// `hrmp_init_open_channel(2001, 8, 1024)` of a relay chain whose hrmp
@@ -142,129 +145,138 @@ fn init_open_call() -> Vec<u8> {
     call
 }
 
+/// An upward message of XCM v3 around `call`, ending with `SetTopic(topic)`.
+fn v3_message(call: &[u8], topic: [u8; 32]) -> VersionedXcm<()> {
+    use v3::prelude::*;
+    let fees: MultiAsset = (MultiLocation::here(), 1_000_000_000u128).into();
+    VersionedXcm::<()>::V3(Xcm(vec![
+        WithdrawAsset(fees.clone().into()),
+        BuyExecution {
+            fees,
+            weight_limit: Unlimited,
+        },
+        Transact {
+            origin_kind: OriginKind::Native,
+            require_weight_at_most: Weight::from_parts(1_000_000_000, 65_536),
+            call: call.to_vec().into(),
+        },
+        RefundSurplus,
+        DepositAsset {
+            assets: Wild(AllCounted(1)),
+            beneficiary: MultiLocation::new(
+                0,
+                X1(AccountId32 {
+                    network: Some(Westend),
+                    id: [3; 32],
+                }),
+            ),
+        },
+        SetTopic(topic),
+    ]))
+}
+
+/// An upward message of XCM v4 around `call`, ending with `SetTopic(topic)`.
+fn v4_message(call: &[u8], topic: [u8; 32]) -> VersionedXcm<()> {
+    use v4::prelude::*;
+    let fees: Asset = (Location::here(), 1_000_000_000u128).into();
+    VersionedXcm::<()>::V4(Xcm(vec![
+        UnpaidExecution {
+            weight_limit: Limited(Weight::from_parts(5, 6)),
+            check_origin: Some(Location::new(0, [Parachain(2000)])),
+        },
+        WithdrawAsset(fees.clone().into()),
+        BuyExecution {
+            fees,
+            weight_limit: Unlimited,
+        },
+        Transact {
+            origin_kind: OriginKind::Native,
+            require_weight_at_most: Weight::from_parts(1, 2),
+            call: call.to_vec().into(),
+        },
+        DepositAsset {
+            assets: Definite(
+                vec![Asset {
+                    id: AssetId(Location::new(
+                        1,
+                        [
+                            PalletInstance(50),
+                            GeneralIndex(1984),
+                            GeneralKey {
+                                length: 2,
+                                data: [9; 32],
+                            },
+                        ],
+                    )),
+                    fun: NonFungible(Array8([1; 8])),
+                }]
+                .into(),
+            ),
+            beneficiary: Location::new(
+                0,
+                [
+                    Plurality {
+                        id: BodyId::Index(3),
+                        part: BodyPart::Fraction { nom: 1, denom: 2 },
+                    },
+                    AccountKey20 {
+                        network: Some(Ethereum { chain_id: 1 }),
+                        key: [4; 20],
+                    },
+                    GlobalConsensus(ByFork {
+                        block_number: 7,
+                        block_hash: [8; 32],
+                    }),
+                ],
+            ),
+        },
+        SetTopic(topic),
+    ]))
+}
+
+/// An upward message of XCM v5 around `call`, ending with `SetTopic(topic)`.
+fn v5_message(call: &[u8], topic: [u8; 32]) -> VersionedXcm<()> {
+    use v5::prelude::*;
+    let fees: Asset = (Location::here(), 1_000_000_000u128).into();
+    VersionedXcm::<()>::V5(Xcm(vec![
+        WithdrawAsset(fees.clone().into()),
+        PayFees { asset: fees },
+        Transact {
+            origin_kind: OriginKind::Native,
+            fallback_max_weight: None,
+            call: call.to_vec().into(),
+        },
+        Transact {
+            origin_kind: OriginKind::Native,
+            fallback_max_weight: Some(Weight::from_parts(3, 4)),
+            call: call.to_vec().into(),
+        },
+        RefundSurplus,
+        DepositAsset {
+            assets: Wild(AllOf {
+                id: AssetId(Location::parent()),
+                fun: WildFungible,
+            }),
+            beneficiary: Location::new(
+                0,
+                [AccountIndex64 {
+                    network: None,
+                    index: 77,
+                }],
+            ),
+        },
+        SetTopic(topic),
+    ]))
+}
+
 #[test]
 fn upward_xcm_of_each_version_decodes() {
     let call = init_open_call();
     let topic = [0x70; 32];
 
-    let v3_msg = {
-        use v3::prelude::*;
-        let fees: MultiAsset = (MultiLocation::here(), 1_000_000_000u128).into();
-        VersionedXcm::<()>::V3(Xcm(vec![
-            WithdrawAsset(fees.clone().into()),
-            BuyExecution {
-                fees,
-                weight_limit: Unlimited,
-            },
-            Transact {
-                origin_kind: OriginKind::Native,
-                require_weight_at_most: Weight::from_parts(1_000_000_000, 65_536),
-                call: call.clone().into(),
-            },
-            RefundSurplus,
-            DepositAsset {
-                assets: Wild(AllCounted(1)),
-                beneficiary: MultiLocation::new(
-                    0,
-                    X1(AccountId32 {
-                        network: Some(Westend),
-                        id: [3; 32],
-                    }),
-                ),
-            },
-            SetTopic(topic),
-        ]))
-    };
-    let v4_msg = {
-        use v4::prelude::*;
-        let fees: Asset = (Location::here(), 1_000_000_000u128).into();
-        VersionedXcm::<()>::V4(Xcm(vec![
-            UnpaidExecution {
-                weight_limit: Limited(Weight::from_parts(5, 6)),
-                check_origin: Some(Location::new(0, [Parachain(2000)])),
-            },
-            WithdrawAsset(fees.clone().into()),
-            BuyExecution {
-                fees,
-                weight_limit: Unlimited,
-            },
-            Transact {
-                origin_kind: OriginKind::Native,
-                require_weight_at_most: Weight::from_parts(1, 2),
-                call: call.clone().into(),
-            },
-            DepositAsset {
-                assets: Definite(
-                    vec![Asset {
-                        id: AssetId(Location::new(
-                            1,
-                            [
-                                PalletInstance(50),
-                                GeneralIndex(1984),
-                                GeneralKey {
-                                    length: 2,
-                                    data: [9; 32],
-                                },
-                            ],
-                        )),
-                        fun: NonFungible(Array8([1; 8])),
-                    }]
-                    .into(),
-                ),
-                beneficiary: Location::new(
-                    0,
-                    [
-                        Plurality {
-                            id: BodyId::Index(3),
-                            part: BodyPart::Fraction { nom: 1, denom: 2 },
-                        },
-                        AccountKey20 {
-                            network: Some(Ethereum { chain_id: 1 }),
-                            key: [4; 20],
-                        },
-                        GlobalConsensus(ByFork {
-                            block_number: 7,
-                            block_hash: [8; 32],
-                        }),
-                    ],
-                ),
-            },
-            SetTopic(topic),
-        ]))
-    };
-    let v5_msg = {
-        use v5::prelude::*;
-        let fees: Asset = (Location::here(), 1_000_000_000u128).into();
-        VersionedXcm::<()>::V5(Xcm(vec![
-            WithdrawAsset(fees.clone().into()),
-            PayFees { asset: fees },
-            Transact {
-                origin_kind: OriginKind::Native,
-                fallback_max_weight: None,
-                call: call.clone().into(),
-            },
-            Transact {
-                origin_kind: OriginKind::Native,
-                fallback_max_weight: Some(Weight::from_parts(3, 4)),
-                call: call.clone().into(),
-            },
-            RefundSurplus,
-            DepositAsset {
-                assets: Wild(AllOf {
-                    id: AssetId(Location::parent()),
-                    fun: WildFungible,
-                }),
-                beneficiary: Location::new(
-                    0,
-                    [AccountIndex64 {
-                        network: None,
-                        index: 77,
-                    }],
-                ),
-            },
-            SetTopic(topic),
-        ]))
-    };
+    let v3_msg = v3_message(&call, topic);
+    let v4_msg = v4_message(&call, topic);
+    let v5_msg = v5_message(&call, topic);
     let transact = Instruction::Transact {
         origin_kind: 0,
         call: call.clone(),
@@ -297,7 +309,11 @@ fn upward_xcm_of_each_version_decodes() {
     // Every truncation is refused, never accepted or panicking.
     for msg in [v3_msg.encode(), v4_msg.encode(), v5_msg.encode()] {
         for len in 0..msg.len() {
-            assert!(decode_upward(&msg[..len]).is_err(), "{len} of {}", msg.len());
+            assert!(
+                decode_upward(&msg[..len]).is_err(),
+                "{len} of {}",
+                msg.len()
+            );
         }
         let mut longer = msg.clone();
         longer.push(0);
@@ -348,7 +364,10 @@ fn upward_xcm_the_service_does_not_run_is_refused_by_instruction() {
             opcode: 48
         })
     );
-    assert_eq!(decode_upward(&[2, 0]), Err(DecodeError::UnsupportedVersion(2)));
+    assert_eq!(
+        decode_upward(&[2, 0]),
+        Err(DecodeError::UnsupportedVersion(2))
+    );
     assert_eq!(decode_upward(&[]), Err(DecodeError::Empty));
 }
 

@@ -310,14 +310,26 @@ fn storage_keys_are_a_prefix_octet_and_para_ids() {
         (StorageKey::DownwardQueue(p), [&[6][..], &id].concat()),
         (StorageKey::Config, vec![7]),
         (StorageKey::HrmpChannel(c), [&[9][..], &id, &id2].concat()),
-        (StorageKey::HrmpChannelContents(c), [&[10][..], &id, &id2].concat()),
+        (
+            StorageKey::HrmpChannelContents(c),
+            [&[10][..], &id, &id2].concat(),
+        ),
         (StorageKey::HrmpIngress(p), [&[11][..], &id].concat()),
         (StorageKey::HrmpEgress(p), [&[12][..], &id].concat()),
         (StorageKey::HrmpWatermark(p), [&[13][..], &id].concat()),
         (StorageKey::DmqMqcHead(p), [&[14][..], &id].concat()),
-        (StorageKey::HrmpOpenRequest(c), [&[15][..], &id, &id2].concat()),
-        (StorageKey::HrmpOpenRequestCount(p), [&[16][..], &id].concat()),
-        (StorageKey::HrmpCloseRequest(c), [&[17][..], &id, &id2].concat()),
+        (
+            StorageKey::HrmpOpenRequest(c),
+            [&[15][..], &id, &id2].concat(),
+        ),
+        (
+            StorageKey::HrmpOpenRequestCount(p),
+            [&[16][..], &id].concat(),
+        ),
+        (
+            StorageKey::HrmpCloseRequest(c),
+            [&[17][..], &id, &id2].concat(),
+        ),
         (StorageKey::UpwardRefused(p), [&[18][..], &id].concat()),
     ];
     for (key, octets) in cases {
