@@ -28,10 +28,16 @@
 //! next block runs the new one, as the relay chain's `paras` module does
 //! on inclusion); the new head is stored; a new code is scheduled
 //! (`PendingUpgrade`, enacted `upgrade_delay` slots later) and its
-//! preimage solicited; upward messages are queued; processed downward
-//! messages leave the para's queue, inbound horizontal messages up to the
-//! watermark leave their channels, and the horizontal messages are
-//! appended to theirs (their MQC heads advanced). A registration ([`RefineOutput::Register`]) must come from
+//! preimage solicited; processed downward messages leave the para's
+//! queue, inbound horizontal messages up to the watermark leave their
+//! channels, and the horizontal messages are appended to theirs (their MQC
+//! heads advanced); then the upward messages run, in order, as the XCM
+//! adapter maps them (the HRMP channel lifecycle; each message whole or
+//! not at all): a refused one is kept with its reason
+//! ([`Event::UpwardRefused`], [`StorageKey::UpwardRefused`]), none is
+//! dropped. Upward messages run when their block is enacted, so the
+//! para's upward queue (`StorageKey::UpwardQueue`, the relay state's
+//! remaining capacity) stays empty. A registration ([`RefineOutput::Register`]) must come from
 //! the registrar scope, for a para not yet registered; its code is
 //! solicited unless already available. So must a PVM build
 //! ([`RefineOutput::RegisterBuild`]): it is recorded, and its artifact
@@ -50,7 +56,8 @@ use parajam_corechains_types::{
 use parity_scale_codec::{Decode, DecodeAll, Encode};
 
 use parajam_xcm_adapter::store::Changes;
-use parajam_xcm_adapter::{CandidateMessaging, MessagingError, Overlay};
+use parajam_xcm_adapter::ump::{self, HrmpCall, UpwardRefusal};
+use parajam_xcm_adapter::{CandidateMessaging, HrmpConfig, MessagingError, Overlay};
 
 use crate::host::{AccumulateHost, LogLevel, Preimage};
 use crate::relay_state::{RelayMessaging, RelayState};
@@ -89,6 +96,21 @@ pub enum Event {
         para: ParaId,
         /// The upgrade.
         upgrade: PendingUpgrade,
+    },
+    /// An upward message of a para ran: the relay-chain calls it made.
+    UpwardExecuted {
+        /// The para.
+        para: ParaId,
+        /// The `hrmp` calls it made, in order.
+        calls: Vec<HrmpCall>,
+    },
+    /// An upward message of a para was refused; it is kept, with the
+    /// reason, under [`StorageKey::UpwardRefused`].
+    UpwardRefused {
+        /// The para.
+        para: ParaId,
+        /// Why.
+        reason: UpwardRefusal,
     },
     /// A para was registered.
     Registered {
@@ -200,7 +222,7 @@ pub fn accumulate<H: AccumulateHost>(
 
 fn log_events<H: AccumulateHost>(host: &mut H, events: &[Event]) {
     for event in events {
-        let level = if matches!(event, Event::Rejected { .. }) {
+        let level = if matches!(event, Event::Rejected { .. } | Event::UpwardRefused { .. }) {
             LogLevel::Warn
         } else {
             LogLevel::Info
@@ -339,7 +361,7 @@ fn advance<H: AccumulateHost>(
     }
     let head: HeadData = get(host, StorageKey::Head(para)).ok_or(Rejection::NotRegistered)?;
     let pending: Option<PendingUpgrade> = get(host, StorageKey::PendingUpgrade(para));
-    let mut upward: Vec<Vec<u8>> = get(host, StorageKey::UpwardQueue(para)).unwrap_or_default();
+    let upward: Vec<Vec<u8>> = get(host, StorageKey::UpwardQueue(para)).unwrap_or_default();
     let messaging = RelayMessaging::read(|key| host.get(&key.to_key()), para);
     let relay_state = RelayState::new(
         para,
@@ -379,7 +401,7 @@ fn advance<H: AccumulateHost>(
         }
         _ => None,
     };
-    let messaging = messaging_changes(host, config, slot, output)?;
+    let (messaging, upward_events) = messaging_changes(host, config, slot, output)?;
 
     // Checked; now the effects.
     if let Some(code) = due {
@@ -402,10 +424,7 @@ fn advance<H: AccumulateHost>(
         events.push(Event::UpgradeScheduled { para, upgrade });
     }
     commit(host, messaging)?;
-    if !output.upward_messages.is_empty() {
-        upward.extend(output.upward_messages.iter().cloned());
-        put_queue(host, StorageKey::UpwardQueue(para), &upward)?;
-    }
+    events.extend(upward_events);
     put(host, StorageKey::Head(para), &output.head_data)?;
     events.push(Event::HeadEnacted {
         para,
@@ -424,13 +443,15 @@ impl<H: AccumulateHost> parajam_xcm_adapter::Storage for HostStorage<'_, H> {
 }
 
 /// What `output`'s messaging changes, enacted at `slot`, if the XCM
-/// adapter accepts it (nothing is written yet).
+/// adapter accepts it, and what happened to its upward messages (nothing
+/// is written yet): the candidate's messaging, then its upward messages
+/// run in order (a refused one is kept with its reason).
 fn messaging_changes<H: AccumulateHost>(
     host: &mut H,
     config: &ServiceConfig,
     slot: u32,
     output: &CandidateOutput,
-) -> Result<Changes, Rejection> {
+) -> Result<(Changes, Vec<Event>), Rejection> {
     let mut storage = HostStorage(host);
     let mut overlay = Overlay::new(&mut storage);
     let candidate = CandidateMessaging {
@@ -447,7 +468,21 @@ fn messaging_changes<H: AccumulateHost>(
         config.host_config.hrmp_max_message_num_per_candidate,
     )
     .map_err(Rejection::Messaging)?;
-    Ok(overlay.into_changes())
+    let para = output.para_id;
+    let events = ump::process(
+        &mut overlay,
+        &HrmpConfig::DEFAULT,
+        para,
+        slot,
+        &output.upward_messages,
+    )
+    .into_iter()
+    .map(|outcome| match outcome {
+        Ok(calls) => Event::UpwardExecuted { para, calls },
+        Err(reason) => Event::UpwardRefused { para, reason },
+    })
+    .collect();
+    Ok((overlay.into_changes(), events))
 }
 
 /// Writes `changes` to the service storage.
@@ -479,19 +514,5 @@ fn put<T: Encode, H: AccumulateHost>(
         Ok(())
     } else {
         Err(Rejection::StorageFull)
-    }
-}
-
-/// Stores a queue; an empty queue is an absent key.
-fn put_queue<T: Encode, H: AccumulateHost>(
-    host: &mut H,
-    key: StorageKey,
-    queue: &[T],
-) -> Result<(), Rejection> {
-    if queue.is_empty() {
-        host.remove(&key.to_key());
-        Ok(())
-    } else {
-        put(host, key, &queue)
     }
 }

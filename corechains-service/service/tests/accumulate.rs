@@ -19,7 +19,10 @@ use parajam_corechains_types::{
 };
 use parajam_xcm_adapter::dmp::DownwardError;
 use parajam_xcm_adapter::hrmp::{OutboundError, WatermarkError};
+use parajam_xcm_adapter::ump::{HrmpCall, UpwardRefusal};
+use parajam_xcm_adapter::xcm::{Notification, XcmError};
 use parajam_xcm_adapter::{hrmp, HrmpChannel, HrmpConfig, MessagingError, Overlay};
+use parajam_xcm_adapter::{HrmpOpenRequest, RefusedUpward};
 use parity_scale_codec::{Decode, Encode};
 
 const SERVICE: u32 = 1000;
@@ -330,11 +333,22 @@ fn messages_go_to_their_queues() {
         data: vec![0xbb],
     }];
     o.processed_downward_messages = 1;
-    advance(&mut s, o, 10);
+    let events = advance(&mut s, o, 10);
+    // Not XCM: refused, and kept with the reason.
+    let reason = UpwardRefusal::Xcm(XcmError::UnsupportedVersion(0xaa));
+    assert!(events.contains(&Event::UpwardRefused {
+        para: PARA,
+        reason: reason.clone()
+    }));
     assert_eq!(
-        get::<Vec<Vec<u8>>>(&s, StorageKey::UpwardQueue(PARA)),
-        Some(vec![vec![0xaa]])
+        get::<Vec<RefusedUpward>>(&s, StorageKey::UpwardRefused(PARA)),
+        Some(vec![RefusedUpward {
+            sent_at: 10,
+            msg: vec![0xaa],
+            reason
+        }])
     );
+    assert_eq!(get::<Vec<Vec<u8>>>(&s, StorageKey::UpwardQueue(PARA)), None);
     let channel = HrmpChannelId {
         sender: PARA,
         recipient,
@@ -554,7 +568,7 @@ fn registration_from_the_registrar_adds_a_para_and_solicits_its_code() {
 #[test]
 fn a_storage_failure_mid_item_is_fatal_and_keeps_the_earlier_items() {
     let mut s = storage();
-    s.full_keys.push(StorageKey::UpwardQueue(PARA).to_key());
+    s.full_keys.push(StorageKey::UpwardRefused(PARA).to_key());
     let mut second = output(&[2], &[3]);
     second.upward_messages = vec![vec![1]];
     let mut after_first = storage();
@@ -750,4 +764,98 @@ fn messaging_outside_the_channels_is_rejected_and_changes_nothing() {
         assert_eq!(rejected(&events), vec![Rejection::Messaging(reason)]);
         assert_eq!(s.storage, before);
     }
+}
+
+/// `VersionedXcm` v4 `[Transact { Native, call }]` of the relay chain's
+/// `hrmp` `call`.
+fn transact(call: HrmpCall) -> Vec<u8> {
+    let mut relay_call = vec![HrmpConfig::DEFAULT.hrmp_pallet_index];
+    call.encode_to(&mut relay_call);
+    let mut msg = vec![4, 4, 6, 0]; // v4, one instruction, Transact, Native
+    msg.extend([0, 0]); // require_weight_at_most: zero
+    relay_call.encode_to(&mut msg);
+    msg
+}
+
+#[test]
+fn upward_xcm_opens_a_channel_between_two_paras() {
+    let (mut s, other) = two_paras();
+    let open = HrmpCall::InitOpenChannel {
+        recipient: PARA,
+        proposed_max_capacity: 4,
+        proposed_max_message_size: 64,
+    };
+    let mut o = at(&s, output_of(other, &[1], &[2]), 10);
+    o.upward_messages = vec![transact(open)];
+    let events = accumulate(
+        &mut s,
+        SERVICE,
+        10,
+        &[item(&RefineOutput::Valid(o), AuthScope::Para(other))],
+    )
+    .expect("no fatal failure");
+    assert!(events.contains(&Event::UpwardExecuted {
+        para: other,
+        calls: vec![open]
+    }));
+    let channel = HrmpChannelId {
+        sender: other,
+        recipient: PARA,
+    };
+    assert!(get::<HrmpOpenRequest>(&s, StorageKey::HrmpOpenRequest(channel)).is_some());
+    let notification = Notification::NewChannelOpenRequest {
+        sender: other.0,
+        max_message_size: 64,
+        max_capacity: 4,
+    }
+    .encode_versioned(5);
+    assert_eq!(
+        get::<Vec<InboundDownwardMessage>>(&s, StorageKey::DownwardQueue(PARA)),
+        Some(vec![InboundDownwardMessage {
+            sent_at: 10,
+            msg: notification.clone()
+        }])
+    );
+    // PARA's relay state now has a downward-queue head; its next block must
+    // process the notification (the relay chain's advancement rule).
+    let state =
+        RelayState::read(|k| s.storage.get(&k.to_key()).cloned(), PARA, 11).expect("registered");
+    assert_eq!(
+        state.messaging.dmq_mqc_head,
+        Some(parajam_xcm_adapter::mqc::extend(
+            &[0; 32],
+            10,
+            &notification
+        ))
+    );
+    let ignores = at(&s, output(&[1], &[2]), 11);
+    let events = accumulate(&mut s, SERVICE, 11, &[valid(ignores)]).expect("no fatal failure");
+    assert_eq!(
+        rejected(&events),
+        vec![Rejection::Messaging(MessagingError::Downward(
+            DownwardError::AdvancementRule {
+                sent_at: 10,
+                relay_parent: 11
+            }
+        ))]
+    );
+    // It processes it and accepts.
+    let accept = HrmpCall::AcceptOpenChannel { sender: other };
+    let mut o = at(&s, output(&[1], &[2]), 11);
+    o.processed_downward_messages = 1;
+    o.upward_messages = vec![transact(accept)];
+    let events = advance(&mut s, o, 11);
+    assert!(rejected(&events).is_empty(), "{events:?}");
+    assert!(get::<HrmpChannel>(&s, StorageKey::HrmpChannel(channel)).is_some());
+    assert_eq!(
+        get::<Vec<ParaId>>(&s, StorageKey::HrmpIngress(PARA)),
+        Some(vec![other])
+    );
+    assert_eq!(
+        get::<Vec<InboundDownwardMessage>>(&s, StorageKey::DownwardQueue(other)),
+        Some(vec![InboundDownwardMessage {
+            sent_at: 11,
+            msg: Notification::ChannelAccepted { recipient: PARA.0 }.encode_versioned(5)
+        }])
+    );
 }
