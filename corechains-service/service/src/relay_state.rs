@@ -41,6 +41,17 @@
 //! keys from its `keys` module): cumulus checks the inbound messages its
 //! collator gives it against those MQC heads, and limits what it sends by
 //! the egress channels' state.
+//!
+//! Accumulate compares a candidate's root with the state *now* at its relay
+//! parent, not with a record of the state then. So a candidate whose
+//! para's relay-visible state changed after its collator read it is
+//! refused (`WrongRelayState`) and has to be rebuilt on the newer state:
+//! before messaging, only the para's own blocks changed it; now a message
+//! sent to it, a notification queued for it, a channel opened or closed
+//! with it, or its recipient pruning a channel it sends on do too. Safety
+//! is kept (nothing is enacted against a state the para did not see);
+//! keeping the relay states of recent timeslots, as the relay chain's
+//! history does, would keep such candidates valid.
 
 use alloc::vec::Vec;
 

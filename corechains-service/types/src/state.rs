@@ -12,7 +12,7 @@
 //! | [`Head(p)`](StorageKey::Head) | `01 ‖ E4(p)` | [`HeadData`](crate::HeadData): `p`'s current head |
 //! | [`Code(p)`](StorageKey::Code) | `02 ‖ E4(p)` | [`ValidationCodeHash`]: `p`'s current PVF |
 //! | [`PendingUpgrade(p)`](StorageKey::PendingUpgrade) | `03 ‖ E4(p)` | [`PendingUpgrade`]: a code upgrade waiting for its slot |
-//! | [`UpwardQueue(p)`](StorageKey::UpwardQueue) | `04 ‖ E4(p)` | `Vec<`[`UpwardMessage`](crate::UpwardMessage)`>`: messages `p` sent upward, oldest first |
+//! | [`UpwardQueue(p)`](StorageKey::UpwardQueue) | `04 ‖ E4(p)` | `Vec<`[`UpwardMessage`](crate::UpwardMessage)`>`: messages `p` sent upward waiting to run, oldest first (empty: accumulate runs upward messages when it enacts their block; what it refuses goes to [`UpwardRefused`](StorageKey::UpwardRefused)) |
 //! | [`DownwardQueue(p)`](StorageKey::DownwardQueue) | `06 ‖ E4(p)` | `Vec<`[`InboundDownwardMessage`]`>`: messages to `p` from the relay side, oldest first |
 //! | [`Config`](StorageKey::Config) | `07` | [`ServiceConfig`]: the authorizer code hash, the code-upgrade delay, the relay-parent age limit and the host configuration the paras see |
 //! | [`Build(h)`](StorageKey::Build) | `08 ‖ h` | [`PvmBuild`](crate::PvmBuild): the registered PVM build of the validation code with hash `h` |
