@@ -31,6 +31,8 @@ fn run() -> Result<(), String> {
         root.join("service/src"),
         root.join("types/Cargo.toml"),
         root.join("types/src"),
+        root.join("../xcm-adapter/Cargo.toml"),
+        root.join("../xcm-adapter/src"),
     ]);
     let build = GuestBuild::new("../program", "parajam-corechains-guest")?;
     let elves = build.build_pvm(

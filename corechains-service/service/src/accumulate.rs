@@ -12,20 +12,32 @@
 //!    at that timeslot ([`crate::relay_state`]);
 //! 4. the candidate was validated with the current code, and its parent
 //!    head is the stored head (by hash);
-//! 5. it processes no more downward messages than are queued, and asks for
-//!    no code upgrade while one is pending;
+//! 5. it asks for no code upgrade while one is pending;
 //! 6. if a pending code upgrade is due at its relay parent (the block saw
 //!    the go-ahead signal and applied the new code in its own state), the
-//!    new code's preimage is available.
+//!    new code's preimage is available;
+//! 7. its messaging passes the relay chain's checks, as the XCM adapter
+//!    (`parajam-xcm-adapter`) makes them: the downward messages it
+//!    processed (no more than are queued, at least one if one was queued
+//!    by its relay parent), its HRMP watermark, and its horizontal
+//!    messages (ascending recipients, each on an open channel within the
+//!    channel's limits, at most `hrmp_max_message_num_per_candidate`).
 //!
 //! Then, all at once: the due upgrade becomes the current code (so the
 //! block that applied it was validated with the old code, and the para's
 //! next block runs the new one, as the relay chain's `paras` module does
 //! on inclusion); the new head is stored; a new code is scheduled
 //! (`PendingUpgrade`, enacted `upgrade_delay` slots later) and its
-//! preimage solicited; upward messages are queued; horizontal messages go
-//! to their recipients' queues; processed downward messages leave the
-//! para's queue. A registration ([`RefineOutput::Register`]) must come from
+//! preimage solicited; processed downward messages leave the para's
+//! queue, inbound horizontal messages up to the watermark leave their
+//! channels, and the horizontal messages are appended to theirs (their MQC
+//! heads advanced); then the upward messages run, in order, as the XCM
+//! adapter maps them (the HRMP channel lifecycle; each message whole or
+//! not at all): a refused one is kept with its reason
+//! ([`Event::UpwardRefused`], [`StorageKey::UpwardRefused`]), none is
+//! dropped. Upward messages run when their block is enacted, so the
+//! para's upward queue (`StorageKey::UpwardQueue`, the relay state's
+//! remaining capacity) stays empty. A registration ([`RefineOutput::Register`]) must come from
 //! the registrar scope, for a para not yet registered; its code is
 //! solicited unless already available. So must a PVM build
 //! ([`RefineOutput::RegisterBuild`]): it is recorded, and its artifact
@@ -36,17 +48,19 @@
 
 use alloc::vec::Vec;
 
-use parajam_corechains_types::state::{
-    InboundHrmpMessage, PendingUpgrade, ServiceConfig, StorageKey,
-};
+use parajam_corechains_types::state::{PendingUpgrade, ServiceConfig, StorageKey};
 use parajam_corechains_types::{
     AuthConfig, AuthScope, CandidateOutput, Hash, HeadData, InvalidReason, ParaId, PvmBuild,
     RefineOutput, Registration, ValidationCodeHash,
 };
 use parity_scale_codec::{Decode, DecodeAll, Encode};
 
+use parajam_xcm_adapter::store::Changes;
+use parajam_xcm_adapter::ump::{self, HrmpCall, UpwardRefusal};
+use parajam_xcm_adapter::{CandidateMessaging, HrmpConfig, MessagingError, Overlay};
+
 use crate::host::{AccumulateHost, LogLevel, Preimage};
-use crate::relay_state::RelayState;
+use crate::relay_state::{RelayMessaging, RelayState};
 use crate::{blake2_256, LOG_TARGET};
 
 /// One accumulation input of the service: a work digest's authorizer hash
@@ -82,6 +96,21 @@ pub enum Event {
         para: ParaId,
         /// The upgrade.
         upgrade: PendingUpgrade,
+    },
+    /// An upward message of a para ran: the relay-chain calls it made.
+    UpwardExecuted {
+        /// The para.
+        para: ParaId,
+        /// The `hrmp` calls it made, in order.
+        calls: Vec<HrmpCall>,
+    },
+    /// An upward message of a para was refused; it is kept, with the
+    /// reason, under [`StorageKey::UpwardRefused`].
+    UpwardRefused {
+        /// The para.
+        para: ParaId,
+        /// Why.
+        reason: UpwardRefusal,
     },
     /// A para was registered.
     Registered {
@@ -123,8 +152,9 @@ pub enum Rejection {
     WrongCode,
     /// The candidate's parent head is not the para's head.
     WrongParentHead,
-    /// It processed more downward messages than were queued.
-    TooManyDownwardMessages,
+    /// Its messaging is refused: downward messages processed, HRMP
+    /// watermark or horizontal messages.
+    Messaging(MessagingError),
     /// It asked for a code upgrade while one is pending.
     UpgradeAlreadyPending,
     /// The candidate's relay parent is in the future or older than
@@ -192,7 +222,7 @@ pub fn accumulate<H: AccumulateHost>(
 
 fn log_events<H: AccumulateHost>(host: &mut H, events: &[Event]) {
     for event in events {
-        let level = if matches!(event, Event::Rejected { .. }) {
+        let level = if matches!(event, Event::Rejected { .. } | Event::UpwardRefused { .. }) {
             LogLevel::Warn
         } else {
             LogLevel::Info
@@ -331,7 +361,8 @@ fn advance<H: AccumulateHost>(
     }
     let head: HeadData = get(host, StorageKey::Head(para)).ok_or(Rejection::NotRegistered)?;
     let pending: Option<PendingUpgrade> = get(host, StorageKey::PendingUpgrade(para));
-    let mut upward: Vec<Vec<u8>> = get(host, StorageKey::UpwardQueue(para)).unwrap_or_default();
+    let upward: Vec<Vec<u8>> = get(host, StorageKey::UpwardQueue(para)).unwrap_or_default();
+    let messaging = RelayMessaging::read(|key| host.get(&key.to_key()), para);
     let relay_state = RelayState::new(
         para,
         relay_parent,
@@ -339,6 +370,7 @@ fn advance<H: AccumulateHost>(
         head.clone(),
         pending.as_ref(),
         &upward,
+        messaging,
     );
     if relay_state.root() != output.relay_parent_storage_root {
         return Err(Rejection::WrongRelayState);
@@ -353,12 +385,6 @@ fn advance<H: AccumulateHost>(
     }
     if blake2_256(&head.0) != output.parent_head_hash {
         return Err(Rejection::WrongParentHead);
-    }
-    let mut downward: Vec<parajam_corechains_types::state::InboundDownwardMessage> =
-        get(host, StorageKey::DownwardQueue(para)).unwrap_or_default();
-    let processed = output.processed_downward_messages as usize;
-    if processed > downward.len() {
-        return Err(Rejection::TooManyDownwardMessages);
     }
     if output.new_validation_code.is_some() && pending.is_some() {
         return Err(Rejection::UpgradeAlreadyPending);
@@ -375,6 +401,7 @@ fn advance<H: AccumulateHost>(
         }
         _ => None,
     };
+    let (messaging, upward_events) = messaging_changes(host, config, slot, output)?;
 
     // Checked; now the effects.
     if let Some(code) = due {
@@ -396,29 +423,80 @@ fn advance<H: AccumulateHost>(
         put(host, StorageKey::PendingUpgrade(para), &upgrade)?;
         events.push(Event::UpgradeScheduled { para, upgrade });
     }
-    if processed > 0 {
-        downward.drain(..processed);
-        put_queue(host, StorageKey::DownwardQueue(para), &downward)?;
-    }
-    if !output.upward_messages.is_empty() {
-        upward.extend(output.upward_messages.iter().cloned());
-        put_queue(host, StorageKey::UpwardQueue(para), &upward)?;
-    }
-    for message in &output.horizontal_messages {
-        let key = StorageKey::HrmpQueue(message.recipient);
-        let mut queue: Vec<InboundHrmpMessage> = get(host, key).unwrap_or_default();
-        queue.push(InboundHrmpMessage {
-            sender: para,
-            sent_at: slot,
-            data: message.data.clone(),
-        });
-        put_queue(host, key, &queue)?;
-    }
+    commit(host, messaging)?;
+    events.extend(upward_events);
     put(host, StorageKey::Head(para), &output.head_data)?;
     events.push(Event::HeadEnacted {
         para,
         head_hash: blake2_256(&output.head_data.0),
     });
+    Ok(())
+}
+
+/// The service storage as the XCM adapter reads it.
+struct HostStorage<'h, H>(&'h mut H);
+
+impl<H: AccumulateHost> parajam_xcm_adapter::Storage for HostStorage<'_, H> {
+    fn get(&mut self, key: &StorageKey) -> Option<Vec<u8>> {
+        self.0.get(&key.to_key())
+    }
+}
+
+/// What `output`'s messaging changes, enacted at `slot`, if the XCM
+/// adapter accepts it, and what happened to its upward messages (nothing
+/// is written yet): the candidate's messaging, then its upward messages
+/// run in order (a refused one is kept with its reason).
+fn messaging_changes<H: AccumulateHost>(
+    host: &mut H,
+    config: &ServiceConfig,
+    slot: u32,
+    output: &CandidateOutput,
+) -> Result<(Changes, Vec<Event>), Rejection> {
+    let mut storage = HostStorage(host);
+    let mut overlay = Overlay::new(&mut storage);
+    let candidate = CandidateMessaging {
+        para: output.para_id,
+        relay_parent: output.relay_parent_number,
+        processed_downward_messages: output.processed_downward_messages,
+        hrmp_watermark: output.hrmp_watermark,
+        horizontal_messages: &output.horizontal_messages,
+    };
+    parajam_xcm_adapter::enact_candidate(
+        &mut overlay,
+        &candidate,
+        slot,
+        config.host_config.hrmp_max_message_num_per_candidate,
+    )
+    .map_err(Rejection::Messaging)?;
+    let para = output.para_id;
+    let events = ump::process(
+        &mut overlay,
+        &HrmpConfig::DEFAULT,
+        para,
+        slot,
+        &output.upward_messages,
+    )
+    .into_iter()
+    .map(|outcome| match outcome {
+        Ok(calls) => Event::UpwardExecuted { para, calls },
+        Err(reason) => Event::UpwardRefused { para, reason },
+    })
+    .collect();
+    Ok((overlay.into_changes(), events))
+}
+
+/// Writes `changes` to the service storage.
+fn commit<H: AccumulateHost>(host: &mut H, changes: Changes) -> Result<(), Rejection> {
+    for (key, value) in changes {
+        match value {
+            Some(value) => {
+                if !host.set(&key.to_key(), &value) {
+                    return Err(Rejection::StorageFull);
+                }
+            }
+            None => host.remove(&key.to_key()),
+        }
+    }
     Ok(())
 }
 
@@ -436,19 +514,5 @@ fn put<T: Encode, H: AccumulateHost>(
         Ok(())
     } else {
         Err(Rejection::StorageFull)
-    }
-}
-
-/// Stores a queue; an empty queue is an absent key.
-fn put_queue<T: Encode, H: AccumulateHost>(
-    host: &mut H,
-    key: StorageKey,
-    queue: &[T],
-) -> Result<(), Rejection> {
-    if queue.is_empty() {
-        host.remove(&key.to_key());
-        Ok(())
-    } else {
-        put(host, key, &queue)
     }
 }

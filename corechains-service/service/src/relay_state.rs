@@ -32,10 +32,26 @@
 //! | `relay_dispatch_queue_remaining_capacity(p)` | the host configuration's upward-queue limits less `p`'s queued upward messages (count, octets) |
 //! | `upgrade_go_ahead_signal(p)` | `GoAhead` when `p` has a pending upgrade due at `t` |
 //! | `upgrade_restriction_signal(p)` | `Present` when `p` has a pending upgrade not yet due at `t` |
+//! | `dmq_mqc_head(p)` | the MQC head of every downward message `p` was sent (absent before the first: cumulus reads zero) |
+//! | `hrmp_ingress_channel_index(p)` | the senders of `p`'s inbound channels, ascending (absent: none) |
+//! | `hrmp_egress_channel_index(p)` | the recipients of `p`'s outbound channels that take messages, ascending (absent: none) |
+//! | `hrmp_channels(c)` | for each channel `c` of those indexes, its `AbridgedHrmpChannel`: limits, message count, total size, MQC head |
 //!
-//! Not emulated yet: the downward-message MQC head (the XCM adapter will
-//! keep it; cumulus reads an absent head as zero, right for a para that
-//! never received a downward message) and HRMP channels (absent: none).
+//! The messaging entries are the XCM adapter's state (`parajam-xcm-adapter`,
+//! keys from its `keys` module): cumulus checks the inbound messages its
+//! collator gives it against those MQC heads, and limits what it sends by
+//! the egress channels' state.
+//!
+//! Accumulate compares a candidate's root with the state *now* at its relay
+//! parent, not with a record of the state then. So a candidate whose
+//! para's relay-visible state changed after its collator read it is
+//! refused (`WrongRelayState`) and has to be rebuilt on the newer state:
+//! before messaging, only the para's own blocks changed it; now a message
+//! sent to it, a notification queued for it, a channel opened or closed
+//! with it, or its recipient pruning a channel it sends on do too. Safety
+//! is kept (nothing is enacted against a state the para did not see);
+//! keeping the relay states of recent timeslots, as the relay chain's
+//! history does, would keep such candidates valid.
 
 use alloc::vec::Vec;
 
@@ -44,6 +60,7 @@ use parajam_corechains_types::state::{
     UpgradeRestriction,
 };
 use parajam_corechains_types::{Hash, HeadData, ParaId, UpwardMessage};
+use parajam_xcm_adapter::{keys as messaging_keys, HrmpChannel, HrmpChannelId};
 use parity_scale_codec::{Decode, DecodeAll, Encode};
 
 use crate::host_functions::trie::{self, Layout, TrieHash};
@@ -132,6 +149,98 @@ pub enum UpgradeSignal {
     GoAhead,
 }
 
+/// A para's messaging state as its relay chain shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RelayMessaging {
+    /// The MQC head of its downward messages, once it was sent one.
+    pub dmq_mqc_head: Option<Hash>,
+    /// Its inbound channels: sender, channel; ascending by sender.
+    pub ingress: Vec<(ParaId, HrmpChannel)>,
+    /// Its outbound channels that take messages: recipient, channel;
+    /// ascending by recipient.
+    pub egress: Vec<(ParaId, HrmpChannel)>,
+}
+
+impl RelayMessaging {
+    /// `para`'s messaging state from the service's storage as `get` reads
+    /// it (the XCM adapter's keys). A channel its index names but storage
+    /// lacks is left out, with its index entry.
+    pub fn read(mut get: impl FnMut(StorageKey) -> Option<Vec<u8>>, para: ParaId) -> Self {
+        fn decode<T: Decode>(value: Option<Vec<u8>>) -> Option<T> {
+            T::decode_all(&mut &value?[..]).ok()
+        }
+        let senders: Vec<ParaId> = decode(get(StorageKey::HrmpIngress(para))).unwrap_or_default();
+        let recipients: Vec<ParaId> = decode(get(StorageKey::HrmpEgress(para))).unwrap_or_default();
+        let dmq_mqc_head = decode(get(StorageKey::DmqMqcHead(para)));
+        let mut channel = |id| decode::<HrmpChannel>(get(StorageKey::HrmpChannel(id)));
+        let ingress = senders
+            .into_iter()
+            .filter_map(|sender| {
+                let id = HrmpChannelId {
+                    sender,
+                    recipient: para,
+                };
+                channel(id).map(|c| (sender, c))
+            })
+            .collect();
+        let egress = recipients
+            .into_iter()
+            .filter_map(|recipient| {
+                let id = HrmpChannelId {
+                    sender: para,
+                    recipient,
+                };
+                channel(id).map(|c| (recipient, c))
+            })
+            .collect();
+        Self {
+            dmq_mqc_head,
+            ingress,
+            egress,
+        }
+    }
+
+    /// The key/value pairs, unsorted.
+    fn entries(&self, para: ParaId, entries: &mut Vec<(Vec<u8>, Vec<u8>)>) {
+        if let Some(head) = self.dmq_mqc_head {
+            entries.push((messaging_keys::dmq_mqc_head(para), head.encode()));
+        }
+        let channel_entries =
+            |entries: &mut Vec<_>, channels: &[(ParaId, HrmpChannel)], inbound| {
+                for (other, channel) in channels {
+                    let id = if inbound {
+                        HrmpChannelId {
+                            sender: *other,
+                            recipient: para,
+                        }
+                    } else {
+                        HrmpChannelId {
+                            sender: para,
+                            recipient: *other,
+                        }
+                    };
+                    entries.push((messaging_keys::hrmp_channels(id), channel.encode()));
+                }
+            };
+        if !self.ingress.is_empty() {
+            let senders: Vec<ParaId> = self.ingress.iter().map(|(s, _)| *s).collect();
+            entries.push((
+                messaging_keys::hrmp_ingress_channel_index(para),
+                senders.encode(),
+            ));
+            channel_entries(entries, &self.ingress, true);
+        }
+        if !self.egress.is_empty() {
+            let recipients: Vec<ParaId> = self.egress.iter().map(|(r, _)| *r).collect();
+            entries.push((
+                messaging_keys::hrmp_egress_channel_index(para),
+                recipients.encode(),
+            ));
+            channel_entries(entries, &self.egress, false);
+        }
+    }
+}
+
 /// The relay-chain state para `para` sees at timeslot `slot`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RelayState {
@@ -147,6 +256,8 @@ pub struct RelayState {
     pub upward_capacity: (u32, u32),
     /// The code-upgrade signal, if any.
     pub upgrade: Option<UpgradeSignal>,
+    /// Its message queues.
+    pub messaging: RelayMessaging,
 }
 
 impl RelayState {
@@ -166,6 +277,7 @@ impl RelayState {
         let pending: Option<PendingUpgrade> = decode(get(StorageKey::PendingUpgrade(para)));
         let upward: Vec<UpwardMessage> =
             decode(get(StorageKey::UpwardQueue(para))).unwrap_or_default();
+        let messaging = RelayMessaging::read(&mut get, para);
         Some(Self::new(
             para,
             slot,
@@ -173,12 +285,14 @@ impl RelayState {
             included_head,
             pending.as_ref(),
             &upward,
+            messaging,
         ))
     }
 
     /// The state for `para` at `slot` from what the service stores: its
     /// configuration, the para's head, its pending upgrade (a go-ahead
-    /// when due at `slot`, else a restriction) and its upward queue.
+    /// when due at `slot`, else a restriction), its upward queue and its
+    /// messaging state.
     pub fn new(
         para: ParaId,
         slot: u32,
@@ -186,6 +300,7 @@ impl RelayState {
         included_head: HeadData,
         pending: Option<&PendingUpgrade>,
         upward: &[UpwardMessage],
+        messaging: RelayMessaging,
     ) -> Self {
         let mut host_config = config.host_config;
         host_config.validation_upgrade_delay = config.upgrade_delay;
@@ -211,6 +326,7 @@ impl RelayState {
                     UpgradeSignal::Restricted
                 }
             }),
+            messaging,
         }
     }
 
@@ -237,6 +353,7 @@ impl RelayState {
             )),
             None => {}
         }
+        self.messaging.entries(self.para, &mut entries);
         entries.sort();
         entries
     }
@@ -298,6 +415,58 @@ mod tests {
             }
             _ => None,
         }
+    }
+
+    #[test]
+    fn the_messaging_state_is_under_the_well_known_keys() {
+        use parajam_xcm_adapter::keys;
+        let para = ParaId(2000);
+        let (from, to) = (ParaId(1000), ParaId(3000));
+        let channel = |n| HrmpChannel {
+            max_capacity: n,
+            max_total_size: 100,
+            max_message_size: 10,
+            msg_count: 1,
+            total_size: 2,
+            mqc_head: Some([n.to_le_bytes()[0]; 32]),
+        };
+        let inbound = HrmpChannelId {
+            sender: from,
+            recipient: para,
+        };
+        let outbound = HrmpChannelId {
+            sender: para,
+            recipient: to,
+        };
+        let mut inner = storage(None);
+        let get = |key: StorageKey| match key {
+            StorageKey::DmqMqcHead(p) if p == para => Some([5u8; 32].encode()),
+            StorageKey::HrmpIngress(p) if p == para => Some(alloc::vec![from].encode()),
+            StorageKey::HrmpEgress(p) if p == para => Some(alloc::vec![to].encode()),
+            StorageKey::HrmpChannel(id) if id == inbound => Some(channel(1).encode()),
+            StorageKey::HrmpChannel(id) if id == outbound => Some(channel(2).encode()),
+            other => inner(other),
+        };
+        let state = RelayState::read(get, para, 3).expect("registered");
+        let entries = state.entries();
+        for (key, value) in [
+            (keys::dmq_mqc_head(para), [5u8; 32].encode()),
+            (
+                keys::hrmp_ingress_channel_index(para),
+                alloc::vec![from].encode(),
+            ),
+            (
+                keys::hrmp_egress_channel_index(para),
+                alloc::vec![to].encode(),
+            ),
+            (keys::hrmp_channels(inbound), channel(1).encode()),
+            (keys::hrmp_channels(outbound), channel(2).encode()),
+        ] {
+            assert!(entries.contains(&(key, value)));
+        }
+        assert_eq!(entries.len(), 4 + 5);
+        let without = RelayState::read(storage(None), para, 3).expect("registered");
+        assert_ne!(state.root(), without.root());
     }
 
     #[test]

@@ -7,13 +7,22 @@ use parajam_corechains_service::blake2_256;
 use parajam_corechains_service::host::Preimage;
 use parajam_corechains_service::relay_state::RelayState;
 use parajam_corechains_service::testing::MemStorage;
+use std::collections::BTreeMap;
+
 use parajam_corechains_types::state::{
-    InboundDownwardMessage, InboundHrmpMessage, PendingUpgrade, ServiceConfig, StorageKey,
+    HrmpChannelId, InboundDownwardMessage, InboundHrmpMessage, PendingUpgrade, ServiceConfig,
+    StorageKey,
 };
 use parajam_corechains_types::{
     AuthScope, CandidateOutput, HeadData, InvalidReason, NewCode, OutboundHrmpMessage, ParaId,
     PvmBuild, RefineOutput, Registration, ValidationCodeHash,
 };
+use parajam_xcm_adapter::dmp::DownwardError;
+use parajam_xcm_adapter::hrmp::{OutboundError, WatermarkError};
+use parajam_xcm_adapter::ump::{HrmpCall, UpwardRefusal};
+use parajam_xcm_adapter::xcm::{Notification, XcmError};
+use parajam_xcm_adapter::{hrmp, HrmpChannel, HrmpConfig, MessagingError, Overlay};
+use parajam_xcm_adapter::{HrmpOpenRequest, RefusedUpward};
 use parity_scale_codec::{Decode, Encode};
 
 const SERVICE: u32 = 1000;
@@ -34,6 +43,31 @@ fn storage() -> MemStorage {
     put(&mut s, StorageKey::Head(PARA), HeadData(vec![1]).encode());
     put(&mut s, StorageKey::Code(PARA), CODE.encode());
     s
+}
+
+/// Opens the channel `sender → recipient` as genesis does.
+fn open_channel(s: &mut MemStorage, sender: ParaId, recipient: ParaId) {
+    let mut map: BTreeMap<StorageKey, Vec<u8>> = s
+        .storage
+        .iter()
+        .filter_map(|(k, v)| Some((StorageKey::from_key(k)?, v.clone())))
+        .collect();
+    let mut overlay = Overlay::new(&mut map);
+    hrmp::open_genesis_channel(
+        &mut overlay,
+        &HrmpConfig::DEFAULT,
+        sender,
+        recipient,
+        8,
+        1024,
+    )
+    .expect("opens");
+    for (key, value) in overlay.into_changes() {
+        match value {
+            Some(value) => s.storage.insert(key.to_key(), value),
+            None => s.storage.remove(&key.to_key()),
+        };
+    }
 }
 
 fn get<T: Decode>(s: &MemStorage, key: StorageKey) -> Option<T> {
@@ -63,6 +97,8 @@ fn output(parent: &[u8], head: &[u8]) -> CandidateOutput {
 /// root of the emulated relay-chain state a collator would read there.
 fn at(s: &MemStorage, mut o: CandidateOutput, slot: u32) -> CandidateOutput {
     o.relay_parent_number = slot;
+    // Every inbound message processed, as cumulus reports it.
+    o.hrmp_watermark = slot;
     o.relay_parent_storage_root =
         RelayState::read(|k| s.storage.get(&k.to_key()).cloned(), o.para_id, slot)
             .map_or([0; 32], |state| state.root());
@@ -192,7 +228,10 @@ fn every_check_rejects_without_changing_the_storage() {
                 o.processed_downward_messages = 1;
                 v(o)
             },
-            Rejection::TooManyDownwardMessages,
+            Rejection::Messaging(MessagingError::Downward(DownwardError::Underflow {
+                processed: 1,
+                queued: 0,
+            })),
         ),
         // A registration from a para's package.
         (
@@ -269,6 +308,10 @@ fn a_relay_parent_the_service_did_not_have_is_rejected() {
 #[test]
 fn messages_go_to_their_queues() {
     let mut s = storage();
+    let recipient = ParaId(2001);
+    s.storage
+        .insert(StorageKey::Paras.to_key(), vec![PARA, recipient].encode());
+    open_channel(&mut s, PARA, recipient);
     s.storage.insert(
         StorageKey::DownwardQueue(PARA).to_key(),
         vec![
@@ -290,18 +333,38 @@ fn messages_go_to_their_queues() {
         data: vec![0xbb],
     }];
     o.processed_downward_messages = 1;
-    advance(&mut s, o, 10);
+    let events = advance(&mut s, o, 10);
+    // Not XCM: refused, and kept with the reason.
+    let reason = UpwardRefusal::Xcm(XcmError::UnsupportedVersion(0xaa));
+    assert!(events.contains(&Event::UpwardRefused {
+        para: PARA,
+        reason: reason.clone()
+    }));
     assert_eq!(
-        get::<Vec<Vec<u8>>>(&s, StorageKey::UpwardQueue(PARA)),
-        Some(vec![vec![0xaa]])
+        get::<Vec<RefusedUpward>>(&s, StorageKey::UpwardRefused(PARA)),
+        Some(vec![RefusedUpward {
+            sent_at: 10,
+            msg: vec![0xaa],
+            reason
+        }])
     );
+    assert_eq!(get::<Vec<Vec<u8>>>(&s, StorageKey::UpwardQueue(PARA)), None);
+    let channel = HrmpChannelId {
+        sender: PARA,
+        recipient,
+    };
     assert_eq!(
-        get::<Vec<InboundHrmpMessage>>(&s, StorageKey::HrmpQueue(ParaId(2001))),
+        get::<Vec<InboundHrmpMessage>>(&s, StorageKey::HrmpChannelContents(channel)),
         Some(vec![InboundHrmpMessage {
-            sender: PARA,
             sent_at: 10,
             data: vec![0xbb]
         }])
+    );
+    let state: HrmpChannel = get(&s, StorageKey::HrmpChannel(channel)).expect("open");
+    assert_eq!(state.msg_count, 1);
+    assert_eq!(
+        state.mqc_head,
+        Some(parajam_xcm_adapter::mqc::extend(&[0; 32], 10, &[0xbb]))
     );
     assert_eq!(
         get::<Vec<InboundDownwardMessage>>(&s, StorageKey::DownwardQueue(PARA)),
@@ -505,7 +568,7 @@ fn registration_from_the_registrar_adds_a_para_and_solicits_its_code() {
 #[test]
 fn a_storage_failure_mid_item_is_fatal_and_keeps_the_earlier_items() {
     let mut s = storage();
-    s.full_keys.push(StorageKey::UpwardQueue(PARA).to_key());
+    s.full_keys.push(StorageKey::UpwardRefused(PARA).to_key());
     let mut second = output(&[2], &[3]);
     second.upward_messages = vec![vec![1]];
     let mut after_first = storage();
@@ -524,5 +587,275 @@ fn a_storage_failure_mid_item_is_fatal_and_keeps_the_earlier_items() {
     assert_eq!(
         checkpoint.get(&StorageKey::Head(PARA).to_key()),
         Some(&HeadData(vec![2]).encode())
+    );
+}
+
+/// A second para, 2001, registered with the same code, and a channel from
+/// [`PARA`] to it.
+fn two_paras() -> (MemStorage, ParaId) {
+    let mut s = storage();
+    let other = ParaId(2001);
+    s.storage
+        .insert(StorageKey::Paras.to_key(), vec![PARA, other].encode());
+    s.storage
+        .insert(StorageKey::Head(other).to_key(), HeadData(vec![1]).encode());
+    s.storage
+        .insert(StorageKey::Code(other).to_key(), CODE.encode());
+    open_channel(&mut s, PARA, other);
+    (s, other)
+}
+
+fn output_of(para: ParaId, parent: &[u8], head: &[u8]) -> CandidateOutput {
+    CandidateOutput {
+        para_id: para,
+        ..output(parent, head)
+    }
+}
+
+#[test]
+fn horizontal_messages_reach_their_recipient_once_in_order() {
+    let (mut s, other) = two_paras();
+    let channel = HrmpChannelId {
+        sender: PARA,
+        recipient: other,
+    };
+    let contents = |s: &MemStorage| {
+        get::<Vec<InboundHrmpMessage>>(s, StorageKey::HrmpChannelContents(channel))
+            .unwrap_or_default()
+    };
+    // Two blocks of PARA, each with one message (one per recipient per block).
+    for (slot, parent, head) in [(10, 1u8, 2u8), (11, 2, 3)] {
+        let mut o = output(&[parent], &[head]);
+        o.horizontal_messages = vec![OutboundHrmpMessage {
+            recipient: other,
+            data: vec![head],
+        }];
+        let events = advance(&mut s, o, slot);
+        assert!(rejected(&events).is_empty(), "{events:?}");
+    }
+    assert_eq!(
+        contents(&s),
+        vec![
+            InboundHrmpMessage {
+                sent_at: 10,
+                data: vec![2]
+            },
+            InboundHrmpMessage {
+                sent_at: 11,
+                data: vec![3]
+            },
+        ]
+    );
+    // The recipient's relay state shows the channel and its MQC head.
+    let state =
+        RelayState::read(|k| s.storage.get(&k.to_key()).cloned(), other, 11).expect("registered");
+    let head = parajam_xcm_adapter::mqc::extend(
+        &parajam_xcm_adapter::mqc::extend(&[0; 32], 10, &[2]),
+        11,
+        &[3],
+    );
+    assert_eq!(state.messaging.ingress.len(), 1);
+    assert_eq!(state.messaging.ingress[0].1.mqc_head, Some(head));
+    assert!(state
+        .entries()
+        .iter()
+        .any(|(k, _)| *k == parajam_xcm_adapter::keys::hrmp_ingress_channel_index(other)));
+
+    // The recipient processes up to slot 10: the first message leaves.
+    let mut o = at(&s, output_of(other, &[1], &[7]), 12);
+    o.hrmp_watermark = 10;
+    let events = accumulate(
+        &mut s,
+        SERVICE,
+        12,
+        &[item(&RefineOutput::Valid(o), AuthScope::Para(other))],
+    )
+    .expect("no fatal failure");
+    assert!(rejected(&events).is_empty(), "{events:?}");
+    assert_eq!(contents(&s).len(), 1);
+    assert_eq!(contents(&s)[0].sent_at, 11);
+    // A watermark on a slot it received nothing at is refused, changing nothing.
+    let before = s.storage.clone();
+    let mut o = at(&s, output_of(other, &[7], &[8]), 12);
+    o.hrmp_watermark = 9;
+    let events = accumulate(
+        &mut s,
+        SERVICE,
+        12,
+        &[item(&RefineOutput::Valid(o), AuthScope::Para(other))],
+    )
+    .expect("no fatal failure");
+    assert_eq!(
+        rejected(&events),
+        vec![Rejection::Messaging(MessagingError::Watermark(
+            WatermarkError::AdvancementRule {
+                new_watermark: 9,
+                last_watermark: 10
+            }
+        ))]
+    );
+    assert_eq!(s.storage, before);
+}
+
+#[test]
+fn messaging_outside_the_channels_is_rejected_and_changes_nothing() {
+    let (s, other) = two_paras();
+    let cases = [
+        // No channel from the recipient back to PARA.
+        (
+            output_of(other, &[1], &[2]),
+            vec![OutboundHrmpMessage {
+                recipient: PARA,
+                data: vec![1],
+            }],
+            MessagingError::Outbound(OutboundError::NoSuchChannel {
+                idx: 0,
+                channel: HrmpChannelId {
+                    sender: other,
+                    recipient: PARA,
+                },
+            }),
+        ),
+        // Larger than the channel's 1024-octet messages.
+        (
+            output(&[1], &[2]),
+            vec![OutboundHrmpMessage {
+                recipient: other,
+                data: vec![0; 1025],
+            }],
+            MessagingError::Outbound(OutboundError::MaxMessageSizeExceeded {
+                idx: 0,
+                msg_size: 1025,
+                max_size: 1024,
+            }),
+        ),
+        // Two messages to one recipient in one block.
+        (
+            output(&[1], &[2]),
+            vec![
+                OutboundHrmpMessage {
+                    recipient: other,
+                    data: vec![1],
+                },
+                OutboundHrmpMessage {
+                    recipient: other,
+                    data: vec![2],
+                },
+            ],
+            MessagingError::Outbound(OutboundError::NotSorted { idx: 1 }),
+        ),
+    ];
+    for (o, messages, reason) in cases {
+        let mut s = MemStorage {
+            storage: s.storage.clone(),
+            ..MemStorage::default()
+        };
+        let para = o.para_id;
+        let mut o = at(&s, o, 10);
+        o.horizontal_messages = messages;
+        let before = s.storage.clone();
+        let events = accumulate(
+            &mut s,
+            SERVICE,
+            10,
+            &[item(&RefineOutput::Valid(o), AuthScope::Para(para))],
+        )
+        .expect("no fatal failure");
+        assert_eq!(rejected(&events), vec![Rejection::Messaging(reason)]);
+        assert_eq!(s.storage, before);
+    }
+}
+
+/// `VersionedXcm` v4 `[Transact { Native, call }]` of the relay chain's
+/// `hrmp` `call`.
+fn transact(call: HrmpCall) -> Vec<u8> {
+    let mut relay_call = vec![HrmpConfig::DEFAULT.hrmp_pallet_index];
+    call.encode_to(&mut relay_call);
+    let mut msg = vec![4, 4, 6, 0]; // v4, one instruction, Transact, Native
+    msg.extend([0, 0]); // require_weight_at_most: zero
+    relay_call.encode_to(&mut msg);
+    msg
+}
+
+#[test]
+fn upward_xcm_opens_a_channel_between_two_paras() {
+    let (mut s, other) = two_paras();
+    let open = HrmpCall::InitOpenChannel {
+        recipient: PARA,
+        proposed_max_capacity: 4,
+        proposed_max_message_size: 64,
+    };
+    let mut o = at(&s, output_of(other, &[1], &[2]), 10);
+    o.upward_messages = vec![transact(open)];
+    let events = accumulate(
+        &mut s,
+        SERVICE,
+        10,
+        &[item(&RefineOutput::Valid(o), AuthScope::Para(other))],
+    )
+    .expect("no fatal failure");
+    assert!(events.contains(&Event::UpwardExecuted {
+        para: other,
+        calls: vec![open]
+    }));
+    let channel = HrmpChannelId {
+        sender: other,
+        recipient: PARA,
+    };
+    assert!(get::<HrmpOpenRequest>(&s, StorageKey::HrmpOpenRequest(channel)).is_some());
+    let notification = Notification::NewChannelOpenRequest {
+        sender: other.0,
+        max_message_size: 64,
+        max_capacity: 4,
+    }
+    .encode_versioned(5);
+    assert_eq!(
+        get::<Vec<InboundDownwardMessage>>(&s, StorageKey::DownwardQueue(PARA)),
+        Some(vec![InboundDownwardMessage {
+            sent_at: 10,
+            msg: notification.clone()
+        }])
+    );
+    // PARA's relay state now has a downward-queue head; its next block must
+    // process the notification (the relay chain's advancement rule).
+    let state =
+        RelayState::read(|k| s.storage.get(&k.to_key()).cloned(), PARA, 11).expect("registered");
+    assert_eq!(
+        state.messaging.dmq_mqc_head,
+        Some(parajam_xcm_adapter::mqc::extend(
+            &[0; 32],
+            10,
+            &notification
+        ))
+    );
+    let ignores = at(&s, output(&[1], &[2]), 11);
+    let events = accumulate(&mut s, SERVICE, 11, &[valid(ignores)]).expect("no fatal failure");
+    assert_eq!(
+        rejected(&events),
+        vec![Rejection::Messaging(MessagingError::Downward(
+            DownwardError::AdvancementRule {
+                sent_at: 10,
+                relay_parent: 11
+            }
+        ))]
+    );
+    // It processes it and accepts.
+    let accept = HrmpCall::AcceptOpenChannel { sender: other };
+    let mut o = at(&s, output(&[1], &[2]), 11);
+    o.processed_downward_messages = 1;
+    o.upward_messages = vec![transact(accept)];
+    let events = advance(&mut s, o, 11);
+    assert!(rejected(&events).is_empty(), "{events:?}");
+    assert!(get::<HrmpChannel>(&s, StorageKey::HrmpChannel(channel)).is_some());
+    assert_eq!(
+        get::<Vec<ParaId>>(&s, StorageKey::HrmpIngress(PARA)),
+        Some(vec![other])
+    );
+    assert_eq!(
+        get::<Vec<InboundDownwardMessage>>(&s, StorageKey::DownwardQueue(other)),
+        Some(vec![InboundDownwardMessage {
+            sent_at: 11,
+            msg: Notification::ChannelAccepted { recipient: PARA.0 }.encode_versioned(5)
+        }])
     );
 }

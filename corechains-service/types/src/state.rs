@@ -12,11 +12,23 @@
 //! | [`Head(p)`](StorageKey::Head) | `01 ‖ E4(p)` | [`HeadData`](crate::HeadData): `p`'s current head |
 //! | [`Code(p)`](StorageKey::Code) | `02 ‖ E4(p)` | [`ValidationCodeHash`]: `p`'s current PVF |
 //! | [`PendingUpgrade(p)`](StorageKey::PendingUpgrade) | `03 ‖ E4(p)` | [`PendingUpgrade`]: a code upgrade waiting for its slot |
-//! | [`UpwardQueue(p)`](StorageKey::UpwardQueue) | `04 ‖ E4(p)` | `Vec<`[`UpwardMessage`](crate::UpwardMessage)`>`: messages `p` sent upward, oldest first |
-//! | [`HrmpQueue(r)`](StorageKey::HrmpQueue) | `05 ‖ E4(r)` | `Vec<`[`InboundHrmpMessage`]`>`: messages to `r` from other paras, oldest first |
+//! | [`UpwardQueue(p)`](StorageKey::UpwardQueue) | `04 ‖ E4(p)` | `Vec<`[`UpwardMessage`](crate::UpwardMessage)`>`: messages `p` sent upward waiting to run, oldest first (empty: accumulate runs upward messages when it enacts their block; what it refuses goes to [`UpwardRefused`](StorageKey::UpwardRefused)) |
 //! | [`DownwardQueue(p)`](StorageKey::DownwardQueue) | `06 ‖ E4(p)` | `Vec<`[`InboundDownwardMessage`]`>`: messages to `p` from the relay side, oldest first |
 //! | [`Config`](StorageKey::Config) | `07` | [`ServiceConfig`]: the authorizer code hash, the code-upgrade delay, the relay-parent age limit and the host configuration the paras see |
 //! | [`Build(h)`](StorageKey::Build) | `08 ‖ h` | [`PvmBuild`](crate::PvmBuild): the registered PVM build of the validation code with hash `h` |
+//! | [`HrmpChannel(c)`](StorageKey::HrmpChannel) | `09 ‖ E4(s) ‖ E4(r)` | `HrmpChannel` (`parajam-xcm-adapter`; upstream `AbridgedHrmpChannel`): the open channel `c` = `(s, r)`: its limits, message count, total size, MQC head |
+//! | [`HrmpChannelContents(c)`](StorageKey::HrmpChannelContents) | `0a ‖ E4(s) ‖ E4(r)` | `Vec<`[`InboundHrmpMessage`]`>`: the messages in channel `c` its recipient has not processed, oldest first |
+//! | [`HrmpIngress(p)`](StorageKey::HrmpIngress) | `0b ‖ E4(p)` | `Vec<ParaId>`: the senders of `p`'s inbound channels, ascending |
+//! | [`HrmpEgress(p)`](StorageKey::HrmpEgress) | `0c ‖ E4(p)` | `Vec<ParaId>`: the recipients of `p`'s outbound channels that accept messages, ascending |
+//! | [`HrmpWatermark(p)`](StorageKey::HrmpWatermark) | `0d ‖ E4(p)` | `u32`: `p`'s last HRMP watermark |
+//! | [`DmqMqcHead(p)`](StorageKey::DmqMqcHead) | `0e ‖ E4(p)` | [`Hash`](crate::Hash): the MQC head of every downward message ever queued for `p` (absent: zero) |
+//! | [`HrmpOpenRequest(c)`](StorageKey::HrmpOpenRequest) | `0f ‖ E4(s) ‖ E4(r)` | `HrmpOpenRequest` (`parajam-xcm-adapter`): `s`'s request to open `c`, not yet accepted by `r` |
+//! | [`HrmpOpenRequestCount(p)`](StorageKey::HrmpOpenRequestCount) | `10 ‖ E4(p)` | `u32`: how many of `p`'s open requests are pending |
+//! | [`HrmpCloseRequest(c)`](StorageKey::HrmpCloseRequest) | `11 ‖ E4(s) ‖ E4(r)` | `()`: channel `c` is closing: it takes no new messages and goes once its recipient has processed the rest |
+//! | [`UpwardRefused(p)`](StorageKey::UpwardRefused) | `12 ‖ E4(p)` | `Vec<RefusedUpward>` (`parajam-xcm-adapter`): upward messages of `p` that were not executed, with why, oldest first |
+//!
+//! Key `05` (once a per-recipient HRMP queue) is retired: horizontal
+//! messages live in their channels ([`HrmpChannelContents`](StorageKey::HrmpChannelContents)).
 //!
 //! The PVF blobs themselves are not in storage: they are preimages of the
 //! service (GP `a_p`, looked up with `historical_lookup` in refine), keyed by
@@ -33,7 +45,7 @@
 
 use alloc::vec::Vec;
 
-use parity_scale_codec::{Decode, Encode};
+use parity_scale_codec::{Decode, Encode, MaxEncodedLen};
 
 use crate::{ParaId, RelayChainBlockNumber, ValidationCodeHash};
 
@@ -57,9 +69,6 @@ pub enum StorageKey {
     /// The upward messages a para sent: `Vec<UpwardMessage>`.
     #[codec(index = 4)]
     UpwardQueue(ParaId),
-    /// The horizontal messages waiting for a recipient para: `Vec<InboundHrmpMessage>`.
-    #[codec(index = 5)]
-    HrmpQueue(ParaId),
     /// The downward messages waiting for a para: `Vec<InboundDownwardMessage>`.
     #[codec(index = 6)]
     DownwardQueue(ParaId),
@@ -70,6 +79,57 @@ pub enum StorageKey {
     /// [`PvmBuild`](crate::PvmBuild).
     #[codec(index = 8)]
     Build(ValidationCodeHash),
+    /// An open HRMP channel: `HrmpChannel` of `parajam-xcm-adapter`.
+    #[codec(index = 9)]
+    HrmpChannel(HrmpChannelId),
+    /// The messages in an HRMP channel: `Vec<InboundHrmpMessage>`.
+    #[codec(index = 10)]
+    HrmpChannelContents(HrmpChannelId),
+    /// The senders of a para's inbound channels: `Vec<ParaId>`, ascending.
+    #[codec(index = 11)]
+    HrmpIngress(ParaId),
+    /// The recipients of a para's outbound channels: `Vec<ParaId>`, ascending.
+    #[codec(index = 12)]
+    HrmpEgress(ParaId),
+    /// A para's last HRMP watermark: `u32`.
+    #[codec(index = 13)]
+    HrmpWatermark(ParaId),
+    /// The MQC head of a para's downward messages: [`Hash`](crate::Hash).
+    #[codec(index = 14)]
+    DmqMqcHead(ParaId),
+    /// A pending request to open an HRMP channel: `HrmpOpenRequest` of
+    /// `parajam-xcm-adapter`.
+    #[codec(index = 15)]
+    HrmpOpenRequest(HrmpChannelId),
+    /// How many open requests a para has pending: `u32`.
+    #[codec(index = 16)]
+    HrmpOpenRequestCount(ParaId),
+    /// A closing HRMP channel: `()`.
+    #[codec(index = 17)]
+    HrmpCloseRequest(HrmpChannelId),
+    /// The upward messages of a para that were refused: `Vec<RefusedUpward>`
+    /// of `parajam-xcm-adapter`.
+    #[codec(index = 18)]
+    UpwardRefused(ParaId),
+}
+
+/// An HRMP channel's identity (upstream `HrmpChannelId` of
+/// `polkadot-primitives`: `sender`, then `recipient`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode, MaxEncodedLen,
+)]
+pub struct HrmpChannelId {
+    /// The para that sends on the channel.
+    pub sender: ParaId,
+    /// The para that receives.
+    pub recipient: ParaId,
+}
+
+impl HrmpChannelId {
+    /// Whether `para` is the sender or the recipient.
+    pub fn is_participant(&self, para: ParaId) -> bool {
+        self.sender == para || self.recipient == para
+    }
 }
 
 /// The service's configuration, set at genesis.
@@ -222,13 +282,11 @@ impl PendingUpgrade {
     }
 }
 
-/// A horizontal message in its recipient's queue (upstream
-/// `InboundHrmpMessage` of `polkadot-core-primitives`, plus the sender that
-/// upstream keeps in the channel's identity).
+/// A horizontal message in its channel (upstream `InboundHrmpMessage` of
+/// `polkadot-core-primitives`: `sent_at`, then `data`; the sender is the
+/// channel's).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Encode, Decode)]
 pub struct InboundHrmpMessage {
-    /// The para that sent it.
-    pub sender: ParaId,
     /// The relay block number (on JAM, the timeslot) at which it was queued.
     pub sent_at: RelayChainBlockNumber,
     /// The message payload.

@@ -14,7 +14,7 @@
 //! (`--features upstream-check`).
 
 use parajam_corechains_types::state::{
-    InboundDownwardMessage, InboundHrmpMessage, PendingUpgrade, StorageKey,
+    HrmpChannelId, InboundDownwardMessage, InboundHrmpMessage, PendingUpgrade, StorageKey,
 };
 use parajam_corechains_types::{
     pack_ptr_and_len, unpack_ptr_and_len, BlockData, CandidateOutput, HeadData,
@@ -296,15 +296,41 @@ fn candidate_and_output_are_their_fields_in_order() {
 fn storage_keys_are_a_prefix_octet_and_para_ids() {
     let p = ParaId(2000);
     let id = [0xd0, 0x07, 0, 0];
+    let c = HrmpChannelId {
+        sender: p,
+        recipient: ParaId(2001),
+    };
+    let id2 = [0xd1, 0x07, 0, 0];
     let cases = [
         (StorageKey::Paras, vec![0]),
         (StorageKey::Head(p), [&[1][..], &id].concat()),
         (StorageKey::Code(p), [&[2][..], &id].concat()),
         (StorageKey::PendingUpgrade(p), [&[3][..], &id].concat()),
         (StorageKey::UpwardQueue(p), [&[4][..], &id].concat()),
-        (StorageKey::HrmpQueue(p), [&[5][..], &id].concat()),
         (StorageKey::DownwardQueue(p), [&[6][..], &id].concat()),
         (StorageKey::Config, vec![7]),
+        (StorageKey::HrmpChannel(c), [&[9][..], &id, &id2].concat()),
+        (
+            StorageKey::HrmpChannelContents(c),
+            [&[10][..], &id, &id2].concat(),
+        ),
+        (StorageKey::HrmpIngress(p), [&[11][..], &id].concat()),
+        (StorageKey::HrmpEgress(p), [&[12][..], &id].concat()),
+        (StorageKey::HrmpWatermark(p), [&[13][..], &id].concat()),
+        (StorageKey::DmqMqcHead(p), [&[14][..], &id].concat()),
+        (
+            StorageKey::HrmpOpenRequest(c),
+            [&[15][..], &id, &id2].concat(),
+        ),
+        (
+            StorageKey::HrmpOpenRequestCount(p),
+            [&[16][..], &id].concat(),
+        ),
+        (
+            StorageKey::HrmpCloseRequest(c),
+            [&[17][..], &id, &id2].concat(),
+        ),
+        (StorageKey::UpwardRefused(p), [&[18][..], &id].concat()),
     ];
     for (key, octets) in cases {
         assert_eq!(key.to_key(), octets, "{key:?}");
@@ -315,6 +341,8 @@ fn storage_keys_are_a_prefix_octet_and_para_ids() {
         assert_eq!(StorageKey::from_key(&octets[..octets.len() - 1]), None);
     }
     assert_eq!(StorageKey::from_key(&[7, 0, 0, 0, 0]), None);
+    // The retired key of the per-recipient HRMP queue.
+    assert_eq!(StorageKey::from_key(&[5, 0xd0, 0x07, 0, 0]), None);
 }
 
 #[test]
@@ -329,11 +357,10 @@ fn state_values_are_their_fields_in_order() {
     assert_round_trip(&upgrade, &expected);
     assert_round_trip(
         &InboundHrmpMessage {
-            sender: ParaId(3),
             sent_at: 4,
             data: vec![5, 6],
         },
-        &[3, 0, 0, 0, 4, 0, 0, 0, 8, 5, 6],
+        &[4, 0, 0, 0, 8, 5, 6],
     );
     assert_round_trip(
         &vec![InboundDownwardMessage {

@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use parajam_chain::{Chain, ChainTarget, ExecutionConfig};
+use parajam_chain::{Chain, ChainTarget, ExecutionConfig, SrsSource};
 use parajam_fuzz::{Client, Config, Message, Server, SessionEnd};
 use parajam_primitives::ProtocolParameters;
 use parajam_pvm::Backend;
@@ -58,9 +58,7 @@ fn replay(session: &str) {
     let exchanges = exchanges(&dir);
     assert!(exchanges.len() > 100, "{} exchanges", exchanges.len());
 
-    let srs = parajam_conformance::locate_vectors()
-        .expect("the conformance vectors")
-        .join("stf/safrole/zcash-srs-2-11-uncompressed.bin");
+    let srs = SrsSource::Embedded;
     let chain = Chain::new(
         P,
         ExecutionConfig {

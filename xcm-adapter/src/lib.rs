@@ -1,0 +1,280 @@
+//! The XCM adapter of the CoreChains service: the message queues a
+//! parachain's relay chain keeps, kept by the service instead, so that
+//! `cumulus-pallet-parachain-system`, unchanged, finds what it expects.
+//!
+//! - **HRMP channels** ([`hrmp`]): per channel `(sender, recipient)` its
+//!   limits, message count, total size and MQC head ([`HrmpChannel`], the
+//!   SCALE encoding of upstream `AbridgedHrmpChannel`), its messages
+//!   (upstream `InboundHrmpMessage`), and per para its ingress and egress
+//!   channel indexes and watermark. A candidate's `horizontal_messages` are
+//!   appended to their channels after the relay chain's acceptance checks
+//!   ([`hrmp::check_outbound`]); its `hrmp_watermark` is checked and prunes
+//!   what the para has processed ([`hrmp::check_watermark`]).
+//! - **Downward queues** ([`dmp`]): per para its messages and the MQC head
+//!   of all it was ever sent; a candidate's `processed_downward_messages`
+//!   prunes them ([`dmp::check_processed`]).
+//! - **The MQC head chain** ([`mqc`]), as the relay chain and cumulus
+//!   compute it.
+//! - **The well-known keys** ([`keys`]) under which the emulated relay
+//!   state shows them to a para.
+//! - **Upward XCM** ([`ump`], decoded by [`xcm`]): the channel lifecycle a
+//!   para drives with `Transact` of the relay chain's `hrmp` calls, with the
+//!   notifications sent back down; anything else is refused with a reason
+//!   and kept.
+//!
+//! Every operation reads the service's storage through an [`Overlay`]
+//! ([`store`]), validates first and only then writes into the overlay:
+//! a refusal (a typed error) leaves it as it was. The service commits the
+//! overlay's changes when the whole item is accepted.
+//!
+//! # Departures from the relay chain
+//!
+//! The relay chain's `hrmp` and `dmp` pallets (polkadot-sdk
+//! `polkadot/runtime/parachains`) act on session boundaries and hold
+//! deposits; JAM has neither sessions in that sense nor the relay chain's
+//! balances. Where the service differs:
+//!
+//! - **No deposits.** Opening and accepting a channel reserve nothing;
+//!   closing refunds nothing.
+//! - **A channel opens when it is accepted**, not at the next session
+//!   change: `hrmp_accept_open_channel` creates the channel and adds it to
+//!   both indexes at once. So there is no confirmed-but-unopened request,
+//!   and the recipient's inbound limit counts open channels only.
+//! - **A channel closes once drained.** `hrmp_close_channel` takes the
+//!   channel out of the sender's egress index at once (cumulus then stops
+//!   sending on it) and marks it closing; it stays in the recipient's
+//!   ingress index, with its messages, until the recipient's watermark has
+//!   pruned them all, and only then is removed. The relay chain removes the
+//!   channel and its unprocessed messages at the session change; here
+//!   nothing is removed before the recipient processed it.
+//! - **No cancel, no force calls.** `hrmp_cancel_open_request` and the
+//!   governance calls (`force_*`, `establish_*`, `poke_channel_deposits`)
+//!   are refused like any other call the adapter does not map.
+//! - **Upward messages run when their block is enacted**, not later from a
+//!   message queue, and a message runs whole or not at all: fee
+//!   instructions (`WithdrawAsset`, `BuyExecution`, `PayFees`,
+//!   `RefundSurplus`, `DepositAsset`, `UnpaidExecution`) are accepted and
+//!   do nothing (there is nothing to pay with); `SetTopic` is accepted; any
+//!   other instruction refuses the message.
+//! - **The downward queue's length limit** is the relay chain's
+//!   (`MAX_POSSIBLE_ALLOCATION / max_downward_message_size` messages, one
+//!   fewer than the relay chain lets through), and there is no delivery
+//!   fee factor; [`HrmpConfig`] stands for the relay chain's host
+//!   configuration.
+//! - **Genesis channels** ([`hrmp::open_genesis_channel`]) are opened as
+//!   the relay chain's `preopen_hrmp_channels` are: the same checks as
+//!   open-then-accept, no notifications.
+
+#![no_std]
+
+extern crate alloc;
+
+pub mod dmp;
+pub mod hrmp;
+pub mod keys;
+pub mod mqc;
+pub mod store;
+pub mod ump;
+pub mod xcm;
+
+use alloc::vec::Vec;
+
+pub use parajam_corechains_types::state::{
+    HrmpChannelId, InboundDownwardMessage, InboundHrmpMessage,
+};
+use parajam_corechains_types::{Hash, RelayChainBlockNumber};
+use parity_scale_codec::{Decode, Encode};
+
+pub use store::{Overlay, Storage};
+
+/// An open HRMP channel as a para sees it (upstream `AbridgedHrmpChannel`
+/// of `polkadot-primitives`: same fields, same SCALE encoding; the relay
+/// chain's `HrmpChannel` adds the deposits, which the service does not
+/// take).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Encode, Decode)]
+pub struct HrmpChannel {
+    /// The most messages the channel may hold at once.
+    pub max_capacity: u32,
+    /// The most octets of payload the channel may hold at once.
+    pub max_total_size: u32,
+    /// The largest message, in octets.
+    pub max_message_size: u32,
+    /// The messages it holds.
+    pub msg_count: u32,
+    /// The octets of payload it holds.
+    pub total_size: u32,
+    /// The head of the MQC of every message ever sent on it ([`mqc`]);
+    /// `None` until the first.
+    pub mqc_head: Option<Hash>,
+}
+
+/// A request to open an HRMP channel, waiting for the recipient to accept
+/// (upstream `HrmpOpenChannelRequest` without `confirmed`, `_age` and the
+/// deposit: an accepted request opens the channel at once).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Encode, Decode)]
+pub struct HrmpOpenRequest {
+    /// The largest message the channel will take.
+    pub max_message_size: u32,
+    /// The most messages it will hold.
+    pub max_capacity: u32,
+    /// The most octets it will hold ([`HrmpConfig::hrmp_channel_max_total_size`]
+    /// when requested).
+    pub max_total_size: u32,
+}
+
+/// An upward message that was not executed, kept with why.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct RefusedUpward {
+    /// The timeslot of the block that sent it.
+    pub sent_at: RelayChainBlockNumber,
+    /// The message.
+    pub msg: Vec<u8>,
+    /// Why it was refused.
+    pub reason: ump::UpwardRefusal,
+}
+
+/// The relay chain's host-configuration limits on messaging that a para
+/// does not read from its relay state (the ones it reads are in the
+/// service's `AbridgedHostConfiguration`), and how the relay chain is
+/// addressed by upward XCM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Encode, Decode)]
+pub struct HrmpConfig {
+    /// The largest `max_capacity` a channel may be opened with.
+    pub hrmp_channel_max_capacity: u32,
+    /// The `max_total_size` of every channel.
+    pub hrmp_channel_max_total_size: u32,
+    /// The largest `max_message_size` a channel may be opened with.
+    pub hrmp_channel_max_message_size: u32,
+    /// The most outbound channels (and pending open requests) a para may have.
+    pub hrmp_max_parachain_outbound_channels: u32,
+    /// The most inbound channels a para may have.
+    pub hrmp_max_parachain_inbound_channels: u32,
+    /// The largest downward message, in octets.
+    pub max_downward_message_size: u32,
+    /// The index of the relay chain's `hrmp` pallet in its runtime: the
+    /// first octet of the calls a para `Transact`s (60 on Polkadot, Kusama
+    /// and Rococo).
+    pub hrmp_pallet_index: u8,
+    /// The XCM version of the notifications sent down (`VersionedXcm`'s
+    /// index: 3, 4 or 5).
+    pub notification_xcm_version: u8,
+}
+
+impl HrmpConfig {
+    /// The service's defaults: Polkadot's hrmp pallet index and limits of
+    /// the order Polkadot's configuration sets (1000 messages and 100 KiB
+    /// per channel, 30 channels each way, 50 KiB downward messages), XCM v5
+    /// notifications (the latest of `staging-xcm` 25, polkadot-sdk
+    /// stable2609).
+    pub const DEFAULT: Self = Self {
+        hrmp_channel_max_capacity: 1000,
+        hrmp_channel_max_total_size: 100 * 1024,
+        hrmp_channel_max_message_size: 100 * 1024,
+        hrmp_max_parachain_outbound_channels: 30,
+        hrmp_max_parachain_inbound_channels: 30,
+        max_downward_message_size: 50 * 1024,
+        hrmp_pallet_index: 60,
+        notification_xcm_version: 5,
+    };
+
+    /// The most messages a downward queue holds, as the relay chain's `dmp`
+    /// pallet bounds it (`dmq_max_length`): `MAX_POSSIBLE_ALLOCATION`
+    /// (32 MiB, the wasm allocator's largest allocation) over the largest
+    /// message (zero if that is zero). The relay chain refuses a message
+    /// only once the queue is longer than that; the service once it is that
+    /// long.
+    pub const fn max_downward_queue_count(&self) -> u32 {
+        const MAX_POSSIBLE_ALLOCATION: u32 = 32 * 1024 * 1024;
+        match MAX_POSSIBLE_ALLOCATION.checked_div(self.max_downward_message_size) {
+            Some(count) => count,
+            None => 0,
+        }
+    }
+}
+
+impl Default for HrmpConfig {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// Blake2b-256.
+pub fn blake2_256(data: &[u8]) -> Hash {
+    use blake2::digest::consts::U32;
+    use blake2::{Blake2b, Digest};
+    Blake2b::<U32>::digest(data).into()
+}
+
+/// A length in octets as the relay chain counts it (a `u32`; saturating,
+/// so an impossible length fails every limit).
+pub(crate) fn len_u32(len: usize) -> u32 {
+    u32::try_from(len).unwrap_or(u32::MAX)
+}
+
+/// Why a candidate's messaging is refused.
+// The SCALE derive casts variant indices to `u8`.
+#[allow(clippy::cast_possible_truncation)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, thiserror::Error)]
+pub enum MessagingError {
+    /// Its `processed_downward_messages`.
+    #[error("downward messages: {0}")]
+    Downward(dmp::DownwardError),
+    /// Its `hrmp_watermark`.
+    #[error("HRMP watermark: {0}")]
+    Watermark(hrmp::WatermarkError),
+    /// Its `horizontal_messages`.
+    #[error("horizontal messages: {0}")]
+    Outbound(hrmp::OutboundError),
+}
+
+/// What a candidate of a para does to the message queues (its
+/// `ValidationResult`'s messaging fields and its relay parent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CandidateMessaging<'a> {
+    /// The para.
+    pub para: parajam_corechains_types::ParaId,
+    /// The candidate's relay parent (a timeslot).
+    pub relay_parent: RelayChainBlockNumber,
+    /// How many downward messages it processed.
+    pub processed_downward_messages: u32,
+    /// Its HRMP watermark.
+    pub hrmp_watermark: RelayChainBlockNumber,
+    /// The messages it sends to other paras.
+    pub horizontal_messages: &'a [parajam_corechains_types::OutboundHrmpMessage],
+}
+
+/// Enacts `candidate`'s messaging at timeslot `now`, as the relay chain's
+/// inclusion does: first every check (downward messages processed, the
+/// watermark, the horizontal messages against their channels, at most
+/// `max_hrmp_per_candidate`), then the effects (the downward queue and the
+/// inbound channels pruned, the messages appended to their channels).
+/// Refused, it changes nothing.
+pub fn enact_candidate<S: Storage + ?Sized>(
+    st: &mut Overlay<'_, S>,
+    candidate: &CandidateMessaging<'_>,
+    now: RelayChainBlockNumber,
+    max_hrmp_per_candidate: u32,
+) -> Result<(), MessagingError> {
+    let para = candidate.para;
+    dmp::check_processed(
+        st,
+        para,
+        candidate.relay_parent,
+        candidate.processed_downward_messages,
+    )
+    .map_err(MessagingError::Downward)?;
+    hrmp::check_watermark(st, para, candidate.relay_parent, candidate.hrmp_watermark)
+        .map_err(MessagingError::Watermark)?;
+    hrmp::check_outbound(
+        st,
+        para,
+        candidate.horizontal_messages,
+        max_hrmp_per_candidate,
+    )
+    .map_err(MessagingError::Outbound)?;
+
+    dmp::prune(st, para, candidate.processed_downward_messages);
+    hrmp::prune(st, para, candidate.hrmp_watermark);
+    hrmp::queue_outbound(st, para, now, candidate.horizontal_messages);
+    Ok(())
+}
