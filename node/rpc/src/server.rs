@@ -400,6 +400,7 @@ fn sync_subscription<A: NodeApi>(module: &mut RpcModule<A>) -> Result<(), Regist
 }
 
 /// The JIP-2 methods and subscriptions over `api`.
+#[allow(clippy::too_many_lines)] // one registration per JIP-2 method
 pub fn rpc_module<A: NodeApi>(api: Arc<A>) -> Result<RpcModule<A>, RegisterMethodError> {
     let mut m = RpcModule::from_arc(api);
     method0(&mut m, "parameters", A::parameters)?;
@@ -483,7 +484,7 @@ pub fn rpc_module<A: NodeApi>(api: Arc<A>) -> Result<RpcModule<A>, RegisterMetho
     chain_subscription(
         &mut m,
         "subscribeServiceData",
-        |p| p.parse::<(u32, bool)>().map(|(s, f)| (s, f)),
+        |p| p.parse::<(u32, bool)>(),
         |a: &A, h, s: &u32| a.service_data(h, *s),
     )?;
     chain_subscription(

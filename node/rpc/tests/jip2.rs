@@ -2,6 +2,8 @@
 //! chain, subscriptions, bad input and the server's limits. Each test is
 //! bounded in time.
 
+#![allow(clippy::unwrap_used, clippy::panic)]
+
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};

@@ -6,10 +6,13 @@ use std::sync::{PoisonError, RwLock};
 use crate::kv::{Column, KvBackend, WriteOp};
 use crate::StorageError;
 
+/// A column and a key.
+type Key = (Column, Vec<u8>);
+
 /// Columns in a map in memory (nothing survives the process).
 #[derive(Debug, Default)]
 pub struct MemoryBackend {
-    map: RwLock<HashMap<(Column, Vec<u8>), Vec<u8>>>,
+    map: RwLock<HashMap<Key, Vec<u8>>>,
 }
 
 impl KvBackend for MemoryBackend {

@@ -61,7 +61,7 @@ fn hash_from(bytes: &[u8], what: &str) -> Result<HeaderHash, StorageError> {
 }
 
 fn hashes_from(bytes: &[u8], what: &str) -> Result<Vec<HeaderHash>, StorageError> {
-    if bytes.len() % 32 != 0 {
+    if !bytes.len().is_multiple_of(32) {
         return Err(corrupt(what, format!("{} octets", bytes.len())));
     }
     bytes.chunks(32).map(|c| hash_from(c, what)).collect()
@@ -109,11 +109,17 @@ fn counted(count: u32, payload: &[u8]) -> Vec<u8> {
     out
 }
 
+/// A column and a key.
+type Key = (Column, Vec<u8>);
+
+/// A value's hash and the value.
+type HashedValue<'a> = ([u8; 32], &'a [u8]);
+
 /// A state manifest: sorted keys with their values' hashes.
 struct Manifest(Vec<(StateKey, [u8; 32])>);
 
 impl Manifest {
-    fn of(state: &[KeyValue]) -> (Self, Vec<([u8; 32], &[u8])>) {
+    fn of(state: &[KeyValue]) -> (Self, Vec<HashedValue<'_>>) {
         let mut entries = Vec::with_capacity(state.len());
         let mut values = Vec::with_capacity(state.len());
         for kv in state {
@@ -135,7 +141,7 @@ impl Manifest {
     }
 
     fn decode(bytes: &[u8]) -> Result<Self, StorageError> {
-        if bytes.len() % MANIFEST_ENTRY != 0 {
+        if !bytes.len().is_multiple_of(MANIFEST_ENTRY) {
             return Err(corrupt("state manifest", format!("{} octets", bytes.len())));
         }
         Ok(Self(
@@ -157,9 +163,9 @@ impl Manifest {
 /// against the backend at the end.
 struct Tx<'b, B: KvBackend> {
     backend: &'b B,
-    ops: BTreeMap<(Column, Vec<u8>), Option<Vec<u8>>>,
+    ops: BTreeMap<Key, Option<Vec<u8>>>,
     /// Count change and, for a record that may be new, its payload.
-    counts: BTreeMap<(Column, Vec<u8>), (i64, Option<Vec<u8>>)>,
+    counts: BTreeMap<Key, (i64, Option<Vec<u8>>)>,
 }
 
 impl<'b, B: KvBackend> Tx<'b, B> {

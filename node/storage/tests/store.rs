@@ -2,6 +2,8 @@
 //! finality, pruning, reopening, refusing foreign directories, and a
 //! writer killed with SIGKILL.
 
+#![allow(clippy::unwrap_used)]
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -10,9 +12,13 @@ use std::time::{Duration, Instant};
 use blake2::digest::consts::U32;
 use blake2::{Blake2b, Digest};
 use parajam_primitives::codec::Encode;
-use parajam_primitives::types::{Block, Header, HeaderHash, KeyValue, StateRoot, TimeSlot};
+use parajam_primitives::types::{
+    Block, Extrinsic, Header, HeaderHash, KeyValue, StateRoot, TimeSlot,
+};
 use parajam_primitives::{ByteArray, ProtocolParameters};
-use parajam_storage::{memory_store, open_parity, ChainStore, NewBlock, StorageError, StoreConfig};
+use parajam_storage::{
+    memory_store, open_parity, ChainStore, Finalized, NewBlock, StorageError, StoreConfig,
+};
 
 const PARAMS: ProtocolParameters = ProtocolParameters::TINY;
 
@@ -56,7 +62,7 @@ impl TestBlock {
             },
         ];
         // A state with a key only some blocks have.
-        if slot % 2 == 0 {
+        if slot.is_multiple_of(2) {
             state.push(KeyValue {
                 key: key(200),
                 value: vec![salt; 3].into(),
@@ -72,7 +78,7 @@ impl TestBlock {
             hash,
             block: Block {
                 header,
-                extrinsic: Default::default(),
+                extrinsic: Extrinsic::default(),
             },
             state,
             root,
@@ -312,7 +318,7 @@ fn forks(store: &dyn ChainStore) {
     assert_eq!(store.finalized_at(2).unwrap(), Some(a2.hash));
     assert_eq!(store.finalized_at(3).unwrap(), None);
     // Finalizing the finalized block again does nothing.
-    assert_eq!(store.finalize(&a2.hash).unwrap(), Default::default());
+    assert_eq!(store.finalize(&a2.hash).unwrap(), Finalized::default());
 }
 
 #[test]
@@ -519,7 +525,7 @@ fn kill_child_writer() {
         let next = head.child(0);
         store.import(&next.new_block(), true).unwrap();
         let slot = next.block.header.slot;
-        if slot % 5 == 0 {
+        if slot.is_multiple_of(5) {
             store.finalize(&next.hash).unwrap();
         }
         // Off-chain data too, keyed by the slot.
