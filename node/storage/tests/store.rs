@@ -537,11 +537,21 @@ fn kill_child_writer() {
     }
 }
 
+/// A child process killed (SIGKILL) when dropped.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[test]
 fn killed_writer_loses_nothing_committed() {
     let dir = tempfile::tempdir().unwrap();
     let exe = std::env::current_exe().unwrap();
-    let mut child = Command::new(exe)
+    let child = Command::new(exe)
         .args([
             "--exact",
             "kill_child_writer",
@@ -553,7 +563,9 @@ fn killed_writer_loses_nothing_committed() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
+    // Killed however this test ends.
+    let mut child = KillOnDrop(child);
+    let stdout = child.0.stdout.take().unwrap();
     let mut last = None;
     for line in BufReader::new(stdout).lines() {
         let line = line.unwrap();
@@ -565,8 +577,8 @@ fn killed_writer_loses_nothing_committed() {
         }
     }
     // SIGKILL, mid-write of whatever comes next.
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.0.kill().unwrap();
+    child.0.wait().unwrap();
     let last = last.expect("the child committed blocks");
     assert!(last >= 40, "the child stopped at {last}");
 
