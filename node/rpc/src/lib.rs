@@ -56,10 +56,16 @@
 //! | errors, malformed input | yes | `bad_input_gets_errors`, `malformed_json_gets_a_parse_error` |
 //! | limits | yes | `connection_limit_is_enforced`, `batch_and_size_limits_are_enforced` |
 //!
+//! [`StoreApi`] is a [`NodeApi`] over a `parajam_storage::ChainStore`:
+//! queries read the stored blocks' posterior states (GP appendix D keys),
+//! work reports and segments come from the store, submissions go to the
+//! node through a channel (tested by `node/rpc/tests/store_api.rs`).
+//!
 //! Library code never prints; the binary owns output.
 
 mod api;
 mod server;
+mod store_api;
 mod types;
 
 pub use api::{
@@ -67,6 +73,7 @@ pub use api::{
     OTHER_ERROR, WORK_REPORT_UNAVAILABLE,
 };
 pub use server::{rpc_module, start, RpcConfig, RpcError, RpcServer, DEFAULT_PORT, JIP2_METHODS};
+pub use store_api::{StoreApi, Submission};
 pub use types::{
     Blob, BlockDescriptor, ChainUpdate, Hash, Parameters, ParametersV1, SyncState, SyncStatus,
     WorkPackageStatus,
