@@ -138,7 +138,8 @@ pub trait ChainStore: Send + Sync {
 
     /// Finalizes `hash` (a descendant of the finalized block, or it) and its
     /// ancestors, pruning what finality makes dead (see [`Finalized`]). If
-    /// the best block is pruned, the finalized block becomes best.
+    /// the best block is pruned or is a newly finalized ancestor of `hash`,
+    /// `hash` becomes best.
     fn finalize(&self, hash: &HeaderHash) -> Result<Finalized, StorageError>;
 
     /// The best block, `None` before genesis.
@@ -220,7 +221,13 @@ pub fn open_parity(
     params: ProtocolParameters,
     config: StoreConfig,
 ) -> Result<ParityStore, StorageError> {
-    KvChainStore::open(ParityBackend::open(path)?, params, config)
+    KvChainStore::open(ParityBackend::open(path)?, params, config).map_err(|e| match e {
+        StorageError::Foreign { reason, .. } => StorageError::Foreign {
+            path: path.to_path_buf(),
+            reason,
+        },
+        e => e,
+    })
 }
 
 /// A new in-memory store for chains of `params`.

@@ -536,8 +536,11 @@ impl<B: KvBackend> ChainStore for KvChainStore<B> {
             };
             tx.remove_state(&root)?;
         }
+        // A best block that died, or that finality passed, gives way to
+        // the finalized one.
         if let Some(best) = self.backend.get(Column::Meta, META_BEST)? {
-            if pruned_blocks.iter().any(|h| h.0[..] == best[..]) {
+            let passed = path[..path.len() - 1].iter().chain(&pruned_blocks);
+            if passed.clone().any(|h| h.0[..] == best[..]) {
                 tx.set(Column::Meta, META_BEST, target.0.to_vec());
             }
         }

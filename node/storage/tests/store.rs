@@ -343,8 +343,12 @@ fn old_states(store: &dyn ChainStore) {
         store.import(&next.new_block(), true).unwrap();
         chain.push(next);
     }
+    // A best block behind the new finalized one moves up to it.
+    store.set_best(&chain[1].hash).unwrap();
     let outcome = store.finalize(&chain[3].hash).unwrap();
     assert_eq!(outcome.pruned_states, vec![chain[0].hash, chain[1].hash]);
+    assert_eq!(store.best().unwrap().unwrap().hash, chain[3].hash);
+    store.set_best(&chain[6].hash).unwrap();
     let outcome = store.finalize(&chain[5].hash).unwrap();
     assert_eq!(outcome.pruned_states, vec![chain[2].hash, chain[3].hash]);
     assert!(outcome.pruned_blocks.is_empty());
