@@ -619,6 +619,30 @@ fn killed_writer_loses_nothing_committed() {
         Some(sorted(b.state.clone())),
         "the last committed block's state"
     );
+    // Whatever the child was writing when killed is there whole or not at
+    // all: every block up to the best has its header, body, info and
+    // (not finalized, or among the last 4 finalized) its state.
+    let mut b = TestBlock::genesis();
+    for slot in 1..=best.slot {
+        b = b.child(0);
+        assert_eq!(
+            store.block(&b.hash).unwrap().as_ref(),
+            Some(&b.block),
+            "slot {slot}"
+        );
+        let info = store.block_info(&b.hash).unwrap().unwrap();
+        assert_eq!(info.state_root, b.root);
+        if slot + 4 > finalized.slot {
+            assert_eq!(
+                store.state(&b.hash).unwrap(),
+                Some(sorted(b.state.clone())),
+                "slot {slot}"
+            );
+        } else {
+            assert_eq!(store.state(&b.hash).unwrap(), None, "slot {slot}");
+        }
+    }
+    assert_eq!(store.block_info(&b.child(0).hash).unwrap(), None);
     // The store goes on.
     let next = TestBlock::new(best.hash, best.slot + 1, 0);
     store.import(&next.new_block(), true).unwrap();
