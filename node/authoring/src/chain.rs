@@ -82,6 +82,36 @@ impl DevChain {
         })
     }
 
+    /// A chain resumed at a stored head: `state` is the posterior state of
+    /// block `head`, `ancestry` the `(slot, hash)` of the head and its
+    /// ancestors within `L` slots (GP eq. 11.35), `genesis` the genesis
+    /// header. Service code runs on the interpreter.
+    pub fn resume(
+        params: ProtocolParameters,
+        keys: DevKeys,
+        ring: RingContext,
+        genesis: Header,
+        state: State,
+        head: HeaderHash,
+        ancestry: Vec<(TimeSlot, HeaderHash)>,
+    ) -> Result<Self, AuthoringError> {
+        let pvm = Pvm::new(PvmFlavor::Gp072).map_err(|e| AuthoringError::Pvm(e.to_string()))?;
+        let root = state.root();
+        Ok(Self {
+            params,
+            keys,
+            pvm,
+            backend: Backend::Interpreter,
+            ring,
+            genesis,
+            state,
+            root,
+            head,
+            ancestry,
+            accumulation: accumulate::Output::default(),
+        })
+    }
+
     /// A chain of the `V` JIP-5 dev validators with the default
     /// [`Genesis`](crate::Genesis) and `services`.
     pub fn dev(

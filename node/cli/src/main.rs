@@ -6,6 +6,7 @@ mod import;
 mod pvf;
 mod pvf_build;
 mod pvf_check;
+mod run;
 
 use std::process::ExitCode;
 
@@ -28,6 +29,9 @@ enum Command {
     /// Parachain validation functions: run one on the PVM or on wasm, or
     /// build a parachain runtime for the PVM.
     Pvf(pvf::PvfArgs),
+    /// Run a node: for now a dev chain (`--dev`) authored by the dev
+    /// validators, stored on disk and served over JIP-2 RPC.
+    Run(run::RunArgs),
 }
 
 fn main() -> ExitCode {
@@ -49,6 +53,7 @@ fn main() -> ExitCode {
         Command::Import(args) => import::run(&args),
         Command::FuzzTarget(args) => fuzz_target::run(&args),
         Command::Pvf(args) => pvf::run(&args),
+        Command::Run(args) => run::run(&args),
     };
     match result {
         Ok(code) => code,
