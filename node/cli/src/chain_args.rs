@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use parajam_chain::{Chain, ExecutionConfig, SrsSource};
 use parajam_primitives::ProtocolParameters;
-use parajam_pvm::{Backend, Pvm};
+use parajam_pvm::{Backend, Pvm, Sandbox};
 
 /// Which PVM backend runs service code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -20,41 +20,36 @@ pub enum BackendChoice {
 
 impl BackendChoice {
     /// The backend this choice means on `pvm`: `auto` is
-    /// [`Pvm::preferred_backend`] (the recompiler in the Linux sandbox,
-    /// else the interpreter, with a warning line); `compiler` fails where
-    /// the recompiler cannot start at all and warns when it runs in the
-    /// generic sandbox.
+    /// [`Pvm::preferred_backend`] (the recompiler in its Linux sandbox,
+    /// else the interpreter, with one warning line saying why and how to
+    /// get the recompiler); `compiler` fails where it cannot start.
     pub fn resolve(self, pvm: &Pvm) -> anyhow::Result<Backend> {
-        let hint =
-            "for the recompiler's Linux sandbox, as root: sysctl -w vm.unprivileged_userfaultfd=1";
+        let why = || {
+            pvm.backend_unavailable(Backend::Compiler)
+                .unwrap_or_default()
+        };
         Ok(match (self, pvm.compiler_sandbox()) {
             (Self::Interpreter, _) => Backend::Interpreter,
             (Self::Compiler, None) => {
-                let why = pvm
-                    .backend_unavailable(Backend::Compiler)
-                    .unwrap_or_default();
-                anyhow::bail!("the recompiler is unavailable here: {why}")
+                anyhow::bail!("the recompiler is unavailable here: {}", why())
             }
-            (Self::Compiler, Some(used)) => {
-                if used.fallback.is_some() {
-                    tracing::warn!("{}", used.describe());
+            (Self::Compiler, Some(sandbox)) => {
+                if sandbox == Sandbox::Generic {
+                    tracing::warn!(
+                        "the recompiler runs in polkavm's generic in-process sandbox \
+                         (PARAJAM_PVM_SANDBOX=generic): no process isolation, slower than \
+                         the interpreter on refine"
+                    );
                 }
                 Backend::Compiler
             }
             (Self::Auto, _) => {
                 let backend = pvm.preferred_backend();
                 if backend == Backend::Interpreter {
-                    let why = pvm.compiler_sandbox().map_or_else(
-                        || {
-                            pvm.backend_unavailable(Backend::Compiler)
-                                .unwrap_or_default()
-                                .to_owned()
-                        },
-                        |used| used.fallback.clone().unwrap_or_default(),
-                    );
                     tracing::warn!(
-                        "PVM: the interpreter (the recompiler's Linux sandbox cannot start: {why}; \
-                         its generic sandbox is slower than the interpreter); {hint}"
+                        "PVM: the interpreter ({}); for the faster recompiler, as root: \
+                         sysctl -w vm.unprivileged_userfaultfd=1",
+                        why()
                     );
                 }
                 backend

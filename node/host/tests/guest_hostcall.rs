@@ -5,7 +5,7 @@ use parajam_host::{general, pvm::action, unknown, HostCall, Numbering};
 use parajam_pvm::{Backend, Program, ProgramResult, Pvm, PvmFlavor};
 
 fn run(backend: Backend, gas: i64) -> (parajam_pvm::ProgramOutcome, Vec<u64>) {
-    let pvm = Pvm::new(PvmFlavor::Gp072).expect("engine");
+    let pvm = Pvm::with_any_sandbox(PvmFlavor::Gp072).expect("engine");
     let guest = parajam_guests::guest("hostcall").expect("hostcall guest");
     let program = Program::from_standard_blob(guest.program).expect("standard program");
     let mut seen = Vec::new();
@@ -37,7 +37,7 @@ fn run(backend: Backend, gas: i64) -> (parajam_pvm::ProgramOutcome, Vec<u64>) {
 #[test]
 fn gas_host_call_answers_the_guest() {
     for backend in [Backend::Interpreter, Backend::Compiler] {
-        let pvm = Pvm::new(PvmFlavor::Gp072).expect("engine");
+        let pvm = Pvm::with_any_sandbox(PvmFlavor::Gp072).expect("engine");
         if let Some(why) = pvm.backend_unavailable(backend) {
             panic!("{backend:?} backend unavailable on this machine: {why}");
         }

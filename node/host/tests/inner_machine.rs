@@ -259,7 +259,7 @@ const GAS: i64 = 10_000_000;
 
 #[test]
 fn sieve_runs_inside_an_inner_machine() {
-    let pvm = Pvm::new(PvmFlavor::Gp072).expect("engine");
+    let pvm = Pvm::with_any_sandbox(PvmFlavor::Gp072).expect("engine");
     let sieve = parajam_guests::guest("sieve").expect("sieve");
     let n = 1000;
     let expected = parajam_guests::reference::sieve(n);
@@ -295,7 +295,7 @@ fn sieve_runs_inside_an_inner_machine() {
 
 #[test]
 fn host_call_stops_the_inner_machine_and_resumes_after_the_ecalli() {
-    let pvm = Pvm::new(PvmFlavor::Gp072).expect("engine");
+    let pvm = Pvm::with_any_sandbox(PvmFlavor::Gp072).expect("engine");
     let guest = parajam_guests::guest("hostcall").expect("hostcall");
     let mut outcomes = Vec::new();
     for backend in Backend::ALL {
@@ -327,7 +327,7 @@ fn host_call_stops_the_inner_machine_and_resumes_after_the_ecalli() {
 
 #[test]
 fn invalid_code_is_huh() {
-    let pvm = Pvm::new(PvmFlavor::Gp072).expect("engine");
+    let pvm = Pvm::with_any_sandbox(PvmFlavor::Gp072).expect("engine");
     let mut host = Host::new(&pvm, Backend::Interpreter);
     // `E(|j|) = 0, E1(z) = 0, E(|c|) = 5` but only one octet of code.
     assert_eq!(host.machine(&[0, 0, 5, 0], 0), codes::HUH);
@@ -339,7 +339,7 @@ fn invalid_code_is_huh() {
 
 #[test]
 fn page_fault_reports_the_address_and_the_machine_resumes_once_mapped() {
-    let pvm = Pvm::new(PvmFlavor::Gp072).expect("engine");
+    let pvm = Pvm::with_any_sandbox(PvmFlavor::Gp072).expect("engine");
     let sieve = parajam_guests::guest("sieve").expect("sieve");
     let rw = Program::from_standard_blob(sieve.program)
         .expect("standard program")
@@ -375,7 +375,7 @@ fn page_fault_reports_the_address_and_the_machine_resumes_once_mapped() {
 
 #[test]
 fn a_panic_and_running_out_of_gas() {
-    let pvm = Pvm::new(PvmFlavor::Gp072).expect("engine");
+    let pvm = Pvm::with_any_sandbox(PvmFlavor::Gp072).expect("engine");
     let sieve = parajam_guests::guest("sieve").expect("sieve");
     for backend in Backend::ALL {
         let mut host = Host::new(&pvm, backend);
@@ -399,7 +399,7 @@ fn a_panic_and_running_out_of_gas() {
 /// returns the same on both, on every backend, and the RAM ends the same.
 #[test]
 fn live_machines_agree_with_the_reference_machines() {
-    let pvm = Pvm::new(PvmFlavor::Gp072).expect("engine");
+    let pvm = Pvm::with_any_sandbox(PvmFlavor::Gp072).expect("engine");
     let sieve = parajam_guests::guest("sieve").expect("sieve");
     let hostcall = parajam_guests::guest("hostcall").expect("hostcall");
     let rw = Program::from_standard_blob(sieve.program)
@@ -443,7 +443,7 @@ fn block_with_ecalli() -> Vec<u8> {
 /// block again; on both backends, live and reference alike.
 #[test]
 fn a_resumed_inner_machine_pays_exactly_one_gas_per_instruction() {
-    let pvm = Pvm::new(PvmFlavor::Gp072).expect("engine");
+    let pvm = Pvm::with_any_sandbox(PvmFlavor::Gp072).expect("engine");
     let per = pvm.flavor().gas_per_instruction();
     let code = block_with_ecalli();
     for backend in Backend::ALL {
@@ -467,7 +467,7 @@ fn load_ecalli_store_load() -> Vec<u8> {
 /// the guest sees it when resumed, and what it wrote is there to `peek`.
 #[test]
 fn peek_poke_and_pages_between_invokes_are_seen_by_the_guest() {
-    let pvm = Pvm::new(PvmFlavor::Gp072).expect("engine");
+    let pvm = Pvm::with_any_sandbox(PvmFlavor::Gp072).expect("engine");
     let code = load_ecalli_store_load();
     for backend in Backend::ALL {
         check_ram_between_invokes(Host::new(&pvm, backend), &code, backend.name());
@@ -481,7 +481,7 @@ fn peek_poke_and_pages_between_invokes_are_seen_by_the_guest() {
 /// process of the engine's pool).
 #[test]
 fn expunge_frees_the_machine_and_its_instance() {
-    let pvm = Pvm::new(PvmFlavor::Gp072).expect("engine");
+    let pvm = Pvm::with_any_sandbox(PvmFlavor::Gp072).expect("engine");
     let code = block_with_ecalli();
     for backend in Backend::ALL {
         let mut host = Host::new(&pvm, backend);

@@ -787,9 +787,7 @@ pub struct PvmOptions {
     pub sandbox: SandboxChoice,
 }
 
-/// Where code compiled by polkavm's recompiler runs. Both give the same
-/// results (gas, registers, memory, page faults): they run the same
-/// machine code; they differ in isolation and in the cost of a host call.
+/// Where code compiled by polkavm's recompiler runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Sandbox {
     /// polkavm's Linux sandbox: guest code runs in a separate, unprivileged
@@ -797,12 +795,17 @@ pub enum Sandbox {
     /// recompiler bug cannot reach the node's memory. Each host call is a
     /// hand-off between the two processes. Dynamic paging needs
     /// `userfaultfd` for the worker (`vm.unprivileged_userfaultfd = 1`).
+    /// The one [`SandboxChoice::Auto`] takes.
     Linux,
     /// polkavm's generic sandbox: guest code runs in this process, in its
-    /// own guard-paged mapping, with faults caught by signal handlers. A
-    /// host call is a function return; no kernel setting is needed. It
-    /// gives up process isolation (polkavm marks it experimental for that
-    /// reason), not determinism.
+    /// own guard-paged mapping, with faults caught by signal handlers; no
+    /// kernel setting is needed. Only when asked for
+    /// ([`SandboxChoice::Only`], or `PARAJAM_PVM_SANDBOX=generic`): besides
+    /// giving up process isolation (polkavm marks it experimental), in
+    /// polkavm 0.30 it answers a dynamic jump to a bad address with a page
+    /// fault where the GP panics (`djump`, eq. A.18), and on a parachain
+    /// block's refine it is about ten times slower than the interpreter
+    /// (BENCHMARKS.md). The PVM instruction vectors all pass on it.
     Generic,
 }
 
@@ -832,41 +835,16 @@ impl fmt::Display for Sandbox {
 /// Which [`Sandbox`] the recompiler should use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum SandboxChoice {
-    /// The Linux sandbox where this machine allows it, otherwise the
-    /// generic one ([`CompilerSandbox::fallback`] says why).
+    /// The Linux sandbox; where it cannot start, the recompiler is
+    /// unavailable (and the interpreter runs everything), unless
+    /// `PARAJAM_PVM_SANDBOX=generic` asks for the generic one.
     #[default]
     Auto,
     /// Only this sandbox; the recompiler is unavailable if it cannot start.
     Only(Sandbox),
-}
-
-/// The sandbox the recompiler started in, and why not the Linux one when
-/// [`SandboxChoice::Auto`] fell back.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CompilerSandbox {
-    /// The sandbox in use.
-    pub sandbox: Sandbox,
-    /// Why the Linux sandbox could not start, when `Auto` fell back to the
-    /// generic one.
-    pub fallback: Option<String>,
-}
-
-impl CompilerSandbox {
-    /// One line for a log: the sandbox in use and, after a fallback, why
-    /// and how to get the isolated one.
-    pub fn describe(&self) -> String {
-        match &self.fallback {
-            None => format!(
-                "the recompiler runs guest code in polkavm's {} sandbox",
-                self.sandbox
-            ),
-            Some(why) => format!(
-                "the recompiler runs guest code in polkavm's generic in-process sandbox: \
-                 the Linux sandbox cannot start here ({why}); for process isolation of \
-                 guest code, as root: sysctl -w vm.unprivileged_userfaultfd=1"
-            ),
-        }
-    }
+    /// The Linux sandbox, else the generic one: for tests and checks that
+    /// must exercise the recompiler on any machine, never a node's default.
+    LinuxOrGeneric,
 }
 
 /// The PVM: one polkavm engine per backend, for one [`PvmFlavor`].
@@ -875,7 +853,7 @@ pub struct Pvm {
     options: PvmOptions,
     interpreter: Engine,
     /// Started on first use: it spawns sandbox worker processes.
-    compiler: OnceLock<Result<(Engine, CompilerSandbox), String>>,
+    compiler: OnceLock<Result<(Engine, Sandbox), String>>,
     /// Standard program modules by code hash and backend.
     modules: cache::ModuleCache,
     /// Parsed standard programs by a caller's key (see [`Pvm::cached_program`]),
@@ -933,41 +911,23 @@ fn new_engine(backend: Backend, sandbox: Option<Sandbox>) -> Result<Engine, Stri
     })
 }
 
-/// The recompiler's engine as `choice` says: `Auto` tries the Linux
-/// sandbox, then the generic one.
-fn new_compiler(choice: SandboxChoice) -> Result<(Engine, CompilerSandbox), String> {
-    let only = |sandbox| {
-        new_engine(Backend::Compiler, Some(sandbox)).map(|engine| {
-            let used = CompilerSandbox {
-                sandbox,
-                fallback: None,
-            };
-            (engine, used)
-        })
-    };
+/// The recompiler's engine in the sandbox `choice` names.
+fn new_compiler(choice: SandboxChoice) -> Result<(Engine, Sandbox), String> {
     // `PARAJAM_PVM_SANDBOX=linux|generic` settles `Auto` for a whole
-    // process (benchmarks, and machines where one is known to be better);
-    // the sandbox never changes a result, only isolation and speed.
-    let choice = match (choice, std::env::var("PARAJAM_PVM_SANDBOX").as_deref()) {
-        (SandboxChoice::Auto, Ok("linux")) => SandboxChoice::Only(Sandbox::Linux),
-        (SandboxChoice::Auto, Ok("generic")) => SandboxChoice::Only(Sandbox::Generic),
-        _ => choice,
+    // process (benchmarks, and machines without the Linux sandbox where
+    // the recompiler is wanted all the same).
+    let sandbox = match (choice, std::env::var("PARAJAM_PVM_SANDBOX").as_deref()) {
+        (SandboxChoice::Only(sandbox), _) => sandbox,
+        (SandboxChoice::Auto, Ok("generic")) => Sandbox::Generic,
+        (SandboxChoice::Auto, _) => Sandbox::Linux,
+        (SandboxChoice::LinuxOrGeneric, _) => {
+            return new_compiler(SandboxChoice::Only(Sandbox::Linux))
+                .or_else(|_| new_compiler(SandboxChoice::Only(Sandbox::Generic)));
+        }
     };
-    match choice {
-        SandboxChoice::Only(sandbox) => only(sandbox),
-        SandboxChoice::Auto => match only(Sandbox::Linux) {
-            Ok(started) => Ok(started),
-            Err(linux) => match only(Sandbox::Generic) {
-                Ok((engine, mut used)) => {
-                    used.fallback = Some(linux);
-                    Ok((engine, used))
-                }
-                Err(generic) => Err(format!(
-                    "the Linux sandbox cannot start ({linux}), nor the generic one ({generic})"
-                )),
-            },
-        },
-    }
+    new_engine(Backend::Compiler, Some(sandbox))
+        .map(|engine| (engine, sandbox))
+        .map_err(|reason| format!("polkavm's {sandbox} sandbox cannot start: {reason}"))
 }
 
 impl Pvm {
@@ -976,6 +936,19 @@ impl Pvm {
     /// [`Pvm::backend_unavailable`]).
     pub fn new(flavor: PvmFlavor) -> Result<Self, PvmError> {
         Self::with_options(flavor, PvmOptions::default())
+    }
+
+    /// [`Pvm::new`] with the recompiler in whichever sandbox starts
+    /// ([`SandboxChoice::LinuxOrGeneric`]): for tests that must run both
+    /// backends on any machine.
+    pub fn with_any_sandbox(flavor: PvmFlavor) -> Result<Self, PvmError> {
+        Self::with_options(
+            flavor,
+            PvmOptions {
+                sandbox: SandboxChoice::LinuxOrGeneric,
+                ..PvmOptions::default()
+            },
+        )
     }
 
     /// [`Pvm::new`] with non-default [`PvmOptions`].
@@ -1060,15 +1033,15 @@ impl Pvm {
         self.options
     }
 
-    fn compiler(&self) -> &Result<(Engine, CompilerSandbox), String> {
+    fn compiler(&self) -> &Result<(Engine, Sandbox), String> {
         self.compiler
             .get_or_init(|| new_compiler(self.options.sandbox))
     }
 
     /// The sandbox the recompiler runs in (starting it if it has not
     /// started yet), or `None` where the recompiler is unavailable.
-    pub fn compiler_sandbox(&self) -> Option<&CompilerSandbox> {
-        self.compiler().as_ref().ok().map(|(_, used)| used)
+    pub fn compiler_sandbox(&self) -> Option<Sandbox> {
+        self.compiler().as_ref().ok().map(|&(_, sandbox)| sandbox)
     }
 
     /// Why `backend` cannot run here, or `None` if it can (starting the
@@ -1081,17 +1054,11 @@ impl Pvm {
     }
 
     /// The fastest backend available, chosen at run time: the recompiler
-    /// in the Linux sandbox where it starts, otherwise the interpreter. The
-    /// recompiler in the generic sandbox is not chosen: on a parachain
-    /// block's refine it measured about ten times slower than the
-    /// interpreter (BENCHMARKS.md), its page handling costing a signal and
-    /// an `mprotect` per page.
+    /// in the Linux sandbox where it starts, otherwise the interpreter
+    /// (never the generic sandbox: see [`Sandbox::Generic`]).
     pub fn preferred_backend(&self) -> Backend {
         match self.compiler_sandbox() {
-            Some(CompilerSandbox {
-                sandbox: Sandbox::Linux,
-                ..
-            }) => Backend::Compiler,
+            Some(Sandbox::Linux) => Backend::Compiler,
             _ => Backend::Interpreter,
         }
     }

@@ -15,9 +15,14 @@ fn main() {
                 // The `pvm::compiler` cases run in whichever recompiler
                 // sandbox this machine allows: say which.
                 let pvm = parajam_pvm::Pvm::new(parajam_pvm::PvmFlavor::Gp072);
-                if let Some(used) = pvm.as_ref().ok().and_then(|p| p.compiler_sandbox()) {
-                    eprintln!("pvm::compiler: {}", used.describe());
-                }
+                let sandbox = pvm
+                    .as_ref()
+                    .ok()
+                    .and_then(parajam_pvm::Pvm::compiler_sandbox);
+                eprintln!(
+                    "pvm::compiler cases: polkavm's {} sandbox",
+                    sandbox.map_or("generic (the Linux one cannot start here)", |s| s.name())
+                );
             }
             cases
                 .into_iter()
