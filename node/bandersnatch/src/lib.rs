@@ -250,7 +250,7 @@ impl RingContext {
     }
 
     /// `O(keys)`: the ring root of `keys` (GP eq. G.3), keys that are not
-    /// curve points replaced by the padding point ([`ring_point`]).
+    /// curve points replaced by the padding point (`ring_point`).
     ///
     /// The last few results are remembered by key set.
     pub fn ring_root(&self, keys: &[PublicKey]) -> RingRoot {

@@ -108,7 +108,7 @@ pub struct Node {
 impl Node {
     pub fn new() -> Self {
         Self {
-            pvm: Pvm::new(PvmFlavor::Gp072).expect("a PVM engine"),
+            pvm: Pvm::with_any_sandbox(PvmFlavor::Gp072).expect("a PVM engine"),
             accounts: accounts(),
         }
     }
