@@ -6,22 +6,12 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::sync::OnceLock;
-
 use parajam_primitives::types::{StateComponent, TraceStep};
-use parajam_pvm::{Backend, Pvm, PvmFlavor};
 use parajam_state::State;
-use parajam_stf::accumulate::Executor;
-use parajam_stf::block::{import, ImportContext};
 
 mod common;
 
-use common::{ring, vectors_dir, PARAMS};
-
-fn pvm() -> &'static Pvm {
-    static PVM: OnceLock<Pvm> = OnceLock::new();
-    PVM.get_or_init(|| Pvm::new(PvmFlavor::Gp072).unwrap())
-}
+use common::{import_on, vectors_dir, PARAMS};
 
 fn step(trace: &str, step: &str) -> TraceStep {
     let path = vectors_dir()
@@ -41,20 +31,8 @@ fn imports_as_the_trace_says(trace: &str, name: &str, component: Option<StateCom
         "a valid block"
     );
     let pre = State::from_key_values(&step.pre_state.keyvals, &PARAMS).unwrap();
-    let executor = Executor {
-        pvm: pvm(),
-        backend: Backend::Interpreter,
-        crosscheck: false,
-    };
-    let ctx = ImportContext {
-        params: &PARAMS,
-        executor: &executor,
-        ring: ring(),
-        prior_root: Some(step.pre_state.state_root),
-        ancestry: None,
-    };
-    let imported =
-        import(&pre, &step.block, &ctx).unwrap_or_else(|e| panic!("{trace}/{name}: rejected: {e}"));
+    let imported = import_on(&pre, step.pre_state.state_root, &step.block)
+        .unwrap_or_else(|e| panic!("{trace}/{name}: rejected: {e}"));
     if let Some(c) = component {
         let want = step
             .post_state

@@ -22,7 +22,6 @@
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 use parajam_bandersnatch::VrfError;
 use parajam_primitives::codec::FixedSeq;
@@ -31,38 +30,16 @@ use parajam_primitives::types::{
     Block, CoreActivityRecord, EpochMark, Preimage, RawState, StateRoot, TicketBody, TicketsOrKeys,
     WorkPackageHash,
 };
-use parajam_pvm::{Backend, Pvm, PvmFlavor};
+use parajam_pvm::Backend;
 use parajam_state::State;
 use parajam_stf::accumulate::Executor;
-use parajam_stf::block::{import, ImportContext, ImportError, Imported};
+use parajam_stf::block::{import, ImportContext, ImportError};
 use parajam_stf::header::{extrinsic_hash, header_hash, HeaderError, SlotSealer};
 use parajam_stf::{assurances, preimages, reports, safrole};
 
 mod common;
 
-use common::{ring, vectors_dir, PARAMS};
-
-fn pvm() -> &'static Pvm {
-    static PVM: OnceLock<Pvm> = OnceLock::new();
-    PVM.get_or_init(|| Pvm::new(PvmFlavor::Gp072).unwrap())
-}
-
-/// `import(pre, block)` with `pre`'s root given as `root`.
-fn import_on(pre: &State, root: StateRoot, block: &Block) -> Result<Imported, ImportError> {
-    let executor = Executor {
-        pvm: pvm(),
-        backend: Backend::Interpreter,
-        crosscheck: false,
-    };
-    let ctx = ImportContext {
-        params: &PARAMS,
-        executor: &executor,
-        ring: ring(),
-        prior_root: Some(root),
-        ancestry: None,
-    };
-    import(pre, block, &ctx)
-}
+use common::{import_on, pvm, ring, vectors_dir, PARAMS};
 
 /// Imports `block` on `pre` (whose root is `root`), expecting a rejection;
 /// checks that `pre` is unchanged and returns the error.
