@@ -11,19 +11,6 @@ fn main() {
             for (prefix, why) in parajam_conformance::SKIP_LIST {
                 eprintln!("skip list: {prefix}: {why}");
             }
-            if !args.list {
-                // The `pvm::compiler` cases run in whichever recompiler
-                // sandbox this machine allows: say which.
-                let pvm = parajam_pvm::Pvm::new(parajam_pvm::PvmFlavor::Gp072);
-                let sandbox = pvm
-                    .as_ref()
-                    .ok()
-                    .and_then(parajam_pvm::Pvm::compiler_sandbox);
-                eprintln!(
-                    "pvm::compiler cases: polkavm's {} sandbox",
-                    sandbox.map_or("generic (the Linux one cannot start here)", |s| s.name())
-                );
-            }
             cases
                 .into_iter()
                 .map(|case| {

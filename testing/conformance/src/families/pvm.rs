@@ -102,7 +102,7 @@ pub fn collect(dir: &Path, cases: &mut Vec<Case>) {
                         "pvm",
                         Some(backend.name()),
                         stem(&file),
-                        move || check_file(&file, backend),
+                        move || check_file(&file, backend).map_err(|f| with_sandbox(f, backend)),
                     ));
                 }
             }
@@ -123,6 +123,19 @@ fn expected_exit(v: &PvmVector) -> Result<ExitReason, Failure> {
         }
     };
     Ok(exit)
+}
+
+/// A failure of a `compiler` case names the recompiler's sandbox (the
+/// Linux one where it starts, else the generic one).
+fn with_sandbox(failure: Failure, backend: Backend) -> Failure {
+    let sandbox = shared_pvm(true)
+        .ok()
+        .and_then(Pvm::compiler_sandbox)
+        .filter(|_| backend == Backend::Compiler);
+    match sandbox {
+        Some(sandbox) => Failure(format!("[{sandbox} sandbox] {}", failure.0)),
+        None => failure,
+    }
 }
 
 fn check_file(path: &Path, backend: Backend) -> CheckOutcome {
