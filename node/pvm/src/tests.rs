@@ -4,6 +4,7 @@
 //! by instruction.
 
 use super::*;
+use crate::crosscheck::lockstep_code;
 
 /// `trap` (GP §A.5.1).
 const TRAP: u8 = 0;
