@@ -210,3 +210,161 @@ fn add_order(x: &[u8; 32]) -> Option<[u8; 32]> {
     }
     (carry == 0).then_some(out)
 }
+
+/// sp-io's `crypto` group served to a PVF: the arguments read from its
+/// memory, the checks above, the results (and batches) as sp-io has them.
+mod serve {
+    use alloc::vec::Vec;
+
+    use super::{EcdsaVerifyError, Overflow};
+    use crate::host::RefineHost;
+    use crate::host_functions::call::{Call, Failed};
+    use crate::host_functions::table::Out;
+
+    impl<H: RefineHost> Call<'_, H> {
+        /// `ext_crypto_ed25519_verify_version_1(sig, msg, pub)`.
+        pub(crate) fn verify_ed25519(
+            &mut self,
+            batch: bool,
+            sig: u64,
+            msg: u64,
+            public: u64,
+        ) -> Result<u64, Failed> {
+            let sig = self.array::<64>(sig)?;
+            let msg = self.read(msg)?;
+            let public = self.array::<32>(public)?;
+            if batch {
+                // sp-io 49's `ed25519_batch_verify` calls
+                // `ed25519_verify`, which asks the externalities it is
+                // already running in for `UseDalekExt`: the nested
+                // borrow panics, so on the relay chain's executor every
+                // call fails. (`sr25519` and `ecdsa` do not ask.)
+                return Err(Failed);
+            }
+            Ok(u64::from(super::ed25519_verify(&sig, &msg, &public)))
+        }
+
+        /// `ext_crypto_sr25519_verify_*(sig, msg, pub)`.
+        pub(crate) fn verify_sr25519(
+            &mut self,
+            deprecated: bool,
+            batch: bool,
+            sig: u64,
+            msg: u64,
+            public: u64,
+        ) -> Result<u64, Failed> {
+            let sig = self.array::<64>(sig)?;
+            let msg = self.read(msg)?;
+            let public = self.array::<32>(public)?;
+            let ok = if deprecated {
+                super::sr25519_verify_deprecated(&sig, &msg, &public)
+            } else {
+                super::sr25519_verify(&sig, &msg, &public)
+            };
+            Ok(self.verified(ok, batch))
+        }
+
+        /// `ext_crypto_ecdsa_verify_*(sig, msg, pub)`.
+        pub(crate) fn verify_ecdsa(
+            &mut self,
+            deprecated: bool,
+            batch: bool,
+            sig: u64,
+            msg: u64,
+            public: u64,
+        ) -> Result<u64, Failed> {
+            let sig = self.array::<65>(sig)?;
+            let msg = self.read(msg)?;
+            let public = self.array::<33>(public)?;
+            let hash = crate::blake2_256(&msg);
+            let ok = if deprecated {
+                super::ecdsa_verify_deprecated(&sig, &hash, &public)
+            } else {
+                super::ecdsa_verify(&sig, &hash, &public)
+            };
+            Ok(self.verified(ok, batch))
+        }
+
+        /// `ext_crypto_ecdsa_verify_prehashed_version_1(sig, hash, pub)`.
+        pub(crate) fn verify_ecdsa_prehashed(
+            &mut self,
+            sig: u64,
+            hash: u64,
+            public: u64,
+        ) -> Result<u64, Failed> {
+            let sig = self.array::<65>(sig)?;
+            let hash = self.array::<32>(hash)?;
+            let public = self.array::<33>(public)?;
+            Ok(u64::from(super::ecdsa_verify(&sig, &hash, &public)))
+        }
+
+        /// `ext_crypto_start_batch_verify_version_1`: fails if a batch is open.
+        pub(crate) fn start_batch(&mut self) -> Result<u64, Failed> {
+            if self.session.batch.replace(true).is_some() {
+                return Err(Failed);
+            }
+            Ok(0)
+        }
+
+        /// `ext_crypto_finish_batch_verify_version_1`: did every check of
+        /// the batch pass? Fails if none is open.
+        pub(crate) fn finish_batch(&mut self) -> Result<u64, Failed> {
+            Ok(u64::from(self.session.batch.take().ok_or(Failed)?))
+        }
+
+        /// `ext_crypto_secp256k1_ecdsa_recover*(sig, hash[, out])`.
+        pub(crate) fn recover_secp256k1(
+            &mut self,
+            overflow: Overflow,
+            compressed: bool,
+            out: Out,
+            sig: u64,
+            hash: u64,
+            out_ptr: u64,
+        ) -> Result<u64, Failed> {
+            let sig = self.array::<65>(sig)?;
+            let hash = self.array::<32>(hash)?;
+            let key = super::secp256k1_recover(&sig, &hash, overflow);
+            let key: Result<Vec<u8>, EcdsaVerifyError> = key.map(|k| {
+                if compressed {
+                    k.compressed().to_vec()
+                } else {
+                    k.uncompressed().to_vec()
+                }
+            });
+            match out {
+                Out::Allocated => {
+                    let mut encoded = Vec::with_capacity(65);
+                    match &key {
+                        Ok(k) => {
+                            encoded.push(0);
+                            encoded.extend_from_slice(k);
+                        }
+                        Err(e) => encoded.extend_from_slice(&[1, e.index()]),
+                    }
+                    self.allocate_fat(&encoded)
+                }
+                Out::InPlace => {
+                    let len = if compressed { 33 } else { 64 };
+                    let written = key.as_deref().unwrap_or(&[0; 64][..len]);
+                    self.write(out_ptr, written)?;
+                    #[allow(clippy::cast_sign_loss)] // an i32 result, sign-extended
+                    Ok(match key {
+                        Ok(_) => 0,
+                        Err(e) => e.code() as u64,
+                    })
+                }
+            }
+        }
+
+        /// A check's result, ANDed into the open batch if `batch`.
+        fn verified(&mut self, ok: bool, batch: bool) -> u64 {
+            if batch {
+                if let Some(all) = &mut self.session.batch {
+                    *all &= ok;
+                }
+            }
+            u64::from(ok)
+        }
+    }
+}

@@ -283,3 +283,46 @@ impl Hasher for KeccakHasher {
         sha3::Keccak256::digest(x).into()
     }
 }
+
+/// sp-io's `trie` root functions served to a PVF.
+mod serve {
+    use alloc::vec::Vec;
+
+    use parity_scale_codec::Decode;
+
+    use super::{Layout, TrieHash};
+    use crate::host::RefineHost;
+    use crate::host_functions::call::{low8, Call, Failed};
+    use crate::host_functions::table::{Out, RootLayout};
+
+    impl<H: RefineHost> Call<'_, H> {
+        /// `ext_trie_*_root_*` and `ext_trie_*_ordered_root_*(input[,
+        /// version][, out])`.
+        #[allow(clippy::too_many_arguments)] // the function's variant, then its three arguments
+        pub(crate) fn trie_root(
+            &mut self,
+            hash: TrieHash,
+            ordered: bool,
+            layout: RootLayout,
+            out: Out,
+            input: u64,
+            version: u64,
+            out_ptr: u64,
+        ) -> Result<u64, Failed> {
+            let input = self.read(input)?;
+            let layout = match layout {
+                RootLayout::V0 => Layout::V0,
+                RootLayout::Argument => Layout::from_state_version(low8(version)).ok_or(Failed)?,
+            };
+            let root = if ordered {
+                let values = Vec::<Vec<u8>>::decode(&mut &input[..]).map_err(|_| Failed)?;
+                super::ordered_root(hash, layout, values)
+            } else {
+                let items =
+                    Vec::<(Vec<u8>, Vec<u8>)>::decode(&mut &input[..]).map_err(|_| Failed)?;
+                super::root(hash, layout, items).ok_or(Failed)?
+            };
+            self.fixed(&root, out, out_ptr)
+        }
+    }
+}
