@@ -17,7 +17,7 @@ use parajam_primitives::types::{
     ValidatorIndex, WorkExecResult, WorkPackageSpec, WorkReport, WorkResult,
 };
 use parajam_primitives::{ByteArray, ProtocolParameters};
-use parajam_stf::block::ImportError;
+use parajam_stf::block::{ImportError, InvalidBlock};
 use parajam_stf::header::{HeaderError, SlotSealer};
 use parajam_stf::reports;
 
@@ -141,7 +141,7 @@ fn wrong_author_is_rejected() {
     assert!(
         matches!(
             err,
-            ImportError::Header(HeaderError::SealKeyMismatch { expected: e, author })
+            ImportError::Invalid(InvalidBlock::Header(HeaderError::SealKeyMismatch { expected: e, author }))
                 if e == expected && author == plan.kappa[usize::from(wrong)].bandersnatch
         ),
         "{err:?}"
@@ -157,7 +157,9 @@ fn wrong_author_is_rejected() {
     assert!(
         matches!(
             err,
-            ImportError::Header(HeaderError::ExtrinsicHashMismatch { .. })
+            ImportError::Invalid(InvalidBlock::Header(
+                HeaderError::ExtrinsicHashMismatch { .. }
+            ))
         ),
         "{err:?}"
     );
@@ -349,7 +351,9 @@ fn reports_are_guaranteed_assured_and_accumulated() {
     assert!(
         matches!(
             err,
-            ImportError::Reports(reports::Error::DuplicatePackage { guarantee: 0 })
+            ImportError::Invalid(InvalidBlock::Reports(reports::Error::DuplicatePackage {
+                guarantee: 0
+            }))
         ),
         "{err:?}"
     );
@@ -389,7 +393,7 @@ fn guarantee_by_unassigned_validator_is_rejected() {
     assert!(
         matches!(
             err,
-            ImportError::Reports(reports::Error::WrongAssignment { guarantee: 0, validator, core: 1 })
+            ImportError::Invalid(InvalidBlock::Reports(reports::Error::WrongAssignment { guarantee: 0, validator, core: 1 }))
                 if validator == unassigned
         ),
         "{err:?}"

@@ -18,7 +18,7 @@ use parajam_primitives::ProtocolParameters;
 use parajam_pvm::{Backend, Pvm, PvmFlavor};
 use parajam_state::{State, StateError};
 use parajam_stf::accumulate::Executor;
-use parajam_stf::block::{import, Ancestry, ImportContext, ImportError};
+use parajam_stf::block::{import, Ancestry, ImportContext, ImportError, InvalidBlock, NodeFailure};
 use parajam_stf::header::header_hash;
 
 /// Why the chain could not start or take a block.
@@ -41,9 +41,22 @@ pub enum ChainError {
     /// The block's parent is not a known block.
     #[error("unknown parent {0}")]
     UnknownParent(HeaderHash),
-    /// The block is invalid.
+    /// The block is invalid (a consensus outcome).
     #[error("invalid block: {0}")]
-    Invalid(#[from] ImportError),
+    Invalid(#[from] InvalidBlock),
+    /// The node failed on the block (engine, thread); its validity is
+    /// undecided.
+    #[error("node failure: {0}")]
+    Node(#[from] NodeFailure),
+}
+
+impl From<ImportError> for ChainError {
+    fn from(e: ImportError) -> Self {
+        match e {
+            ImportError::Invalid(reason) => Self::Invalid(reason),
+            ImportError::Node(failure) => Self::Node(failure),
+        }
+    }
 }
 
 /// How the chain runs service code.

@@ -42,9 +42,10 @@ use crate::{
     assurances, authorizations, disputes, header, history, preimages, reports, safrole, statistics,
 };
 
-/// Why a block was rejected, by the step that rejected it.
+/// Why a block is invalid (a consensus outcome), by the step that found
+/// it and with the paper's reason.
 #[derive(Debug, thiserror::Error)]
-pub enum ImportError {
+pub enum InvalidBlock {
     /// The header (parent, slot, prior state root, seal, entropy source,
     /// extrinsic hash or markers).
     #[error("header: {0}")]
@@ -54,7 +55,7 @@ pub enum ImportError {
     Disputes(#[from] disputes::Error),
     /// The tickets extrinsic or the Safrole transition.
     #[error("safrole: {0}")]
-    Safrole(#[from] safrole::Error),
+    Safrole(safrole::Error),
     /// The assurances extrinsic.
     #[error("assurances: {0}")]
     Assurances(#[from] assurances::Error),
@@ -64,9 +65,10 @@ pub enum ImportError {
     /// The preimages extrinsic.
     #[error("preimages: {0}")]
     Preimages(#[from] preimages::Error),
-    /// Accumulation could not be carried out, or made the block invalid.
+    /// Accumulation made the block invalid (two services of one round
+    /// created the same service index, GP §12.2).
     #[error("accumulation: {0}")]
-    Accumulation(#[from] accumulate::ExecutionError),
+    Accumulation(accumulate::ExecutionError),
     /// Recent history (an over-long reported-packages list).
     #[error("history: {0}")]
     History(#[from] history::Error),
@@ -87,6 +89,81 @@ pub enum ImportError {
         /// The anchor's slot.
         slot: TimeSlot,
     },
+}
+
+/// Why the node could not decide on a block: nothing about the block
+/// itself (as reth keeps internal execution errors apart from validation
+/// errors). The block may be valid; importing it again may succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeFailure {
+    /// The PVM engine failed, or the backends disagreed in crosscheck mode.
+    #[error("execution: {0}")]
+    Executor(#[from] accumulate::ExecutorError),
+    /// A worker thread of the import panicked.
+    #[error("a {0} thread panicked")]
+    ThreadPanicked(&'static str),
+}
+
+/// Why a block was not imported: it is invalid, or the node failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The block is invalid (a consensus outcome).
+    #[error("invalid block: {0}")]
+    Invalid(#[from] InvalidBlock),
+    /// The node failed; the block's validity is undecided.
+    #[error("node failure: {0}")]
+    Node(#[from] NodeFailure),
+}
+
+impl ImportError {
+    /// The reason the block is invalid, if it is.
+    pub fn invalid(&self) -> Option<&InvalidBlock> {
+        match self {
+            Self::Invalid(reason) => Some(reason),
+            Self::Node(_) => None,
+        }
+    }
+}
+
+macro_rules! invalid_from {
+    ($($error:ty),* $(,)?) => {$(
+        impl From<$error> for ImportError {
+            fn from(e: $error) -> Self {
+                Self::Invalid(e.into())
+            }
+        }
+    )*};
+}
+
+invalid_from!(
+    header::HeaderError,
+    disputes::Error,
+    assurances::Error,
+    reports::Error,
+    preimages::Error,
+    history::Error,
+    authorizations::Error,
+    statistics::Error,
+);
+
+impl From<safrole::Error> for ImportError {
+    fn from(e: safrole::Error) -> Self {
+        match e {
+            safrole::Error::VerifierPanicked => {
+                Self::Node(NodeFailure::ThreadPanicked("ticket verification"))
+            }
+            e => Self::Invalid(InvalidBlock::Safrole(e)),
+        }
+    }
+}
+
+impl From<accumulate::ExecutionError> for ImportError {
+    fn from(e: accumulate::ExecutionError) -> Self {
+        match e {
+            accumulate::ExecutionError::Executor(e) => Self::Node(e.into()),
+            e => Self::Invalid(InvalidBlock::Accumulation(e)),
+        }
+    }
 }
 
 /// The ancestor set `A` of GP §11.4 (eq. 11.35): the headers of the last
@@ -307,11 +384,12 @@ pub fn import(
         for (guarantee, g) in ext.guarantees.iter().enumerate() {
             let c = &g.report.context;
             if !ancestry.contains(c.lookup_anchor_slot, &c.lookup_anchor) {
-                return Err(ImportError::UnknownLookupAnchor {
+                return Err(InvalidBlock::UnknownLookupAnchor {
                     guarantee,
                     hash: c.lookup_anchor,
                     slot: c.lookup_anchor_slot,
-                });
+                }
+                .into());
             }
         }
     }
@@ -468,4 +546,51 @@ pub fn import(
         state,
         accumulation: acc_out,
     })
+}
+
+#[cfg(test)]
+mod error_tests {
+    use super::*;
+
+    #[test]
+    fn internal_failures_are_node_failures_not_invalid_blocks() {
+        let panicked = ImportError::from(safrole::Error::VerifierPanicked);
+        assert!(
+            matches!(
+                panicked,
+                ImportError::Node(NodeFailure::ThreadPanicked("ticket verification"))
+            ),
+            "{panicked:?}"
+        );
+        assert!(panicked.invalid().is_none());
+        let engine = ImportError::from(accumulate::ExecutionError::Executor(
+            accumulate::ExecutorError::Divergence {
+                service: 7,
+                what: "gas".into(),
+            },
+        ));
+        assert!(
+            matches!(engine, ImportError::Node(NodeFailure::Executor(_))),
+            "{engine:?}"
+        );
+    }
+
+    #[test]
+    fn consensus_outcomes_are_invalid_blocks() {
+        let proof = ImportError::from(safrole::Error::BadTicketProof { index: 2 });
+        assert!(
+            matches!(
+                proof.invalid(),
+                Some(InvalidBlock::Safrole(safrole::Error::BadTicketProof {
+                    index: 2
+                }))
+            ),
+            "{proof:?}"
+        );
+        let duplicate = ImportError::from(accumulate::ExecutionError::DuplicateNewService(9));
+        assert!(
+            matches!(duplicate.invalid(), Some(InvalidBlock::Accumulation(_))),
+            "{duplicate:?}"
+        );
+    }
 }

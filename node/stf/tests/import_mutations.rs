@@ -3,7 +3,7 @@
 //! Each test takes real blocks of the tiny traces (`traces/<family>/*.bin`
 //! of the conformance vectors), checks that the unmodified block imports to
 //! the trace's post-state root, then mutates one thing and checks the exact
-//! [`ImportError`] that `import` returns, and that the prior state is left
+//! [`InvalidBlock`] reason that `import` returns, and that the prior state is left
 //! as it was (equal to a clone taken before, same root).
 //!
 //! Extrinsic mutations re-compute `H_X` so that the extrinsic-hash check
@@ -33,7 +33,7 @@ use parajam_primitives::types::{
 use parajam_pvm::Backend;
 use parajam_state::State;
 use parajam_stf::accumulate::Executor;
-use parajam_stf::block::{import, ImportContext, ImportError};
+use parajam_stf::block::{import, ImportContext, ImportError, InvalidBlock};
 use parajam_stf::header::{extrinsic_hash, header_hash, HeaderError, SlotSealer};
 use parajam_stf::{assurances, preimages, reports, safrole};
 
@@ -43,7 +43,7 @@ use common::{import_on, pvm, ring, vectors_dir, PARAMS};
 
 /// Imports `block` on `pre` (whose root is `root`), expecting a rejection;
 /// checks that `pre` is unchanged and returns the error.
-fn reject(what: &str, pre: &State, root: StateRoot, block: &Block) -> ImportError {
+fn reject(what: &str, pre: &State, root: StateRoot, block: &Block) -> InvalidBlock {
     let before = pre.clone();
     let result = import_on(pre, root, block);
     assert_eq!(*pre, before, "{what}: the prior state changed");
@@ -53,10 +53,11 @@ fn reject(what: &str, pre: &State, root: StateRoot, block: &Block) -> ImportErro
             "{what}: the mutated block was imported (posterior root {})",
             imported.state.root()
         ),
-        Err(e) => {
+        Err(ImportError::Invalid(e)) => {
             eprintln!("{what}: {e:?}");
             e
         }
+        Err(ImportError::Node(e)) => panic!("{what}: a node failure, not an invalid block: {e}"),
     }
 }
 
@@ -124,7 +125,7 @@ impl Case {
 
     /// Imports a mutation of this case's block on its pre-state, expecting
     /// a rejection.
-    fn reject(&self, what: &str, block: &Block) -> ImportError {
+    fn reject(&self, what: &str, block: &Block) -> InvalidBlock {
         reject(
             &format!("{}: {what}", self.name),
             &self.pre,
@@ -135,15 +136,15 @@ impl Case {
 
     /// Rejects `block` (a changed extrinsic) with its stale `H_X`, then
     /// with `H_X` re-computed; returns both errors.
-    fn reject_extrinsic(&self, what: &str, mut block: Block) -> (ImportError, ImportError) {
+    fn reject_extrinsic(&self, what: &str, mut block: Block) -> (InvalidBlock, InvalidBlock) {
         let stale = self.reject(&format!("{what} (stale H_X)"), &block);
         block.header.extrinsic_hash = extrinsic_hash(&block.extrinsic);
         (stale, self.reject(what, &block))
     }
 
     /// `e` is `H_X` of this case's block not matching `block`'s extrinsic.
-    fn stale_hash(&self, e: &ImportError, block: &Block) -> bool {
-        matches!(e, ImportError::Header(HeaderError::ExtrinsicHashMismatch { expected, found })
+    fn stale_hash(&self, e: &InvalidBlock, block: &Block) -> bool {
+        matches!(e, InvalidBlock::Header(HeaderError::ExtrinsicHashMismatch { expected, found })
             if *expected == extrinsic_hash(&block.extrinsic)
                 && *found == self.block().header.extrinsic_hash)
     }
@@ -226,7 +227,7 @@ fn header_parent_hash_flipped_is_bad_parent() {
         let e = case.reject("parent hash flipped", &b);
         let expected = case.pre.recent_blocks.history.last().unwrap().header_hash;
         assert!(
-            matches!(e, ImportError::Header(HeaderError::BadParent { expected: x, found })
+            matches!(e, InvalidBlock::Header(HeaderError::BadParent { expected: x, found })
                 if x == expected && found == b.header.parent),
             "{e:?}"
         );
@@ -240,7 +241,7 @@ fn header_parent_state_root_flipped_is_bad_prior_state_root() {
         flip(&mut b.header.parent_state_root.0, 31);
         let e = case.reject("parent_state_root flipped", &b);
         assert!(
-            matches!(e, ImportError::Header(HeaderError::BadPriorStateRoot { expected, found })
+            matches!(e, InvalidBlock::Header(HeaderError::BadPriorStateRoot { expected, found })
                 if expected == case.root() && found == b.header.parent_state_root),
             "{e:?}"
         );
@@ -255,7 +256,7 @@ fn header_slot_equal_to_prior_is_slot_not_after_prior() {
         b.header.slot = tau;
         let e = case.reject("slot = prior slot", &b);
         assert!(
-            matches!(e, ImportError::Header(HeaderError::SlotNotAfterPrior { slot, prior })
+            matches!(e, InvalidBlock::Header(HeaderError::SlotNotAfterPrior { slot, prior })
                 if slot == tau && prior == tau),
             "{e:?}"
         );
@@ -263,7 +264,7 @@ fn header_slot_equal_to_prior_is_slot_not_after_prior() {
         b.header.slot = tau.saturating_sub(1);
         let e = case.reject("slot before prior slot", &b);
         assert!(
-            matches!(e, ImportError::Header(HeaderError::SlotNotAfterPrior { slot, prior })
+            matches!(e, InvalidBlock::Header(HeaderError::SlotNotAfterPrior { slot, prior })
                 if slot == tau.saturating_sub(1) && prior == tau),
             "{e:?}"
         );
@@ -297,7 +298,7 @@ fn header_slot_far_ahead_within_the_epoch_fails_the_seal() {
             _ => HeaderError::BadSeal(VrfError::Invalid),
         };
         assert!(
-            matches!(e, ImportError::Header(x) if x == want),
+            matches!(e, InvalidBlock::Header(x) if x == want),
             "{e:?}, want {want:?}"
         );
     }
@@ -312,7 +313,7 @@ fn header_author_index_changed_or_out_of_range() {
         b.header.author_index = count;
         let e = case.reject("author index = V", &b);
         assert!(
-            matches!(e, ImportError::Header(HeaderError::BadAuthorIndex { index, validators })
+            matches!(e, InvalidBlock::Header(HeaderError::BadAuthorIndex { index, validators })
                 if index == count && validators == usize::from(count)),
             "{e:?}"
         );
@@ -321,7 +322,7 @@ fn header_author_index_changed_or_out_of_range() {
         assert!(
             matches!(
                 e,
-                ImportError::Header(HeaderError::BadAuthorIndex {
+                InvalidBlock::Header(HeaderError::BadAuthorIndex {
                     index: u16::MAX,
                     ..
                 })
@@ -338,14 +339,14 @@ fn header_author_index_changed_or_out_of_range() {
             assert!(
                 matches!(
                     e,
-                    ImportError::Header(HeaderError::BadSeal(VrfError::Invalid))
+                    InvalidBlock::Header(HeaderError::BadSeal(VrfError::Invalid))
                 ),
                 "{e:?}"
             );
         } else {
             let author = case.author();
             assert!(
-                matches!(e, ImportError::Header(HeaderError::SealKeyMismatch { expected, author: found })
+                matches!(e, InvalidBlock::Header(HeaderError::SealKeyMismatch { expected, author: found })
                     if expected == author && found == other),
                 "{e:?}"
             );
@@ -368,7 +369,7 @@ fn header_seal_bit_flipped_is_bad_seal() {
                 VrfError::Invalid
             };
             assert!(
-                matches!(e, ImportError::Header(HeaderError::BadSeal(x)) if x == want),
+                matches!(e, InvalidBlock::Header(HeaderError::BadSeal(x)) if x == want),
                 "seal byte {at}: {e:?}"
             );
         }
@@ -388,7 +389,7 @@ fn header_entropy_source_bit_flipped() {
         assert!(
             matches!(
                 e,
-                ImportError::Header(HeaderError::BadSeal(VrfError::Invalid))
+                InvalidBlock::Header(HeaderError::BadSeal(VrfError::Invalid))
             ),
             "{e:?}"
         );
@@ -401,7 +402,7 @@ fn header_entropy_source_bit_flipped() {
         assert!(
             matches!(
                 e,
-                ImportError::Header(HeaderError::BadSeal(VrfError::Invalid))
+                InvalidBlock::Header(HeaderError::BadSeal(VrfError::Invalid))
             ),
             "{e:?}"
         );
@@ -413,7 +414,7 @@ fn header_entropy_source_bit_flipped() {
         assert!(
             matches!(
                 e,
-                ImportError::Header(HeaderError::BadEntropySource(VrfError::Malformed))
+                InvalidBlock::Header(HeaderError::BadEntropySource(VrfError::Malformed))
             ),
             "{e:?}"
         );
@@ -428,7 +429,7 @@ fn header_extrinsic_hash_flipped_is_mismatch() {
         let e = case.reject("extrinsic hash flipped", &b);
         let real = case.block().header.extrinsic_hash;
         assert!(
-            matches!(e, ImportError::Header(HeaderError::ExtrinsicHashMismatch { expected, found })
+            matches!(e, InvalidBlock::Header(HeaderError::ExtrinsicHashMismatch { expected, found })
                 if expected == real && found == b.header.extrinsic_hash),
             "{e:?}"
         );
@@ -442,7 +443,7 @@ fn header_markers_added_are_rejected() {
         b.header.epoch_mark = Some(EpochMark::default());
         let e = case.reject("epoch mark added", &b);
         assert!(
-            matches!(e, ImportError::Header(HeaderError::EpochMarkMismatch)),
+            matches!(e, InvalidBlock::Header(HeaderError::EpochMarkMismatch)),
             "{e:?}"
         );
 
@@ -453,7 +454,7 @@ fn header_markers_added_are_rejected() {
         ]));
         let e = case.reject("tickets mark added", &b);
         assert!(
-            matches!(e, ImportError::Header(HeaderError::TicketsMarkMismatch)),
+            matches!(e, InvalidBlock::Header(HeaderError::TicketsMarkMismatch)),
             "{e:?}"
         );
 
@@ -463,7 +464,7 @@ fn header_markers_added_are_rejected() {
             .push(case.post.active_validators[0].ed25519);
         let e = case.reject("offenders mark added", &b);
         assert!(
-            matches!(e, ImportError::Header(HeaderError::OffendersMarkMismatch)),
+            matches!(e, InvalidBlock::Header(HeaderError::OffendersMarkMismatch)),
             "{e:?}"
         );
     }
@@ -476,7 +477,7 @@ fn header_epoch_mark_removed_or_changed_is_rejected() {
     b.header.epoch_mark = None;
     let e = case.reject("epoch mark removed", &b);
     assert!(
-        matches!(e, ImportError::Header(HeaderError::EpochMarkMismatch)),
+        matches!(e, InvalidBlock::Header(HeaderError::EpochMarkMismatch)),
         "{e:?}"
     );
     for what in ["entropy", "tickets entropy", "validator key"] {
@@ -489,7 +490,7 @@ fn header_epoch_mark_removed_or_changed_is_rejected() {
         }
         let e = case.reject(&format!("epoch mark {what} changed"), &b);
         assert!(
-            matches!(e, ImportError::Header(HeaderError::EpochMarkMismatch)),
+            matches!(e, InvalidBlock::Header(HeaderError::EpochMarkMismatch)),
             "{what}: {e:?}"
         );
     }
@@ -502,21 +503,21 @@ fn header_tickets_mark_removed_or_changed_is_rejected() {
     b.header.tickets_mark = None;
     let e = case.reject("tickets mark removed", &b);
     assert!(
-        matches!(e, ImportError::Header(HeaderError::TicketsMarkMismatch)),
+        matches!(e, InvalidBlock::Header(HeaderError::TicketsMarkMismatch)),
         "{e:?}"
     );
     let mut b = case.block().clone();
     flip(&mut b.header.tickets_mark.as_mut().unwrap()[0].id.0, 0);
     let e = case.reject("tickets mark id changed", &b);
     assert!(
-        matches!(e, ImportError::Header(HeaderError::TicketsMarkMismatch)),
+        matches!(e, InvalidBlock::Header(HeaderError::TicketsMarkMismatch)),
         "{e:?}"
     );
     let mut b = case.block().clone();
     b.header.tickets_mark.as_mut().unwrap().swap(0, 1);
     let e = case.reject("tickets mark reordered", &b);
     assert!(
-        matches!(e, ImportError::Header(HeaderError::TicketsMarkMismatch)),
+        matches!(e, InvalidBlock::Header(HeaderError::TicketsMarkMismatch)),
         "{e:?}"
     );
 }
@@ -608,10 +609,10 @@ fn reports_transition(
     )
 }
 
-fn bad_seal(e: &ImportError) -> bool {
+fn bad_seal(e: &InvalidBlock) -> bool {
     matches!(
         e,
-        ImportError::Header(HeaderError::BadSeal(VrfError::Invalid))
+        InvalidBlock::Header(HeaderError::BadSeal(VrfError::Invalid))
     )
 }
 
@@ -775,7 +776,7 @@ fn assert_safrole(case: &Case, what: &str, b: Block, want: &safrole::Error) {
     let (stale, e) = case.reject_extrinsic(what, b);
     for e in [stale, e] {
         assert!(
-            matches!(&e, ImportError::Safrole(x) if x == want),
+            matches!(&e, InvalidBlock::Safrole(x) if x == want),
             "{what}: {e:?}, want {want:?}"
         );
     }
@@ -891,7 +892,7 @@ fn replaying_a_block_on_its_own_post_state_is_rejected() {
     );
     let own = header_hash(&b.header);
     assert!(
-        matches!(e, ImportError::Header(HeaderError::BadParent { expected, found })
+        matches!(e, InvalidBlock::Header(HeaderError::BadParent { expected, found })
             if expected == own && found == b.header.parent),
         "{e:?}"
     );
@@ -906,7 +907,7 @@ fn replaying_a_block_on_its_own_post_state_is_rejected() {
         &b,
     );
     assert!(
-        matches!(e, ImportError::Header(HeaderError::SlotNotAfterPrior { slot, prior })
+        matches!(e, InvalidBlock::Header(HeaderError::SlotNotAfterPrior { slot, prior })
             if slot == b.header.slot && prior == b.header.slot),
         "{e:?}"
     );
@@ -920,7 +921,7 @@ fn skipping_a_block_is_rejected() {
         let e = n.reject("block n+1 on block n's pre-state", b);
         let parent = n.pre.recent_blocks.history.last().unwrap().header_hash;
         assert!(
-            matches!(e, ImportError::Header(HeaderError::BadParent { expected, found })
+            matches!(e, InvalidBlock::Header(HeaderError::BadParent { expected, found })
                 if expected == parent && found == header_hash(&n.block().header)),
             "{e:?}"
         );
@@ -929,7 +930,7 @@ fn skipping_a_block_is_rejected() {
         b.header.parent = parent;
         let e = n.reject("block n+1 on block n's pre-state, parent patched", &b);
         assert!(
-            matches!(e, ImportError::Header(HeaderError::BadPriorStateRoot { expected, found })
+            matches!(e, InvalidBlock::Header(HeaderError::BadPriorStateRoot { expected, found })
                 if expected == n.root() && found == n.step.post_state.state_root),
             "{e:?}"
         );
@@ -982,7 +983,7 @@ fn header_seal_response_non_canonical_is_malformed() {
         assert!(
             matches!(
                 e,
-                ImportError::Header(HeaderError::BadSeal(VrfError::Malformed))
+                InvalidBlock::Header(HeaderError::BadSeal(VrfError::Malformed))
             ),
             "{e:?}"
         );
@@ -1003,7 +1004,7 @@ fn header_seal_challenge_non_canonical_is_rejected() {
         assert!(
             matches!(
                 e,
-                ImportError::Header(HeaderError::BadSeal(VrfError::Malformed))
+                InvalidBlock::Header(HeaderError::BadSeal(VrfError::Malformed))
             ),
             "{e:?}"
         );
@@ -1048,7 +1049,10 @@ fn lookup_anchor_must_be_an_ancestor() {
             let without: Vec<_> = ancestors.iter().copied().filter(|a| *a != anchor).collect();
             let e = run(&without).expect_err("anchor missing");
             assert!(
-                matches!(e, ImportError::UnknownLookupAnchor { guarantee: 0, .. }),
+                matches!(
+                    e,
+                    ImportError::Invalid(InvalidBlock::UnknownLookupAnchor { guarantee: 0, .. })
+                ),
                 "{e:?}"
             );
             return;
