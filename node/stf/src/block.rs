@@ -161,7 +161,9 @@ impl From<accumulate::ExecutionError> for ImportError {
     fn from(e: accumulate::ExecutionError) -> Self {
         match e {
             accumulate::ExecutionError::Executor(e) => Self::Node(e.into()),
-            e => Self::Invalid(InvalidBlock::Accumulation(e)),
+            e @ accumulate::ExecutionError::DuplicateNewService(_) => {
+                Self::Invalid(InvalidBlock::Accumulation(e))
+            }
         }
     }
 }
