@@ -29,6 +29,9 @@ pub enum PvfError {
     /// The block is invalid: the PVF failed as the service would report it.
     #[error("invalid block: {0:?}")]
     Invalid(InvalidReason),
+    /// The PVF's inner machine engine failed: not a verdict on the block.
+    #[error(transparent)]
+    Engine(#[from] parajam_host::refine::InnerFailure),
 }
 
 /// A successful call on the PVM.

@@ -8,7 +8,7 @@ use parajam_corechains_service::executor::{self, MAX_RESULT};
 use parajam_corechains_service::host::{InnerExit, InnerVm, LogLevel, RefineHost};
 use parajam_corechains_types::pvf::PvfArtifact;
 use parajam_host::pvm::{PvmInnerRunner, PvmInnerVm};
-use parajam_host::refine::{self, InnerExit as Exit, InnerRunner as _, InnerVm as _};
+use parajam_host::refine::{self, InnerExit as Exit, InnerFailure, InnerRunner as _, InnerVm as _};
 use parajam_pvm::{Backend, Pvm};
 
 use crate::{LogLine, PvfError, Validated};
@@ -28,9 +28,13 @@ pub fn validate_block(
         runner: PvmInnerRunner::new(pvm, backend),
         machines: Vec::new(),
         logs: Vec::new(),
+        failure: None,
     };
-    let run = executor::validate_block(&mut host, &artifact, params, gas, MAX_RESULT)
-        .map_err(PvfError::Invalid)?;
+    let run = executor::validate_block(&mut host, &artifact, params, gas, MAX_RESULT);
+    if let Some(failure) = host.failure {
+        return Err(PvfError::Engine(failure));
+    }
+    let run = run.map_err(PvfError::Invalid)?;
     Ok((
         Validated {
             result: run.result,
@@ -46,6 +50,9 @@ struct NativeHost<'a> {
     runner: PvmInnerRunner<'a>,
     machines: Vec<Option<PvmInnerVm<'a>>>,
     logs: Vec<LogLine>,
+    /// Why an inner machine's engine failed, if it did (the run's verdict
+    /// then means nothing).
+    failure: Option<InnerFailure>,
 }
 
 impl<'a> NativeHost<'a> {
@@ -100,7 +107,13 @@ impl InnerVm for NativeHost<'_> {
         gas: i64,
         regs: [u64; 13],
     ) -> Option<(InnerExit, i64, [u64; 13])> {
-        let run = self.machine_mut(vm)?.invoke(gas, regs);
+        let run = match self.machine_mut(vm)?.invoke(gas, regs) {
+            Ok(run) => run,
+            Err(failure) => {
+                self.failure = Some(failure);
+                return None;
+            }
+        };
         let exit = match run.exit {
             Exit::Halt => InnerExit::Halt,
             Exit::Panic => InnerExit::Panic,
@@ -157,6 +170,7 @@ mod tests {
             runner: PvmInnerRunner::new(&pvm, Backend::Interpreter),
             machines: Vec::new(),
             logs: Vec::new(),
+            failure: None,
         };
         // `trap`, one octet of code.
         assert_eq!(host.machine(&[0, 0, 1, 0, 1], 0), Some(0));

@@ -26,7 +26,7 @@ use jam_codec::{Compact, Encode};
 pub use package::{ExportStore, Guaranteed, NoSegments, PackageError, SegmentSource};
 use parajam_host::general::{dispatch_is_authorized, Accounts, FetchContext, LogEntry};
 use parajam_host::pvm::PvmInnerRunner;
-use parajam_host::refine::{historical_preimage, RefineContext, RefineEnv};
+use parajam_host::refine::{historical_preimage, InnerFailure, RefineContext, RefineEnv};
 use parajam_host::{Control, Numbering};
 use parajam_primitives::types::account::split_code_preimage;
 use parajam_primitives::types::{Gas, OpaqueHash, ServiceId, WorkExecResult, WorkPackage};
@@ -73,6 +73,9 @@ pub enum GuarantorError {
     /// The work item does not exist.
     #[error("the package has no work item {0}")]
     NoSuchItem(usize),
+    /// An inner machine's engine failed: refine has no outcome.
+    #[error(transparent)]
+    InnerMachine(#[from] InnerFailure),
 }
 
 /// Runs packages' code.
@@ -178,23 +181,30 @@ impl Guarantor<'_> {
         self.checked(|backend| {
             let mut ctx = RefineContext::default();
             let mut runner = PvmInnerRunner::new(self.executor.pvm, backend);
-            let mut outcome = self.run(
-                backend,
-                &work.code_hash,
-                &code,
-                gas,
-                &args,
-                |call, index| {
-                    parajam_host::refine::dispatch(
-                        call,
-                        Numbering::Gp072,
-                        index,
-                        &mut ctx,
-                        &env,
-                        &mut runner,
-                    )
-                },
-            )?;
+            let mut outcome = self
+                .run(
+                    backend,
+                    &work.code_hash,
+                    &code,
+                    gas,
+                    &args,
+                    |call, index| {
+                        parajam_host::refine::dispatch(
+                            call,
+                            Numbering::Gp072,
+                            index,
+                            &mut ctx,
+                            &env,
+                            &mut runner,
+                        )
+                    },
+                )
+                .map_err(|e| match (e, ctx.failure.take()) {
+                    (GuarantorError::Pvm(PvmError::HostAborted { .. }), Some(failure)) => {
+                        GuarantorError::InnerMachine(failure)
+                    }
+                    (e, _) => e,
+                })?;
             // GP B.4: a failure exports nothing; a wrong count is `⊚` with
             // the declared number of zero segments.
             match outcome.result {

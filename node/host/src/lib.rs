@@ -189,6 +189,10 @@ pub enum Control {
     Panic,
     /// `∞`: out of gas.
     OutOfGas,
+    /// Not an outcome of the paper: the node could not serve the call (an
+    /// inner machine's engine failed). The run stops without a GP outcome
+    /// and its caller reports a node failure.
+    Abort,
 }
 
 /// What a host call needs of the machine that made it.

@@ -12,7 +12,7 @@ use parajam_pvm::{
 };
 
 use crate::refine::{
-    covers, Access, InnerExit, InnerRam, InnerRun, InnerRunner, InnerVm, PageChange,
+    covers, Access, InnerExit, InnerFailure, InnerRam, InnerRun, InnerRunner, InnerVm, PageChange,
 };
 use crate::Machine;
 
@@ -49,6 +49,7 @@ pub fn action(control: crate::Control) -> parajam_pvm::HostCallAction {
         crate::Control::Continue => parajam_pvm::HostCallAction::Continue,
         crate::Control::Panic => parajam_pvm::HostCallAction::Panic,
         crate::Control::OutOfGas => parajam_pvm::HostCallAction::OutOfGas,
+        crate::Control::Abort => parajam_pvm::HostCallAction::Abort,
     }
 }
 
@@ -81,7 +82,8 @@ impl<'a> InnerRunner for PvmInnerRunner<'a> {
     /// compiled once per backend (the engine's module cache). If polkavm
     /// cannot make an instance (the backend missing here, a module it
     /// refuses), the machine still exists, its RAM held as data, and each
-    /// `invoke` tries again and is a `☇` while it fails.
+    /// `invoke` tries again and fails with an [`InnerFailure`] (a node
+    /// failure: the `invoke` host call aborts the run) while it fails.
     fn machine(&mut self, code: &[u8], pc: u64) -> Option<PvmInnerVm<'a>> {
         let code = self.pvm.prepare_code(code).ok()?;
         let memory = match self.pvm.live_machine(self.backend, &code) {
@@ -122,11 +124,12 @@ enum Memory {
 ///   The pc returned is the GP's (B.8 `invoke`, eq. A.1): after a host
 ///   call the next instruction's, after a page fault or running out of gas
 ///   the instruction that stopped, after a halt or a panic zero.
-/// * A failure of polkavm (not of the guest) is a `☇` with gas and
-///   registers unchanged and pc zero. Before a run (no instance could be
-///   made, a pc beyond 32 bits) the RAM is left as it was. In a run (the
-///   recompiler's sandbox process lost, which no input causes) the RAM is
-///   what could be read back from the instance, as data.
+/// * A failure of polkavm (not of the guest) is an [`InnerFailure`]: the
+///   node failed, and the `invoke` host call aborts the run instead of
+///   inventing an outcome. Before a run (no instance could be made, a pc
+///   beyond 32 bits) the RAM is left as it was. In a run (the recompiler's
+///   sandbox process lost, which no input causes) the RAM is what could be
+///   read back from the instance, as data.
 #[derive(Debug)]
 pub struct PvmInnerVm<'a> {
     pvm: &'a Pvm,
@@ -167,33 +170,34 @@ impl PvmInnerVm<'_> {
         self.memory = Memory::Data(ram);
     }
 
-    /// A live instance with the RAM held as data: `None` if polkavm fails.
-    fn promote(&self, ram: &InnerRam) -> Option<(LiveMachine, BTreeMap<u32, Access>)> {
-        let mut live = self.pvm.live_machine(self.backend, &self.code).ok()?;
+    /// A live instance with the RAM held as data, unless polkavm fails.
+    fn promote(
+        &self,
+        ram: &InnerRam,
+    ) -> Result<(LiveMachine, BTreeMap<u32, Access>), InnerFailure> {
+        let failed = |what: &str| InnerFailure(format!("a live instance: {what}"));
+        let mut live = self
+            .pvm
+            .live_machine(self.backend, &self.code)
+            .map_err(|e| failed(&e.to_string()))?;
         let mut access = BTreeMap::new();
         for (page, page_access, contents) in ram.pages() {
-            let address = page.checked_mul(PAGE_SIZE)?;
-            live.map_zeroed(address, PAGE_SIZE, true).ok()?;
+            let address = page
+                .checked_mul(PAGE_SIZE)
+                .ok_or_else(|| failed("a page beyond 32 bits"))?;
+            live.map_zeroed(address, PAGE_SIZE, true)
+                .map_err(|e| failed(&e.to_string()))?;
             if contents.iter().any(|&b| b != 0) {
-                live.write(address, contents).ok()?;
+                live.write(address, contents)
+                    .map_err(|e| failed(&e.to_string()))?;
             }
             if page_access == Access::Read {
-                live.set_writable(address, PAGE_SIZE, false).ok()?;
+                live.set_writable(address, PAGE_SIZE, false)
+                    .map_err(|e| failed(&e.to_string()))?;
             }
             access.insert(page, page_access);
         }
-        Some((live, access))
-    }
-
-    /// The run of a machine that polkavm failed: `☇`, the rest unchanged.
-    fn failed(&mut self, gas: i64, regs: [u64; REGISTER_COUNT]) -> InnerRun {
-        self.pc = 0;
-        InnerRun {
-            exit: InnerExit::Panic,
-            pc: 0,
-            gas,
-            regs,
-        }
+        Ok((live, access))
     }
 }
 
@@ -299,31 +303,31 @@ impl InnerVm for PvmInnerVm<'_> {
         }
     }
 
-    fn invoke(&mut self, gas: i64, regs: [u64; REGISTER_COUNT]) -> InnerRun {
-        let Ok(pc) = u32::try_from(self.pc) else {
-            return self.failed(gas, regs);
-        };
+    fn invoke(&mut self, gas: i64, regs: [u64; REGISTER_COUNT]) -> Result<InnerRun, InnerFailure> {
+        let pc = u32::try_from(self.pc)
+            .map_err(|_| InnerFailure(format!("pc {} beyond 32 bits", self.pc)))?;
         if let Memory::Data(ram) = &self.memory {
-            let Some((live, access)) = self.promote(ram) else {
-                return self.failed(gas, regs);
-            };
+            let (live, access) = self.promote(ram)?;
             self.memory = Memory::Live(Box::new(live));
             self.access = access;
         }
         let Memory::Live(live) = &mut self.memory else {
-            return self.failed(gas, regs);
+            return Err(InnerFailure("no live instance".into()));
         };
-        let Ok(run) = live.run(pc, gas, regs) else {
-            self.demote();
-            return self.failed(gas, regs);
+        let run = match live.run(pc, gas, regs) {
+            Ok(run) => run,
+            Err(e) => {
+                self.demote();
+                return Err(InnerFailure(e.to_string()));
+            }
         };
         self.pc = run.pc.into();
-        InnerRun {
+        Ok(InnerRun {
             exit: inner_exit(run.exit),
             pc: self.pc,
             gas: run.gas,
             regs: run.regs,
-        }
+        })
     }
 }
 
@@ -332,7 +336,7 @@ impl InnerVm for PvmInnerVm<'_> {
 /// pages copied back out ([`InnerRam`]). Slow (an instance per run), but
 /// independent of [`LiveMachine`]'s resume: tests check the live machines
 /// against it. Same rules as [`PvmInnerVm`]: the GP pc, a failure of
-/// polkavm is a `☇` leaving gas, registers and RAM unchanged and pc zero,
+/// polkavm is an [`InnerFailure`] leaving the machine as it was,
 /// and a run resumed after a host call pays one gas per instruction run
 /// (the host call's exit gives back the instructions of the `ecalli`'s
 /// block after it, which polkavm charged on entering the block; the next
@@ -449,15 +453,12 @@ impl InnerVm for ReferenceInnerVm<'_> {
         self.ram.change_pages(first, count, change);
     }
 
-    fn invoke(&mut self, gas: i64, regs: [u64; REGISTER_COUNT]) -> InnerRun {
-        let run = self.try_run(gas, regs).unwrap_or(InnerRun {
-            exit: InnerExit::Panic,
-            pc: 0,
-            gas,
-            regs,
-        });
+    fn invoke(&mut self, gas: i64, regs: [u64; REGISTER_COUNT]) -> Result<InnerRun, InnerFailure> {
+        let run = self
+            .try_run(gas, regs)
+            .map_err(|e| InnerFailure(e.to_string()))?;
         self.pc = run.pc;
-        run
+        Ok(run)
     }
 }
 

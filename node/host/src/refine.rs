@@ -207,8 +207,9 @@ pub struct InnerRun {
 /// An implementation keeps the GP's access rules: the pages below
 /// [`FIRST_USABLE_PAGE`] are never accessible (the refine host calls check
 /// that before calling [`InnerVm::change_pages`]), reads need readable and
-/// writes writable pages, and a failure of its engine is a `☇` that leaves
-/// gas, registers and RAM as they were, with pc zero.
+/// writes writable pages, and a failure of its engine is an
+/// [`InnerFailure`]: not an outcome of the paper, so the `invoke` host call
+/// aborts the whole run ([`crate::Control::Abort`]).
 pub trait InnerVm {
     /// `i`: where the next run starts.
     fn pc(&self) -> u64;
@@ -226,8 +227,15 @@ pub trait InnerVm {
     /// becomes [`InnerRun::pc`]. A resumed machine pays one gas per
     /// instruction it runs (GP 0.7.x `ϱ_Δ = 1`), also across a host call in
     /// the middle of a basic block.
-    fn invoke(&mut self, gas: i64, regs: [u64; 13]) -> InnerRun;
+    fn invoke(&mut self, gas: i64, regs: [u64; 13]) -> Result<InnerRun, InnerFailure>;
 }
+
+/// An inner machine's engine failed: a failure of the node, not an outcome
+/// of the paper (the `invoke` host call then aborts the run, and refine
+/// reports no work result).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("inner machine engine: {0}")]
+pub struct InnerFailure(pub String);
 
 /// Makes inner machines: the engine behind the refine host calls `machine`
 /// … `expunge` (GP B.8).
@@ -271,6 +279,8 @@ pub struct RefineContext<V> {
     pub machines: BTreeMap<u64, V>,
     /// `e`: exported segments.
     pub exports: Vec<Vec<u8>>,
+    /// Why the run was aborted ([`Control::Abort`]), if it was.
+    pub failure: Option<InnerFailure>,
 }
 
 impl<V> Default for RefineContext<V> {
@@ -278,6 +288,7 @@ impl<V> Default for RefineContext<V> {
         Self {
             machines: BTreeMap::new(),
             exports: Vec::new(),
+            failure: None,
         }
     }
 }
@@ -487,7 +498,13 @@ pub fn invoke<V: InnerVm>(machine: &mut impl Machine, ctx: &mut RefineContext<V>
     };
     let gas = i64::try_from(word(0)).unwrap_or(i64::MAX);
     let regs: [u64; 13] = std::array::from_fn(|i| word(i + 1));
-    let run = inner.invoke(gas, regs);
+    let run = match inner.invoke(gas, regs) {
+        Ok(run) => run,
+        Err(failure) => {
+            ctx.failure = Some(failure);
+            return Control::Abort;
+        }
+    };
     let mut out = Vec::with_capacity(112);
     out.extend(u64::try_from(run.gas).unwrap_or(0).to_le_bytes());
     for r in run.regs {
@@ -601,7 +618,8 @@ mod tests {
     }
 
     /// A runner whose machines "execute" by writing ω7 into inner memory
-    /// at ω8 and halting, or report a host call when ω7 = 0xcafe.
+    /// at ω8 and halting, or report a host call when ω7 = 0xcafe, or fail
+    /// (their engine, not the guest) when ω7 = 0xdead.
     struct FakeRunner;
     struct FakeVm {
         ram: InnerRam,
@@ -632,15 +650,18 @@ mod tests {
         fn change_pages(&mut self, first: u32, count: u32, change: PageChange) {
             self.ram.change_pages(first, count, change);
         }
-        fn invoke(&mut self, gas: i64, mut regs: [u64; 13]) -> InnerRun {
+        fn invoke(&mut self, gas: i64, mut regs: [u64; 13]) -> Result<InnerRun, InnerFailure> {
+            if regs[7] == 0xdead {
+                return Err(InnerFailure("the engine is gone".into()));
+            }
             if regs[7] == 0xcafe {
                 self.pc += 2;
-                return InnerRun {
+                return Ok(InnerRun {
                     exit: InnerExit::Host(3),
                     pc: self.pc,
                     gas: gas - 1,
                     regs,
-                };
+                });
             }
             let exit = if self.ram.write(regs[8], &regs[7].to_le_bytes()) {
                 InnerExit::Halt
@@ -648,12 +669,12 @@ mod tests {
                 InnerExit::Fault(regs[8])
             };
             regs[0] = 1;
-            InnerRun {
+            Ok(InnerRun {
                 exit,
                 pc: self.pc,
                 gas: gas - 5,
                 regs,
-            }
+            })
         }
     }
 
@@ -736,6 +757,32 @@ mod tests {
         // Peek to an unwritable destination panics.
         (m.regs[7], m.regs[8], m.regs[9], m.regs[10]) = (0, 0x9_0000, 16 * 4096, 4);
         assert_eq!(peek(&mut m, &ctx), Control::Panic);
+    }
+
+    #[test]
+    fn an_engine_failure_aborts_the_run_instead_of_inventing_an_outcome() {
+        let (mut m, mut ctx) = with_inner();
+        (m.regs[7], m.regs[8], m.regs[9], m.regs[10]) = (0, 16, 1, 2);
+        pages(&mut m, &mut ctx);
+        let mut args = vec![0u8; 112];
+        args[..8].copy_from_slice(&100u64.to_le_bytes());
+        args[8 * 8..9 * 8].copy_from_slice(&0xdeadu64.to_le_bytes());
+        m.write(RW + 512, &args);
+        (m.regs[7], m.regs[8]) = (0, RW + 512);
+        let gas = m.gas;
+        assert_eq!(invoke(&mut m, &mut ctx), Control::Abort);
+        assert_eq!(
+            ctx.failure,
+            Some(InnerFailure("the engine is gone".into())),
+            "the reason is kept for the caller"
+        );
+        assert_eq!(m.regs[7], 0, "no result code written");
+        assert_eq!(m.read(RW + 512, 112), Some(args), "no result block written");
+        assert_eq!(m.gas, gas - 10, "only the base cost charged");
+        assert_eq!(
+            crate::pvm::action(Control::Abort),
+            parajam_pvm::HostCallAction::Abort
+        );
     }
 
     #[test]

@@ -11,6 +11,15 @@ use crate::StandardProgramError;
 /// Why a run could not even start (or polkavm failed internally).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PvmError {
+    /// The host could not serve host call `index` (at `pc`): a failure of
+    /// the node, not of the guest ([`HostCallAction::Abort`](crate::HostCallAction::Abort)).
+    #[error("the host failed serving host call {index} at pc {pc}")]
+    HostAborted {
+        /// The host call's index.
+        index: u32,
+        /// The `ecalli`'s pc.
+        pc: u32,
+    },
     /// The blob is not `E(|j|) ⌢ E_1(z) ⌢ E(|c|) ⌢ E_z(j) ⌢ E(c) ⌢ E(k)`
     /// with `|k| = |c|` (`deblob`, GP A.2), or exceeds polkavm's limits.
     #[error("invalid program blob: {0}")]

@@ -28,6 +28,10 @@ pub enum HostCallAction {
     Panic,
     /// `∞`: stop, out of gas.
     OutOfGas,
+    /// Not an exit of the paper: the host failed to serve the call (its
+    /// engine, not the guest), so the run has no GP outcome. The run
+    /// returns [`PvmError::HostAborted`].
+    Abort,
 }
 
 /// A guest memory range that is not accessible as asked: the host call
@@ -499,7 +503,7 @@ impl Pvm {
                         instance: &mut run.instance,
                         log: None,
                     });
-                    if let Some(stop) = Stop::after_host_call(action, pc) {
+                    if let Some(stop) = Stop::after_host_call(action, index, pc)? {
                         break stop;
                     }
                 }
@@ -706,7 +710,7 @@ pub(crate) fn lockstep_program(
                 }
                 host_calls += 1;
                 last_pc = Some(pc);
-                if let Some(stop) = Stop::after_host_call(action, pc) {
+                if let Some(stop) = Stop::after_host_call(action, index, pc)? {
                     break (stop, stop);
                 }
             }
@@ -774,18 +778,23 @@ impl Stop {
     /// How a host call at `pc` that answers `action` ends the run, if it
     /// does. A panic reports pc 0 (GP §A.1); a halt and out of gas the
     /// `ecalli`.
-    fn after_host_call(action: HostCallAction, pc: u32) -> Option<Stop> {
+    fn after_host_call(
+        action: HostCallAction,
+        index: u32,
+        pc: u32,
+    ) -> Result<Option<Stop>, PvmError> {
         let (exit, reported) = match action {
-            HostCallAction::Continue => return None,
+            HostCallAction::Continue => return Ok(None),
+            HostCallAction::Abort => return Err(PvmError::HostAborted { index, pc }),
             HostCallAction::Halt => (ExitReason::Halt, pc),
             HostCallAction::Panic => (ExitReason::Panic, 0),
             HostCallAction::OutOfGas => (ExitReason::OutOfGas, pc),
         };
-        Some(Stop {
+        Ok(Some(Stop {
             exit,
             at: Some(pc),
             pc: reported,
-        })
+        }))
     }
 }
 
