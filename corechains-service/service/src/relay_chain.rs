@@ -67,18 +67,18 @@
 //! # JAM's anchor and lookup anchor
 //!
 //! A candidate's relay parent is a timeslot `r`, and its descendants the
-//! timeslots `r + 1 ..= r + offset`; the newest, `r + offset`, is the
-//! slot of the chain's tip when the collator built: at most the timeslot
-//! of the work package's anchor block (GP 0.7.2 §11.1.2, the context's
-//! `a`, which must be recent: within `H = 8` blocks, eq. 11.33), so the
-//! relay parent lags the anchor by `offset` slots. Accumulate then
-//! accepts the relay parent while it is at most `relay_parent_max_age`
-//! slots old when the block is accumulated: a para's offset must leave
-//! room for the package's way from guarantee to accumulation within
-//! that age (the service's default, 10 slots, leaves 9 for offset 1).
-//! The PVF is fetched at the lookup anchor (`historical_lookup`, eq.
-//! 11.34: within `L` slots), as before; the headers need no lookup: they
-//! are in the PoV.
+//! timeslots `r + 1 ..= r + offset`. An honest collator takes the newest,
+//! `r + offset`, to be the timeslot of the work package's anchor block
+//! (GP 0.7.2: the refinement context's `a`, which must be in recent
+//! history, the last `H` = 8 blocks), so the relay parent lags the anchor
+//! by `offset` slots; the service does not enforce this (as above, it is
+//! the para's rule). Accumulate accepts the relay parent while it is at
+//! most `relay_parent_max_age` slots old when the block is accumulated:
+//! a para's offset must leave room for the package's way from guarantee
+//! to accumulation within that age (the service's default, 10 slots,
+//! leaves 9 for offset 1). The PVF is fetched at the lookup anchor
+//! (`historical_lookup`; the lookup anchor at most `L` slots old), as
+//! before; the headers need no lookup: they are in the PoV.
 
 use alloc::vec::Vec;
 
