@@ -9,7 +9,9 @@
 //! 2. `p` is registered;
 //! 3. its relay parent (a timeslot) is recent, and its relay-parent storage
 //!    root is the root of the service's emulated relay-chain state for `p`
-//!    at that timeslot ([`crate::relay_state`]);
+//!    at that timeslot ([`crate::relay_state`]) (the relay-parent
+//!    descendants a runtime with `RelayParentOffset` > 0 carries are the
+//!    PVF's to check and bear on nothing enacted: [`crate::relay_chain`]);
 //! 4. the candidate was validated with the current code, and its parent
 //!    head is the stored head (by hash);
 //! 5. it asks for no code upgrade while one is pending;

@@ -10,7 +10,10 @@
 //! - **accumulate** ([`accumulate`]) enacts the results: heads, code
 //!   upgrades, message queues, registrations;
 //! - the **authorizer** ([`authorize`]) binds a work package to the para it
-//!   may advance.
+//!   may advance;
+//! - the para's relay chain is emulated: its state per para and timeslot
+//!   ([`relay_state`]) and, for runtimes that build on an older relay
+//!   parent, its headers ([`relay_chain`]).
 //!
 //! This crate is the service's logic, `no_std`, over traits standing for
 //! the host calls ([`host`]). The service program (the PVM blob, built by
@@ -30,6 +33,7 @@ pub mod executor;
 pub mod host;
 pub mod host_functions;
 pub mod refine;
+pub mod relay_chain;
 pub mod relay_state;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

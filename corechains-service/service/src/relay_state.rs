@@ -28,6 +28,7 @@
 //! |---|---|
 //! | `ACTIVE_CONFIG` | [`AbridgedHostConfiguration`]: the service's, with `validation_upgrade_delay` = [`ServiceConfig::upgrade_delay`] |
 //! | `CURRENT_SLOT` (BABE's) | `t` as a `u64` slot: JAM's and Polkadot's slots are both 6 seconds |
+//! | `AUTHORITIES` (BABE's) | the emulated BABE authority, weight 1 ([`crate::relay_chain`]): the key that seals the emulated relay headers a runtime with `RelayParentOffset` > 0 checks |
 //! | `para_head(p)` | `p`'s stored head: the included head, so cumulus's unincluded segment stays empty |
 //! | `relay_dispatch_queue_remaining_capacity(p)` | the host configuration's upward-queue limits less `p`'s queued upward messages (count, octets) |
 //! | `upgrade_go_ahead_signal(p)` | `GoAhead` when `p` has a pending upgrade due at `t` |
@@ -336,6 +337,10 @@ impl RelayState {
         let mut entries = alloc::vec![
             (keys::ACTIVE_CONFIG.to_vec(), self.host_config.encode()),
             (keys::CURRENT_SLOT.to_vec(), u64::from(self.slot).encode()),
+            (
+                crate::relay_chain::AUTHORITIES.to_vec(),
+                crate::relay_chain::authorities_value(),
+            ),
             (keys::para_head(self.para), self.included_head.encode()),
             (
                 keys::relay_dispatch_queue_remaining_capacity(self.para),
@@ -464,7 +469,7 @@ mod tests {
         ] {
             assert!(entries.contains(&(key, value)));
         }
-        assert_eq!(entries.len(), 4 + 5);
+        assert_eq!(entries.len(), 5 + 5);
         let without = RelayState::read(storage(None), para, 3).expect("registered");
         assert_ne!(state.root(), without.root());
     }
@@ -485,7 +490,11 @@ mod tests {
         );
         assert_eq!(state.upgrade, None);
         let entries = state.entries();
-        assert_eq!(entries.len(), 4);
+        assert_eq!(entries.len(), 5);
+        assert!(entries.contains(&(
+            crate::relay_chain::AUTHORITIES.to_vec(),
+            crate::relay_chain::authorities_value()
+        )));
         assert!(entries.windows(2).all(|w| w[0].0 < w[1].0), "sorted");
         assert!(entries.contains(&(well_known_keys::CURRENT_SLOT.to_vec(), 3u64.encode())));
 

@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use cumulus_primitives_core::relay_chain::{self as up, well_known_keys};
 use cumulus_test_relay_sproof_builder::RelayStateSproofBuilder;
 use parajam_corechains_service::host_functions::trie::{self, Layout, TrieHash};
+use parajam_corechains_service::relay_chain;
 use parajam_corechains_service::relay_state::RelayState;
 use parajam_corechains_types::state::{ServiceConfig, StorageKey};
 use parajam_corechains_types::{HeadData, ParaId};
@@ -85,6 +86,11 @@ fn the_messaging_state_is_what_cumulus_reads() {
         current_slot: u64::from(slot).into(),
         included_para_head: Some(up::HeadData(head.0.clone())),
         num_authorities: 0,
+        // The emulated BABE authority (`relay_chain`), under upstream's key.
+        additional_key_values: vec![(
+            well_known_keys::AUTHORITIES.to_vec(),
+            relay_chain::authorities_value(),
+        )],
         ..RelayStateSproofBuilder::default()
     };
     let (root, _proof) = builder.into_state_root_and_proof();
@@ -110,4 +116,37 @@ fn the_messaging_state_is_what_cumulus_reads() {
         ..RelayStateSproofBuilder::default()
     };
     assert_ne!(bare.into_state_root_and_proof().0, root);
+}
+
+/// The emulated relay headers and their BABE authority, against sp-core
+/// and polkadot-primitives: the header decodes as the relay chain's and
+/// hashes the same, the authority is sp-core's key of the published seed,
+/// and its seal verifies with sp-core over the pre-seal hash.
+#[test]
+fn the_emulated_headers_are_relay_chain_headers() {
+    use sp_core::{sr25519, Pair as _};
+    let para = ParaId(2000);
+    let chain = relay_chain::header_chain(para, 5, 1, |t| Some([t as u8; 32])).expect("a chain");
+    let pair = sr25519::Pair::from_seed(&relay_chain::AUTHORITY_SEED);
+    assert_eq!(pair.public().0, relay_chain::authority_public());
+    let authorities: Vec<(sr25519::Public, u64)> =
+        Decode::decode(&mut &relay_chain::authorities_value()[..]).expect("authorities");
+    assert_eq!(authorities, vec![(pair.public(), 1)]);
+    for ours in &chain {
+        let mut header = up::Header::decode(&mut &ours.encode()[..]).expect("a relay-chain header");
+        assert_eq!(header.hash().0, ours.hash());
+        let seal = header.digest.pop().expect("a seal");
+        let (engine, signature) = seal.as_seal().expect("the seal last");
+        assert_eq!(engine, *b"BABE");
+        let signature = sr25519::Signature::try_from(signature).expect("64 octets");
+        assert!(sr25519::Pair::verify(
+            &signature,
+            header.hash().as_bytes(),
+            &pair.public()
+        ));
+    }
+    assert_eq!(
+        well_known_keys::AUTHORITIES.to_vec(),
+        relay_chain::AUTHORITIES.to_vec()
+    );
 }

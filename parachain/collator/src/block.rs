@@ -53,6 +53,11 @@ pub struct BlockRequest {
     pub max_pov_size: u32,
     /// Extrinsics after the inherents, SCALE-encoded (length-prefixed).
     pub extrinsics: Vec<Vec<u8>>,
+    /// The relay parent's header and its descendants, oldest first, for a
+    /// runtime with `RelayParentOffset` > 0 (the parachain inherent's
+    /// `relay_parent_descendants`); empty otherwise. See
+    /// [`Collator::relay_parent_offset`](crate::Collator::relay_parent_offset).
+    pub relay_parent_descendants: Vec<Header>,
 }
 
 impl BlockRequest {
@@ -66,7 +71,15 @@ impl BlockRequest {
             timestamp: None,
             max_pov_size: 5 * 1024 * 1024,
             extrinsics: Vec::new(),
+            relay_parent_descendants: Vec::new(),
         }
+    }
+
+    /// With the relay parent's header and these descendants (oldest first).
+    #[must_use]
+    pub fn with_relay_parent_descendants(mut self, headers: Vec<Header>) -> Self {
+        self.relay_parent_descendants = headers;
+        self
     }
 
     /// With these extrinsics.
@@ -223,7 +236,7 @@ pub(crate) fn build(
         relay_chain_state: relay.proof.clone(),
         downward_messages: Vec::new(),
         horizontal_messages: BTreeMap::default(),
-        relay_parent_descendants: Vec::new(),
+        relay_parent_descendants: request.relay_parent_descendants.clone(),
         collator_peer_id: None,
     };
     let parachain_inherent_v0 = v0::ParachainInherentData {

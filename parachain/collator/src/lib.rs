@@ -34,6 +34,11 @@
 //! the parent state, compacted against its root. Signed transfers are built
 //! from the runtime's metadata ([`extrinsic`]).
 //!
+//! A runtime that builds on an older relay parent (`RelayParentOffset` >
+//! 0, [`Collator::relay_parent_offset`]) also wants the relay parent's
+//! header and its descendants in the inherent: the request carries them
+//! ([`BlockRequest::relay_parent_descendants`], [`descendants`]).
+//!
 //! Like a cumulus node, the collator runs the code in its parent state's
 //! `:code`: after a runtime upgrade it loads the new runtime (and reads
 //! its transaction format) once, and uses it for the blocks on top.
@@ -42,6 +47,7 @@
 //! (every cumulus runtime's) and its authorities sr25519 aura keys.
 
 pub mod block;
+pub mod descendants;
 mod error;
 pub mod extrinsic;
 pub mod genesis;

@@ -28,6 +28,7 @@
 //! The collator and the legacy path follow the para's code.
 
 pub mod drive;
+mod relay_parent;
 mod report;
 
 use std::time::Instant;
@@ -50,6 +51,7 @@ use parity_scale_codec::{Decode, Encode};
 use sp_core::Pair as _;
 
 pub use drive::SERVICE;
+pub use relay_parent::RelayParent;
 pub use report::{
     diff_results, readable_error, BlockReport, LegacyVerdict, PvmVerdict,
     Sized as SizeAgainstLimit, Summary,
@@ -93,6 +95,15 @@ pub enum RehearsalError {
     /// A registrar package was not enacted.
     #[error("the registrar's package was not enacted: {0}")]
     Registrar(String),
+    /// The para builds `offset` relay blocks behind the tip, and the chain
+    /// is not that far yet.
+    #[error("the para builds {offset} relay blocks behind the newest, and the chain is at timeslot {now}")]
+    RelayChainTooShort {
+        /// The para's `RelayParentOffset`.
+        offset: u32,
+        /// The chain's timeslot.
+        now: u32,
+    },
 }
 
 /// A runtime as the two paths run it: its wasm code (what the para and the
@@ -450,14 +461,16 @@ impl Rehearsal {
     }
 
     /// Builds the para's next block with `extrinsics` on its current state,
-    /// against the relay-chain state the service shows it now.
+    /// against the relay-chain state the service shows it now at its relay
+    /// parent ([`Self::relay_parent`]).
     pub fn produce(&self, extrinsics: Vec<Vec<u8>>) -> Result<Candidate, RehearsalError> {
-        let relay = self.relay_state()?;
+        let relay = self.relay_parent()?;
         let request = BlockRequest {
             max_pov_size: MAX_POV_SIZE,
-            ..BlockRequest::new(relay.slot, relay.entries())
+            ..BlockRequest::new(relay.state.slot, relay.state.entries())
         }
-        .with_extrinsics(extrinsics);
+        .with_extrinsics(extrinsics)
+        .with_relay_parent_descendants(relay.descendants);
         let block = self.collator.build_block(&self.parent, &request)?;
         let code_hash = self
             .current_code()

@@ -181,8 +181,15 @@ const RELAY_CHAIN_SLOT_DURATION_MILLIS: u32 = 6000;
 const BLOCK_PROCESSING_VELOCITY: u32 = 1;
 /// Blocks built on an unincluded parent (asynchronous backing).
 const UNINCLUDED_SEGMENT_CAPACITY: u32 = 3;
-/// Blocks are built on the newest relay parent.
+/// Blocks are built on the newest relay parent; with the
+/// `relay-parent-offset-1` feature, on the one before it, as Polkadot's
+/// system chains do: the parachain inherent then carries the relay parent's
+/// header and one descendant, BABE-sealed, which `set_validation_data`
+/// checks.
+#[cfg(not(feature = "relay-parent-offset-1"))]
 const RELAY_PARENT_OFFSET: u32 = 0;
+#[cfg(feature = "relay-parent-offset-1")]
+const RELAY_PARENT_OFFSET: u32 = 1;
 
 /// Block initialization takes at most this much of the block's weight.
 const AVERAGE_ON_INITIALIZE_RATIO: Perbill = Perbill::from_percent(5);
