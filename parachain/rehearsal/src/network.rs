@@ -601,56 +601,7 @@ impl Network {
             let block = self.step(para, extrinsics)?;
             on_block(step, &block);
             let channel = self.channel(s.sender, s.recipient);
-            let m = &block.messaging;
-            let expected: Result<(), String> = match step {
-                "open request" => match channel {
-                    Some(ChannelState::Requested(_)) => Ok(()),
-                    other => Err(format!("channel {other:?}, not requested")),
-                },
-                "accept" => match channel {
-                    Some(ChannelState::Open(_)) if m.delivered_downward == 1 => Ok(()),
-                    other => Err(format!(
-                        "{} downward delivered, channel {other:?}: not the request notified and the channel open",
-                        m.delivered_downward
-                    )),
-                },
-                "transfer" => match channel {
-                    Some(ChannelState::Open(c))
-                        if c.msg_count >= 1
-                            && m.sent_horizontal.iter().any(|(r, _)| *r == s.recipient) =>
-                    {
-                        Ok(())
-                    }
-                    other => Err(format!(
-                        "sent {:?}, channel {other:?}: no message queued on the channel",
-                        m.sent_horizontal
-                    )),
-                },
-                "receive" => match channel {
-                    Some(ChannelState::Open(c))
-                        if c.msg_count == 0
-                            && m.delivered_horizontal.get(&s.sender).copied().unwrap_or(0) >= 1 =>
-                    {
-                        Ok(())
-                    }
-                    other => Err(format!(
-                        "delivered {:?}, channel {other:?}: the message not delivered and pruned",
-                        m.delivered_horizontal
-                    )),
-                },
-                "close" => match channel {
-                    Some(ChannelState::Closing(_)) | None => Ok(()),
-                    other => Err(format!("channel {other:?}, not closing")),
-                },
-                "drain" => match channel {
-                    None if m.delivered_downward >= 1 => Ok(()),
-                    other => Err(format!(
-                        "{} downward delivered, channel {other:?}: not notified and gone",
-                        m.delivered_downward
-                    )),
-                },
-                _ => Ok(()),
-            };
+            let expected = step_done(step, s, channel, &block.messaging);
             if let Err(what) = expected {
                 outcome.failures.push(ScenarioFailure { step, what });
             }
@@ -661,5 +612,64 @@ impl Network {
             }
         }
         Ok(outcome)
+    }
+}
+
+/// Whether `step` of a [`ChannelScenario`] did what it should: `channel`
+/// is the channel's state after it, `m` its block's messaging.
+fn step_done(
+    step: &str,
+    s: &ChannelScenario,
+    channel: Option<ChannelState>,
+    m: &Messaging,
+) -> Result<(), String> {
+    match step {
+        "open request" => match channel {
+            Some(ChannelState::Requested(_)) => Ok(()),
+            other => Err(format!("channel {other:?}, not requested")),
+        },
+        "accept" => match channel {
+            Some(ChannelState::Open(_)) if m.delivered_downward == 1 => Ok(()),
+            other => Err(format!(
+                "{} downward delivered, channel {other:?}: not the request notified and the channel open",
+                m.delivered_downward
+            )),
+        },
+        "transfer" => match channel {
+            Some(ChannelState::Open(c))
+                if c.msg_count >= 1
+                    && m.sent_horizontal.iter().any(|(r, _)| *r == s.recipient) =>
+            {
+                Ok(())
+            }
+            other => Err(format!(
+                "sent {:?}, channel {other:?}: no message queued on the channel",
+                m.sent_horizontal
+            )),
+        },
+        "receive" => match channel {
+            Some(ChannelState::Open(c))
+                if c.msg_count == 0
+                    && m.delivered_horizontal.get(&s.sender).copied().unwrap_or(0) >= 1 =>
+            {
+                Ok(())
+            }
+            other => Err(format!(
+                "delivered {:?}, channel {other:?}: the message not delivered and pruned",
+                m.delivered_horizontal
+            )),
+        },
+        "close" => match channel {
+            Some(ChannelState::Closing(_)) | None => Ok(()),
+            other => Err(format!("channel {other:?}, not closing")),
+        },
+        "drain" => match channel {
+            None if m.delivered_downward >= 1 => Ok(()),
+            other => Err(format!(
+                "{} downward delivered, channel {other:?}: not notified and gone",
+                m.delivered_downward
+            )),
+        },
+        _ => Ok(()),
     }
 }
