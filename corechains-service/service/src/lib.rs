@@ -10,7 +10,9 @@
 //! - **accumulate** ([`accumulate`]) enacts the results: heads, code
 //!   upgrades, message queues, registrations;
 //! - the **authorizer** ([`authorize`]) binds a work package to the para it
-//!   may advance.
+//!   may advance;
+//! - **JAM transfers** ([`jam_transfers`]): the design of XCM into deferred
+//!   transfers and back (not yet implemented).
 //!
 //! This crate is the service's logic, `no_std`, over traits standing for
 //! the host calls ([`host`]). The service program (the PVM blob, built by
@@ -29,6 +31,7 @@ pub mod authorize;
 pub mod executor;
 pub mod host;
 pub mod host_functions;
+pub mod jam_transfers;
 pub mod refine;
 pub mod relay_state;
 #[cfg(any(test, feature = "testing"))]
