@@ -627,7 +627,9 @@ pub fn close_channel<S: Storage + ?Sized>(
             channel.sender,
         );
     } else {
-        st.write(StorageKey::HrmpCloseRequest(channel), &());
+        // The timeslot it was asked at: a value, not `()`, because a JAM
+        // `write` of zero octets removes the key (GP B.7, `write`).
+        st.write(StorageKey::HrmpCloseRequest(channel), &now);
     }
     dmp::queue_checked(st, other, now, notification);
     Ok(())

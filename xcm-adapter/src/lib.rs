@@ -22,6 +22,17 @@
 //!   notifications sent back down; anything else is refused with a reason
 //!   and kept.
 //!
+//! # Delivery
+//!
+//! A collator gives a para, in its parachain inherent, its whole downward
+//! queue and its inbound channels' contents as the service stores them at
+//! the relay parent (the relay chain's `dmq_contents` and
+//! `inbound_hrmp_channels_contents`); the relay state it proves at that
+//! timeslot has the MQC heads they end at, and parachain-system, unchanged,
+//! checks them (a message left out or altered: the block is invalid). The
+//! para's `processed_downward_messages` and `hrmp_watermark` then prune
+//! them when its block is enacted ([`enact_candidate`]).
+//!
 //! Every operation reads the service's storage through an [`Overlay`]
 //! ([`store`]), validates first and only then writes into the overlay:
 //! a refusal (a typed error) leaves it as it was. The service commits the
@@ -56,6 +67,15 @@
 //!   `RefundSurplus`, `DepositAsset`, `UnpaidExecution`) are accepted and
 //!   do nothing (there is nothing to pay with); `SetTopic` is accepted; any
 //!   other instruction refuses the message.
+//! - **Upward limits** are the relay chain's acceptance checks
+//!   ([`ump::check_upward`]: messages per candidate, message size, queue
+//!   count and octets), but the upward queue is always empty between
+//!   blocks (messages run when their block is enacted), so the queue
+//!   limits bound one candidate's messages. Refused upward messages are
+//!   kept up to [`ump::MAX_KEPT_REFUSED`] per para, the older ones
+//!   dropped and counted.
+//! - **A channel's close request** is stored as the timeslot it was asked
+//!   at, not `()`: a JAM `write` of no octets removes the key.
 //! - **The downward queue's length limit** is the relay chain's
 //!   (`MAX_POSSIBLE_ALLOCATION / max_downward_message_size` messages, one
 //!   fewer than the relay chain lets through), and there is no delivery
@@ -225,6 +245,9 @@ pub enum MessagingError {
     /// Its `horizontal_messages`.
     #[error("horizontal messages: {0}")]
     Outbound(hrmp::OutboundError),
+    /// Its `upward_messages`, against the relay chain's limits.
+    #[error("upward messages: {0}")]
+    Upward(ump::UpwardError),
 }
 
 /// What a candidate of a para does to the message queues (its

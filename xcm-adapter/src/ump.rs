@@ -12,8 +12,16 @@
 //! | `hrmp_close_channel` | 2 | `channel_id: HrmpChannelId` |
 //!
 //! A message runs whole or not at all ([`execute`]); [`process`] keeps
-//! every refused message with its reason ([`RefusedUpward`]) under the
-//! para's [`StorageKey::UpwardRefused`], never dropping one.
+//! refused messages with their reasons ([`RefusedUpward`]) under the
+//! para's [`StorageKey::UpwardRefused`]: the latest [`MAX_KEPT_REFUSED`],
+//! the number of older ones dropped counted under
+//! [`StorageKey::UpwardRefusedDropped`] (a para cannot fill the service's
+//! storage with messages it refuses, and none goes uncounted).
+//!
+//! Before any of it, a candidate's upward messages are checked against
+//! the relay chain's limits ([`check_upward`], upstream inclusion's
+//! `check_upward_messages`): count per candidate, message size, and the
+//! queue's count and octets; a candidate over them is refused whole.
 
 use alloc::vec::Vec;
 
@@ -165,9 +173,118 @@ pub fn execute<S: Storage + ?Sized>(
     Ok(calls.into_iter().map(|(_, call)| call).collect())
 }
 
+/// The most refused upward messages kept per para.
+pub const MAX_KEPT_REFUSED: usize = 64;
+
+/// The relay chain's limits on a candidate's upward messages (its host
+/// configuration's `max_upward_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UmpLimits {
+    /// The most upward messages one candidate may send.
+    pub max_message_num_per_candidate: u32,
+    /// The largest upward message, in octets.
+    pub max_message_size: u32,
+    /// The most messages the para's upward queue may hold.
+    pub max_queue_count: u32,
+    /// The most octets the para's upward queue may hold.
+    pub max_queue_size: u32,
+}
+
+/// Why a candidate's upward messages are refused (upstream inclusion's
+/// `UmpAcceptanceCheckErr`).
+// The SCALE derive casts variant indices to `u8`.
+#[allow(clippy::cast_possible_truncation)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, thiserror::Error)]
+pub enum UpwardError {
+    /// More messages than one candidate may send.
+    #[error("{sent} upward messages, more than the {permitted} permitted per candidate")]
+    MoreMessagesThanPermitted {
+        /// Sent.
+        sent: u32,
+        /// Permitted.
+        permitted: u32,
+    },
+    /// A message over the size limit.
+    #[error("upward message {idx} has {msg_size} octets, more than {max_size}")]
+    MessageTooLarge {
+        /// Its position.
+        idx: u32,
+        /// Its size.
+        msg_size: u32,
+        /// The limit.
+        max_size: u32,
+    },
+    /// The queue would hold too many messages.
+    #[error("the upward queue would hold {count} messages, more than {limit}")]
+    CapacityExceeded {
+        /// Queued plus sent.
+        count: u32,
+        /// The limit.
+        limit: u32,
+    },
+    /// The queue would hold too many octets.
+    #[error("the upward queue would hold {total_size} octets, more than {limit}")]
+    TotalSizeExceeded {
+        /// Queued plus sent.
+        total_size: u32,
+        /// The limit.
+        limit: u32,
+    },
+}
+
+/// Checks `para`'s upward `messages` against `limits`, with what its
+/// upward queue ([`StorageKey::UpwardQueue`]) holds (upstream
+/// `check_upward_messages`, in its order). Writes nothing.
+pub fn check_upward<S: Storage + ?Sized>(
+    st: &mut Overlay<'_, S>,
+    limits: &UmpLimits,
+    para: ParaId,
+    messages: &[Vec<u8>],
+) -> Result<(), UpwardError> {
+    let sent = crate::len_u32(messages.len());
+    if sent > limits.max_message_num_per_candidate {
+        return Err(UpwardError::MoreMessagesThanPermitted {
+            sent,
+            permitted: limits.max_message_num_per_candidate,
+        });
+    }
+    let queued: Vec<Vec<u8>> = st.read(&StorageKey::UpwardQueue(para)).unwrap_or_default();
+    let mut count = crate::len_u32(queued.len());
+    let mut total_size = queued
+        .iter()
+        .fold(0u32, |sum, m| sum.saturating_add(crate::len_u32(m.len())));
+    for (idx, msg) in (0u32..).zip(messages) {
+        let msg_size = crate::len_u32(msg.len());
+        if msg_size > limits.max_message_size {
+            return Err(UpwardError::MessageTooLarge {
+                idx,
+                msg_size,
+                max_size: limits.max_message_size,
+            });
+        }
+        count = count.saturating_add(1);
+        total_size = total_size.saturating_add(msg_size);
+    }
+    if count > limits.max_queue_count {
+        return Err(UpwardError::CapacityExceeded {
+            count,
+            limit: limits.max_queue_count,
+        });
+    }
+    if total_size > limits.max_queue_size {
+        return Err(UpwardError::TotalSizeExceeded {
+            total_size,
+            limit: limits.max_queue_size,
+        });
+    }
+    Ok(())
+}
+
 /// Runs `para`'s upward `messages`, sent at timeslot `now`, in order
 /// ([`execute`]); each refused one is appended, with its reason, to the
-/// para's [`StorageKey::UpwardRefused`]. What happened to each.
+/// para's [`StorageKey::UpwardRefused`], of which the latest
+/// [`MAX_KEPT_REFUSED`] are kept (the older ones counted under
+/// [`StorageKey::UpwardRefusedDropped`]). What happened to each.
 pub fn process<S: Storage + ?Sized>(
     st: &mut Overlay<'_, S>,
     config: &HrmpConfig,
@@ -193,7 +310,18 @@ pub fn process<S: Storage + ?Sized>(
         }
         outcomes.push(outcome);
     }
-    if let Some(refused) = refused {
+    if let Some(mut refused) = refused {
+        let excess = refused.len().saturating_sub(MAX_KEPT_REFUSED);
+        if excess > 0 {
+            refused.drain(..excess);
+            let dropped: u32 = st
+                .read(&StorageKey::UpwardRefusedDropped(para))
+                .unwrap_or_default();
+            st.write(
+                StorageKey::UpwardRefusedDropped(para),
+                &dropped.saturating_add(crate::len_u32(excess)),
+            );
+        }
         st.write_list(StorageKey::UpwardRefused(para), &refused);
     }
     outcomes

@@ -486,6 +486,10 @@ fn a_channel_opens_on_acceptance_and_closes_once_drained() {
         },
         |o| hrmp::check_outbound(o, B, &[msg(A, 1)], 10),
     );
+    // Non-empty: the service's `write` of zero octets would remove it.
+    assert!(s
+        .get(&StorageKey::HrmpCloseRequest(ch(B, A)))
+        .is_some_and(|v| !v.is_empty()));
     refused(&mut s, &ChannelError::AlreadyClosing(ch(B, A)), |o| {
         hrmp::close_channel(o, &CONFIG, B, ch(B, A), 24)
     });
@@ -792,4 +796,84 @@ fn a_candidate_is_checked_whole_before_any_effect() {
         None
     );
     assert_eq!(get::<u32>(&s, StorageKey::HrmpWatermark(B)), Some(10));
+}
+
+#[test]
+fn upward_messages_over_the_relay_chain_limits_are_refused_with_why() {
+    use parajam_xcm_adapter::ump::{UmpLimits, UpwardError};
+    let mut s = storage();
+    let limits = UmpLimits {
+        max_message_num_per_candidate: 3,
+        max_message_size: 10,
+        max_queue_count: 4,
+        max_queue_size: 25,
+    };
+    let m = |len: usize| vec![7u8; len];
+    // Within the limits.
+    let mut o = Overlay::new(&mut s);
+    assert_eq!(
+        ump::check_upward(&mut o, &limits, A, &[m(10), m(10)]),
+        Ok(())
+    );
+    assert_eq!(ump::check_upward(&mut o, &limits, A, &[]), Ok(()));
+    drop(o);
+    let cases = [
+        (
+            vec![m(1); 4],
+            UpwardError::MoreMessagesThanPermitted {
+                sent: 4,
+                permitted: 3,
+            },
+        ),
+        (
+            vec![m(1), m(11)],
+            UpwardError::MessageTooLarge {
+                idx: 1,
+                msg_size: 11,
+                max_size: 10,
+            },
+        ),
+        (
+            vec![m(10), m(10), m(10)],
+            UpwardError::TotalSizeExceeded {
+                total_size: 30,
+                limit: 25,
+            },
+        ),
+    ];
+    for (messages, expected) in cases {
+        refused(&mut s, &expected, |o| {
+            ump::check_upward(o, &limits, A, &messages)
+        });
+        assert!(!expected.to_string().is_empty());
+    }
+    // What the queue holds counts.
+    s.insert(StorageKey::UpwardQueue(A), vec![m(1), m(1)].encode());
+    refused(
+        &mut s,
+        &UpwardError::CapacityExceeded { count: 5, limit: 4 },
+        |o| ump::check_upward(o, &limits, A, &[m(1), m(1), m(1)]),
+    );
+}
+
+#[test]
+fn refused_upward_messages_are_kept_up_to_a_bound_and_the_dropped_counted() {
+    use parajam_xcm_adapter::ump::MAX_KEPT_REFUSED;
+    let mut s = storage();
+    // ClearOrigin (opcode 10) only: refused.
+    let bad = |n: u8| vec![5u8, 4, 10, n];
+    let first: Vec<Vec<u8>> = (0..60).map(bad).collect();
+    run(&mut s, |o| ump::process(o, &CONFIG, B, 5, &first));
+    let kept: Vec<RefusedUpward> = get(&s, StorageKey::UpwardRefused(B)).expect("kept");
+    assert_eq!(kept.len(), 60);
+    assert_eq!(get::<u32>(&s, StorageKey::UpwardRefusedDropped(B)), None);
+    let second: Vec<Vec<u8>> = (60..70).map(bad).collect();
+    run(&mut s, |o| ump::process(o, &CONFIG, B, 6, &second));
+    let kept: Vec<RefusedUpward> = get(&s, StorageKey::UpwardRefused(B)).expect("kept");
+    assert_eq!(kept.len(), MAX_KEPT_REFUSED);
+    // The latest are kept, oldest first; the oldest six are counted.
+    assert_eq!(kept[0].msg, bad(6));
+    assert_eq!(kept[MAX_KEPT_REFUSED - 1].msg, bad(69));
+    assert_eq!(kept[MAX_KEPT_REFUSED - 1].sent_at, 6);
+    assert_eq!(get::<u32>(&s, StorageKey::UpwardRefusedDropped(B)), Some(6));
 }

@@ -463,6 +463,20 @@ fn messaging_changes<H: AccumulateHost>(
         hrmp_watermark: output.hrmp_watermark,
         horizontal_messages: &output.horizontal_messages,
     };
+    let hc = &config.host_config;
+    let limits = ump::UmpLimits {
+        max_message_num_per_candidate: hc.max_upward_message_num_per_candidate,
+        max_message_size: hc.max_upward_message_size,
+        max_queue_count: hc.max_upward_queue_count,
+        max_queue_size: hc.max_upward_queue_size,
+    };
+    ump::check_upward(
+        &mut overlay,
+        &limits,
+        output.para_id,
+        &output.upward_messages,
+    )
+    .map_err(|e| Rejection::Messaging(MessagingError::Upward(e)))?;
     parajam_xcm_adapter::enact_candidate(
         &mut overlay,
         &candidate,

@@ -14,6 +14,8 @@
 //! - the para's relay chain is emulated: its state per para and timeslot
 //!   ([`relay_state`]) and, for runtimes that build on an older relay
 //!   parent, its headers ([`relay_chain`]).
+//! - **JAM transfers** ([`jam_transfers`]): the design of XCM into deferred
+//!   transfers and back (not yet implemented).
 //!
 //! This crate is the service's logic, `no_std`, over traits standing for
 //! the host calls ([`host`]). The service program (the PVM blob, built by
@@ -32,6 +34,7 @@ pub mod authorize;
 pub mod executor;
 pub mod host;
 pub mod host_functions;
+pub mod jam_transfers;
 pub mod refine;
 pub mod relay_chain;
 pub mod relay_state;

@@ -859,3 +859,122 @@ fn upward_xcm_opens_a_channel_between_two_paras() {
         }])
     );
 }
+
+#[test]
+fn upward_messages_over_the_host_configuration_are_rejected_and_change_nothing() {
+    use parajam_corechains_types::state::AbridgedHostConfiguration;
+    use parajam_xcm_adapter::ump::UpwardError;
+    let limits = AbridgedHostConfiguration::DEFAULT;
+    let num = limits.max_upward_message_num_per_candidate;
+    let size = limits.max_upward_message_size;
+    let cases = [
+        (
+            vec![vec![1u8]; num as usize + 1],
+            UpwardError::MoreMessagesThanPermitted {
+                sent: num + 1,
+                permitted: num,
+            },
+        ),
+        (
+            vec![vec![1u8; size as usize + 1]],
+            UpwardError::MessageTooLarge {
+                idx: 0,
+                msg_size: size + 1,
+                max_size: size,
+            },
+        ),
+    ];
+    let s = storage();
+    for (messages, reason) in cases {
+        let mut s = MemStorage {
+            storage: s.storage.clone(),
+            ..MemStorage::default()
+        };
+        let mut o = at(&s, output(&[1], &[2]), 10);
+        o.upward_messages = messages;
+        let before = s.storage.clone();
+        let events = accumulate(&mut s, SERVICE, 10, &[valid(o)]).expect("no fatal failure");
+        assert_eq!(
+            rejected(&events),
+            vec![Rejection::Messaging(MessagingError::Upward(reason))]
+        );
+        assert_eq!(s.storage, before);
+    }
+}
+
+#[test]
+fn messages_to_an_unknown_para_or_a_closing_channel_are_rejected() {
+    let (s, other) = two_paras();
+    let unknown = ParaId(3000);
+    // To a para that is not registered: no channel to it.
+    let mut s1 = MemStorage {
+        storage: s.storage.clone(),
+        ..MemStorage::default()
+    };
+    let mut o = at(&s1, output(&[1], &[2]), 10);
+    o.horizontal_messages = vec![OutboundHrmpMessage {
+        recipient: unknown,
+        data: vec![1],
+    }];
+    let before = s1.storage.clone();
+    let events = accumulate(&mut s1, SERVICE, 10, &[valid(o)]).expect("no fatal failure");
+    assert_eq!(
+        rejected(&events),
+        vec![Rejection::Messaging(MessagingError::Outbound(
+            OutboundError::NoSuchChannel {
+                idx: 0,
+                channel: HrmpChannelId {
+                    sender: PARA,
+                    recipient: unknown,
+                },
+            }
+        ))]
+    );
+    assert_eq!(s1.storage, before);
+
+    // PARA → other holds a message and is closing: it takes no more.
+    let mut s2 = MemStorage {
+        storage: s.storage.clone(),
+        ..MemStorage::default()
+    };
+    let mut o = at(&s2, output(&[1], &[2]), 10);
+    o.horizontal_messages = vec![OutboundHrmpMessage {
+        recipient: other,
+        data: vec![1],
+    }];
+    let events = accumulate(&mut s2, SERVICE, 10, &[valid(o)]).expect("no fatal failure");
+    assert!(rejected(&events).is_empty(), "{events:?}");
+    let channel = HrmpChannelId {
+        sender: PARA,
+        recipient: other,
+    };
+    let mut o = at(&s2, output(&[2], &[3]), 11);
+    o.upward_messages = vec![transact(HrmpCall::CloseChannel {
+        channel_id: channel,
+    })];
+    let events = accumulate(&mut s2, SERVICE, 11, &[valid(o)]).expect("no fatal failure");
+    assert!(rejected(&events).is_empty(), "{events:?}");
+    // Closing is a stored value (a JAM `write` of no octets removes the key).
+    assert!(s2
+        .storage
+        .get(&StorageKey::HrmpCloseRequest(channel).to_key())
+        .is_some_and(|v| !v.is_empty()));
+    let mut o = at(&s2, output(&[3], &[4]), 12);
+    o.horizontal_messages = vec![OutboundHrmpMessage {
+        recipient: other,
+        data: vec![2],
+    }];
+    let before = s2.storage.clone();
+    let events = accumulate(&mut s2, SERVICE, 12, &[valid(o)]).expect("no fatal failure");
+    let [Rejection::Messaging(MessagingError::Outbound(error))] = &rejected(&events)[..] else {
+        panic!("rejected for its messaging: {events:?}");
+    };
+    assert!(
+        matches!(
+            error,
+            OutboundError::NoSuchChannel { .. } | OutboundError::ChannelClosing { .. }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(s2.storage, before);
+}

@@ -24,8 +24,9 @@
 //! | [`DmqMqcHead(p)`](StorageKey::DmqMqcHead) | `0e ‖ E4(p)` | [`Hash`](crate::Hash): the MQC head of every downward message ever queued for `p` (absent: zero) |
 //! | [`HrmpOpenRequest(c)`](StorageKey::HrmpOpenRequest) | `0f ‖ E4(s) ‖ E4(r)` | `HrmpOpenRequest` (`parajam-xcm-adapter`): `s`'s request to open `c`, not yet accepted by `r` |
 //! | [`HrmpOpenRequestCount(p)`](StorageKey::HrmpOpenRequestCount) | `10 ‖ E4(p)` | `u32`: how many of `p`'s open requests are pending |
-//! | [`HrmpCloseRequest(c)`](StorageKey::HrmpCloseRequest) | `11 ‖ E4(s) ‖ E4(r)` | `()`: channel `c` is closing: it takes no new messages and goes once its recipient has processed the rest |
-//! | [`UpwardRefused(p)`](StorageKey::UpwardRefused) | `12 ‖ E4(p)` | `Vec<RefusedUpward>` (`parajam-xcm-adapter`): upward messages of `p` that were not executed, with why, oldest first |
+//! | [`HrmpCloseRequest(c)`](StorageKey::HrmpCloseRequest) | `11 ‖ E4(s) ‖ E4(r)` | `u32`: channel `c` is closing since this timeslot: it takes no new messages and goes once its recipient has processed the rest (a value, not `()`: a JAM `write` of zero octets removes the key) |
+//! | [`UpwardRefused(p)`](StorageKey::UpwardRefused) | `12 ‖ E4(p)` | `Vec<RefusedUpward>` (`parajam-xcm-adapter`): upward messages of `p` that were not executed, with why, oldest first; at most `parajam_xcm_adapter::ump::MAX_KEPT_REFUSED` |
+//! | [`UpwardRefusedDropped(p)`](StorageKey::UpwardRefusedDropped) | `13 ‖ E4(p)` | `u32`: how many of `p`'s refused upward messages were dropped (the oldest) to keep `UpwardRefused(p)` within its bound |
 //!
 //! Key `05` (once a per-recipient HRMP queue) is retired: horizontal
 //! messages live in their channels ([`HrmpChannelContents`](StorageKey::HrmpChannelContents)).
@@ -104,13 +105,18 @@ pub enum StorageKey {
     /// How many open requests a para has pending: `u32`.
     #[codec(index = 16)]
     HrmpOpenRequestCount(ParaId),
-    /// A closing HRMP channel: `()`.
+    /// A closing HRMP channel: `u32`, the timeslot it was asked to close at.
     #[codec(index = 17)]
     HrmpCloseRequest(HrmpChannelId),
     /// The upward messages of a para that were refused: `Vec<RefusedUpward>`
     /// of `parajam-xcm-adapter`.
     #[codec(index = 18)]
     UpwardRefused(ParaId),
+    /// How many refused upward messages of a para were dropped from
+    /// [`Self::UpwardRefused`], oldest first, to keep it within its bound:
+    /// `u32`.
+    #[codec(index = 19)]
+    UpwardRefusedDropped(ParaId),
 }
 
 /// An HRMP channel's identity (upstream `HrmpChannelId` of

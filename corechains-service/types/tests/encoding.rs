@@ -331,6 +331,10 @@ fn storage_keys_are_a_prefix_octet_and_para_ids() {
             [&[17][..], &id, &id2].concat(),
         ),
         (StorageKey::UpwardRefused(p), [&[18][..], &id].concat()),
+        (
+            StorageKey::UpwardRefusedDropped(p),
+            [&[19][..], &id].concat(),
+        ),
     ];
     for (key, octets) in cases {
         assert_eq!(key.to_key(), octets, "{key:?}");

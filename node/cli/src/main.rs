@@ -7,6 +7,7 @@ mod pvf;
 mod pvf_build;
 mod pvf_check;
 mod run;
+mod xcm_check;
 
 use std::process::ExitCode;
 
@@ -32,6 +33,9 @@ enum Command {
     /// Run a node: for now a dev chain (`--dev`) authored by the dev
     /// validators, stored on disk and served over JIP-2 RPC.
     Run(run::RunArgs),
+    /// XCM between parachains on JAM: `xcm check` runs two paras on a dev
+    /// chain, a channel opened by XCM, a transfer, the channel closed.
+    Xcm(xcm_check::XcmArgs),
 }
 
 fn main() -> ExitCode {
@@ -54,6 +58,7 @@ fn main() -> ExitCode {
         Command::FuzzTarget(args) => fuzz_target::run(&args),
         Command::Pvf(args) => pvf::run(&args),
         Command::Run(args) => run::run(&args),
+        Command::Xcm(args) => xcm_check::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -161,7 +161,11 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
 
 /// A runtime's code: a crate directory built (or read from the cache) by
 /// `parajam pvf build`, or a wasm file and its PVF artifact.
-fn runtime_code(path: &Path, pvf: Option<&Path>, features: &[String]) -> anyhow::Result<Code> {
+pub(crate) fn runtime_code(
+    path: &Path,
+    pvf: Option<&Path>,
+    features: &[String],
+) -> anyhow::Result<Code> {
     if let Some(pvf) = pvf {
         let wasm = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
         let pvf = std::fs::read(pvf).with_context(|| format!("reading {}", pvf.display()))?;

@@ -5,7 +5,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use cumulus_primitives_core::{ParachainBlockData, PersistedValidationData};
+use cumulus_primitives_core::{
+    InboundDownwardMessage, InboundHrmpMessage, ParaId, ParachainBlockData, PersistedValidationData,
+};
 use cumulus_primitives_parachain_inherent::{
     v0, ParachainInherentData, INHERENT_IDENTIFIER, PARACHAIN_INHERENT_IDENTIFIER_V0,
 };
@@ -58,6 +60,16 @@ pub struct BlockRequest {
     /// `relay_parent_descendants`); empty otherwise. See
     /// [`Collator::relay_parent_offset`](crate::Collator::relay_parent_offset).
     pub relay_parent_descendants: Vec<Header>,
+    /// The para's downward queue at the relay parent (what the relay
+    /// chain's `dmq_contents` gives a cumulus collator): every message not
+    /// yet processed, oldest first. parachain-system drops the ones it
+    /// processed already and checks the rest against the relay state's
+    /// `dmq_mqc_head`.
+    pub downward_messages: Vec<InboundDownwardMessage>,
+    /// The contents of the para's inbound HRMP channels at the relay parent
+    /// (`inbound_hrmp_channels_contents`), by sender: checked against each
+    /// channel's MQC head in the relay state.
+    pub horizontal_messages: BTreeMap<ParaId, Vec<InboundHrmpMessage>>,
 }
 
 impl BlockRequest {
@@ -72,6 +84,8 @@ impl BlockRequest {
             max_pov_size: 5 * 1024 * 1024,
             extrinsics: Vec::new(),
             relay_parent_descendants: Vec::new(),
+            downward_messages: Vec::new(),
+            horizontal_messages: BTreeMap::new(),
         }
     }
 
@@ -79,6 +93,19 @@ impl BlockRequest {
     #[must_use]
     pub fn with_relay_parent_descendants(mut self, headers: Vec<Header>) -> Self {
         self.relay_parent_descendants = headers;
+        self
+    }
+
+    /// With these inbound messages: the para's downward queue and its
+    /// inbound channels' contents at the relay parent.
+    #[must_use]
+    pub fn with_inbound(
+        mut self,
+        downward_messages: Vec<InboundDownwardMessage>,
+        horizontal_messages: BTreeMap<ParaId, Vec<InboundHrmpMessage>>,
+    ) -> Self {
+        self.downward_messages = downward_messages;
+        self.horizontal_messages = horizontal_messages;
         self
     }
 
@@ -234,16 +261,16 @@ pub(crate) fn build(
     let parachain_inherent = ParachainInherentData {
         validation_data: validation_data.clone(),
         relay_chain_state: relay.proof.clone(),
-        downward_messages: Vec::new(),
-        horizontal_messages: BTreeMap::default(),
+        downward_messages: request.downward_messages.clone(),
+        horizontal_messages: request.horizontal_messages.clone(),
         relay_parent_descendants: request.relay_parent_descendants.clone(),
         collator_peer_id: None,
     };
     let parachain_inherent_v0 = v0::ParachainInherentData {
         validation_data,
         relay_chain_state: relay.proof,
-        downward_messages: Vec::new(),
-        horizontal_messages: BTreeMap::default(),
+        downward_messages: request.downward_messages.clone(),
+        horizontal_messages: request.horizontal_messages.clone(),
     };
     let mut inherent_data = sp_inherents::InherentData::new();
     let put_failed = |e: sp_inherents::Error| CollatorError::State(format!("inherent data: {e}"));

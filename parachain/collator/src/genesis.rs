@@ -29,6 +29,16 @@ pub fn preset_names(runtime: &Runtime) -> Result<Vec<String>, CollatorError> {
 /// number 0, a zero parent hash, the state's root and the empty extrinsics
 /// root.
 pub fn build(runtime: &Runtime, preset: &str) -> Result<ParaState, CollatorError> {
+    build_patched(runtime, preset, None)
+}
+
+/// [`build`] with `extra` (a JSON patch) merged after the preset's patch,
+/// as a chain spec's own patch is.
+pub fn build_patched(
+    runtime: &Runtime,
+    preset: &str,
+    extra: Option<serde_json::Value>,
+) -> Result<ParaState, CollatorError> {
     let empty = InMemoryBackend::<BlakeTwo256>::default();
     let get_preset = "GenesisBuilder_get_preset";
     let default: Option<Vec<u8>> = runtime.call_args(&empty, get_preset, &None::<Vec<u8>>)?;
@@ -42,6 +52,9 @@ pub fn build(runtime: &Runtime, preset: &str) -> Result<ParaState, CollatorError
         None => serde_json::Value::Object(serde_json::Map::new()),
     };
     merge(&mut config, parse(&patch)?);
+    if let Some(extra) = extra {
+        merge(&mut config, extra);
+    }
     let config =
         serde_json::to_vec(&config).map_err(|e| CollatorError::GenesisJson(e.to_string()))?;
 

@@ -57,6 +57,10 @@ pub mod state;
 pub mod tamper;
 
 pub use block::{BlockReport, BlockRequest, BuiltBlock};
+/// The inbound-message types of a [`BlockRequest`] (cumulus's).
+pub mod inbound {
+    pub use cumulus_primitives_core::{InboundDownwardMessage, InboundHrmpMessage, ParaId};
+}
 pub use error::CollatorError;
 pub use extrinsic::{ChainContext, TxFormat};
 pub use relay::{relay_state_proof, RelayState, RelayStateConfig};
@@ -93,12 +97,17 @@ pub struct CollatorOptions {
     /// The keys the collator seals with: the slot's aura authority must be
     /// one of them (default: the six dev accounts).
     pub keys: Vec<sr25519::Pair>,
+    /// A JSON patch merged into the preset's genesis config (e.g.
+    /// `{"parachainInfo": {"parachainId": 2001}}` for a second instance
+    /// of the same runtime under another para id); none by default.
+    pub genesis_patch: Option<serde_json::Value>,
 }
 
 impl std::fmt::Debug for CollatorOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CollatorOptions")
             .field("preset", &self.preset)
+            .field("genesis_patch", &self.genesis_patch)
             .field(
                 "keys",
                 &self
@@ -119,6 +128,7 @@ impl Default for CollatorOptions {
                 .iter()
                 .filter_map(|name| dev_pair(name).ok())
                 .collect(),
+            genesis_patch: None,
         }
     }
 }
@@ -158,8 +168,17 @@ impl Collator {
     /// `options.preset` and reads the transaction format from the
     /// metadata.
     pub fn new(code: &[u8], options: &CollatorOptions) -> Result<Self, CollatorError> {
-        let runtime = Runtime::new(code)?;
-        let genesis = genesis::build(&runtime, &options.preset)?;
+        Self::with_runtime(Runtime::new(code)?, options)
+    }
+
+    /// [`Self::new`] with a runtime loaded already: collators of several
+    /// paras running the same code share its compiled module.
+    pub fn with_runtime(
+        runtime: Runtime,
+        options: &CollatorOptions,
+    ) -> Result<Self, CollatorError> {
+        let genesis =
+            genesis::build_patched(&runtime, &options.preset, options.genesis_patch.clone())?;
         let tx = TxFormat::from_metadata(&metadata(&runtime, &genesis)?)?;
         Ok(Self {
             runtime,

@@ -28,17 +28,21 @@
 //! The collator and the legacy path follow the para's code.
 
 pub mod drive;
+pub mod network;
 mod relay_parent;
 mod report;
+pub mod xcm_calls;
 
 use std::time::Instant;
 
 use parajam_authoring::{Contents, DevChain, DevKeys, Genesis};
 use parajam_bandersnatch::RingContext;
-use parajam_collator::{BlockRequest, BuiltBlock, Collator, CollatorOptions, ParaState};
+use parajam_collator::{inbound, BlockRequest, BuiltBlock, Collator, CollatorOptions, ParaState};
 use parajam_corechains_build::genesis::{service_account, GenesisPara};
 use parajam_corechains_service::relay_state::RelayState;
-use parajam_corechains_types::state::StorageKey;
+use parajam_corechains_types::state::{
+    HrmpChannelId, InboundDownwardMessage, InboundHrmpMessage, StorageKey,
+};
 use parajam_corechains_types::{
     AuthScope, HeadData, ParaId, ParachainCandidate, PvmBuild, RefineOutput, ValidationCodeHash,
     ValidationParams, WorkItemPayload,
@@ -267,7 +271,7 @@ impl Default for Scenario {
 }
 
 /// A code the rehearsal knows: both forms, prepared for the legacy path.
-struct Known {
+pub(crate) struct Known {
     code: Code,
     legacy: parajam_pvf::legacy::Prepared,
 }
@@ -381,18 +385,12 @@ impl Rehearsal {
 
     /// The value under `key` in the service's storage.
     pub fn service_storage(&self, key: StorageKey) -> Option<Vec<u8>> {
-        self.chain
-            .state()
-            .accounts
-            .get(&SERVICE)?
-            .storage(&key.to_key())
-            .map(<[u8]>::to_vec)
+        service_storage(&self.chain, key)
     }
 
     /// The para's head in the service's storage.
     pub fn stored_head(&self) -> Option<Vec<u8>> {
-        let value = self.service_storage(StorageKey::Head(self.para))?;
-        HeadData::decode(&mut &value[..]).ok().map(|h| h.0)
+        stored_head(&self.chain, self.para)
     }
 
     /// The para's current code (a PVF hash) in the service's storage.
@@ -405,12 +403,7 @@ impl Rehearsal {
 
     /// The relay-chain state the service shows the para now.
     pub fn relay_state(&self) -> Result<RelayState, RehearsalError> {
-        RelayState::read(
-            |key| self.service_storage(key),
-            self.para,
-            self.chain.state().timeslot,
-        )
-        .ok_or(RehearsalError::NotRegistered(self.para.0))
+        relay_state(&self.chain, self.para)
     }
 
     /// Registers `code`'s PVM build with the service (a registrar package
@@ -465,12 +458,14 @@ impl Rehearsal {
     /// parent ([`Self::relay_parent`]).
     pub fn produce(&self, extrinsics: Vec<Vec<u8>>) -> Result<Candidate, RehearsalError> {
         let relay = self.relay_parent()?;
+        let (downward, horizontal) = inbound(&self.chain, self.para);
         let request = BlockRequest {
             max_pov_size: MAX_POV_SIZE,
             ..BlockRequest::new(relay.state.slot, relay.state.entries())
         }
         .with_extrinsics(extrinsics)
-        .with_relay_parent_descendants(relay.descendants);
+        .with_relay_parent_descendants(relay.descendants)
+        .with_inbound(downward, horizontal);
         let block = self.collator.build_block(&self.parent, &request)?;
         let code_hash = self
             .current_code()
@@ -572,172 +567,30 @@ impl Rehearsal {
     /// enact it. If it is enacted and the rehearsal built it, the para's
     /// next block builds on it.
     pub fn check(&mut self, candidate: &Candidate) -> Result<BlockReport, RehearsalError> {
-        let params = self.config.params;
         let known = self
             .codes
             .iter()
             .find(|k| k.code.pvf_hash() == candidate.code_hash)
             .ok_or_else(|| RehearsalError::UnknownCode(report::hex(&candidate.code_hash)))?;
-        let validation_params = candidate.validation_params();
-
-        // The relay chain's path.
-        let started = Instant::now();
-        let legacy = match known.legacy.validate_block(&validation_params) {
-            Ok(v) => LegacyVerdict::Valid(v.result),
-            Err(e) => LegacyVerdict::Invalid(e.to_string()),
-        };
-        let legacy_time = started.elapsed();
-
-        // JAM: Ξ on the para's package.
-        let payload = WorkItemPayload::Candidate(ParachainCandidate {
-            para_id: self.para,
-            parent_head: HeadData(candidate.parent_head.clone()),
-            validation_code_hash: ValidationCodeHash(candidate.code_hash),
-            anchor: self
-                .chain
-                .refine_context()
-                .ok_or_else(|| chain_error("no recent block"))?
-                .anchor
-                .0,
-            relay_parent_number: candidate.relay_parent_number,
-            relay_parent_storage_root: candidate.relay_parent_storage_root,
-            block_data_hash: parajam_crypto::blake2b_256(&candidate.pov),
-        });
-        let extrinsics = [candidate.pov.clone()];
-        let package = self.package(AuthScope::Para(self.para), &payload, &extrinsics)?;
-        let gas_limit = package.items[0].refine_gas_limit;
-        let started = Instant::now();
-        let guaranteed = self.guarantee(&package, &extrinsics, PARA_CORE);
-        let pvm_time = started.elapsed();
-
-        let (pvm, gas, bundle, output) = pvm_verdict(&params, guaranteed.as_ref());
-
-        let (identical, diff) = self.compare(known, &legacy, &pvm, &validation_params, gas_limit);
-        let (head, new_code) = match &pvm {
-            PvmVerdict::Valid(o) => (
-                Some(SizeAgainstLimit {
-                    size: o.head_data.0.len() as u64,
-                    limit: u64::from(self.relay_state()?.host_config.max_head_data_size),
-                }),
-                o.new_validation_code,
-            ),
-            _ => (None, None),
-        };
-
-        // Enactment, whatever the verdict: accumulate must refuse what is
-        // invalid.
-        if let Ok(g) = guaranteed {
-            self.enact(g)?;
-        }
-        // Enacted: accumulate says so, and the stored head is the block's.
-        let enacted = self.accepted_last()
-            && match &pvm {
-                PvmVerdict::Valid(o) => self.stored_head().as_deref() == Some(&o.head_data.0[..]),
-                _ => true,
-            };
-        let rejection = (!enacted).then(|| self.rejections().join("; "));
-        let upgrade_enacted = enacted && self.logged("UpgradeEnacted");
-        if enacted {
+        let report = check_candidate(
+            &mut self.chain,
+            &self.config,
+            known,
+            self.para,
+            PARA_CORE,
+            candidate,
+        )?;
+        if report.enacted {
             if let Some(built) = &candidate.built {
                 self.parent = built.state.clone();
             }
         }
-        Ok(BlockReport {
-            number: candidate.number,
-            extrinsics: candidate.built.as_ref().map(|b| b.extrinsics.len()),
-            relay_parent: candidate.relay_parent_number,
-            legacy,
-            legacy_time,
-            pvm,
-            pvm_time,
-            gas: (gas, gas_limit),
-            identical,
-            diff,
-            pov: SizeAgainstLimit {
-                size: candidate.pov.len() as u64,
-                limit: u64::from(MAX_POV_SIZE),
-            },
-            head,
-            bundle,
-            output,
-            new_code,
-            enacted,
-            upgrade_enacted,
-            rejection: rejection.filter(|r| !r.is_empty()),
-        })
-    }
-
-    /// Whether the engines agree, and where they differ.
-    fn compare(
-        &self,
-        known: &Known,
-        legacy: &LegacyVerdict,
-        pvm: &PvmVerdict,
-        params: &[u8],
-        gas: u64,
-    ) -> (bool, Vec<String>) {
-        match (legacy, pvm) {
-            (LegacyVerdict::Valid(result), PvmVerdict::Valid(output)) => {
-                if parajam_crypto::blake2b_256(result) == output.result_hash {
-                    (true, Vec::new())
-                } else {
-                    (false, self.diff(known, result, params, gas))
-                }
-            }
-            (LegacyVerdict::Invalid(_), PvmVerdict::Invalid(_) | PvmVerdict::Failed(_)) => {
-                (true, Vec::new())
-            }
-            (LegacyVerdict::Valid(_), _) => (false, vec!["valid on wasm, not on the PVM".into()]),
-            (LegacyVerdict::Invalid(_), PvmVerdict::Valid(_)) => {
-                (false, vec!["valid on the PVM, not on wasm".into()])
-            }
-        }
-    }
-
-    /// Where the PVM's result differs from `wasm`'s: the PVF run natively
-    /// with the service's executor, for its octets.
-    fn diff(&self, known: &Known, wasm: &[u8], params: &[u8], gas: u64) -> Vec<String> {
-        let pvm = self.chain.pvm();
-        let backend = self
-            .config
-            .backend
-            .unwrap_or_else(|| pvm.preferred_backend());
-        match parajam_pvf::pvm::validate_block(pvm, backend, &known.code.pvf, params, gas) {
-            Ok((validated, _)) => diff_results(wasm, &validated.result),
-            Err(e) => vec![format!("the PVF run natively failed: {e}")],
-        }
-    }
-
-    /// Whether the last accumulation enacted a head for the para.
-    fn accepted_last(&self) -> bool {
-        self.logged("HeadEnacted")
-    }
-
-    /// Whether the last accumulation logged an event `event` for the para.
-    fn logged(&self, event: &str) -> bool {
-        let para = format!("para: ParaId({})", self.para.0);
-        self.service_logs()
-            .iter()
-            .any(|l| l.starts_with(event) && l.contains(&para))
-    }
-
-    /// The service's log lines of the last accumulation.
-    fn service_logs(&self) -> Vec<String> {
-        self.chain
-            .last_accumulation()
-            .logs
-            .iter()
-            .filter(|(service, _)| *service == SERVICE)
-            .map(|(_, entry)| String::from_utf8_lossy(&entry.message).into_owned())
-            .collect()
+        Ok(report)
     }
 
     /// What the last accumulation rejected, as the service logged it.
     fn rejections(&self) -> Vec<String> {
-        self.service_logs()
-            .into_iter()
-            .filter(|l| l.starts_with("Rejected"))
-            .collect()
+        rejections(&self.chain)
     }
 
     /// A package of one CoreChains item with `payload` and `extrinsics`,
@@ -748,15 +601,7 @@ impl Rehearsal {
         payload: &WorkItemPayload,
         extrinsics: &[Vec<u8>],
     ) -> Result<WorkPackage, RehearsalError> {
-        let context = self
-            .chain
-            .refine_context()
-            .ok_or_else(|| chain_error("no recent block"))?;
-        let mut gas = drive::ItemGas::most(&self.chain);
-        if let Some(refine) = self.config.refine_gas {
-            gas.refine = refine;
-        }
-        drive::package(context, scope, payload, extrinsics, gas)
+        package(&self.chain, &self.config, scope, payload, extrinsics)
     }
 
     /// `Ξ(p, c)` by a guarantor on the chain's current accounts.
@@ -766,11 +611,7 @@ impl Rehearsal {
         extrinsics: &[Vec<u8>],
         core: CoreIndex,
     ) -> Result<Guaranteed, RehearsalError> {
-        let backend = self
-            .config
-            .backend
-            .unwrap_or_else(|| self.chain.pvm().preferred_backend());
-        drive::guarantee(&self.chain, backend, package, extrinsics, core)
+        guarantee(&self.chain, &self.config, package, extrinsics, core)
     }
 
     /// Guarantees the report in one block; it is assured, and accumulated,
@@ -778,6 +619,294 @@ impl Rehearsal {
     fn enact(&mut self, guaranteed: Guaranteed) -> Result<(), RehearsalError> {
         drive::enact(&mut self.chain, guaranteed)
     }
+}
+
+/// The value under `key` in the service's storage on `chain`.
+pub(crate) fn service_storage(chain: &DevChain, key: StorageKey) -> Option<Vec<u8>> {
+    chain
+        .state()
+        .accounts
+        .get(&SERVICE)?
+        .storage(&key.to_key())
+        .map(<[u8]>::to_vec)
+}
+
+/// `para`'s head in the service's storage.
+pub(crate) fn stored_head(chain: &DevChain, para: ParaId) -> Option<Vec<u8>> {
+    let value = service_storage(chain, StorageKey::Head(para))?;
+    HeadData::decode(&mut &value[..]).ok().map(|h| h.0)
+}
+
+/// The inbound messages the service holds for `para` now, as a relay
+/// chain gives them to a collator (`dmq_contents`,
+/// `inbound_hrmp_channels_contents`): its downward queue, and the contents
+/// of each channel in its ingress index (a closing channel stays there
+/// until drained), by sender. The relay state the collator proves at the
+/// same timeslot has the MQC heads these messages end at.
+pub fn inbound(
+    chain: &DevChain,
+    para: ParaId,
+) -> (
+    Vec<inbound::InboundDownwardMessage>,
+    std::collections::BTreeMap<inbound::ParaId, Vec<inbound::InboundHrmpMessage>>,
+) {
+    fn decode<T: Decode>(value: Option<Vec<u8>>) -> Option<T> {
+        T::decode(&mut &value?[..]).ok()
+    }
+    let downward: Vec<InboundDownwardMessage> =
+        decode(service_storage(chain, StorageKey::DownwardQueue(para))).unwrap_or_default();
+    let senders: Vec<ParaId> =
+        decode(service_storage(chain, StorageKey::HrmpIngress(para))).unwrap_or_default();
+    let horizontal = senders
+        .into_iter()
+        .map(|sender| {
+            let id = HrmpChannelId {
+                sender,
+                recipient: para,
+            };
+            let contents: Vec<InboundHrmpMessage> =
+                decode(service_storage(chain, StorageKey::HrmpChannelContents(id)))
+                    .unwrap_or_default();
+            (
+                inbound::ParaId::from(sender.0),
+                contents
+                    .into_iter()
+                    .map(|m| inbound::InboundHrmpMessage {
+                        sent_at: m.sent_at,
+                        data: m.data,
+                    })
+                    .collect(),
+            )
+        })
+        .collect();
+    (
+        downward
+            .into_iter()
+            .map(|m| inbound::InboundDownwardMessage {
+                sent_at: m.sent_at,
+                msg: m.msg,
+            })
+            .collect(),
+        horizontal,
+    )
+}
+
+/// The relay-chain state the service shows `para` now.
+pub(crate) fn relay_state(chain: &DevChain, para: ParaId) -> Result<RelayState, RehearsalError> {
+    RelayState::read(
+        |key| service_storage(chain, key),
+        para,
+        chain.state().timeslot,
+    )
+    .ok_or(RehearsalError::NotRegistered(para.0))
+}
+
+/// Validates `candidate` of `para` (running `known`) on both paths,
+/// compares, and has `chain` enact it from a package on `core`.
+pub(crate) fn check_candidate(
+    chain: &mut DevChain,
+    config: &Config,
+    known: &Known,
+    para: ParaId,
+    core: CoreIndex,
+    candidate: &Candidate,
+) -> Result<BlockReport, RehearsalError> {
+    let params = config.params;
+    let validation_params = candidate.validation_params();
+
+    // The relay chain's path.
+    let started = Instant::now();
+    let legacy = match known.legacy.validate_block(&validation_params) {
+        Ok(v) => LegacyVerdict::Valid(v.result),
+        Err(e) => LegacyVerdict::Invalid(e.to_string()),
+    };
+    let legacy_time = started.elapsed();
+
+    // JAM: Ξ on the para's package.
+    let payload = WorkItemPayload::Candidate(ParachainCandidate {
+        para_id: para,
+        parent_head: HeadData(candidate.parent_head.clone()),
+        validation_code_hash: ValidationCodeHash(candidate.code_hash),
+        anchor: chain
+            .refine_context()
+            .ok_or_else(|| chain_error("no recent block"))?
+            .anchor
+            .0,
+        relay_parent_number: candidate.relay_parent_number,
+        relay_parent_storage_root: candidate.relay_parent_storage_root,
+        block_data_hash: parajam_crypto::blake2b_256(&candidate.pov),
+    });
+    let extrinsics = [candidate.pov.clone()];
+    let package = package(chain, config, AuthScope::Para(para), &payload, &extrinsics)?;
+    let gas_limit = package.items[0].refine_gas_limit;
+    let started = Instant::now();
+    let guaranteed = guarantee(chain, config, &package, &extrinsics, core);
+    let pvm_time = started.elapsed();
+
+    let (pvm, gas, bundle, output) = pvm_verdict(&params, guaranteed.as_ref());
+
+    let (identical, diff) = compare(
+        chain,
+        config,
+        known,
+        &legacy,
+        &pvm,
+        &validation_params,
+        gas_limit,
+    );
+    let (head, new_code) = match &pvm {
+        PvmVerdict::Valid(o) => (
+            Some(SizeAgainstLimit {
+                size: o.head_data.0.len() as u64,
+                limit: u64::from(relay_state(chain, para)?.host_config.max_head_data_size),
+            }),
+            o.new_validation_code,
+        ),
+        _ => (None, None),
+    };
+
+    // Enactment, whatever the verdict: accumulate must refuse what is
+    // invalid.
+    if let Ok(g) = guaranteed {
+        drive::enact(chain, g)?;
+    }
+    // Enacted: accumulate says so, and the stored head is the block's.
+    let enacted = logged(chain, para, "HeadEnacted")
+        && match &pvm {
+            PvmVerdict::Valid(o) => stored_head(chain, para).as_deref() == Some(&o.head_data.0[..]),
+            _ => true,
+        };
+    let rejection = (!enacted).then(|| rejections(chain).join("; "));
+    let upgrade_enacted = enacted && logged(chain, para, "UpgradeEnacted");
+    Ok(BlockReport {
+        number: candidate.number,
+        extrinsics: candidate.built.as_ref().map(|b| b.extrinsics.len()),
+        relay_parent: candidate.relay_parent_number,
+        legacy,
+        legacy_time,
+        pvm,
+        pvm_time,
+        gas: (gas, gas_limit),
+        identical,
+        diff,
+        pov: SizeAgainstLimit {
+            size: candidate.pov.len() as u64,
+            limit: u64::from(MAX_POV_SIZE),
+        },
+        head,
+        bundle,
+        output,
+        new_code,
+        enacted,
+        upgrade_enacted,
+        rejection: rejection.filter(|r| !r.is_empty()),
+    })
+}
+
+/// Whether the engines agree, and where they differ.
+fn compare(
+    chain: &DevChain,
+    config: &Config,
+    known: &Known,
+    legacy: &LegacyVerdict,
+    pvm: &PvmVerdict,
+    params: &[u8],
+    gas: u64,
+) -> (bool, Vec<String>) {
+    match (legacy, pvm) {
+        (LegacyVerdict::Valid(result), PvmVerdict::Valid(output)) => {
+            if parajam_crypto::blake2b_256(result) == output.result_hash {
+                (true, Vec::new())
+            } else {
+                (false, diff(chain, config, known, result, params, gas))
+            }
+        }
+        (LegacyVerdict::Invalid(_), PvmVerdict::Invalid(_) | PvmVerdict::Failed(_)) => {
+            (true, Vec::new())
+        }
+        (LegacyVerdict::Valid(_), _) => (false, vec!["valid on wasm, not on the PVM".into()]),
+        (LegacyVerdict::Invalid(_), PvmVerdict::Valid(_)) => {
+            (false, vec!["valid on the PVM, not on wasm".into()])
+        }
+    }
+}
+
+/// Where the PVM's result differs from `wasm`'s: the PVF run natively
+/// with the service's executor, for its octets.
+fn diff(
+    chain: &DevChain,
+    config: &Config,
+    known: &Known,
+    wasm: &[u8],
+    params: &[u8],
+    gas: u64,
+) -> Vec<String> {
+    let pvm = chain.pvm();
+    let backend = config.backend.unwrap_or_else(|| pvm.preferred_backend());
+    match parajam_pvf::pvm::validate_block(pvm, backend, &known.code.pvf, params, gas) {
+        Ok((validated, _)) => diff_results(wasm, &validated.result),
+        Err(e) => vec![format!("the PVF run natively failed: {e}")],
+    }
+}
+
+/// Whether the last accumulation logged an event `event` for `para`.
+pub(crate) fn logged(chain: &DevChain, para: ParaId, event: &str) -> bool {
+    let para = format!("para: ParaId({})", para.0);
+    service_logs(chain)
+        .iter()
+        .any(|l| l.starts_with(event) && l.contains(&para))
+}
+
+/// The service's log lines of the last accumulation.
+pub(crate) fn service_logs(chain: &DevChain) -> Vec<String> {
+    chain
+        .last_accumulation()
+        .logs
+        .iter()
+        .filter(|(service, _)| *service == SERVICE)
+        .map(|(_, entry)| String::from_utf8_lossy(&entry.message).into_owned())
+        .collect()
+}
+
+/// What the last accumulation rejected, as the service logged it.
+pub(crate) fn rejections(chain: &DevChain) -> Vec<String> {
+    service_logs(chain)
+        .into_iter()
+        .filter(|l| l.starts_with("Rejected"))
+        .collect()
+}
+
+/// A package of one CoreChains item with `payload` and `extrinsics`,
+/// authorized under `scope`, anchored on the chain's head.
+pub(crate) fn package(
+    chain: &DevChain,
+    config: &Config,
+    scope: AuthScope,
+    payload: &WorkItemPayload,
+    extrinsics: &[Vec<u8>],
+) -> Result<WorkPackage, RehearsalError> {
+    let context = chain
+        .refine_context()
+        .ok_or_else(|| chain_error("no recent block"))?;
+    let mut gas = drive::ItemGas::most(chain);
+    if let Some(refine) = config.refine_gas {
+        gas.refine = refine;
+    }
+    drive::package(context, scope, payload, extrinsics, gas)
+}
+
+/// `Ξ(p, c)` by a guarantor on the chain's current accounts.
+pub(crate) fn guarantee(
+    chain: &DevChain,
+    config: &Config,
+    package: &WorkPackage,
+    extrinsics: &[Vec<u8>],
+    core: CoreIndex,
+) -> Result<Guaranteed, RehearsalError> {
+    let backend = config
+        .backend
+        .unwrap_or_else(|| chain.pvm().preferred_backend());
+    drive::guarantee(chain, backend, package, extrinsics, core)
 }
 
 /// The service's verdict in `Ξ`'s outcome, the gas refine used, and the

@@ -1,0 +1,168 @@
+//! `parajam xcm check`: do two unchanged cumulus runtimes exchange XCM on
+//! JAM, identically on wasm and the PVM?
+//!
+//! Two instances of a runtime (the same code, para ids `--paras`, each
+//! from the genesis preset with its `parachainInfo.parachainId` set) on
+//! one JAM dev chain with the CoreChains service (`parajam-rehearsal`'s
+//! network): a channel opened through the upward request/accept flow
+//! (sudo's `pallet-xcm` `send` of `Transact(hrmp_*)` to the relay chain),
+//! a native-token reserve transfer over it, and the channel closed. Each
+//! block is validated by the relay chain's PVF executor on wasm and by
+//! the service's refine on the PVM, compared and enacted; the report per
+//! block says what it did to the message queues (delivered, sent,
+//! processed, channel states). Exits non-zero unless every block is valid,
+//! identical and enacted and every step did what it should.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use parajam_primitives::ProtocolParameters;
+use parajam_pvm::{Pvm, PvmFlavor};
+use parajam_rehearsal::network::{ChannelScenario, Network};
+use parajam_rehearsal::Config;
+
+use crate::chain_args::BackendChoice;
+
+/// `parajam xcm`.
+#[derive(Debug, clap::Args)]
+pub struct XcmArgs {
+    #[command(subcommand)]
+    command: XcmCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum XcmCommand {
+    /// Two paras on a JAM dev chain: a channel opened by XCM, a transfer
+    /// over it, the channel closed; every block on wasm and the PVM.
+    Check(CheckArgs),
+}
+
+/// `parajam xcm check`.
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// The runtime: a cumulus runtime crate directory (built for wasm and
+    /// the PVM with `parajam pvf build`, cached), or, with `--pvf`, its
+    /// wasm code file.
+    #[arg(long)]
+    runtime: PathBuf,
+    /// The runtime's PVF artifact, when `--runtime` is a wasm file.
+    #[arg(long)]
+    pvf: Option<PathBuf>,
+    /// Features to build the runtime crate with.
+    #[arg(long, value_delimiter = ',')]
+    features: Vec<String>,
+    /// The two para ids: the channel's sender, then its recipient.
+    #[arg(long, value_delimiter = ',', default_values_t = [2000, 2001])]
+    paras: Vec<u32>,
+    /// The native-token amount Alice transfers to Bob, smallest units.
+    #[arg(long, default_value_t = 10_000_000_000_000)]
+    amount: u128,
+    /// The channel's capacity, in messages.
+    #[arg(long, default_value_t = 8)]
+    max_capacity: u32,
+    /// The channel's largest message, in octets.
+    #[arg(long, default_value_t = 1024)]
+    max_message_size: u32,
+    /// The genesis preset.
+    #[arg(long, default_value = "development")]
+    preset: String,
+    /// JAM protocol parameters.
+    #[arg(long, default_value = "tiny")]
+    params: String,
+    /// PVM backend.
+    #[arg(long, value_enum, default_value = "auto")]
+    backend: BackendChoice,
+}
+
+/// Runs `parajam xcm`.
+pub fn run(args: &XcmArgs) -> anyhow::Result<ExitCode> {
+    match &args.command {
+        XcmCommand::Check(args) => check(args),
+    }
+}
+
+fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
+    let params = match args.params.as_str() {
+        "tiny" => ProtocolParameters::TINY,
+        "full" => ProtocolParameters::FULL,
+        other => bail!("--params {other}: tiny or full"),
+    };
+    let [sender, recipient] = args.paras[..] else {
+        bail!("--paras: two para ids, the sender then the recipient");
+    };
+    if sender == recipient {
+        bail!("--paras: two different para ids");
+    }
+    let code = crate::pvf_check::runtime_code(&args.runtime, args.pvf.as_deref(), &args.features)?;
+    println!(
+        "runtime: wasm {} B (0x{}), PVF artifact {} B (0x{})",
+        code.wasm.len(),
+        hex::encode(code.wasm_hash()),
+        code.pvf.len(),
+        hex::encode(code.pvf_hash())
+    );
+    let backend = args
+        .backend
+        .resolve(&Pvm::new(PvmFlavor::Gp072).context("starting the PVM")?)?;
+    let config = Config {
+        preset: args.preset.clone(),
+        params,
+        backend: Some(backend),
+        ..Config::default()
+    };
+    let mut net = Network::new(code, config, &[sender, recipient], &[])
+        .context("setting up the two paras")?;
+    println!(
+        "paras {sender} and {recipient} on a JAM dev chain ({} parameters, PVM {backend:?}), CoreChains service {}",
+        params.name,
+        parajam_rehearsal::SERVICE
+    );
+    let scenario = ChannelScenario {
+        sender,
+        recipient,
+        max_capacity: args.max_capacity,
+        max_message_size: args.max_message_size,
+        amount: args.amount,
+    };
+    let outcome = net.channel_scenario(&scenario, |step, block| {
+        println!("[{step}] {block}");
+    })?;
+    let blocks = outcome.blocks.len();
+    let valid = outcome
+        .blocks
+        .iter()
+        .filter(|(_, b)| b.block.ok() && b.block.enacted)
+        .count();
+    let (sent, delivered) = outcome.blocks.iter().fold((0, 0), |(s, d), (_, b)| {
+        let m = &b.messaging;
+        (
+            s + m.sent_upward + m.sent_horizontal.len(),
+            d + m.delivered_downward + m.delivered_horizontal.values().sum::<usize>(),
+        )
+    });
+    for failure in &outcome.failures {
+        println!("step {failure}");
+    }
+    for (para, refused) in [sender, recipient].map(|p| (p, net.refused_upward(p))) {
+        for r in refused {
+            println!(
+                "para {para}: upward message refused by the service (kept): {}",
+                r.reason
+            );
+        }
+    }
+    println!(
+        "verdict: {} — {blocks} blocks ({valid} valid on wasm and PVM, identical, enacted); {sent} messages sent, {delivered} delivered; channel {sender} -> {recipient} {}",
+        if outcome.ok() { "OK" } else { "FAILED" },
+        match net.channel(sender, recipient) {
+            None => "closed".to_owned(),
+            Some(state) => format!("left {state}"),
+        }
+    );
+    Ok(if outcome.ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

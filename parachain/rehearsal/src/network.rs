@@ -1,0 +1,675 @@
+//! Several paras on one dev chain, exchanging XCM through the CoreChains
+//! service's message queues (the XCM adapter): each para has its own
+//! collator (the same runtime under another genesis, e.g. another para
+//! id), its blocks are checked on both engines and enacted one package at
+//! a time ([`Network::step`]), and each block's report says what it did
+//! to the queues: messages delivered to it (what its collator put in the
+//! parachain inherent), sent (upward, horizontal), processed (downward
+//! count, HRMP watermark), what the service made of its upward messages,
+//! and every channel's state after it.
+//!
+//! The collator of a para gives it the service's queues at the relay
+//! parent it builds on ([`crate::inbound`]): its whole downward queue and
+//! its inbound channels' contents, matching the MQC heads in the relay
+//! state it proves. A candidate built on a relay state that changed before
+//! it was enacted (another para's block sent it a message, opened or
+//! closed a channel with it) is refused by accumulate (`WrongRelayState`)
+//! and has to be built again: [`Network::step`] enacts one package at a
+//! time, so each block is built on the state it is enacted against.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use parajam_authoring::{Contents, DevChain, DevKeys, Genesis};
+use parajam_bandersnatch::RingContext;
+use parajam_collator::{BlockRequest, Collator, CollatorOptions, ParaState, Runtime};
+use parajam_corechains_build::genesis::{
+    service_account_with_channels, GenesisChannel, GenesisPara,
+};
+use parajam_corechains_types::state::{HrmpChannelId, StorageKey};
+use parajam_corechains_types::{AuthScope, ParaId};
+use parajam_primitives::types::CoreIndex;
+use parajam_xcm_adapter::{HrmpChannel, HrmpOpenRequest, RefusedUpward};
+use parity_scale_codec::Decode;
+
+use crate::{
+    chain_error, check_candidate, drive, inbound, service_logs, service_storage, BlockReport,
+    Candidate, Code, Config, Known, PvmVerdict, RehearsalError, SERVICE,
+};
+
+/// A para of a [`Network`].
+struct Para {
+    id: ParaId,
+    core: CoreIndex,
+    collator: Collator,
+    parent: ParaState,
+}
+
+/// A JAM dev chain with the CoreChains service and several paras running
+/// the same code, each with its collator.
+pub struct Network {
+    config: Config,
+    chain: DevChain,
+    known: Known,
+    paras: Vec<Para>,
+}
+
+impl fmt::Debug for Network {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Network")
+            .field("config", &self.config)
+            .field(
+                "paras",
+                &self.paras.iter().map(|p| p.id.0).collect::<Vec<_>>(),
+            )
+            .field("slot", &self.chain.state().timeslot)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The state of an HRMP channel, as the service keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChannelState {
+    /// Requested by the sender, not yet accepted.
+    Requested(HrmpOpenRequest),
+    /// Open: it takes messages.
+    Open(HrmpChannel),
+    /// Closing: it takes no more messages and goes once drained.
+    Closing(HrmpChannel),
+}
+
+impl fmt::Display for ChannelState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Requested(r) => write!(
+                f,
+                "requested (capacity {}, message size {})",
+                r.max_capacity, r.max_message_size
+            ),
+            Self::Open(c) => write!(
+                f,
+                "open, {} messages / {} octets queued",
+                c.msg_count, c.total_size
+            ),
+            Self::Closing(c) => write!(
+                f,
+                "closing, {} messages / {} octets to drain",
+                c.msg_count, c.total_size
+            ),
+        }
+    }
+}
+
+/// What one para block did to the message queues.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Messaging {
+    /// Downward messages its collator delivered (in the parachain inherent).
+    pub delivered_downward: usize,
+    /// Horizontal messages its collator delivered, by sender.
+    pub delivered_horizontal: BTreeMap<u32, usize>,
+    /// Upward messages it sent.
+    pub sent_upward: usize,
+    /// Horizontal messages it sent: recipient, octets.
+    pub sent_horizontal: Vec<(u32, usize)>,
+    /// Its `processed_downward_messages`.
+    pub processed_downward: u32,
+    /// Its `hrmp_watermark`.
+    pub hrmp_watermark: u32,
+    /// What the service made of its upward messages (its log lines).
+    pub upward: Vec<String>,
+    /// Every channel between the network's paras after the block.
+    pub channels: Vec<(u32, u32, ChannelState)>,
+}
+
+/// A para block's report: the engines' verdicts and enactment, and its
+/// messaging.
+#[derive(Debug, Clone)]
+pub struct NetworkBlock {
+    /// The para.
+    pub para: u32,
+    /// The block's report.
+    pub block: BlockReport,
+    /// Its messaging.
+    pub messaging: Messaging,
+    /// The extrinsics (indices among those asked for) included whose
+    /// dispatch failed, when the block was built here.
+    pub failed_dispatches: Vec<usize>,
+}
+
+impl fmt::Display for NetworkBlock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let m = &self.messaging;
+        writeln!(f, "para {} {}", self.para, self.block)?;
+        if !self.failed_dispatches.is_empty() {
+            writeln!(
+                f,
+                "  extrinsics whose dispatch failed: {:?}",
+                self.failed_dispatches
+            )?;
+        }
+        let delivered_h: usize = m.delivered_horizontal.values().sum();
+        writeln!(
+            f,
+            "  messages: delivered {} downward, {} horizontal {:?}; sent {} upward, {} horizontal {:?}; processed {} downward, HRMP watermark {}",
+            m.delivered_downward,
+            delivered_h,
+            m.delivered_horizontal,
+            m.sent_upward,
+            m.sent_horizontal.len(),
+            m.sent_horizontal,
+            m.processed_downward,
+            m.hrmp_watermark
+        )?;
+        for line in &m.upward {
+            writeln!(f, "  upward: {line}")?;
+        }
+        for (sender, recipient, state) in &m.channels {
+            writeln!(f, "  channel {sender} -> {recipient}: {state}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Network {
+    /// A chain whose CoreChains service has each of `para_ids` registered
+    /// at its genesis head (the runtime's `config.preset` with its
+    /// `parachainInfo.parachainId` set to the id) and running `code`, with
+    /// `channels` open at genesis; para `i` is authorized on core
+    /// `i mod C`.
+    pub fn new(
+        code: Code,
+        config: Config,
+        para_ids: &[u32],
+        channels: &[GenesisChannel],
+    ) -> Result<Self, RehearsalError> {
+        let runtime = Runtime::new(&code.wasm)?;
+        let params = config.params;
+        let cores = usize::from(params.core_count).max(1);
+        let mut paras = Vec::with_capacity(para_ids.len());
+        for (i, &id) in para_ids.iter().enumerate() {
+            let options = CollatorOptions {
+                preset: config.preset.clone(),
+                genesis_patch: Some(serde_json::json!({"parachainInfo": {"parachainId": id}})),
+                ..CollatorOptions::default()
+            };
+            let collator = Collator::with_runtime(runtime.clone(), &options)?;
+            let parent = collator.genesis().clone();
+            paras.push(Para {
+                id: ParaId(id),
+                core: CoreIndex::try_from(i % cores)
+                    .map_err(|_| chain_error("more cores than a core index holds"))?,
+                collator,
+                parent,
+            });
+        }
+        parajam_corechains_types::pvf::PvfArtifact::from_bytes(&code.pvf)
+            .map_err(|e| RehearsalError::Artifact(e.to_string()))?;
+        let known = Known::new(code)?;
+
+        let ring = RingContext::zcash(usize::from(params.validators_count)).map_err(chain_error)?;
+        let keys = DevKeys::new(params.validators_count);
+        let heads: Vec<Vec<u8>> = paras.iter().map(|p| p.parent.head()).collect();
+        let genesis_paras: Vec<GenesisPara<'_>> = paras
+            .iter()
+            .zip(&heads)
+            .map(|(p, head)| GenesisPara {
+                id: p.id,
+                head,
+                pvf: &known.code.pvf,
+            })
+            .collect();
+        let account =
+            service_account_with_channels(1 << 50, config.upgrade_delay, &genesis_paras, channels)
+                .map_err(|(channel, e)| chain_error(format!("genesis channel {channel:?}: {e}")))?;
+        let mut jam_genesis =
+            Genesis::new(&params, keys.validators()).with_service(SERVICE, account);
+        let mut pools = vec![Vec::new(); cores];
+        for p in &paras {
+            pools[usize::from(p.core)].push(drive::authorizer(
+                AuthScope::Para(p.id),
+                config.upgrade_delay,
+            ));
+        }
+        for (core, pool) in pools.iter_mut().enumerate() {
+            if pool.is_empty() {
+                pool.push(drive::authorizer(
+                    AuthScope::Registrar,
+                    config.upgrade_delay,
+                ));
+            }
+            if pool.len() > usize::from(params.auth_pool_max_size) {
+                return Err(chain_error(format!(
+                    "{} paras on core {core}: more than its authorizer pool holds",
+                    pool.len()
+                )));
+            }
+        }
+        jam_genesis.authorizers = pools;
+        let state = jam_genesis.build(&params, &ring).map_err(chain_error)?;
+        let mut chain = DevChain::new(params, keys, state, ring).map_err(chain_error)?;
+        if let Some(backend) = config.backend {
+            chain.set_backend(backend);
+        }
+        chain
+            .author_next(Contents::default())
+            .map_err(chain_error)?;
+        Ok(Self {
+            config,
+            chain,
+            known,
+            paras,
+        })
+    }
+
+    fn para(&self, id: u32) -> Result<&Para, RehearsalError> {
+        self.paras
+            .iter()
+            .find(|p| p.id.0 == id)
+            .ok_or(RehearsalError::NotRegistered(id))
+    }
+
+    /// The paras' ids.
+    pub fn para_ids(&self) -> Vec<u32> {
+        self.paras.iter().map(|p| p.id.0).collect()
+    }
+
+    /// The collator of para `id`.
+    pub fn collator(&self, id: u32) -> Result<&Collator, RehearsalError> {
+        Ok(&self.para(id)?.collator)
+    }
+
+    /// The state para `id`'s next block builds on.
+    pub fn parent(&self, id: u32) -> Result<&ParaState, RehearsalError> {
+        Ok(&self.para(id)?.parent)
+    }
+
+    /// The JAM dev chain.
+    pub fn chain(&self) -> &DevChain {
+        &self.chain
+    }
+
+    /// The value under `key` in the service's storage.
+    pub fn service_storage(&self, key: StorageKey) -> Option<Vec<u8>> {
+        service_storage(&self.chain, key)
+    }
+
+    fn read<T: Decode>(&self, key: StorageKey) -> Option<T> {
+        T::decode(&mut &self.service_storage(key)?[..]).ok()
+    }
+
+    /// Channel `sender → recipient`'s state, if it is requested or open.
+    pub fn channel(&self, sender: u32, recipient: u32) -> Option<ChannelState> {
+        let id = HrmpChannelId {
+            sender: ParaId(sender),
+            recipient: ParaId(recipient),
+        };
+        if let Some(channel) = self.read::<HrmpChannel>(StorageKey::HrmpChannel(id)) {
+            return Some(
+                if self
+                    .service_storage(StorageKey::HrmpCloseRequest(id))
+                    .is_some()
+                {
+                    ChannelState::Closing(channel)
+                } else {
+                    ChannelState::Open(channel)
+                },
+            );
+        }
+        self.read::<HrmpOpenRequest>(StorageKey::HrmpOpenRequest(id))
+            .map(ChannelState::Requested)
+    }
+
+    /// Every requested or open channel between the network's paras.
+    pub fn channels(&self) -> Vec<(u32, u32, ChannelState)> {
+        let ids = self.para_ids();
+        let mut out = Vec::new();
+        for &s in &ids {
+            for &r in &ids {
+                if s != r {
+                    if let Some(state) = self.channel(s, r) {
+                        out.push((s, r, state));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The upward messages of para `id` the service refused, with why.
+    pub fn refused_upward(&self, id: u32) -> Vec<RefusedUpward> {
+        self.read(StorageKey::UpwardRefused(ParaId(id)))
+            .unwrap_or_default()
+    }
+
+    /// Builds para `id`'s next block with `extrinsics` on its current
+    /// state, against the relay-chain state the service shows it now, with
+    /// the inbound messages the service holds for it.
+    pub fn produce(&self, id: u32, extrinsics: Vec<Vec<u8>>) -> Result<Candidate, RehearsalError> {
+        let para = self.para(id)?;
+        let relay = crate::relay_state(&self.chain, para.id)?;
+        let (downward, horizontal) = inbound(&self.chain, para.id);
+        let request = BlockRequest {
+            max_pov_size: crate::MAX_POV_SIZE,
+            ..BlockRequest::new(relay.slot, relay.entries())
+        }
+        .with_extrinsics(extrinsics)
+        .with_inbound(downward, horizontal);
+        let block = para.collator.build_block(&para.parent, &request)?;
+        Ok(Candidate {
+            number: block.state.number(),
+            parent_head: block.parent_head.clone(),
+            pov: block.pov.clone(),
+            relay_parent_number: block.relay_parent_number,
+            relay_parent_storage_root: block.relay_parent_storage_root.0,
+            code_hash: self.known.code.pvf_hash(),
+            built: Some(Box::new(block)),
+        })
+    }
+
+    /// Validates para `id`'s `candidate` on both engines, compares, and
+    /// has the chain enact it; if enacted and built here, the para's next
+    /// block builds on it.
+    pub fn check(
+        &mut self,
+        id: u32,
+        candidate: &Candidate,
+    ) -> Result<NetworkBlock, RehearsalError> {
+        let (para, core) = {
+            let p = self.para(id)?;
+            (p.id, p.core)
+        };
+        let delivered =
+            parajam_collator::tamper::inbound_messages(&candidate.pov).unwrap_or_default();
+        let block = check_candidate(
+            &mut self.chain,
+            &self.config,
+            &self.known,
+            para,
+            core,
+            candidate,
+        )?;
+        if block.enacted {
+            if let Some(built) = &candidate.built {
+                if let Some(p) = self.paras.iter_mut().find(|p| p.id == para) {
+                    p.parent = built.state.clone();
+                }
+            }
+        }
+        let mut messaging = Messaging {
+            delivered_downward: delivered.downward.len(),
+            ..Messaging::default()
+        };
+        for (sender, _) in &delivered.horizontal {
+            *messaging
+                .delivered_horizontal
+                .entry(u32::from(*sender))
+                .or_default() += 1;
+        }
+        if let PvmVerdict::Valid(o) = &block.pvm {
+            messaging.sent_upward = o.upward_messages.len();
+            messaging.sent_horizontal = o
+                .horizontal_messages
+                .iter()
+                .map(|m| (m.recipient.0, m.data.len()))
+                .collect();
+            messaging.processed_downward = o.processed_downward_messages;
+            messaging.hrmp_watermark = o.hrmp_watermark;
+        }
+        if block.enacted {
+            let tag = format!("para: ParaId({})", para.0);
+            messaging.upward = service_logs(&self.chain)
+                .into_iter()
+                .filter(|l| l.starts_with("Upward") && l.contains(&tag))
+                .collect();
+        }
+        messaging.channels = self.channels();
+        Ok(NetworkBlock {
+            para: id,
+            block,
+            messaging,
+            failed_dispatches: candidate
+                .built
+                .as_ref()
+                .map(|b| b.failed_dispatches.clone())
+                .unwrap_or_default(),
+        })
+    }
+
+    /// [`Self::produce`] then [`Self::check`].
+    pub fn step(
+        &mut self,
+        id: u32,
+        extrinsics: Vec<Vec<u8>>,
+    ) -> Result<NetworkBlock, RehearsalError> {
+        let candidate = self.produce(id, extrinsics)?;
+        self.check(id, &candidate)
+    }
+
+    /// `call` signed by dev account `signer` on para `id`, with its next
+    /// nonce plus `offset` (for several in one block).
+    pub fn signed(
+        &self,
+        id: u32,
+        signer: &str,
+        call: &[u8],
+        offset: u64,
+    ) -> Result<Vec<u8>, RehearsalError> {
+        use sp_core::Pair as _;
+        let para = self.para(id)?;
+        let pair = parajam_collator::dev_pair(signer)?;
+        let nonce = para
+            .collator
+            .account_nonce(&para.parent, &pair.public().0)?
+            + offset;
+        Ok(para.collator.sign(&para.parent, call, &pair, nonce)?)
+    }
+
+    /// The transaction format of para `id`'s runtime now.
+    pub fn tx_format(&self, id: u32) -> Result<parajam_collator::TxFormat, RehearsalError> {
+        let para = self.para(id)?;
+        Ok(para.collator.runtime_at(&para.parent)?.tx.clone())
+    }
+}
+
+impl fmt::Display for ChannelStateList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (s, r, state) in self.0 {
+            writeln!(f, "channel {s} -> {r}: {state}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Channels as lines of text.
+#[derive(Debug, Clone, Copy)]
+pub struct ChannelStateList<'a>(pub &'a [(u32, u32, ChannelState)]);
+
+/// What [`Network::channel_scenario`] does.
+#[derive(Debug, Clone, Copy)]
+pub struct ChannelScenario {
+    /// The channel's sender (the transfer's source).
+    pub sender: u32,
+    /// Its recipient.
+    pub recipient: u32,
+    /// The channel's capacity, in messages.
+    pub max_capacity: u32,
+    /// Its largest message.
+    pub max_message_size: u32,
+    /// The native-token amount Alice on the sender reserve-transfers to
+    /// Bob on the recipient.
+    pub amount: u128,
+}
+
+/// A step of [`Network::channel_scenario`] that did not go as it should.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScenarioFailure {
+    /// The step.
+    pub step: &'static str,
+    /// What went wrong.
+    pub what: String,
+}
+
+impl fmt::Display for ScenarioFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.step, self.what)
+    }
+}
+
+/// What [`Network::channel_scenario`] did.
+#[derive(Debug, Clone, Default)]
+pub struct ScenarioOutcome {
+    /// Every block, in order, with the step it was for.
+    pub blocks: Vec<(&'static str, NetworkBlock)>,
+    /// The steps that did not go as they should.
+    pub failures: Vec<ScenarioFailure>,
+}
+
+impl ScenarioOutcome {
+    /// Whether every block is valid on both engines, identical and
+    /// enacted, and every step did what it should.
+    pub fn ok(&self) -> bool {
+        self.failures.is_empty()
+            && self
+                .blocks
+                .iter()
+                .all(|(_, b)| b.block.ok() && b.block.enacted)
+    }
+}
+
+impl Network {
+    /// The channel lifecycle and a transfer over it, each block checked on
+    /// both engines and enacted: the sender's sudo asks the relay chain
+    /// (the service) to open `sender → recipient`; the recipient, notified
+    /// downward, accepts; the sender, notified, has Alice reserve-transfer
+    /// `amount` to Bob on the recipient over the channel; the recipient
+    /// gets it (and a block more for its message queue); the sender closes
+    /// the channel; the recipient, notified, drains it and it goes.
+    /// `on_block` sees each block as it is checked. Stops at the first
+    /// block that is not enacted.
+    pub fn channel_scenario(
+        &mut self,
+        s: &ChannelScenario,
+        mut on_block: impl FnMut(&str, &NetworkBlock),
+    ) -> Result<ScenarioOutcome, RehearsalError> {
+        use crate::xcm_calls::{
+            hrmp_accept_open_channel, hrmp_close_channel, hrmp_init_open_channel,
+            reserve_transfer_native, sudo_relay_call,
+        };
+        let tx_s = self.tx_format(s.sender)?;
+        let tx_r = self.tx_format(s.recipient)?;
+        let bob = {
+            use sp_core::Pair as _;
+            parajam_collator::dev_pair("Bob")?.public().0
+        };
+        let steps: Vec<(&'static str, u32, Option<Vec<u8>>)> = vec![
+            (
+                "open request",
+                s.sender,
+                Some(sudo_relay_call(
+                    &tx_s,
+                    hrmp_init_open_channel(s.recipient, s.max_capacity, s.max_message_size),
+                )?),
+            ),
+            (
+                "accept",
+                s.recipient,
+                Some(sudo_relay_call(&tx_r, hrmp_accept_open_channel(s.sender))?),
+            ),
+            (
+                "transfer",
+                s.sender,
+                Some(reserve_transfer_native(&tx_s, s.recipient, bob, s.amount)?),
+            ),
+            ("receive", s.recipient, None),
+            ("process", s.recipient, None),
+            (
+                "close",
+                s.sender,
+                Some(sudo_relay_call(
+                    &tx_s,
+                    hrmp_close_channel(s.sender, s.recipient),
+                )?),
+            ),
+            ("drain", s.recipient, None),
+        ];
+        let mut outcome = ScenarioOutcome::default();
+        for (step, para, call) in steps {
+            let extrinsics = match call {
+                Some(call) => vec![self.signed(para, "Alice", &call, 0)?],
+                None => Vec::new(),
+            };
+            let block = self.step(para, extrinsics)?;
+            on_block(step, &block);
+            let channel = self.channel(s.sender, s.recipient);
+            let expected = step_done(step, s, channel, &block.messaging);
+            if let Err(what) = expected {
+                outcome.failures.push(ScenarioFailure { step, what });
+            }
+            let enacted = block.block.enacted;
+            outcome.blocks.push((step, block));
+            if !enacted {
+                break;
+            }
+        }
+        Ok(outcome)
+    }
+}
+
+/// Whether `step` of a [`ChannelScenario`] did what it should: `channel`
+/// is the channel's state after it, `m` its block's messaging.
+fn step_done(
+    step: &str,
+    s: &ChannelScenario,
+    channel: Option<ChannelState>,
+    m: &Messaging,
+) -> Result<(), String> {
+    match step {
+        "open request" => match channel {
+            Some(ChannelState::Requested(_)) => Ok(()),
+            other => Err(format!("channel {other:?}, not requested")),
+        },
+        "accept" => match channel {
+            Some(ChannelState::Open(_)) if m.delivered_downward == 1 => Ok(()),
+            other => Err(format!(
+                "{} downward delivered, channel {other:?}: not the request notified and the channel open",
+                m.delivered_downward
+            )),
+        },
+        "transfer" => match channel {
+            Some(ChannelState::Open(c))
+                if c.msg_count >= 1
+                    && m.sent_horizontal.iter().any(|(r, _)| *r == s.recipient) =>
+            {
+                Ok(())
+            }
+            other => Err(format!(
+                "sent {:?}, channel {other:?}: no message queued on the channel",
+                m.sent_horizontal
+            )),
+        },
+        "receive" => match channel {
+            Some(ChannelState::Open(c))
+                if c.msg_count == 0
+                    && m.delivered_horizontal.get(&s.sender).copied().unwrap_or(0) >= 1 =>
+            {
+                Ok(())
+            }
+            other => Err(format!(
+                "delivered {:?}, channel {other:?}: the message not delivered and pruned",
+                m.delivered_horizontal
+            )),
+        },
+        "close" => match channel {
+            Some(ChannelState::Closing(_)) | None => Ok(()),
+            other => Err(format!("channel {other:?}, not closing")),
+        },
+        "drain" => match channel {
+            None if m.delivered_downward >= 1 => Ok(()),
+            other => Err(format!(
+                "{} downward delivered, channel {other:?}: not notified and gone",
+                m.delivered_downward
+            )),
+        },
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,388 @@
+//! SLOW (runtime/parachain from its build cache; then a few minutes of
+//! blocks): two instances of runtime/parachain (para ids 2000 and 2001,
+//! the same code under two genesis configs) on one JAM dev chain,
+//! exchanging XCM through the CoreChains service's message queues
+//! (`parajam_rehearsal::network`). Every block is checked on wasm (the
+//! relay chain's PVF executor) and on the PVM (`Ξ`), compared, and enacted
+//! by accumulate.
+
+use std::path::PathBuf;
+
+use parajam_collator::{dev_pair, system_account_key, ParaState};
+use parajam_corechains_build::genesis::GenesisChannel;
+use parajam_corechains_types::ParaId;
+use parajam_rehearsal::network::{ChannelState, Network, NetworkBlock};
+use parajam_rehearsal::xcm_calls::{
+    hrmp_accept_open_channel, hrmp_close_channel, hrmp_init_open_channel, reserve_transfer_native,
+    sibling_account, sudo_relay_call,
+};
+use parajam_rehearsal::{Code, Config, LegacyVerdict, PvmVerdict};
+use parity_scale_codec::Decode;
+use sp_core::Pair as _;
+
+/// One unit of runtime/parachain's currency.
+const UNIT: u128 = 1_000_000_000_000;
+const A: u32 = 2000;
+const B: u32 = 2001;
+
+/// runtime/parachain as `parajam pvf build` makes it.
+fn code() -> Code {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../runtime/parachain");
+    let built =
+        parajam_pvf_build::build(&parajam_pvf_build::Options::new(dir)).expect("runtime builds");
+    let wasm = built.wasm.expect("the wasm runtime is built");
+    Code::new(
+        std::fs::read(&wasm.path).expect("the wasm reads"),
+        std::fs::read(&built.pvf).expect("the PVF artifact reads"),
+    )
+}
+
+/// The free balance of `account` in `state` (zero if it has none).
+fn free(state: &ParaState, account: &[u8; 32]) -> u128 {
+    let Some(raw) = state.storage(&system_account_key(account)).expect("reads") else {
+        return 0;
+    };
+    let (_, _, _, _, free): (u32, u32, u32, u32, u128) =
+        Decode::decode(&mut raw.as_slice()).expect("AccountInfo decodes");
+    free
+}
+
+/// `MessageQueue::BookStateFor(Sibling(sibling))` in `state`: whether
+/// the queue of `sibling`'s messages exists, and how many it holds.
+fn sibling_queue(state: &ParaState, sibling: u32) -> Option<u64> {
+    use parajam_corechains_service::host_functions::Hasher;
+    use parity_scale_codec::Encode;
+    // AggregateMessageOrigin::Sibling(para)
+    let origin = (2u8, sibling).encode();
+    let key = [
+        Hasher::Twox128.hash(b"MessageQueue"),
+        Hasher::Twox128.hash(b"BookStateFor"),
+        Hasher::Twox64.hash(&origin),
+        origin,
+    ]
+    .concat();
+    let raw = state.storage(&key).expect("reads")?;
+    // BookState { begin, end, count: u32, ready_neighbours:
+    // Option<Neighbours { prev, next }>, message_count: u64, size: u64 }
+    let at = if raw.get(12) == Some(&0) { 13 } else { 13 + 10 };
+    let count = raw.get(at..at + 8)?;
+    Some(u64::from_le_bytes(count.try_into().ok()?))
+}
+
+fn account(name: &str) -> [u8; 32] {
+    dev_pair(name).expect("dev key").public().0
+}
+
+fn assert_ok(b: &NetworkBlock) {
+    println!("{b}");
+    let report = &b.block;
+    assert!(matches!(report.legacy, LegacyVerdict::Valid(_)), "{b}");
+    assert!(matches!(report.pvm, PvmVerdict::Valid(_)), "{b}");
+    assert!(report.identical, "{b}");
+    assert!(report.enacted, "{b}");
+    assert!(report.ok(), "{b}");
+}
+
+fn assert_refused(what: &str, b: &NetworkBlock) {
+    println!("{what}:\n{b}");
+    let report = &b.block;
+    assert!(
+        matches!(report.legacy, LegacyVerdict::Invalid(_)),
+        "{what}: {b}"
+    );
+    assert!(matches!(report.pvm, PvmVerdict::Invalid(_)), "{what}: {b}");
+    assert!(report.identical, "{what}: {b}");
+    assert!(!report.enacted, "{what}: {b}");
+}
+
+/// `call` by Alice (the sudo key on both paras) on `para`.
+fn by_alice(net: &Network, para: u32, call: &[u8]) -> Vec<u8> {
+    net.signed(para, "Alice", call, 0).expect("signs")
+}
+
+#[test]
+fn slow_a_channel_opened_by_xcm_carries_a_reserve_transfer_and_is_closed() {
+    let mut net = Network::new(code(), Config::default(), &[A, B], &[]).expect("a network");
+    let tx_a = net.tx_format(A).expect("tx format");
+    let tx_b = net.tx_format(B).expect("tx format");
+
+    // 1. Para 2000 asks the relay chain (the service) to open 2000 → 2001.
+    let open = sudo_relay_call(&tx_a, hrmp_init_open_channel(B, 8, 1024)).expect("call");
+    let b = net.step(A, vec![by_alice(&net, A, &open)]).expect("block");
+    assert_ok(&b);
+    assert_eq!(b.messaging.sent_upward, 1, "{b}");
+    assert!(b.messaging.upward[0].starts_with("UpwardExecuted"), "{b}");
+    assert!(matches!(
+        net.channel(A, B),
+        Some(ChannelState::Requested(_))
+    ));
+
+    // 2. Para 2001 gets the HrmpNewChannelOpenRequest notification (a
+    //    downward message in its parachain inherent) and accepts.
+    let accept = sudo_relay_call(&tx_b, hrmp_accept_open_channel(A)).expect("call");
+    let b = net
+        .step(B, vec![by_alice(&net, B, &accept)])
+        .expect("block");
+    assert_ok(&b);
+    assert_eq!(b.messaging.delivered_downward, 1, "{b}");
+    assert_eq!(b.messaging.processed_downward, 1, "{b}");
+    assert!(b.messaging.upward[0].starts_with("UpwardExecuted"), "{b}");
+    assert!(matches!(net.channel(A, B), Some(ChannelState::Open(_))));
+
+    // 3. Para 2000 gets HrmpChannelAccepted, and Alice reserve-transfers
+    //    10 units to Bob on 2001 over the channel.
+    let amount = 10 * UNIT;
+    let sovereign = sibling_account(B);
+    let (alice_before, sovereign_before) = {
+        let s = net.parent(A).expect("para");
+        (free(s, &account("Alice")), free(s, &sovereign))
+    };
+    let transfer = reserve_transfer_native(&tx_a, B, account("Bob"), amount).expect("call");
+    let b = net
+        .step(A, vec![by_alice(&net, A, &transfer)])
+        .expect("block");
+    assert_ok(&b);
+    assert_eq!(b.messaging.delivered_downward, 1, "{b}");
+    assert_eq!(b.messaging.sent_horizontal.len(), 1, "{b}");
+    assert_eq!(b.messaging.sent_horizontal[0].0, B, "{b}");
+    let Some(ChannelState::Open(channel)) = net.channel(A, B) else {
+        panic!("the channel is open");
+    };
+    assert_eq!(channel.msg_count, 1);
+    {
+        let s = net.parent(A).expect("para");
+        // The local reserve: Alice pays the amount (and the fee), 2001's
+        // sovereign account holds it.
+        assert!(free(s, &account("Alice")) <= alice_before - amount);
+        assert_eq!(free(s, &sovereign), sovereign_before + amount);
+    }
+
+    // 4. Para 2001 gets the message (and its watermark drains the
+    //    channel); its XCM runs in this block or the next.
+    let bob_before = free(net.parent(B).expect("para"), &account("Bob"));
+    assert_eq!(sibling_queue(net.parent(B).expect("para"), A), None);
+    let b = net.step(B, vec![]).expect("block");
+    assert_ok(&b);
+    assert_eq!(b.messaging.delivered_horizontal.get(&A), Some(&1), "{b}");
+    let Some(ChannelState::Open(channel)) = net.channel(A, B) else {
+        panic!("the channel is open");
+    };
+    assert_eq!(channel.msg_count, 0, "processed, pruned");
+    let b = net.step(B, vec![]).expect("block");
+    assert_ok(&b);
+    assert_eq!(b.messaging.delivered_horizontal.get(&A), None, "{b}");
+    {
+        // The message was queued for 2000's origin and processed (the
+        // queue holds nothing). runtime/parachain's XCM config (its native
+        // token is `Here`: no asset for a sibling's token) cannot credit
+        // 2000's token, so the executor fails it (`AssetNotFound`), as the
+        // same runtime does on a relay chain: Bob gets nothing, the value
+        // stays in 2001's sovereign account on 2000 (the reserve).
+        let s = net.parent(B).expect("para");
+        assert_eq!(sibling_queue(s, A), Some(0), "enqueued and processed");
+        assert_eq!(free(s, &account("Bob")), bob_before);
+    }
+
+    // 5. Para 2000 closes the channel; 2001 gets HrmpChannelClosing; the
+    //    channel goes.
+    let close = sudo_relay_call(&tx_a, hrmp_close_channel(A, B)).expect("call");
+    let b = net.step(A, vec![by_alice(&net, A, &close)]).expect("block");
+    assert_ok(&b);
+    assert!(b.messaging.upward[0].starts_with("UpwardExecuted"), "{b}");
+    let b = net.step(B, vec![]).expect("block");
+    assert_ok(&b);
+    assert_eq!(b.messaging.delivered_downward, 1, "{b}");
+    assert_eq!(net.channel(A, B), None, "{b}");
+    // What the service refused and kept: pallet-xcm's version discovery
+    // (`SubscribeVersion`, opcode 26) sent to the relay chain after the
+    // first upward message, nothing else.
+    for para in [A, B] {
+        let refused = net.refused_upward(para);
+        assert!(!refused.is_empty());
+        for r in refused {
+            assert!(
+                format!("{:?}", r.reason).contains("opcode: 26"),
+                "{para}: {r:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn slow_inbound_messages_left_out_or_altered_are_refused_by_both_engines() {
+    let channel = GenesisChannel {
+        sender: ParaId(A),
+        recipient: ParaId(B),
+        max_capacity: 8,
+        max_message_size: 1024,
+    };
+    let mut net = Network::new(code(), Config::default(), &[A, B], &[channel]).expect("network");
+    let tx_a = net.tx_format(A).expect("tx format");
+    let tx_b = net.tx_format(B).expect("tx format");
+
+    // 2001 asks for 2001 → 2000: a downward notification for 2000.
+    let open = sudo_relay_call(&tx_b, hrmp_init_open_channel(A, 8, 1024)).expect("call");
+    assert_ok(&net.step(B, vec![by_alice(&net, B, &open)]).expect("block"));
+
+    // 2000's block delivers it; tampered, it is refused.
+    let good = net.produce(A, vec![]).expect("block");
+    let head = net.service_storage(parajam_corechains_types::state::StorageKey::Head(ParaId(A)));
+    for (what, pov) in [
+        (
+            "the downward message left out",
+            parajam_collator::tamper::tamper_inbound(&good.pov, |m| m.downward.clear()),
+        ),
+        (
+            "the downward message altered",
+            parajam_collator::tamper::tamper_inbound(&good.pov, |m| {
+                if let Some(last) = m.downward[0].msg.last_mut() {
+                    *last ^= 1;
+                }
+            }),
+        ),
+    ] {
+        let mut candidate = good.clone();
+        candidate.pov = pov.expect("tampers");
+        candidate.built = None;
+        assert_refused(what, &net.check(A, &candidate).expect("checked"));
+        assert_eq!(
+            net.service_storage(parajam_corechains_types::state::StorageKey::Head(ParaId(A))),
+            head,
+            "{what}: nothing enacted"
+        );
+    }
+    // Built again (its relay parent is older now): delivered, processed.
+    let b = net.step(A, vec![]).expect("block");
+    assert_ok(&b);
+    assert_eq!(b.messaging.delivered_downward, 1, "{b}");
+    assert_eq!(b.messaging.processed_downward, 1, "{b}");
+
+    // A transfer to 2001 over the genesis channel (a para's first block
+    // sends no HRMP message: parachain-system has no host configuration
+    // yet); 2001's block built before it is enacted is in flight.
+    let transfer = reserve_transfer_native(&tx_a, B, account("Bob"), UNIT).expect("call");
+    let good = net
+        .produce(A, vec![by_alice(&net, A, &transfer)])
+        .expect("block");
+    let in_flight = net.produce(B, vec![]).expect("block");
+    let b = net.check(A, &good).expect("checked");
+    assert_ok(&b);
+    assert_eq!(b.messaging.sent_horizontal.len(), 1, "{b}");
+
+    // The in-flight block proved 2001's relay state before the message:
+    // valid on both engines, but accumulate refuses it.
+    let b = net.check(B, &in_flight).expect("checked");
+    println!("in flight:\n{b}");
+    assert!(b.block.identical, "{b}");
+    assert!(!b.block.enacted, "{b}");
+    assert!(
+        b.block
+            .rejection
+            .as_deref()
+            .is_some_and(|r| r.contains("WrongRelayState")),
+        "{b}"
+    );
+
+    // 2001's block delivers the horizontal message; tampered, refused.
+    let good = net.produce(B, vec![]).expect("block");
+    for (what, pov) in [
+        (
+            "the horizontal message left out",
+            parajam_collator::tamper::tamper_inbound(&good.pov, |m| m.horizontal.clear()),
+        ),
+        (
+            "the horizontal message altered",
+            parajam_collator::tamper::tamper_inbound(&good.pov, |m| {
+                m.horizontal[0].1.data[0] ^= 1;
+            }),
+        ),
+    ] {
+        let mut candidate = good.clone();
+        candidate.pov = pov.expect("tampers");
+        candidate.built = None;
+        assert_refused(what, &net.check(B, &candidate).expect("checked"));
+        let Some(ChannelState::Open(channel)) = net.channel(A, B) else {
+            panic!("the channel is open");
+        };
+        assert_eq!(channel.msg_count, 1, "{what}: nothing pruned");
+    }
+    let b = net.step(B, vec![]).expect("block");
+    assert_ok(&b);
+    assert_eq!(b.messaging.delivered_horizontal.get(&A), Some(&1), "{b}");
+    let Some(ChannelState::Open(channel)) = net.channel(A, B) else {
+        panic!("the channel is open");
+    };
+    assert_eq!(channel.msg_count, 0);
+}
+
+#[test]
+fn slow_messages_queued_while_the_recipient_makes_no_blocks_are_all_delivered_in_order() {
+    let channel = GenesisChannel {
+        sender: ParaId(A),
+        recipient: ParaId(B),
+        max_capacity: 8,
+        max_message_size: 1024,
+    };
+    let mut net = Network::new(code(), Config::default(), &[A, B], &[channel]).expect("network");
+    let tx_a = net.tx_format(A).expect("tx format");
+
+    // 2000 makes a first block (a para's first block sends no HRMP
+    // message: parachain-system has no host configuration yet), then three,
+    // each with a transfer to 2001; 2001 none.
+    assert_ok(&net.step(A, vec![]).expect("block"));
+    let mut sent = 0;
+    for n in 1..=3u128 {
+        let transfer = reserve_transfer_native(&tx_a, B, account("Bob"), n * UNIT).expect("call");
+        let b = net
+            .step(A, vec![by_alice(&net, A, &transfer)])
+            .expect("block");
+        assert_ok(&b);
+        let to_b = b
+            .messaging
+            .sent_horizontal
+            .iter()
+            .filter(|(r, _)| *r == B)
+            .count();
+        assert_eq!(to_b, 1, "{b}");
+        sent += to_b;
+    }
+    let Some(ChannelState::Open(queued)) = net.channel(A, B) else {
+        panic!("the channel is open");
+    };
+    assert_eq!(queued.msg_count as usize, sent);
+    let (_, contents) = parajam_rehearsal::inbound(net.chain(), ParaId(B));
+    let contents = contents
+        .get(&parajam_collator::inbound::ParaId::from(A))
+        .cloned()
+        .expect("the channel's contents");
+    assert_eq!(contents.len(), sent);
+    assert!(contents.windows(2).all(|w| w[0].sent_at < w[1].sent_at));
+
+    // 2001 resumes: all of them, in order, in its next block.
+    let candidate = net.produce(B, vec![]).expect("block");
+    let delivered = parajam_collator::tamper::inbound_messages(&candidate.pov).expect("inherent");
+    let delivered: Vec<_> = delivered
+        .horizontal
+        .into_iter()
+        .map(|(sender, m)| (u32::from(sender), m.sent_at, m.data))
+        .collect();
+    let expected: Vec<_> = contents
+        .iter()
+        .map(|m| (A, m.sent_at, m.data.clone()))
+        .collect();
+    assert_eq!(delivered, expected);
+    let b = net.check(B, &candidate).expect("checked");
+    assert_ok(&b);
+    assert_eq!(b.messaging.delivered_horizontal.get(&A), Some(&sent), "{b}");
+    let Some(ChannelState::Open(channel)) = net.channel(A, B) else {
+        panic!("the channel is open");
+    };
+    assert_eq!(channel.msg_count, 0, "all processed, pruned");
+    let b = net.step(B, vec![]).expect("block");
+    assert_ok(&b);
+    assert_eq!(
+        sibling_queue(net.parent(B).expect("para"), A),
+        Some(0),
+        "all processed by 2001's message queue"
+    );
+}
