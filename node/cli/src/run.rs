@@ -185,6 +185,8 @@ fn on_signals(runtime: &tokio::runtime::Runtime, stop: Arc<AtomicBool>) -> anyho
     Ok(())
 }
 
+// The node's wiring, start to stop, in the order it happens.
+#[allow(clippy::too_many_lines)]
 pub fn run(
     args: &RunArgs,
     chain: Option<&str>,

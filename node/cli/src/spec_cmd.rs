@@ -146,31 +146,25 @@ fn validator(index: usize, v: &GenesisValidator) -> anyhow::Result<(ValidatorDat
         .net_addr
         .parse()
         .with_context(|| format!("{}: `{}` is not ip:port", field("net_addr"), v.net_addr))?;
-    let bandersnatch: [u8; 32] = match dev_index(&v.bandersnatch) {
-        Some(i) => {
-            ValidatorSecrets::dev(i.with_context(|| field("bandersnatch"))?)
-                .bandersnatch_public()
-                .0
-        }
-        None => {
-            let octets = hex::decode(v.bandersnatch.trim_start_matches("0x"))
-                .with_context(|| format!("{}: not hex", field("bandersnatch")))?;
-            octets.try_into().map_err(|o: Vec<u8>| {
-                anyhow::anyhow!("{}: {} octets, 32 expected", field("bandersnatch"), o.len())
-            })?
-        }
+    let bandersnatch: [u8; 32] = if let Some(i) = dev_index(&v.bandersnatch) {
+        ValidatorSecrets::dev(i.with_context(|| field("bandersnatch"))?)
+            .bandersnatch_public()
+            .0
+    } else {
+        let octets = hex::decode(v.bandersnatch.trim_start_matches("0x"))
+            .with_context(|| format!("{}: not hex", field("bandersnatch")))?;
+        octets.try_into().map_err(|o: Vec<u8>| {
+            anyhow::anyhow!("{}: {} octets, 32 expected", field("bandersnatch"), o.len())
+        })?
     };
-    let ed25519: [u8; 32] = match dev_index(&v.peer_id) {
-        Some(i) => {
-            ValidatorSecrets::dev(i.with_context(|| field("peer_id"))?)
-                .ed25519_public()
-                .0
-        }
-        None => {
-            Bootnode::parse(&format!("{}@{addr}", v.peer_id))
-                .map_err(|e| anyhow::anyhow!("{}: {e}", field("peer_id")))?
-                .ed25519
-        }
+    let ed25519: [u8; 32] = if let Some(i) = dev_index(&v.peer_id) {
+        ValidatorSecrets::dev(i.with_context(|| field("peer_id"))?)
+            .ed25519_public()
+            .0
+    } else {
+        Bootnode::parse(&format!("{}@{addr}", v.peer_id))
+            .map_err(|e| anyhow::anyhow!("{}: {e}", field("peer_id")))?
+            .ed25519
     };
     let data = ValidatorData {
         bandersnatch: ByteArray(bandersnatch),

@@ -13,8 +13,8 @@
 
 use std::sync::Arc;
 
-use jsonrpsee::types::{ErrorObjectOwned, Params};
 use jsonrpsee::server::RpcModule;
+use jsonrpsee::types::{ErrorObjectOwned, Params};
 use jsonrpsee::Methods;
 use parajam_corechains_service::relay_state::RelayState;
 use parajam_corechains_types::state::StorageKey;

@@ -389,7 +389,7 @@ impl<S: ChainStore + 'static> Node<S> {
             }
             let wait = (deadline - now).min(Duration::from_millis(100));
             match self.inbound.recv_timeout(wait) {
-                Ok(Inbound::Package(job)) => events.push(self.refine(job)),
+                Ok(Inbound::Package(job)) => events.push(self.refine(&job)),
                 Ok(Inbound::Preimage { requester, blob }) => {
                     events.push(PipelineEvent::Preimage {
                         requester,
@@ -411,9 +411,9 @@ impl<S: ChainStore + 'static> Node<S> {
     }
 
     /// `Ξ` on `job`: the event, and the verdict sent to the submitter.
-    fn refine(&mut self, job: Job) -> PipelineEvent {
+    fn refine(&mut self, job: &Job) -> PipelineEvent {
         let package = job.hash;
-        let event = match self.guarantee(&job) {
+        let event = match self.guarantee(job) {
             Ok((guaranteed, gas)) => {
                 self.store_da(package, &guaranteed);
                 Stats::add(&self.stats.packages_refined, 1);
@@ -595,6 +595,9 @@ impl<S: ChainStore + 'static> Node<S> {
 
     /// Authors the block of the next slot (see the module docs), stores
     /// and finalizes it.
+    // One step of the pipeline in the paper's order; splitting it would
+    // scatter the fallbacks.
+    #[allow(clippy::too_many_lines)]
     pub fn author(&mut self) -> Result<SlotOutcome, NodeError> {
         let slot = self.next_slot;
         self.next_slot = slot.saturating_add(1);

@@ -35,11 +35,14 @@ pub struct Job {
     pub reply: SyncSender<Result<(), String>>,
 }
 
+/// Each work item's extrinsics, in item order.
+pub type ItemExtrinsics = Vec<Vec<Vec<u8>>>;
+
 /// What arrives from clients.
 #[derive(Debug)]
 pub enum Inbound {
     /// A work package.
-    Package(Job),
+    Package(Box<Job>),
     /// A preimage for `requester`, to be provided in a block.
     Preimage {
         /// The requesting service.
@@ -103,7 +106,7 @@ impl Queue {
         &self,
         package: &[u8],
         extrinsics: Vec<Vec<u8>>,
-    ) -> Result<(WorkPackage, Vec<Vec<Vec<u8>>>), ApiError> {
+    ) -> Result<(WorkPackage, ItemExtrinsics), ApiError> {
         let package: WorkPackage =
             parajam_primitives::decode(package, &self.params).map_err(|e| {
                 self.stats.reject("malformed");
@@ -142,13 +145,13 @@ impl Submitter for Queue {
                 let (package, extrinsics) = self.admit(&octets, extrinsics)?;
                 let hash = OpaqueHash::from(parajam_crypto::blake2b_256(&octets));
                 let (reply, verdict) = mpsc::sync_channel(1);
-                self.enqueue(Inbound::Package(Job {
+                self.enqueue(Inbound::Package(Box::new(Job {
                     core,
                     package,
                     hash,
                     extrinsics,
                     reply,
-                }))?;
+                })))?;
                 Stats::add(&self.stats.packages_received, 1);
                 Stats::add(&self.stats.in_flight, 1);
                 match verdict.recv_timeout(self.wait) {

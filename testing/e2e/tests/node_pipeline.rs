@@ -26,7 +26,7 @@ use parajam_corechains_types::{
 use parajam_primitives::types::{ExtrinsicSpec, OpaqueHash, RefineContext, WorkPackage};
 use parajam_primitives::ProtocolParameters;
 use parajam_rehearsal::drive::{self, ItemGas, SERVICE};
-use parity_scale_codec::{Decode, Encode};
+use parity_scale_codec::Decode;
 use serde_json::Value;
 
 const ADDER: ParaId = ParaId(2000);
@@ -229,6 +229,7 @@ async fn until_head(
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // one scenario, step by step
 fn submitted_adder_packages_are_refined_guaranteed_and_accumulated() {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut node = start(&[], dir.path(), &["--dev", "--slot-duration-ms", "500"]);
