@@ -1,195 +1,401 @@
-//! `parajam run --dev`: a dev chain of the JIP-5 dev validators, authored
-//! one block per slot period, each block and its posterior state stored in
-//! the node's database (`parajam-storage`) and served over JIP-2 RPC
-//! (`parajam-rpc`). A restart on the same `--base-path` resumes at the
-//! stored best block.
+//! `parajam run`: the node. It opens (or creates) the chain of `--chain`
+//! in its database (`parajam-storage`), serves it over JIP-2 RPC
+//! (`parajam-rpc`), authors a block each slot with the dev validator keys
+//! it holds and runs the work-package pipeline (`parajam-service`), serves
+//! Prometheus metrics, prints an informant line per slot, and stops
+//! cleanly on SIGINT/SIGTERM (or by itself with `--until-slot`), the
+//! database closed with everything committed.
 //!
-//! Dev finality: every block is finalized when it is stored (one author
-//! set, no forks).
+//! The command line follows zombienet-sdk's JAM nodes and Substrate's
+//! habits; flags that mean nothing yet on a lone node (peers, telemetry)
+//! are accepted and logged.
 
-use std::collections::BTreeMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use parajam_authoring::{Contents, DevChain, DevKeys};
-use parajam_bandersnatch::RingContext;
+use parajam_authoring::{trivial_seed, DevKeys};
 use parajam_chain::SrsSource;
-use parajam_primitives::types::{Block, Extrinsic, HeaderHash, TimeSlot};
-use parajam_primitives::ProtocolParameters;
-use parajam_rpc::{BlockDescriptor, Hash, NodeEvent, RpcConfig, StoreApi};
-use parajam_state::State;
-use parajam_storage::{open_parity, ChainStore, NewBlock, ParityStore, StoreConfig};
+use parajam_pvm::{Pvm, PvmFlavor};
+use parajam_rpc::{NodeApi, RpcConfig};
+use parajam_service::{Node, NodeConfig, Opened, PipelineEvent, SlotOutcome, Stats};
+use parajam_storage::{open_parity, StoreConfig};
+
+use crate::chain_args::BackendChoice;
+use crate::metrics::Metrics;
+
+/// A node's role (zombienet's `--mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Mode {
+    /// Authors, guarantees and assures with the validator keys it holds.
+    Validator,
+    /// Holds no keys: follows (with peers: the networking issue) and serves RPC.
+    Ordinary,
+}
 
 /// Arguments of `parajam run`.
 #[derive(Debug, clap::Args)]
+#[allow(clippy::struct_excessive_bools)]
 pub struct RunArgs {
-    /// Run a dev chain authored by the JIP-5 dev validators (the only mode
-    /// for now).
+    /// A dev node: the `dev` chain unless `--chain` says otherwise, every
+    /// JIP-5 dev validator's keys, temporary data unless `--data-path`.
     #[arg(long)]
     dev: bool,
-    /// The parameter set: `tiny` or `full`.
-    #[arg(long, default_value = "tiny")]
-    params: String,
-    /// Where the database lives (created if absent).
-    #[arg(long, default_value = "parajam-data")]
-    base_path: PathBuf,
-    /// The JIP-2 RPC server's address (port 0: any free port).
-    #[arg(long, default_value = "127.0.0.1:19800")]
-    rpc_addr: SocketAddr,
+    /// Where the node keeps its data (created if absent).
+    #[arg(long, visible_alias = "base-path", short = 'd')]
+    data_path: Option<PathBuf>,
+    /// Keep the data in a temporary directory, deleted at exit.
+    #[arg(long, conflicts_with = "data_path")]
+    tmp: bool,
+    /// The node's role.
+    #[arg(long, value_enum, default_value = "validator")]
+    mode: Mode,
+    /// Hold only JIP-5 dev validator `i`'s keys (author only its slots).
+    #[arg(long, value_name = "I")]
+    dev_validator: Option<u32>,
+    /// The node's name (in logs and, later, telemetry).
+    #[arg(long)]
+    name: Option<String>,
+    /// This node's JAMNP-S peer id (networking: not yet used).
+    #[arg(long)]
+    peer_id: Option<String>,
+    /// The JAMNP-S port (networking: not yet used).
+    #[arg(long)]
+    port: Option<u16>,
+    /// Nodes to connect to first (networking: not yet used).
+    #[arg(long = "bootnode", value_name = "ADDR")]
+    bootnodes: Vec<String>,
+    /// A telemetry endpoint (not yet used).
+    #[arg(long, value_name = "HOST:PORT")]
+    telemetry: Option<String>,
+    /// The JIP-2 RPC port (0: any free port).
+    #[arg(long, default_value_t = parajam_rpc::DEFAULT_PORT)]
+    rpc_port: u16,
+    /// Listen for RPC on every interface instead of loopback only.
+    #[arg(long)]
+    rpc_external: bool,
+    /// Browser origins allowed to call the RPC server (not applied: the
+    /// server answers every origin that can reach it).
+    #[arg(long)]
+    rpc_cors: Option<String>,
     /// Most RPC connections served at once.
     #[arg(long, default_value_t = 100)]
     rpc_max_connections: u32,
-    /// Milliseconds between blocks.
-    #[arg(long, default_value_t = 6000)]
-    slot_millis: u64,
-    /// Stop after authoring this many blocks (default: run until killed).
+    /// The Prometheus exporter's port (0: any free port).
+    #[arg(long, default_value_t = 9615)]
+    prometheus_port: u16,
+    /// Serve Prometheus metrics on every interface.
     #[arg(long)]
-    blocks: Option<u32>,
+    prometheus_external: bool,
+    /// Serve no Prometheus metrics.
+    #[arg(long)]
+    no_prometheus: bool,
+    /// Milliseconds per slot (dev and test chains; JAM's is 6000).
+    #[arg(long, default_value_t = 6000)]
+    slot_duration_ms: u64,
+    /// Stop by itself once the block of this slot is authored (or the slot
+    /// is past).
+    #[arg(long, value_name = "N")]
+    until_slot: Option<u32>,
     /// Finalized states kept in the database.
     #[arg(long, default_value_t = 256)]
     keep_finalized_states: u32,
-    /// The ring-proof SRS file (default: as `parajam import` finds it).
-    #[arg(long)]
-    srs: Option<PathBuf>,
+    /// Work packages waiting for the guarantor at most; more get "busy".
+    #[arg(long, default_value_t = 16)]
+    queue_capacity: usize,
+    /// PVM backend for service code.
+    #[arg(long, value_enum, default_value = "auto")]
+    backend: BackendChoice,
 }
 
-fn params(name: &str) -> anyhow::Result<ProtocolParameters> {
-    match name {
-        "tiny" => Ok(ProtocolParameters::TINY),
-        "full" => Ok(ProtocolParameters::FULL),
-        other => anyhow::bail!("unknown parameter set `{other}` (tiny or full)"),
+/// The data directory, and the temporary directory behind it if any.
+fn data_dir(args: &RunArgs) -> anyhow::Result<(PathBuf, Option<tempfile::TempDir>)> {
+    if let Some(path) = &args.data_path {
+        return Ok((path.clone(), None));
     }
+    if args.tmp || args.dev {
+        let dir = tempfile::Builder::new()
+            .prefix("parajam-")
+            .tempdir()
+            .context("creating a temporary data directory")?;
+        return Ok((dir.path().to_path_buf(), Some(dir)));
+    }
+    Ok((PathBuf::from("parajam-data"), None))
 }
 
-fn hash(h: HeaderHash) -> Hash {
-    Hash(h.0)
+/// `0x1234…abcd`, as Substrate's informant shows hashes.
+fn short(hash: &parajam_rpc::Hash) -> String {
+    let text = hex::encode(hash.0);
+    format!("0x{}…{}", &text[..4], &text[text.len() - 4..])
 }
 
-/// The dev chain at the store's best block, or a new one stored as genesis.
-fn chain(
-    store: &ParityStore,
-    params: ProtocolParameters,
-    ring: RingContext,
-) -> anyhow::Result<DevChain> {
-    let keys = DevKeys::new(params.validators_count);
-    let Some(best) = store.best()? else {
-        let chain = DevChain::dev(params, ring, BTreeMap::new()).context("the dev genesis")?;
-        let block = Block {
-            header: chain.genesis_header().clone(),
-            extrinsic: Extrinsic::default(),
-        };
-        let state = chain.state().to_key_values();
-        store.init_genesis(&NewBlock {
-            hash: chain.head(),
-            block: &block,
-            state_root: chain.root(),
-            state: &state,
-        })?;
-        tracing::info!("new dev chain, genesis {}", chain.head());
-        return Ok(chain);
-    };
-    let keyvals = store
-        .state(&best.hash)?
-        .with_context(|| format!("the state of the best block {} is not stored", best.hash))?;
-    let state = State::from_key_values(&keyvals, &params)?;
-    let genesis_hash = store
-        .finalized_at(0)?
-        .context("the store has no genesis block")?;
-    let genesis = store
-        .header(&genesis_hash)?
-        .context("the genesis header is not stored")?;
-    // `(slot, hash)` of the best block and its ancestors within `L` slots.
-    let horizon = best.slot.saturating_sub(params.max_lookup_anchor_age);
-    let mut ancestry: Vec<(TimeSlot, HeaderHash)> = Vec::new();
-    let mut cursor = Some(best.hash);
-    while let Some(h) = cursor {
-        let Some(info) = store.block_info(&h)? else {
-            break;
-        };
-        if info.slot < horizon {
-            break;
+fn log_unused(args: &RunArgs, config_path: Option<&PathBuf>) {
+    let unused = [
+        (
+            "--config-path",
+            config_path.map(|p| p.display().to_string()),
+        ),
+        ("--peer-id", args.peer_id.clone()),
+        ("--port", args.port.map(|p| p.to_string())),
+        ("--telemetry", args.telemetry.clone()),
+        (
+            "--bootnode",
+            (!args.bootnodes.is_empty()).then(|| args.bootnodes.join(", ")),
+        ),
+    ];
+    for (flag, value) in unused {
+        if let Some(value) = value {
+            tracing::info!(
+                "{flag} {value}: noted; peer networking is not in this node yet (a lone node)"
+            );
         }
-        ancestry.push((info.slot, h));
-        cursor = (h != genesis_hash).then_some(info.parent);
     }
-    ancestry.reverse();
-    tracing::info!("resuming at block {} (slot {})", best.hash, best.slot);
-    Ok(DevChain::resume(
-        params, keys, ring, genesis, state, best.hash, ancestry,
-    )?)
+    if let Some(origins) = &args.rpc_cors {
+        tracing::warn!("--rpc-cors {origins}: not applied; the RPC server answers any origin");
+    }
 }
 
-pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
-    anyhow::ensure!(args.dev, "only `--dev` chains can run for now");
-    let params = params(&args.params)?;
-    let srs = args
-        .srs
-        .clone()
-        .map_or_else(SrsSource::from_env, SrsSource::File);
-    let ring = srs.ring_context(usize::from(params.validators_count))?;
+/// The validator keys the node holds.
+fn keys(args: &RunArgs, validators: u16) -> DevKeys {
+    match (args.mode, args.dev_validator) {
+        (Mode::Ordinary, _) => DevKeys::from_seeds([]),
+        (Mode::Validator, Some(i)) => DevKeys::from_seeds([trivial_seed(i)]),
+        (Mode::Validator, None) => DevKeys::new(validators),
+    }
+}
+
+/// SIGINT and SIGTERM set `stop`.
+fn on_signals(runtime: &tokio::runtime::Runtime, stop: Arc<AtomicBool>) -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let _guard = runtime.enter();
+    let mut term = signal(SignalKind::terminate()).context("SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("SIGINT handler")?;
+    runtime.spawn(async move {
+        let which = tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        };
+        tracing::info!("{which}: stopping");
+        stop.store(true, Ordering::SeqCst);
+    });
+    Ok(())
+}
+
+// The node's wiring, start to stop, in the order it happens.
+#[allow(clippy::too_many_lines)]
+pub fn run(
+    args: &RunArgs,
+    chain: Option<&str>,
+    config_path: Option<&PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    let chain = match (chain, args.dev) {
+        (Some(chain), _) => chain,
+        (None, true) => "dev",
+        (None, false) => anyhow::bail!(
+            "which chain? `--chain <dev|tiny|full|spec.json>`, or `--dev` for a dev chain"
+        ),
+    };
+    let spec = crate::spec_cmd::load(chain)?;
+    let params = spec.protocol_parameters;
+    log_unused(args, config_path);
+    let (data, _tmp) = data_dir(args)?;
+    let db = data.join("chains").join(&spec.id).join("db");
     let store = open_parity(
-        &args.base_path.join("db"),
+        &db,
         params,
         StoreConfig {
             keep_finalized_states: args.keep_finalized_states,
         },
     )
-    .with_context(|| format!("opening the database in {}", args.base_path.display()))?;
-    let mut chain = chain(&store, params, ring)?;
+    .with_context(|| format!("opening the database in {}", db.display()))?;
+    let backend = args
+        .backend
+        .resolve(&Pvm::new(PvmFlavor::Gp072).context("starting the PVM")?)?;
+    let ring = SrsSource::from_env().ring_context(usize::from(params.validators_count))?;
+    let keys = keys(args, params.validators_count);
+    let held = keys.len();
 
-    let api = Arc::new(StoreApi::new(store, params, None));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
+    let stop = Arc::new(AtomicBool::new(false));
+    on_signals(&runtime, stop.clone())?;
+
+    let registry = substrate_prometheus_endpoint::Registry::new_custom(None, None)
+        .context("the metrics registry")?;
+    let mut metrics = Metrics::register(&registry).context("registering the metrics")?;
+    let rpc_calls = metrics.rpc_calls();
+    let hook: parajam_rpc::CallHook =
+        Box::new(move |method| rpc_calls.with_label_values(&[method]).inc());
+
+    let (mut node, opened) = Node::open(
+        store,
+        &spec,
+        keys,
+        ring,
+        NodeConfig {
+            backend,
+            queue_capacity: args.queue_capacity.max(1),
+            ..NodeConfig::default()
+        },
+        Some(hook),
+    )?;
+    let name = args.name.clone().unwrap_or_else(|| "parajam".into());
+    tracing::info!(
+        "{name}: chain `{}` ({} validators, {} cores), data in {}, {held} validator keys held, \
+         service code on the {}",
+        spec.id,
+        params.validators_count,
+        params.core_count,
+        data.display(),
+        backend.name()
+    );
+    match opened {
+        Opened::New { genesis } => tracing::info!("new chain, genesis {genesis}"),
+        Opened::Resumed {
+            best,
+            slot,
+            state_root,
+        } => tracing::info!("resuming at block {best} (slot {slot}), state root {state_root}"),
+    }
+
+    let api = node.api();
+    let host = if args.rpc_external {
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+    } else {
+        IpAddr::V4(Ipv4Addr::LOCALHOST)
+    };
     let config = RpcConfig {
-        addr: args.rpc_addr,
+        addr: SocketAddr::new(host, args.rpc_port),
         max_connections: args.rpc_max_connections,
         ..RpcConfig::default()
     };
-    let server = runtime.block_on(parajam_rpc::start(&config, api.clone()))?;
+    let extra =
+        parajam_service::collator_rpc::methods(api.clone()).context("the parajam_* RPC methods")?;
+    let server = runtime.block_on(parajam_rpc::start_with(&config, api.clone(), extra))?;
     tracing::info!("JIP-2 RPC on ws://{}", server.local_addr());
-
-    let period = Duration::from_millis(args.slot_millis);
-    let mut authored = 0u32;
-    while args.blocks.is_none_or(|n| authored < n) {
-        let started = Instant::now();
-        let block = chain.author_next(Contents::default())?;
-        let keyvals = chain.state().to_key_values();
-        let head = chain.head();
-        let store = api.store();
-        store.import(
-            &NewBlock {
-                hash: head,
-                block: &block,
-                state_root: chain.root(),
-                state: &keyvals,
-            },
-            true,
-        )?;
-        store.finalize(&head)?;
-        let descriptor = BlockDescriptor {
-            header_hash: hash(head),
-            slot: block.header.slot,
+    if args.no_prometheus {
+        tracing::info!("no Prometheus metrics (--no-prometheus)");
+    } else {
+        let host = if args.prometheus_external {
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+        } else {
+            IpAddr::V4(Ipv4Addr::LOCALHOST)
         };
-        api.notify(NodeEvent::Best(descriptor));
-        api.notify(NodeEvent::Finalized(descriptor));
-        tracing::info!(
-            "block {} at slot {}, state root {}",
-            head,
-            block.header.slot,
-            chain.root()
-        );
-        authored += 1;
-        if args.blocks.is_none_or(|n| authored < n) {
-            std::thread::sleep(period.saturating_sub(started.elapsed()));
+        // Bound here so that port 0 can be reported.
+        let listener = std::net::TcpListener::bind(SocketAddr::new(host, args.prometheus_port))
+            .with_context(|| format!("the Prometheus port {}", args.prometheus_port))?;
+        let addr = listener.local_addr()?;
+        drop(listener);
+        let registry = registry.clone();
+        runtime.spawn(async move {
+            if let Err(e) = substrate_prometheus_endpoint::init_prometheus(addr, registry).await {
+                tracing::error!("Prometheus exporter: {e}");
+            }
+        });
+        tracing::info!("Prometheus metrics on http://{addr}/metrics");
+    }
+
+    let period = Duration::from_millis(args.slot_duration_ms);
+    let stats = node.stats();
+    let stopped = || stop.load(Ordering::SeqCst);
+    let mut next = Instant::now() + period;
+    loop {
+        if args.until_slot.is_some_and(|n| node.next_slot() > n) {
+            tracing::info!("slot {} reached (--until-slot)", node.next_slot() - 1);
+            break;
         }
+        for event in node.serve_until(next, &stopped) {
+            log_event(&event);
+        }
+        if stopped() {
+            break;
+        }
+        next += period;
+        let started = Instant::now();
+        match node.author()? {
+            SlotOutcome::Authored(block) => {
+                metrics.observe_import(started.elapsed().as_secs_f64());
+                tracing::info!(
+                    "block {} at slot {}, state root {}",
+                    block.hash,
+                    block.slot,
+                    block.state_root
+                );
+                for package in &block.guaranteed {
+                    tracing::info!("work package {package} guaranteed at slot {}", block.slot);
+                }
+                for package in &block.accumulated {
+                    tracing::info!("work package {package} accumulated at slot {}", block.slot);
+                }
+                for (para, head) in &block.heads {
+                    tracing::info!(
+                        "para {} head 0x{} at slot {}",
+                        para.0,
+                        hex::encode(parajam_crypto_hash(head)),
+                        block.slot
+                    );
+                }
+                for (what, why) in &block.dropped {
+                    tracing::warn!("{what} dropped: {why}");
+                }
+            }
+            SlotOutcome::NotOurs { slot } => {
+                tracing::info!("slot {slot}: not ours to author (no key for its sealer)");
+            }
+        }
+        let best = api.best_block();
+        let finalized = api.finalized_block();
+        metrics.update(&stats, best.slot, finalized.slot);
+        tracing::info!(
+            "informant: best #{} ({}), finalized #{} ({}), 0 peers, {} work packages in flight, \
+             {} para heads advanced",
+            best.slot,
+            short(&best.header_hash),
+            finalized.slot,
+            short(&finalized.header_hash),
+            Stats::get(&stats.in_flight),
+            Stats::get(&stats.heads_advanced)
+        );
     }
     server.stop();
     runtime.block_on(server.stopped());
+    let best = api.best_block();
+    let root = api.state_root(&best.header_hash).ok();
+    drop(api);
+    // Closes the database: every block was committed when stored.
+    drop(node);
+    tracing::info!(
+        "stopped cleanly at block 0x{} (slot {}), state root 0x{}",
+        hex::encode(best.header_hash.0),
+        best.slot,
+        root.map_or_else(|| "?".into(), |r| hex::encode(r.0))
+    );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Blake2b-256, for naming a para head in a log line.
+fn parajam_crypto_hash(data: &[u8]) -> [u8; 32] {
+    parajam_crypto::blake2b_256(data)
+}
+
+fn log_event(event: &PipelineEvent) {
+    match event {
+        PipelineEvent::Refined { package, core, gas } => {
+            tracing::info!("work package {package} refined on core {core} ({gas} gas)");
+        }
+        PipelineEvent::Dropped {
+            package,
+            label,
+            reason,
+        } => tracing::warn!("work package {package} dropped ({label}): {reason}"),
+        PipelineEvent::Preimage { requester, len } => {
+            tracing::info!("preimage of {len} octets for service {requester} queued");
+        }
+    }
 }

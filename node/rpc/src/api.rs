@@ -148,4 +148,7 @@ pub trait NodeApi: Send + Sync + 'static {
     /// New best and finalized blocks and sync status changes, for the
     /// subscriptions.
     fn events(&self) -> broadcast::Receiver<NodeEvent>;
+    /// Called with the method's name before each call (for metrics);
+    /// nothing by default.
+    fn on_call(&self, _method: &'static str) {}
 }

@@ -72,8 +72,10 @@ pub use api::{
     ApiError, NodeApi, NodeEvent, BLOCK_UNAVAILABLE, DA_SEGMENT_UNAVAILABLE, INVALID_PARAMS,
     OTHER_ERROR, WORK_REPORT_UNAVAILABLE,
 };
-pub use server::{rpc_module, start, RpcConfig, RpcError, RpcServer, DEFAULT_PORT, JIP2_METHODS};
-pub use store_api::{StoreApi, Submission};
+pub use server::{
+    rpc_module, start, start_with, RpcConfig, RpcError, RpcServer, DEFAULT_PORT, JIP2_METHODS,
+};
+pub use store_api::{CallHook, StoreApi, Submission, Submitter};
 pub use types::{
     Blob, BlockDescriptor, ChainUpdate, Hash, Parameters, ParametersV1, SyncState, SyncStatus,
     WorkPackageStatus,

@@ -97,7 +97,18 @@ impl RpcServer {
 /// Starts the JIP-2 server for `api` with `config`, on the current tokio
 /// runtime.
 pub async fn start<A: NodeApi>(config: &RpcConfig, api: Arc<A>) -> Result<RpcServer, RpcError> {
-    let module = rpc_module(api)?;
+    start_with(config, api, jsonrpsee::Methods::new()).await
+}
+
+/// [`start`] with `extra` methods beside JIP-2's (e.g. the node's
+/// `parajam_*` methods for collators).
+pub async fn start_with<A: NodeApi>(
+    config: &RpcConfig,
+    api: Arc<A>,
+    extra: jsonrpsee::Methods,
+) -> Result<RpcServer, RpcError> {
+    let mut module = rpc_module(api)?;
+    module.merge(extra)?;
     let batch = match config.max_batch_len {
         0 => BatchRequestConfig::Disabled,
         n => BatchRequestConfig::Limit(n),
@@ -166,6 +177,7 @@ fn method0<A: NodeApi, T: Serialize + Clone + Send + 'static>(
     call: fn(&A) -> T,
 ) -> Result<(), RegisterMethodError> {
     module.register_blocking_method(name, move |_: Params<'_>, api: Arc<A>, _| {
+        api.on_call(name);
         Ok::<T, ErrorObjectOwned>(call(&api))
     })?;
     Ok(())
@@ -184,6 +196,7 @@ where
     T: Serialize + Clone + Send + 'static,
 {
     module.register_blocking_method(name, move |params: Params<'_>, api: Arc<A>, _| {
+        api.on_call(name);
         let p: P = params.parse()?;
         call(&api, p).map_err(ErrorObjectOwned::from)
     })?;
@@ -264,6 +277,7 @@ fn block_subscription<A: NodeApi>(
         name,
         unsubscribe_name(name),
         move |_: Params<'static>, pending: PendingSubscriptionSink, api: Arc<A>, _| async move {
+            api.on_call(name);
             let mut events = api.events();
             let Ok(sink) = pending.accept().await else {
                 return;
@@ -305,6 +319,7 @@ where
         name,
         unsubscribe_name(name),
         move |params: Params<'static>, pending: PendingSubscriptionSink, api: Arc<A>, _| {
+            api.on_call(name);
             follow_chain(params, pending, api, parse, value)
         },
     )?;
@@ -369,6 +384,7 @@ fn sync_subscription<A: NodeApi>(module: &mut RpcModule<A>) -> Result<(), Regist
         name,
         unsubscribe_name(name),
         move |_: Params<'static>, pending: PendingSubscriptionSink, api: Arc<A>, _| async move {
+            api.on_call(name);
             let mut events = api.events();
             let Ok(sink) = pending.accept().await else {
                 return;

@@ -46,20 +46,52 @@ pub enum Submission {
     },
 }
 
+/// Where a [`StoreApi`] hands submissions: the node's answer is the
+/// client's (e.g. a full queue is a "busy" error, a package that fails
+/// authorization an error naming why).
+pub trait Submitter: Send + Sync + 'static {
+    /// Takes `submission`, or refuses it.
+    fn submit(&self, submission: Submission) -> Result<(), ApiError>;
+}
+
+/// A channel takes every submission until its receiver is gone.
+impl Submitter for Mutex<mpsc::Sender<Submission>> {
+    fn submit(&self, submission: Submission) -> Result<(), ApiError> {
+        self.lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .send(submission)
+            .map_err(|_| ApiError::Other("the node is shutting down".into()))
+    }
+}
+
 /// A [`NodeApi`] over a [`ChainStore`].
 ///
 /// The node tells it of new best and finalized blocks with
 /// [`StoreApi::notify`]; submissions go to the channel given to
-/// [`StoreApi::new`] (or are refused without one). `workPackageStatus`
+/// [`StoreApi::new`] or the [`Submitter`] given to
+/// [`StoreApi::with_submitter`] (or are refused without one). `workPackageStatus`
 /// needs the guarantor's and auditor's view of packages, which a store does
 /// not have: it answers error 0.
-#[derive(Debug)]
 pub struct StoreApi<S> {
     store: S,
     params: ProtocolParameters,
     events: broadcast::Sender<NodeEvent>,
-    submissions: Option<Mutex<mpsc::Sender<Submission>>>,
+    submissions: Option<Box<dyn Submitter>>,
     sync: Mutex<SyncState>,
+    on_call: Option<CallHook>,
+}
+
+/// What [`StoreApi::set_call_hook`] takes: called with each method's name.
+pub type CallHook = Box<dyn Fn(&'static str) + Send + Sync>;
+
+impl<S: std::fmt::Debug> std::fmt::Debug for StoreApi<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreApi")
+            .field("store", &self.store)
+            .field("params", &self.params)
+            .field("takes_submissions", &self.submissions.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 fn hash_of(h: &ByteArray<32>) -> Hash {
@@ -105,12 +137,26 @@ impl<S: ChainStore> StoreApi<S> {
             store,
             params,
             events: broadcast::channel(256).0,
-            submissions: submissions.map(Mutex::new),
+            submissions: submissions.map(|tx| Box::new(Mutex::new(tx)) as Box<dyn Submitter>),
             sync: Mutex::new(SyncState {
                 num_peers: 0,
                 status: SyncStatus::Completed,
             }),
+            on_call: None,
         }
+    }
+
+    /// An API over `store` for a chain of `params`, handing submissions
+    /// to `submitter`.
+    pub fn with_submitter(store: S, params: ProtocolParameters, submitter: impl Submitter) -> Self {
+        let mut api = Self::new(store, params, None);
+        api.submissions = Some(Box::new(submitter));
+        api
+    }
+
+    /// Calls `hook` with each RPC method's name before the call.
+    pub fn set_call_hook(&mut self, hook: CallHook) {
+        self.on_call = Some(hook);
     }
 
     /// The store.
@@ -161,15 +207,10 @@ impl<S: ChainStore> StoreApi<S> {
     }
 
     fn submit(&self, s: Submission) -> Result<(), ApiError> {
-        let sender = self
-            .submissions
+        self.submissions
             .as_ref()
-            .ok_or_else(|| ApiError::Other("this node takes no submissions".into()))?;
-        sender
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .send(s)
-            .map_err(|_| ApiError::Other("the node is shutting down".into()))
+            .ok_or_else(|| ApiError::Other("this node takes no submissions".into()))?
+            .submit(s)
     }
 }
 
@@ -382,5 +423,11 @@ impl<S: ChainStore + 'static> NodeApi for StoreApi<S> {
 
     fn events(&self) -> broadcast::Receiver<NodeEvent> {
         self.events.subscribe()
+    }
+
+    fn on_call(&self, method: &'static str) {
+        if let Some(hook) = &self.on_call {
+            hook(method);
+        }
     }
 }
