@@ -113,6 +113,8 @@ mod invoke;
 mod live;
 mod program;
 mod quirks;
+#[doc(hidden)]
+pub mod testing;
 mod types;
 
 pub use cache::{ModuleCacheStats, DEFAULT_MODULE_CACHE_CAPACITY};

@@ -6,6 +6,10 @@
 //! instructions begun, which is the gas the GP charges (one per instruction
 //! in GP 0.7.x) for a run that panics or halts: the gas a run is said to
 //! use must be exactly that.
+//!
+//! Each test is a crosscheck of the two backends (`backends_agree_on_*`),
+//! so it runs both in one test rather than one test per backend; where the
+//! recompiler cannot start here, only the interpreter's half runs.
 
 use parajam_pvm::{
     Backend, ExitReason, HostCallAction, HostCallContext, InitialState, Invocation, MachineState,
@@ -353,7 +357,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
-    fn memory_faults_anywhere_in_a_block((code, starts) in straight_line_code()) {
+    fn backends_agree_on_memory_faults_anywhere_in_a_block((code, starts) in straight_line_code()) {
         check_memory_faults(&code, &starts)?;
     }
 }
@@ -362,22 +366,22 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
     #[test]
-    fn random_octets_as_code_blob(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+    fn backends_agree_on_random_octets_as_code_blob(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
         check_code_blob(&bytes)?;
     }
 
     #[test]
-    fn random_code_as_code_blob(code in code_blob()) {
+    fn backends_agree_on_random_code_as_code_blob(code in code_blob()) {
         check_code_blob(&code)?;
     }
 
     #[test]
-    fn random_octets_as_standard_blob(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+    fn backends_agree_on_random_octets_as_standard_blob(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
         check_standard_blob(&bytes, &[])?;
     }
 
     #[test]
-    fn random_code_as_standard_blob(
+    fn backends_agree_on_random_code_as_standard_blob(
         code in code_blob(),
         o in proptest::collection::vec(any::<u8>(), 0..64),
         w in proptest::collection::vec(any::<u8>(), 0..64),
