@@ -349,7 +349,10 @@ fn reports_are_guaranteed_assured_and_accumulated() {
     assert!(
         matches!(
             err,
-            ImportError::Reports(reports::Error::DuplicatePackage { guarantee: 0 })
+            ImportError::Reports(reports::Error {
+                guarantee: 0,
+                kind: reports::ErrorKind::DuplicatePackage
+            })
         ),
         "{err:?}"
     );
@@ -389,7 +392,10 @@ fn guarantee_by_unassigned_validator_is_rejected() {
     assert!(
         matches!(
             err,
-            ImportError::Reports(reports::Error::WrongAssignment { guarantee: 0, validator, core: 1 })
+            ImportError::Reports(reports::Error {
+                guarantee: 0,
+                kind: reports::ErrorKind::WrongAssignment { validator, core: 1 }
+            })
                 if validator == unassigned
         ),
         "{err:?}"

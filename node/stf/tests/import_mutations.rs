@@ -634,7 +634,7 @@ fn extrinsic_guarantee_signature_flipped() {
     assert!(bad_seal(&e), "{e:?}");
     let r = reports_transition(&case, &b);
     assert!(
-        matches!(r, Err(reports::Error::BadSignature { guarantee: 0, validator: v }) if v == validator),
+        matches!(r, Err(reports::Error { guarantee: 0, kind: reports::ErrorKind::BadSignature { validator: v } }) if v == validator),
         "{r:?}"
     );
 }
@@ -650,7 +650,7 @@ fn extrinsic_guarantee_duplicated() {
     assert!(bad_seal(&e), "{e:?}");
     let r = reports_transition(&case, &b);
     assert!(
-        matches!(r, Err(reports::Error::OutOfOrderGuarantee { guarantee: 1 })),
+        r == Err(reports::ErrorKind::OutOfOrderGuarantee.at(1)),
         "{r:?}"
     );
 }
