@@ -1,7 +1,8 @@
-//! What the engine benches share (`cargo bench -p parajam-pvf --bench
-//! engines`, `cargo bench -p parajam-rehearsal --bench parachain`): the
-//! median of a closure's runs under a time budget, the ratio of two
-//! timings, and the table of engines, warm and cold, against the reference
+//! What the benches share (`cargo bench -p parajam-pvf --bench engines`,
+//! `cargo bench -p parajam-rehearsal --bench parachain`, the state-root and
+//! state benches of `parajam-merkle` and `parajam-state`): the median of a
+//! closure's runs under a time budget, interleaved medians of several
+//! closures, the ratio of two timings, and the table of engines, warm and cold, against the reference
 //! engine measured in the same run. Formatting only: the benches print.
 
 use std::fmt::Write as _;
@@ -19,6 +20,40 @@ pub fn median(mut f: impl FnMut(), budget: Duration, min_samples: usize) -> Dura
     }
     samples.sort();
     samples[samples.len() / 2]
+}
+
+/// The median time per call of each of `fs`, from batches of about 5 ms
+/// run in turn (interleaved, so that load from other processes affects all
+/// of them alike) for about `budget` in total, at least five batches each.
+pub fn median_times(budget: Duration, fs: &mut [&mut dyn FnMut()]) -> Vec<Duration> {
+    let per_batch: Vec<u32> = fs
+        .iter_mut()
+        .map(|f| {
+            let start = Instant::now();
+            f();
+            let one = start.elapsed().max(Duration::from_nanos(100));
+            u32::try_from((Duration::from_millis(5).as_nanos() / one.as_nanos()).max(1))
+                .unwrap_or(u32::MAX)
+        })
+        .collect();
+    let mut samples = vec![Vec::new(); fs.len()];
+    let end = Instant::now() + budget;
+    while Instant::now() < end || samples.first().is_some_and(|s| s.len() < 5) {
+        for ((f, &n), out) in fs.iter_mut().zip(&per_batch).zip(&mut samples) {
+            let t = Instant::now();
+            for _ in 0..n {
+                f();
+            }
+            out.push(t.elapsed() / n);
+        }
+    }
+    samples
+        .into_iter()
+        .map(|mut s| {
+            s.sort();
+            s[s.len() / 2]
+        })
+        .collect()
 }
 
 /// `a / b`.
