@@ -21,8 +21,6 @@
 
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-use std::path::{Path, PathBuf};
-
 use parajam_bandersnatch::VrfError;
 use parajam_primitives::codec::FixedSeq;
 use parajam_primitives::types::TraceStep;
@@ -30,16 +28,14 @@ use parajam_primitives::types::{
     Block, CoreActivityRecord, EpochMark, Preimage, RawState, StateRoot, TicketBody, TicketsOrKeys,
     WorkPackageHash,
 };
-use parajam_pvm::Backend;
 use parajam_state::State;
-use parajam_stf::accumulate::Executor;
-use parajam_stf::block::{import, ImportContext, ImportError};
+use parajam_stf::block::ImportError;
 use parajam_stf::header::{extrinsic_hash, header_hash, HeaderError, SlotSealer};
 use parajam_stf::{assurances, preimages, reports, safrole};
 
 mod common;
 
-use common::{import_on, pvm, ring, vectors_dir, PARAMS};
+use common::{decode_step, import_on, import_with_ancestry, trace_files, vectors_dir, PARAMS};
 
 /// Imports `block` on `pre` (whose root is `root`), expecting a rejection;
 /// checks that `pre` is unchanged and returns the error.
@@ -58,28 +54,6 @@ fn reject(what: &str, pre: &State, root: StateRoot, block: &Block) -> ImportErro
             e
         }
     }
-}
-
-/// The trace step files of a family, sorted (genesis excluded).
-fn files(family: &str) -> Vec<PathBuf> {
-    let dir = vectors_dir().join("traces").join(family);
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.extension().is_some_and(|x| x == "bin")
-                && p.file_stem().is_some_and(|s| s != "genesis")
-        })
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "no trace steps in {}", dir.display());
-    files
-}
-
-fn decode_step(path: &Path) -> TraceStep {
-    let bytes = std::fs::read(path).unwrap();
-    parajam_primitives::decode(&bytes, &PARAMS)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// A valid trace step with its typed pre- and post-state.
@@ -157,7 +131,7 @@ impl Case {
 /// The first valid step of `family` (in file order) that `pred` accepts;
 /// its unmodified block imports to the trace's post-state root.
 fn find(family: &str, pred: impl Fn(&TraceStep) -> bool) -> Case {
-    for path in files(family) {
+    for path in trace_files(family) {
         let step = decode_step(&path);
         if step.post_state != step.pre_state && pred(&step) {
             let case = Case::new(path.display().to_string(), step);
@@ -171,7 +145,7 @@ fn find(family: &str, pred: impl Fn(&TraceStep) -> bool) -> Case {
 /// The first two consecutive valid steps of `family` whose first `pred`
 /// accepts; both unmodified blocks import to their post-state roots.
 fn find_pair(family: &str, pred: impl Fn(&TraceStep) -> bool) -> (Case, Case) {
-    let files = files(family);
+    let files = trace_files(family);
     for pair in files.windows(2) {
         let a = decode_step(&pair[0]);
         if a.post_state == a.pre_state || !pred(&a) {
@@ -1015,7 +989,7 @@ fn header_seal_challenge_non_canonical_is_rejected() {
 /// is rejected naming the guarantee.
 #[test]
 fn lookup_anchor_must_be_an_ancestor() {
-    let all = files("storage");
+    let all = trace_files("storage");
     let genesis: (parajam_primitives::types::Header, RawState) = {
         let bytes = std::fs::read(vectors_dir().join("traces/storage/genesis.bin")).unwrap();
         parajam_primitives::decode(&bytes, &PARAMS).unwrap()
@@ -1029,19 +1003,7 @@ fn lookup_anchor_must_be_an_ancestor() {
                 g.report.context.lookup_anchor,
             );
             let run = |ancestry: &Vec<(u32, parajam_primitives::types::HeaderHash)>| {
-                let executor = Executor {
-                    pvm: pvm(),
-                    backend: Backend::Interpreter,
-                    crosscheck: false,
-                };
-                let ctx = ImportContext {
-                    params: &PARAMS,
-                    executor: &executor,
-                    ring: ring(),
-                    prior_root: Some(case.root()),
-                    ancestry: Some(ancestry),
-                };
-                import(&case.pre, case.block(), &ctx)
+                import_with_ancestry(&case.pre, case.root(), case.block(), Some(ancestry))
             };
             let imported = run(&ancestors).expect("anchors among the ancestors");
             assert_eq!(imported.state.root(), case.step.post_state.state_root);
