@@ -56,6 +56,15 @@ fn reject(what: &str, pre: &State, root: StateRoot, block: &Block) -> ImportErro
     }
 }
 
+/// `case.reject(what, block)` (`Case::reject`) must fail with an error
+/// matching the pattern.
+macro_rules! assert_rejects {
+    ($case:expr, $what:expr, $block:expr, $($pattern:pat_param)|+ $(if $guard:expr)?) => {{
+        let e = $case.reject($what, $block);
+        assert!(matches!(e, $($pattern)|+ $(if $guard)?), "{e:?}");
+    }};
+}
+
 /// A valid trace step with its typed pre- and post-state.
 struct Case {
     name: String,
@@ -212,11 +221,12 @@ fn header_parent_state_root_flipped_is_bad_prior_state_root() {
     for case in header_cases() {
         let mut b = case.block().clone();
         flip(&mut b.header.parent_state_root.0, 31);
-        let e = case.reject("parent_state_root flipped", &b);
-        assert!(
-            matches!(e, ImportError::Header(HeaderError::BadPriorStateRoot { expected, found })
-                if expected == case.root() && found == b.header.parent_state_root),
-            "{e:?}"
+        assert_rejects!(
+            case,
+            "parent_state_root flipped",
+            &b,
+            ImportError::Header(HeaderError::BadPriorStateRoot { expected, found })
+                if expected == case.root() && found == b.header.parent_state_root
         );
     }
 }
@@ -227,19 +237,21 @@ fn header_slot_equal_to_prior_is_slot_not_after_prior() {
         let mut b = case.block().clone();
         let tau = case.pre.timeslot;
         b.header.slot = tau;
-        let e = case.reject("slot = prior slot", &b);
-        assert!(
-            matches!(e, ImportError::Header(HeaderError::SlotNotAfterPrior { slot, prior })
-                if slot == tau && prior == tau),
-            "{e:?}"
+        assert_rejects!(
+            case,
+            "slot = prior slot",
+            &b,
+            ImportError::Header(HeaderError::SlotNotAfterPrior { slot, prior })
+                if slot == tau && prior == tau
         );
         // Further back still (slot 0 when `τ` is 0: the same rule).
         b.header.slot = tau.saturating_sub(1);
-        let e = case.reject("slot before prior slot", &b);
-        assert!(
-            matches!(e, ImportError::Header(HeaderError::SlotNotAfterPrior { slot, prior })
-                if slot == tau.saturating_sub(1) && prior == tau),
-            "{e:?}"
+        assert_rejects!(
+            case,
+            "slot before prior slot",
+            &b,
+            ImportError::Header(HeaderError::SlotNotAfterPrior { slot, prior })
+                if slot == tau.saturating_sub(1) && prior == tau
         );
     }
 }
@@ -284,23 +296,22 @@ fn header_author_index_changed_or_out_of_range() {
 
         let mut b = case.block().clone();
         b.header.author_index = count;
-        let e = case.reject("author index = V", &b);
-        assert!(
-            matches!(e, ImportError::Header(HeaderError::BadAuthorIndex { index, validators })
-                if index == count && validators == usize::from(count)),
-            "{e:?}"
+        assert_rejects!(
+            case,
+            "author index = V",
+            &b,
+            ImportError::Header(HeaderError::BadAuthorIndex { index, validators })
+                if index == count && validators == usize::from(count)
         );
         b.header.author_index = u16::MAX;
-        let e = case.reject("author index = 65535", &b);
-        assert!(
-            matches!(
-                e,
-                ImportError::Header(HeaderError::BadAuthorIndex {
-                    index: u16::MAX,
-                    ..
-                })
-            ),
-            "{e:?}"
+        assert_rejects!(
+            case,
+            "author index = 65535",
+            &b,
+            ImportError::Header(HeaderError::BadAuthorIndex {
+                index: u16::MAX,
+                ..
+            })
         );
 
         let mut b = case.block().clone();
@@ -358,38 +369,32 @@ fn header_entropy_source_bit_flipped() {
         // `H_V`) fails before `H_V` itself is checked.
         let mut b = case.block().clone();
         b.header.entropy_source = cases[1 - i].block().header.entropy_source;
-        let e = case.reject("entropy source of another block", &b);
-        assert!(
-            matches!(
-                e,
-                ImportError::Header(HeaderError::BadSeal(VrfError::Invalid))
-            ),
-            "{e:?}"
+        assert_rejects!(
+            case,
+            "entropy source of another block",
+            &b,
+            ImportError::Header(HeaderError::BadSeal(VrfError::Invalid))
         );
 
         // A bit of the proof: `Y(H_V)` is unchanged, but `H_V` is in `E_U(H)`,
         // so the seal (checked before `H_V`) breaks.
         let mut b = case.block().clone();
         flip(&mut b.header.entropy_source.0, 32);
-        let e = case.reject("entropy source byte 32 flipped", &b);
-        assert!(
-            matches!(
-                e,
-                ImportError::Header(HeaderError::BadSeal(VrfError::Invalid))
-            ),
-            "{e:?}"
+        assert_rejects!(
+            case,
+            "entropy source byte 32 flipped",
+            &b,
+            ImportError::Header(HeaderError::BadSeal(VrfError::Invalid))
         );
         // A bit of the output point: not a curve point, `Y(H_V)` cannot be
         // read, before Safrole even runs.
         let mut b = case.block().clone();
         flip(&mut b.header.entropy_source.0, 0);
-        let e = case.reject("entropy source byte 0 flipped", &b);
-        assert!(
-            matches!(
-                e,
-                ImportError::Header(HeaderError::BadEntropySource(VrfError::Malformed))
-            ),
-            "{e:?}"
+        assert_rejects!(
+            case,
+            "entropy source byte 0 flipped",
+            &b,
+            ImportError::Header(HeaderError::BadEntropySource(VrfError::Malformed))
         );
     }
 }
@@ -414,10 +419,11 @@ fn header_markers_added_are_rejected() {
     for case in header_cases() {
         let mut b = case.block().clone();
         b.header.epoch_mark = Some(EpochMark::default());
-        let e = case.reject("epoch mark added", &b);
-        assert!(
-            matches!(e, ImportError::Header(HeaderError::EpochMarkMismatch)),
-            "{e:?}"
+        assert_rejects!(
+            case,
+            "epoch mark added",
+            &b,
+            ImportError::Header(HeaderError::EpochMarkMismatch)
         );
 
         let mut b = case.block().clone();
@@ -425,20 +431,22 @@ fn header_markers_added_are_rejected() {
             TicketBody::default();
             PARAMS.epoch_length as usize
         ]));
-        let e = case.reject("tickets mark added", &b);
-        assert!(
-            matches!(e, ImportError::Header(HeaderError::TicketsMarkMismatch)),
-            "{e:?}"
+        assert_rejects!(
+            case,
+            "tickets mark added",
+            &b,
+            ImportError::Header(HeaderError::TicketsMarkMismatch)
         );
 
         let mut b = case.block().clone();
         b.header
             .offenders_mark
             .push(case.post.active_validators[0].ed25519);
-        let e = case.reject("offenders mark added", &b);
-        assert!(
-            matches!(e, ImportError::Header(HeaderError::OffendersMarkMismatch)),
-            "{e:?}"
+        assert_rejects!(
+            case,
+            "offenders mark added",
+            &b,
+            ImportError::Header(HeaderError::OffendersMarkMismatch)
         );
     }
 }
@@ -448,10 +456,11 @@ fn header_epoch_mark_removed_or_changed_is_rejected() {
     let case = find("safrole", |s| s.block.header.epoch_mark.is_some());
     let mut b = case.block().clone();
     b.header.epoch_mark = None;
-    let e = case.reject("epoch mark removed", &b);
-    assert!(
-        matches!(e, ImportError::Header(HeaderError::EpochMarkMismatch)),
-        "{e:?}"
+    assert_rejects!(
+        case,
+        "epoch mark removed",
+        &b,
+        ImportError::Header(HeaderError::EpochMarkMismatch)
     );
     for what in ["entropy", "tickets entropy", "validator key"] {
         let mut b = case.block().clone();
@@ -474,24 +483,27 @@ fn header_tickets_mark_removed_or_changed_is_rejected() {
     let case = find("safrole", |s| s.block.header.tickets_mark.is_some());
     let mut b = case.block().clone();
     b.header.tickets_mark = None;
-    let e = case.reject("tickets mark removed", &b);
-    assert!(
-        matches!(e, ImportError::Header(HeaderError::TicketsMarkMismatch)),
-        "{e:?}"
+    assert_rejects!(
+        case,
+        "tickets mark removed",
+        &b,
+        ImportError::Header(HeaderError::TicketsMarkMismatch)
     );
     let mut b = case.block().clone();
     flip(&mut b.header.tickets_mark.as_mut().unwrap()[0].id.0, 0);
-    let e = case.reject("tickets mark id changed", &b);
-    assert!(
-        matches!(e, ImportError::Header(HeaderError::TicketsMarkMismatch)),
-        "{e:?}"
+    assert_rejects!(
+        case,
+        "tickets mark id changed",
+        &b,
+        ImportError::Header(HeaderError::TicketsMarkMismatch)
     );
     let mut b = case.block().clone();
     b.header.tickets_mark.as_mut().unwrap().swap(0, 1);
-    let e = case.reject("tickets mark reordered", &b);
-    assert!(
-        matches!(e, ImportError::Header(HeaderError::TicketsMarkMismatch)),
-        "{e:?}"
+    assert_rejects!(
+        case,
+        "tickets mark reordered",
+        &b,
+        ImportError::Header(HeaderError::TicketsMarkMismatch)
     );
 }
 
@@ -607,8 +619,9 @@ fn extrinsic_guarantee_signature_flipped() {
     assert!(case.stale_hash(&stale, &b), "{stale:?}");
     assert!(bad_seal(&e), "{e:?}");
     let r = reports_transition(&case, &b);
-    assert!(
-        matches!(r, Err(reports::Error { guarantee: 0, kind: reports::ErrorKind::BadSignature { validator: v } }) if v == validator),
+    assert_eq!(
+        r,
+        Err(reports::ErrorKind::BadSignature { validator }.at(0)),
         "{r:?}"
     );
 }
@@ -952,13 +965,11 @@ fn header_seal_response_non_canonical_is_malformed() {
     for case in header_cases() {
         // `s` (octets 64..96) is decoded strictly.
         let b = non_canonical_seal(case.block(), 64).unwrap();
-        let e = case.reject("seal response s + r", &b);
-        assert!(
-            matches!(
-                e,
-                ImportError::Header(HeaderError::BadSeal(VrfError::Malformed))
-            ),
-            "{e:?}"
+        assert_rejects!(
+            case,
+            "seal response s + r",
+            &b,
+            ImportError::Header(HeaderError::BadSeal(VrfError::Malformed))
         );
     }
 }
@@ -973,13 +984,11 @@ fn header_seal_challenge_non_canonical_is_rejected() {
     for case in header_cases() {
         let b = non_canonical_seal(case.block(), 32).unwrap();
         assert_ne!(header_hash(&b.header), header_hash(&case.block().header));
-        let e = case.reject("seal challenge c + r", &b);
-        assert!(
-            matches!(
-                e,
-                ImportError::Header(HeaderError::BadSeal(VrfError::Malformed))
-            ),
-            "{e:?}"
+        assert_rejects!(
+            case,
+            "seal challenge c + r",
+            &b,
+            ImportError::Header(HeaderError::BadSeal(VrfError::Malformed))
         );
     }
 }
