@@ -124,6 +124,39 @@ pub fn engine_table(engines: &[Timing], reference: Timing, unit: Unit) -> String
     out
 }
 
+/// What both PVF benches report: the table of the PVM recompiler and
+/// interpreter against the relay chain's wasm engine (`engine_table`),
+/// then one `RATIO <what>: <value>` line per comparison of a PVM engine
+/// with wasm, warm and cold, and of loading alone (`pvm_load`, parse and
+/// compile, against `wasm_prepare`).
+pub fn pvf_report(
+    recompiler: (Duration, Duration),
+    interpreter: (Duration, Duration),
+    wasm: (Duration, Duration),
+    load: (Duration, Duration),
+    unit: Unit,
+) -> String {
+    let timing = |name, (warm, cold)| Timing { name, warm, cold };
+    let mut out = engine_table(
+        &[
+            timing("PVM recompiler", recompiler),
+            timing("PVM interpreter", interpreter),
+        ],
+        timing("wasm (relay chain)", wasm),
+        unit,
+    );
+    for (what, pvm, wasm) in [
+        ("recompiler/wasm warm", recompiler.0, wasm.0),
+        ("recompiler/wasm cold", recompiler.1, wasm.1),
+        ("interpreter/wasm warm", interpreter.0, wasm.0),
+        ("interpreter/wasm cold", interpreter.1, wasm.1),
+    ] {
+        let _ = writeln!(out, "RATIO pvm {what}: {:.3}", ratio(pvm, wasm));
+    }
+    let _ = writeln!(out, "RATIO load pvm/wasm: {:.3}", ratio(load.0, load.1));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,6 +167,32 @@ mod tests {
         let time = median(|| runs += 1, Duration::ZERO, 7);
         assert_eq!(runs, 7);
         assert!(time < Duration::from_secs(1));
+    }
+
+    #[test]
+    fn the_pvf_report_is_the_table_then_one_ratio_per_comparison() {
+        let ms = Duration::from_millis;
+        let report = pvf_report(
+            (ms(1), ms(6)),
+            (ms(4), ms(5)),
+            (ms(2), ms(8)),
+            (ms(3), ms(12)),
+            Unit::Millis,
+        );
+        let lines: Vec<&str> = report.lines().collect();
+        assert_eq!(lines.len(), 4 + 5, "{report}");
+        assert!(lines[1].starts_with("PVM recompiler"), "{report}");
+        assert!(lines[3].starts_with("wasm (relay chain)"), "{report}");
+        assert_eq!(
+            &lines[4..],
+            [
+                "RATIO pvm recompiler/wasm warm: 0.500",
+                "RATIO pvm recompiler/wasm cold: 0.750",
+                "RATIO pvm interpreter/wasm warm: 2.000",
+                "RATIO pvm interpreter/wasm cold: 0.625",
+                "RATIO load pvm/wasm: 0.250",
+            ]
+        );
     }
 
     #[test]
