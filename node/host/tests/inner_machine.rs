@@ -7,6 +7,7 @@
 use parajam_host::pvm::{PvmInnerRunner, ReferenceInnerRunner};
 use parajam_host::refine::{self, InnerRunner, InnerVm, RefineContext};
 use parajam_host::{codes, Control, Machine};
+use parajam_pvm::testing::code_blob;
 use parajam_pvm::{Backend, Program, Pvm, PvmFlavor, HALT_ADDRESS, PAGE_SIZE, STACK_TOP};
 
 /// The outer machine: registers, gas and one writable memory block.
@@ -436,18 +437,6 @@ fn live_machines_agree_with_the_reference_machines(backend: Backend) {
             "{backend}, {guest}"
         );
     }
-}
-
-/// A code blob with no jump table: `E(0) ⌢ E_1(0) ⌢ E(|c|) ⌢ c ⌢ k`.
-fn code_blob(code: &[u8], starts: &[usize]) -> Vec<u8> {
-    let mut out = vec![0, 0, u8::try_from(code.len()).expect("short")];
-    out.extend_from_slice(code);
-    let mut mask = vec![0u8; code.len().div_ceil(8)];
-    for &i in starts {
-        mask[i / 8] |= 1 << (i % 8);
-    }
-    out.extend_from_slice(&mask);
-    out
 }
 
 /// `fallthrough; move_reg ω0 ← ω1; ecalli 3; move_reg ω0 ← ω1; trap`: an

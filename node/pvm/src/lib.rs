@@ -113,7 +113,6 @@ mod invoke;
 mod live;
 mod program;
 mod quirks;
-#[doc(hidden)]
 pub mod testing;
 mod types;
 

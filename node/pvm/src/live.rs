@@ -322,6 +322,7 @@ impl LiveMachine {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::code_blob as blob;
     use crate::{PvmFlavor, PAGE_SIZE};
 
     /// `trap`, `ecalli`, `move_reg`, `load_u8` (GP §A.5.1, 2, 9, 5).
@@ -330,18 +331,6 @@ mod tests {
     const ECALLI: u8 = 10;
     const MOVE_REG: u8 = 100;
     const LOAD_U8: u8 = 52;
-
-    /// A code blob with no jump table and the given instruction starts.
-    fn blob(code: &[u8], starts: &[usize]) -> Vec<u8> {
-        let mut out = vec![0, 0, u8::try_from(code.len()).expect("short")];
-        out.extend_from_slice(code);
-        let mut mask = vec![0u8; code.len().div_ceil(8)];
-        for &i in starts {
-            mask[i / 8] |= 1 << (i % 8);
-        }
-        out.extend_from_slice(&mask);
-        out
-    }
 
     /// A fresh live machine of `code` on `backend`.
     fn machine(backend: Backend, code: &[u8]) -> LiveMachine {

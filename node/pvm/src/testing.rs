@@ -1,7 +1,48 @@
-//! One test per backend from one test body, as polkavm's own test suite
-//! generates its tests: see [`backend_tests!`](crate::backend_tests).
+//! What tests of PVM code share: one test per backend from one test body,
+//! as polkavm's own test suite generates its tests
+//! ([`backend_tests!`](crate::backend_tests)), and hand-assembled code
+//! blobs and standard programs ([`code_blob`], [`standard_blob`]).
 
 use crate::{Backend, Pvm, PvmFlavor, PvmOptions, SandboxChoice};
+
+/// The GP code blob (`deblob`, GP eq. A.2) of `code` with no jump table:
+/// `E(0) ⌢ E_1(0) ⌢ E(|c|) ⌢ c ⌢ k`, the opcode bitmask `k` set at the
+/// offsets `instruction_starts`. `|c|` must be below `2^14` (a natural
+/// encoding of one or two octets).
+pub fn code_blob(code: &[u8], instruction_starts: &[usize]) -> Vec<u8> {
+    let len = code.len();
+    assert!(len < 1 << 14, "code of {len} octets");
+    let mut out = vec![0, 0];
+    if len < 128 {
+        out.push(u8::try_from(len).expect("small"));
+    } else {
+        out.push(0x80 | u8::try_from(len >> 8).expect("small"));
+        out.push(u8::try_from(len & 0xff).expect("small"));
+    }
+    out.extend_from_slice(code);
+    let mut mask = vec![0u8; len.div_ceil(8)];
+    for &i in instruction_starts {
+        mask[i / 8] |= 1 << (i % 8);
+    }
+    out.extend(mask);
+    out
+}
+
+/// A standard program (GP §A.7, `Y`): `E_3(|o|) ⌢ E_3(|w|) ⌢ E_2(z) ⌢
+/// E_3(s) ⌢ o ⌢ w ⌢ E_4(|c|) ⌢ c`, read-only data `o`, read-write data
+/// `w`, `z` heap pages, a stack of `s` octets and the code blob `c`.
+#[allow(clippy::many_single_char_names)] // GP's names
+pub fn standard_blob(o: &[u8], w: &[u8], z: u16, s: u32, c: &[u8]) -> Vec<u8> {
+    let mut p = (o.len() as u64).to_le_bytes()[..3].to_vec();
+    p.extend_from_slice(&(w.len() as u64).to_le_bytes()[..3]);
+    p.extend_from_slice(&z.to_le_bytes());
+    p.extend_from_slice(&s.to_le_bytes()[..3]);
+    p.extend_from_slice(o);
+    p.extend_from_slice(w);
+    p.extend_from_slice(&u32::try_from(c.len()).expect("small").to_le_bytes());
+    p.extend_from_slice(c);
+    p
+}
 
 /// Why the recompiler cannot start on this machine in the sandbox `choice`
 /// names, or `None` where it starts. [`backend_tests!`](crate::backend_tests)

@@ -5,6 +5,7 @@
 
 use super::*;
 use crate::crosscheck::lockstep_code;
+use crate::testing::code_blob as blob;
 
 /// `trap` (GP §A.5.1).
 const TRAP: u8 = 0;
@@ -24,20 +25,6 @@ const LOAD_U8: u8 = 52;
 const BRANCH_EQ_IMM: u8 = 81;
 /// `move_reg ω0 ← ω1`.
 const MOVE: [u8; 2] = [MOVE_REG, 0x10];
-
-/// A code blob with an empty jump table: `E(0) ⌢ E_1(0) ⌢ E(|c|) ⌢ c ⌢ k`,
-/// `instruction_starts` giving the offsets whose bitmask bit is set.
-fn blob(code: &[u8], instruction_starts: &[usize]) -> Vec<u8> {
-    assert!(code.len() < 128, "one-octet length prefix only");
-    let mut out = vec![0, 0, u8::try_from(code.len()).expect("short")];
-    out.extend_from_slice(code);
-    let mut mask = vec![0u8; code.len().div_ceil(8)];
-    for &i in instruction_starts {
-        mask[i / 8] |= 1 << (i % 8);
-    }
-    out.extend_from_slice(&mask);
-    out
-}
 
 fn pvm() -> Pvm {
     Pvm::new(PvmFlavor::Gp072).expect("the interpreter always starts")

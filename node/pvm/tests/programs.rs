@@ -4,6 +4,7 @@
 //! malformed blobs.
 
 use parajam_guests::{guest, guests, reference, ENTRY_PC, HOSTCALL_INDEX};
+use parajam_pvm::testing::{code_blob, standard_blob};
 use parajam_pvm::{
     Backend, ExitReason, HostCallAction, HostCallContext, Invocation, MachineState, MemoryFault,
     Program, ProgramResult, Pvm, PvmError, PvmFlavor, StandardProgramError, ARGS_ADDRESS,
@@ -139,39 +140,6 @@ fn backends_agree_on_the_guests_instruction_by_instruction() {
         assert_eq!(stepped.outcome.machine, alone.machine, "{name}");
         assert!(stepped.instructions > 0, "{name}");
     }
-}
-
-/// `E_n(value)` little-endian.
-fn le(value: u64, n: usize) -> Vec<u8> {
-    value.to_le_bytes()[..n].to_vec()
-}
-
-/// `E3(|o|) ⌢ E3(|w|) ⌢ E2(z) ⌢ E3(s) ⌢ o ⌢ w ⌢ E4(|c|) ⌢ c`.
-#[allow(clippy::many_single_char_names)] // GP's names
-fn standard_blob(o: &[u8], w: &[u8], z: u16, s: u32, c: &[u8]) -> Vec<u8> {
-    let mut p = le(o.len() as u64, 3);
-    p.extend(le(w.len() as u64, 3));
-    p.extend(le(u64::from(z), 2));
-    p.extend(le(u64::from(s), 3));
-    p.extend_from_slice(o);
-    p.extend_from_slice(w);
-    p.extend(le(c.len() as u64, 4));
-    p.extend_from_slice(c);
-    p
-}
-
-/// A code blob with no jump table whose every octet listed in `starts`
-/// begins an instruction.
-fn code_blob(code: &[u8], starts: &[usize]) -> Vec<u8> {
-    assert!(code.len() < 128);
-    let mut out = vec![0, 0, u8::try_from(code.len()).expect("short")];
-    out.extend_from_slice(code);
-    let mut mask = vec![0u8; code.len().div_ceil(8)];
-    for &i in starts {
-        mask[i / 8] |= 1 << (i % 8);
-    }
-    out.extend(mask);
-    out
 }
 
 const TRAP: u8 = 0;

@@ -11,6 +11,7 @@
 //! so it runs both in one test rather than one test per backend; where the
 //! recompiler cannot start here, only the interpreter's half runs.
 
+use parajam_pvm::testing::{code_blob as code_blob_of, standard_blob};
 use parajam_pvm::{
     Backend, ExitReason, HostCallAction, HostCallContext, InitialState, Invocation, MachineState,
     PageRange, Program, Pvm, PvmError, PvmFlavor, PAGE_SIZE,
@@ -74,20 +75,6 @@ fn code_blob() -> impl Strategy<Value = Vec<u8>> {
                 },
             )
         })
-}
-
-/// `E3(|o|) ⌢ E3(|w|) ⌢ E2(z) ⌢ E3(s) ⌢ o ⌢ w ⌢ E4(|c|) ⌢ c`.
-#[allow(clippy::many_single_char_names)] // GP's names
-fn standard_blob(o: &[u8], w: &[u8], z: u16, s: u32, c: &[u8]) -> Vec<u8> {
-    let mut p = (o.len() as u64).to_le_bytes()[..3].to_vec();
-    p.extend_from_slice(&(w.len() as u64).to_le_bytes()[..3]);
-    p.extend_from_slice(&z.to_le_bytes());
-    p.extend_from_slice(&s.to_le_bytes()[..3]);
-    p.extend_from_slice(o);
-    p.extend_from_slice(w);
-    p.extend_from_slice(&u32::try_from(c.len()).expect("small").to_le_bytes());
-    p.extend_from_slice(c);
-    p
 }
 
 /// Host calls cost 10 and write `ω7` into guest memory at `ω8` when
@@ -199,26 +186,6 @@ fn check_standard_blob(blob: &[u8], args: &[u8]) -> Result<(), TestCaseError> {
         }
     }
     Ok(())
-}
-
-/// `E(|j|) ⌢ E_1(z) ⌢ E(|c|) ⌢ c ⌢ k` with no jump table, the bitmask set
-/// at `starts`.
-fn code_blob_of(code: &[u8], starts: &[usize]) -> Vec<u8> {
-    let len = code.len();
-    let mut out = vec![0, 0];
-    if len < 128 {
-        out.push(u8::try_from(len).expect("small"));
-    } else {
-        out.push(0x80 | u8::try_from(len >> 8).expect("small"));
-        out.push(u8::try_from(len & 0xff).expect("small"));
-    }
-    out.extend_from_slice(code);
-    let mut mask = vec![0u8; len.div_ceil(8)];
-    for &i in starts {
-        mask[i / 8] |= 1 << (i % 8);
-    }
-    out.extend(mask);
-    out
 }
 
 /// Addresses around the pages the runs map (`0x20000` writable,
