@@ -6,16 +6,10 @@
 
 use parajam_host::pvm::{PvmInnerRunner, ReferenceInnerRunner};
 use parajam_host::refine::{self, InnerRunner, InnerVm, RefineContext};
-use parajam_host::{codes, Control, Machine};
+use parajam_host::testing::{self, TestMachine};
+use parajam_host::{codes, Machine};
 use parajam_pvm::testing::code_blob;
 use parajam_pvm::{Backend, Program, Pvm, PvmFlavor, HALT_ADDRESS, PAGE_SIZE, STACK_TOP};
-
-/// The outer machine: registers, gas and one writable memory block.
-struct Outer {
-    regs: [u64; 13],
-    gas: i64,
-    memory: Vec<u8>,
-}
 
 /// Where the outer memory starts, and its size.
 const BASE: u64 = 0x10_0000;
@@ -24,71 +18,17 @@ const SIZE: u64 = 1 << 20;
 const ARGS_AT: u64 = BASE;
 const DATA_AT: u64 = BASE + 4096;
 
-impl Outer {
-    fn new() -> Self {
-        Self {
-            regs: [0; 13],
-            gas: 1 << 40,
-            memory: vec![0; usize::try_from(SIZE).expect("fits")],
-        }
-    }
-
-    fn offset(address: u64, len: u64) -> Option<usize> {
-        let end = address.checked_add(len)?;
-        (address >= BASE && end <= BASE + SIZE).then(|| usize::try_from(address - BASE).ok())?
-    }
-
-    fn call(&mut self, regs: &[(usize, u64)], f: impl FnOnce(&mut Self) -> Control) -> u64 {
-        for &(i, v) in regs {
-            self.regs[i] = v;
-        }
-        assert_eq!(f(self), Control::Continue);
-        self.regs[7]
-    }
-}
-
-impl Machine for Outer {
-    fn reg(&self, index: usize) -> u64 {
-        self.regs[index]
-    }
-    fn set_reg(&mut self, index: usize, value: u64) {
-        self.regs[index] = value;
-    }
-    fn gas(&self) -> i64 {
-        self.gas
-    }
-    fn set_gas(&mut self, gas: i64) {
-        self.gas = gas;
-    }
-    fn is_readable(&self, address: u64, len: u64) -> bool {
-        len == 0 || Self::offset(address, len).is_some()
-    }
-    fn is_writable(&self, address: u64, len: u64) -> bool {
-        self.is_readable(address, len)
-    }
-    fn read(&self, address: u64, len: u64) -> Option<Vec<u8>> {
-        if len == 0 {
-            return Some(Vec::new());
-        }
-        let at = Self::offset(address, len)?;
-        Some(self.memory[at..at + usize::try_from(len).ok()?].to_vec())
-    }
-    fn write(&mut self, address: u64, data: &[u8]) -> bool {
-        if data.is_empty() {
-            return true;
-        }
-        let Some(at) = Self::offset(address, data.len() as u64) else {
-            return false;
-        };
-        self.memory[at..at + data.len()].copy_from_slice(data);
-        true
-    }
+/// The outer machine: plenty of gas and `SIZE` writable octets at `BASE`.
+fn outer() -> TestMachine {
+    let mut outer = TestMachine::new(1 << 40);
+    outer.map(BASE, SIZE / testing::PAGE, true);
+    outer
 }
 
 /// One outer machine with its refine context, and the inner-machine calls
 /// as the host would make them.
 struct Host<R: InnerRunner> {
-    outer: Outer,
+    outer: TestMachine,
     ctx: RefineContext<R::Vm>,
     runner: R,
 }
@@ -122,7 +62,7 @@ impl<'a> Host<ReferenceInnerRunner<'a>> {
 impl<R: InnerRunner> Host<R> {
     fn with(runner: R) -> Self {
         Self {
-            outer: Outer::new(),
+            outer: outer(),
             ctx: RefineContext::default(),
             runner,
         }
