@@ -25,7 +25,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use parajam_adder::{BlockData, HeadData};
-use parajam_bench::{engine_table, median, ratio, Timing, Unit};
+use parajam_bench::{median, pvf_report, Unit};
 use parajam_corechains_types::pvf::{PvfArtifact, StandardProgram};
 use parajam_corechains_types::{self as types};
 use parajam_pvf::{legacy, pvm, Validated};
@@ -162,18 +162,6 @@ fn run(engines: &Engines) {
         compiler.name(),
         gas(interpreter)
     );
-    let timing = |name, warm, cold| Timing { name, warm, cold };
-    print!(
-        "{}",
-        engine_table(
-            &[
-                timing("PVM recompiler", recompiler_warm, recompiler_cold),
-                timing("PVM interpreter", interpreter_warm, interpreter_cold),
-            ],
-            timing("wasm (relay chain)", wasm_warm, wasm_cold),
-            Unit::Micros,
-        )
-    );
     println!(
         "load alone: PVM artifact parse + program compile ({}) {:.1} µs, wasm prepare {:.1} µs ({} octets of artifact)",
         compiler.name(),
@@ -181,23 +169,16 @@ fn run(engines: &Engines) {
         Unit::Micros.of(wasm_prepare),
         engines.prepared.artifact_len()
     );
-    println!(
-        "RATIO pvm recompiler/wasm warm: {:.2}",
-        ratio(recompiler_warm, wasm_warm)
+    print!(
+        "{}",
+        pvf_report(
+            (recompiler_warm, recompiler_cold),
+            (interpreter_warm, interpreter_cold),
+            (wasm_warm, wasm_cold),
+            (pvm_load, wasm_prepare),
+            Unit::Micros,
+        )
     );
-    println!(
-        "RATIO pvm recompiler/wasm cold: {:.2}",
-        ratio(recompiler_cold, wasm_cold)
-    );
-    println!(
-        "RATIO pvm interpreter/wasm warm: {:.2}",
-        ratio(interpreter_warm, wasm_warm)
-    );
-    println!(
-        "RATIO pvm interpreter/wasm cold: {:.2}",
-        ratio(interpreter_cold, wasm_cold)
-    );
-    println!("RATIO load pvm/wasm: {:.3}", ratio(pvm_load, wasm_prepare));
 }
 
 fn main() -> ExitCode {

@@ -351,8 +351,9 @@ fn reports_are_guaranteed_assured_and_accumulated() {
     assert!(
         matches!(
             err,
-            ImportError::Invalid(InvalidBlock::Reports(reports::Error::DuplicatePackage {
-                guarantee: 0
+            ImportError::Invalid(InvalidBlock::Reports(reports::Error {
+                guarantee: 0,
+                kind: reports::ErrorKind::DuplicatePackage
             }))
         ),
         "{err:?}"
@@ -393,7 +394,10 @@ fn guarantee_by_unassigned_validator_is_rejected() {
     assert!(
         matches!(
             err,
-            ImportError::Invalid(InvalidBlock::Reports(reports::Error::WrongAssignment { guarantee: 0, validator, core: 1 }))
+            ImportError::Invalid(InvalidBlock::Reports(reports::Error {
+                guarantee: 0,
+                kind: reports::ErrorKind::WrongAssignment { validator, core: 1 }
+            }))
                 if validator == unassigned
         ),
         "{err:?}"

@@ -18,8 +18,8 @@ pub mod accumulate;
 pub mod general;
 pub mod pvm;
 pub mod refine;
-#[cfg(test)]
-pub(crate) mod testing;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 /// Host-call result constants (GP B.1).
 pub mod codes {

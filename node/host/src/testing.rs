@@ -1,21 +1,28 @@
-//! A machine double: registers, gas and pages with access rights.
+//! A machine double for tests of host calls (feature `testing`):
+//! registers, gas and pages with access rights.
 #![allow(clippy::cast_possible_truncation)] // test-only: 4 KiB pages, offsets below 2^32
 
 use std::collections::BTreeMap;
 
-use crate::Machine;
+use crate::{Control, Machine};
 
-pub(crate) const PAGE: u64 = 4096;
+/// The page size of the double, `Z_P`.
+pub const PAGE: u64 = 4096;
 
+/// A [`Machine`] of registers, gas and pages, each readable and maybe
+/// writable; nothing else is accessible.
 #[derive(Debug, Clone)]
-pub(crate) struct TestMachine {
+pub struct TestMachine {
+    /// `ω`.
     pub regs: [u64; 13],
+    /// The gas left.
     pub gas: i64,
     /// page index → (writable, contents)
     pub pages: BTreeMap<u64, (bool, Vec<u8>)>,
 }
 
 impl TestMachine {
+    /// No pages, zero registers and `gas`.
     pub fn new(gas: i64) -> Self {
         Self {
             regs: [0; 13],
@@ -29,6 +36,16 @@ impl TestMachine {
         for p in address / PAGE..address / PAGE + count {
             self.pages.insert(p, (writable, vec![0; PAGE as usize]));
         }
+    }
+
+    /// Sets the registers `regs` (index, value), runs the host call `f`,
+    /// which must let the machine continue, and returns `ω7`.
+    pub fn call(&mut self, regs: &[(usize, u64)], f: impl FnOnce(&mut Self) -> Control) -> u64 {
+        for &(i, v) in regs {
+            self.regs[i] = v;
+        }
+        assert_eq!(f(self), Control::Continue);
+        self.regs[7]
     }
 
     fn all_pages(&self, address: u64, len: u64, need_write: bool) -> bool {

@@ -6,15 +6,10 @@
 
 use parajam_host::pvm::{PvmInnerRunner, ReferenceInnerRunner};
 use parajam_host::refine::{self, InnerRunner, InnerVm, RefineContext};
-use parajam_host::{codes, Control, Machine};
+use parajam_host::testing::{self, TestMachine};
+use parajam_host::{codes, Machine};
+use parajam_pvm::testing::code_blob;
 use parajam_pvm::{Backend, Program, Pvm, PvmFlavor, HALT_ADDRESS, PAGE_SIZE, STACK_TOP};
-
-/// The outer machine: registers, gas and one writable memory block.
-struct Outer {
-    regs: [u64; 13],
-    gas: i64,
-    memory: Vec<u8>,
-}
 
 /// Where the outer memory starts, and its size.
 const BASE: u64 = 0x10_0000;
@@ -23,71 +18,17 @@ const SIZE: u64 = 1 << 20;
 const ARGS_AT: u64 = BASE;
 const DATA_AT: u64 = BASE + 4096;
 
-impl Outer {
-    fn new() -> Self {
-        Self {
-            regs: [0; 13],
-            gas: 1 << 40,
-            memory: vec![0; usize::try_from(SIZE).expect("fits")],
-        }
-    }
-
-    fn offset(address: u64, len: u64) -> Option<usize> {
-        let end = address.checked_add(len)?;
-        (address >= BASE && end <= BASE + SIZE).then(|| usize::try_from(address - BASE).ok())?
-    }
-
-    fn call(&mut self, regs: &[(usize, u64)], f: impl FnOnce(&mut Self) -> Control) -> u64 {
-        for &(i, v) in regs {
-            self.regs[i] = v;
-        }
-        assert_eq!(f(self), Control::Continue);
-        self.regs[7]
-    }
-}
-
-impl Machine for Outer {
-    fn reg(&self, index: usize) -> u64 {
-        self.regs[index]
-    }
-    fn set_reg(&mut self, index: usize, value: u64) {
-        self.regs[index] = value;
-    }
-    fn gas(&self) -> i64 {
-        self.gas
-    }
-    fn set_gas(&mut self, gas: i64) {
-        self.gas = gas;
-    }
-    fn is_readable(&self, address: u64, len: u64) -> bool {
-        len == 0 || Self::offset(address, len).is_some()
-    }
-    fn is_writable(&self, address: u64, len: u64) -> bool {
-        self.is_readable(address, len)
-    }
-    fn read(&self, address: u64, len: u64) -> Option<Vec<u8>> {
-        if len == 0 {
-            return Some(Vec::new());
-        }
-        let at = Self::offset(address, len)?;
-        Some(self.memory[at..at + usize::try_from(len).ok()?].to_vec())
-    }
-    fn write(&mut self, address: u64, data: &[u8]) -> bool {
-        if data.is_empty() {
-            return true;
-        }
-        let Some(at) = Self::offset(address, data.len() as u64) else {
-            return false;
-        };
-        self.memory[at..at + data.len()].copy_from_slice(data);
-        true
-    }
+/// The outer machine: plenty of gas and `SIZE` writable octets at `BASE`.
+fn outer() -> TestMachine {
+    let mut outer = TestMachine::new(1 << 40);
+    outer.map(BASE, SIZE / testing::PAGE, true);
+    outer
 }
 
 /// One outer machine with its refine context, and the inner-machine calls
 /// as the host would make them.
 struct Host<R: InnerRunner> {
-    outer: Outer,
+    outer: TestMachine,
     ctx: RefineContext<R::Vm>,
     runner: R,
 }
@@ -121,7 +62,7 @@ impl<'a> Host<ReferenceInnerRunner<'a>> {
 impl<R: InnerRunner> Host<R> {
     fn with(runner: R) -> Self {
         Self {
-            outer: Outer::new(),
+            outer: outer(),
             ctx: RefineContext::default(),
             runner,
         }
@@ -257,72 +198,88 @@ fn entry_registers(arg: u64) -> [u64; 13] {
 
 const GAS: i64 = 10_000_000;
 
-#[test]
-fn sieve_runs_inside_an_inner_machine() {
+/// The sieve in an inner machine on `backend`; returns the gas it used.
+fn sieve_gas_in_an_inner_machine(backend: Backend) -> i64 {
     let pvm = Pvm::with_any_sandbox(PvmFlavor::Gp072).expect("engine");
     let sieve = parajam_guests::guest("sieve").expect("sieve");
     let n = 1000;
     let expected = parajam_guests::reference::sieve(n);
     assert_eq!(expected, 168);
-    let mut gas_used = Vec::new();
-    for backend in Backend::ALL {
-        let mut host = Host::new(&pvm, backend);
-        let id = host.machine(sieve.code, parajam_guests::ENTRY_PC.into());
-        assert_eq!(id, 0, "{backend}: first machine");
-        standard_memory(&mut host, id, "sieve", true);
-        let run = host.invoke(id, GAS, entry_registers(n));
-        assert_eq!(run.status, codes::HALT, "{backend}: {run:?}");
-        assert_eq!(run.regs[7], expected, "{backend}: primes <= {n}");
-        assert!(run.gas > 0 && run.gas < GAS, "{backend}: gas {}", run.gas);
-        gas_used.push(GAS - run.gas);
-        // The sieve's table stays in the inner RAM: 1 is marked composite
-        // as 9 = 2·4 + 1, so some byte of the rw data is non-zero.
-        let rw = Program::from_standard_blob(sieve.program)
-            .expect("standard program")
-            .layout(0)
-            .rw_data;
-        let table = host.peek(id, rw.0, u64::from(rw.1)).expect("readable");
-        assert!(table.iter().any(|&b| b != 0), "{backend}: table written");
-        // A halt leaves the pc at zero (GP eq. A.1); expunge reports it.
-        assert_eq!(host.expunge(id), 0, "{backend}");
-        assert_eq!(host.expunge(id), codes::WHO, "{backend}: gone");
-    }
+    let mut host = Host::new(&pvm, backend);
+    let id = host.machine(sieve.code, parajam_guests::ENTRY_PC.into());
+    assert_eq!(id, 0, "{backend}: first machine");
+    standard_memory(&mut host, id, "sieve", true);
+    let run = host.invoke(id, GAS, entry_registers(n));
+    assert_eq!(run.status, codes::HALT, "{backend}: {run:?}");
+    assert_eq!(run.regs[7], expected, "{backend}: primes <= {n}");
+    assert!(run.gas > 0 && run.gas < GAS, "{backend}: gas {}", run.gas);
+    let gas_used = GAS - run.gas;
+    // The sieve's table stays in the inner RAM: 1 is marked composite
+    // as 9 = 2·4 + 1, so some byte of the rw data is non-zero.
+    let rw = Program::from_standard_blob(sieve.program)
+        .expect("standard program")
+        .layout(0)
+        .rw_data;
+    let table = host.peek(id, rw.0, u64::from(rw.1)).expect("readable");
+    assert!(table.iter().any(|&b| b != 0), "{backend}: table written");
+    // A halt leaves the pc at zero (GP eq. A.1); expunge reports it.
+    assert_eq!(host.expunge(id), 0, "{backend}");
+    assert_eq!(host.expunge(id), codes::WHO, "{backend}: gone");
+    gas_used
+}
+
+fn sieve_runs_inside_an_inner_machine(backend: Backend) {
+    sieve_gas_in_an_inner_machine(backend);
+}
+
+#[test]
+fn backends_agree_on_the_sieve_gas_in_an_inner_machine() {
     assert_eq!(
-        gas_used[0], gas_used[1],
+        sieve_gas_in_an_inner_machine(Backend::Interpreter),
+        sieve_gas_in_an_inner_machine(Backend::Compiler),
         "both backends charge the same gas"
     );
 }
 
-#[test]
-fn host_call_stops_the_inner_machine_and_resumes_after_the_ecalli() {
+/// The `hostcall` guest in an inner machine on `backend`, stopped at its
+/// host call and resumed: the pc it resumes at and the gas left after each run.
+fn host_call_outcome(backend: Backend) -> (u64, i64, i64) {
     let pvm = Pvm::with_any_sandbox(PvmFlavor::Gp072).expect("engine");
     let guest = parajam_guests::guest("hostcall").expect("hostcall");
-    let mut outcomes = Vec::new();
-    for backend in Backend::ALL {
-        let mut host = Host::new(&pvm, backend);
-        let id = host.machine(guest.code, parajam_guests::ENTRY_PC.into());
-        standard_memory(&mut host, id, "hostcall", true);
-        let first = host.invoke(id, GAS, entry_registers(0));
-        assert_eq!(first.status, codes::HOST, "{backend}: {first:?}");
-        assert_eq!(first.w8, u64::from(parajam_guests::HOSTCALL_INDEX));
-        // The pc is past the `ecalli`: the next instruction's offset.
-        let resume_pc = host.pc(id);
-        assert!(resume_pc > 0, "{backend}");
-        // The outer host answers the call: ω7 = 41 as its result.
-        let mut regs = first.regs;
-        regs[7] = 41;
-        let second = host.invoke(id, first.gas, regs);
-        assert_eq!(second.status, codes::HALT, "{backend}: {second:?}");
-        assert_eq!(second.regs[7], parajam_guests::reference::hostcall(41));
-        assert_eq!(second.regs[7], 42);
-        assert!(second.gas < first.gas);
-        outcomes.push((resume_pc, first.gas, second.gas));
-    }
-    assert_eq!(outcomes[0], outcomes[1], "both backends agree");
-    // The code was compiled once per backend, and instantiated once per
-    // machine: the second run resumed the same instance.
+    let mut host = Host::new(&pvm, backend);
+    let id = host.machine(guest.code, parajam_guests::ENTRY_PC.into());
+    standard_memory(&mut host, id, "hostcall", true);
+    let first = host.invoke(id, GAS, entry_registers(0));
+    assert_eq!(first.status, codes::HOST, "{backend}: {first:?}");
+    assert_eq!(first.w8, u64::from(parajam_guests::HOSTCALL_INDEX));
+    // The pc is past the `ecalli`: the next instruction's offset.
+    let resume_pc = host.pc(id);
+    assert!(resume_pc > 0, "{backend}");
+    // The outer host answers the call: ω7 = 41 as its result.
+    let mut regs = first.regs;
+    regs[7] = 41;
+    let second = host.invoke(id, first.gas, regs);
+    assert_eq!(second.status, codes::HALT, "{backend}: {second:?}");
+    assert_eq!(second.regs[7], parajam_guests::reference::hostcall(41));
+    assert_eq!(second.regs[7], 42);
+    assert!(second.gas < first.gas);
+    // The code was compiled once, and instantiated once per machine: the
+    // second run resumed the same instance.
     let stats = pvm.module_cache_stats();
-    assert_eq!((stats.misses, stats.hits), (2, 0), "{stats:?}");
+    assert_eq!((stats.misses, stats.hits), (1, 0), "{stats:?}");
+    (resume_pc, first.gas, second.gas)
+}
+
+fn host_call_stops_the_inner_machine_and_resumes_after_the_ecalli(backend: Backend) {
+    host_call_outcome(backend);
+}
+
+#[test]
+fn backends_agree_on_a_host_call_in_an_inner_machine() {
+    assert_eq!(
+        host_call_outcome(Backend::Interpreter),
+        host_call_outcome(Backend::Compiler)
+    );
 }
 
 #[test]
@@ -337,68 +294,73 @@ fn invalid_code_is_huh() {
     assert_eq!(host.machine(&[0, 0, 1, 0, 1], 0), 0);
 }
 
-#[test]
-fn page_fault_reports_the_address_and_the_machine_resumes_once_mapped() {
+/// The sieve in an inner machine on `backend` without its rw data: the
+/// faulting address and pc, and the gas left at the fault and at the end.
+fn page_fault_outcome(backend: Backend) -> (u64, u64, i64, i64) {
     let pvm = Pvm::with_any_sandbox(PvmFlavor::Gp072).expect("engine");
     let sieve = parajam_guests::guest("sieve").expect("sieve");
     let rw = Program::from_standard_blob(sieve.program)
         .expect("standard program")
         .layout(0)
         .rw_data;
-    let mut outcomes = Vec::new();
-    for backend in Backend::ALL {
-        let mut host = Host::new(&pvm, backend);
-        let id = host.machine(sieve.code, parajam_guests::ENTRY_PC.into());
-        // No read-write data: the sieve's table is unmapped.
-        standard_memory(&mut host, id, "sieve", false);
-        let fault = host.invoke(id, GAS, entry_registers(1000));
-        assert_eq!(fault.status, codes::FAULT, "{backend}: {fault:?}");
-        let address = fault.w8;
-        assert_eq!(address % u64::from(PAGE_SIZE), 0, "{backend}: a page");
-        assert!(
-            (u64::from(rw.0)..u64::from(rw.0) + u64::from(rw.1)).contains(&address),
-            "{backend}: {address:#x} in the rw data {rw:x?}"
-        );
-        let fault_pc = host.pc(id);
-        assert_ne!(fault_pc, 0, "{backend}: stopped inside main");
-        // Map the table and go on from the faulting instruction.
-        let (_, w) = data_sections(sieve.program);
-        assert_eq!(host.pages(id, rw.0, rw.1, 2), codes::OK);
-        assert_eq!(host.poke(id, rw.0, w), codes::OK);
-        let done = host.invoke(id, fault.gas, fault.regs);
-        assert_eq!(done.status, codes::HALT, "{backend}: {done:?}");
-        assert_eq!(done.regs[7], 168, "{backend}");
-        outcomes.push((address, fault_pc, fault.gas, done.gas));
-    }
-    assert_eq!(outcomes[0], outcomes[1], "both backends agree");
+    let mut host = Host::new(&pvm, backend);
+    let id = host.machine(sieve.code, parajam_guests::ENTRY_PC.into());
+    // No read-write data: the sieve's table is unmapped.
+    standard_memory(&mut host, id, "sieve", false);
+    let fault = host.invoke(id, GAS, entry_registers(1000));
+    assert_eq!(fault.status, codes::FAULT, "{backend}: {fault:?}");
+    let address = fault.w8;
+    assert_eq!(address % u64::from(PAGE_SIZE), 0, "{backend}: a page");
+    assert!(
+        (u64::from(rw.0)..u64::from(rw.0) + u64::from(rw.1)).contains(&address),
+        "{backend}: {address:#x} in the rw data {rw:x?}"
+    );
+    let fault_pc = host.pc(id);
+    assert_ne!(fault_pc, 0, "{backend}: stopped inside main");
+    // Map the table and go on from the faulting instruction.
+    let (_, w) = data_sections(sieve.program);
+    assert_eq!(host.pages(id, rw.0, rw.1, 2), codes::OK);
+    assert_eq!(host.poke(id, rw.0, w), codes::OK);
+    let done = host.invoke(id, fault.gas, fault.regs);
+    assert_eq!(done.status, codes::HALT, "{backend}: {done:?}");
+    assert_eq!(done.regs[7], 168, "{backend}");
+    (address, fault_pc, fault.gas, done.gas)
+}
+
+fn page_fault_reports_the_address_and_the_machine_resumes_once_mapped(backend: Backend) {
+    page_fault_outcome(backend);
 }
 
 #[test]
-fn a_panic_and_running_out_of_gas() {
+fn backends_agree_on_a_page_fault_in_an_inner_machine() {
+    assert_eq!(
+        page_fault_outcome(Backend::Interpreter),
+        page_fault_outcome(Backend::Compiler)
+    );
+}
+
+fn a_panic_and_running_out_of_gas(backend: Backend) {
     let pvm = Pvm::with_any_sandbox(PvmFlavor::Gp072).expect("engine");
     let sieve = parajam_guests::guest("sieve").expect("sieve");
-    for backend in Backend::ALL {
-        let mut host = Host::new(&pvm, backend);
-        // `trap` panics.
-        let id = host.machine(&[0, 0, 1, 0, 1], 0);
-        let run = host.invoke(id, 100, [0; 13]);
-        assert_eq!(run.status, codes::PANIC, "{backend}: {run:?}");
-        assert_eq!(run.gas, 99, "{backend}: one instruction");
-        // Too little gas for the sieve.
-        let id = host.machine(sieve.code, 0);
-        standard_memory(&mut host, id, "sieve", true);
-        let run = host.invoke(id, 50, entry_registers(1000));
-        assert_eq!(run.status, codes::OOG, "{backend}: {run:?}");
-        // Inner machine ids are reused: the trap machine is 0, the sieve 1.
-        assert_eq!(id, 1);
-    }
+    let mut host = Host::new(&pvm, backend);
+    // `trap` panics.
+    let id = host.machine(&[0, 0, 1, 0, 1], 0);
+    let run = host.invoke(id, 100, [0; 13]);
+    assert_eq!(run.status, codes::PANIC, "{backend}: {run:?}");
+    assert_eq!(run.gas, 99, "{backend}: one instruction");
+    // Too little gas for the sieve.
+    let id = host.machine(sieve.code, 0);
+    standard_memory(&mut host, id, "sieve", true);
+    let run = host.invoke(id, 50, entry_registers(1000));
+    assert_eq!(run.status, codes::OOG, "{backend}: {run:?}");
+    // Inner machine ids are reused: the trap machine is 0, the sieve 1.
+    assert_eq!(id, 1);
 }
 
 /// Every exit a guest can make, run on a live machine and on a reference
 /// machine (a fresh run per `invoke`, the RAM copied in and out): `invoke`
 /// returns the same on both, on every backend, and the RAM ends the same.
-#[test]
-fn live_machines_agree_with_the_reference_machines() {
+fn live_machines_agree_with_the_reference_machines(backend: Backend) {
     let pvm = Pvm::with_any_sandbox(PvmFlavor::Gp072).expect("engine");
     let sieve = parajam_guests::guest("sieve").expect("sieve");
     let hostcall = parajam_guests::guest("hostcall").expect("hostcall");
@@ -406,29 +368,15 @@ fn live_machines_agree_with_the_reference_machines() {
         .expect("standard program")
         .layout(0)
         .rw_data;
-    for backend in Backend::ALL {
-        for (guest, code) in [("sieve", sieve.code), ("hostcall", hostcall.code)] {
-            let live = scenario(&mut Host::new(&pvm, backend), code, guest, rw);
-            let reference = scenario(&mut Host::reference(&pvm, backend), code, guest, rw);
-            assert_eq!(
-                format!("{live:?}"),
-                format!("{reference:?}"),
-                "{backend}, {guest}"
-            );
-        }
+    for (guest, code) in [("sieve", sieve.code), ("hostcall", hostcall.code)] {
+        let live = scenario(&mut Host::new(&pvm, backend), code, guest, rw);
+        let reference = scenario(&mut Host::reference(&pvm, backend), code, guest, rw);
+        assert_eq!(
+            format!("{live:?}"),
+            format!("{reference:?}"),
+            "{backend}, {guest}"
+        );
     }
-}
-
-/// A code blob with no jump table: `E(0) ⌢ E_1(0) ⌢ E(|c|) ⌢ c ⌢ k`.
-fn code_blob(code: &[u8], starts: &[usize]) -> Vec<u8> {
-    let mut out = vec![0, 0, u8::try_from(code.len()).expect("short")];
-    out.extend_from_slice(code);
-    let mut mask = vec![0u8; code.len().div_ceil(8)];
-    for &i in starts {
-        mask[i / 8] |= 1 << (i % 8);
-    }
-    out.extend_from_slice(&mask);
-    out
 }
 
 /// `fallthrough; move_reg ω0 ← ω1; ecalli 3; move_reg ω0 ← ω1; trap`: an
@@ -441,15 +389,12 @@ fn block_with_ecalli() -> Vec<u8> {
 /// an `ecalli` in the middle of a basic block pays for the instructions up
 /// to the `ecalli`, and resumed, for those after it, not for the whole
 /// block again; on both backends, live and reference alike.
-#[test]
-fn a_resumed_inner_machine_pays_exactly_one_gas_per_instruction() {
+fn a_resumed_inner_machine_pays_exactly_one_gas_per_instruction(backend: Backend) {
     let pvm = Pvm::with_any_sandbox(PvmFlavor::Gp072).expect("engine");
     let per = pvm.flavor().gas_per_instruction();
     let code = block_with_ecalli();
-    for backend in Backend::ALL {
-        check_gas_across_ecalli(Host::new(&pvm, backend), &code, per, backend.name());
-        check_gas_across_ecalli(Host::reference(&pvm, backend), &code, per, "reference");
-    }
+    check_gas_across_ecalli(Host::new(&pvm, backend), &code, per, backend.name());
+    check_gas_across_ecalli(Host::reference(&pvm, backend), &code, per, "reference");
 }
 
 /// `load_u64 ω0 ← μ[0x20000]; ecalli 0; store_u64 μ[0x20008] ← ω0;
@@ -465,37 +410,31 @@ fn load_ecalli_store_load() -> Vec<u8> {
 
 /// `peek`, `poke` and `pages` between two runs act on the machine's RAM as
 /// the guest sees it when resumed, and what it wrote is there to `peek`.
-#[test]
-fn peek_poke_and_pages_between_invokes_are_seen_by_the_guest() {
+fn peek_poke_and_pages_between_invokes_are_seen_by_the_guest(backend: Backend) {
     let pvm = Pvm::with_any_sandbox(PvmFlavor::Gp072).expect("engine");
     let code = load_ecalli_store_load();
-    for backend in Backend::ALL {
-        check_ram_between_invokes(Host::new(&pvm, backend), &code, backend.name());
-        check_ram_between_invokes(Host::reference(&pvm, backend), &code, "reference");
-    }
+    check_ram_between_invokes(Host::new(&pvm, backend), &code, backend.name());
+    check_ram_between_invokes(Host::reference(&pvm, backend), &code, "reference");
 }
 
 /// `expunge` drops the machine with its polkavm instance: many machines
 /// made and expunged one after the other take the same id and leave
 /// nothing behind (on the recompiler, each live instance holds a sandbox
 /// process of the engine's pool).
-#[test]
-fn expunge_frees_the_machine_and_its_instance() {
+fn expunge_frees_the_machine_and_its_instance(backend: Backend) {
     let pvm = Pvm::with_any_sandbox(PvmFlavor::Gp072).expect("engine");
     let code = block_with_ecalli();
-    for backend in Backend::ALL {
-        let mut host = Host::new(&pvm, backend);
-        for _ in 0..200 {
-            let id = host.machine(&code, 0);
-            assert_eq!(id, 0, "{backend}: the least free id");
-            assert_eq!(host.pages(id, 0x20000, 4 * 4096, 2), codes::OK);
-            let run = host.invoke(id, 100, [0; 13]);
-            assert_eq!(run.status, codes::HOST, "{backend}");
-            assert_eq!(host.expunge(id), 5, "{backend}: its pc");
-            assert!(host.ctx.machines.is_empty(), "{backend}");
-        }
-        assert_eq!(host.expunge(0), codes::WHO, "{backend}: gone");
+    let mut host = Host::new(&pvm, backend);
+    for _ in 0..200 {
+        let id = host.machine(&code, 0);
+        assert_eq!(id, 0, "{backend}: the least free id");
+        assert_eq!(host.pages(id, 0x20000, 4 * 4096, 2), codes::OK);
+        let run = host.invoke(id, 100, [0; 13]);
+        assert_eq!(run.status, codes::HOST, "{backend}");
+        assert_eq!(host.expunge(id), 5, "{backend}: its pc");
+        assert!(host.ctx.machines.is_empty(), "{backend}");
     }
+    assert_eq!(host.expunge(0), codes::WHO, "{backend}: gone");
 }
 
 /// One scenario of [`live_machines_agree_with_the_reference_machines`] on
@@ -596,4 +535,16 @@ fn check_ram_between_invokes<R: InnerRunner>(mut host: Host<R>, code: &[u8], wha
     assert_eq!(host.pages(id, 0xf000, 4096, 2), codes::HUH, "{what}");
     assert_eq!(host.poke(id, 0xf000, &[1]), codes::OOB, "{what}");
     assert_eq!(host.peek(id, 0xf000, 1), None, "{what}");
+}
+
+parajam_pvm::backend_tests! {
+    sandbox: any;
+    sieve_runs_inside_an_inner_machine,
+    host_call_stops_the_inner_machine_and_resumes_after_the_ecalli,
+    page_fault_reports_the_address_and_the_machine_resumes_once_mapped,
+    a_panic_and_running_out_of_gas,
+    live_machines_agree_with_the_reference_machines,
+    a_resumed_inner_machine_pays_exactly_one_gas_per_instruction,
+    peek_poke_and_pages_between_invokes_are_seen_by_the_guest,
+    expunge_frees_the_machine_and_its_instance,
 }

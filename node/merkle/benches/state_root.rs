@@ -17,9 +17,10 @@
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::Criterion;
+use parajam_bench::median_times;
 use parajam_crypto::{blake2b_256, Hash};
 use parajam_merkle::{state_root, StateKey};
 
@@ -111,39 +112,6 @@ fn trie_messages(sorted: &[(&StateKey, &[u8])], depth: usize, out: &mut Vec<Vec<
             out.push(vec![0; 64]);
         }
     }
-}
-
-/// Median time per call of each function, from batches of about 5 ms run in turn (interleaved,
-/// so that load from other processes affects all of them alike) for about `budget` in total.
-fn median_times(budget: Duration, fs: &mut [&mut dyn FnMut()]) -> Vec<Duration> {
-    let per_batch: Vec<u32> = fs
-        .iter_mut()
-        .map(|f| {
-            let start = Instant::now();
-            f();
-            let one = start.elapsed().max(Duration::from_nanos(100));
-            u32::try_from((Duration::from_millis(5).as_nanos() / one.as_nanos()).max(1))
-                .unwrap_or(u32::MAX)
-        })
-        .collect();
-    let mut samples = vec![Vec::new(); fs.len()];
-    let end = Instant::now() + budget;
-    while Instant::now() < end || samples[0].len() < 5 {
-        for ((f, &n), out) in fs.iter_mut().zip(&per_batch).zip(&mut samples) {
-            let t = Instant::now();
-            for _ in 0..n {
-                f();
-            }
-            out.push(t.elapsed() / n);
-        }
-    }
-    samples
-        .into_iter()
-        .map(|mut s| {
-            s.sort();
-            s[s.len() / 2]
-        })
-        .collect()
 }
 
 fn micros(d: Duration) -> f64 {

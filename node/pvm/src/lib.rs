@@ -113,6 +113,7 @@ mod invoke;
 mod live;
 mod program;
 mod quirks;
+pub mod testing;
 mod types;
 
 pub use cache::{ModuleCacheStats, DEFAULT_MODULE_CACHE_CAPACITY};

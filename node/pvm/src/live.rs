@@ -322,6 +322,7 @@ impl LiveMachine {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::code_blob as blob;
     use crate::{PvmFlavor, PAGE_SIZE};
 
     /// `trap`, `ecalli`, `move_reg`, `load_u8` (GP §A.5.1, 2, 9, 5).
@@ -331,27 +332,11 @@ mod tests {
     const MOVE_REG: u8 = 100;
     const LOAD_U8: u8 = 52;
 
-    /// A code blob with no jump table and the given instruction starts.
-    fn blob(code: &[u8], starts: &[usize]) -> Vec<u8> {
-        let mut out = vec![0, 0, u8::try_from(code.len()).expect("short")];
-        out.extend_from_slice(code);
-        let mut mask = vec![0u8; code.len().div_ceil(8)];
-        for &i in starts {
-            mask[i / 8] |= 1 << (i % 8);
-        }
-        out.extend_from_slice(&mask);
-        out
-    }
-
-    /// Each backend this machine has, with a fresh live machine of `code`.
-    fn machines(code: &[u8]) -> Vec<LiveMachine> {
+    /// A fresh live machine of `code` on `backend`.
+    fn machine(backend: Backend, code: &[u8]) -> LiveMachine {
         let pvm = Pvm::new(PvmFlavor::Gp072).expect("the interpreter starts");
         let code = pvm.prepare_code(code).expect("parses");
-        Backend::ALL
-            .into_iter()
-            .filter(|&b| pvm.backend_unavailable(b).is_none())
-            .map(|b| pvm.live_machine(b, &code).expect("an instance"))
-            .collect()
+        pvm.live_machine(backend, &code).expect("an instance")
     }
 
     /// `fallthrough; move_reg ω0 ← ω1; ecalli 0; move_reg ω0 ← ω1; trap`:
@@ -363,47 +348,45 @@ mod tests {
         )
     }
 
-    #[test]
-    fn a_resumed_machine_pays_one_gas_per_instruction_across_an_ecalli() {
+    fn a_resumed_machine_pays_one_gas_per_instruction_across_an_ecalli(backend: Backend) {
         let per = PvmFlavor::Gp072.gas_per_instruction();
-        for mut m in machines(&block_with_ecalli()) {
-            let b = m.backend();
-            // fallthrough, move_reg, ecalli: three instructions.
-            let first = m.run(0, 10, [0; 13]).expect("runs");
-            assert_eq!(
-                (first.exit, first.pc, first.gas),
-                (ExitReason::HostCall(0), 4, 10 - 3 * per),
-                "{b}"
-            );
-            // Too little gas for the rest of the block: out of gas at once,
-            // nothing changed, and it may still go on from there.
-            let short = m.run(4, per, [7; 13]).expect("runs");
-            assert_eq!(
-                (short.exit, short.pc, short.gas, short.regs),
-                (ExitReason::OutOfGas, 4, per, [7; 13]),
-                "{b}"
-            );
-            // move_reg, trap: two instructions, not the whole block again.
-            let mut regs = first.regs;
-            regs[1] = 42;
-            let second = m.run(4, 10, regs).expect("runs");
-            assert_eq!(
-                (second.exit, second.pc, second.gas, second.regs[0]),
-                (ExitReason::Panic, 0, 10 - 2 * per, 42),
-                "{b}"
-            );
-            // After the panic, pc 0 enters anew and pays like the first run.
-            let again = m.run(0, 10, [0; 13]).expect("runs");
-            assert_eq!((again.exit, again.gas), (first.exit, first.gas), "{b}");
-            // A pc other than where it stopped (the block's start) enters
-            // there: move_reg, ecalli.
-            let elsewhere = m.run(1, 10, [0; 13]).expect("runs");
-            assert_eq!(
-                (elsewhere.exit, elsewhere.pc, elsewhere.gas),
-                (ExitReason::HostCall(0), 4, 10 - 2 * per),
-                "{b}"
-            );
-        }
+        let mut m = machine(backend, &block_with_ecalli());
+        let b = m.backend();
+        // fallthrough, move_reg, ecalli: three instructions.
+        let first = m.run(0, 10, [0; 13]).expect("runs");
+        assert_eq!(
+            (first.exit, first.pc, first.gas),
+            (ExitReason::HostCall(0), 4, 10 - 3 * per),
+            "{b}"
+        );
+        // Too little gas for the rest of the block: out of gas at once,
+        // nothing changed, and it may still go on from there.
+        let short = m.run(4, per, [7; 13]).expect("runs");
+        assert_eq!(
+            (short.exit, short.pc, short.gas, short.regs),
+            (ExitReason::OutOfGas, 4, per, [7; 13]),
+            "{b}"
+        );
+        // move_reg, trap: two instructions, not the whole block again.
+        let mut regs = first.regs;
+        regs[1] = 42;
+        let second = m.run(4, 10, regs).expect("runs");
+        assert_eq!(
+            (second.exit, second.pc, second.gas, second.regs[0]),
+            (ExitReason::Panic, 0, 10 - 2 * per, 42),
+            "{b}"
+        );
+        // After the panic, pc 0 enters anew and pays like the first run.
+        let again = m.run(0, 10, [0; 13]).expect("runs");
+        assert_eq!((again.exit, again.gas), (first.exit, first.gas), "{b}");
+        // A pc other than where it stopped (the block's start) enters
+        // there: move_reg, ecalli.
+        let elsewhere = m.run(1, 10, [0; 13]).expect("runs");
+        assert_eq!(
+            (elsewhere.exit, elsewhere.pc, elsewhere.gas),
+            (ExitReason::HostCall(0), 4, 10 - 2 * per),
+            "{b}"
+        );
     }
 
     /// `load_u8 ω0 ← μ[0x20000]; ecalli 0; load_u8 ω0 ← μ[0x20000]; trap`.
@@ -416,44 +399,47 @@ mod tests {
         blob(&code, &[0, 5, 6, 11])
     }
 
-    #[test]
-    fn memory_changed_between_runs_is_what_the_guest_sees() {
+    fn memory_changed_between_runs_is_what_the_guest_sees(backend: Backend) {
         let per = PvmFlavor::Gp072.gas_per_instruction();
-        for mut m in machines(&load_ecalli_load()) {
-            let b = m.backend();
-            assert!(m.write(0x20000, &[1]).is_err(), "{b}: not mapped yet");
-            m.map_zeroed(0x20000, PAGE_SIZE, false).expect("maps");
-            assert!(m.write(0x20000, &[1]).is_err(), "{b}: read-only");
-            m.set_writable(0x20000, PAGE_SIZE, true)
-                .expect("unprotects");
-            m.write(0x20000, &[5]).expect("writes");
-            let first = m.run(0, 100, [0; 13]).expect("runs");
-            assert_eq!(
-                (first.exit, first.regs[0], first.gas),
-                (ExitReason::HostCall(0), 5, 100 - 2 * per),
-                "{b}"
-            );
-            // Gone: the second load faults at the page.
-            m.unmap(0x20000, PAGE_SIZE).expect("unmaps");
-            let fault = m.run(first.pc, first.gas, first.regs).expect("runs");
-            assert_eq!(
-                (fault.exit, fault.pc, fault.gas),
-                (ExitReason::PageFault(0x20000), 6, first.gas - 2 * per),
-                "{b}: the faulting load's block charged (load, trap)"
-            );
-            // Back, with other contents: the load runs again from the fault.
-            m.map_zeroed(0x20000, PAGE_SIZE, true).expect("maps");
-            m.write(0x20001, &[1, 2]).expect("writes");
-            m.write(0x20000, &[9]).expect("writes");
-            let mut read = [0u8; 3];
-            m.read_into(0x20000, &mut read).expect("reads");
-            assert_eq!(read, [9, 1, 2], "{b}");
-            let done = m.run(fault.pc, 50, fault.regs).expect("runs");
-            assert_eq!(
-                (done.exit, done.regs[0], done.gas),
-                (ExitReason::Panic, 9, 50 - 2 * per),
-                "{b}: load and trap"
-            );
-        }
+        let mut m = machine(backend, &load_ecalli_load());
+        let b = m.backend();
+        assert!(m.write(0x20000, &[1]).is_err(), "{b}: not mapped yet");
+        m.map_zeroed(0x20000, PAGE_SIZE, false).expect("maps");
+        assert!(m.write(0x20000, &[1]).is_err(), "{b}: read-only");
+        m.set_writable(0x20000, PAGE_SIZE, true)
+            .expect("unprotects");
+        m.write(0x20000, &[5]).expect("writes");
+        let first = m.run(0, 100, [0; 13]).expect("runs");
+        assert_eq!(
+            (first.exit, first.regs[0], first.gas),
+            (ExitReason::HostCall(0), 5, 100 - 2 * per),
+            "{b}"
+        );
+        // Gone: the second load faults at the page.
+        m.unmap(0x20000, PAGE_SIZE).expect("unmaps");
+        let fault = m.run(first.pc, first.gas, first.regs).expect("runs");
+        assert_eq!(
+            (fault.exit, fault.pc, fault.gas),
+            (ExitReason::PageFault(0x20000), 6, first.gas - 2 * per),
+            "{b}: the faulting load's block charged (load, trap)"
+        );
+        // Back, with other contents: the load runs again from the fault.
+        m.map_zeroed(0x20000, PAGE_SIZE, true).expect("maps");
+        m.write(0x20001, &[1, 2]).expect("writes");
+        m.write(0x20000, &[9]).expect("writes");
+        let mut read = [0u8; 3];
+        m.read_into(0x20000, &mut read).expect("reads");
+        assert_eq!(read, [9, 1, 2], "{b}");
+        let done = m.run(fault.pc, 50, fault.regs).expect("runs");
+        assert_eq!(
+            (done.exit, done.regs[0], done.gas),
+            (ExitReason::Panic, 9, 50 - 2 * per),
+            "{b}: load and trap"
+        );
+    }
+
+    crate::backend_tests! {
+        a_resumed_machine_pays_one_gas_per_instruction_across_an_ecalli,
+        memory_changed_between_runs_is_what_the_guest_sees,
     }
 }

@@ -5,6 +5,7 @@
 
 use super::*;
 use crate::crosscheck::lockstep_code;
+use crate::testing::code_blob as blob;
 
 /// `trap` (GP §A.5.1).
 const TRAP: u8 = 0;
@@ -24,20 +25,6 @@ const LOAD_U8: u8 = 52;
 const BRANCH_EQ_IMM: u8 = 81;
 /// `move_reg ω0 ← ω1`.
 const MOVE: [u8; 2] = [MOVE_REG, 0x10];
-
-/// A code blob with an empty jump table: `E(0) ⌢ E_1(0) ⌢ E(|c|) ⌢ c ⌢ k`,
-/// `instruction_starts` giving the offsets whose bitmask bit is set.
-fn blob(code: &[u8], instruction_starts: &[usize]) -> Vec<u8> {
-    assert!(code.len() < 128, "one-octet length prefix only");
-    let mut out = vec![0, 0, u8::try_from(code.len()).expect("short")];
-    out.extend_from_slice(code);
-    let mut mask = vec![0u8; code.len().div_ceil(8)];
-    for &i in instruction_starts {
-        mask[i / 8] |= 1 << (i % 8);
-    }
-    out.extend_from_slice(&mask);
-    out
-}
 
 fn pvm() -> Pvm {
     Pvm::new(PvmFlavor::Gp072).expect("the interpreter always starts")
@@ -213,8 +200,7 @@ fn ecalli_exits_with_host_call() {
     assert_eq!(out.machine.pc, 0);
 }
 
-#[test]
-fn bad_blobs_are_typed_errors() {
+fn bad_blobs_are_typed_errors(backend: Backend) {
     let pvm = pvm();
     let init = with_gas(10);
     for bad in [
@@ -227,14 +213,9 @@ fn bad_blobs_are_typed_errors() {
         // Jump table entry size above 4.
         vec![1, 5, 1, 0, 0, 0, 0, 0, 0, 0, 1],
     ] {
-        for backend in Backend::ALL {
-            if pvm.backend_unavailable(backend).is_some() {
-                continue;
-            }
-            match pvm.run_code_blob(backend, &bad, &init) {
-                Err(PvmError::InvalidBlob(_)) => {}
-                other => panic!("{bad:?} on {backend}: {other:?}"),
-            }
+        match pvm.run_code_blob(backend, &bad, &init) {
+            Err(PvmError::InvalidBlob(_)) => {}
+            other => panic!("{bad:?} on {backend}: {other:?}"),
         }
     }
 }
@@ -308,8 +289,9 @@ fn gas_is_charged_per_basic_block_on_entry() {
     assert_eq!((out.machine.pc, out.machine.gas), (0, 2));
 }
 
-#[test]
-fn step_tracing_knows_the_halting_pc() {
+/// Only a step trace knows the pc of the instruction that halted; without
+/// one it is reported as 0.
+fn step_tracing_knows_the_halting_pc(backend: Backend) {
     let code = blob(&[FALLTHROUGH, JUMP_IND, 0x00], &[0, 1]);
     let mut init = with_gas(10);
     init.machine.regs[0] = u64::from(HALT_ADDRESS);
@@ -321,21 +303,21 @@ fn step_tracing_knows_the_halting_pc() {
         },
     )
     .expect("the interpreter always starts");
-    for backend in Backend::ALL {
-        if traced.backend_unavailable(backend).is_some() {
-            continue;
-        }
-        let out = traced.run_code_blob(backend, &code, &init).expect("runs");
-        assert_eq!(
-            (out.exit, out.machine.pc, out.machine.gas),
-            (ExitReason::Halt, 1, 8)
-        );
-    }
-    let untraced = run(&code, &init);
+    let out = traced.run_code_blob(backend, &code, &init).expect("runs");
+    assert_eq!(
+        (out.exit, out.machine.pc, out.machine.gas),
+        (ExitReason::Halt, 1, 8)
+    );
+    let untraced = pvm().run_code_blob(backend, &code, &init).expect("runs");
     assert_eq!(
         (untraced.exit, untraced.machine.pc, untraced.machine.gas),
         (ExitReason::Halt, 0, 8)
     );
+}
+
+crate::backend_tests! {
+    bad_blobs_are_typed_errors,
+    step_tracing_knows_the_halting_pc,
 }
 
 /// `sbrk` (GP §A.5.9, two registers).

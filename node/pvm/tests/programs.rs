@@ -4,22 +4,15 @@
 //! malformed blobs.
 
 use parajam_guests::{guest, guests, reference, ENTRY_PC, HOSTCALL_INDEX};
+use parajam_pvm::testing::{code_blob, standard_blob};
 use parajam_pvm::{
-    Backend, ExitReason, HostCallAction, HostCallContext, Invocation, MemoryFault, Program,
-    ProgramResult, Pvm, PvmError, PvmFlavor, StandardProgramError, ARGS_ADDRESS, HALT_ADDRESS,
-    MAX_INPUT_SIZE, PAGE_SIZE, STACK_TOP, ZONE_SIZE,
+    Backend, ExitReason, HostCallAction, HostCallContext, Invocation, MachineState, MemoryFault,
+    Program, ProgramResult, Pvm, PvmError, PvmFlavor, StandardProgramError, ARGS_ADDRESS,
+    HALT_ADDRESS, MAX_INPUT_SIZE, PAGE_SIZE, STACK_TOP, ZONE_SIZE,
 };
 
 fn pvm() -> Pvm {
     Pvm::new(PvmFlavor::Gp072).expect("the interpreter always starts")
-}
-
-/// The backends this machine runs.
-fn backends(pvm: &Pvm) -> Vec<Backend> {
-    Backend::ALL
-        .into_iter()
-        .filter(|&b| pvm.backend_unavailable(b).is_none())
-        .collect()
 }
 
 fn no_host_calls(_: HostCallContext<'_>) -> HostCallAction {
@@ -53,38 +46,35 @@ fn run_guest(
         .expect("runs")
 }
 
-#[test]
-fn guests_compute_their_references_on_both_backends() {
+fn guests_compute_their_references(backend: Backend) {
     let pvm = pvm();
-    for backend in backends(&pvm) {
-        for n in [0, 1, 2, 1000, 7919, 65_536] {
-            let out = run_guest(&pvm, backend, "sieve", n, 100_000_000);
-            assert_eq!(out.exit, ExitReason::Halt, "{backend} sieve({n})");
-            assert_eq!(
-                out.machine.regs[7],
-                reference::sieve(n),
-                "{backend} sieve({n})"
-            );
-        }
-        let out = run_guest(&pvm, backend, "sieve", 1000, 10_000_000);
-        assert_eq!(out.machine.regs[7], 168);
-        assert!(out.gas_used() > 1000, "{backend}: {}", out.gas_used());
-        for rounds in [0, 1, 3, 40] {
-            let out = run_guest(&pvm, backend, "blake2", rounds, 100_000_000);
-            assert_eq!(out.exit, ExitReason::Halt, "{backend} blake2({rounds})");
-            assert_eq!(out.machine.regs[7], reference::blake2(rounds));
-        }
-        let out = run_guest(&pvm, backend, "hostcall", 0, 1_000);
-        assert_eq!(out.exit, ExitReason::Halt);
-        // The guest returns what the host call left in ω7, plus one; the
-        // host call saw the gas after charging its 10.
-        let host_result = out.machine.regs[7] - 1;
-        assert_eq!(out.machine.regs[7], reference::hostcall(host_result));
-        // `ecalli` ends no basic block (GP A.3), so the instructions after
-        // it were paid with the block, before the host call.
-        assert!(host_result < 1_000 - 10);
-        assert_eq!(host_result, u64::try_from(out.machine.gas).expect("left"));
+    for n in [0, 1, 2, 1000, 7919, 65_536] {
+        let out = run_guest(&pvm, backend, "sieve", n, 100_000_000);
+        assert_eq!(out.exit, ExitReason::Halt, "{backend} sieve({n})");
+        assert_eq!(
+            out.machine.regs[7],
+            reference::sieve(n),
+            "{backend} sieve({n})"
+        );
     }
+    let out = run_guest(&pvm, backend, "sieve", 1000, 10_000_000);
+    assert_eq!(out.machine.regs[7], 168);
+    assert!(out.gas_used() > 1000, "{backend}: {}", out.gas_used());
+    for rounds in [0, 1, 3, 40] {
+        let out = run_guest(&pvm, backend, "blake2", rounds, 100_000_000);
+        assert_eq!(out.exit, ExitReason::Halt, "{backend} blake2({rounds})");
+        assert_eq!(out.machine.regs[7], reference::blake2(rounds));
+    }
+    let out = run_guest(&pvm, backend, "hostcall", 0, 1_000);
+    assert_eq!(out.exit, ExitReason::Halt);
+    // The guest returns what the host call left in ω7, plus one; the
+    // host call saw the gas after charging its 10.
+    let host_result = out.machine.regs[7] - 1;
+    assert_eq!(out.machine.regs[7], reference::hostcall(host_result));
+    // `ecalli` ends no basic block (GP A.3), so the instructions after
+    // it were paid with the block, before the host call.
+    assert!(host_result < 1_000 - 10);
+    assert_eq!(host_result, u64::try_from(out.machine.gas).expect("left"));
 }
 
 #[test]
@@ -152,39 +142,6 @@ fn backends_agree_on_the_guests_instruction_by_instruction() {
     }
 }
 
-/// `E_n(value)` little-endian.
-fn le(value: u64, n: usize) -> Vec<u8> {
-    value.to_le_bytes()[..n].to_vec()
-}
-
-/// `E3(|o|) ⌢ E3(|w|) ⌢ E2(z) ⌢ E3(s) ⌢ o ⌢ w ⌢ E4(|c|) ⌢ c`.
-#[allow(clippy::many_single_char_names)] // GP's names
-fn standard_blob(o: &[u8], w: &[u8], z: u16, s: u32, c: &[u8]) -> Vec<u8> {
-    let mut p = le(o.len() as u64, 3);
-    p.extend(le(w.len() as u64, 3));
-    p.extend(le(u64::from(z), 2));
-    p.extend(le(u64::from(s), 3));
-    p.extend_from_slice(o);
-    p.extend_from_slice(w);
-    p.extend(le(c.len() as u64, 4));
-    p.extend_from_slice(c);
-    p
-}
-
-/// A code blob with no jump table whose every octet listed in `starts`
-/// begins an instruction.
-fn code_blob(code: &[u8], starts: &[usize]) -> Vec<u8> {
-    assert!(code.len() < 128);
-    let mut out = vec![0, 0, u8::try_from(code.len()).expect("short")];
-    out.extend_from_slice(code);
-    let mut mask = vec![0u8; code.len().div_ceil(8)];
-    for &i in starts {
-        mask[i / 8] |= 1 << (i % 8);
-    }
-    out.extend(mask);
-    out
-}
-
 const TRAP: u8 = 0;
 const ECALLI: u8 = 10;
 const JUMP: u8 = 40;
@@ -200,9 +157,7 @@ const BRANCH_EQ_IMM: u8 = 81;
 /// both backends. Here a load from a page the standard layout leaves
 /// inaccessible (a fault in the GP, which `Ψ_M` turns into a panic;
 /// polkavm traps) is the second of five instructions.
-#[test]
-fn a_fault_mid_block_charges_the_instructions_run() {
-    let pvm = pvm();
+fn fault_mid_block_program() -> Program {
     // move_reg; load_u8 ω0 ← μ[0x30000]; move_reg; move_reg; trap.
     let code = code_blob(
         &[
@@ -210,25 +165,43 @@ fn a_fault_mid_block_charges_the_instructions_run() {
         ],
         &[0, 2, 7, 9, 11],
     );
-    let program =
-        Program::from_standard_blob(&standard_blob(&[], &[], 0, 0, &code)).expect("decodes");
-    for backend in backends(&pvm) {
-        let out = pvm
-            .run_program(backend, &program, 0, 100, &[], &mut no_host_calls)
-            .expect("runs");
-        assert_eq!(
-            (out.exit, out.machine.pc, out.gas_used()),
-            (ExitReason::Panic, 0, 2),
-            "{backend}"
-        );
-        assert_eq!(out.result(), ProgramResult::Panic);
+    Program::from_standard_blob(&standard_blob(&[], &[], 0, 0, &code)).expect("decodes")
+}
+
+fn a_fault_mid_block_charges_the_instructions_run(backend: Backend) {
+    let out = pvm()
+        .run_program(
+            backend,
+            &fault_mid_block_program(),
+            0,
+            100,
+            &[],
+            &mut no_host_calls,
+        )
+        .expect("runs");
+    assert_eq!(
+        (out.exit, out.machine.pc, out.gas_used()),
+        (ExitReason::Panic, 0, 2)
+    );
+    assert_eq!(out.result(), ProgramResult::Panic);
+}
+
+/// [`a_fault_mid_block_charges_the_instructions_run`] in lockstep: the
+/// backends agree after every instruction, and two instructions ran.
+#[test]
+fn backends_agree_on_a_fault_mid_block() {
+    let pvm = pvm();
+    if pvm.backend_unavailable(Backend::Compiler).is_some() {
+        return;
     }
-    if pvm.backend_unavailable(Backend::Compiler).is_none() {
-        let stepped = pvm
-            .crosscheck_program_steps(&program, &Invocation::new(0, 100, &[]), &mut no_host_calls)
-            .expect("agree");
-        assert_eq!((stepped.instructions, stepped.outcome.gas_used()), (2, 2));
-    }
+    let stepped = pvm
+        .crosscheck_program_steps(
+            &fault_mid_block_program(),
+            &Invocation::new(0, 100, &[]),
+            &mut no_host_calls,
+        )
+        .expect("agree");
+    assert_eq!((stepped.instructions, stepped.outcome.gas_used()), (2, 2));
 }
 
 /// After a host call the machine goes on in the middle of the `ecalli`'s
@@ -237,9 +210,7 @@ fn a_fault_mid_block_charges_the_instructions_run() {
 /// (polkavm's interpreter reports a trap of such a branch at the pc where
 /// its run resumed, here the load after the `ecalli`: the interpreter runs
 /// code with such a branch step-traced to know the branch.)
-#[test]
-fn a_bad_branch_after_a_host_call_charges_its_whole_block() {
-    let pvm = pvm();
+fn bad_branch_after_a_host_call_program() -> Program {
     // ecalli 0; load_ind_u8 ω2 ← μ[ω7]; move_reg; branch_eq_imm ω2 = 0 to 3
     // (inside the load); trap.
     let code = code_blob(
@@ -257,41 +228,55 @@ fn a_bad_branch_after_a_host_call_charges_its_whole_block() {
         ],
         &[0, 2, 4, 6, 9],
     );
-    let program =
-        Program::from_standard_blob(&standard_blob(&[], &[], 0, 0, &code)).expect("decodes");
-    for backend in backends(&pvm) {
-        let mut calls = 0;
-        let out = pvm
-            .run_program(backend, &program, 0, 100, &[0], &mut |_| {
-                calls += 1;
-                HostCallAction::Continue
-            })
-            .expect("runs");
-        assert_eq!(calls, 1);
-        assert_eq!(
-            (out.exit, out.machine.pc, out.gas_used()),
-            (ExitReason::Panic, 0, 4),
-            "{backend}"
-        );
-    }
-    if pvm.backend_unavailable(Backend::Compiler).is_none() {
-        let invocation = Invocation::new(0, 100, &[0]);
-        let stepped = pvm
-            .crosscheck_program_steps(&program, &invocation, &mut |_| HostCallAction::Continue)
-            .expect("agree");
-        assert_eq!((stepped.instructions, stepped.outcome.gas_used()), (4, 4));
-        // Compared at the host call only: the interpreter steps here, the
-        // compiler does not.
-        let out = pvm
-            .crosscheck_program(&program, &invocation, &mut |_| HostCallAction::Continue)
-            .expect("agree");
-        assert_eq!(out.gas_used(), 4);
-    }
+    Program::from_standard_blob(&standard_blob(&[], &[], 0, 0, &code)).expect("decodes")
 }
 
+fn a_bad_branch_after_a_host_call_charges_its_whole_block(backend: Backend) {
+    let mut calls = 0;
+    let out = pvm()
+        .run_program(
+            backend,
+            &bad_branch_after_a_host_call_program(),
+            0,
+            100,
+            &[0],
+            &mut |_| {
+                calls += 1;
+                HostCallAction::Continue
+            },
+        )
+        .expect("runs");
+    assert_eq!(calls, 1);
+    assert_eq!(
+        (out.exit, out.machine.pc, out.gas_used()),
+        (ExitReason::Panic, 0, 4)
+    );
+}
+
+/// [`a_bad_branch_after_a_host_call_charges_its_whole_block`] in lockstep
+/// and compared at the host call: the backends agree, four instructions ran.
 #[test]
+fn backends_agree_on_a_bad_branch_after_a_host_call() {
+    let pvm = pvm();
+    if pvm.backend_unavailable(Backend::Compiler).is_some() {
+        return;
+    }
+    let program = bad_branch_after_a_host_call_program();
+    let invocation = Invocation::new(0, 100, &[0]);
+    let stepped = pvm
+        .crosscheck_program_steps(&program, &invocation, &mut |_| HostCallAction::Continue)
+        .expect("agree");
+    assert_eq!((stepped.instructions, stepped.outcome.gas_used()), (4, 4));
+    // Compared at the host call only: the interpreter steps here, the
+    // compiler does not.
+    let out = pvm
+        .crosscheck_program(&program, &invocation, &mut |_| HostCallAction::Continue)
+        .expect("agree");
+    assert_eq!(out.gas_used(), 4);
+}
+
 #[allow(clippy::too_many_lines)] // one walk over the whole layout
-fn memory_layout_is_gp_a7_and_host_access_follows_it() {
+fn memory_layout_is_gp_a7_and_host_access_follows_it(backend: Backend) {
     let pvm = pvm();
     // `ecalli 0; trap`, with 5000 octets of `o`, 3 of `w`, 2 heap pages
     // and a 100-octet stack.
@@ -316,145 +301,139 @@ fn memory_layout_is_gp_a7_and_host_access_follows_it() {
     assert_eq!(layout.stack, (STACK_TOP - PAGE_SIZE, PAGE_SIZE));
     assert_eq!(layout.args, (ARGS_ADDRESS, PAGE_SIZE));
 
-    for backend in backends(&pvm) {
-        let mut calls = 0;
-        let out = pvm
-            .run_program(
-                backend,
-                &program,
-                0,
-                100,
-                args,
-                &mut |mut ctx: HostCallContext<'_>| {
-                    calls += 1;
-                    let regs = ctx.registers();
-                    assert_eq!(regs[0], u64::from(HALT_ADDRESS));
-                    assert_eq!(regs[1], u64::from(STACK_TOP));
-                    assert_eq!(regs[7], u64::from(ARGS_ADDRESS));
-                    assert_eq!(regs[8], args.len() as u64);
-                    assert_eq!(ctx.pc(), 0);
-                    // Arguments: readable to the page end, never writable.
-                    assert_eq!(ctx.read_memory(regs[7], regs[8]).expect("args"), args);
-                    assert!(ctx.is_readable(u64::from(ARGS_ADDRESS), u64::from(PAGE_SIZE)));
-                    assert!(!ctx.is_readable(u64::from(ARGS_ADDRESS), u64::from(PAGE_SIZE) + 1));
-                    assert_eq!(
-                        ctx.write_memory(u64::from(ARGS_ADDRESS), b"x"),
-                        Err(MemoryFault {
-                            address: u64::from(ARGS_ADDRESS),
-                            length: 1
-                        })
-                    );
-                    // Read-only data: `o` then zeroes to the page end.
-                    let ro = ctx
-                        .read_memory(u64::from(ZONE_SIZE), 2 * u64::from(PAGE_SIZE))
-                        .expect("ro");
-                    assert_eq!(&ro[..5000], &o[..]);
-                    assert!(ro[5000..].iter().all(|&b| b == 0));
-                    assert!(!ctx.is_writable(u64::from(ZONE_SIZE), 1));
-                    assert!(!ctx.is_readable(u64::from(ZONE_SIZE) + 2 * u64::from(PAGE_SIZE), 1));
-                    // Read-write data and the heap pages.
-                    assert_eq!(
-                        ctx.read_memory(u64::from(heap), 4).expect("rw"),
-                        [7, 8, 9, 0]
-                    );
-                    assert!(ctx.is_writable(u64::from(heap), 3 * u64::from(PAGE_SIZE)));
-                    assert!(!ctx.is_readable(u64::from(heap) + 3 * u64::from(PAGE_SIZE), 1));
-                    assert!(!ctx.is_readable(u64::from(heap) - 1, 1));
-                    // The stack.
-                    assert!(ctx.is_writable(
-                        u64::from(STACK_TOP) - u64::from(PAGE_SIZE),
-                        u64::from(PAGE_SIZE)
-                    ));
-                    assert!(!ctx.is_readable(u64::from(STACK_TOP), 1));
-                    assert!(!ctx.is_readable(u64::from(STACK_TOP) - u64::from(PAGE_SIZE) - 1, 1));
-                    // Nothing below 2^16 or past 2^32; empty ranges always.
-                    assert!(!ctx.is_readable(0, 1));
-                    assert!(!ctx.is_readable(u64::from(u32::MAX), 2));
-                    assert!(ctx.read_memory(u64::MAX, 0).expect("empty").is_empty());
-                    // A write lands; the output is what ω7, ω8 point at on a halt.
-                    ctx.write_memory(u64::from(heap) + 100, b"output")
-                        .expect("rw");
-                    ctx.set_reg(7, u64::from(heap) + 100);
-                    ctx.set_reg(8, 6);
-                    // The block `ecalli; trap` was paid on entry (see the
-                    // crate's `gas_is_charged_per_basic_block_on_entry`).
-                    assert_eq!(ctx.gas(), 98);
-                    ctx.set_gas(50);
-                    HostCallAction::Halt
-                },
-            )
-            .expect("runs");
-        assert_eq!(calls, 1);
-        assert_eq!(out.exit, ExitReason::Halt);
-        assert_eq!(out.gas_used(), 50);
-        assert_eq!(out.result(), ProgramResult::Output(b"output".to_vec()));
+    let mut calls = 0;
+    let out = pvm
+        .run_program(
+            backend,
+            &program,
+            0,
+            100,
+            args,
+            &mut |mut ctx: HostCallContext<'_>| {
+                calls += 1;
+                let regs = ctx.registers();
+                assert_eq!(regs[0], u64::from(HALT_ADDRESS));
+                assert_eq!(regs[1], u64::from(STACK_TOP));
+                assert_eq!(regs[7], u64::from(ARGS_ADDRESS));
+                assert_eq!(regs[8], args.len() as u64);
+                assert_eq!(ctx.pc(), 0);
+                // Arguments: readable to the page end, never writable.
+                assert_eq!(ctx.read_memory(regs[7], regs[8]).expect("args"), args);
+                assert!(ctx.is_readable(u64::from(ARGS_ADDRESS), u64::from(PAGE_SIZE)));
+                assert!(!ctx.is_readable(u64::from(ARGS_ADDRESS), u64::from(PAGE_SIZE) + 1));
+                assert_eq!(
+                    ctx.write_memory(u64::from(ARGS_ADDRESS), b"x"),
+                    Err(MemoryFault {
+                        address: u64::from(ARGS_ADDRESS),
+                        length: 1
+                    })
+                );
+                // Read-only data: `o` then zeroes to the page end.
+                let ro = ctx
+                    .read_memory(u64::from(ZONE_SIZE), 2 * u64::from(PAGE_SIZE))
+                    .expect("ro");
+                assert_eq!(&ro[..5000], &o[..]);
+                assert!(ro[5000..].iter().all(|&b| b == 0));
+                assert!(!ctx.is_writable(u64::from(ZONE_SIZE), 1));
+                assert!(!ctx.is_readable(u64::from(ZONE_SIZE) + 2 * u64::from(PAGE_SIZE), 1));
+                // Read-write data and the heap pages.
+                assert_eq!(
+                    ctx.read_memory(u64::from(heap), 4).expect("rw"),
+                    [7, 8, 9, 0]
+                );
+                assert!(ctx.is_writable(u64::from(heap), 3 * u64::from(PAGE_SIZE)));
+                assert!(!ctx.is_readable(u64::from(heap) + 3 * u64::from(PAGE_SIZE), 1));
+                assert!(!ctx.is_readable(u64::from(heap) - 1, 1));
+                // The stack.
+                assert!(ctx.is_writable(
+                    u64::from(STACK_TOP) - u64::from(PAGE_SIZE),
+                    u64::from(PAGE_SIZE)
+                ));
+                assert!(!ctx.is_readable(u64::from(STACK_TOP), 1));
+                assert!(!ctx.is_readable(u64::from(STACK_TOP) - u64::from(PAGE_SIZE) - 1, 1));
+                // Nothing below 2^16 or past 2^32; empty ranges always.
+                assert!(!ctx.is_readable(0, 1));
+                assert!(!ctx.is_readable(u64::from(u32::MAX), 2));
+                assert!(ctx.read_memory(u64::MAX, 0).expect("empty").is_empty());
+                // A write lands; the output is what ω7, ω8 point at on a halt.
+                ctx.write_memory(u64::from(heap) + 100, b"output")
+                    .expect("rw");
+                ctx.set_reg(7, u64::from(heap) + 100);
+                ctx.set_reg(8, 6);
+                // The block `ecalli; trap` was paid on entry (see the
+                // crate's `gas_is_charged_per_basic_block_on_entry`).
+                assert_eq!(ctx.gas(), 98);
+                ctx.set_gas(50);
+                HostCallAction::Halt
+            },
+        )
+        .expect("runs");
+    assert_eq!(calls, 1);
+    assert_eq!(out.exit, ExitReason::Halt);
+    assert_eq!(out.gas_used(), 50);
+    assert_eq!(out.result(), ProgramResult::Output(b"output".to_vec()));
 
-        // A halt whose ω7/ω8 range is unreadable returns no octets.
+    // A halt whose ω7/ω8 range is unreadable returns no octets.
+    let out = pvm
+        .run_program(
+            backend,
+            &program,
+            0,
+            100,
+            args,
+            &mut |mut ctx: HostCallContext<'_>| {
+                ctx.set_reg(8, 1 << 40);
+                HostCallAction::Halt
+            },
+        )
+        .expect("runs");
+    assert_eq!(out.result(), ProgramResult::Output(Vec::new()));
+    // Host-call panics and out-of-gas end the run. A panic has run the
+    // `ecalli` only: the `trap` after it in its block is given back.
+    for (action, result, used) in [
+        (HostCallAction::Panic, ProgramResult::Panic, 1),
+        (HostCallAction::OutOfGas, ProgramResult::OutOfGas, 100),
+    ] {
         let out = pvm
-            .run_program(
-                backend,
-                &program,
-                0,
-                100,
-                args,
-                &mut |mut ctx: HostCallContext<'_>| {
-                    ctx.set_reg(8, 1 << 40);
-                    HostCallAction::Halt
-                },
-            )
+            .run_program(backend, &program, 0, 100, args, &mut |_| action)
             .expect("runs");
-        assert_eq!(out.result(), ProgramResult::Output(Vec::new()));
-        // Host-call panics and out-of-gas end the run. A panic has run the
-        // `ecalli` only: the `trap` after it in its block is given back.
-        for (action, result, used) in [
-            (HostCallAction::Panic, ProgramResult::Panic, 1),
-            (HostCallAction::OutOfGas, ProgramResult::OutOfGas, 100),
-        ] {
-            let out = pvm
-                .run_program(backend, &program, 0, 100, args, &mut |_| action)
-                .expect("runs");
-            assert_eq!((out.result(), out.gas_used()), (result, used));
-        }
-        // Continue goes on after the ecalli: the trap, already paid for
-        // with its block. After a panic the pc is 0 (GP §A.1).
-        let out = pvm
-            .run_program(backend, &program, 0, 100, args, &mut |_| {
-                HostCallAction::Continue
-            })
-            .expect("runs");
-        assert_eq!((out.exit, out.machine.pc), (ExitReason::Panic, 0));
-        assert_eq!(out.gas_used(), 2);
-        // Out of gas names the instruction it could not pay for, and has
-        // used all the gas it had (GP §A.8: `max(ϱ', 0) = 0`).
-        let out = pvm
-            .run_program(backend, &program, 0, 1, args, &mut no_host_calls)
-            .expect("runs");
-        assert_eq!(
-            (out.exit, out.machine.pc, out.gas_used()),
-            (ExitReason::OutOfGas, 0, 1)
-        );
+        assert_eq!((out.result(), out.gas_used()), (result, used));
     }
+    // Continue goes on after the ecalli: the trap, already paid for
+    // with its block. After a panic the pc is 0 (GP §A.1).
+    let out = pvm
+        .run_program(backend, &program, 0, 100, args, &mut |_| {
+            HostCallAction::Continue
+        })
+        .expect("runs");
+    assert_eq!((out.exit, out.machine.pc), (ExitReason::Panic, 0));
+    assert_eq!(out.gas_used(), 2);
+    // Out of gas names the instruction it could not pay for, and has
+    // used all the gas it had (GP §A.8: `max(ϱ', 0) = 0`).
+    let out = pvm
+        .run_program(backend, &program, 0, 1, args, &mut no_host_calls)
+        .expect("runs");
+    assert_eq!(
+        (out.exit, out.machine.pc, out.gas_used()),
+        (ExitReason::OutOfGas, 0, 1)
+    );
 }
 
-#[test]
-fn a_loop_runs_out_of_gas() {
+fn a_loop_runs_out_of_gas(backend: Backend) {
     let pvm = pvm();
     // `jump 0`: a one-instruction loop.
     let program =
         Program::from_standard_blob(&standard_blob(&[], &[], 0, 0, &code_blob(&[JUMP], &[0])))
             .expect("decodes");
-    for backend in backends(&pvm) {
-        let out = pvm
-            .run_program(backend, &program, 0, 10_000, &[], &mut no_host_calls)
-            .expect("runs");
-        assert_eq!(out.exit, ExitReason::OutOfGas);
-        assert_eq!(out.gas_used(), 10_000);
-        assert_eq!(out.result(), ProgramResult::OutOfGas);
-    }
+    let out = pvm
+        .run_program(backend, &program, 0, 10_000, &[], &mut no_host_calls)
+        .expect("runs");
+    assert_eq!(out.exit, ExitReason::OutOfGas);
+    assert_eq!(out.gas_used(), 10_000);
+    assert_eq!(out.result(), ProgramResult::OutOfGas);
 }
 
-#[test]
-fn sbrk_grows_the_heap() {
+fn sbrk_grows_the_heap(backend: Backend) {
     let pvm = pvm();
     // `sbrk ω9 ← ω8; ecalli 0; trap`: the host looks at the heap.
     let code = code_blob(&[SBRK, 0x89, ECALLI, 0, TRAP], &[0, 2, 4]);
@@ -462,34 +441,32 @@ fn sbrk_grows_the_heap() {
         Program::from_standard_blob(&standard_blob(&[], &[1, 2], 1, 4096, &code)).expect("decodes");
     let (heap, heap_len) = program.layout(0).rw_data;
     assert_eq!(heap_len, 2 * PAGE_SIZE);
-    for backend in backends(&pvm) {
-        let mut invocation = Invocation::new(0, 100, &[]);
-        invocation.registers[8] = 3 * u64::from(PAGE_SIZE) + 5;
-        let mut seen = None;
-        let out = pvm
-            .run_invocation(
-                backend,
-                &program,
-                &invocation,
-                &mut |mut ctx: HostCallContext<'_>| {
-                    seen = Some(ctx.reg(9));
-                    let end = u64::from(heap + heap_len);
-                    // The new pages are writable up to the page-rounded top.
-                    assert!(ctx.is_writable(end, 4 * u64::from(PAGE_SIZE)));
-                    assert!(!ctx.is_readable(end + 4 * u64::from(PAGE_SIZE), 1));
-                    ctx.write_memory(end + 1, b"heap").expect("writable");
-                    HostCallAction::Halt
-                },
-            )
-            .expect("runs");
-        assert_eq!(out.exit, ExitReason::Halt);
-        // polkavm's sbrk returns the new end of the heap (see the crate docs).
-        assert_eq!(
-            seen,
-            Some(u64::from(heap + heap_len) + 3 * u64::from(PAGE_SIZE) + 5),
-            "{backend}"
-        );
-    }
+    let mut invocation = Invocation::new(0, 100, &[]);
+    invocation.registers[8] = 3 * u64::from(PAGE_SIZE) + 5;
+    let mut seen = None;
+    let out = pvm
+        .run_invocation(
+            backend,
+            &program,
+            &invocation,
+            &mut |mut ctx: HostCallContext<'_>| {
+                seen = Some(ctx.reg(9));
+                let end = u64::from(heap + heap_len);
+                // The new pages are writable up to the page-rounded top.
+                assert!(ctx.is_writable(end, 4 * u64::from(PAGE_SIZE)));
+                assert!(!ctx.is_readable(end + 4 * u64::from(PAGE_SIZE), 1));
+                ctx.write_memory(end + 1, b"heap").expect("writable");
+                HostCallAction::Halt
+            },
+        )
+        .expect("runs");
+    assert_eq!(out.exit, ExitReason::Halt);
+    // polkavm's sbrk returns the new end of the heap (see the crate docs).
+    assert_eq!(
+        seen,
+        Some(u64::from(heap + heap_len) + 3 * u64::from(PAGE_SIZE) + 5),
+        "{backend}"
+    );
 }
 
 #[test]
@@ -654,26 +631,38 @@ fn malformed_standard_programs_are_typed_errors() {
     );
 }
 
-#[test]
-fn odd_entry_points_panic_without_harm() {
-    let pvm = pvm();
+/// The exits and machines of runs of `ecalli 0; trap` from entry points
+/// that start no instruction: each panics.
+fn odd_entry_outcomes(pvm: &Pvm, backend: Backend) -> Vec<(ExitReason, MachineState)> {
     let code = code_blob(&[ECALLI, 0, TRAP], &[0, 2]);
     let program =
         Program::from_standard_blob(&standard_blob(&[], &[], 0, 0, &code)).expect("decodes");
-    for entry in [1, 3, 1000, u32::MAX] {
-        let mut outcomes = Vec::new();
-        for backend in backends(&pvm) {
+    [1, 3, 1000, u32::MAX]
+        .into_iter()
+        .map(|entry| {
             let out = pvm
                 .run_program(backend, &program, entry, 100, &[], &mut no_host_calls)
                 .expect("runs");
             assert_eq!(out.exit, ExitReason::Panic, "entry {entry} on {backend}");
-            outcomes.push((out.exit, out.machine));
-        }
-        assert!(
-            outcomes.windows(2).all(|w| w[0] == w[1]),
-            "entry {entry}: {outcomes:?}"
-        );
+            (out.exit, out.machine)
+        })
+        .collect()
+}
+
+fn odd_entry_points_panic_without_harm(backend: Backend) {
+    odd_entry_outcomes(&pvm(), backend);
+}
+
+#[test]
+fn backends_agree_on_odd_entry_points() {
+    let pvm = pvm();
+    if pvm.backend_unavailable(Backend::Compiler).is_some() {
+        return;
     }
+    assert_eq!(
+        odd_entry_outcomes(&pvm, Backend::Interpreter),
+        odd_entry_outcomes(&pvm, Backend::Compiler)
+    );
 }
 
 #[test]
@@ -772,4 +761,14 @@ fn the_default_sandbox_is_linux_or_none() {
         assert!(why.contains("userfaultfd"), "{why}");
         assert_eq!(pvm.preferred_backend(), Backend::Interpreter);
     }
+}
+
+parajam_pvm::backend_tests! {
+    guests_compute_their_references,
+    a_fault_mid_block_charges_the_instructions_run,
+    a_bad_branch_after_a_host_call_charges_its_whole_block,
+    memory_layout_is_gp_a7_and_host_access_follows_it,
+    a_loop_runs_out_of_gas,
+    sbrk_grows_the_heap,
+    odd_entry_points_panic_without_harm,
 }

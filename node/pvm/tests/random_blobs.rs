@@ -6,7 +6,12 @@
 //! instructions begun, which is the gas the GP charges (one per instruction
 //! in GP 0.7.x) for a run that panics or halts: the gas a run is said to
 //! use must be exactly that.
+//!
+//! Each test is a crosscheck of the two backends (`backends_agree_on_*`),
+//! so it runs both in one test rather than one test per backend; where the
+//! recompiler cannot start here, only the interpreter's half runs.
 
+use parajam_pvm::testing::{code_blob as code_blob_of, standard_blob};
 use parajam_pvm::{
     Backend, ExitReason, HostCallAction, HostCallContext, InitialState, Invocation, MachineState,
     PageRange, Program, Pvm, PvmError, PvmFlavor, PAGE_SIZE,
@@ -70,20 +75,6 @@ fn code_blob() -> impl Strategy<Value = Vec<u8>> {
                 },
             )
         })
-}
-
-/// `E3(|o|) ⌢ E3(|w|) ⌢ E2(z) ⌢ E3(s) ⌢ o ⌢ w ⌢ E4(|c|) ⌢ c`.
-#[allow(clippy::many_single_char_names)] // GP's names
-fn standard_blob(o: &[u8], w: &[u8], z: u16, s: u32, c: &[u8]) -> Vec<u8> {
-    let mut p = (o.len() as u64).to_le_bytes()[..3].to_vec();
-    p.extend_from_slice(&(w.len() as u64).to_le_bytes()[..3]);
-    p.extend_from_slice(&z.to_le_bytes());
-    p.extend_from_slice(&s.to_le_bytes()[..3]);
-    p.extend_from_slice(o);
-    p.extend_from_slice(w);
-    p.extend_from_slice(&u32::try_from(c.len()).expect("small").to_le_bytes());
-    p.extend_from_slice(c);
-    p
 }
 
 /// Host calls cost 10 and write `ω7` into guest memory at `ω8` when
@@ -195,26 +186,6 @@ fn check_standard_blob(blob: &[u8], args: &[u8]) -> Result<(), TestCaseError> {
         }
     }
     Ok(())
-}
-
-/// `E(|j|) ⌢ E_1(z) ⌢ E(|c|) ⌢ c ⌢ k` with no jump table, the bitmask set
-/// at `starts`.
-fn code_blob_of(code: &[u8], starts: &[usize]) -> Vec<u8> {
-    let len = code.len();
-    let mut out = vec![0, 0];
-    if len < 128 {
-        out.push(u8::try_from(len).expect("small"));
-    } else {
-        out.push(0x80 | u8::try_from(len >> 8).expect("small"));
-        out.push(u8::try_from(len & 0xff).expect("small"));
-    }
-    out.extend_from_slice(code);
-    let mut mask = vec![0u8; len.div_ceil(8)];
-    for &i in starts {
-        mask[i / 8] |= 1 << (i % 8);
-    }
-    out.extend(mask);
-    out
 }
 
 /// Addresses around the pages the runs map (`0x20000` writable,
@@ -353,7 +324,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
-    fn memory_faults_anywhere_in_a_block((code, starts) in straight_line_code()) {
+    fn backends_agree_on_memory_faults_anywhere_in_a_block((code, starts) in straight_line_code()) {
         check_memory_faults(&code, &starts)?;
     }
 }
@@ -362,22 +333,22 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
     #[test]
-    fn random_octets_as_code_blob(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+    fn backends_agree_on_random_octets_as_code_blob(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
         check_code_blob(&bytes)?;
     }
 
     #[test]
-    fn random_code_as_code_blob(code in code_blob()) {
+    fn backends_agree_on_random_code_as_code_blob(code in code_blob()) {
         check_code_blob(&code)?;
     }
 
     #[test]
-    fn random_octets_as_standard_blob(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+    fn backends_agree_on_random_octets_as_standard_blob(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
         check_standard_blob(&bytes, &[])?;
     }
 
     #[test]
-    fn random_code_as_standard_blob(
+    fn backends_agree_on_random_code_as_standard_blob(
         code in code_blob(),
         o in proptest::collection::vec(any::<u8>(), 0..64),
         w in proptest::collection::vec(any::<u8>(), 0..64),

@@ -11,9 +11,10 @@ mod common;
 
 use std::hint::black_box;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::Criterion;
+use parajam_bench::median_times;
 use parajam_primitives::types::{KeyValue, RawState};
 use parajam_primitives::ProtocolParameters;
 use parajam_state::State;
@@ -26,39 +27,6 @@ fn plain_root(kvs: &[KeyValue]) -> [u8; 32] {
 
 fn octets(raw: &RawState) -> usize {
     raw.keyvals.iter().map(|kv| 31 + kv.value.len()).sum()
-}
-
-/// Median time per call of each function, from ~5 ms batches run in turn
-/// (interleaved, so machine load hits all alike) for about `budget`.
-fn median_times(budget: Duration, fs: &mut [&mut dyn FnMut()]) -> Vec<Duration> {
-    let per_batch: Vec<u32> = fs
-        .iter_mut()
-        .map(|f| {
-            let start = Instant::now();
-            f();
-            let one = start.elapsed().max(Duration::from_nanos(100));
-            u32::try_from((Duration::from_millis(5).as_nanos() / one.as_nanos()).max(1))
-                .unwrap_or(u32::MAX)
-        })
-        .collect();
-    let mut samples = vec![Vec::new(); fs.len()];
-    let end = Instant::now() + budget;
-    while Instant::now() < end || samples[0].len() < 5 {
-        for ((f, &n), out) in fs.iter_mut().zip(&per_batch).zip(&mut samples) {
-            let t = Instant::now();
-            for _ in 0..n {
-                f();
-            }
-            out.push(t.elapsed() / n);
-        }
-    }
-    samples
-        .into_iter()
-        .map(|mut s| {
-            s.sort();
-            s[s.len() / 2]
-        })
-        .collect()
 }
 
 fn main() -> ExitCode {

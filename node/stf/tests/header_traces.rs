@@ -12,8 +12,6 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::PathBuf;
-
 use jam_codec::{Decode, Encode};
 use parajam_bandersnatch::VrfError;
 use parajam_primitives::types::TraceStep;
@@ -30,29 +28,13 @@ use parajam_stf::{disputes, safrole};
 
 mod common;
 
-use common::{ring, vectors_dir, PARAMS};
+use common::{decode_step, ring, trace_files, PARAMS};
 
 /// The trace steps of a family, in file order (genesis excluded).
 fn steps(family: &str) -> Vec<(String, TraceStep)> {
-    let dir = vectors_dir().join("traces").join(family);
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.extension().is_some_and(|x| x == "bin")
-                && p.file_stem().is_some_and(|s| s != "genesis")
-        })
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "no trace steps in {}", dir.display());
-    files
+    trace_files(family)
         .into_iter()
-        .map(|path| {
-            let bytes = std::fs::read(&path).unwrap();
-            let step: TraceStep = parajam_primitives::decode(&bytes, &PARAMS)
-                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            (path.display().to_string(), step)
-        })
+        .map(|path| (path.display().to_string(), decode_step(&path)))
         .collect()
 }
 

@@ -21,8 +21,6 @@
 
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-use std::path::{Path, PathBuf};
-
 use parajam_bandersnatch::VrfError;
 use parajam_primitives::codec::FixedSeq;
 use parajam_primitives::types::TraceStep;
@@ -30,16 +28,14 @@ use parajam_primitives::types::{
     Block, CoreActivityRecord, EpochMark, Preimage, RawState, StateRoot, TicketBody, TicketsOrKeys,
     WorkPackageHash,
 };
-use parajam_pvm::Backend;
 use parajam_state::State;
-use parajam_stf::accumulate::Executor;
-use parajam_stf::block::{import, ImportContext, ImportError, InvalidBlock};
+use parajam_stf::block::{ImportError, InvalidBlock};
 use parajam_stf::header::{extrinsic_hash, header_hash, HeaderError, SlotSealer};
 use parajam_stf::{assurances, preimages, reports, safrole};
 
 mod common;
 
-use common::{import_on, pvm, ring, vectors_dir, PARAMS};
+use common::{decode_step, import_on, import_with_ancestry, trace_files, vectors_dir, PARAMS};
 
 /// Imports `block` on `pre` (whose root is `root`), expecting a rejection;
 /// checks that `pre` is unchanged and returns the error.
@@ -61,26 +57,13 @@ fn reject(what: &str, pre: &State, root: StateRoot, block: &Block) -> InvalidBlo
     }
 }
 
-/// The trace step files of a family, sorted (genesis excluded).
-fn files(family: &str) -> Vec<PathBuf> {
-    let dir = vectors_dir().join("traces").join(family);
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.extension().is_some_and(|x| x == "bin")
-                && p.file_stem().is_some_and(|s| s != "genesis")
-        })
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "no trace steps in {}", dir.display());
-    files
-}
-
-fn decode_step(path: &Path) -> TraceStep {
-    let bytes = std::fs::read(path).unwrap();
-    parajam_primitives::decode(&bytes, &PARAMS)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+/// `case.reject(what, block)` (`Case::reject`) must fail with an error
+/// matching the pattern.
+macro_rules! assert_rejects {
+    ($case:expr, $what:expr, $block:expr, $($pattern:pat_param)|+ $(if $guard:expr)?) => {{
+        let e = $case.reject($what, $block);
+        assert!(matches!(e, $($pattern)|+ $(if $guard)?), "{e:?}");
+    }};
 }
 
 /// A valid trace step with its typed pre- and post-state.
@@ -158,7 +141,7 @@ impl Case {
 /// The first valid step of `family` (in file order) that `pred` accepts;
 /// its unmodified block imports to the trace's post-state root.
 fn find(family: &str, pred: impl Fn(&TraceStep) -> bool) -> Case {
-    for path in files(family) {
+    for path in trace_files(family) {
         let step = decode_step(&path);
         if step.post_state != step.pre_state && pred(&step) {
             let case = Case::new(path.display().to_string(), step);
@@ -172,7 +155,7 @@ fn find(family: &str, pred: impl Fn(&TraceStep) -> bool) -> Case {
 /// The first two consecutive valid steps of `family` whose first `pred`
 /// accepts; both unmodified blocks import to their post-state roots.
 fn find_pair(family: &str, pred: impl Fn(&TraceStep) -> bool) -> (Case, Case) {
-    let files = files(family);
+    let files = trace_files(family);
     for pair in files.windows(2) {
         let a = decode_step(&pair[0]);
         if a.post_state == a.pre_state || !pred(&a) {
@@ -239,11 +222,12 @@ fn header_parent_state_root_flipped_is_bad_prior_state_root() {
     for case in header_cases() {
         let mut b = case.block().clone();
         flip(&mut b.header.parent_state_root.0, 31);
-        let e = case.reject("parent_state_root flipped", &b);
-        assert!(
-            matches!(e, InvalidBlock::Header(HeaderError::BadPriorStateRoot { expected, found })
-                if expected == case.root() && found == b.header.parent_state_root),
-            "{e:?}"
+        assert_rejects!(
+            case,
+            "parent_state_root flipped",
+            &b,
+            InvalidBlock::Header(HeaderError::BadPriorStateRoot { expected, found })
+                if expected == case.root() && found == b.header.parent_state_root
         );
     }
 }
@@ -254,19 +238,21 @@ fn header_slot_equal_to_prior_is_slot_not_after_prior() {
         let mut b = case.block().clone();
         let tau = case.pre.timeslot;
         b.header.slot = tau;
-        let e = case.reject("slot = prior slot", &b);
-        assert!(
-            matches!(e, InvalidBlock::Header(HeaderError::SlotNotAfterPrior { slot, prior })
-                if slot == tau && prior == tau),
-            "{e:?}"
+        assert_rejects!(
+            case,
+            "slot = prior slot",
+            &b,
+            InvalidBlock::Header(HeaderError::SlotNotAfterPrior { slot, prior })
+                if slot == tau && prior == tau
         );
         // Further back still (slot 0 when `τ` is 0: the same rule).
         b.header.slot = tau.saturating_sub(1);
-        let e = case.reject("slot before prior slot", &b);
-        assert!(
-            matches!(e, InvalidBlock::Header(HeaderError::SlotNotAfterPrior { slot, prior })
-                if slot == tau.saturating_sub(1) && prior == tau),
-            "{e:?}"
+        assert_rejects!(
+            case,
+            "slot before prior slot",
+            &b,
+            InvalidBlock::Header(HeaderError::SlotNotAfterPrior { slot, prior })
+                if slot == tau.saturating_sub(1) && prior == tau
         );
     }
 }
@@ -311,23 +297,22 @@ fn header_author_index_changed_or_out_of_range() {
 
         let mut b = case.block().clone();
         b.header.author_index = count;
-        let e = case.reject("author index = V", &b);
-        assert!(
-            matches!(e, InvalidBlock::Header(HeaderError::BadAuthorIndex { index, validators })
-                if index == count && validators == usize::from(count)),
-            "{e:?}"
+        assert_rejects!(
+            case,
+            "author index = V",
+            &b,
+            InvalidBlock::Header(HeaderError::BadAuthorIndex { index, validators })
+                if index == count && validators == usize::from(count)
         );
         b.header.author_index = u16::MAX;
-        let e = case.reject("author index = 65535", &b);
-        assert!(
-            matches!(
-                e,
-                InvalidBlock::Header(HeaderError::BadAuthorIndex {
-                    index: u16::MAX,
-                    ..
-                })
-            ),
-            "{e:?}"
+        assert_rejects!(
+            case,
+            "author index = 65535",
+            &b,
+            InvalidBlock::Header(HeaderError::BadAuthorIndex {
+                index: u16::MAX,
+                ..
+            })
         );
 
         let mut b = case.block().clone();
@@ -385,38 +370,32 @@ fn header_entropy_source_bit_flipped() {
         // `H_V`) fails before `H_V` itself is checked.
         let mut b = case.block().clone();
         b.header.entropy_source = cases[1 - i].block().header.entropy_source;
-        let e = case.reject("entropy source of another block", &b);
-        assert!(
-            matches!(
-                e,
-                InvalidBlock::Header(HeaderError::BadSeal(VrfError::Invalid))
-            ),
-            "{e:?}"
+        assert_rejects!(
+            case,
+            "entropy source of another block",
+            &b,
+            InvalidBlock::Header(HeaderError::BadSeal(VrfError::Invalid))
         );
 
         // A bit of the proof: `Y(H_V)` is unchanged, but `H_V` is in `E_U(H)`,
         // so the seal (checked before `H_V`) breaks.
         let mut b = case.block().clone();
         flip(&mut b.header.entropy_source.0, 32);
-        let e = case.reject("entropy source byte 32 flipped", &b);
-        assert!(
-            matches!(
-                e,
-                InvalidBlock::Header(HeaderError::BadSeal(VrfError::Invalid))
-            ),
-            "{e:?}"
+        assert_rejects!(
+            case,
+            "entropy source byte 32 flipped",
+            &b,
+            InvalidBlock::Header(HeaderError::BadSeal(VrfError::Invalid))
         );
         // A bit of the output point: not a curve point, `Y(H_V)` cannot be
         // read, before Safrole even runs.
         let mut b = case.block().clone();
         flip(&mut b.header.entropy_source.0, 0);
-        let e = case.reject("entropy source byte 0 flipped", &b);
-        assert!(
-            matches!(
-                e,
-                InvalidBlock::Header(HeaderError::BadEntropySource(VrfError::Malformed))
-            ),
-            "{e:?}"
+        assert_rejects!(
+            case,
+            "entropy source byte 0 flipped",
+            &b,
+            InvalidBlock::Header(HeaderError::BadEntropySource(VrfError::Malformed))
         );
     }
 }
@@ -441,10 +420,11 @@ fn header_markers_added_are_rejected() {
     for case in header_cases() {
         let mut b = case.block().clone();
         b.header.epoch_mark = Some(EpochMark::default());
-        let e = case.reject("epoch mark added", &b);
-        assert!(
-            matches!(e, InvalidBlock::Header(HeaderError::EpochMarkMismatch)),
-            "{e:?}"
+        assert_rejects!(
+            case,
+            "epoch mark added",
+            &b,
+            InvalidBlock::Header(HeaderError::EpochMarkMismatch)
         );
 
         let mut b = case.block().clone();
@@ -452,20 +432,22 @@ fn header_markers_added_are_rejected() {
             TicketBody::default();
             PARAMS.epoch_length as usize
         ]));
-        let e = case.reject("tickets mark added", &b);
-        assert!(
-            matches!(e, InvalidBlock::Header(HeaderError::TicketsMarkMismatch)),
-            "{e:?}"
+        assert_rejects!(
+            case,
+            "tickets mark added",
+            &b,
+            InvalidBlock::Header(HeaderError::TicketsMarkMismatch)
         );
 
         let mut b = case.block().clone();
         b.header
             .offenders_mark
             .push(case.post.active_validators[0].ed25519);
-        let e = case.reject("offenders mark added", &b);
-        assert!(
-            matches!(e, InvalidBlock::Header(HeaderError::OffendersMarkMismatch)),
-            "{e:?}"
+        assert_rejects!(
+            case,
+            "offenders mark added",
+            &b,
+            InvalidBlock::Header(HeaderError::OffendersMarkMismatch)
         );
     }
 }
@@ -475,10 +457,11 @@ fn header_epoch_mark_removed_or_changed_is_rejected() {
     let case = find("safrole", |s| s.block.header.epoch_mark.is_some());
     let mut b = case.block().clone();
     b.header.epoch_mark = None;
-    let e = case.reject("epoch mark removed", &b);
-    assert!(
-        matches!(e, InvalidBlock::Header(HeaderError::EpochMarkMismatch)),
-        "{e:?}"
+    assert_rejects!(
+        case,
+        "epoch mark removed",
+        &b,
+        InvalidBlock::Header(HeaderError::EpochMarkMismatch)
     );
     for what in ["entropy", "tickets entropy", "validator key"] {
         let mut b = case.block().clone();
@@ -501,24 +484,27 @@ fn header_tickets_mark_removed_or_changed_is_rejected() {
     let case = find("safrole", |s| s.block.header.tickets_mark.is_some());
     let mut b = case.block().clone();
     b.header.tickets_mark = None;
-    let e = case.reject("tickets mark removed", &b);
-    assert!(
-        matches!(e, InvalidBlock::Header(HeaderError::TicketsMarkMismatch)),
-        "{e:?}"
+    assert_rejects!(
+        case,
+        "tickets mark removed",
+        &b,
+        InvalidBlock::Header(HeaderError::TicketsMarkMismatch)
     );
     let mut b = case.block().clone();
     flip(&mut b.header.tickets_mark.as_mut().unwrap()[0].id.0, 0);
-    let e = case.reject("tickets mark id changed", &b);
-    assert!(
-        matches!(e, InvalidBlock::Header(HeaderError::TicketsMarkMismatch)),
-        "{e:?}"
+    assert_rejects!(
+        case,
+        "tickets mark id changed",
+        &b,
+        InvalidBlock::Header(HeaderError::TicketsMarkMismatch)
     );
     let mut b = case.block().clone();
     b.header.tickets_mark.as_mut().unwrap().swap(0, 1);
-    let e = case.reject("tickets mark reordered", &b);
-    assert!(
-        matches!(e, InvalidBlock::Header(HeaderError::TicketsMarkMismatch)),
-        "{e:?}"
+    assert_rejects!(
+        case,
+        "tickets mark reordered",
+        &b,
+        InvalidBlock::Header(HeaderError::TicketsMarkMismatch)
     );
 }
 
@@ -634,8 +620,9 @@ fn extrinsic_guarantee_signature_flipped() {
     assert!(case.stale_hash(&stale, &b), "{stale:?}");
     assert!(bad_seal(&e), "{e:?}");
     let r = reports_transition(&case, &b);
-    assert!(
-        matches!(r, Err(reports::Error::BadSignature { guarantee: 0, validator: v }) if v == validator),
+    assert_eq!(
+        r,
+        Err(reports::ErrorKind::BadSignature { validator }.at(0)),
         "{r:?}"
     );
 }
@@ -651,7 +638,7 @@ fn extrinsic_guarantee_duplicated() {
     assert!(bad_seal(&e), "{e:?}");
     let r = reports_transition(&case, &b);
     assert!(
-        matches!(r, Err(reports::Error::OutOfOrderGuarantee { guarantee: 1 })),
+        r == Err(reports::ErrorKind::OutOfOrderGuarantee.at(1)),
         "{r:?}"
     );
 }
@@ -979,13 +966,11 @@ fn header_seal_response_non_canonical_is_malformed() {
     for case in header_cases() {
         // `s` (octets 64..96) is decoded strictly.
         let b = non_canonical_seal(case.block(), 64).unwrap();
-        let e = case.reject("seal response s + r", &b);
-        assert!(
-            matches!(
-                e,
-                InvalidBlock::Header(HeaderError::BadSeal(VrfError::Malformed))
-            ),
-            "{e:?}"
+        assert_rejects!(
+            case,
+            "seal response s + r",
+            &b,
+            InvalidBlock::Header(HeaderError::BadSeal(VrfError::Malformed))
         );
     }
 }
@@ -1000,13 +985,11 @@ fn header_seal_challenge_non_canonical_is_rejected() {
     for case in header_cases() {
         let b = non_canonical_seal(case.block(), 32).unwrap();
         assert_ne!(header_hash(&b.header), header_hash(&case.block().header));
-        let e = case.reject("seal challenge c + r", &b);
-        assert!(
-            matches!(
-                e,
-                InvalidBlock::Header(HeaderError::BadSeal(VrfError::Malformed))
-            ),
-            "{e:?}"
+        assert_rejects!(
+            case,
+            "seal challenge c + r",
+            &b,
+            InvalidBlock::Header(HeaderError::BadSeal(VrfError::Malformed))
         );
     }
 }
@@ -1016,7 +999,7 @@ fn header_seal_challenge_non_canonical_is_rejected() {
 /// is rejected naming the guarantee.
 #[test]
 fn lookup_anchor_must_be_an_ancestor() {
-    let all = files("storage");
+    let all = trace_files("storage");
     let genesis: (parajam_primitives::types::Header, RawState) = {
         let bytes = std::fs::read(vectors_dir().join("traces/storage/genesis.bin")).unwrap();
         parajam_primitives::decode(&bytes, &PARAMS).unwrap()
@@ -1030,19 +1013,7 @@ fn lookup_anchor_must_be_an_ancestor() {
                 g.report.context.lookup_anchor,
             );
             let run = |ancestry: &Vec<(u32, parajam_primitives::types::HeaderHash)>| {
-                let executor = Executor {
-                    pvm: pvm(),
-                    backend: Backend::Interpreter,
-                    crosscheck: false,
-                };
-                let ctx = ImportContext {
-                    params: &PARAMS,
-                    executor: &executor,
-                    ring: ring(),
-                    prior_root: Some(case.root()),
-                    ancestry: Some(ancestry),
-                };
-                import(&case.pre, case.block(), &ctx)
+                import_with_ancestry(&case.pre, case.root(), case.block(), Some(ancestry))
             };
             let imported = run(&ancestors).expect("anchors among the ancestors");
             assert_eq!(imported.state.root(), case.step.post_state.state_root);

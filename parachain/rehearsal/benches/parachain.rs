@@ -22,7 +22,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use parajam_bench::{engine_table, median, ratio, Timing, Unit};
+use parajam_bench::{median, pvf_report, Unit};
 use parajam_corechains_types::pvf::{PvfArtifact, StandardProgram};
 use parajam_pvf::{legacy, pvm};
 use parajam_pvm::{Backend, Pvm, PvmFlavor};
@@ -175,36 +175,21 @@ fn run(e: &Engines) {
         runs,
         e.compiler.name()
     );
-    let timing = |name, warm, cold| Timing { name, warm, cold };
-    print!(
-        "{}",
-        engine_table(
-            &[
-                timing("PVM recompiler", pvm_warm, pvm_cold),
-                timing("PVM interpreter", interpreter_warm, interpreter_cold),
-            ],
-            timing("wasm (relay chain)", wasm_warm, wasm_cold),
-            Unit::Millis,
-        )
-    );
     println!(
         "load alone: PVM artifact parse + program compile {:.1} ms, wasm prepare {:.1} ms",
         Unit::Millis.of(pvm_load),
         Unit::Millis.of(wasm_prepare)
     );
-    println!(
-        "RATIO pvm recompiler/wasm warm: {:.2}",
-        ratio(pvm_warm, wasm_warm)
+    print!(
+        "{}",
+        pvf_report(
+            (pvm_warm, pvm_cold),
+            (interpreter_warm, interpreter_cold),
+            (wasm_warm, wasm_cold),
+            (pvm_load, wasm_prepare),
+            Unit::Millis,
+        )
     );
-    println!(
-        "RATIO pvm recompiler/wasm cold: {:.3}",
-        ratio(pvm_cold, wasm_cold)
-    );
-    println!(
-        "RATIO pvm interpreter/wasm warm: {:.2}",
-        ratio(interpreter_warm, wasm_warm)
-    );
-    println!("RATIO load pvm/wasm: {:.3}", ratio(pvm_load, wasm_prepare));
 }
 
 fn main() -> ExitCode {

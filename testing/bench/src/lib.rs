@@ -1,7 +1,8 @@
-//! What the engine benches share (`cargo bench -p parajam-pvf --bench
-//! engines`, `cargo bench -p parajam-rehearsal --bench parachain`): the
-//! median of a closure's runs under a time budget, the ratio of two
-//! timings, and the table of engines, warm and cold, against the reference
+//! What the benches share (`cargo bench -p parajam-pvf --bench engines`,
+//! `cargo bench -p parajam-rehearsal --bench parachain`, the state-root and
+//! state benches of `parajam-merkle` and `parajam-state`): the median of a
+//! closure's runs under a time budget, interleaved medians of several
+//! closures, the ratio of two timings, and the table of engines, warm and cold, against the reference
 //! engine measured in the same run. Formatting only: the benches print.
 
 use std::fmt::Write as _;
@@ -19,6 +20,40 @@ pub fn median(mut f: impl FnMut(), budget: Duration, min_samples: usize) -> Dura
     }
     samples.sort();
     samples[samples.len() / 2]
+}
+
+/// The median time per call of each of `fs`, from batches of about 5 ms
+/// run in turn (interleaved, so that load from other processes affects all
+/// of them alike) for about `budget` in total, at least five batches each.
+pub fn median_times(budget: Duration, fs: &mut [&mut dyn FnMut()]) -> Vec<Duration> {
+    let per_batch: Vec<u32> = fs
+        .iter_mut()
+        .map(|f| {
+            let start = Instant::now();
+            f();
+            let one = start.elapsed().max(Duration::from_nanos(100));
+            u32::try_from((Duration::from_millis(5).as_nanos() / one.as_nanos()).max(1))
+                .unwrap_or(u32::MAX)
+        })
+        .collect();
+    let mut samples = vec![Vec::new(); fs.len()];
+    let end = Instant::now() + budget;
+    while Instant::now() < end || samples.first().is_some_and(|s| s.len() < 5) {
+        for ((f, &n), out) in fs.iter_mut().zip(&per_batch).zip(&mut samples) {
+            let t = Instant::now();
+            for _ in 0..n {
+                f();
+            }
+            out.push(t.elapsed() / n);
+        }
+    }
+    samples
+        .into_iter()
+        .map(|mut s| {
+            s.sort();
+            s[s.len() / 2]
+        })
+        .collect()
 }
 
 /// `a / b`.
@@ -89,6 +124,39 @@ pub fn engine_table(engines: &[Timing], reference: Timing, unit: Unit) -> String
     out
 }
 
+/// What both PVF benches report: the table of the PVM recompiler and
+/// interpreter against the relay chain's wasm engine (`engine_table`),
+/// then one `RATIO <what>: <value>` line per comparison of a PVM engine
+/// with wasm, warm and cold, and of loading alone (`pvm_load`, parse and
+/// compile, against `wasm_prepare`).
+pub fn pvf_report(
+    recompiler: (Duration, Duration),
+    interpreter: (Duration, Duration),
+    wasm: (Duration, Duration),
+    load: (Duration, Duration),
+    unit: Unit,
+) -> String {
+    let timing = |name, (warm, cold)| Timing { name, warm, cold };
+    let mut out = engine_table(
+        &[
+            timing("PVM recompiler", recompiler),
+            timing("PVM interpreter", interpreter),
+        ],
+        timing("wasm (relay chain)", wasm),
+        unit,
+    );
+    for (what, pvm, wasm) in [
+        ("recompiler/wasm warm", recompiler.0, wasm.0),
+        ("recompiler/wasm cold", recompiler.1, wasm.1),
+        ("interpreter/wasm warm", interpreter.0, wasm.0),
+        ("interpreter/wasm cold", interpreter.1, wasm.1),
+    ] {
+        let _ = writeln!(out, "RATIO pvm {what}: {:.3}", ratio(pvm, wasm));
+    }
+    let _ = writeln!(out, "RATIO load pvm/wasm: {:.3}", ratio(load.0, load.1));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,6 +167,32 @@ mod tests {
         let time = median(|| runs += 1, Duration::ZERO, 7);
         assert_eq!(runs, 7);
         assert!(time < Duration::from_secs(1));
+    }
+
+    #[test]
+    fn the_pvf_report_is_the_table_then_one_ratio_per_comparison() {
+        let ms = Duration::from_millis;
+        let report = pvf_report(
+            (ms(1), ms(6)),
+            (ms(4), ms(5)),
+            (ms(2), ms(8)),
+            (ms(3), ms(12)),
+            Unit::Millis,
+        );
+        let lines: Vec<&str> = report.lines().collect();
+        assert_eq!(lines.len(), 4 + 5, "{report}");
+        assert!(lines[1].starts_with("PVM recompiler"), "{report}");
+        assert!(lines[3].starts_with("wasm (relay chain)"), "{report}");
+        assert_eq!(
+            &lines[4..],
+            [
+                "RATIO pvm recompiler/wasm warm: 0.500",
+                "RATIO pvm recompiler/wasm cold: 0.750",
+                "RATIO pvm interpreter/wasm warm: 2.000",
+                "RATIO pvm interpreter/wasm cold: 0.625",
+                "RATIO load pvm/wasm: 0.250",
+            ]
+        );
     }
 
     #[test]

@@ -4,15 +4,16 @@
 
 #![allow(clippy::unwrap_used, dead_code)]
 
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use parajam_bandersnatch::RingContext;
-use parajam_primitives::types::{Block, StateRoot};
+use parajam_primitives::types::{Block, StateRoot, TraceStep};
 use parajam_primitives::ProtocolParameters;
 use parajam_pvm::{Backend, Pvm, PvmFlavor};
 use parajam_state::State;
 use parajam_stf::accumulate::Executor;
-use parajam_stf::block::{import, ImportContext, ImportError, Imported};
+use parajam_stf::block::{import, Ancestry, ImportContext, ImportError, Imported};
 pub use parajam_vectors::dir as vectors_dir;
 
 /// The traces' parameters.
@@ -31,6 +32,16 @@ pub fn pvm() -> &'static Pvm {
 /// `import(pre, block)` with `pre`'s root given as `root`, services on the
 /// interpreter.
 pub fn import_on(pre: &State, root: StateRoot, block: &Block) -> Result<Imported, ImportError> {
+    import_with_ancestry(pre, root, block, None)
+}
+
+/// [`import_on`], with the lookup anchors checked against `ancestry`.
+pub fn import_with_ancestry(
+    pre: &State,
+    root: StateRoot,
+    block: &Block,
+    ancestry: Option<&dyn Ancestry>,
+) -> Result<Imported, ImportError> {
     let executor = Executor {
         pvm: pvm(),
         backend: Backend::Interpreter,
@@ -41,7 +52,30 @@ pub fn import_on(pre: &State, root: StateRoot, block: &Block) -> Result<Imported
         executor: &executor,
         ring: ring(),
         prior_root: Some(root),
-        ancestry: None,
+        ancestry,
     };
     import(pre, block, &ctx)
+}
+
+/// The trace step files of a family, sorted (genesis excluded).
+pub fn trace_files(family: &str) -> Vec<PathBuf> {
+    let dir = vectors_dir().join("traces").join(family);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.extension().is_some_and(|x| x == "bin")
+                && p.file_stem().is_some_and(|s| s != "genesis")
+        })
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no trace steps in {}", dir.display());
+    files
+}
+
+/// The trace step in `path`.
+pub fn decode_step(path: &Path) -> TraceStep {
+    let bytes = std::fs::read(path).unwrap();
+    parajam_primitives::decode(&bytes, &PARAMS)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }

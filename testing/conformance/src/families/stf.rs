@@ -48,17 +48,50 @@ trait Family: 'static {
     /// The vector's `State`.
     type State: Decode + Encode + Debug + PartialEq + Clone;
     /// The vector's `Output`, as encoded.
-    type Output: Decode + Encode + Debug + PartialEq;
+    type Output: Decode + Encode + Debug + PartialEq + VectorOutput;
 
     /// Runs the transition: the output, and the post-state if it succeeded.
     /// A failed transition also yields its error message for the report.
     fn run(pre: &Self::State, input: &Self::Input, params: &ProtocolParameters) -> Run<Self>;
 
-    /// Whether the vector's output is an error.
-    fn is_error(output: &Self::Output) -> bool;
-
     /// The differing fields of two states, one line each.
     fn diff(got: &Self::State, want: &Self::State, out: &mut Diff);
+}
+
+/// `out.seq`, `out.value` or `out.map` of fields named alike in `got`, in
+/// `want` and in the report: `diff_fields!(out, got, want; seq a, value b)`.
+macro_rules! diff_fields {
+    ($out:ident, $got:ident, $want:ident; $($how:ident $field:ident),+ $(,)?) => {
+        $( diff_fields!(@$how $out, $got, $want, $field); )+
+    };
+    (@seq $out:ident, $got:ident, $want:ident, $field:ident) => {
+        $out.seq(stringify!($field), &$got.$field, &$want.$field, Diff::value)
+    };
+    (@map $out:ident, $got:ident, $want:ident, $field:ident) => {
+        $out.map(stringify!($field), &$got.$field, &$want.$field, Diff::value)
+    };
+    (@value $out:ident, $got:ident, $want:ident, $field:ident) => {
+        $out.value(stringify!($field), &$got.$field, &$want.$field)
+    };
+}
+
+/// A vector's output: an error (`Choice::Err`) or not.
+trait VectorOutput {
+    /// Whether the vector's output is an error.
+    fn is_error(&self) -> bool;
+}
+
+impl<T> VectorOutput for Choice<T> {
+    fn is_error(&self) -> bool {
+        matches!(self, Choice::Err(_))
+    }
+}
+
+/// A NULL output: never an error.
+impl VectorOutput for () {
+    fn is_error(&self) -> bool {
+        false
+    }
 }
 
 /// What a transition produced.
@@ -123,12 +156,12 @@ fn check_file<F: Family>(bin: &Path, params: &ProtocolParameters) -> Outcome {
             want_output
         ));
     }
-    if let (Some(error), false) = (&run.error, F::is_error(&want_output)) {
+    if let (Some(error), false) = (&run.error, want_output.is_error()) {
         problems.push(format!(
             "transition failed where the vector succeeds: {error}"
         ));
     }
-    if F::is_error(&want_output) && want_post != pre {
+    if want_output.is_error() && want_post != pre {
         problems.push("vector expects an error but its post-state is not its pre-state".into());
     }
     let got_post = run.post.as_ref().unwrap_or(&pre);
@@ -159,16 +192,19 @@ fn choice<T, E>(result: Result<T, E>, code: impl Fn(&E) -> u8) -> Choice<T> {
 }
 
 /// The run of a transition whose vector output is `Choice<T>`: the exact
-/// error code on error, with `describe` for the report.
-fn run_choice<F, T, E>(
+/// error code on error, with its code, name and message for the report.
+fn run_choice<F, T, E: std::fmt::Display>(
     result: Result<(F::State, T), E>,
     code: impl Fn(&E) -> u8,
-    describe: impl Fn(&E) -> String,
+    name: impl Fn(&E) -> &'static str,
 ) -> Run<F>
 where
     F: Family<Output = Choice<T>>,
 {
-    let error = result.as_ref().err().map(&describe);
+    let error = result
+        .as_ref()
+        .err()
+        .map(|e| format!("{} = {}: {e}", code(e), name(e)));
     let (post, output) = match result {
         Ok((post, out)) => (Some(post), Ok(out)),
         Err(e) => (None, Err(e)),
@@ -217,12 +253,8 @@ impl Family for Preimages {
         run_choice(
             preimages::transition(pre, input, params),
             preimages::Error::code,
-            |e| format!("{} = {}: {e}", e.code(), e.name()),
+            preimages::Error::name,
         )
-    }
-
-    fn is_error(output: &Self::Output) -> bool {
-        matches!(output, Choice::Err(_))
     }
 
     fn diff(got: &Self::State, want: &Self::State, out: &mut Diff) {
@@ -245,7 +277,7 @@ impl Family for Preimages {
                 );
             },
         );
-        out.map("statistics", &got.statistics, &want.statistics, Diff::value);
+        diff_fields!(out, got, want; map statistics);
     }
 }
 
@@ -310,21 +342,8 @@ impl Family for Safrole {
         }
     }
 
-    fn is_error(output: &Self::Output) -> bool {
-        matches!(output, Choice::Err(_))
-    }
-
     fn diff(got: &Self::State, want: &Self::State, out: &mut Diff) {
-        out.value("tau", &got.tau, &want.tau);
-        out.seq("eta", &got.eta, &want.eta, Diff::value);
-        out.seq("lambda", &got.lambda, &want.lambda, Diff::value);
-        out.seq("kappa", &got.kappa, &want.kappa, Diff::value);
-        out.seq("gamma_k", &got.gamma_k, &want.gamma_k, Diff::value);
-        out.seq("iota", &got.iota, &want.iota, Diff::value);
-        out.seq("gamma_a", &got.gamma_a, &want.gamma_a, Diff::value);
-        out.value("gamma_s", &got.gamma_s, &want.gamma_s);
-        out.value("gamma_z", &got.gamma_z, &want.gamma_z);
-        out.value("post_offenders", &got.post_offenders, &want.post_offenders);
+        diff_fields!(out, got, want; value tau, seq eta, seq lambda, seq kappa, seq gamma_k, seq iota, seq gamma_a, value gamma_s, value gamma_z, value post_offenders);
     }
 }
 
@@ -340,10 +359,6 @@ impl Family for History {
 
     fn run(pre: &Self::State, input: &Self::Input, params: &ProtocolParameters) -> Run<Self> {
         run_unit(parajam_stf::history::transition(pre, input, params))
-    }
-
-    fn is_error((): &Self::Output) -> bool {
-        false
     }
 
     fn diff(got: &Self::State, want: &Self::State, out: &mut Diff) {
@@ -376,18 +391,8 @@ impl Family for Authorizations {
         run_unit(parajam_stf::authorizations::transition(pre, input, params))
     }
 
-    fn is_error((): &Self::Output) -> bool {
-        false
-    }
-
     fn diff(got: &Self::State, want: &Self::State, out: &mut Diff) {
-        out.seq("auth_pools", &got.auth_pools, &want.auth_pools, Diff::value);
-        out.seq(
-            "auth_queues",
-            &got.auth_queues,
-            &want.auth_queues,
-            Diff::value,
-        );
+        diff_fields!(out, got, want; seq auth_pools, seq auth_queues);
     }
 }
 
@@ -403,13 +408,7 @@ impl Family for Disputes {
 
     fn run(pre: &Self::State, input: &Self::Input, params: &ProtocolParameters) -> Run<Self> {
         use parajam_stf::disputes::{transition, Error};
-        run_choice(transition(pre, input, params), Error::code, |e| {
-            format!("{} = {}: {e}", e.code(), e.name())
-        })
-    }
-
-    fn is_error(output: &Self::Output) -> bool {
-        matches!(output, Choice::Err(_))
+        run_choice(transition(pre, input, params), Error::code, Error::name)
     }
 
     fn diff(got: &Self::State, want: &Self::State, out: &mut Diff) {
@@ -422,10 +421,7 @@ impl Family for Disputes {
             &want.psi.offenders,
             Diff::value,
         );
-        out.seq("rho", &got.rho, &want.rho, Diff::value);
-        out.value("tau", &got.tau, &want.tau);
-        out.seq("kappa", &got.kappa, &want.kappa, Diff::value);
-        out.seq("lambda", &got.lambda, &want.lambda, Diff::value);
+        diff_fields!(out, got, want; seq rho, value tau, seq kappa, seq lambda);
     }
 }
 
@@ -443,20 +439,8 @@ impl Family for Statistics {
         run_unit(statistics::transition(pre, input, params))
     }
 
-    fn is_error((): &Self::Output) -> bool {
-        false
-    }
-
     fn diff(got: &Self::State, want: &Self::State, out: &mut Diff) {
-        out.seq("vals_curr", &got.vals_curr, &want.vals_curr, Diff::value);
-        out.seq("vals_last", &got.vals_last, &want.vals_last, Diff::value);
-        out.value("slot", &got.slot, &want.slot);
-        out.seq(
-            "curr_validators",
-            &got.curr_validators,
-            &want.curr_validators,
-            Diff::value,
-        );
+        diff_fields!(out, got, want; seq vals_curr, seq vals_last, value slot, seq curr_validators);
     }
 }
 
@@ -472,28 +456,11 @@ impl Family for Assurances {
 
     fn run(pre: &Self::State, input: &Self::Input, params: &ProtocolParameters) -> Run<Self> {
         use parajam_stf::assurances::{transition, Error};
-        run_choice(transition(pre, input, params), Error::code, |e| {
-            format!("{} = {}: {e}", e.code(), e.name())
-        })
-    }
-
-    fn is_error(output: &Self::Output) -> bool {
-        matches!(output, Choice::Err(_))
+        run_choice(transition(pre, input, params), Error::code, Error::name)
     }
 
     fn diff(got: &Self::State, want: &Self::State, out: &mut Diff) {
-        out.seq(
-            "avail_assignments",
-            &got.avail_assignments,
-            &want.avail_assignments,
-            Diff::value,
-        );
-        out.seq(
-            "curr_validators",
-            &got.curr_validators,
-            &want.curr_validators,
-            Diff::value,
-        );
+        diff_fields!(out, got, want; seq avail_assignments, seq curr_validators);
     }
 }
 
@@ -509,51 +476,11 @@ impl Family for Reports {
 
     fn run(pre: &Self::State, input: &Self::Input, params: &ProtocolParameters) -> Run<Self> {
         use parajam_stf::reports::{transition, Error};
-        run_choice(transition(pre, input, params), Error::code, |e| {
-            format!("{} = {}: {e}", e.code(), e.name())
-        })
-    }
-
-    fn is_error(output: &Self::Output) -> bool {
-        matches!(output, Choice::Err(_))
+        run_choice(transition(pre, input, params), Error::code, Error::name)
     }
 
     fn diff(got: &Self::State, want: &Self::State, out: &mut Diff) {
-        out.seq(
-            "avail_assignments",
-            &got.avail_assignments,
-            &want.avail_assignments,
-            Diff::value,
-        );
-        out.seq(
-            "curr_validators",
-            &got.curr_validators,
-            &want.curr_validators,
-            Diff::value,
-        );
-        out.seq(
-            "prev_validators",
-            &got.prev_validators,
-            &want.prev_validators,
-            Diff::value,
-        );
-        out.value("entropy", &got.entropy, &want.entropy);
-        out.value("offenders", &got.offenders, &want.offenders);
-        out.value("recent_blocks", &got.recent_blocks, &want.recent_blocks);
-        out.seq("auth_pools", &got.auth_pools, &want.auth_pools, Diff::value);
-        out.map("accounts", &got.accounts, &want.accounts, Diff::value);
-        out.seq(
-            "cores_statistics",
-            &got.cores_statistics,
-            &want.cores_statistics,
-            Diff::value,
-        );
-        out.map(
-            "services_statistics",
-            &got.services_statistics,
-            &want.services_statistics,
-            Diff::value,
-        );
+        diff_fields!(out, got, want; seq avail_assignments, seq curr_validators, seq prev_validators, value entropy, value offenders, value recent_blocks, seq auth_pools, map accounts, seq cores_statistics, map services_statistics);
     }
 }
 

@@ -1,0 +1,355 @@
+//! The reports transition on hand-made states and extrinsics.
+
+use std::collections::BTreeSet;
+
+use ed25519_zebra::{SigningKey, VerificationKey};
+use parajam_primitives::types::{
+    AuthPool, BlockInfo, CoreActivityRecord, RefineContext, RefineLoad, ReportedWorkPackage,
+    SegmentRootLookupItem, ValidatorData, ValidatorIndex, ValidatorSignature, WorkExecResult,
+    WorkPackageSpec,
+};
+use parajam_primitives::{ByteArray, Bytes};
+
+use super::*;
+
+const P: ProtocolParameters = ProtocolParameters::TINY;
+const SLOT: TimeSlot = 14;
+const ANCHOR: OpaqueHash = ByteArray([0xa0; 32]);
+const AUTHORIZER: OpaqueHash = ByteArray([0xa1; 32]);
+const CODE: OpaqueHash = ByteArray([0xc0; 32]);
+const OLD_PACKAGE: OpaqueHash = ByteArray([0x01; 32]);
+const OLD_ROOT: OpaqueHash = ByteArray([0x02; 32]);
+
+fn secret(v: usize) -> SigningKey {
+    SigningKey::from([u8::try_from(v).expect("small") + 1; 32])
+}
+
+fn validators() -> ValidatorsData {
+    ValidatorsData::new(
+        (0..6)
+            .map(|v| ValidatorData {
+                ed25519: ByteArray(VerificationKey::from(&secret(v)).into()),
+                ..ValidatorData::default()
+            })
+            .collect(),
+    )
+}
+
+fn pre_state() -> State {
+    State {
+        avail_assignments: AvailabilityAssignments::new(vec![None, None]),
+        curr_validators: validators(),
+        prev_validators: validators(),
+        entropy: [ByteArray([5; 32]); 4],
+        offenders: vec![],
+        recent_blocks: RecentBlocks {
+            history: vec![BlockInfo {
+                header_hash: ANCHOR,
+                beefy_root: ByteArray([0xb0; 32]),
+                state_root: ByteArray([0x50; 32]),
+                reported: vec![ReportedWorkPackage {
+                    hash: OLD_PACKAGE,
+                    exports_root: OLD_ROOT,
+                }],
+            }]
+            .into(),
+            ..RecentBlocks::default()
+        },
+        auth_pools: AuthPools::new(vec![AuthPool::new(vec![AUTHORIZER]); 2]),
+        accounts: BTreeMap::from([(
+            7,
+            Account {
+                service: ServiceInfo {
+                    code_hash: CODE,
+                    min_item_gas: 100,
+                    ..ServiceInfo::default()
+                },
+            },
+        )]),
+        cores_statistics: CoresStatistics::new(vec![CoreActivityRecord::default(); 2]),
+        services_statistics: ServiceStatistics::new(),
+    }
+}
+
+fn report(core: CoreIndex, package: u8) -> WorkReport {
+    WorkReport {
+        package_spec: WorkPackageSpec {
+            hash: ByteArray([package; 32]),
+            length: 1000,
+            exports_root: ByteArray([package + 1; 32]),
+            ..WorkPackageSpec::default()
+        },
+        context: RefineContext {
+            anchor: ANCHOR,
+            state_root: ByteArray([0x50; 32]),
+            beefy_root: ByteArray([0xb0; 32]),
+            lookup_anchor_slot: SLOT,
+            ..RefineContext::default()
+        },
+        core_index: core,
+        authorizer_hash: AUTHORIZER,
+        results: vec![WorkResult {
+            service_id: 7,
+            code_hash: CODE,
+            accumulate_gas: 1000,
+            result: WorkExecResult::Ok(Bytes(vec![1, 2, 3])),
+            refine_load: RefineLoad {
+                gas_used: 50,
+                imports: 1,
+                extrinsic_count: 2,
+                extrinsic_size: 3,
+                exports: 4,
+            },
+            ..WorkResult::default()
+        }]
+        .into(),
+        ..WorkReport::default()
+    }
+}
+
+/// The validators assigned to `core` at `SLOT`, lowest first.
+fn guarantors(core: CoreIndex) -> Vec<usize> {
+    let pre = pre_state();
+    let m = assignment::current(
+        &pre.entropy,
+        SLOT,
+        &pre.curr_validators,
+        &BTreeSet::new(),
+        &P,
+    );
+    (0..6).filter(|&v| m.cores[v] == core).collect()
+}
+
+fn guarantee(report: WorkReport, signers: &[usize]) -> ReportGuarantee {
+    let message = signed_message(&report);
+    ReportGuarantee {
+        report,
+        slot: SLOT,
+        signatures: signers
+            .iter()
+            .map(|&v| ValidatorSignature {
+                validator_index: ValidatorIndex::try_from(v).expect("small"),
+                signature: ByteArray(secret(v).sign(&message).into()),
+            })
+            .collect(),
+    }
+}
+
+fn input(guarantees: Vec<ReportGuarantee>) -> Input {
+    Input {
+        guarantees: guarantees.into(),
+        slot: SLOT,
+        known_packages: vec![],
+    }
+}
+
+fn code_of(pre: &State, report: WorkReport) -> u8 {
+    let signers = guarantors(report.core_index);
+    let g = guarantee(report, &signers);
+    let err = transition(pre, &input(vec![g]), &P)
+        .map(|_| ())
+        .expect_err("invalid");
+    err.code()
+}
+
+#[test]
+fn valid_guarantees_are_placed_and_counted() {
+    let (g0, g1) = (guarantors(0), guarantors(1));
+    let extrinsic = vec![
+        guarantee(report(0, 0x30), &g0),
+        guarantee(report(1, 0x20), &g1),
+    ];
+    let (post, out) = transition(&pre_state(), &input(extrinsic), &P).expect("valid");
+    let placed = post.avail_assignments[1].as_ref().expect("core 1 engaged");
+    assert_eq!(
+        (placed.report.package_spec.hash, placed.timeout),
+        (ByteArray([0x20; 32]), SLOT)
+    );
+    // Ordered by package hash, not by core.
+    let hashes: Vec<_> = out
+        .reported
+        .iter()
+        .map(|r| r.work_package_hash.0[0])
+        .collect();
+    assert_eq!(hashes, vec![0x20, 0x30]);
+    assert_eq!(out.reported[0].segment_tree_root, ByteArray([0x21; 32]));
+    assert_eq!(out.reporters.len(), g0.len() + g1.len());
+    assert!(out.reporters.windows(2).all(|w| w[0] < w[1]));
+    let core = post.cores_statistics[0];
+    assert_eq!(
+        (core.bundle_size, core.gas_used, core.imports, core.exports),
+        (1000, 50, 1, 4)
+    );
+    let service = post.services_statistics[&7];
+    assert_eq!(
+        (
+            service.refinement_count,
+            service.refinement_gas_used,
+            service.extrinsic_size
+        ),
+        (2, 100, 6)
+    );
+}
+
+#[test]
+fn credentials_are_checked() {
+    let pre = pre_state();
+    let g0 = guarantors(0);
+    let run = |g: ReportGuarantee| {
+        transition(&pre, &input(vec![g]), &P)
+            .map(|_| ())
+            .expect_err("invalid")
+            .code()
+    };
+    assert_eq!(run(guarantee(report(0, 9), &g0[..1])), 3);
+    let reversed: Vec<usize> = g0.iter().rev().copied().collect();
+    assert_eq!(run(guarantee(report(0, 9), &reversed)), 5);
+    let other = guarantors(1);
+    let mut mixed = vec![g0[0], other[0]];
+    mixed.sort_unstable();
+    assert_eq!(run(guarantee(report(0, 9), &mixed)), 6);
+    let mut forged = guarantee(report(0, 9), &g0);
+    forged.report.auth_gas_used = 1;
+    assert_eq!(run(forged), 21);
+    let mut future = guarantee(report(0, 9), &g0);
+    future.slot = SLOT + 1;
+    assert_eq!(run(future), 1);
+    let mut old = guarantee(report(0, 9), &g0);
+    old.slot = 7;
+    assert_eq!(run(old), 2);
+    let mut banned = pre_state();
+    banned.offenders = vec![banned.curr_validators[g0[0]].ed25519];
+    assert_eq!(
+        transition(&banned, &input(vec![guarantee(report(0, 9), &g0)]), &P)
+            .map(|_| ())
+            .expect_err("banned")
+            .code(),
+        23
+    );
+}
+
+#[test]
+fn reports_are_checked() {
+    let pre = pre_state();
+    let mut r = report(0, 9);
+    r.authorizer_hash = ByteArray([0; 32]);
+    assert_eq!(code_of(&pre, r), 15);
+    let mut r = report(0, 9);
+    r.results[0].service_id = 8;
+    assert_eq!(code_of(&pre, r), 9);
+    let mut r = report(0, 9);
+    r.results[0].code_hash = ByteArray([0; 32]);
+    assert_eq!(code_of(&pre, r), 10);
+    let mut r = report(0, 9);
+    r.results[0].accumulate_gas = 99;
+    assert_eq!(code_of(&pre, r), 18);
+    let mut r = report(0, 9);
+    r.results[0].accumulate_gas = P.gas_accumulate_report + 1;
+    assert_eq!(code_of(&pre, r), 17);
+    let mut r = report(0, 9);
+    r.auth_output = Bytes(vec![0; P.max_report_output_size as usize]);
+    assert_eq!(code_of(&pre, r), 22);
+    let mut r = report(0, 9);
+    r.context.prerequisites = vec![OLD_PACKAGE; 9];
+    assert_eq!(code_of(&pre, r), 19);
+    let mut r = report(0, 9);
+    r.context.anchor = ByteArray([0; 32]);
+    assert_eq!(code_of(&pre, r), 8);
+    let mut r = report(0, 9);
+    r.context.state_root = ByteArray([0; 32]);
+    assert_eq!(code_of(&pre, r), 13);
+    let mut r = report(0, 9);
+    r.context.beefy_root = ByteArray([0; 32]);
+    assert_eq!(code_of(&pre, r), 14);
+    let mut r = report(0, 9);
+    r.results = Vec::new().into();
+    assert_eq!(code_of(&pre, r), 25);
+    let mut engaged = pre_state();
+    engaged.avail_assignments[0] = Some(AvailabilityAssignment::default());
+    assert_eq!(code_of(&engaged, report(0, 9)), 7);
+}
+
+#[test]
+fn packages_are_checked() {
+    let pre = pre_state();
+    assert_eq!(code_of(&pre, report(0, OLD_PACKAGE.0[0])), 12);
+    let mut r = report(0, 9);
+    r.context.prerequisites = vec![ByteArray([0x77; 32])];
+    assert_eq!(code_of(&pre, r), 11);
+    let mut r = report(0, 9);
+    r.context.prerequisites = vec![OLD_PACKAGE];
+    r.segment_root_lookup = vec![SegmentRootLookupItem {
+        work_package_hash: OLD_PACKAGE,
+        segment_tree_root: OLD_ROOT,
+    }];
+    let g = guarantee(r.clone(), &guarantors(0));
+    transition(&pre, &input(vec![g]), &P).expect("dependencies in history");
+    r.segment_root_lookup[0].segment_tree_root = ByteArray([0; 32]);
+    assert_eq!(code_of(&pre, r), 20);
+    let mut known = input(vec![guarantee(report(0, 9), &guarantors(0))]);
+    known.known_packages = vec![ByteArray([9; 32])];
+    let err = transition(&pre, &known, &P).map(|_| ()).expect_err("known");
+    assert_eq!(err.code(), 12);
+    let same = vec![
+        guarantee(report(0, 9), &guarantors(0)),
+        guarantee(report(1, 9), &guarantors(1)),
+    ];
+    let err = transition(&pre, &input(same), &P)
+        .map(|_| ())
+        .expect_err("twice");
+    assert_eq!(err.code(), 12);
+}
+
+#[test]
+fn input_decodes_a_report_without_digests() {
+    let mut r = report(0, 9);
+    r.results = Vec::new().into();
+    let input = input(vec![guarantee(r, &guarantors(0))]);
+    let bytes = input.encode();
+    let decoded: Input = parajam_primitives::decode(&bytes, &P).expect("lenient");
+    assert_eq!(decoded, input);
+    assert!(parajam_primitives::decode::<GuaranteesExtrinsic>(&bytes, &P).is_err());
+}
+
+#[test]
+fn lookup_anchor_must_be_recent() {
+    // At τ' = 40 (rotation 2 of epoch 3), L = 24 allows slots from 16.
+    let slot = 40;
+    let pre = pre_state();
+    let m = assignment::current(
+        &pre.entropy,
+        slot,
+        &pre.curr_validators,
+        &BTreeSet::new(),
+        &P,
+    );
+    let signers: Vec<usize> = (0..6).filter(|&v| m.cores[v] == 0).collect();
+    let run = |lookup_anchor_slot| {
+        let mut r = report(0, 9);
+        r.context.lookup_anchor_slot = lookup_anchor_slot;
+        let mut g = guarantee(r, &signers);
+        g.slot = slot;
+        let input = Input {
+            guarantees: vec![g].into(),
+            slot,
+            known_packages: vec![],
+        };
+        transition(&pre, &input, &P).map(|_| ())
+    };
+    assert_eq!(run(16), Ok(()));
+    assert_eq!(run(15), Err(ErrorKind::LookupAnchorNotRecent.at(0)));
+}
+
+#[test]
+fn guarantees_are_ordered_by_core() {
+    let pre = pre_state();
+    let swapped = vec![
+        guarantee(report(1, 8), &guarantors(1)),
+        guarantee(report(0, 9), &guarantors(0)),
+    ];
+    let err = transition(&pre, &input(swapped), &P)
+        .map(|_| ())
+        .expect_err("order");
+    assert_eq!(err, ErrorKind::OutOfOrderGuarantee.at(1));
+    assert_eq!(code_of(&pre, report(2, 9)), 0);
+}
