@@ -7,9 +7,6 @@ use parajam_pvm::{Backend, HostCallAction, Invocation, Program, Pvm, PvmError, P
 
 fn aborts_at_the_first_host_call(backend: Backend) {
     let pvm = Pvm::with_any_sandbox(PvmFlavor::Gp072).expect("engine");
-    if let Some(why) = pvm.backend_unavailable(backend) {
-        panic!("{backend} cannot run here: {why}");
-    }
     let guest = guest("hostcall").expect("the hostcall guest");
     let program = Program::from_standard_blob(guest.program).expect("decodes");
     let invocation = Invocation::new(ENTRY_PC, 1_000_000, &[]);
@@ -26,12 +23,7 @@ fn aborts_at_the_first_host_call(backend: Backend) {
     }
 }
 
-#[test]
-fn interpreter_aborts_at_the_first_host_call() {
-    aborts_at_the_first_host_call(Backend::Interpreter);
-}
-
-#[test]
-fn compiler_aborts_at_the_first_host_call() {
-    aborts_at_the_first_host_call(Backend::Compiler);
+parajam_pvm::backend_tests! {
+    sandbox: any;
+    aborts_at_the_first_host_call,
 }
