@@ -9,7 +9,7 @@
 //! and every channel's state after it.
 //!
 //! The collator of a para gives it the service's queues at the relay
-//! parent it builds on ([`crate::inbound`]): its whole downward queue and
+//! parent it builds on ([`crate::inbound()`]): its whole downward queue and
 //! its inbound channels' contents, matching the MQC heads in the relay
 //! state it proves. A candidate built on a relay state that changed before
 //! it was enacted (another para's block sent it a message, opened or
