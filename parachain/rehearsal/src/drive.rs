@@ -15,7 +15,7 @@ use parajam_primitives::types::{
 use parajam_pvm::Backend;
 use parity_scale_codec::Encode;
 
-use crate::RehearsalError;
+use crate::{ChainFailure, RehearsalError};
 
 /// The CoreChains service's id on a rehearsal chain.
 pub const SERVICE: ServiceId = 1000;
@@ -73,8 +73,7 @@ pub fn package(
         .map(|x| {
             Ok(ExtrinsicSpec {
                 hash: OpaqueHash::from(parajam_crypto::blake2b_256(x)),
-                len: u32::try_from(x.len())
-                    .map_err(|_| RehearsalError::Chain("a 4 GiB extrinsic".into()))?,
+                len: u32::try_from(x.len()).map_err(|_| ChainFailure::ExtrinsicTooLarge)?,
             })
         })
         .collect::<Result<Vec<_>, RehearsalError>>()?;
@@ -124,7 +123,7 @@ pub fn guarantee(
             &[extrinsics.to_vec()],
             &NoSegments,
         )
-        .map_err(|e| RehearsalError::Chain(e.to_string()))
+        .map_err(|e| RehearsalError::Chain(e.into()))
 }
 
 /// Guarantees the report in the chain's next block; it is assured, and
@@ -137,9 +136,9 @@ pub fn enact(chain: &mut DevChain, guaranteed: Guaranteed) -> Result<(), Rehears
             reports: vec![guaranteed.report],
             ..Contents::default()
         })
-        .map_err(|e| RehearsalError::Chain(e.to_string()))?;
+        .map_err(|e| RehearsalError::Chain(e.into()))?;
     chain
         .assure_next(&[core], 0..validators)
-        .map_err(|e| RehearsalError::Chain(e.to_string()))?;
+        .map_err(|e| RehearsalError::Chain(e.into()))?;
     Ok(())
 }

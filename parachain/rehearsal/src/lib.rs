@@ -74,6 +74,51 @@ const PARACHAIN_ID_KEY: [u8; 32] = [
     0x04, 0xa7, 0x4d, 0x81, 0x25, 0x1e, 0x39, 0x8f, 0xd8, 0xa0, 0xa4, 0xd5, 0x50, 0x23, 0xbb, 0x3f,
 ];
 
+/// What failed on the JAM dev chain a rehearsal drives.
+#[derive(Debug, thiserror::Error)]
+pub enum ChainFailure {
+    /// The ring-proof SRS could not make the validators' ring context.
+    #[error("the ring-proof SRS: {0}")]
+    Srs(#[from] parajam_bandersnatch::SrsError),
+    /// The JAM genesis state could not be built.
+    #[error("genesis: {0}")]
+    Genesis(#[from] parajam_authoring::GenesisError),
+    /// Authoring or importing a block failed.
+    #[error("authoring: {0}")]
+    Authoring(#[from] parajam_authoring::AuthoringError),
+    /// The guarantor could not make a work report.
+    #[error("guarantor: {0}")]
+    Guarantor(#[from] parajam_guarantor::PackageError),
+    /// A channel declared for genesis is refused by the XCM adapter.
+    #[error("genesis channel {channel}: {reason}")]
+    GenesisChannel {
+        /// The channel, as `sender -> recipient`.
+        channel: String,
+        /// The adapter's reason.
+        reason: String,
+    },
+    /// More paras on a core than its authorizer pool holds (`O`).
+    #[error("{paras} paras on core {core}: more than its authorizer pool holds")]
+    PoolOverflow {
+        /// Paras assigned to the core.
+        paras: usize,
+        /// The core.
+        core: usize,
+    },
+    /// More cores than a core index holds.
+    #[error("more cores than a core index holds")]
+    TooManyCores,
+    /// The chain has no block to anchor a package on.
+    #[error("the chain has no recent block")]
+    NoRecentBlock,
+    /// An extrinsic longer than a work item can name (2^32 octets).
+    #[error("an extrinsic of 4 GiB or more")]
+    ExtrinsicTooLarge,
+    /// An emulated relay header does not decode as a cumulus header.
+    #[error("an emulated relay header: {0}")]
+    RelayHeader(parity_scale_codec::Error),
+}
+
 /// Why a rehearsal could not go on (a block that is merely invalid is a
 /// [`BlockReport`], not an error).
 #[derive(Debug, thiserror::Error)]
@@ -89,7 +134,7 @@ pub enum RehearsalError {
     Artifact(String),
     /// The JAM dev chain failed (genesis, authoring, the ring).
     #[error("JAM dev chain: {0}")]
-    Chain(String),
+    Chain(#[from] ChainFailure),
     /// The para is not registered with the service any more.
     #[error("para {0} is not registered with the CoreChains service")]
     NotRegistered(u32),
@@ -298,10 +343,6 @@ impl std::fmt::Debug for Rehearsal {
     }
 }
 
-fn chain_error(e: impl std::fmt::Display) -> RehearsalError {
-    RehearsalError::Chain(e.to_string())
-}
-
 impl Rehearsal {
     /// Sets up the chain and the collator for a para running `code`.
     pub fn new(code: Code, config: Config) -> Result<Self, RehearsalError> {
@@ -323,7 +364,8 @@ impl Rehearsal {
         let known = Known::new(code)?;
 
         let params = config.params;
-        let ring = RingContext::zcash(usize::from(params.validators_count)).map_err(chain_error)?;
+        let ring =
+            RingContext::zcash(usize::from(params.validators_count)).map_err(ChainFailure::from)?;
         let keys = DevKeys::new(params.validators_count);
         let head = genesis.head();
         let para_genesis = GenesisPara {
@@ -345,14 +387,16 @@ impl Rehearsal {
                 config.upgrade_delay,
             )],
         ];
-        let state = jam_genesis.build(&params, &ring).map_err(chain_error)?;
-        let mut chain = DevChain::new(params, keys, state, ring).map_err(chain_error)?;
+        let state = jam_genesis
+            .build(&params, &ring)
+            .map_err(ChainFailure::from)?;
+        let mut chain = DevChain::new(params, keys, state, ring).map_err(ChainFailure::from)?;
         if let Some(backend) = config.backend {
             chain.set_backend(backend);
         }
         chain
             .author_next(Contents::default())
-            .map_err(chain_error)?;
+            .map_err(ChainFailure::from)?;
         Ok(Self {
             config,
             chain,
@@ -447,7 +491,7 @@ impl Rehearsal {
                     }],
                     ..Contents::default()
                 })
-                .map_err(chain_error)?;
+                .map_err(ChainFailure::from)?;
         }
         self.codes.push(Known::new(code)?);
         Ok(())
@@ -729,7 +773,7 @@ pub(crate) fn check_candidate(
         validation_code_hash: ValidationCodeHash(candidate.code_hash),
         anchor: chain
             .refine_context()
-            .ok_or_else(|| chain_error("no recent block"))?
+            .ok_or(ChainFailure::NoRecentBlock)?
             .anchor
             .0,
         relay_parent_number: candidate.relay_parent_number,
@@ -885,9 +929,7 @@ pub(crate) fn package(
     payload: &WorkItemPayload,
     extrinsics: &[Vec<u8>],
 ) -> Result<WorkPackage, RehearsalError> {
-    let context = chain
-        .refine_context()
-        .ok_or_else(|| chain_error("no recent block"))?;
+    let context = chain.refine_context().ok_or(ChainFailure::NoRecentBlock)?;
     let mut gas = drive::ItemGas::most(chain);
     if let Some(refine) = config.refine_gas {
         gas.refine = refine;

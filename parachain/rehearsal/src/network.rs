@@ -33,8 +33,8 @@ use parajam_xcm_adapter::{HrmpChannel, HrmpOpenRequest, RefusedUpward};
 use parity_scale_codec::Decode;
 
 use crate::{
-    chain_error, check_candidate, drive, inbound, service_logs, service_storage, BlockReport,
-    Candidate, Code, Config, Known, PvmVerdict, RehearsalError, SERVICE,
+    check_candidate, drive, inbound, service_logs, service_storage, BlockReport, Candidate,
+    ChainFailure, Code, Config, Known, PvmVerdict, RehearsalError, SERVICE,
 };
 
 /// A para of a [`Network`].
@@ -196,8 +196,7 @@ impl Network {
             let parent = collator.genesis().clone();
             paras.push(Para {
                 id: ParaId(id),
-                core: CoreIndex::try_from(i % cores)
-                    .map_err(|_| chain_error("more cores than a core index holds"))?,
+                core: CoreIndex::try_from(i % cores).map_err(|_| ChainFailure::TooManyCores)?,
                 collator,
                 parent,
             });
@@ -206,7 +205,8 @@ impl Network {
             .map_err(|e| RehearsalError::Artifact(e.to_string()))?;
         let known = Known::new(code)?;
 
-        let ring = RingContext::zcash(usize::from(params.validators_count)).map_err(chain_error)?;
+        let ring =
+            RingContext::zcash(usize::from(params.validators_count)).map_err(ChainFailure::from)?;
         let keys = DevKeys::new(params.validators_count);
         let heads: Vec<Vec<u8>> = paras.iter().map(|p| p.parent.head()).collect();
         let genesis_paras: Vec<GenesisPara<'_>> = paras
@@ -220,7 +220,10 @@ impl Network {
             .collect();
         let account =
             service_account_with_channels(1 << 50, config.upgrade_delay, &genesis_paras, channels)
-                .map_err(|(channel, e)| chain_error(format!("genesis channel {channel:?}: {e}")))?;
+                .map_err(|(channel, e)| ChainFailure::GenesisChannel {
+                    channel: format!("{} -> {}", channel.sender.0, channel.recipient.0),
+                    reason: e.to_string(),
+                })?;
         let mut jam_genesis =
             Genesis::new(&params, keys.validators()).with_service(SERVICE, account);
         let mut pools = vec![Vec::new(); cores];
@@ -238,21 +241,24 @@ impl Network {
                 ));
             }
             if pool.len() > usize::from(params.auth_pool_max_size) {
-                return Err(chain_error(format!(
-                    "{} paras on core {core}: more than its authorizer pool holds",
-                    pool.len()
-                )));
+                return Err(ChainFailure::PoolOverflow {
+                    paras: pool.len(),
+                    core,
+                }
+                .into());
             }
         }
         jam_genesis.authorizers = pools;
-        let state = jam_genesis.build(&params, &ring).map_err(chain_error)?;
-        let mut chain = DevChain::new(params, keys, state, ring).map_err(chain_error)?;
+        let state = jam_genesis
+            .build(&params, &ring)
+            .map_err(ChainFailure::from)?;
+        let mut chain = DevChain::new(params, keys, state, ring).map_err(ChainFailure::from)?;
         if let Some(backend) = config.backend {
             chain.set_backend(backend);
         }
         chain
             .author_next(Contents::default())
-            .map_err(chain_error)?;
+            .map_err(ChainFailure::from)?;
         Ok(Self {
             config,
             chain,

@@ -8,7 +8,7 @@ use parajam_corechains_service::relay_chain;
 use parajam_corechains_service::relay_state::RelayState;
 use parity_scale_codec::{Decode, Encode};
 
-use crate::{Rehearsal, RehearsalError};
+use crate::{ChainFailure, Rehearsal, RehearsalError};
 
 /// A relay parent for the para's next block.
 #[derive(Debug, Clone)]
@@ -50,7 +50,7 @@ impl Rehearsal {
             .iter()
             .map(|h| {
                 Header::decode(&mut &h.encode()[..])
-                    .map_err(|e| RehearsalError::Chain(format!("an emulated relay header: {e}")))
+                    .map_err(|e| RehearsalError::Chain(ChainFailure::RelayHeader(e)))
             })
             .collect::<Result<_, _>>()?;
         Ok(RelayParent { state, descendants })
