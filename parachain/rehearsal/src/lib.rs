@@ -343,6 +343,24 @@ impl std::fmt::Debug for Rehearsal {
     }
 }
 
+/// The dev chain of `genesis` (its services running on `backend` if
+/// given), with its first block authored.
+pub(crate) fn start_chain(
+    genesis: &Genesis,
+    params: ProtocolParameters,
+    keys: DevKeys,
+    ring: RingContext,
+    backend: Option<Backend>,
+) -> Result<DevChain, ChainFailure> {
+    let state = genesis.build(&params, &ring)?;
+    let mut chain = DevChain::new(params, keys, state, ring)?;
+    if let Some(backend) = backend {
+        chain.set_backend(backend);
+    }
+    chain.author_next(Contents::default())?;
+    Ok(chain)
+}
+
 impl Rehearsal {
     /// Sets up the chain and the collator for a para running `code`.
     pub fn new(code: Code, config: Config) -> Result<Self, RehearsalError> {
@@ -387,16 +405,7 @@ impl Rehearsal {
                 config.upgrade_delay,
             )],
         ];
-        let state = jam_genesis
-            .build(&params, &ring)
-            .map_err(ChainFailure::from)?;
-        let mut chain = DevChain::new(params, keys, state, ring).map_err(ChainFailure::from)?;
-        if let Some(backend) = config.backend {
-            chain.set_backend(backend);
-        }
-        chain
-            .author_next(Contents::default())
-            .map_err(ChainFailure::from)?;
+        let chain = start_chain(&jam_genesis, params, keys, ring, config.backend)?;
         Ok(Self {
             config,
             chain,

@@ -20,7 +20,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use parajam_authoring::{Contents, DevChain, DevKeys, Genesis};
+use parajam_authoring::{DevChain, DevKeys, Genesis};
 use parajam_bandersnatch::RingContext;
 use parajam_collator::{BlockRequest, Collator, CollatorOptions, ParaState, Runtime};
 use parajam_corechains_build::genesis::{
@@ -33,8 +33,8 @@ use parajam_xcm_adapter::{HrmpChannel, HrmpOpenRequest, RefusedUpward};
 use parity_scale_codec::Decode;
 
 use crate::{
-    check_candidate, drive, inbound, service_logs, service_storage, BlockReport, Candidate,
-    ChainFailure, Code, Config, Known, PvmVerdict, RehearsalError, SERVICE,
+    check_candidate, drive, inbound, service_logs, service_storage, start_chain, BlockReport,
+    Candidate, ChainFailure, Code, Config, Known, PvmVerdict, RehearsalError, SERVICE,
 };
 
 /// A para of a [`Network`].
@@ -249,16 +249,7 @@ impl Network {
             }
         }
         jam_genesis.authorizers = pools;
-        let state = jam_genesis
-            .build(&params, &ring)
-            .map_err(ChainFailure::from)?;
-        let mut chain = DevChain::new(params, keys, state, ring).map_err(ChainFailure::from)?;
-        if let Some(backend) = config.backend {
-            chain.set_backend(backend);
-        }
-        chain
-            .author_next(Contents::default())
-            .map_err(ChainFailure::from)?;
+        let chain = start_chain(&jam_genesis, params, keys, ring, config.backend)?;
         Ok(Self {
             config,
             chain,
