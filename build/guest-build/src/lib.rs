@@ -127,8 +127,9 @@ impl GuestBuild {
         fs::read(&path).map_err(|e| format!("cannot read the wasm guest {}: {e}", path.display()))
     }
 
-    /// `cargo build --release --locked -Z build-std=<std> -p <packages>` of
-    /// the guest workspace, with the outer build's configuration removed.
+    /// `cargo build --release --locked -Z build-std=<std> -Z trim-paths
+    /// -p <packages>` of the guest workspace, with the outer build's
+    /// configuration removed.
     fn cargo_build(&self, packages: &[&str], std: &str) -> Command {
         let mut command = nested_cargo(&self.cargo);
         command
@@ -140,7 +141,12 @@ impl GuestBuild {
             .arg("--target-dir")
             .arg(&self.target_dir)
             .arg("-Z")
-            .arg(format!("build-std={std}"));
+            .arg(format!("build-std={std}"))
+            // No build-machine path in the program: every source path
+            // (panic locations, `file!()`) is trimmed to
+            // `<crate>-<version>/...` and the sysroot's to `/rustc/<commit>`.
+            .args(["-Z", "trim-paths"])
+            .env("CARGO_PROFILE_RELEASE_TRIM_PATHS", "all");
         for package in packages {
             command.args(["-p", package]);
         }
@@ -225,6 +231,33 @@ impl Linked {
             .find(|(name, _)| name == symbol)
             .map(|(_, pc)| *pc)
     }
+}
+
+/// The build machine's paths a built program still holds: `workspace_root`
+/// (the checkout it was built from) and the markers of cargo's registry and
+/// rustup's sysroot. A build through [`GuestBuild`] trims them all (no
+/// user's paths in published code); a test of each guest crate checks this
+/// on its real output. The code hash still differs between checkouts: cargo
+/// salts the symbol names of path dependencies outside the guest workspace
+/// with their absolute path, and the link order follows the names.
+#[must_use]
+pub fn build_paths_in(program: &[u8], workspace_root: &str) -> Vec<String> {
+    let markers = [
+        workspace_root,
+        "/.cargo/registry/",
+        "/.rustup/toolchains/",
+        "/lib/rustlib/src/",
+    ];
+    markers
+        .iter()
+        .filter(|marker| {
+            !marker.is_empty()
+                && program
+                    .windows(marker.len())
+                    .any(|window| window == marker.as_bytes())
+        })
+        .map(|marker| (*marker).to_owned())
+        .collect()
 }
 
 /// Links a guest ELF with polkavm-linker 0.30.0 for `JamV1`, stripped, with

@@ -36,3 +36,32 @@ pub const AUTHORIZER_PROGRAM: &[u8] = out_file!("authorizer.program");
 pub const AUTHORIZER_CODE: &[u8] = out_file!("authorizer.code");
 
 include!(concat!(env!("OUT_DIR"), "/hashes.rs"));
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The checkout this crate is built from: `corechains-service/build`'s
+    /// grandparent.
+    const WORKSPACE_ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+
+    fn workspace_root() -> String {
+        std::fs::canonicalize(WORKSPACE_ROOT)
+            .expect("the checkout exists")
+            .display()
+            .to_string()
+    }
+
+    /// The programs hold no path of the machine they were built on (this
+    /// failed before the guest build trimmed paths: the service held its
+    /// checkout's path, the registry's and the sysroot's in panic
+    /// locations).
+    #[test]
+    fn the_programs_hold_no_build_machine_path() {
+        let root = workspace_root();
+        for (name, program) in [("service", SERVICE_CODE), ("authorizer", AUTHORIZER_CODE)] {
+            let found = parajam_guest_build::build_paths_in(program, &root);
+            assert!(found.is_empty(), "the {name} holds {found:?}");
+        }
+    }
+}

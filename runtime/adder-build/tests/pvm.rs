@@ -145,3 +145,17 @@ fn an_invalid_block_traps_on_the_pvm() {
         .expect("the PVM runs the program");
     assert_eq!(outcome.result(), ProgramResult::OutOfGas);
 }
+
+/// The adder's PVM code and its wasm hold no path of the machine they were
+/// built on.
+#[test]
+fn the_builds_hold_no_build_machine_path() {
+    let root = std::fs::canonicalize(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .expect("the checkout exists")
+        .display()
+        .to_string();
+    for (name, program) in [("PVM code", PVM_CODE), ("wasm", parajam_adder_build::WASM)] {
+        let found = parajam_guest_build::build_paths_in(program, &root);
+        assert!(found.is_empty(), "the adder's {name} holds {found:?}");
+    }
+}
