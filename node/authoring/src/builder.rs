@@ -158,11 +158,11 @@ pub struct SlotPlan {
     /// needs reads it).
     pub entropy: EntropyBuffer,
     /// `κ'`.
-    pub kappa: ValidatorsData,
+    pub active_validators: ValidatorsData,
     /// `λ'`.
-    pub lambda: ValidatorsData,
+    pub previous_validators: ValidatorsData,
     /// `γ'_k`: the keys whose ring the block's tickets prove membership of.
-    pub gamma_k: ValidatorsData,
+    pub pending_validators: ValidatorsData,
     /// `γ'_a`: the ticket accumulator with the planned tickets.
     pub ticket_accumulator: Vec<TicketBody>,
     /// `ψ'_O`.
@@ -202,29 +202,29 @@ impl SlotPlan {
         let parent = parent.state;
         let (dispute_post, dispute_out) = disputes::transition(
             &disputes::State {
-                psi: parent.disputes.clone(),
-                rho: parent.availability.clone(),
-                tau: parent.timeslot,
-                kappa: parent.active_validators.clone(),
-                lambda: parent.previous_validators.clone(),
+                disputes: parent.disputes.clone(),
+                availability: parent.availability.clone(),
+                timeslot: parent.timeslot,
+                active_validators: parent.active_validators.clone(),
+                previous_validators: parent.previous_validators.clone(),
             },
             &disputes::Input {
-                disputes: disputes_extrinsic.clone(),
+                extrinsic: disputes_extrinsic.clone(),
             },
             params,
         )?;
         let (sf, sf_out) = safrole::transition(
             &safrole::State {
-                tau: parent.timeslot,
-                eta: parent.entropy,
-                lambda: parent.previous_validators.clone(),
-                kappa: parent.active_validators.clone(),
-                gamma_k: parent.safrole.pending_validators.clone(),
-                iota: parent.staging_validators.clone(),
-                gamma_a: parent.safrole.ticket_accumulator.clone(),
-                gamma_s: parent.safrole.seal_keys.clone(),
-                gamma_z: parent.safrole.epoch_root,
-                post_offenders: dispute_post.psi.offenders.clone(),
+                timeslot: parent.timeslot,
+                entropy: parent.entropy,
+                previous_validators: parent.previous_validators.clone(),
+                active_validators: parent.active_validators.clone(),
+                pending_validators: parent.safrole.pending_validators.clone(),
+                staging_validators: parent.staging_validators.clone(),
+                ticket_accumulator: parent.safrole.ticket_accumulator.clone(),
+                seal_keys: parent.safrole.seal_keys.clone(),
+                epoch_root: parent.safrole.epoch_root,
+                offenders: dispute_post.disputes.offenders.clone(),
             },
             &safrole::Input {
                 slot,
@@ -234,9 +234,9 @@ impl SlotPlan {
             params,
             ring,
         )?;
-        let sealer = SlotSealer::for_slot(&sf.gamma_s, slot, params)
+        let sealer = SlotSealer::for_slot(&sf.seal_keys, slot, params)
             .ok_or(AuthoringError::NoSealKey { slot })?;
-        let index = find_author(&sealer, &sf.kappa, &sf.eta[3], keys)
+        let index = find_author(&sealer, &sf.active_validators, &sf.entropy[3], keys)
             .ok_or(AuthoringError::UnknownSealer { slot })?;
         Ok(Self {
             params: *params,
@@ -244,12 +244,12 @@ impl SlotPlan {
             parent: parent_hash,
             parent_state_root,
             author: Author { index, sealer },
-            entropy: sf.eta,
-            kappa: sf.kappa,
-            lambda: sf.lambda,
-            gamma_k: sf.gamma_k,
-            ticket_accumulator: sf.gamma_a.into_inner(),
-            offenders: dispute_post.psi.offenders,
+            entropy: sf.entropy,
+            active_validators: sf.active_validators,
+            previous_validators: sf.previous_validators,
+            pending_validators: sf.pending_validators,
+            ticket_accumulator: sf.ticket_accumulator.into_inner(),
+            offenders: dispute_post.disputes.offenders,
             epoch_mark: sf_out.epoch_mark,
             tickets_mark: sf_out.tickets_mark,
             offenders_mark: dispute_out.offenders_mark,
@@ -267,7 +267,7 @@ impl SlotPlan {
         assignment::current(
             &self.entropy,
             self.slot,
-            &self.kappa,
+            &self.active_validators,
             &offenders,
             &self.params,
         )
@@ -294,7 +294,7 @@ impl SlotPlan {
         let signers: Vec<(ValidatorIndex, &ValidatorSecrets)> = self
             .guarantors(core)
             .into_iter()
-            .filter_map(|i| keys.of(&self.kappa, i).map(|v| (i, v)))
+            .filter_map(|i| keys.of(&self.active_validators, i).map(|v| (i, v)))
             .take(3)
             .collect();
         if signers.len() < 2 {
@@ -315,7 +315,7 @@ impl SlotPlan {
         keys: &DevKeys,
     ) -> Result<AvailAssurance, AuthoringError> {
         let validator = keys
-            .of(&self.kappa, index)
+            .of(&self.active_validators, index)
             .ok_or(AuthoringError::UnknownValidator { index })?;
         Ok(assurance(
             self.parent,
@@ -342,7 +342,7 @@ impl SlotPlan {
         }
         let eta2 = self.entropy[2];
         let mut candidates: Vec<(Entropy, u8, usize)> = Vec::new();
-        for (position, key) in self.gamma_k.iter().enumerate() {
+        for (position, key) in self.pending_validators.iter().enumerate() {
             let Some(validator) = keys.by_bandersnatch(&key.bandersnatch) else {
                 continue;
             };
@@ -366,13 +366,18 @@ impl SlotPlan {
             .collect();
         ids.sort_unstable();
         let bound = ids.get(epoch.saturating_sub(1)).copied();
-        let ring_keys: Vec<[u8; 32]> = self.gamma_k.iter().map(|k| k.bandersnatch.0).collect();
+        let ring_keys: Vec<[u8; 32]> = self
+            .pending_validators
+            .iter()
+            .map(|k| k.bandersnatch.0)
+            .collect();
         let chosen: Vec<(u8, usize, &ValidatorSecrets)> = candidates
             .into_iter()
             .filter(|(id, _, _)| bound.is_none_or(|b| *id <= b))
             .take(usize::from(self.params.max_tickets_per_block))
             .filter_map(|(_, attempt, position)| {
-                let validator = keys.by_bandersnatch(&self.gamma_k[position].bandersnatch)?;
+                let validator =
+                    keys.by_bandersnatch(&self.pending_validators[position].bandersnatch)?;
                 Some((attempt, position, validator))
             })
             .collect();
@@ -420,7 +425,7 @@ impl SlotPlan {
         keys: &DevKeys,
     ) -> Result<Block, AuthoringError> {
         let author = keys
-            .of(&self.kappa, index)
+            .of(&self.active_validators, index)
             .ok_or(AuthoringError::UnknownValidator { index })?;
         let eta3 = self.entropy[3];
         let seal_context = match self.author.sealer {
@@ -480,17 +485,17 @@ impl SlotPlan {
 /// `H_I` of the sealer among `κ'`, if a dev validator holds it.
 fn find_author(
     sealer: &SlotSealer,
-    kappa: &ValidatorsData,
+    active_validators: &ValidatorsData,
     eta3: &Entropy,
     keys: &DevKeys,
 ) -> Option<ValidatorIndex> {
     let position = match sealer {
-        SlotSealer::Key(key) => kappa
+        SlotSealer::Key(key) => active_validators
             .iter()
             .position(|k| k.bandersnatch == *key && keys.by_bandersnatch(key).is_some())?,
         SlotSealer::Ticket(ticket) => {
             let context = vrf_context(TICKET_SEAL_CONTEXT, eta3, Some(ticket.attempt));
-            kappa.iter().position(|k| {
+            active_validators.iter().position(|k| {
                 keys.by_bandersnatch(&k.bandersnatch).is_some_and(|v| {
                     v.bandersnatch()
                         .vrf_output(&context)

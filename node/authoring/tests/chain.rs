@@ -131,7 +131,7 @@ fn wrong_author_is_rejected() {
         panic!("genesis epoch is in fallback mode");
     };
     let wrong: ValidatorIndex = (0..PARAMS.validators_count)
-        .find(|&i| plan.kappa[usize::from(i)].bandersnatch != expected)
+        .find(|&i| plan.active_validators[usize::from(i)].bandersnatch != expected)
         .unwrap();
     let block = plan
         .seal_as(Extrinsic::default(), wrong, chain.keys())
@@ -142,7 +142,7 @@ fn wrong_author_is_rejected() {
         matches!(
             err,
             ImportError::Invalid(InvalidBlock::Header(HeaderError::SealKeyMismatch { expected: e, author }))
-                if e == expected && author == plan.kappa[usize::from(wrong)].bandersnatch
+                if e == expected && author == plan.active_validators[usize::from(wrong)].bandersnatch
         ),
         "{err:?}"
     );
@@ -373,7 +373,7 @@ fn guarantee_by_unassigned_validator_is_rejected() {
         .unwrap();
     let keys = chain.keys();
     let signer = |i: ValidatorIndex| -> (ValidatorIndex, &ValidatorSecrets) {
-        (i, keys.of(&plan.kappa, i).unwrap())
+        (i, keys.of(&plan.active_validators, i).unwrap())
     };
     let report = report(&chain, ECHO, code[&ECHO], 1, b"package 3");
     let bad = guarantee(

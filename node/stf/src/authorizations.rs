@@ -17,7 +17,7 @@ use parajam_primitives::types::{AuthPools, AuthQueues, CoreIndex, OpaqueHash, Ti
 use parajam_primitives::ProtocolParameters;
 
 /// The authorization part of the state, as in the STF vectors.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct State {
     /// `α`.
     pub auth_pools: AuthPools,
@@ -35,7 +35,7 @@ pub struct CoreAuthorizer {
 }
 
 /// What the transition reads from the block.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Input {
     /// `H_T`.
     pub slot: TimeSlot,

@@ -252,14 +252,14 @@ pub fn import(
     // 2. Disputes: ψ', ρ†.
     let (dispute_post, dispute_out) = disputes::transition(
         &disputes::State {
-            psi: pre.disputes.clone(),
-            rho: pre.availability.clone(),
-            tau: pre.timeslot,
-            kappa: pre.active_validators.clone(),
-            lambda: pre.previous_validators.clone(),
+            disputes: pre.disputes.clone(),
+            availability: pre.availability.clone(),
+            timeslot: pre.timeslot,
+            active_validators: pre.active_validators.clone(),
+            previous_validators: pre.previous_validators.clone(),
         },
         &disputes::Input {
-            disputes: ext.disputes.clone(),
+            extrinsic: ext.disputes.clone(),
         },
         params,
     )?;
@@ -268,16 +268,16 @@ pub fn import(
     let entropy_source = header::unverified_entropy(h)?;
     let (sf, sf_out) = safrole::transition(
         &safrole::State {
-            tau: pre.timeslot,
-            eta: pre.entropy,
-            lambda: pre.previous_validators.clone(),
-            kappa: pre.active_validators.clone(),
-            gamma_k: pre.safrole.pending_validators.clone(),
-            iota: pre.staging_validators.clone(),
-            gamma_a: pre.safrole.ticket_accumulator.clone(),
-            gamma_s: pre.safrole.seal_keys.clone(),
-            gamma_z: pre.safrole.epoch_root,
-            post_offenders: dispute_post.psi.offenders.clone(),
+            timeslot: pre.timeslot,
+            entropy: pre.entropy,
+            previous_validators: pre.previous_validators.clone(),
+            active_validators: pre.active_validators.clone(),
+            pending_validators: pre.safrole.pending_validators.clone(),
+            staging_validators: pre.staging_validators.clone(),
+            ticket_accumulator: pre.safrole.ticket_accumulator.clone(),
+            seal_keys: pre.safrole.seal_keys.clone(),
+            epoch_root: pre.safrole.epoch_root,
+            offenders: dispute_post.disputes.offenders.clone(),
         },
         &safrole::Input {
             slot,
@@ -300,9 +300,9 @@ pub fn import(
             prior_state_root: None,
             prior_slot: pre.timeslot,
             current_slot: None,
-            kappa: &sf.kappa,
-            seal_keys: &sf.gamma_s,
-            eta3: sf.eta[3],
+            active_validators: &sf.active_validators,
+            seal_keys: &sf.seal_keys,
+            eta3: sf.entropy[3],
             epoch_mark: sf_out.epoch_mark.as_ref(),
             tickets_mark: sf_out.tickets_mark.as_ref(),
             offenders_mark: &dispute_out.offenders_mark,
@@ -314,8 +314,8 @@ pub fn import(
         // Signatures under the prior active set `κ` (eq. 11.13), not the
         // posterior one Safrole just rotated in.
         &assurances::State {
-            avail_assignments: dispute_post.rho.clone(),
-            curr_validators: pre.active_validators.clone(),
+            availability: dispute_post.availability.clone(),
+            active_validators: pre.active_validators.clone(),
         },
         &assurances::Input {
             assurances: ext.assurances.clone(),
@@ -348,11 +348,11 @@ pub fn import(
         .collect();
     let (reported, reports_out) = reports::transition(
         &reports::State {
-            avail_assignments: assured.avail_assignments,
-            curr_validators: sf.kappa.clone(),
-            prev_validators: sf.lambda.clone(),
-            entropy: sf.eta,
-            offenders: dispute_post.psi.offenders.clone(),
+            availability: assured.availability,
+            active_validators: sf.active_validators.clone(),
+            previous_validators: sf.previous_validators.clone(),
+            entropy: sf.entropy,
+            offenders: dispute_post.disputes.offenders.clone(),
             recent_blocks: recent_dagger.clone(),
             auth_pools: pre.auth_pools.clone(),
             accounts: pre
@@ -404,7 +404,7 @@ pub fn import(
         ctx.executor,
         accumulate::State {
             timeslot: pre.timeslot,
-            entropy: sf.eta[0],
+            entropy: sf.entropy[0],
             ready: pre.ready_queue.clone(),
             accumulated: pre.accumulated.clone(),
             privileges: pre.privileges.clone(),
@@ -422,7 +422,7 @@ pub fn import(
     // 9. Recent history β'.
     let (recent, ()) = history::transition(
         &history::State {
-            beta: pre.recent_blocks.clone(),
+            recent_blocks: pre.recent_blocks.clone(),
         },
         &history::Input {
             header_hash: header::header_hash(h),
@@ -479,7 +479,7 @@ pub fn import(
             author_index: h.author_index,
             extrinsic: ext.clone(),
         },
-        &sf.kappa,
+        &sf.active_validators,
         &reporters,
         params,
     )?;
@@ -515,19 +515,19 @@ pub fn import(
     let state = State {
         auth_pools: auth.auth_pools,
         auth_queues: acc.auth_queues,
-        recent_blocks: recent.beta,
+        recent_blocks: recent.recent_blocks,
         safrole: parajam_primitives::types::SafroleState {
-            pending_validators: sf.gamma_k,
-            epoch_root: sf.gamma_z,
-            seal_keys: sf.gamma_s,
-            ticket_accumulator: sf.gamma_a,
+            pending_validators: sf.pending_validators,
+            epoch_root: sf.epoch_root,
+            seal_keys: sf.seal_keys,
+            ticket_accumulator: sf.ticket_accumulator,
         },
-        disputes: dispute_post.psi,
-        entropy: sf.eta,
+        disputes: dispute_post.disputes,
+        entropy: sf.entropy,
         staging_validators: acc.staging,
-        active_validators: sf.kappa,
-        previous_validators: sf.lambda,
-        availability: reported.avail_assignments,
+        active_validators: sf.active_validators,
+        previous_validators: sf.previous_validators,
+        availability: reported.availability,
         timeslot: slot,
         privileges: acc.privileges,
         statistics: Statistics {

@@ -185,7 +185,7 @@ pub struct HeaderContext<'a> {
     /// the future (eq. 5.7); `None` when replaying past blocks.
     pub current_slot: Option<TimeSlot>,
     /// `κ'`: posterior active validators.
-    pub kappa: &'a ValidatorsData,
+    pub active_validators: &'a ValidatorsData,
     /// `γ'_s`: posterior sealing keys.
     pub seal_keys: &'a TicketsOrKeys,
     /// `η'_3`.
@@ -264,10 +264,10 @@ pub fn check_slot(
 /// `H_A = κ'[H_I]_b`, with `H_I < V` (eq. 5.9).
 pub fn author_key(
     header: &Header,
-    kappa: &ValidatorsData,
+    active_validators: &ValidatorsData,
     params: &ProtocolParameters,
 ) -> Result<BandersnatchPublic, HeaderError> {
-    let validators = usize::from(params.validators_count).min(kappa.len());
+    let validators = usize::from(params.validators_count).min(active_validators.len());
     let index = usize::from(header.author_index);
     if index >= validators {
         return Err(HeaderError::BadAuthorIndex {
@@ -275,7 +275,7 @@ pub fn author_key(
             validators,
         });
     }
-    Ok(kappa[index].bandersnatch)
+    Ok(active_validators[index].bandersnatch)
 }
 
 /// `Y(H_V)` without verifying `H_V`: the Safrole input, available before the
@@ -394,7 +394,7 @@ pub fn validate(
         }
     }
     check_slot(header, ctx.prior_slot, ctx.current_slot)?;
-    let author = author_key(header, ctx.kappa, ctx.params)?;
+    let author = author_key(header, ctx.active_validators, ctx.params)?;
     let expected = extrinsic_hash(extrinsic);
     if header.extrinsic_hash != expected {
         return Err(HeaderError::ExtrinsicHashMismatch {

@@ -16,7 +16,6 @@
 //! still checks the bounds the paper puts on its inputs (`|p| ≤ C`, unique
 //! package hashes since `p` is a dictionary) and refuses them untouched.
 
-use jam_codec::{Decode, Encode};
 use parajam_merkle::{mmr_append_keccak, mmr_super_peak};
 use parajam_primitives::types::{
     BlockInfo, HeaderHash, OpaqueHash, RecentBlocks, ReportedWorkPackage, StateRoot,
@@ -24,14 +23,14 @@ use parajam_primitives::types::{
 use parajam_primitives::{ByteArray, ProtocolParameters};
 
 /// The recent-history part of the state, as in the STF vectors.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct State {
     /// `β`.
-    pub beta: RecentBlocks,
+    pub recent_blocks: RecentBlocks,
 }
 
 /// What the transition reads from the block and from accumulation.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Input {
     /// `H(H)`: the new block's header hash.
     pub header_hash: HeaderHash,
@@ -127,15 +126,15 @@ pub fn transition(
 ) -> Result<(State, ()), Error> {
     validate(input, params)?;
     let mut post = pre.clone();
-    correct_parent_state_root(&mut post.beta, input.parent_state_root);
-    let beefy_root = append_accumulation_root(&mut post.beta, input.accumulate_root);
+    correct_parent_state_root(&mut post.recent_blocks, input.parent_state_root);
+    let beefy_root = append_accumulation_root(&mut post.recent_blocks, input.accumulate_root);
     let entry = BlockInfo {
         header_hash: input.header_hash,
         beefy_root,
         state_root: OpaqueHash::default(),
         reported: input.work_packages.clone(),
     };
-    push_block(&mut post.beta, entry, params);
+    push_block(&mut post.recent_blocks, entry, params);
     Ok((post, ()))
 }
 
@@ -181,13 +180,13 @@ mod tests {
         let (post, ()) =
             transition(&State::default(), &input(vec![package(1)]), &P).expect("valid");
         assert_eq!(
-            post.beta.mmr,
+            post.recent_blocks.mmr,
             Mmr {
                 peaks: vec![Some(h(52))]
             }
         );
-        assert_eq!(post.beta.history.len(), 1);
-        let entry = &post.beta.history[0];
+        assert_eq!(post.recent_blocks.history.len(), 1);
+        let entry = &post.recent_blocks.history[0];
         assert_eq!(entry.header_hash, h(50));
         // One peak: the super-peak is the peak itself.
         assert_eq!(entry.beefy_root, h(52));
@@ -199,30 +198,39 @@ mod tests {
     fn parent_state_root_is_corrected_and_history_bounded() {
         let mut pre = State::default();
         for n in 0..8 {
-            pre.beta.history.push(block(n * 2));
+            pre.recent_blocks.history.push(block(n * 2));
         }
-        assert_eq!(pre.beta.history.len(), usize::from(P.recent_history_size));
+        assert_eq!(
+            pre.recent_blocks.history.len(),
+            usize::from(P.recent_history_size)
+        );
         let (post, ()) = transition(&pre, &input(vec![]), &P).expect("valid");
-        assert_eq!(post.beta.history.len(), usize::from(P.recent_history_size));
-        assert_eq!(post.beta.history[0], block(2));
-        assert_eq!(post.beta.history[6].state_root, h(51));
-        assert_eq!(post.beta.history[7].header_hash, h(50));
+        assert_eq!(
+            post.recent_blocks.history.len(),
+            usize::from(P.recent_history_size)
+        );
+        assert_eq!(post.recent_blocks.history[0], block(2));
+        assert_eq!(post.recent_blocks.history[6].state_root, h(51));
+        assert_eq!(post.recent_blocks.history[7].header_hash, h(50));
     }
 
     #[test]
     fn second_root_merges_peaks() {
         let mut pre = State::default();
-        pre.beta.mmr.peaks = vec![Some(h(7))];
+        pre.recent_blocks.mmr.peaks = vec![Some(h(7))];
         let (post, ()) = transition(&pre, &input(vec![]), &P).expect("valid");
         let merged = parajam_crypto::keccak_256_concat(&[&h(7).0, &h(52).0]);
-        assert_eq!(post.beta.mmr.peaks, vec![None, Some(ByteArray(merged))]);
-        assert_eq!(post.beta.history[0].beefy_root, ByteArray(merged));
+        assert_eq!(
+            post.recent_blocks.mmr.peaks,
+            vec![None, Some(ByteArray(merged))]
+        );
+        assert_eq!(post.recent_blocks.history[0].beefy_root, ByteArray(merged));
     }
 
     #[test]
     fn duplicate_package_is_refused_and_state_untouched() {
         let mut pre = State::default();
-        pre.beta.history.push(block(1));
+        pre.recent_blocks.history.push(block(1));
         let snapshot = pre.clone();
         let err =
             transition(&pre, &input(vec![package(1), package(1)]), &P).expect_err("duplicate");

@@ -14,9 +14,12 @@
 //!   run the pieces in the order the paper prescribes (e.g. preimages are
 //!   validated against `δ` but integrated into the post-accumulation `δ‡`).
 //!
-//! The `State`/`Input` layouts follow the JAM STF test vectors of the same
-//! name, field for field and in encoding order, so the conformance harness can
-//! decode them directly with the JAM codec.
+//! Each module's `State` and `Input` name the GP quantities it reads and
+//! writes by role, one name per quantity in every module, the same as
+//! `parajam_state::State`'s (`κ` is `active_validators`, `λ`
+//! `previous_validators`, `ρ` `availability`, `τ` `timeslot`, ...; the
+//! symbol is in each field's doc). They are not the test vectors' layouts:
+//! the conformance harness adapts the vectors to them.
 //!
 //! Families so far (those needing no PVM):
 //!

@@ -49,13 +49,11 @@ mod statistics;
 
 use std::collections::BTreeMap;
 
-use jam_codec::{Compact, Decode, Encode};
-use parajam_primitives::codec::current_params;
+use jam_codec::{Decode, Encode};
 use parajam_primitives::types::{
-    AuthPools, AvailabilityAssignment, AvailabilityAssignments, CoreIndex, CoresStatistics,
-    Ed25519Public, EntropyBuffer, Gas, GuaranteesExtrinsic, OpaqueHash, RecentBlocks,
-    ReportGuarantee, ServiceActivityRecord, ServiceId, ServiceInfo, TimeSlot, ValidatorsData,
-    WorkPackageHash, WorkReport, WorkResult,
+    AuthPools, AvailabilityAssignment, AvailabilityAssignments, CoresStatistics, Ed25519Public,
+    EntropyBuffer, GuaranteesExtrinsic, OpaqueHash, RecentBlocks, ServiceActivityRecord, ServiceId,
+    ServiceInfo, TimeSlot, ValidatorsData, WorkPackageHash,
 };
 use parajam_primitives::ProtocolParameters;
 
@@ -75,14 +73,14 @@ pub struct Account {
 pub type ServiceStatistics = BTreeMap<ServiceId, ServiceActivityRecord>;
 
 /// The state the reports transition reads and writes.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct State {
     /// `ρ‡` before, `ρ'` after: reports pending availability.
-    pub avail_assignments: AvailabilityAssignments,
+    pub availability: AvailabilityAssignments,
     /// `κ'`: the posterior active validators.
-    pub curr_validators: ValidatorsData,
+    pub active_validators: ValidatorsData,
     /// `λ'`: the posterior previous validators.
-    pub prev_validators: ValidatorsData,
+    pub previous_validators: ValidatorsData,
     /// `η'`: the posterior entropy buffer.
     pub entropy: EntropyBuffer,
     /// `ψ'_o`: the posterior offenders.
@@ -103,11 +101,10 @@ pub struct State {
 
 /// What the transition reads from the block.
 ///
-/// Decoding accepts a report without digests (which the JAM codec's
-/// `⟦D⟧_{1:I}` would reject), so that the transition can reject it as
-/// [`ErrorKind::MissingWorkResults`], as the test vectors expect; it also does
-/// not bound `E_G` by `C`, which the core checks imply.
-#[derive(Debug, Clone, PartialEq, Eq, Encode)]
+/// A report may come without digests (the test vectors' decoder accepts
+/// one), which the transition rejects as [`ErrorKind::MissingWorkResults`];
+/// `E_G` is not bounded by `C` here, which the core checks imply.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Input {
     /// `E_G`.
     pub guarantees: GuaranteesExtrinsic,
@@ -117,54 +114,6 @@ pub struct Input {
     /// `β`, accumulated `ξ`, ready `ω` or pending availability `ρ`
     /// (eq. 11.36 – 11.38).
     pub known_packages: Vec<WorkPackageHash>,
-}
-
-impl Decode for Input {
-    fn decode<I: jam_codec::Input>(input: &mut I) -> Result<Self, jam_codec::Error> {
-        let Compact(count) = Compact::<u32>::decode(input)?;
-        let mut guarantees = Vec::new();
-        for _ in 0..count {
-            guarantees.push(ReportGuarantee {
-                report: decode_report(input)?,
-                slot: Decode::decode(input)?,
-                signatures: Decode::decode(input)?,
-            });
-        }
-        Ok(Self {
-            guarantees: GuaranteesExtrinsic::new(guarantees),
-            slot: Decode::decode(input)?,
-            known_packages: Decode::decode(input)?,
-        })
-    }
-}
-
-/// A work report (encoding GP eq. C.29) whose digests may be empty (at most
-/// `I` still).
-fn decode_report<I: jam_codec::Input>(input: &mut I) -> Result<WorkReport, jam_codec::Error> {
-    let package_spec = Decode::decode(input)?;
-    let context = Decode::decode(input)?;
-    let Compact(core_index) = Compact::<CoreIndex>::decode(input)?;
-    let authorizer_hash = Decode::decode(input)?;
-    let Compact(auth_gas_used) = Compact::<Gas>::decode(input)?;
-    let auth_output = Decode::decode(input)?;
-    let segment_root_lookup = Decode::decode(input)?;
-    let results: Vec<WorkResult> = Decode::decode(input)?;
-    let max = current_params()
-        .map(|p| usize::from(p.max_work_items))
-        .ok_or_else(|| jam_codec::Error::from("work report decoded outside a parameter scope"))?;
-    if results.len() > max {
-        return Err(jam_codec::Error::from("more work digests than I"));
-    }
-    Ok(WorkReport {
-        package_spec,
-        context,
-        core_index,
-        authorizer_hash,
-        auth_gas_used,
-        auth_output,
-        segment_root_lookup,
-        results: results.into(),
-    })
 }
 
 /// A reported package: its hash and segment root.
@@ -198,10 +147,7 @@ pub fn transition(
     let mut reported = Vec::with_capacity(input.guarantees.len());
     for g in input.guarantees.iter() {
         let report = &g.report;
-        if let Some(entry) = post
-            .avail_assignments
-            .get_mut(usize::from(report.core_index))
-        {
+        if let Some(entry) = post.availability.get_mut(usize::from(report.core_index)) {
             *entry = Some(AvailabilityAssignment {
                 report: report.clone(),
                 timeout: input.slot,

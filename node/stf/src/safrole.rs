@@ -35,33 +35,33 @@ pub const FALLBACK_SEAL_CONTEXT: &[u8] = b"jam_fallback_seal";
 /// `X_E`: context of the entropy-yielding VRF.
 pub const ENTROPY_CONTEXT: &[u8] = b"jam_entropy";
 
-/// The Safrole part of the state, in the order of the STF vectors.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+/// The Safrole part of the state.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct State {
     /// `τ`.
-    pub tau: TimeSlot,
+    pub timeslot: TimeSlot,
     /// `η`.
-    pub eta: EntropyBuffer,
+    pub entropy: EntropyBuffer,
     /// `λ`: the previous epoch's validators.
-    pub lambda: ValidatorsData,
+    pub previous_validators: ValidatorsData,
     /// `κ`: the active validators.
-    pub kappa: ValidatorsData,
+    pub active_validators: ValidatorsData,
     /// `γ_k`: the next epoch's validators.
-    pub gamma_k: ValidatorsData,
+    pub pending_validators: ValidatorsData,
     /// `ι`: the staging validators.
-    pub iota: ValidatorsData,
+    pub staging_validators: ValidatorsData,
     /// `γ_a`: the ticket accumulator.
-    pub gamma_a: BoundedSeq<TicketBody, EpochLength>,
+    pub ticket_accumulator: BoundedSeq<TicketBody, EpochLength>,
     /// `γ_s`: the sealing-key sequence.
-    pub gamma_s: TicketsOrKeys,
+    pub seal_keys: TicketsOrKeys,
     /// `γ_z`: the ring root of `γ_k`.
-    pub gamma_z: BandersnatchRingCommitment,
+    pub epoch_root: BandersnatchRingCommitment,
     /// `ψ'_O`: the posterior offenders (read only).
-    pub post_offenders: Vec<Ed25519Public>,
+    pub offenders: Vec<Ed25519Public>,
 }
 
 /// What Safrole reads from the block.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Input {
     /// `H_T`.
     pub slot: TimeSlot,
@@ -80,16 +80,17 @@ pub struct Output {
     pub tickets_mark: Option<TicketsMark>,
 }
 
-/// Why a block is invalid for Safrole; `code` is the vectors' `ErrorCode`.
+/// Why a block is invalid for Safrole (the conformance harness maps each
+/// variant to the vectors' `ErrorCode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
     /// `τ' ≤ τ`.
-    #[error("slot {slot} does not follow the prior slot {tau}")]
+    #[error("slot {slot} does not follow the prior slot {timeslot}")]
     BadSlot {
         /// `H_T`.
         slot: TimeSlot,
         /// `τ`.
-        tau: TimeSlot,
+        timeslot: TimeSlot,
     },
     /// Tickets submitted after the contest closed (`m' ≥ Y`, eq. 6.30).
     #[error("tickets submitted in the epoch tail")]
@@ -125,22 +126,6 @@ pub enum Error {
     /// (whole-block import reports it as a node failure).
     #[error("a ticket verification thread panicked")]
     VerifierPanicked,
-}
-
-impl Error {
-    /// The index of the vectors' `ErrorCode` enumeration.
-    pub fn code(&self) -> u8 {
-        match self {
-            Self::BadSlot { .. } => 0,
-            Self::UnexpectedTicket => 1,
-            Self::BadTicketOrder { .. } => 2,
-            Self::BadTicketProof { .. } => 3,
-            Self::BadTicketAttempt { .. } => 4,
-            Self::DuplicateTicket { .. } => 6,
-            // No vector expects it: the node failed, not the block.
-            Self::VerifierPanicked => u8::MAX,
-        }
-    }
 }
 
 /// `Z`: the outside-in sequencer (GP eq. 6.25).
@@ -282,13 +267,13 @@ pub fn transition(
 ) -> Result<(State, Output), Error> {
     let epoch_len = params.epoch_length;
     let tail = params.ticket_submission_end;
-    if input.slot <= pre.tau {
+    if input.slot <= pre.timeslot {
         return Err(Error::BadSlot {
             slot: input.slot,
-            tau: pre.tau,
+            timeslot: pre.timeslot,
         });
     }
-    let (e, m) = (pre.tau / epoch_len, pre.tau % epoch_len);
+    let (e, m) = (pre.timeslot / epoch_len, pre.timeslot % epoch_len);
     let (e2, m2) = (input.slot / epoch_len, input.slot % epoch_len);
     let new_epoch = e2 > e;
     if !input.extrinsic.is_empty() && m2 >= tail {
@@ -296,48 +281,63 @@ pub fn transition(
     }
 
     // Entropy (eq. 6.22 – 6.23).
-    let mut eta = pre.eta;
+    let mut eta = pre.entropy;
     if new_epoch {
-        eta = [pre.eta[0], pre.eta[0], pre.eta[1], pre.eta[2]];
+        eta = [
+            pre.entropy[0],
+            pre.entropy[0],
+            pre.entropy[1],
+            pre.entropy[2],
+        ];
     }
     eta[0] = ByteArray(parajam_crypto::blake2b_256_concat(&[
-        &pre.eta[0].0,
+        &pre.entropy[0].0,
         &input.entropy.0,
     ]));
 
     // Key rotation (eq. 6.13).
     let (gamma_k, kappa, lambda, gamma_z) = if new_epoch {
-        let gamma_k = nullify_offenders(&pre.iota, &pre.post_offenders);
+        let gamma_k = nullify_offenders(&pre.staging_validators, &pre.offenders);
         let keys: Vec<[u8; 32]> = gamma_k.iter().map(|k| k.bandersnatch.0).collect();
         let root = ByteArray(ring.ring_root(&keys));
-        (gamma_k, pre.gamma_k.clone(), pre.kappa.clone(), root)
+        (
+            gamma_k,
+            pre.pending_validators.clone(),
+            pre.active_validators.clone(),
+            root,
+        )
     } else {
         (
-            pre.gamma_k.clone(),
-            pre.kappa.clone(),
-            pre.lambda.clone(),
-            pre.gamma_z,
+            pre.pending_validators.clone(),
+            pre.active_validators.clone(),
+            pre.previous_validators.clone(),
+            pre.epoch_root,
         )
     };
 
     // Tickets (eq. 6.29 – 6.35): validate everything before building state.
     let new_tickets = verify_tickets(&input.extrinsic, &eta[2], &gamma_z, params, ring)?;
-    let prior: &[TicketBody] = if new_epoch { &[] } else { &pre.gamma_a };
+    let prior: &[TicketBody] = if new_epoch {
+        &[]
+    } else {
+        &pre.ticket_accumulator
+    };
     let gamma_a = merge_tickets(prior, &new_tickets, epoch_len as usize)?;
 
     // Sealing keys (eq. 6.24).
-    let gamma_s = if e2 == e + 1 && m >= tail && pre.gamma_a.len() == epoch_len as usize {
-        TicketsOrKeys::Tickets(FixedSeq::new(outside_in(&pre.gamma_a)))
+    let gamma_s = if e2 == e + 1 && m >= tail && pre.ticket_accumulator.len() == epoch_len as usize
+    {
+        TicketsOrKeys::Tickets(FixedSeq::new(outside_in(&pre.ticket_accumulator)))
     } else if e2 == e {
-        pre.gamma_s.clone()
+        pre.seal_keys.clone()
     } else {
         TicketsOrKeys::Keys(FixedSeq::new(fallback_keys(&eta[2], &kappa, epoch_len)))
     };
 
     // Markers (eq. 6.27 – 6.28).
     let epoch_mark = new_epoch.then(|| EpochMark {
-        entropy: pre.eta[0],
-        tickets_entropy: pre.eta[1],
+        entropy: pre.entropy[0],
+        tickets_entropy: pre.entropy[1],
         validators: FixedSeq::new(
             gamma_k
                 .iter()
@@ -348,21 +348,23 @@ pub fn transition(
                 .collect(),
         ),
     });
-    let tickets_mark =
-        (!new_epoch && m < tail && tail <= m2 && pre.gamma_a.len() == epoch_len as usize)
-            .then(|| FixedSeq::new(outside_in(&pre.gamma_a)));
+    let tickets_mark = (!new_epoch
+        && m < tail
+        && tail <= m2
+        && pre.ticket_accumulator.len() == epoch_len as usize)
+        .then(|| FixedSeq::new(outside_in(&pre.ticket_accumulator)));
 
     let post = State {
-        tau: input.slot,
-        eta,
-        lambda,
-        kappa,
-        gamma_k,
-        iota: pre.iota.clone(),
-        gamma_a: gamma_a.into(),
-        gamma_s,
-        gamma_z,
-        post_offenders: pre.post_offenders.clone(),
+        timeslot: input.slot,
+        entropy: eta,
+        previous_validators: lambda,
+        active_validators: kappa,
+        pending_validators: gamma_k,
+        staging_validators: pre.staging_validators.clone(),
+        ticket_accumulator: gamma_a.into(),
+        seal_keys: gamma_s,
+        epoch_root: gamma_z,
+        offenders: pre.offenders.clone(),
     };
     Ok((
         post,

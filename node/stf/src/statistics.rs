@@ -22,7 +22,6 @@
 
 use std::collections::BTreeSet;
 
-use jam_codec::{Decode, Encode};
 use parajam_primitives::types::{
     Ed25519Public, Extrinsic, TimeSlot, ValidatorActivityRecord, ValidatorIndex, ValidatorsData,
     ValidatorsStatistics,
@@ -30,20 +29,20 @@ use parajam_primitives::types::{
 use parajam_primitives::ProtocolParameters;
 
 /// The state the validator-statistics transition reads and writes.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct State {
     /// `π_V`: this epoch's accumulator.
     pub vals_curr: ValidatorsStatistics,
     /// `π_L`: the previous epoch's statistics.
     pub vals_last: ValidatorsStatistics,
     /// `τ`: the prior timeslot (read only; `τ'` is the safrole transition's).
-    pub slot: TimeSlot,
+    pub timeslot: TimeSlot,
     /// `κ'`: the posterior active validators (read only).
-    pub curr_validators: ValidatorsData,
+    pub active_validators: ValidatorsData,
 }
 
 /// What the transition reads from the block.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Input {
     /// `τ' = H_t`.
     pub slot: TimeSlot,
@@ -187,13 +186,13 @@ pub fn transition(
     input: &Input,
     params: &ProtocolParameters,
 ) -> Result<(State, ()), Error> {
-    let reporters = reporters_under(&input.extrinsic, &pre.curr_validators);
+    let reporters = reporters_under(&input.extrinsic, &pre.active_validators);
     let (vals_curr, vals_last) = update_validators(
         &pre.vals_curr,
         &pre.vals_last,
-        pre.slot,
+        pre.timeslot,
         input,
-        &pre.curr_validators,
+        &pre.active_validators,
         &reporters,
         params,
     )?;
@@ -201,8 +200,8 @@ pub fn transition(
         State {
             vals_curr,
             vals_last,
-            slot: pre.slot,
-            curr_validators: pre.curr_validators.clone(),
+            timeslot: pre.timeslot,
+            active_validators: pre.active_validators.clone(),
         },
         (),
     ))
@@ -246,8 +245,8 @@ mod tests {
         State {
             vals_curr: ValidatorsStatistics::new(vec![record(10); 6]),
             vals_last: ValidatorsStatistics::new(vec![record(7); 6]),
-            slot: 13, // epoch 1 of tiny (E = 12)
-            curr_validators: validators(),
+            timeslot: 13, // epoch 1 of tiny (E = 12)
+            active_validators: validators(),
         }
     }
 
@@ -306,7 +305,7 @@ mod tests {
         assert_eq!(guarantees, [11, 11, 11, 10, 10, 10]);
         let assurances: Vec<u32> = post.vals_curr.iter().map(|r| r.assurances).collect();
         assert_eq!(assurances, [10, 10, 10, 11, 11, 10]);
-        assert_eq!(post.slot, 13);
+        assert_eq!(post.timeslot, 13);
     }
 
     #[test]

@@ -50,9 +50,9 @@ struct Expected {
     prior_state_root: ByteArray<32>,
     prior_slot: TimeSlot,
     pre_eta: EntropyBuffer,
-    kappa: ValidatorsData,
+    active_validators: ValidatorsData,
     seal_keys: TicketsOrKeys,
-    eta: EntropyBuffer,
+    entropy: EntropyBuffer,
     safrole: safrole::Output,
     disputes: disputes::Output,
 }
@@ -68,29 +68,32 @@ impl Expected {
         let history: RecentBlocks = component(pre, StateComponent::RecentBlocks);
 
         let disputes_pre = disputes::State {
-            psi: component::<DisputesRecords>(pre, StateComponent::Disputes),
-            rho: component::<AvailabilityAssignments>(pre, StateComponent::AvailabilityAssignments),
-            tau,
-            kappa: kappa.clone(),
-            lambda: lambda.clone(),
+            disputes: component::<DisputesRecords>(pre, StateComponent::Disputes),
+            availability: component::<AvailabilityAssignments>(
+                pre,
+                StateComponent::AvailabilityAssignments,
+            ),
+            timeslot: tau,
+            active_validators: kappa.clone(),
+            previous_validators: lambda.clone(),
         };
         let disputes_input = disputes::Input {
-            disputes: block.extrinsic.disputes.clone(),
+            extrinsic: block.extrinsic.disputes.clone(),
         };
         let (disputes_post, disputes_out) =
             disputes::transition(&disputes_pre, &disputes_input, &PARAMS).unwrap();
 
         let safrole_pre = safrole::State {
-            tau,
-            eta: pre_eta,
-            lambda,
-            kappa,
-            gamma_k: gamma.pending_validators,
-            iota: component(pre, StateComponent::StagingValidators),
-            gamma_a: gamma.ticket_accumulator,
-            gamma_s: gamma.seal_keys,
-            gamma_z: gamma.epoch_root,
-            post_offenders: disputes_post.psi.offenders,
+            timeslot: tau,
+            entropy: pre_eta,
+            previous_validators: lambda,
+            active_validators: kappa,
+            pending_validators: gamma.pending_validators,
+            staging_validators: component(pre, StateComponent::StagingValidators),
+            ticket_accumulator: gamma.ticket_accumulator,
+            seal_keys: gamma.seal_keys,
+            epoch_root: gamma.epoch_root,
+            offenders: disputes_post.disputes.offenders,
         };
         let safrole_input = safrole::Input {
             slot: block.header.slot,
@@ -104,18 +107,18 @@ impl Expected {
         let post_gamma: SafroleState = component(post, StateComponent::Safrole);
         let post_eta: EntropyBuffer = component(post, StateComponent::Entropy);
         // The Safrole module agrees with the trace on what the seal is checked against.
-        assert_eq!(safrole_post.kappa, post_kappa);
-        assert_eq!(safrole_post.gamma_s, post_gamma.seal_keys);
-        assert_eq!(safrole_post.eta, post_eta);
+        assert_eq!(safrole_post.active_validators, post_kappa);
+        assert_eq!(safrole_post.seal_keys, post_gamma.seal_keys);
+        assert_eq!(safrole_post.entropy, post_eta);
 
         Self {
             parent_hash: history.history.last().unwrap().header_hash,
             prior_state_root: pre.state_root,
             prior_slot: tau,
             pre_eta,
-            kappa: post_kappa,
+            active_validators: post_kappa,
             seal_keys: post_gamma.seal_keys,
-            eta: post_eta,
+            entropy: post_eta,
             safrole: safrole_out,
             disputes: disputes_out,
         }
@@ -128,9 +131,9 @@ impl Expected {
             prior_state_root: Some(self.prior_state_root),
             prior_slot: self.prior_slot,
             current_slot: None,
-            kappa: &self.kappa,
+            active_validators: &self.active_validators,
             seal_keys: &self.seal_keys,
-            eta3: self.eta[3],
+            eta3: self.entropy[3],
             epoch_mark: self.safrole.epoch_mark.as_ref(),
             tickets_mark: self.safrole.tickets_mark.as_ref(),
             offenders_mark: &self.disputes.offenders_mark,
@@ -155,11 +158,11 @@ fn check_family(family: &str) -> (usize, usize) {
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         // `η'_0 = H(η_0 ⌢ Y(H_V))` (eq. 6.22), every block.
         let eta0 = parajam_crypto::blake2b_256_concat(&[&expected.pre_eta[0].0, &out.entropy.0]);
-        assert_eq!(eta0, expected.eta[0].0, "{name}: η'_0");
+        assert_eq!(eta0, expected.entropy[0].0, "{name}: η'_0");
         assert_eq!(out.entropy, unverified_entropy(header).unwrap());
         assert_eq!(
             out.author,
-            expected.kappa[usize::from(header.author_index)].bandersnatch
+            expected.active_validators[usize::from(header.author_index)].bandersnatch
         );
         // The post-state records this header's hash (eq. 7.5).
         let history: RecentBlocks = component(&step.post_state, StateComponent::RecentBlocks);
@@ -291,7 +294,7 @@ fn broken_seal_or_entropy_source_is_rejected() {
 
         // `η'_3` is in the seal's context.
         let mut c = ctx;
-        c.eta3 = expected.eta[2];
+        c.eta3 = expected.entropy[2];
         assert_eq!(
             validate(header, extrinsic, &c),
             Err(HeaderError::BadSeal(VrfError::Invalid))
@@ -354,7 +357,7 @@ fn changed_author_index_is_rejected() {
         );
         let mut h = header.clone();
         h.author_index = (h.author_index + 1) % PARAMS.validators_count;
-        let other = expected.kappa[usize::from(h.author_index)].bandersnatch;
+        let other = expected.active_validators[usize::from(h.author_index)].bandersnatch;
         let want = if ok.ticketed {
             // Anyone may hold a ticket: the seal no longer verifies.
             HeaderError::BadSeal(VrfError::Invalid)

@@ -515,8 +515,8 @@ fn assurances_state(case: &Case) -> assurances::State {
     assert!(case.block().extrinsic.disputes.culprits.is_empty());
     assert!(case.block().extrinsic.disputes.faults.is_empty());
     assurances::State {
-        avail_assignments: case.pre.availability.clone(),
-        curr_validators: case.post.active_validators.clone(),
+        availability: case.pre.availability.clone(),
+        active_validators: case.post.active_validators.clone(),
     }
 }
 
@@ -561,9 +561,9 @@ fn reports_transition(
         .collect();
     reports::transition(
         &reports::State {
-            avail_assignments: assured.avail_assignments,
-            curr_validators: case.post.active_validators.clone(),
-            prev_validators: case.post.previous_validators.clone(),
+            availability: assured.availability,
+            active_validators: case.post.active_validators.clone(),
+            previous_validators: case.post.previous_validators.clone(),
             entropy: case.post.entropy,
             offenders: case.post.disputes.offenders.clone(),
             recent_blocks: recent,

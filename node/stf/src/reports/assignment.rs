@@ -98,13 +98,13 @@ pub fn without_offenders(
 pub fn current(
     entropy: &[Entropy; 4],
     slot: TimeSlot,
-    curr_validators: &ValidatorsData,
+    active_validators: &ValidatorsData,
     offenders: &BTreeSet<Ed25519Public>,
     params: &ProtocolParameters,
 ) -> Assignment {
     Assignment::new(
         permute(&entropy[2], slot, params),
-        curr_validators,
+        active_validators,
         offenders,
     )
 }
@@ -118,17 +118,17 @@ pub fn current(
 pub fn previous(
     entropy: &[Entropy; 4],
     slot: TimeSlot,
-    curr_validators: &ValidatorsData,
-    prev_validators: &ValidatorsData,
+    active_validators: &ValidatorsData,
+    previous_validators: &ValidatorsData,
     offenders: &BTreeSet<Ed25519Public>,
     params: &ProtocolParameters,
 ) -> Assignment {
     let earlier = slot.checked_sub(u32::from(params.rotation_period));
     let same_epoch = earlier.is_some_and(|t| t / params.epoch_length == slot / params.epoch_length);
     let (entropy, keys) = if same_epoch {
-        (&entropy[2], curr_validators)
+        (&entropy[2], active_validators)
     } else {
-        (&entropy[3], prev_validators)
+        (&entropy[3], previous_validators)
     };
     Assignment::new(
         permute(entropy, earlier.unwrap_or(0), params),

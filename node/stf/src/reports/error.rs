@@ -14,22 +14,10 @@ pub struct Error {
     pub kind: ErrorKind,
 }
 
-impl Error {
-    /// The error's index in the test vectors' `ErrorCode` enumeration.
-    pub fn code(&self) -> u8 {
-        self.kind.code()
-    }
-
-    /// The error's name in the test vectors' `ErrorCode` enumeration.
-    pub fn name(&self) -> &'static str {
-        self.kind.name()
-    }
-}
-
 /// What is wrong with a guarantee.
 ///
-/// The codes are those of the STF test vectors (`reports.asn`); the paper
-/// itself does not number errors.
+/// The STF test vectors (`reports.asn`) number these errors; the
+/// conformance harness maps each variant to its code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 pub enum ErrorKind {
     /// The report's core is not below `C`.
@@ -159,70 +147,6 @@ impl ErrorKind {
         Error {
             guarantee,
             kind: self,
-        }
-    }
-
-    /// The error's index in the test vectors' `ErrorCode` enumeration.
-    pub fn code(&self) -> u8 {
-        match self {
-            Self::BadCoreIndex { .. } => 0,
-            Self::FutureReportSlot { .. } => 1,
-            Self::ReportEpochBeforeLast { .. } => 2,
-            Self::InsufficientGuarantees { .. } => 3,
-            Self::OutOfOrderGuarantee => 4,
-            Self::NotSortedOrUniqueGuarantors => 5,
-            Self::WrongAssignment { .. } => 6,
-            Self::CoreEngaged { .. } => 7,
-            Self::AnchorNotRecent => 8,
-            Self::BadServiceId { .. } => 9,
-            Self::BadCodeHash { .. } => 10,
-            Self::DependencyMissing => 11,
-            Self::DuplicatePackage => 12,
-            Self::BadStateRoot => 13,
-            Self::BadBeefyMmrRoot => 14,
-            Self::CoreUnauthorized { .. } => 15,
-            Self::BadValidatorIndex { .. } => 16,
-            Self::WorkReportGasTooHigh => 17,
-            Self::ServiceItemGasTooLow { .. } => 18,
-            Self::TooManyDependencies => 19,
-            Self::SegmentRootLookupInvalid => 20,
-            Self::BadSignature { .. } => 21,
-            Self::WorkReportTooBig => 22,
-            Self::BannedValidator { .. } => 23,
-            Self::LookupAnchorNotRecent => 24,
-            Self::MissingWorkResults => 25,
-        }
-    }
-
-    /// The error's name in the test vectors' `ErrorCode` enumeration.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Self::BadCoreIndex { .. } => "bad_core_index",
-            Self::FutureReportSlot { .. } => "future_report_slot",
-            Self::ReportEpochBeforeLast { .. } => "report_epoch_before_last",
-            Self::InsufficientGuarantees { .. } => "insufficient_guarantees",
-            Self::OutOfOrderGuarantee => "out_of_order_guarantee",
-            Self::NotSortedOrUniqueGuarantors => "not_sorted_or_unique_guarantors",
-            Self::WrongAssignment { .. } => "wrong_assignment",
-            Self::CoreEngaged { .. } => "core_engaged",
-            Self::AnchorNotRecent => "anchor_not_recent",
-            Self::BadServiceId { .. } => "bad_service_id",
-            Self::BadCodeHash { .. } => "bad_code_hash",
-            Self::DependencyMissing => "dependency_missing",
-            Self::DuplicatePackage => "duplicate_package",
-            Self::BadStateRoot => "bad_state_root",
-            Self::BadBeefyMmrRoot => "bad_beefy_mmr_root",
-            Self::CoreUnauthorized { .. } => "core_unauthorized",
-            Self::BadValidatorIndex { .. } => "bad_validator_index",
-            Self::WorkReportGasTooHigh => "work_report_gas_too_high",
-            Self::ServiceItemGasTooLow { .. } => "service_item_gas_too_low",
-            Self::TooManyDependencies => "too_many_dependencies",
-            Self::SegmentRootLookupInvalid => "segment_root_lookup_invalid",
-            Self::BadSignature { .. } => "bad_signature",
-            Self::WorkReportTooBig => "work_report_too_big",
-            Self::BannedValidator { .. } => "banned_validator",
-            Self::LookupAnchorNotRecent => "lookup_anchor_not_recent",
-            Self::MissingWorkResults => "missing_work_results",
         }
     }
 }

@@ -34,12 +34,18 @@ pub fn validate(
 ) -> Result<BTreeSet<Ed25519Public>, Error> {
     let slot = input.slot;
     let offenders: BTreeSet<Ed25519Public> = pre.offenders.iter().copied().collect();
-    let current = assignment::current(&pre.entropy, slot, &pre.curr_validators, &offenders, params);
+    let current = assignment::current(
+        &pre.entropy,
+        slot,
+        &pre.active_validators,
+        &offenders,
+        params,
+    );
     let previous = assignment::previous(
         &pre.entropy,
         slot,
-        &pre.curr_validators,
-        &pre.prev_validators,
+        &pre.active_validators,
+        &pre.previous_validators,
         &offenders,
         params,
     );

@@ -39,7 +39,7 @@ pub(super) fn check_report(
     }
     let core = report.core_index;
     if pre
-        .avail_assignments
+        .availability
         .get(usize::from(core))
         .is_some_and(Option::is_some)
     {

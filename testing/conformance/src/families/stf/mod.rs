@@ -11,6 +11,9 @@
 //!
 //! A family plugs in by implementing the `Family` trait (a few lines: types,
 //! how to run, how to diff the state) and adding one line to [`collect`].
+//! The vectors' own layouts are in `vectors` (adapted to and from the
+//! node's role-named `State`/`Input` of each `parajam-stf` module), their
+//! error codes in `codes`.
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
@@ -22,6 +25,11 @@ use parajam_stf::{preimages, safrole, statistics};
 
 use super::{decode_round_trip, files_with_ext, read, stem, PARAM_SETS};
 use crate::{Case, Failure, Outcome};
+
+mod codes;
+mod vectors;
+
+use codes::Code;
 
 /// Lists one case per vector file of every STF family and parameter set.
 pub fn collect(dir: &Path, cases: &mut Vec<Case>) {
@@ -193,24 +201,24 @@ fn choice<T, E>(result: Result<T, E>, code: impl Fn(&E) -> u8) -> Choice<T> {
 
 /// The run of a transition whose vector output is `Choice<T>`: the exact
 /// error code on error, with its code, name and message for the report.
-fn run_choice<F, T, E: std::fmt::Display>(
-    result: Result<(F::State, T), E>,
-    code: impl Fn(&E) -> u8,
-    name: impl Fn(&E) -> &'static str,
+fn run_choice<F, S, T, E: std::fmt::Display>(
+    result: Result<(S, T), E>,
+    code: impl Fn(&E) -> Code,
 ) -> Run<F>
 where
     F: Family<Output = Choice<T>>,
+    F::State: From<S>,
 {
-    let error = result
-        .as_ref()
-        .err()
-        .map(|e| format!("{} = {}: {e}", code(e), name(e)));
+    let error = result.as_ref().err().map(|e| {
+        let (index, name) = code(e);
+        format!("{index} = {name}: {e}")
+    });
     let (post, output) = match result {
-        Ok((post, out)) => (Some(post), Ok(out)),
+        Ok((post, out)) => (Some(F::State::from(post)), Ok(out)),
         Err(e) => (None, Err(e)),
     };
     Run {
-        output: choice(output, code),
+        output: choice(output, |e| code(e).0),
         post,
         error,
     }
@@ -218,14 +226,15 @@ where
 
 /// The run of a transition whose vector output is NULL: an error shows up as
 /// a failed run (and a post-state that did not move).
-fn run_unit<F, E: std::fmt::Display>(result: Result<(F::State, ()), E>) -> Run<F>
+fn run_unit<F, S, E: std::fmt::Display>(result: Result<(S, ()), E>) -> Run<F>
 where
     F: Family<Output = ()>,
+    F::State: From<S>,
 {
     match result {
         Ok((post, ())) => Run {
             output: (),
-            post: Some(post),
+            post: Some(F::State::from(post)),
             error: None,
         },
         Err(e) => Run {
@@ -245,15 +254,14 @@ struct Preimages;
 impl Family for Preimages {
     const DIR: &'static str = "preimages";
     const ID: &'static str = "stf-preimages";
-    type Input = preimages::Input;
-    type State = preimages::State;
+    type Input = vectors::PreimagesInput;
+    type State = vectors::PreimagesState;
     type Output = Choice<()>;
 
     fn run(pre: &Self::State, input: &Self::Input, params: &ProtocolParameters) -> Run<Self> {
         run_choice(
-            preimages::transition(pre, input, params),
-            preimages::Error::code,
-            preimages::Error::name,
+            preimages::transition(&pre.clone().into(), &input.clone().into(), params),
+            codes::preimages,
         )
     }
 
@@ -314,8 +322,8 @@ struct Safrole;
 impl Family for Safrole {
     const DIR: &'static str = "safrole";
     const ID: &'static str = "stf-safrole";
-    type Input = safrole::Input;
-    type State = safrole::State;
+    type Input = vectors::SafroleInput;
+    type State = vectors::SafroleState;
     type Output = Choice<safrole::Output>;
 
     fn run(pre: &Self::State, input: &Self::Input, params: &ProtocolParameters) -> Run<Self> {
@@ -329,17 +337,10 @@ impl Family for Safrole {
                 }
             }
         };
-        let result = safrole::transition(pre, input, params, &ring);
-        let error = result.as_ref().err().map(|e| format!("{} = {e}", e.code()));
-        let (post, output) = match result {
-            Ok((post, out)) => (Some(post), Ok(out)),
-            Err(e) => (None, Err(e)),
-        };
-        Run {
-            output: choice(output, safrole::Error::code),
-            post,
-            error,
-        }
+        run_choice(
+            safrole::transition(&pre.clone().into(), &input.clone().into(), params, &ring),
+            codes::safrole,
+        )
     }
 
     fn diff(got: &Self::State, want: &Self::State, out: &mut Diff) {
@@ -353,12 +354,16 @@ struct History;
 impl Family for History {
     const DIR: &'static str = "history";
     const ID: &'static str = "stf-history";
-    type Input = parajam_stf::history::Input;
-    type State = parajam_stf::history::State;
+    type Input = vectors::HistoryInput;
+    type State = vectors::HistoryState;
     type Output = ();
 
     fn run(pre: &Self::State, input: &Self::Input, params: &ProtocolParameters) -> Run<Self> {
-        run_unit(parajam_stf::history::transition(pre, input, params))
+        run_unit(parajam_stf::history::transition(
+            &pre.clone().into(),
+            &input.clone().into(),
+            params,
+        ))
     }
 
     fn diff(got: &Self::State, want: &Self::State, out: &mut Diff) {
@@ -383,12 +388,16 @@ struct Authorizations;
 impl Family for Authorizations {
     const DIR: &'static str = "authorizations";
     const ID: &'static str = "stf-authorizations";
-    type Input = parajam_stf::authorizations::Input;
-    type State = parajam_stf::authorizations::State;
+    type Input = vectors::AuthorizationsInput;
+    type State = vectors::AuthorizationsState;
     type Output = ();
 
     fn run(pre: &Self::State, input: &Self::Input, params: &ProtocolParameters) -> Run<Self> {
-        run_unit(parajam_stf::authorizations::transition(pre, input, params))
+        run_unit(parajam_stf::authorizations::transition(
+            &pre.clone().into(),
+            &input.clone().into(),
+            params,
+        ))
     }
 
     fn diff(got: &Self::State, want: &Self::State, out: &mut Diff) {
@@ -402,13 +411,15 @@ struct Disputes;
 impl Family for Disputes {
     const DIR: &'static str = "disputes";
     const ID: &'static str = "stf-disputes";
-    type Input = parajam_stf::disputes::Input;
-    type State = parajam_stf::disputes::State;
+    type Input = vectors::DisputesInput;
+    type State = vectors::DisputesState;
     type Output = Choice<parajam_stf::disputes::Output>;
 
     fn run(pre: &Self::State, input: &Self::Input, params: &ProtocolParameters) -> Run<Self> {
-        use parajam_stf::disputes::{transition, Error};
-        run_choice(transition(pre, input, params), Error::code, Error::name)
+        run_choice(
+            parajam_stf::disputes::transition(&pre.clone().into(), &input.clone().into(), params),
+            codes::disputes,
+        )
     }
 
     fn diff(got: &Self::State, want: &Self::State, out: &mut Diff) {
@@ -431,12 +442,16 @@ struct Statistics;
 impl Family for Statistics {
     const DIR: &'static str = "statistics";
     const ID: &'static str = "stf-statistics";
-    type Input = statistics::Input;
-    type State = statistics::State;
+    type Input = vectors::StatisticsInput;
+    type State = vectors::StatisticsState;
     type Output = ();
 
     fn run(pre: &Self::State, input: &Self::Input, params: &ProtocolParameters) -> Run<Self> {
-        run_unit(statistics::transition(pre, input, params))
+        run_unit(statistics::transition(
+            &pre.clone().into(),
+            &input.clone().into(),
+            params,
+        ))
     }
 
     fn diff(got: &Self::State, want: &Self::State, out: &mut Diff) {
@@ -450,13 +465,15 @@ struct Assurances;
 impl Family for Assurances {
     const DIR: &'static str = "assurances";
     const ID: &'static str = "stf-assurances";
-    type Input = parajam_stf::assurances::Input;
-    type State = parajam_stf::assurances::State;
+    type Input = vectors::AssurancesInput;
+    type State = vectors::AssurancesState;
     type Output = Choice<parajam_stf::assurances::Output>;
 
     fn run(pre: &Self::State, input: &Self::Input, params: &ProtocolParameters) -> Run<Self> {
-        use parajam_stf::assurances::{transition, Error};
-        run_choice(transition(pre, input, params), Error::code, Error::name)
+        run_choice(
+            parajam_stf::assurances::transition(&pre.clone().into(), &input.clone().into(), params),
+            codes::assurances,
+        )
     }
 
     fn diff(got: &Self::State, want: &Self::State, out: &mut Diff) {
@@ -470,13 +487,15 @@ struct Reports;
 impl Family for Reports {
     const DIR: &'static str = "reports";
     const ID: &'static str = "stf-reports";
-    type Input = parajam_stf::reports::Input;
-    type State = parajam_stf::reports::State;
+    type Input = vectors::ReportsInput;
+    type State = vectors::ReportsState;
     type Output = Choice<parajam_stf::reports::Output>;
 
     fn run(pre: &Self::State, input: &Self::Input, params: &ProtocolParameters) -> Run<Self> {
-        use parajam_stf::reports::{transition, Error};
-        run_choice(transition(pre, input, params), Error::code, Error::name)
+        run_choice(
+            parajam_stf::reports::transition(&pre.clone().into(), &input.clone().into(), params),
+            |e| codes::reports(&e.kind),
+        )
     }
 
     fn diff(got: &Self::State, want: &Self::State, out: &mut Diff) {
