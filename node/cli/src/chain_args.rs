@@ -20,9 +20,9 @@ pub enum BackendChoice {
 
 impl BackendChoice {
     /// The backend this choice means on `pvm`: `auto` is
-    /// [`Pvm::preferred_backend`] (the recompiler in its Linux sandbox,
-    /// else the interpreter, with one warning line saying why and how to
-    /// get the recompiler); `compiler` fails where it cannot start.
+    /// [`Pvm::preferred_backend`] (the recompiler, in-process by default,
+    /// else the interpreter, with one warning line saying why); `compiler`
+    /// fails where it cannot start.
     pub fn resolve(self, pvm: &Pvm) -> anyhow::Result<Backend> {
         let why = || {
             pvm.backend_unavailable(Backend::Compiler)
@@ -34,11 +34,10 @@ impl BackendChoice {
                 anyhow::bail!("the recompiler is unavailable here: {}", why())
             }
             (Self::Compiler, Some(sandbox)) => {
-                if sandbox == Sandbox::Generic {
-                    tracing::warn!(
-                        "the recompiler runs in polkavm's generic in-process sandbox \
-                         (PARAJAM_PVM_SANDBOX=generic): no process isolation, slower than \
-                         the interpreter on refine"
+                if sandbox == Sandbox::Linux {
+                    tracing::info!(
+                        "the recompiler runs in polkavm's Linux sandbox: a process \
+                         hand-off per host call, slow when the machine is busy"
                     );
                 }
                 Backend::Compiler
@@ -47,8 +46,7 @@ impl BackendChoice {
                 let backend = pvm.preferred_backend();
                 if backend == Backend::Interpreter {
                     tracing::warn!(
-                        "PVM: the interpreter ({}); for the faster recompiler, as root: \
-                         sysctl -w vm.unprivileged_userfaultfd=1",
+                        "PVM: the interpreter, the recompiler cannot start here ({})",
                         why()
                     );
                 }

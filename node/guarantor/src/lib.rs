@@ -246,9 +246,12 @@ impl Guarantor<'_> {
                 parajam_host::pvm::action(control)
             },
         )?;
+        let result = work_result(outcome.result());
+        let gas_used = outcome.gas_used();
+        self.executor.pvm.recycle(outcome);
         Ok(Outcome {
-            result: work_result(outcome.result()),
-            gas_used: outcome.gas_used(),
+            result,
+            gas_used,
             exports: Vec::new(),
             logs,
         })

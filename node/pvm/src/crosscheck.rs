@@ -92,7 +92,7 @@ impl CodeRun<'_> {
     pub(crate) fn next(&mut self) -> Result<CodeEvent, PvmError> {
         let interrupt = self.instance.run().map_err(engine_error)?;
         if let Some(exit) = self.flavor.exit_reason(&interrupt) {
-            return Ok(CodeEvent::Exit(exit));
+            return Ok(CodeEvent::Exit(self.mend_dynamic_jump_fault(exit)));
         }
         self.steps += 1;
         self.last_step = self.instance.program_counter();
@@ -115,6 +115,27 @@ impl CodeRun<'_> {
             return Ok(CodeEvent::Exit(ExitReason::Panic));
         }
         Ok(CodeEvent::Step(pc))
+    }
+
+    /// `exit`, except that a page fault at a dynamic jump is the panic the
+    /// GP has there (eq. A.18): polkavm 0.30's generic sandbox reports a
+    /// jump through an address outside the jump table as a page fault at
+    /// the jump (the Linux sandbox and the interpreter panic). A dynamic
+    /// jump reads no memory, so no fault of the GP is ever at one.
+    fn mend_dynamic_jump_fault(&self, exit: ExitReason) -> ExitReason {
+        let at_dynamic_jump = || {
+            self.instance.program_counter().is_some_and(|pc| {
+                self.code
+                    .blob
+                    .code()
+                    .get(pc.0 as usize)
+                    .is_some_and(|&op| self.flavor.is_dynamic_jump_opcode(op))
+            })
+        };
+        match exit {
+            ExitReason::PageFault(_) if at_dynamic_jump() => ExitReason::Panic,
+            exit => exit,
+        }
     }
 
     /// The outcome of a run that stopped with `exit`.

@@ -34,19 +34,33 @@ pub enum Sandbox {
     /// polkavm's Linux sandbox: guest code runs in a separate, unprivileged
     /// worker process (namespaces, seccomp, an empty address space), so a
     /// recompiler bug cannot reach the node's memory. Each host call is a
-    /// hand-off between the two processes. Dynamic paging needs
+    /// hand-off between the two processes (a futex wake, `sched_yield`s,
+    /// a futex wait): a few microseconds on an idle machine, but with the
+    /// other cores busy each hand-off waits for the scheduler, and a
+    /// service program that answers thousands of host calls of its inner
+    /// machine per work item slows down by one to two orders of magnitude
+    /// (BENCHMARKS.md, "Where Ξ's time goes"). Dynamic paging needs
     /// `userfaultfd` for the worker (`vm.unprivileged_userfaultfd = 1`).
-    /// The one [`SandboxChoice::Auto`] takes.
+    /// Only when asked for ([`SandboxChoice::Only`], or
+    /// `PARAJAM_PVM_SANDBOX=linux`), or where the generic one cannot start.
     Linux,
     /// polkavm's generic sandbox: guest code runs in this process, in its
-    /// own guard-paged mapping, with faults caught by signal handlers; no
-    /// kernel setting is needed. Only when asked for
-    /// ([`SandboxChoice::Only`], or `PARAJAM_PVM_SANDBOX=generic`): besides
-    /// giving up process isolation (polkavm marks it experimental), in
-    /// polkavm 0.30 it answers a dynamic jump to a bad address with a page
-    /// fault where the GP panics (`djump`, eq. A.18), and on a parachain
-    /// block's refine it is about ten times slower than the interpreter
-    /// (BENCHMARKS.md). The PVM instruction vectors all pass on it.
+    /// own reserved, guard-paged 4 GiB mapping, every access of the
+    /// compiled code relative to its base, with faults caught by signal
+    /// handlers; no kernel setting is needed, and a host call is a function
+    /// return. What it gives up against [`Sandbox::Linux`] is a second
+    /// line of defence: a recompiler bug that let guest code out of its
+    /// mapping would reach the node's memory, where the Linux sandbox's
+    /// worker has nothing to reach (polkavm marks the generic sandbox
+    /// experimental). It is the same isolation as a Substrate node's
+    /// in-process wasm JIT for runtime code. The one [`SandboxChoice::Auto`]
+    /// takes: the GP's results, gas and faults are the same in both (the
+    /// PVM vectors, the crosschecks and the refine tests), and only it keeps
+    /// refine fast when the machine is busy. Two polkavm 0.30 defects are
+    /// mended here: it answers a dynamic jump to a bad address with a page
+    /// fault where the GP panics (eq. A.18; see `CodeRun::next`), and it
+    /// keeps a standard program's 16 MiB argument zone resident and
+    /// re-protects it on every run (see `release_argument_zone`).
     Generic,
 }
 
@@ -76,15 +90,14 @@ impl fmt::Display for Sandbox {
 /// Which [`Sandbox`] the recompiler should use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum SandboxChoice {
-    /// The Linux sandbox; where it cannot start, the recompiler is
-    /// unavailable (and the interpreter runs everything), unless
-    /// `PARAJAM_PVM_SANDBOX=generic` asks for the generic one.
+    /// The generic (in-process) sandbox, else the Linux one;
+    /// `PARAJAM_PVM_SANDBOX=linux` or `=generic` asks for only that one.
     #[default]
     Auto,
     /// Only this sandbox; the recompiler is unavailable if it cannot start.
     Only(Sandbox),
     /// The Linux sandbox, else the generic one: for tests and checks that
-    /// must exercise the recompiler on any machine, never a node's default.
+    /// must exercise the recompiler on any machine.
     LinuxOrGeneric,
 }
 
@@ -105,6 +118,10 @@ pub struct Pvm {
     pub(crate) prepared: std::sync::Mutex<Vec<(std::sync::Arc<[u8]>, CodeBlob)>>,
     /// How many code blobs [`Self::prepared`] keeps.
     pub(crate) prepared_capacity: usize,
+    /// Instances of finished standard program runs, by code hash, with the
+    /// length of their arguments, for the next run (see [`Pvm::recycle`]),
+    /// most recently finished last.
+    pub(crate) idle_instances: std::sync::Mutex<Vec<([u8; 32], u32, RawInstance)>>,
 }
 
 impl fmt::Debug for Pvm {
@@ -155,12 +172,16 @@ pub(crate) fn new_engine(backend: Backend, sandbox: Option<Sandbox>) -> Result<E
 /// The recompiler's engine in the sandbox `choice` names.
 pub(crate) fn new_compiler(choice: SandboxChoice) -> Result<(Engine, Sandbox), String> {
     // `PARAJAM_PVM_SANDBOX=linux|generic` settles `Auto` for a whole
-    // process (benchmarks, and machines without the Linux sandbox where
-    // the recompiler is wanted all the same).
+    // process (benchmarks, and operators who want the Linux sandbox's
+    // process isolation whatever it costs).
     let sandbox = match (choice, std::env::var("PARAJAM_PVM_SANDBOX").as_deref()) {
         (SandboxChoice::Only(sandbox), _) => sandbox,
         (SandboxChoice::Auto, Ok("generic")) => Sandbox::Generic,
-        (SandboxChoice::Auto, _) => Sandbox::Linux,
+        (SandboxChoice::Auto, Ok("linux")) => Sandbox::Linux,
+        (SandboxChoice::Auto, _) => {
+            return new_compiler(SandboxChoice::Only(Sandbox::Generic))
+                .or_else(|_| new_compiler(SandboxChoice::Only(Sandbox::Linux)));
+        }
         (SandboxChoice::LinuxOrGeneric, _) => {
             return new_compiler(SandboxChoice::Only(Sandbox::Linux))
                 .or_else(|_| new_compiler(SandboxChoice::Only(Sandbox::Generic)));
@@ -209,6 +230,7 @@ impl Pvm {
             programs: std::sync::Mutex::default(),
             prepared: std::sync::Mutex::default(),
             prepared_capacity: DEFAULT_MODULE_CACHE_CAPACITY,
+            idle_instances: std::sync::Mutex::default(),
         })
     }
 
@@ -258,6 +280,10 @@ impl Pvm {
     /// Drops every cached module (the counters stay).
     pub fn clear_module_cache(&self) {
         self.modules.clear();
+        self.idle_instances
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
         self.prepared
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -295,12 +321,15 @@ impl Pvm {
     }
 
     /// The fastest backend available, chosen at run time: the recompiler
-    /// in the Linux sandbox where it starts, otherwise the interpreter
-    /// (never the generic sandbox: see [`Sandbox::Generic`]).
+    /// where it starts (in either sandbox), otherwise the interpreter.
+    /// Measured on refine (BENCHMARKS.md): the recompiler in the generic
+    /// sandbox is the fastest idle and under load; in the Linux sandbox it
+    /// is as fast idle and slower than the interpreter under load, which
+    /// an operator who asks for it (`PARAJAM_PVM_SANDBOX=linux`) accepts.
     pub fn preferred_backend(&self) -> Backend {
         match self.compiler_sandbox() {
-            Some(Sandbox::Linux) => Backend::Compiler,
-            _ => Backend::Interpreter,
+            Some(_) => Backend::Compiler,
+            None => Backend::Interpreter,
         }
     }
 

@@ -109,6 +109,15 @@ impl PvmFlavor {
         }
     }
 
+    /// Whether `opcode` is a dynamic jump (GP §A.5.7 `jump_ind`, §A.5.12
+    /// `load_imm_jump_ind`): an instruction that reads no memory, so never
+    /// page-faults; a jump through a bad address panics (eq. A.18).
+    pub(crate) fn is_dynamic_jump_opcode(self, opcode: u8) -> bool {
+        match self {
+            PvmFlavor::Gp072 => matches!(opcode, 50 | 180),
+        }
+    }
+
     /// The GP exit reason of a polkavm interruption, or `None` to go on.
     pub(crate) fn exit_reason(self, interrupt: &InterruptKind) -> Option<ExitReason> {
         match self {

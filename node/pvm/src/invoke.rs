@@ -11,7 +11,7 @@ use crate::program::{standard_registers, Program, ARGS_ADDRESS, MAX_INPUT_SIZE};
 use crate::{
     block_tail, effective_backend, engine_error, interpreter_needs_steps, machine_difference,
     registers_of, step_difference, Backend, Divergence, ExitReason, MachineState, Pvm, PvmError,
-    PvmFlavor, Stepped, REGISTER_COUNT,
+    PvmFlavor, Sandbox, Stepped, REGISTER_COUNT,
 };
 
 /// What the host-call handler tells the machine to do next: the first
@@ -91,6 +91,46 @@ fn write(instance: &mut RawInstance, address: u64, data: &[u8]) -> Result<(), Me
             .map_err(|_| MemoryFault { address, length })?;
     }
     Ok(())
+}
+
+/// How many finished instances [`Pvm::recycle`] keeps.
+pub(crate) const IDLE_INSTANCES: usize = 4;
+
+/// Gives the pages of the argument zone (polkavm's auxiliary data, `Z_I`
+/// = 16 MiB, GP eq. `eq:memlayout`) of a fresh instance back to the
+/// kernel, keeping its contents (all zero) and the instance's memory.
+///
+/// polkavm 0.30's generic sandbox zeroes the whole zone when it loads a
+/// module, so all of its 4,096 pages are resident, and it changes the
+/// zone's protection three times on every run (to no access and the
+/// arguments' pages readable for the guest, back to writable for the
+/// host): each `mprotect` then walks 4,096 resident pages, most of the
+/// time of a service program that makes thousands of host calls
+/// (BENCHMARKS.md, "Where Ξ's time goes"). `reset_memory` maps the zone
+/// anew, empty and inaccessible; one run without gas from pc 0 (a block
+/// start: its gas check stops the run before any instruction, after one
+/// step if the module is step-traced) makes it
+/// writable for the host again, so that the arguments can be written. The
+/// caller sets the machine (registers, gas, pc) afterwards.
+fn release_argument_zone(instance: &mut RawInstance) -> Result<(), PvmError> {
+    instance.reset_memory().map_err(engine_error)?;
+    instance.set_next_program_counter(ProgramCounter(0));
+    instance.set_gas(0);
+    // A step-traced module stops once before the gas check.
+    for _ in 0..2 {
+        match instance.run().map_err(engine_error)? {
+            polkavm::InterruptKind::NotEnoughGas => return Ok(()),
+            polkavm::InterruptKind::Step => {}
+            other => {
+                return Err(PvmError::Engine(format!(
+                    "releasing the argument zone: {other:?} instead of running out of gas"
+                )))
+            }
+        }
+    }
+    Err(PvmError::Engine(
+        "releasing the argument zone: steps instead of running out of gas".into(),
+    ))
 }
 
 /// A host call's look at guest memory, as a lockstep crosscheck records it
@@ -391,6 +431,10 @@ pub struct ProgramOutcome {
     /// The gas the run started with.
     pub gas_limit: i64,
     instance: RawInstance,
+    /// The program's code hash and the length of the arguments written
+    /// into the instance, if the instance may run the program again (see
+    /// [`Pvm::recycle`]).
+    reusable: Option<([u8; 32], u32)>,
 }
 
 impl fmt::Debug for ProgramOutcome {
@@ -513,6 +557,38 @@ impl Pvm {
         Ok(run.finish(stop, invocation.gas))
     }
 
+    /// Hands the instance of a finished run back for the next run of the
+    /// same program: on the recompiler's generic sandbox, making an
+    /// instance zeroes the 16 MiB argument zone (about 5 ms), while
+    /// resetting one for the next invocation (its memory mapped anew as
+    /// `Y(p, a)` has it, see `release_argument_zone`) costs microseconds.
+    /// Dropping an outcome instead is always correct.
+    pub fn recycle(&self, outcome: ProgramOutcome) {
+        let Some((hash, args_len)) = outcome.reusable else {
+            return;
+        };
+        let mut idle = self
+            .idle_instances
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if idle.len() >= IDLE_INSTANCES {
+            idle.remove(0);
+        }
+        idle.push((hash, args_len, outcome.instance));
+    }
+
+    /// An instance [`Pvm::recycle`] kept of the program with `hash`, and
+    /// the length of the arguments its last run had.
+    fn idle_instance(&self, hash: [u8; 32]) -> Option<(RawInstance, u32)> {
+        let mut idle = self
+            .idle_instances
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let i = idle.iter().rposition(|(h, _, _)| *h == hash)?;
+        let (_, args_len, instance) = idle.remove(i);
+        Some((instance, args_len))
+    }
+
     /// Compiles `program` for `backend` into the module cache, unless it is
     /// there already.
     pub fn prepare(&self, backend: Backend, program: &Program) -> Result<(), PvmError> {
@@ -575,7 +651,30 @@ impl Pvm {
         } else {
             self.program_module(backend, program)?
         };
-        let mut instance = module.instantiate().map_err(engine_error)?;
+        let generic =
+            backend == Backend::Compiler && self.compiler_sandbox() == Some(Sandbox::Generic);
+        let reusable = (generic && !steps).then(|| (program.code_hash(), args_len));
+        let (mut instance, old_args_len) =
+            match reusable.and_then(|(hash, _)| self.idle_instance(hash)) {
+                Some(reused) => reused,
+                None => (module.instantiate().map_err(engine_error)?, 0),
+            };
+        if generic {
+            // Also the reset of a reused instance: `Y(p, a)` anew, but for
+            // the argument zone, which keeps the last run's arguments.
+            release_argument_zone(&mut instance)?;
+            instance
+                .set_host_side_aux_write_protect(false)
+                .map_err(engine_error)?;
+            if old_args_len > 0 {
+                instance
+                    .set_accessible_aux_size(old_args_len)
+                    .map_err(engine_error)?;
+                instance
+                    .zero_memory(ARGS_ADDRESS, old_args_len)
+                    .map_err(engine_error)?;
+            }
+        }
         instance
             .set_accessible_aux_size(args_len)
             .map_err(engine_error)?;
@@ -596,6 +695,7 @@ impl Pvm {
             program,
             instance,
             steps: 0,
+            reusable,
         })
     }
 
@@ -805,6 +905,8 @@ pub(crate) struct ProgramRun<'p> {
     pub(crate) instance: RawInstance,
     /// The instructions begun, with step tracing.
     steps: u64,
+    /// See [`ProgramOutcome::reusable`].
+    reusable: Option<([u8; 32], u32)>,
 }
 
 impl ProgramRun<'_> {
@@ -858,6 +960,7 @@ impl ProgramRun<'_> {
             },
             gas_limit,
             instance,
+            reusable: self.reusable,
         }
     }
 }

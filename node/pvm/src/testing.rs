@@ -73,8 +73,8 @@ pub fn compiler_unavailable(choice: SandboxChoice) -> Option<String> {
 /// `compiler` test does on a machine where it cannot start there:
 ///
 /// * no line, or `sandbox: auto;` ([`Pvm::new`], [`SandboxChoice::Auto`]:
-///   the Linux sandbox): the `compiler` test prints on stderr that it
-///   skipped its body and why, and passes;
+///   the generic sandbox, else the Linux one): the `compiler` test prints
+///   on stderr that it skipped its body and why, and passes;
 /// * `sandbox: any;` ([`Pvm::with_any_sandbox`],
 ///   [`SandboxChoice::LinuxOrGeneric`]): the recompiler runs on every
 ///   x86-64 machine, so the `compiler` test fails, naming the reason.
@@ -101,7 +101,7 @@ macro_rules! backend_tests {
         $crate::backend_tests!(@generate
             $crate::SandboxChoice::Auto,
             |test: &str, reason: &str| ::std::eprintln!(
-                "{test}: skipped, the recompiler cannot start in the Linux sandbox here: {reason}"
+                "{test}: skipped, the recompiler cannot start here: {reason}"
             );
             $($name),+
         );

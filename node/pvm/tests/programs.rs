@@ -469,6 +469,97 @@ fn sbrk_grows_the_heap(backend: Backend) {
     );
 }
 
+/// What the host call of `sbrk ω9 ← ω8; ecalli 0; trap` sees of the
+/// standard layout after an invocation with `args` and `ω8 = grow`, having
+/// first written into every writable region it sees: ω9, and the
+/// contents or the inaccessibility of the rw data, the stack, the
+/// argument zone (its page-rounded length and one page beyond) and the
+/// heap above the initial one.
+fn layout_seen(
+    pvm: &Pvm,
+    backend: Backend,
+    program: &Program,
+    args: &[u8],
+    grow: u64,
+) -> (
+    Vec<String>,
+    ExitReason,
+    MachineState,
+    u64,
+    parajam_pvm::ProgramOutcome,
+) {
+    let layout = program.layout(u32::try_from(args.len()).expect("short"));
+    let page = u64::from(PAGE_SIZE);
+    let mut invocation = Invocation::new(0, 100, args);
+    invocation.registers[8] = grow;
+    let mut seen = Vec::new();
+    let out = pvm
+        .run_invocation(
+            backend,
+            program,
+            &invocation,
+            &mut |mut ctx: HostCallContext<'_>| {
+                seen.push(format!("ω9 {}", ctx.reg(9)));
+                let (rw, rw_len) = layout.rw_data;
+                let (stack, stack_len) = layout.stack;
+                let (zone, zone_len) = layout.args;
+                let heap_end = u64::from(rw) + u64::from(rw_len);
+                for (what, address, length) in [
+                    ("rw", u64::from(rw), u64::from(rw_len)),
+                    ("stack", u64::from(stack), u64::from(stack_len)),
+                    ("args", u64::from(zone), u64::from(zone_len) + page),
+                    ("heap above", heap_end, 4 * page),
+                ] {
+                    for at in (address..address + length).step_by(1024) {
+                        let read = ctx
+                            .read_memory(at, 1024)
+                            .map(|b| b.iter().map(|&x| u64::from(x)).sum::<u64>());
+                        seen.push(format!("{what} {at:#x}: {read:?}"));
+                        if ctx.is_writable(at, 1024) {
+                            ctx.write_memory(at, &[0xee; 1024]).expect("writable");
+                        }
+                    }
+                }
+                HostCallAction::Halt
+            },
+        )
+        .expect("runs");
+    (seen, out.exit, out.machine, out.gas_used(), out)
+}
+
+/// An instance handed back by [`Pvm::recycle`] runs the next invocation
+/// from `Y(p, a)` exactly as a new one does: written rw data, stack and
+/// heap are back to their initial contents, the heap that `sbrk` grew is
+/// gone, and the argument zone holds the new (shorter) arguments and
+/// nothing of the old.
+fn a_recycled_instance_runs_as_a_new_one(backend: Backend) {
+    let code = code_blob(&[SBRK, 0x89, ECALLI, 0, TRAP], &[0, 2, 4]);
+    let program = Program::from_standard_blob(&standard_blob(&[3; 10], &[1, 2], 1, 4096, &code))
+        .expect("decodes");
+    let pvm = pvm();
+    let long = vec![0xaa; 3 * PAGE_SIZE as usize + 7];
+    let first = layout_seen(&pvm, backend, &program, &long, 3 * u64::from(PAGE_SIZE) + 5);
+    assert_eq!(first.1, ExitReason::Halt, "{backend}");
+    pvm.recycle(first.4);
+    for round in 0..3 {
+        let again = layout_seen(&pvm, backend, &program, b"xy", 0);
+        let fresh = layout_seen(
+            &Pvm::new(PvmFlavor::Gp072).expect("starts"),
+            backend,
+            &program,
+            b"xy",
+            0,
+        );
+        assert_eq!(again.0, fresh.0, "{backend}, round {round}");
+        assert_eq!(
+            (again.1, again.2, again.3),
+            (fresh.1, fresh.2, fresh.3),
+            "{backend}, round {round}"
+        );
+        pvm.recycle(again.4);
+    }
+}
+
 #[test]
 fn the_module_cache_reuses_modules_by_code_hash() {
     let pvm = pvm().with_module_cache_capacity(2);
@@ -741,26 +832,18 @@ fn userfaultfd_allowed() -> bool {
         .map_or(true, |v| v.trim() == "1")
 }
 
-/// By default the recompiler runs in the Linux sandbox or not at all (the
-/// interpreter is preferred then): never silently in the generic one.
+/// By default the recompiler runs in the generic (in-process) sandbox,
+/// which needs no kernel setting, and is the preferred backend; the Linux
+/// sandbox only when asked for.
 #[test]
-fn the_default_sandbox_is_linux_or_none() {
+fn the_default_sandbox_is_the_generic_one() {
     if std::env::var_os("PARAJAM_PVM_SANDBOX").is_some() {
         eprintln!("skipped: PARAJAM_PVM_SANDBOX chooses the sandbox");
         return;
     }
     let pvm = pvm();
-    if userfaultfd_allowed() {
-        assert_eq!(pvm.compiler_sandbox(), Some(parajam_pvm::Sandbox::Linux));
-        assert_eq!(pvm.preferred_backend(), Backend::Compiler);
-    } else {
-        assert_eq!(pvm.compiler_sandbox(), None);
-        let why = pvm
-            .backend_unavailable(Backend::Compiler)
-            .expect("a reason");
-        assert!(why.contains("userfaultfd"), "{why}");
-        assert_eq!(pvm.preferred_backend(), Backend::Interpreter);
-    }
+    assert_eq!(pvm.compiler_sandbox(), Some(parajam_pvm::Sandbox::Generic));
+    assert_eq!(pvm.preferred_backend(), Backend::Compiler);
 }
 
 parajam_pvm::backend_tests! {
@@ -771,4 +854,5 @@ parajam_pvm::backend_tests! {
     a_loop_runs_out_of_gas,
     sbrk_grows_the_heap,
     odd_entry_points_panic_without_harm,
+    a_recycled_instance_runs_as_a_new_one,
 }
