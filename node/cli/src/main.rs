@@ -52,7 +52,7 @@ enum Command {
     /// The mini collator against a live node: builds a para's blocks,
     /// submits them as work packages over JIP-2 RPC and follows each until
     /// it is enacted, one line per block.
-    Collate(collate::CollateArgs),
+    Collate(Box<collate::CollateArgs>),
     /// Write the dev chain's JIP-4 spec.
     BuildSpec(spec_cmd::BuildSpecArgs),
     /// Write a JIP-4 spec from zombienet's JAM config (`id`,

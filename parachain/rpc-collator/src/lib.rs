@@ -18,7 +18,8 @@
 //!    again next slot);
 //! 4. the collator follows the best block (`parajam_paraHead`) until the
 //!    para's head is the block's: enacted. The refine gas is the core's
-//!    `u` in the `statistics` (`π_C`) of the block that guaranteed it.
+//!    `u` in the `statistics` (`π_C`) of the block that guaranteed it (the
+//!    enacting block's `parent`).
 //!
 //! A para that is not registered yet is registered first by the
 //! registrar's work package ([`Collate::register`]: `Register` with its
@@ -647,31 +648,23 @@ impl<B: ParaBuilder> Collate<B> {
         self.client
             .submit_work_package(self.core, &self.encode(&package), &extrinsics)?;
         let submitted = relay.block.slot;
-        let mut gas = None;
-        let found = self.until("", self.config.enact_blocks, |best| {
-            if best.slot > submitted && gas.is_none() {
-                let stats = self.client.statistics(best, &self.params)?;
-                gas = stats
-                    .cores
-                    .get(usize::from(self.core))
-                    .map(|c| c.gas_used)
-                    .filter(|&g| g > 0);
-            }
+        let found = self.until("", self.config.enact_blocks, |_| {
             let head = self
                 .client
                 .para_head(para)?
                 .ok_or(CollateError::NotRegistered(para))?;
-            Ok((head.head == made.head).then_some(head.block.slot))
+            Ok((head.head == made.head).then_some(head.block))
         });
         match found {
-            Ok(slot_enacted) => {
+            Ok(block) => {
                 self.builder.enacted();
+                let gas = self.refine_gas(&block)?;
                 Ok(Some(Enacted {
                     para,
                     number: made.number,
                     head_hash: parajam_crypto::blake2b_256(&made.head),
                     slot_submitted: submitted,
-                    slot_enacted,
+                    slot_enacted: block.slot,
                     refine_gas: gas,
                     extrinsics: made.extrinsics,
                 }))
@@ -688,6 +681,26 @@ impl<B: ParaBuilder> Collate<B> {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// The refine gas of the report the block before `enacted` guaranteed
+    /// on the para's core (the node guarantees a report in one block and
+    /// accumulates it in the next): `u` of the core in that block's `π_C`.
+    fn refine_gas(&self, enacted: &BlockDescriptor) -> Result<Option<u64>, CollateError> {
+        let value = self
+            .client
+            .call_raw("parent", vec![client::b64(&enacted.header_hash.0)])?;
+        let parent: BlockDescriptor =
+            serde_json::from_value(value).map_err(|e| CollateError::BadAnswer {
+                method: "parent".into(),
+                reason: e.to_string(),
+            })?;
+        let stats = self.client.statistics(&parent, &self.params)?;
+        Ok(stats
+            .cores
+            .get(usize::from(self.core))
+            .map(|c| c.gas_used)
+            .filter(|&g| g > 0))
     }
 
     /// Runs until `config.blocks` blocks are enacted (or forever), or

@@ -1,7 +1,9 @@
 //! `parajam collate` against `parajam run --dev`, through the real binaries
 //! and real sockets on loopback, bounded in time: the adder collator
 //! advances para 2000 and the head it prints is the one `serviceValue`
-//! shows; a full work-package queue answers "busy" while the node keeps
+//! shows (and a second collator takes over from it); a collator with no
+//! node is a clear error; a full work-package queue answers "busy" while
+//! the node keeps
 //! authoring; a flood of WebSocket connections past
 //! `--rpc-max-connections` is refused while the connected clients keep
 //! working. SLOW (runtime/parachain is built by `parajam pvf build`, cached
@@ -55,7 +57,7 @@ impl Collator {
             .args(["--jam-rpc-url", &format!("ws://{addr}")])
             .args(args)
             .env("NO_COLOR", "1")
-            .env("RUST_LOG", "warn,parajam=info")
+            .env("RUST_LOG", "warn,parajam=info,runtime=off")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -168,7 +170,7 @@ fn best_slot(addr: &str) -> u64 {
 #[test]
 fn the_adder_collator_advances_para_2000_and_prints_the_stored_head() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut node = start(&[], dir.path(), &["--dev", "--slot-duration-ms", "400"]);
+    let mut node = start(&[], dir.path(), &["--dev", "--slot-duration-ms", "1000"]);
     let addr = node.rpc_addr();
     let mut collator = Collator::start(&addr, &["--runtime", "adder", "--blocks", "3"]);
     assert!(
@@ -278,7 +280,7 @@ fn filler_package(block: &Value, n: u64) -> String {
 }
 
 #[test]
-fn a_full_queue_is_busy_and_a_connection_flood_is_refused_while_the_node_authors() {
+fn a_full_queue_is_busy_while_the_node_authors() {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut node = start(
         &[],
@@ -289,8 +291,6 @@ fn a_full_queue_is_busy_and_a_connection_flood_is_refused_while_the_node_authors
             "300",
             "--queue-capacity",
             "1",
-            "--rpc-max-connections",
-            "48",
         ],
     );
     let addr = node.rpc_addr();
@@ -329,6 +329,23 @@ fn a_full_queue_is_busy_and_a_connection_flood_is_refused_while_the_node_authors
     );
     let slot = best_slot(&addr);
     node.wait_for(&format!("at slot {}", slot + 2));
+}
+
+#[test]
+fn a_connection_flood_is_refused_while_clients_keep_working() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut node = start(
+        &[],
+        dir.path(),
+        &[
+            "--dev",
+            "--slot-duration-ms",
+            "300",
+            "--rpc-max-connections",
+            "48",
+        ],
+    );
+    let addr = node.rpc_addr();
 
     // The flood: 48 connections allowed; 8 clients hold theirs, 60 more
     // try at once.
@@ -393,7 +410,7 @@ fn a_full_queue_is_busy_and_a_connection_flood_is_refused_while_the_node_authors
                 .request("bestBlock", rpc_params![])
                 .await
                 .expect("a held client still answers");
-            assert!(best["slot"].as_u64().expect("a slot") >= before + 1);
+            assert!(best["slot"].as_u64().expect("a slot") > before);
         }
     });
 }
