@@ -728,3 +728,55 @@ pub fn hex(octets: &[u8]) -> String {
         s
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_package_names_the_corechains_authorizer_scope_and_extrinsics() {
+        let params = ProtocolParameters::TINY;
+        let pov = vec![1u8, 2, 3];
+        let package = package(
+            &params,
+            RefineContext::default(),
+            AuthScope::Para(ParaId(2001)),
+            &WorkItemPayload::Register(Registration {
+                para_id: ParaId(2001),
+                genesis_head: HeadData(vec![]),
+                validation_code_hash: ValidationCodeHash([0; 32]),
+                validation_code_len: 0,
+            }),
+            std::slice::from_ref(&pov),
+        )
+        .expect("a package");
+        assert_eq!(package.auth_code_host, CORECHAINS);
+        let config = AuthConfig::decode(&mut &package.authorizer_config.0[..]).expect("f");
+        assert_eq!(config.scope, AuthScope::Para(ParaId(2001)));
+        let item = &package.items[0];
+        assert_eq!(item.service, CORECHAINS);
+        assert_eq!(item.refine_gas_limit, params.gas_refine);
+        assert_eq!(item.extrinsic.len(), 1);
+        assert_eq!(item.extrinsic[0].len, 3);
+        assert_eq!(
+            item.extrinsic[0].hash,
+            OpaqueHash::from(parajam_crypto::blake2b_256(&pov))
+        );
+    }
+
+    #[test]
+    fn only_the_nodes_busy_answer_is_busy() {
+        let busy = CollateError::Refused {
+            method: "submitWorkPackage".into(),
+            code: 0,
+            message: "busy: the work-package queue is full (1 waiting); try again later".into(),
+        };
+        assert!(busy.is_busy());
+        let dropped = CollateError::Refused {
+            method: "submitWorkPackage".into(),
+            code: 0,
+            message: "work package 0x… dropped: refine".into(),
+        };
+        assert!(!dropped.is_busy());
+    }
+}

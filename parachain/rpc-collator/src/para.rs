@@ -326,3 +326,56 @@ impl ParaBuilder for Cumulus {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adder_blocks_follow_the_rule_and_validate() {
+        let mut adder = Adder::default();
+        let genesis = adder.genesis_head();
+        adder.follow(&genesis).expect("the genesis head");
+        let mut parent = genesis;
+        for n in 1..=4u64 {
+            let made = adder.make(0, Vec::new()).expect("a block");
+            assert_eq!(made.number, n);
+            assert_eq!(made.parent_head, parent);
+            // The adder's own validation accepts it and yields the head.
+            let parent_head = parajam_adder::HeadData::decode(&made.parent_head).expect("head");
+            let block = parajam_adder::BlockData::decode(&made.pov).expect("block");
+            let head =
+                parajam_adder::execute(parent_head.hash(), &parent_head, &block).expect("valid");
+            assert_eq!(head.encode().to_vec(), made.head);
+            adder.enacted();
+            parent = made.head;
+        }
+    }
+
+    #[test]
+    fn a_new_adder_collator_takes_over_a_head_made_by_the_rule() {
+        let mut first = Adder::default();
+        for _ in 0..3 {
+            first.make(0, Vec::new()).expect("a block");
+            first.enacted();
+        }
+        let head = first.parent.encode().to_vec();
+        let mut second = Adder::default();
+        second.follow(&head).expect("a head made by the rule");
+        assert_eq!(second.make(0, Vec::new()).expect("a block").number, 4);
+    }
+
+    #[test]
+    fn an_adder_head_not_made_by_the_rule_is_refused() {
+        let foreign = parajam_adder::HeadData::genesis(7).encode().to_vec();
+        let mut adder = Adder::default();
+        assert!(matches!(
+            adder.follow(&foreign),
+            Err(CollateError::UnknownHead(_))
+        ));
+        assert!(matches!(
+            adder.follow(&[1, 2, 3]),
+            Err(CollateError::UnknownHead(_))
+        ));
+    }
+}
