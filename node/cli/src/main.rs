@@ -1,6 +1,7 @@
 //! `parajam`: the parajam JAM node and its tools.
 
 mod chain_args;
+mod collate;
 mod fuzz_target;
 mod import;
 mod metrics;
@@ -48,6 +49,10 @@ enum Command {
     /// dev validator keys it holds, stored on disk, served over JIP-2 RPC,
     /// with the work-package pipeline and Prometheus metrics.
     Run(run::RunArgs),
+    /// The mini collator against a live node: builds a para's blocks,
+    /// submits them as work packages over JIP-2 RPC and follows each until
+    /// it is enacted, one line per block.
+    Collate(Box<collate::CollateArgs>),
     /// Write the dev chain's JIP-4 spec.
     BuildSpec(spec_cmd::BuildSpecArgs),
     /// Write a JIP-4 spec from zombienet's JAM config (`id`,
@@ -83,6 +88,7 @@ fn main() -> ExitCode {
         Command::FuzzTarget(args) => fuzz_target::run(&args),
         Command::Pvf(args) => pvf::run(&args),
         Command::Run(args) => run::run(&args, cli.chain.as_deref(), cli.config_path.as_ref()),
+        Command::Collate(args) => collate::run(&args, cli.chain.as_deref()),
         Command::BuildSpec(args) => spec_cmd::build_spec(&args),
         Command::GenSpec(args) => spec_cmd::gen_spec(&args),
         Command::Xcm(args) => xcm_check::run(&args),

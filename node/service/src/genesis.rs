@@ -23,6 +23,11 @@ pub const CORECHAINS: ServiceId = 1000;
 pub const ADDER: ParaId = ParaId(2000);
 /// The para id runtime/parachain gets when registered.
 pub const PARACHAIN: ParaId = ParaId(2001);
+/// Paras every core's authorizer pool admits though the genesis does not
+/// register them: runtime/parachain ([`PARACHAIN`]) is registered at run
+/// time by the registrar's work package (`parajam collate` sends it), so
+/// that building the spec needs no runtime build.
+pub const ADMITTED: [ParaId; 1] = [PARACHAIN];
 /// The slots a para's code upgrade waits for its go-ahead.
 pub const UPGRADE_DELAY: u32 = 4;
 /// The CoreChains account's balance at genesis.
@@ -111,11 +116,15 @@ pub fn genesis_state(
         CORECHAINS,
         service_account(BALANCE, UPGRADE_DELAY, &genesis_paras),
     );
-    // Each core admits every para's packages and the registrar's: the
-    // pool holds them all (`O` = 8 in both parameter sets).
-    let pool: Vec<AuthorizerHash> = paras
-        .iter()
-        .map(|p| authorizer(AuthScope::Para(p.id)))
+    // Each core admits every para's packages, those of the paras the
+    // registrar registers at run time ([`ADMITTED`]) and the registrar's:
+    // the pool holds them all (`O` = 8 in both parameter sets).
+    let mut ids: Vec<ParaId> = paras.iter().map(|p| p.id).chain(ADMITTED).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let pool: Vec<AuthorizerHash> = ids
+        .into_iter()
+        .map(|p| authorizer(AuthScope::Para(p)))
         .chain([authorizer(AuthScope::Registrar)])
         .collect();
     genesis.authorizers = vec![pool; usize::from(params.core_count)];

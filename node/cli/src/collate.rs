@@ -1,0 +1,304 @@
+//! `parajam collate`: the mini collator against a live node
+//! (`parajam-rpc-collator`): reads the para's head and emulated relay state
+//! over RPC, builds blocks, submits work packages, follows the head until
+//! each is enacted, and prints one line per block.
+//!
+//! The command line is the one zombienet-sdk 0.7.1 gives a collator of a
+//! JAM network (`--jam-rpc-url`); the flags it adds for a cumulus
+//! collator (`--name`, `--node-key`, `--rpc-port`, `--base-path`, ...) are
+//! accepted and mean nothing here (this collator has no para network).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use parajam_rpc_collator::{
+    hex, Adder, CodeUpgrade, Collate, Config, Cumulus, Enacted, Event, ParaBuilder,
+};
+
+/// `parajam collate`.
+#[derive(Debug, clap::Args)]
+#[allow(clippy::struct_excessive_bools)]
+pub struct CollateArgs {
+    /// The node's JIP-2 RPC endpoint, `ws://HOST:PORT`.
+    #[arg(long, value_name = "URL")]
+    jam_rpc_url: String,
+    /// The para's runtime: `adder` (runtime/adder, built in), a cumulus
+    /// runtime crate directory (built for wasm and the PVM by
+    /// `parajam pvf build`, cached), or, with `--pvf`, its wasm code file.
+    #[arg(long)]
+    runtime: String,
+    /// The runtime's PVF artifact, when `--runtime` is a wasm file.
+    #[arg(long)]
+    pvf: Option<PathBuf>,
+    /// Features to build the runtime crate with.
+    #[arg(long, value_delimiter = ',')]
+    features: Vec<String>,
+    /// The para id (default: 2000 for the adder, 2001 for a cumulus
+    /// runtime, the dev chain's ids).
+    #[arg(long, visible_alias = "parachain-id")]
+    para_id: Option<u32>,
+    /// The core its work packages go to (default: para id mod cores).
+    #[arg(long)]
+    core: Option<u16>,
+    /// Stop after this many blocks are enacted (default: run until
+    /// SIGINT/SIGTERM).
+    #[arg(long)]
+    blocks: Option<u32>,
+    /// Signed balance transfers per block (cumulus runtimes).
+    #[arg(long, default_value_t = 2)]
+    transfers: u32,
+    /// The amount of each transfer, in the runtime's smallest unit.
+    #[arg(long, default_value_t = 1_000_000_000_000)]
+    amount: u128,
+    /// A runtime upgrade (cumulus runtimes): `self` (the same runtime
+    /// again, compressed, no version check), a runtime crate directory, or
+    /// a wasm file (with `--upgrade-pvf`). Its PVM build is registered by
+    /// the registrar's work package and its artifact provided with
+    /// `submitPreimage`; the para's own `set_code` path does the rest.
+    #[arg(long)]
+    upgrade: Option<String>,
+    /// Features to build the upgrade's runtime crate with (with `self`:
+    /// the runtime's own crate with these features, version checked).
+    #[arg(long, value_delimiter = ',')]
+    upgrade_features: Vec<String>,
+    /// The upgrade's PVF artifact, when `--upgrade` is a wasm file.
+    #[arg(long)]
+    upgrade_pvf: Option<PathBuf>,
+    /// The para block that authorizes the upgrade (the next one applies it).
+    #[arg(long, default_value_t = 2)]
+    upgrade_at: u32,
+    /// Do not register the para when the node does not have it.
+    #[arg(long)]
+    no_register: bool,
+    /// Seconds one RPC call may take.
+    #[arg(long, default_value_t = 120)]
+    rpc_timeout_secs: u64,
+    /// Best blocks a package may take to be enacted before the block is
+    /// made again on the node's head.
+    #[arg(long, default_value_t = 8)]
+    enact_blocks: u32,
+    /// Accepted from zombienet's collator command line; not used.
+    #[arg(long, hide = true)]
+    name: Option<String>,
+    /// Accepted from zombienet; not used.
+    #[arg(long, hide = true)]
+    rpc_cors: Option<String>,
+    /// Accepted from zombienet; not used.
+    #[arg(long, hide = true)]
+    rpc_methods: Option<String>,
+    /// Accepted from zombienet; not used.
+    #[arg(long, hide = true)]
+    unsafe_rpc_external: bool,
+    /// Accepted from zombienet; not used.
+    #[arg(long, hide = true)]
+    node_key: Option<String>,
+    /// Accepted from zombienet; not used.
+    #[arg(long, hide = true)]
+    prometheus_external: bool,
+    /// Accepted from zombienet; not used.
+    #[arg(long, hide = true)]
+    prometheus_port: Option<u16>,
+    /// Accepted from zombienet; not used.
+    #[arg(long, hide = true)]
+    collator: bool,
+    /// Accepted from zombienet; not used.
+    #[arg(long, hide = true)]
+    rpc_port: Option<u16>,
+    /// Accepted from zombienet; not used.
+    #[arg(long, hide = true)]
+    listen_addr: Option<String>,
+    /// Accepted from zombienet; not used.
+    #[arg(long, hide = true)]
+    base_path: Option<PathBuf>,
+    /// Accepted from zombienet; not used.
+    #[arg(long, hide = true, num_args = 1..)]
+    bootnodes: Vec<String>,
+    /// Accepted from zombienet; not used.
+    #[arg(long, hide = true)]
+    no_telemetry: bool,
+}
+
+/// `0x1234…abcd`.
+fn short(hash: &[u8]) -> String {
+    let text = hex(hash);
+    format!("0x{}…{}", &text[..8], &text[text.len() - 8..])
+}
+
+fn line(e: &Enacted) -> String {
+    format!(
+        "para {} block #{} head {} submitted at slot {} enacted at slot {} refine gas {} ({} extrinsics)",
+        e.para,
+        e.number,
+        short(&e.head_hash),
+        e.slot_submitted,
+        e.slot_enacted,
+        e.refine_gas.map_or_else(|| "?".into(), |g| g.to_string()),
+        e.extrinsics
+    )
+}
+
+fn print_event(event: &Event) {
+    match event {
+        Event::Enacted(e) => println!("{}", line(e)),
+        Event::Registered { para, now, slot } => {
+            if *now {
+                println!("para {para} registered at slot {slot} (registrar work package)");
+            } else {
+                println!("para {para} is registered (slot {slot})");
+            }
+        }
+        Event::Provided { hash, len, slot } => {
+            println!(
+                "PVF artifact {} ({len} octets) provided at slot {slot} (submitPreimage)",
+                short(hash)
+            );
+        }
+        Event::BuildRegistered { source, pvf } => println!(
+            "PVM build registered: wasm {} runs as PVF {}",
+            short(source),
+            short(pvf)
+        ),
+        Event::Retry { number, reason } => {
+            tracing::warn!("block #{number} made again: {reason}");
+        }
+        Event::CodeChanged { code, slot } => {
+            println!("para code is now PVF {} (slot {slot})", short(code));
+        }
+    }
+}
+
+/// SIGINT and SIGTERM set `stop`; the collator stops between blocks.
+fn on_signals(stop: Arc<AtomicBool>) -> anyhow::Result<tokio::runtime::Runtime> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let _guard = runtime.enter();
+    let mut term = signal(SignalKind::terminate()).context("SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("SIGINT handler")?;
+    let handle = runtime.handle().clone();
+    std::thread::spawn(move || {
+        handle.block_on(async move {
+            tokio::select! {
+                _ = term.recv() => {},
+                _ = int.recv() => {},
+            }
+            stop.store(true, Ordering::SeqCst);
+        });
+    });
+    Ok(runtime)
+}
+
+fn is_adder(runtime: &str) -> bool {
+    if runtime == "adder" {
+        return true;
+    }
+    let manifest = Path::new(runtime).join("Cargo.toml");
+    std::fs::read_to_string(manifest).is_ok_and(|t| t.contains("name = \"parajam-adder\""))
+}
+
+fn config(args: &CollateArgs, para: u32) -> Config {
+    Config {
+        para,
+        core: args.core,
+        blocks: args.blocks,
+        rpc_timeout: Duration::from_secs(args.rpc_timeout_secs.max(1)),
+        enact_blocks: args.enact_blocks.max(1),
+        register: !args.no_register,
+        ..Config::default()
+    }
+}
+
+fn drive<B: ParaBuilder>(
+    mut collate: Collate<B>,
+    pvf: &[u8],
+    upgrade: Option<&parajam_rehearsal::Code>,
+) -> anyhow::Result<ExitCode> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let _signals = on_signals(stop.clone())?;
+    let mut on_event = |e: &Event| print_event(e);
+    collate.register(pvf, &mut on_event)?;
+    if let Some(code) = upgrade {
+        collate.register_build(&code.wasm, &code.pvf, &mut on_event)?;
+    }
+    let enacted = collate.run(&|| stop.load(Ordering::SeqCst), &mut on_event)?;
+    println!("{enacted} blocks enacted");
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn run(args: &CollateArgs, chain: Option<&str>) -> anyhow::Result<ExitCode> {
+    if let Some(chain) = chain {
+        tracing::info!("--chain {chain}: noted; the collator reads the para from the node");
+    }
+    if is_adder(&args.runtime) {
+        if args.upgrade.is_some() {
+            bail!("--upgrade: the adder has no runtime upgrade path (a cumulus runtime has)");
+        }
+        let para = args.para_id.unwrap_or(2000);
+        let collate = Collate::connect(&args.jam_rpc_url, config(args, para), Adder::default())
+            .with_context(|| format!("connecting to {}", args.jam_rpc_url))?;
+        println!(
+            "collating the adder as para {para} on core {} against {}",
+            collate.core(),
+            args.jam_rpc_url
+        );
+        return drive(collate, parajam_rpc_collator::ADDER_PVF, None);
+    }
+    let code = crate::pvf_check::runtime_code(
+        Path::new(&args.runtime),
+        args.pvf.as_deref(),
+        &args.features,
+    )?;
+    let upgrade = match args.upgrade.as_deref() {
+        None => None,
+        Some("self") if args.upgrade_features.is_empty() => {
+            Some((code.clone().compressed()?, false))
+        }
+        Some("self") => {
+            if args.pvf.is_some() {
+                bail!("--upgrade-features needs --runtime to be a crate directory");
+            }
+            let mut features = args.features.clone();
+            features.extend(args.upgrade_features.iter().cloned());
+            let new = crate::pvf_check::runtime_code(Path::new(&args.runtime), None, &features)?;
+            Some((new.compressed()?, true))
+        }
+        Some(path) => {
+            let new = crate::pvf_check::runtime_code(
+                Path::new(path),
+                args.upgrade_pvf.as_deref(),
+                &args.upgrade_features,
+            )?;
+            Some((new.compressed()?, true))
+        }
+    };
+    let para = args.para_id.unwrap_or(2001);
+    let builder = Cumulus::new(
+        &code.wasm,
+        para,
+        args.transfers,
+        args.amount,
+        upgrade.as_ref().map(|(new, check_version)| CodeUpgrade {
+            wasm: new.wasm.clone(),
+            at: args.upgrade_at,
+            check_version: *check_version,
+        }),
+    )
+    .context("loading the runtime")?;
+    let collate = Collate::connect(&args.jam_rpc_url, config(args, para), builder)
+        .with_context(|| format!("connecting to {}", args.jam_rpc_url))?;
+    println!(
+        "collating {} (wasm {} B, PVF {} B, spec_version {}) as para {para} on core {} against {}",
+        args.runtime,
+        code.wasm.len(),
+        code.pvf.len(),
+        collate.builder().spec_version()?,
+        collate.core(),
+        args.jam_rpc_url
+    );
+    drive(collate, &code.pvf, upgrade.as_ref().map(|(c, _)| c))
+}
