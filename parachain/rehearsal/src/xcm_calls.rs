@@ -8,7 +8,11 @@
 //!   `EnsureXcmOrigin`'s root fallback gives the location `Here`, so no
 //!   `DescendOrigin` is prepended);
 //! - a native-token reserve transfer to a sibling
-//!   (`PolkadotXcm::limited_reserve_transfer_assets`).
+//!   (`PolkadotXcm::limited_reserve_transfer_assets`);
+//! - what the relay chain's governance sends a para to make a root call
+//!   there (a runtime upgrade's `System::authorize_upgrade`):
+//!   [`governance_transact`], and the same instructions sent by a sibling
+//!   ([`sudo_send`] to `(1, Parachain(id))`), which must not be root.
 
 use parajam_collator::TxFormat;
 use parity_scale_codec::Encode;
@@ -66,6 +70,36 @@ pub fn upward_transact(relay_call: Vec<u8>) -> Xcm<()> {
     ])
 }
 
+/// `[UnpaidExecution, Transact(Superuser, call)]`: a root call on a para,
+/// as relay governance sends it (Polkadot's referenda on system chains:
+/// `XcmPallet::send` with root origin of exactly these instructions); the
+/// para's barrier must let its parent run unpaid and `ParentAsSuperuser`
+/// makes the `Transact` root.
+pub fn superuser_transact(call: Vec<u8>) -> Xcm<()> {
+    Xcm(vec![
+        UnpaidExecution {
+            weight_limit: Unlimited,
+            check_origin: None,
+        },
+        Transact {
+            origin_kind: OriginKind::Superuser,
+            fallback_max_weight: None,
+            call: call.into(),
+        },
+    ])
+}
+
+/// The downward message of [`superuser_transact`] as the relay chain
+/// queues it: a `VersionedXcm` with a trailing `SetTopic` (the relay
+/// chain's router is `WithUniqueTopic`, which appends one; here the
+/// topic is Blake2b-256 of the message without it).
+pub fn governance_transact(call: Vec<u8>) -> Vec<u8> {
+    let mut message = superuser_transact(call);
+    let topic = parajam_crypto::blake2b_256(&VersionedXcm::<()>::from(message.clone()).encode());
+    message.0.push(SetTopic(topic));
+    VersionedXcm::<()>::from(message).encode()
+}
+
 /// `Sudo::sudo(PolkadotXcm::send(dest, message))`: root sends `message`
 /// to `dest` as the para.
 pub fn sudo_send(
@@ -107,6 +141,11 @@ pub fn reserve_transfer_native(
     let assets = VersionedAssets::from(Assets::from(vec![(Here, amount).into()]));
     let args = (dest, beneficiary, assets, 0u32, Unlimited).encode();
     call(tx, XCM_PALLET, "limited_reserve_transfer_assets", &args)
+}
+
+/// Sibling `para`, as a para addresses it: `(1, Parachain(para))`.
+pub fn sibling_location(para: u32) -> Location {
+    Location::new(1, [Parachain(para)])
 }
 
 /// The sovereign account of sibling `para` on a para
