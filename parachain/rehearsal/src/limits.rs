@@ -84,13 +84,66 @@ impl fmt::Display for CodeSizes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "  wasm: {} B, compressed {} (max_code_size, the relay chain's limit on an upload)",
+            "  wasm: {} B, compressed {} (the relay chain's max_code_size, its limit on validation code)",
             self.wasm_uncompressed, self.wasm
         )?;
+        #[allow(clippy::cast_precision_loss)]
+        let percent = if self.pvf.limit == 0 {
+            f64::INFINITY
+        } else {
+            self.pvf.size as f64 * 100.0 / self.pvf.limit as f64
+        };
         write!(
             f,
-            "  PVF artifact: {} (W_C, the paper's limit on service code, for scale: the artifact is a preimage, which the paper does not bound); its request adds {} to the service's threshold balance",
-            self.pvf, self.pvf_deposit
+            "  PVF artifact: {} B, {percent:.1}% of W_C ({} B, the paper's limit on a service's own code: no limit on this artifact, a preimage the service solicits and refine looks up, which the paper does not bound); its request adds {} to the service's threshold balance (B_L per octet)",
+            self.pvf.size, self.pvf.limit, self.pvf_deposit
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `len` octets of wasm (the magic, then octets that do not compress).
+    fn wasm(len: usize) -> Vec<u8> {
+        let mut out = b"\0asm".to_vec();
+        let mut x = 0x9e37_79b9_7f4a_7c15_u64;
+        while out.len() < len {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            out.extend_from_slice(&x.to_le_bytes());
+        }
+        out.truncate(len);
+        out
+    }
+
+    #[test]
+    fn the_compressed_wasm_is_held_to_max_code_size() {
+        let params = ProtocolParameters::FULL;
+        let code = Code::new(wasm(64 * 1024), vec![7; 1000]);
+        let sizes = CodeSizes::of(&code, 1024 * 1024, &params);
+        assert!(sizes.fits(), "{sizes}");
+        assert_eq!(sizes.wasm_uncompressed, 64 * 1024);
+        assert!(sizes.wasm.size > 60 * 1024, "incompressible: {sizes}");
+        let over = CodeSizes::of(&code, 32 * 1024, &params);
+        assert!(!over.fits(), "{over}");
+        assert!(over.to_string().contains("OVER THE LIMIT"), "{over}");
+    }
+
+    #[test]
+    fn the_artifact_is_shown_against_w_c_and_costs_its_deposit() {
+        let params = ProtocolParameters::FULL;
+        let code = Code::new(wasm(1024), vec![7; 5_000_000]);
+        let sizes = CodeSizes::of(&code, 3 * 1024 * 1024, &params);
+        assert_eq!(sizes.pvf.size, 5_000_000);
+        assert_eq!(sizes.pvf.limit, u64::from(params.max_service_code_size));
+        // Over W_C, which bounds service code, not a preimage: it fits.
+        assert!(sizes.fits());
+        assert_eq!(
+            sizes.pvf_deposit,
+            2 * params.deposit_per_item + params.deposit_per_octet * (81 + 5_000_000)
+        );
     }
 }

@@ -183,4 +183,25 @@ mod tests {
         );
         assert_eq!(&sibling_account(2001)[..8], b"sibl\xd1\x07\0\0");
     }
+
+    #[test]
+    fn governance_sends_an_unpaid_superuser_transact_with_its_topic() {
+        use parity_scale_codec::Decode;
+        let call = vec![0, 9, 1, 2, 3];
+        let encoded = governance_transact(call.clone());
+        let VersionedXcm::V5(message) =
+            VersionedXcm::<()>::decode(&mut &encoded[..]).expect("a VersionedXcm")
+        else {
+            panic!("not v5");
+        };
+        let without_topic = superuser_transact(call.clone());
+        assert_eq!(message.0[..2], without_topic.0[..]);
+        assert!(matches!(
+            &message.0[1],
+            Transact { origin_kind: OriginKind::Superuser, call: c, .. } if c.encode() == call.encode()
+        ));
+        let topic = parajam_crypto::blake2b_256(&VersionedXcm::<()>::from(without_topic).encode());
+        assert_eq!(message.0.last(), Some(&SetTopic(topic)));
+        assert_eq!(message.0.len(), 3);
+    }
 }
