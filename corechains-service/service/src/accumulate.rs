@@ -45,18 +45,30 @@
 //! ([`RefineOutput::RegisterBuild`]): it is recorded, and its artifact
 //! solicited. A code upgrade to code `h` runs `h`'s registered build if it
 //! has one (resolved when scheduled and again when due, so a build
-//! registered in between still counts), else `h` itself. Anything else is
-//! rejected with a [`Rejection`], changing nothing.
+//! registered in between still counts), else `h` itself. A downward
+//! message ([`RefineOutput::Downward`]) must come from the registrar scope
+//! too, which stands for the relay chain's governance (its
+//! `XcmPallet::send` with root origin): it is queued on the para's
+//! downward queue at the current timeslot as the relay chain's `dmp`
+//! pallet queues it (the para's MQC head advances; the message's size and
+//! the queue's length within the limits of
+//! [`HrmpConfig::DEFAULT`]), and the para's collator delivers it like any
+//! downward message. What the message does is the para's runtime's
+//! business: a `Transact` with `OriginKind::Superuser` is root on a para
+//! whose XCM configuration converts it (`ParentAsSuperuser`), which is how
+//! relay governance authorizes a runtime upgrade of a para without sudo.
+//! Anything else is rejected with a [`Rejection`], changing nothing.
 
 use alloc::vec::Vec;
 
 use parajam_corechains_types::state::{PendingUpgrade, ServiceConfig, StorageKey};
 use parajam_corechains_types::{
-    AuthConfig, AuthScope, CandidateOutput, Hash, HeadData, InvalidReason, ParaId, PvmBuild,
-    RefineOutput, Registration, ValidationCodeHash,
+    AuthConfig, AuthScope, CandidateOutput, DownwardMessage, Hash, HeadData, InvalidReason, ParaId,
+    PvmBuild, RefineOutput, Registration, ValidationCodeHash,
 };
 use parity_scale_codec::{Decode, DecodeAll, Encode};
 
+use parajam_xcm_adapter::dmp::{self, DownwardError};
 use parajam_xcm_adapter::store::Changes;
 use parajam_xcm_adapter::ump::{self, HrmpCall, UpwardRefusal};
 use parajam_xcm_adapter::{CandidateMessaging, HrmpConfig, MessagingError, Overlay};
@@ -124,6 +136,15 @@ pub enum Event {
         /// The build.
         build: PvmBuild,
     },
+    /// A downward message of the relay chain's governance was queued.
+    DownwardQueued {
+        /// The para.
+        para: ParaId,
+        /// Blake2b-256 of the message.
+        message_hash: Hash,
+        /// The para's downward queue's length after it.
+        queue_len: u32,
+    },
     /// An item was rejected.
     Rejected {
         /// The para it was for (zero when unknown).
@@ -157,6 +178,9 @@ pub enum Rejection {
     /// Its messaging is refused: downward messages processed, HRMP
     /// watermark or horizontal messages.
     Messaging(MessagingError),
+    /// A governance downward message cannot be queued (too large, the
+    /// queue full, or the para not registered).
+    Downward(DownwardError),
     /// It asked for a code upgrade while one is pending.
     UpgradeAlreadyPending,
     /// The candidate's relay parent is in the future or older than
@@ -264,6 +288,13 @@ fn enact<H: AccumulateHost>(
             }
             (ParaId(0), register_build(host, &build, events))
         }
+        RefineOutput::Downward(message) => {
+            let para = message.para_id;
+            if item.authorizer_hash != authorizer_hash(config, service, AuthScope::Registrar) {
+                return (para, Err(Rejection::NotAuthorized));
+            }
+            (para, queue_downward(host, slot, &message, events))
+        }
         RefineOutput::Valid(output) => {
             let para = output.para_id;
             if item.authorizer_hash != authorizer_hash(config, service, AuthScope::Para(para)) {
@@ -311,6 +342,37 @@ fn register_build<H: AccumulateHost>(
     ensure_solicited(host, code, len)?;
     put(host, StorageKey::Build(build.source), build)?;
     events.push(Event::BuildRegistered { build: *build });
+    Ok(())
+}
+
+/// Queues a governance downward message at timeslot `slot`: checked by
+/// the XCM adapter (`dmp::queue`: size, queue length, a registered para),
+/// then written.
+fn queue_downward<H: AccumulateHost>(
+    host: &mut H,
+    slot: u32,
+    message: &DownwardMessage,
+    events: &mut Vec<Event>,
+) -> Result<(), Rejection> {
+    let para = message.para_id;
+    let mut storage = HostStorage(host);
+    let mut overlay = Overlay::new(&mut storage);
+    dmp::queue(
+        &mut overlay,
+        &HrmpConfig::DEFAULT,
+        para,
+        slot,
+        message.message.clone(),
+    )
+    .map_err(Rejection::Downward)?;
+    let queue_len = u32::try_from(overlay.downward_queue(para).len()).unwrap_or(u32::MAX);
+    let changes = overlay.into_changes();
+    commit(host, changes)?;
+    events.push(Event::DownwardQueued {
+        para,
+        message_hash: blake2_256(&message.message),
+        queue_len,
+    });
     Ok(())
 }
 

@@ -1,7 +1,8 @@
 //! The CoreChains authorizer's is-authorized (GP 0.7.2 `Ψ_I`): a work
 //! package is authorized if its configuration is an encoded [`AuthConfig`]
 //! and every work item is for that config's service and within its scope
-//! (candidates of its para, or registrations of paras and PVM builds). The trace is the config.
+//! (candidates of its para, or registrations of paras and PVM builds and
+//! relay-governance downward messages). The trace is the config.
 
 use parajam_corechains_types::{AuthConfig, AuthScope, WorkItemPayload};
 use parity_scale_codec::DecodeAll;
@@ -36,7 +37,9 @@ pub fn is_authorized<'a>(
             (AuthScope::Para(para), WorkItemPayload::Candidate(c)) => c.para_id == para,
             (
                 AuthScope::Registrar,
-                WorkItemPayload::Register(_) | WorkItemPayload::RegisterBuild(_),
+                WorkItemPayload::Register(_)
+                | WorkItemPayload::RegisterBuild(_)
+                | WorkItemPayload::Downward(_),
             ) => true,
             _ => false,
         };

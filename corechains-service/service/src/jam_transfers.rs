@@ -68,3 +68,37 @@
 //! Limits with typed reasons: message size (the channel's), channel
 //! capacity, downward queue size, transfers per report (accumulate's gas:
 //! each `transfer` costs `10 + gas`).
+//!
+//! # Status and what remains (issue 21, item 2)
+//!
+//! In place: the downward half of "in" has its queueing path — a
+//! registrar work package with a [`parajam_corechains_types::DownwardMessage`]
+//! item is appended to a para's downward queue by accumulate with the
+//! `dmp` semantics (`parajam_xcm_adapter::dmp::queue`, typed refusals in
+//! [`crate::accumulate::Rejection::Downward`]), and the collator delivers
+//! it; relay governance's upgrades use it. A transfer-made message would be
+//! queued the same way. Not in place, in the order to build it:
+//!
+//! 1. `AccumulateHost` gains `transfer(dest, amount, gas, memo) -> Result<(),
+//!    TransferRefusal>` (`Ω_T`, index 20; `LOW`/`CASH`/`WHO` as typed
+//!    refusals) and `info(service) -> Option<min_memo_gas>` (`Ω_I`), with
+//!    the service program implementing them through `jam-pvm-common` and
+//!    `testing::MemStorage` recording the transfers;
+//! 2. the program stops dropping `AccumulateItem::Transfer` inputs: they
+//!    become `accumulate::Item`s of a second kind (source service, amount,
+//!    memo), handled as "In" above;
+//! 3. `parajam_xcm_adapter::xcm` decodes `WithdrawAsset`/`DepositAsset`
+//!    fully (a fungible amount of the relay token `(1, Here)` as the para
+//!    sends it, `Wild(AllCounted(1))`, and a beneficiary
+//!    `(0, GeneralIndex(service))` under the relay chain) instead of
+//!    skipping them, and `ump::execute` maps that shape onto a transfer
+//!    (refused with a recorded `UpwardRefusal` otherwise, as today);
+//!    the value leaves the para's sovereign balance, which the service
+//!    would have to keep per para (a `SovereignBalance(para)` entry, funded
+//!    by "In" transfers) so that a para cannot move more than it holds;
+//! 4. the memo layout above, encoded and decoded in
+//!    `parajam-corechains-types`, with the bounce path;
+//! 5. tests: the accumulate rules on `MemStorage` (mapped, refused, bounced,
+//!    over the limits), then end to end on a dev chain with a second,
+//!    minimal service receiving the transfer (its balance read from the
+//!    JAM state), and the reverse direction into a para's downward queue.

@@ -8,7 +8,8 @@
 //!   machine ([`executor`]), serving the Substrate host functions the PVF
 //!   imports ([`host_functions`], table version 2, [`allocator`]);
 //! - **accumulate** ([`accumulate`]) enacts the results: heads, code
-//!   upgrades, message queues, registrations;
+//!   upgrades, message queues, registrations, and the downward messages
+//!   the registrar sends for the relay chain's governance;
 //! - the **authorizer** ([`authorize`]) binds a work package to the para it
 //!   may advance;
 //! - the para's relay chain is emulated: its state per para and timeslot

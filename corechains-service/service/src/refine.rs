@@ -5,7 +5,8 @@
 //! [`RefineOutput::Invalid`], never a panic:
 //!
 //! 1. the payload decodes as a [`WorkItemPayload`] (all of it); a
-//!    registration passes through to accumulate, which checks who sent it;
+//!    registration, a PVM build or a governance downward message passes
+//!    through to accumulate, which checks who sent it;
 //! 2. the item's first extrinsic is the block data, hashing to the
 //!    candidate's `block_data_hash`;
 //! 3. the candidate's anchor is the work context's anchor (its relay
@@ -46,6 +47,7 @@ pub fn refine<H: RefineHost>(host: &mut H, payload: &[u8]) -> RefineOutput {
     let candidate = match payload {
         WorkItemPayload::Register(registration) => return RefineOutput::Register(registration),
         WorkItemPayload::RegisterBuild(build) => return RefineOutput::RegisterBuild(build),
+        WorkItemPayload::Downward(message) => return RefineOutput::Downward(message),
         WorkItemPayload::Candidate(candidate) => candidate,
     };
     let para = candidate.para_id;

@@ -14,8 +14,8 @@ use parajam_corechains_types::state::{
     StorageKey,
 };
 use parajam_corechains_types::{
-    AuthScope, CandidateOutput, HeadData, InvalidReason, NewCode, OutboundHrmpMessage, ParaId,
-    PvmBuild, RefineOutput, Registration, ValidationCodeHash,
+    AuthScope, CandidateOutput, DownwardMessage, HeadData, InvalidReason, NewCode,
+    OutboundHrmpMessage, ParaId, PvmBuild, RefineOutput, Registration, ValidationCodeHash,
 };
 use parajam_xcm_adapter::dmp::DownwardError;
 use parajam_xcm_adapter::hrmp::{OutboundError, WatermarkError};
@@ -470,6 +470,103 @@ fn register_build(s: &mut MemStorage, slot: u32, scope: AuthScope) -> Vec<Event>
         &[item(&RefineOutput::RegisterBuild(BUILD), scope)],
     )
     .expect("no fatal failure")
+}
+
+fn governance_downward(
+    s: &mut MemStorage,
+    slot: u32,
+    scope: AuthScope,
+    msg: &DownwardMessage,
+) -> Vec<Event> {
+    accumulate(
+        s,
+        SERVICE,
+        slot,
+        &[item(&RefineOutput::Downward(msg.clone()), scope)],
+    )
+    .expect("no fatal failure")
+}
+
+#[test]
+fn relay_governance_queues_downward_messages_from_the_registrar_only() {
+    let mut s = storage();
+    let message = DownwardMessage {
+        para_id: PARA,
+        message: vec![5, 8, 1, 2, 3],
+    };
+    let before = s.storage.clone();
+    // A para's package cannot speak for the relay chain's governance.
+    let events = governance_downward(&mut s, 7, AuthScope::Para(PARA), &message);
+    assert_eq!(rejected(&events), vec![Rejection::NotAuthorized]);
+    // Nor can anyone reach a para that is not registered, or send a
+    // message over the downward size limit.
+    let unknown = DownwardMessage {
+        para_id: ParaId(3000),
+        ..message.clone()
+    };
+    let events = governance_downward(&mut s, 7, AuthScope::Registrar, &unknown);
+    assert_eq!(
+        rejected(&events),
+        vec![Rejection::Downward(DownwardError::Unroutable(ParaId(3000)))]
+    );
+    let max = HrmpConfig::DEFAULT.max_downward_message_size;
+    let large = DownwardMessage {
+        para_id: PARA,
+        message: vec![0; max as usize + 1],
+    };
+    let events = governance_downward(&mut s, 7, AuthScope::Registrar, &large);
+    assert_eq!(
+        rejected(&events),
+        vec![Rejection::Downward(DownwardError::ExceedsMaxMessageSize {
+            size: max + 1,
+            max
+        })]
+    );
+    assert_eq!(s.storage, before, "a rejection changes nothing");
+
+    // The registrar's message is queued as the relay chain's dmp pallet
+    // queues it: sent at the timeslot, the MQC head extended over it.
+    let events = governance_downward(&mut s, 7, AuthScope::Registrar, &message);
+    assert_eq!(
+        events,
+        vec![Event::DownwardQueued {
+            para: PARA,
+            message_hash: blake2_256(&message.message),
+            queue_len: 1,
+        }]
+    );
+    assert_eq!(
+        get::<Vec<InboundDownwardMessage>>(&s, StorageKey::DownwardQueue(PARA)),
+        Some(vec![InboundDownwardMessage {
+            sent_at: 7,
+            msg: message.message.clone(),
+        }])
+    );
+    assert_eq!(
+        get::<[u8; 32]>(&s, StorageKey::DmqMqcHead(PARA)),
+        Some(parajam_xcm_adapter::mqc::extend(
+            &[0; 32],
+            7,
+            &message.message
+        ))
+    );
+    // The para's next block must process it (the advancement rule), and
+    // then it leaves the queue.
+    let events = advance(&mut s, output(&[1], &[2]), 8);
+    assert!(matches!(
+        rejected(&events)[..],
+        [Rejection::Messaging(MessagingError::Downward(
+            DownwardError::AdvancementRule { sent_at: 7, .. }
+        ))]
+    ));
+    let mut o = output(&[1], &[2]);
+    o.processed_downward_messages = 1;
+    let events = advance(&mut s, o, 8);
+    assert_eq!(rejected(&events), vec![]);
+    assert_eq!(
+        get::<Vec<InboundDownwardMessage>>(&s, StorageKey::DownwardQueue(PARA)).unwrap_or_default(),
+        vec![]
+    );
 }
 
 #[test]

@@ -56,6 +56,23 @@ pub enum WorkItemPayload {
     /// registrar authorized).
     #[codec(index = 2)]
     RegisterBuild(PvmBuild),
+    /// A downward message from the relay chain's governance to a para
+    /// (only from a package the registrar authorized): what the relay
+    /// chain's `XcmPallet::send` with root origin queues on the para's
+    /// downward queue, e.g. a `Transact` with `OriginKind::Superuser` that
+    /// authorizes a runtime upgrade.
+    #[codec(index = 3)]
+    Downward(DownwardMessage),
+}
+
+/// A message the registrar, standing for the relay chain's governance,
+/// queues on a para's downward queue.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct DownwardMessage {
+    /// The para whose downward queue gets it.
+    pub para_id: ParaId,
+    /// The message: an encoded `VersionedXcm`, as the relay chain sends it.
+    pub message: Vec<u8>,
 }
 
 /// An attestation that `pvf` is the PVM build of `source`: a para's
@@ -110,7 +127,9 @@ pub enum AuthScope {
     /// Every item advances this para.
     #[codec(index = 0)]
     Para(ParaId),
-    /// Every item registers a para.
+    /// Every item registers a para or a PVM build, or is a downward
+    /// message of the relay chain's governance (the registrar stands for
+    /// it).
     #[codec(index = 1)]
     Registrar,
 }
@@ -189,6 +208,9 @@ pub enum RefineOutput {
     /// A PVM build, passed through for accumulate to check and record.
     #[codec(index = 3)]
     RegisterBuild(PvmBuild),
+    /// A downward message, passed through for accumulate to check and queue.
+    #[codec(index = 4)]
+    Downward(DownwardMessage),
 }
 
 /// The work-item payload: one parachain block candidate.

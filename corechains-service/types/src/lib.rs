@@ -44,8 +44,8 @@ use alloc::vec::Vec;
 use parity_scale_codec::{CompactAs, Decode, Encode, Error, Input, MaxEncodedLen};
 
 pub use candidate::{
-    AuthConfig, AuthScope, CandidateOutput, InvalidReason, NewCode, ParachainCandidate, PvmBuild,
-    RefineOutput, Registration, WorkItemPayload,
+    AuthConfig, AuthScope, CandidateOutput, DownwardMessage, InvalidReason, NewCode,
+    ParachainCandidate, PvmBuild, RefineOutput, Registration, WorkItemPayload,
 };
 
 /// A 32-octet hash (Polkadot's `H256`, which SCALE-encodes as its 32 octets).

@@ -19,11 +19,17 @@ use parajam_corechains_types::ValidationParams;
 use parajam_primitives::ProtocolParameters;
 use parajam_pvm::{Pvm, PvmFlavor};
 use parajam_rehearsal::{
-    BlockReport, Candidate, Code, Config, Rehearsal, Scenario, Summary, Upgrade,
+    BlockReport, Candidate, Code, CodeSizes, Config, Rehearsal, Scenario, Summary, Upgrade,
+    UpgradeOrigin,
 };
 use parity_scale_codec::DecodeAll;
 
 use crate::chain_args::BackendChoice;
+
+/// The relay chain's `max_code_size` the service's emulated host
+/// configuration shows a para (Polkadot's 3 MiB).
+const MAX_CODE_SIZE: u32 =
+    parajam_corechains_types::state::AbridgedHostConfiguration::DEFAULT.max_code_size;
 
 /// `parajam pvf check`.
 #[derive(Debug, clap::Args)]
@@ -65,12 +71,25 @@ pub struct CheckArgs {
     /// The block that authorizes the upgrade (the next one applies it).
     #[arg(long, default_value_t = 3)]
     upgrade_at: u32,
+    /// Who authorizes the upgrade: `sudo` (the runtime's sudo key,
+    /// `--sudo`), or `governance` (the relay chain's governance, as for
+    /// Polkadot's system chains, which have no sudo: a downward XCM
+    /// `[UnpaidExecution, Transact(Superuser, System::authorize_upgrade)]`
+    /// queued on the para's downward queue in the CoreChains service; the
+    /// runtime must let its parent run unpaid as superuser).
+    #[arg(long, value_enum, default_value = "sudo")]
+    upgrade_origin: UpgradeOriginChoice,
     /// The dev account holding the runtime's sudo key.
     #[arg(long, default_value = "Alice")]
     sudo: String,
     /// The genesis preset.
     #[arg(long, default_value = "development")]
     preset: String,
+    /// A JSON patch over the preset's genesis config, as a chain spec's
+    /// (`null` removes a field: `'{"sudo":{"key":null}}'` makes a chain
+    /// without a sudo key, as Polkadot's system chains are).
+    #[arg(long)]
+    genesis_patch: Option<String>,
     /// The para id (default: the genesis state's `ParachainInfo`).
     #[arg(long)]
     para_id: Option<u32>,
@@ -101,6 +120,16 @@ pub struct CheckArgs {
     quiet: bool,
 }
 
+/// Who authorizes a rehearsed upgrade.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum UpgradeOriginChoice {
+    /// The runtime's sudo key.
+    Sudo,
+    /// The relay chain's governance, by a downward XCM `Transact` as
+    /// superuser.
+    Governance,
+}
+
 /// Runs `parajam pvf check`.
 pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     let params = match args.params.as_str() {
@@ -127,7 +156,37 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         upgrade_delay: args.upgrade_delay,
         backend: Some(backend),
         refine_gas: args.gas,
+        genesis_patch: args
+            .genesis_patch
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .context("--genesis-patch: not JSON")?,
     };
+    let sizes_of = |code: &Code| CodeSizes::of(code, MAX_CODE_SIZE, &params);
+    let sizes = sizes_of(&code);
+    println!(
+        "code sizes against the limits ({} parameters):\n{sizes}",
+        params.name
+    );
+    if let Some(upgrade) = &upgrade {
+        let new = sizes_of(&upgrade.code);
+        println!("the upgrade's code:\n{new}");
+        if !new.fits() {
+            bail!(
+                "the upgrade's compressed wasm is {} B, over the relay chain's max_code_size ({} B): parachain-system refuses it (TooBig) in the block that applies it",
+                new.wasm.size,
+                new.wasm.limit
+            );
+        }
+    }
+    if !sizes.fits() {
+        bail!(
+            "the runtime's compressed wasm is {} B, over the relay chain's max_code_size ({} B): a relay chain does not register it, and the para could not upgrade to it",
+            sizes.wasm.size,
+            sizes.wasm.limit
+        );
+    }
     let mut rehearsal = Rehearsal::new(code, config).context("setting up the rehearsal")?;
     println!(
         "para {} on a JAM dev chain ({} parameters, PVM {backend:?}), CoreChains service {}",
@@ -219,9 +278,19 @@ fn upgrade(args: &CheckArgs, code: &Code) -> anyhow::Result<Option<Upgrade>> {
         ),
     };
     let new = new.compressed()?;
+    let origin = match args.upgrade_origin {
+        UpgradeOriginChoice::Sudo => UpgradeOrigin::Sudo(args.sudo.clone()),
+        UpgradeOriginChoice::Governance => UpgradeOrigin::Governance,
+    };
     println!(
-        "upgrade: authorized in block {}, applied in block {}: wasm {} B compressed (0x{}), PVF artifact 0x{}{}",
+        "upgrade: authorized in block {} by {}, applied in block {}: wasm {} B compressed (0x{}), PVF artifact 0x{}{}",
         args.upgrade_at,
+        match &origin {
+            UpgradeOrigin::Sudo(name) => format!("sudo ({name})"),
+            UpgradeOrigin::Governance => {
+                "relay governance (a downward Transact as superuser)".to_owned()
+            }
+        },
         args.upgrade_at + 1,
         new.wasm.len(),
         hex::encode(new.wasm_hash()),
@@ -236,7 +305,7 @@ fn upgrade(args: &CheckArgs, code: &Code) -> anyhow::Result<Option<Upgrade>> {
         code: new,
         at: args.upgrade_at,
         check_version,
-        sudo: args.sudo.clone(),
+        origin,
     }))
 }
 
@@ -319,6 +388,7 @@ fn check_povs(
             relay_parent_storage_root: params.relay_parent_storage_root,
             code_hash,
             built: None,
+            relay_proof_size: None,
         };
         let report = rehearsal.check(&candidate)?;
         bar.suspend(|| println!("{}:", path.display()));

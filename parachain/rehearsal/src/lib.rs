@@ -28,6 +28,7 @@
 //! The collator and the legacy path follow the para's code.
 
 pub mod drive;
+pub mod limits;
 pub mod network;
 mod relay_parent;
 mod report;
@@ -44,8 +45,8 @@ use parajam_corechains_types::state::{
     HrmpChannelId, InboundDownwardMessage, InboundHrmpMessage, StorageKey,
 };
 use parajam_corechains_types::{
-    AuthScope, HeadData, ParaId, ParachainCandidate, PvmBuild, RefineOutput, ValidationCodeHash,
-    ValidationParams, WorkItemPayload,
+    AuthScope, DownwardMessage, HeadData, ParaId, ParachainCandidate, PvmBuild, RefineOutput,
+    ValidationCodeHash, ValidationParams, WorkItemPayload,
 };
 use parajam_guarantor::Guaranteed;
 use parajam_primitives::types::{CoreIndex, OpaqueHash, Preimage, WorkExecResult, WorkPackage};
@@ -53,6 +54,8 @@ use parajam_primitives::ProtocolParameters;
 use parajam_pvm::Backend;
 use parity_scale_codec::{Decode, Encode};
 use sp_core::Pair as _;
+
+pub use limits::CodeSizes;
 
 pub use drive::SERVICE;
 pub use relay_parent::RelayParent;
@@ -144,6 +147,10 @@ pub enum RehearsalError {
     /// A registrar package was not enacted.
     #[error("the registrar's package was not enacted: {0}")]
     Registrar(String),
+    /// The relay chain's governance asked the para to authorize an
+    /// upgrade, and after block `0` the para has not authorized it.
+    #[error("block #{0} processed the relay governance's downward Transact, and the para has not authorized the upgrade (does its XCM configuration let the parent run unpaid, as superuser?)")]
+    NotAuthorized(u32),
     /// The para builds `offset` relay blocks behind the tip, and the chain
     /// is not that far yet.
     #[error("the para builds {offset} relay blocks behind the newest, and the chain is at timeslot {now}")]
@@ -225,6 +232,10 @@ pub struct Config {
     pub backend: Option<Backend>,
     /// The refine gas limit of a para's work item (default: `G_R`).
     pub refine_gas: Option<u64>,
+    /// A JSON patch over the preset's genesis config, as a chain spec's
+    /// own patch (`null` removes a field: `{"sudo": {"key": null}}` makes
+    /// a chain without a sudo key, as Polkadot's system chains are).
+    pub genesis_patch: Option<serde_json::Value>,
 }
 
 impl Default for Config {
@@ -236,6 +247,7 @@ impl Default for Config {
             upgrade_delay: 4,
             backend: None,
             refine_gas: None,
+            genesis_patch: None,
         }
     }
 }
@@ -258,6 +270,9 @@ pub struct Candidate {
     pub code_hash: [u8; 32],
     /// The block as built, with the para's state after it.
     pub built: Option<Box<BuiltBlock>>,
+    /// The size of the relay-state proof in its parachain inherent
+    /// (SCALE-encoded), when the rehearsal built it.
+    pub relay_proof_size: Option<u64>,
 }
 
 impl Candidate {
@@ -273,10 +288,27 @@ impl Candidate {
     }
 }
 
-/// A runtime upgrade in a [`Scenario`]: sudo authorizes `code` in block
-/// `at` (frame-system's `authorize_upgrade`, by the `sudo` dev account),
-/// and block `at + 1` applies it (the unsigned
-/// `apply_authorized_upgrade`), which hands it to parachain-system.
+/// Who authorizes an [`Upgrade`] (frame-system's `authorize_upgrade`,
+/// a root call).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpgradeOrigin {
+    /// The runtime's sudo key, held by this dev account:
+    /// `Sudo::sudo(System::authorize_upgrade(..))`, signed.
+    Sudo(String),
+    /// The relay chain's governance, as on Polkadot's system chains (no
+    /// sudo): the registrar, standing for it, queues a downward XCM on the
+    /// para's queue in the CoreChains service ([`Rehearsal::send_downward`]),
+    /// `[UnpaidExecution, Transact(Superuser, System::authorize_upgrade(..)),
+    /// SetTopic]` ([`xcm_calls::governance_transact`]); the para's XCM
+    /// configuration must let its parent run unpaid and dispatch as root
+    /// (`AllowExplicitUnpaidExecutionFrom`, `ParentAsSuperuser`).
+    Governance,
+}
+
+/// A runtime upgrade in a [`Scenario`]: `origin` authorizes `code` in block
+/// `at` (frame-system's `authorize_upgrade`), and block `at + 1` applies
+/// it (the unsigned `apply_authorized_upgrade`, which anyone may submit),
+/// which hands it to parachain-system.
 #[derive(Debug, Clone)]
 pub struct Upgrade {
     /// The new runtime.
@@ -286,8 +318,8 @@ pub struct Upgrade {
     /// Whether the runtime checks the new code's version (`spec_version`
     /// must increase); off for an upgrade to the same runtime.
     pub check_version: bool,
-    /// The sudo key's dev account name.
-    pub sudo: String,
+    /// Who authorizes it.
+    pub origin: UpgradeOrigin,
 }
 
 /// What blocks a [`Rehearsal::run`] makes.
@@ -366,6 +398,7 @@ impl Rehearsal {
     pub fn new(code: Code, config: Config) -> Result<Self, RehearsalError> {
         let options = CollatorOptions {
             preset: config.preset.clone(),
+            genesis_patch: config.genesis_patch.clone(),
             ..CollatorOptions::default()
         };
         let collator = Collator::new(&code.wasm, &options)?;
@@ -519,6 +552,7 @@ impl Rehearsal {
         .with_extrinsics(extrinsics)
         .with_relay_parent_descendants(relay.descendants)
         .with_inbound(downward, horizontal);
+        let relay_proof_size = relay_proof_size(&request);
         let block = self.collator.build_block(&self.parent, &request)?;
         let code_hash = self
             .current_code()
@@ -531,6 +565,7 @@ impl Rehearsal {
             relay_parent_storage_root: block.relay_parent_storage_root.0,
             code_hash,
             built: Some(Box::new(block)),
+            relay_proof_size,
         })
     }
 
@@ -552,22 +587,35 @@ impl Rehearsal {
         for _ in 0..scenario.blocks {
             let n = self.parent.number() + 1;
             let mut extrinsics = self.transfers(scenario.transfers, scenario.amount)?;
+            let mut governance = false;
             if let Some(upgrade) = scenario.upgrade.as_ref() {
                 if n == upgrade.at {
-                    let sudo = parajam_collator::dev_pair(&upgrade.sudo)?;
-                    let nonce = self
-                        .collator
-                        .account_nonce(&self.parent, &sudo.public().0)?
-                        + Self::sent_by(&upgrade.sudo, scenario.transfers);
-                    let (authorize, apply_upgrade) = self.collator.upgrade_extrinsics(
-                        &self.parent,
-                        &sudo,
-                        nonce,
-                        &upgrade.code.wasm,
-                        upgrade.check_version,
-                    )?;
-                    extrinsics.push(authorize);
-                    apply = Some(apply_upgrade);
+                    match &upgrade.origin {
+                        UpgradeOrigin::Sudo(name) => {
+                            let sudo = parajam_collator::dev_pair(name)?;
+                            let nonce = self
+                                .collator
+                                .account_nonce(&self.parent, &sudo.public().0)?
+                                + Self::sent_by(name, scenario.transfers);
+                            let (authorize, apply_upgrade) = self.collator.upgrade_extrinsics(
+                                &self.parent,
+                                &sudo,
+                                nonce,
+                                &upgrade.code.wasm,
+                                upgrade.check_version,
+                            )?;
+                            extrinsics.push(authorize);
+                            apply = Some(apply_upgrade);
+                        }
+                        UpgradeOrigin::Governance => {
+                            apply =
+                                Some(self.governance_authorize(
+                                    &upgrade.code.wasm,
+                                    upgrade.check_version,
+                                )?);
+                            governance = true;
+                        }
+                    }
                 } else if let Some(apply_upgrade) = apply.take() {
                     extrinsics.push(apply_upgrade);
                 }
@@ -580,8 +628,60 @@ impl Rehearsal {
             if !enacted {
                 break;
             }
+            if governance {
+                let code = scenario.upgrade.as_ref().map(|u| u.code.wasm_hash());
+                if self.authorized_upgrade()?.map(|(hash, _)| hash) != code {
+                    return Err(RehearsalError::NotAuthorized(n));
+                }
+            }
         }
         Ok(reports)
+    }
+
+    /// Has the relay chain's governance authorize `code` (`check_version`:
+    /// `authorize_upgrade`, else `authorize_upgrade_without_checks`): the
+    /// downward `[UnpaidExecution, Transact(Superuser, call)]` queued on
+    /// the para's downward queue, for its next block to process; the
+    /// unsigned `apply_authorized_upgrade(code)` that anyone may then
+    /// submit.
+    pub fn governance_authorize(
+        &mut self,
+        code: &[u8],
+        check_version: bool,
+    ) -> Result<Vec<u8>, RehearsalError> {
+        let loaded = self.collator.runtime_at(&self.parent)?;
+        let tx = &loaded.tx;
+        let hash = parajam_crypto::blake2b_256(code);
+        let call = tx.authorize_upgrade(&hash, check_version)?;
+        let apply = tx.bare(&tx.apply_authorized_upgrade(code)?);
+        self.send_downward(xcm_calls::governance_transact(call))?;
+        Ok(apply)
+    }
+
+    /// Queues `message` (an encoded `VersionedXcm`) on the para's
+    /// downward queue as the relay chain's governance does: a registrar
+    /// package with the message ([`WorkItemPayload::Downward`]),
+    /// guaranteed, assured and accumulated; the para's next block gets it
+    /// in its parachain inherent.
+    pub fn send_downward(&mut self, message: Vec<u8>) -> Result<(), RehearsalError> {
+        let payload = WorkItemPayload::Downward(DownwardMessage {
+            para_id: self.para,
+            message,
+        });
+        let package = self.package(AuthScope::Registrar, &payload, &[])?;
+        let guaranteed = self.guarantee(&package, &[], REGISTRAR_CORE)?;
+        self.enact(guaranteed)?;
+        if !logged(&self.chain, self.para, "DownwardQueued") {
+            return Err(RehearsalError::Registrar(self.rejections().join("; ")));
+        }
+        Ok(())
+    }
+
+    /// The upgrade the para's runtime has authorized now
+    /// (frame-system's `AuthorizedUpgrade`: the code hash, and whether the
+    /// version is checked), if any.
+    pub fn authorized_upgrade(&self) -> Result<Option<([u8; 32], bool)>, RehearsalError> {
+        authorized_upgrade(&self.parent)
     }
 
     /// How many of `count` transfers the dev account `name` sends.
@@ -672,6 +772,32 @@ impl Rehearsal {
     fn enact(&mut self, guaranteed: Guaranteed) -> Result<(), RehearsalError> {
         drive::enact(&mut self.chain, guaranteed)
     }
+}
+
+/// The size of the relay-state proof a block built for `request` carries
+/// (the collator proves the same entries).
+pub(crate) fn relay_proof_size(request: &BlockRequest) -> Option<u64> {
+    let proof = parajam_collator::relay_state_proof(&request.relay_state).ok()?;
+    Some(proof.proof.encoded_size() as u64)
+}
+
+/// The storage key of frame-system's `AuthorizedUpgrade`.
+fn authorized_upgrade_key() -> Vec<u8> {
+    use parajam_corechains_service::host_functions::Hasher;
+    [
+        Hasher::Twox128.hash(b"System"),
+        Hasher::Twox128.hash(b"AuthorizedUpgrade"),
+    ]
+    .concat()
+}
+
+/// The upgrade a para's runtime has authorized in `state`
+/// (frame-system's `AuthorizedUpgrade`, a `CodeUpgradeAuthorization`: the
+/// code hash and whether the version is checked), if any.
+pub fn authorized_upgrade(state: &ParaState) -> Result<Option<([u8; 32], bool)>, RehearsalError> {
+    Ok(state
+        .storage(&authorized_upgrade_key())?
+        .and_then(|v| <([u8; 32], bool)>::decode(&mut &v[..]).ok()))
 }
 
 /// The value under `key` in the service's storage on `chain`.
@@ -846,6 +972,7 @@ pub(crate) fn check_candidate(
             size: candidate.pov.len() as u64,
             limit: u64::from(MAX_POV_SIZE),
         },
+        relay_proof: candidate.relay_proof_size,
         head,
         bundle,
         output,

@@ -351,6 +351,7 @@ impl Network {
         }
         .with_extrinsics(extrinsics)
         .with_inbound(downward, horizontal);
+        let relay_proof_size = crate::relay_proof_size(&request);
         let block = para.collator.build_block(&para.parent, &request)?;
         Ok(Candidate {
             number: block.state.number(),
@@ -360,6 +361,7 @@ impl Network {
             relay_parent_storage_root: block.relay_parent_storage_root.0,
             code_hash: self.known.code.pvf_hash(),
             built: Some(Box::new(block)),
+            relay_proof_size,
         })
     }
 

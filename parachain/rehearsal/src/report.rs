@@ -88,6 +88,9 @@ pub struct BlockReport {
     pub diff: Vec<String>,
     /// The PoV (block data) against `max_pov_size`.
     pub pov: Sized,
+    /// The relay-state proof in the PoV's parachain inherent, in octets
+    /// (when the rehearsal built the block).
+    pub relay_proof: Option<u64>,
     /// The new head against the host configuration's `max_head_data_size`.
     pub head: Option<Sized>,
     /// The work package's audit bundle against `W_B`.
@@ -164,6 +167,9 @@ impl fmt::Display for BlockReport {
             self.gas.1,
         )?;
         writeln!(f, "  PoV:   {}", self.pov)?;
+        if let Some(proof) = self.relay_proof {
+            writeln!(f, "  relay-state proof (in the PoV): {proof} B")?;
+        }
         if let Some(head) = self.head {
             writeln!(f, "  head:  {head}")?;
         }
@@ -213,6 +219,12 @@ pub struct Summary {
     pub gas: u64,
     /// Largest PoV.
     pub max_pov: u64,
+    /// Largest work-package bundle, and `W_B`.
+    pub max_bundle: Option<Sized>,
+    /// Most refine gas one block used, and its item's limit.
+    pub max_gas: (u64, u64),
+    /// Largest relay-state proof.
+    pub max_relay_proof: Option<u64>,
     /// Code upgrades enacted.
     pub upgrades: usize,
 }
@@ -234,6 +246,17 @@ impl Summary {
             s.pvm_time += r.pvm_time;
             s.gas += r.gas.0;
             s.max_pov = s.max_pov.max(r.pov.size);
+            if let Some(b) = r.bundle {
+                if s.max_bundle.is_none_or(|m| b.size > m.size) {
+                    s.max_bundle = Some(b);
+                }
+            }
+            if r.gas.0 >= s.max_gas.0 {
+                s.max_gas = r.gas;
+            }
+            if let Some(p) = r.relay_proof {
+                s.max_relay_proof = Some(s.max_relay_proof.unwrap_or(0).max(p));
+            }
             s.upgrades += usize::from(r.upgrade_enacted);
         }
         s
@@ -261,6 +284,24 @@ impl fmt::Display for Summary {
             self.gas,
             self.max_pov
         )?;
+        #[allow(clippy::cast_precision_loss)]
+        let gas_percent = if self.max_gas.1 == 0 {
+            0.0
+        } else {
+            self.max_gas.0 as f64 * 100.0 / self.max_gas.1 as f64
+        };
+        write!(
+            f,
+            "largest per block: refine gas {} ({gas_percent:.1}% of the item's limit {})",
+            self.max_gas.0, self.max_gas.1
+        )?;
+        if let Some(bundle) = self.max_bundle {
+            write!(f, ", work package bundle {bundle} (W_B)")?;
+        }
+        if let Some(proof) = self.max_relay_proof {
+            write!(f, ", relay-state proof {proof} B")?;
+        }
+        writeln!(f)?;
         write!(
             f,
             "{}",

@@ -8,7 +8,11 @@
 //!   `EnsureXcmOrigin`'s root fallback gives the location `Here`, so no
 //!   `DescendOrigin` is prepended);
 //! - a native-token reserve transfer to a sibling
-//!   (`PolkadotXcm::limited_reserve_transfer_assets`).
+//!   (`PolkadotXcm::limited_reserve_transfer_assets`);
+//! - what the relay chain's governance sends a para to make a root call
+//!   there (a runtime upgrade's `System::authorize_upgrade`):
+//!   [`governance_transact`], and the same instructions sent by a sibling
+//!   ([`sudo_send`] to `(1, Parachain(id))`), which must not be root.
 
 use parajam_collator::TxFormat;
 use parity_scale_codec::Encode;
@@ -66,6 +70,36 @@ pub fn upward_transact(relay_call: Vec<u8>) -> Xcm<()> {
     ])
 }
 
+/// `[UnpaidExecution, Transact(Superuser, call)]`: a root call on a para,
+/// as relay governance sends it (Polkadot's referenda on system chains:
+/// `XcmPallet::send` with root origin of exactly these instructions); the
+/// para's barrier must let its parent run unpaid and `ParentAsSuperuser`
+/// makes the `Transact` root.
+pub fn superuser_transact(call: Vec<u8>) -> Xcm<()> {
+    Xcm(vec![
+        UnpaidExecution {
+            weight_limit: Unlimited,
+            check_origin: None,
+        },
+        Transact {
+            origin_kind: OriginKind::Superuser,
+            fallback_max_weight: None,
+            call: call.into(),
+        },
+    ])
+}
+
+/// The downward message of [`superuser_transact`] as the relay chain
+/// queues it: a `VersionedXcm` with a trailing `SetTopic` (the relay
+/// chain's router is `WithUniqueTopic`, which appends one; here the
+/// topic is Blake2b-256 of the message without it).
+pub fn governance_transact(call: Vec<u8>) -> Vec<u8> {
+    let mut message = superuser_transact(call);
+    let topic = parajam_crypto::blake2b_256(&VersionedXcm::<()>::from(message.clone()).encode());
+    message.0.push(SetTopic(topic));
+    VersionedXcm::<()>::from(message).encode()
+}
+
 /// `Sudo::sudo(PolkadotXcm::send(dest, message))`: root sends `message`
 /// to `dest` as the para.
 pub fn sudo_send(
@@ -109,6 +143,11 @@ pub fn reserve_transfer_native(
     call(tx, XCM_PALLET, "limited_reserve_transfer_assets", &args)
 }
 
+/// Sibling `para`, as a para addresses it: `(1, Parachain(para))`.
+pub fn sibling_location(para: u32) -> Location {
+    Location::new(1, [Parachain(para)])
+}
+
 /// The sovereign account of sibling `para` on a para
 /// (`SiblingParachainConvertsVia`: `"sibl" ‖ E(para)`, zero-padded).
 pub fn sibling_account(para: u32) -> [u8; 32] {
@@ -143,5 +182,26 @@ mod tests {
             [vec![60, 2], 2000u32.encode(), 2001u32.encode()].concat()
         );
         assert_eq!(&sibling_account(2001)[..8], b"sibl\xd1\x07\0\0");
+    }
+
+    #[test]
+    fn governance_sends_an_unpaid_superuser_transact_with_its_topic() {
+        use parity_scale_codec::Decode;
+        let call = vec![0, 9, 1, 2, 3];
+        let encoded = governance_transact(call.clone());
+        let VersionedXcm::V5(message) =
+            VersionedXcm::<()>::decode(&mut &encoded[..]).expect("a VersionedXcm")
+        else {
+            panic!("not v5");
+        };
+        let without_topic = superuser_transact(call.clone());
+        assert_eq!(message.0[..2], without_topic.0[..]);
+        assert!(matches!(
+            &message.0[1],
+            Transact { origin_kind: OriginKind::Superuser, call: c, .. } if c.encode() == call.encode()
+        ));
+        let topic = parajam_crypto::blake2b_256(&VersionedXcm::<()>::from(without_topic).encode());
+        assert_eq!(message.0.last(), Some(&SetTopic(topic)));
+        assert_eq!(message.0.len(), 3);
     }
 }

@@ -1,10 +1,20 @@
 //! A minimal XCM configuration: the native token is the only asset (reserve
 //! and fee asset, at `Here`), messages go to the relay chain by UMP and to
 //! siblings by the XCMP queue, and `pallet-xcm` lets accounts send them.
+//!
+//! The relay chain is this chain's superuser, as on the cumulus parachain
+//! template and Polkadot's system chains: a message from the parent (or
+//! its executive plurality) may run unpaid (`UnpaidExecution` first), and
+//! its `Transact` with `OriginKind::Superuser` dispatches as root
+//! (`ParentAsSuperuser`). That is how relay governance upgrades a runtime
+//! without sudo: a downward `[UnpaidExecution, Transact(Superuser,
+//! System::authorize_upgrade(code_hash))]`, then anyone's
+//! `System::apply_authorized_upgrade(code)`. A sibling gets neither: its
+//! unpaid messages stop at the barrier, and no converter makes it root.
 
 use frame_support::{
     parameter_types,
-    traits::{ConstU32, Everything, Nothing},
+    traits::{ConstU32, Contains, Everything, Nothing},
     weights::{IdentityFee, Weight},
 };
 use frame_system::EnsureRoot;
@@ -13,9 +23,10 @@ use polkadot_parachain_primitives::primitives::Sibling;
 use polkadot_runtime_common::xcm_sender::NoPriceForMessageDelivery;
 use xcm::latest::prelude::*;
 use xcm_builder::{
-    AccountId32Aliases, AllowKnownQueryResponses, AllowSubscriptionsFrom,
-    AllowTopLevelPaidExecutionFrom, EnsureXcmOrigin, FixedWeightBounds,
-    FrameTransactionalProcessor, FungibleAdapter, IsConcrete, NativeAsset, ParentIsPreset,
+    AccountId32Aliases, AllowExplicitUnpaidExecutionFrom, AllowKnownQueryResponses,
+    AllowSubscriptionsFrom, AllowTopLevelPaidExecutionFrom, EnsureXcmOrigin, FixedWeightBounds,
+    FrameTransactionalProcessor, FungibleAdapter, IsConcrete, NativeAsset, ParentAsSuperuser,
+    ParentIsPreset,
     SiblingParachainConvertsVia, SignedAccountId32AsNative, SignedToAccountId32,
     SovereignSignedViaLocation, TakeWeightCredit, UsingComponents, WithUniqueTopic,
 };
@@ -55,17 +66,36 @@ pub type LocationToAccountId = (
 pub type AssetTransactor =
     FungibleAdapter<Balances, IsConcrete<NativeLocation>, LocationToAccountId, AccountId, ()>;
 
-/// The dispatch origin of an XCM `Transact`.
+/// The dispatch origin of an XCM `Transact`: the relay chain's
+/// `Superuser` kind is root here (relay governance's upgrades and root
+/// calls).
 pub type XcmOriginToTransactDispatchOrigin = (
     SovereignSignedViaLocation<LocationToAccountId, RuntimeOrigin>,
+    ParentAsSuperuser<RuntimeOrigin>,
     SignedAccountId32AsNative<RelayNetwork, RuntimeOrigin>,
     XcmPassthrough<RuntimeOrigin>,
 );
 
-/// Paid execution, query responses and version subscriptions.
+/// The relay chain, or its executive body (`Plurality { id: Executive }`):
+/// the origins whose messages may run unpaid (the cumulus parachain
+/// template's `ParentOrParentsExecutivePlurality`).
+pub struct ParentOrParentsExecutivePlurality;
+
+impl Contains<Location> for ParentOrParentsExecutivePlurality {
+    fn contains(location: &Location) -> bool {
+        matches!(
+            location.unpack(),
+            (1, []) | (1, [Plurality { id: BodyId::Executive, .. }])
+        )
+    }
+}
+
+/// Paid execution, the relay chain's explicitly unpaid execution (its
+/// governance), query responses and version subscriptions.
 pub type Barrier = (
     TakeWeightCredit,
     AllowTopLevelPaidExecutionFrom<Everything>,
+    AllowExplicitUnpaidExecutionFrom<ParentOrParentsExecutivePlurality>,
     AllowKnownQueryResponses<PolkadotXcm>,
     AllowSubscriptionsFrom<Everything>,
 );
