@@ -4,6 +4,8 @@ mod chain_args;
 mod fuzz_target;
 mod import;
 mod metrics;
+mod net;
+mod net_loop;
 mod pvf;
 mod pvf_build;
 mod pvf_check;

@@ -60,15 +60,21 @@ pub struct RunArgs {
     /// The node's name (in logs and, later, telemetry).
     #[arg(long)]
     name: Option<String>,
-    /// This node's JAMNP-S peer id (networking: not yet used).
+    /// This node's JAMNP-S peer id (the alternative name of its Ed25519
+    /// key): in validator mode, the JIP-5 dev validator of that key.
     #[arg(long)]
     peer_id: Option<String>,
-    /// The JAMNP-S port (networking: not yet used).
+    /// The JAMNP-S (QUIC) port; with it (or `--bootnode`) the node joins
+    /// its peers: it authors only its own slots, by the wall clock.
     #[arg(long)]
     port: Option<u16>,
-    /// Nodes to connect to first (networking: not yet used).
+    /// Nodes to connect to first, `<peer id>@<ip>:<port>`.
     #[arg(long = "bootnode", value_name = "ADDR")]
     bootnodes: Vec<String>,
+    /// With peers: a block is finalized once this many blocks are built on
+    /// it (the interim finality rule, README "Finality").
+    #[arg(long, default_value_t = 3)]
+    finality_depth: u32,
     /// A telemetry endpoint (not yet used).
     #[arg(long, value_name = "HOST:PORT")]
     telemetry: Option<String>,
@@ -139,19 +145,11 @@ fn log_unused(args: &RunArgs, config_path: Option<&PathBuf>) {
             "--config-path",
             config_path.map(|p| p.display().to_string()),
         ),
-        ("--peer-id", args.peer_id.clone()),
-        ("--port", args.port.map(|p| p.to_string())),
         ("--telemetry", args.telemetry.clone()),
-        (
-            "--bootnode",
-            (!args.bootnodes.is_empty()).then(|| args.bootnodes.join(", ")),
-        ),
     ];
     for (flag, value) in unused {
         if let Some(value) = value {
-            tracing::info!(
-                "{flag} {value}: noted; peer networking is not in this node yet (a lone node)"
-            );
+            tracing::info!("{flag} {value}: noted, not used yet");
         }
     }
     if let Some(origins) = &args.rpc_cors {
@@ -159,9 +157,34 @@ fn log_unused(args: &RunArgs, config_path: Option<&PathBuf>) {
     }
 }
 
+/// Whether the node joins peers (`--port` or `--bootnode`).
+fn networked(args: &RunArgs) -> bool {
+    args.port.is_some() || !args.bootnodes.is_empty()
+}
+
+/// The JIP-5 dev validator the node is: `--dev-validator`, else the one
+/// whose key `--peer-id` names.
+fn dev_validator(args: &RunArgs, validators: u16) -> anyhow::Result<Option<u32>> {
+    if let Some(i) = args.dev_validator {
+        return Ok(Some(i));
+    }
+    match (&args.peer_id, networked(args), args.mode) {
+        (Some(id), true, Mode::Validator) => match crate::net::dev_validator_of(id, validators) {
+            Some(i) => Ok(Some(i)),
+            None => anyhow::bail!(
+                "--peer-id {id} is not the key of a JIP-5 dev validator: give --dev-validator I"
+            ),
+        },
+        (None, true, Mode::Validator) => anyhow::bail!(
+            "a validator among peers needs --dev-validator I (or the --peer-id of one)"
+        ),
+        _ => Ok(None),
+    }
+}
+
 /// The validator keys the node holds.
-fn keys(args: &RunArgs, validators: u16) -> DevKeys {
-    match (args.mode, args.dev_validator) {
+fn keys(args: &RunArgs, validators: u16, dev: Option<u32>) -> DevKeys {
+    match (args.mode, dev) {
         (Mode::Ordinary, _) => DevKeys::from_seeds([]),
         (Mode::Validator, Some(i)) => DevKeys::from_seeds([trivial_seed(i)]),
         (Mode::Validator, None) => DevKeys::new(validators),
@@ -216,7 +239,8 @@ pub fn run(
         .backend
         .resolve(&Pvm::new(PvmFlavor::Gp072).context("starting the PVM")?)?;
     let ring = SrsSource::from_env().ring_context(usize::from(params.validators_count))?;
-    let keys = keys(args, params.validators_count);
+    let dev = dev_validator(args, params.validators_count)?;
+    let keys = keys(args, params.validators_count, dev);
     let held = keys.len();
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -241,6 +265,7 @@ pub fn run(
         NodeConfig {
             backend,
             queue_capacity: args.queue_capacity.max(1),
+            finality_depth: networked(args).then_some(args.finality_depth),
             ..NodeConfig::default()
         },
         Some(hook),
@@ -301,6 +326,36 @@ pub fn run(
         tracing::info!("Prometheus metrics on http://{addr}/metrics");
     }
 
+    let mut network = if networked(args) {
+        let secret = match dev {
+            Some(i) if args.mode == Mode::Validator => {
+                crate::net::ed25519_secret(&crate::net::dev_seed(i))
+            }
+            _ => crate::net::node_secret(&data)?,
+        };
+        let config = parajam_network::NetworkConfig {
+            secret,
+            listen: crate::net::listen(args.port.unwrap_or(0)),
+            genesis: parajam_stf::header::header_hash(&spec.genesis_header),
+            params,
+            peers: crate::net::peers(&spec, &args.bootnodes)?,
+        };
+        let known = config.peers.len();
+        let source = Arc::new(parajam_service::StoreSource::new(api.clone()));
+        let (network, events) = parajam_network::Network::start(config, source, runtime.handle())?;
+        tracing::info!(
+            "JAMNP-S on {} as {}, {known} peers known",
+            network
+                .local_addr()
+                .map_or_else(|| "?".into(), |a| a.to_string()),
+            network.id()
+        );
+        Some((network, events, parajam_service::Sync::new()))
+    } else {
+        None
+    };
+    let clock = crate::net::SlotClock::new(Duration::from_millis(args.slot_duration_ms))?;
+
     let period = Duration::from_millis(args.slot_duration_ms);
     let stats = node.stats();
     let stopped = || stop.load(Ordering::SeqCst);
@@ -310,8 +365,31 @@ pub fn run(
             tracing::info!("slot {} reached (--until-slot)", node.next_slot() - 1);
             break;
         }
-        for event in node.serve_until(next, &stopped) {
-            log_event(&event);
+        if let Some((network, events, sync)) = &mut network {
+            // Among peers: the slot is the wall clock's; take submissions
+            // and network events until it starts.
+            let slot = clock.now().saturating_add(1);
+            let deadline = Instant::now() + clock.until(slot);
+            while Instant::now() < deadline && !stopped() {
+                let chunk = deadline.min(Instant::now() + Duration::from_millis(50));
+                for event in node.serve_until(chunk, &stopped) {
+                    log_event(&event);
+                }
+                crate::net_loop::drain(&mut node, network, events, sync);
+            }
+            node.set_next_slot(slot);
+            if let Some(ahead) = sync.ahead(&node) {
+                tracing::info!(
+                    "slot {slot}: syncing (best #{}, a peer is at #{ahead}); not authoring",
+                    node.head_slot()
+                );
+                sync.request(&node, network);
+                continue;
+            }
+        } else {
+            for event in node.serve_until(next, &stopped) {
+                log_event(&event);
+            }
         }
         if stopped() {
             break;
@@ -344,6 +422,9 @@ pub fn run(
                 for (what, why) in &block.dropped {
                     tracing::warn!("{what} dropped: {why}");
                 }
+                if let Some((network, _, _)) = &network {
+                    crate::net_loop::announce(&node, network, block.hash);
+                }
             }
             SlotOutcome::NotOurs { slot } => {
                 tracing::info!("slot {slot}: not ours to author (no key for its sealer)");
@@ -353,15 +434,19 @@ pub fn run(
         let finalized = api.finalized_block();
         metrics.update(&stats, best.slot, finalized.slot);
         tracing::info!(
-            "informant: best #{} ({}), finalized #{} ({}), 0 peers, {} work packages in flight, \
+            "informant: best #{} ({}), finalized #{} ({}), {} peers, {} work packages in flight, \
              {} para heads advanced",
             best.slot,
             short(&best.header_hash),
             finalized.slot,
             short(&finalized.header_hash),
+            network.as_ref().map_or(0, |(n, _, _)| n.peer_count()),
             Stats::get(&stats.in_flight),
             Stats::get(&stats.heads_advanced)
         );
+    }
+    if let Some((mut network, _, _)) = network.take() {
+        network.shutdown();
     }
     server.stop();
     runtime.block_on(server.stopped());

@@ -1,0 +1,76 @@
+//! The node loop's network steps: network events into the node (logged),
+//! and announcements of the blocks the node authors.
+
+use std::sync::mpsc::Receiver;
+
+use parajam_network::{Event, NetStats, Network, Slotted};
+use parajam_primitives::types::HeaderHash;
+use parajam_service::{Node, Sync, SyncEvent};
+use parajam_storage::ChainStore;
+
+/// Takes every network event waiting, logs it and feeds it to `sync`.
+pub fn drain<S: ChainStore + 'static>(
+    node: &mut Node<S>,
+    network: &Network,
+    events: &Receiver<Event>,
+    sync: &mut Sync,
+) {
+    while let Ok(event) = events.try_recv() {
+        match &event {
+            Event::Connected {
+                peer,
+                addr,
+                inbound,
+            } => tracing::info!(
+                "peer {peer} connected ({} {addr})",
+                if *inbound { "from" } else { "to" }
+            ),
+            Event::Disconnected { peer, reason } => {
+                tracing::info!("peer {peer} disconnected: {reason}");
+            }
+            Event::Refused { addr, error } => tracing::warn!(
+                "connection with {addr} refused: {error} ({} refused so far)",
+                NetStats::get(&network.stats().refused)
+            ),
+            Event::Dropped { peer, error } => tracing::warn!(
+                "peer {peer} dropped: {error} ({} dropped so far)",
+                NetStats::get(&network.stats().dropped)
+            ),
+            Event::Handshake { .. } | Event::Announcement { .. } | Event::Blocks { .. } => {}
+        }
+        for outcome in sync.handle(node, network, event) {
+            match outcome {
+                SyncEvent::Imported { hash, slot, peer } => {
+                    tracing::info!("imported block {hash} at slot {slot} from {peer}");
+                }
+                SyncEvent::Rejected { hash, peer, reason } => {
+                    tracing::warn!("block {hash} from {peer} not imported: {reason}");
+                }
+                SyncEvent::RequestFailed { peer, reason } => {
+                    tracing::debug!("block request to {peer} failed: {reason}");
+                }
+            }
+        }
+    }
+    sync.request(node, network);
+}
+
+/// Announces the block `hash` the node authored.
+pub fn announce<S: ChainStore + 'static>(node: &Node<S>, network: &Network, hash: HeaderHash) {
+    let api = node.api();
+    let store = api.store();
+    let Ok(Some(header)) = store.header(&hash) else {
+        return;
+    };
+    let finalized = store.finalized().ok().flatten().map_or(
+        Slotted {
+            hash: HeaderHash::default(),
+            slot: 0,
+        },
+        |f| Slotted {
+            hash: f.hash,
+            slot: f.slot,
+        },
+    );
+    network.announce(&header, finalized);
+}

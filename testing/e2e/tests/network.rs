@@ -1,0 +1,174 @@
+//! Several `parajam run` processes on loopback, one per JIP-5 dev
+//! validator of a `gen-spec` chain (zombienet's config and command line:
+//! `--config-path D --chain D/jam_spec.json run --data-path … --mode
+//! validator --peer-id=… --port=…`), joined over JAMNP-S: each authors its
+//! own slots, they converge on one chain (the same best and finalized block
+//! over JIP-2), a node started late catches up through block requests, and
+//! a node stopped and restarted catches up and goes on.
+
+mod node_common;
+
+use std::net::UdpSocket;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use node_common::{rpc, start, Node};
+use parajam_authoring::ValidatorSecrets;
+use parajam_e2e::parajam_binary;
+use parajam_network::PeerId;
+
+/// Slot length: long enough for a block to reach every node on loopback.
+const SLOT_MS: &str = "1000";
+
+/// `n` UDP ports free on loopback now.
+fn free_ports(n: usize) -> Vec<u16> {
+    let sockets: Vec<UdpSocket> = (0..n)
+        .map(|_| UdpSocket::bind("127.0.0.1:0").expect("a free port"))
+        .collect();
+    sockets
+        .iter()
+        .map(|s| s.local_addr().expect("bound").port())
+        .collect()
+}
+
+/// Writes zombienet's `config.json` for `ports` and runs `gen-spec`; the
+/// config directory.
+fn gen_spec(dir: &Path, ports: &[u16]) {
+    let validators: Vec<String> = ports
+        .iter()
+        .enumerate()
+        .map(|(i, port)| {
+            format!(
+                r#"{{"peer_id":"dev:{i}","bandersnatch":"dev:{i}","net_addr":"127.0.0.1:{port}"}}"#
+            )
+        })
+        .collect();
+    let config = dir.join("config.json");
+    std::fs::write(
+        &config,
+        format!(
+            r#"{{"id":"net","genesis_validators":[{}]}}"#,
+            validators.join(",")
+        ),
+    )
+    .expect("writing the config");
+    let out = Command::new(parajam_binary())
+        .arg("gen-spec")
+        .arg(&config)
+        .arg(dir.join("jam_spec.json"))
+        .output()
+        .expect("running gen-spec");
+    assert!(out.status.success(), "{out:?}");
+}
+
+/// Validator `i` as zombienet starts it.
+fn validator(dir: &Path, i: usize, port: u16) -> Node {
+    let key = ValidatorSecrets::dev(u32::try_from(i).expect("small")).ed25519_public();
+    let config = dir.to_str().expect("utf-8");
+    let spec = dir.join("jam_spec.json");
+    start(
+        &[
+            "--config-path",
+            config,
+            "--chain",
+            spec.to_str().expect("utf-8"),
+        ],
+        &dir.join(format!("node{i}")),
+        &[
+            "--mode",
+            "validator",
+            &format!("--peer-id={}", PeerId(key.0)),
+            &format!("--port={port}"),
+            "--slot-duration-ms",
+            SLOT_MS,
+        ],
+    )
+}
+
+/// `(header_hash, slot)` of `method`'s block.
+fn block(addr: &str, method: &str) -> (String, u64) {
+    let response = rpc(addr, method, "[]");
+    let hash = response
+        .split(r#""header_hash":""#)
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap_or_else(|| panic!("{method}: {response}"))
+        .to_string();
+    let slot = response
+        .split(r#""slot":"#)
+        .nth(1)
+        .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("{method}: {response}"));
+    (hash, slot)
+}
+
+/// Waits (bounded) until every node in `addrs` reports the same `method`
+/// block, above `above`; that block.
+fn converge(addrs: &[String], method: &str, above: u64) -> (String, u64) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let blocks: Vec<(String, u64)> = addrs.iter().map(|a| block(a, method)).collect();
+        if blocks[0].1 > above && blocks.iter().all(|b| *b == blocks[0]) {
+            return blocks[0].clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the nodes' {method} did not converge: {blocks:?}"
+        );
+        std::thread::sleep(Duration::from_millis(150));
+    }
+}
+
+#[test]
+fn validators_on_loopback_grow_one_chain_and_late_and_restarted_nodes_catch_up() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ports = free_ports(6);
+    gen_spec(dir.path(), &ports);
+
+    // Five of the six validators start together.
+    let mut nodes: Vec<Node> = (0..5).map(|i| validator(dir.path(), i, ports[i])).collect();
+    let addrs: Vec<String> = nodes.iter_mut().map(Node::rpc_addr).collect();
+    for node in &mut nodes {
+        node.wait_for("peer e");
+    }
+    // Blocks by several authors: each node imports its peers' blocks.
+    nodes[0].wait_for("imported block");
+    nodes[1].wait_for("imported block");
+    let (best, best_slot) = converge(&addrs, "bestBlock", 0);
+    let (finalized, final_slot) = converge(&addrs, "finalizedBlock", 0);
+    assert!(final_slot < best_slot, "{finalized} {best}");
+    let authored: usize = nodes
+        .iter()
+        .filter(|n| n.log().contains(" at slot ") && n.log().contains("state root"))
+        .count();
+    assert!(authored >= 2, "fewer than two nodes authored");
+
+    // The sixth starts late: it asks for the chain and joins it.
+    let mut late = validator(dir.path(), 5, ports[5]);
+    let late_addr = late.rpc_addr();
+    late.wait_for("imported block");
+    let mut all = addrs.clone();
+    all.push(late_addr);
+    let (_, caught_up) = converge(&all, "bestBlock", best_slot);
+    assert!(caught_up > best_slot);
+
+    // One is stopped, the others go on; restarted, it catches up.
+    nodes[2].signal("TERM");
+    assert!(nodes[2].wait_exit(), "{}", nodes[2].log());
+    let (_, without) = converge(&[all[0].clone(), all[1].clone()], "bestBlock", caught_up);
+    nodes[2] = validator(dir.path(), 2, ports[2]);
+    all[2] = nodes[2].rpc_addr();
+    nodes[2].wait_for("resuming at block");
+    let (_, after) = converge(&all, "bestBlock", without);
+    let (_, finalized_after) = converge(&all, "finalizedBlock", final_slot);
+    assert!(finalized_after < after);
+    for node in nodes.iter().chain(std::iter::once(&late)) {
+        assert!(
+            !node.log().contains("dropped:"),
+            "a peer was dropped:\n{}",
+            node.log()
+        );
+    }
+}
