@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context};
 use parajam_authoring::keys::ED25519_DERIVATION;
-use parajam_authoring::{trivial_seed, ValidatorSecrets};
+use parajam_authoring::ValidatorSecrets;
 use parajam_network::{PeerAddr, PeerId};
 use parajam_spec::{Bootnode, ChainSpec};
 
@@ -46,9 +46,42 @@ pub fn node_secret(data: &Path) -> anyhow::Result<[u8; 32]> {
     Ok(secret)
 }
 
-/// The seed of dev validator `i` (JIP-5 `trivial_seed`).
-pub fn dev_seed(i: u32) -> [u8; 32] {
-    trivial_seed(i)
+/// The seed, among the files zombienet-sdk writes for its JAM nodes
+/// (`<config dir>/<chain>/keys/<node>.seed`: 32 octets, or 64 hex digits),
+/// whose JIP-5 Ed25519 key is `peer_id` (an alternative name).
+pub fn seed_file_of(config: &Path, peer_id: &str) -> Option<[u8; 32]> {
+    let id = PeerId::from_alt_name(peer_id)?;
+    let chains = std::fs::read_dir(config).ok()?;
+    for chain in chains.flatten() {
+        let Ok(files) = std::fs::read_dir(chain.path().join("keys")) else {
+            continue;
+        };
+        for file in files.flatten() {
+            let path = file.path();
+            if path.extension().is_none_or(|e| e != "seed") {
+                continue;
+            }
+            let Ok(bytes) = std::fs::read(&path) else {
+                continue;
+            };
+            let seed: Option<[u8; 32]> = match bytes.len() {
+                32 => bytes.try_into().ok(),
+                _ => hex::decode(
+                    String::from_utf8_lossy(&bytes)
+                        .trim()
+                        .trim_start_matches("0x"),
+                )
+                .ok()
+                .and_then(|b| b.try_into().ok()),
+            };
+            if let Some(seed) = seed {
+                if ValidatorSecrets::from_seed(seed).ed25519_public().0 == id.0 {
+                    return Some(seed);
+                }
+            }
+        }
+    }
+    None
 }
 
 /// An address as a socket dials it: IPv4-mapped IPv6 as IPv4.
@@ -142,6 +175,7 @@ impl SlotClock {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use parajam_authoring::trivial_seed;
 
     #[test]
     fn a_dev_validators_alt_name_finds_it() {
@@ -154,8 +188,23 @@ mod tests {
     }
 
     #[test]
+    fn zombienets_seed_file_gives_the_key_of_its_peer_id() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let keys = dir.path().join("jam-chain").join("keys");
+        std::fs::create_dir_all(&keys).expect("dirs");
+        let alice = parajam_crypto::blake2b_256(b"Alice");
+        let bob = parajam_crypto::blake2b_256(b"Bob");
+        std::fs::write(keys.join("alice.seed"), alice).expect("written");
+        std::fs::write(keys.join("bob.seed"), hex::encode(bob)).expect("written");
+        let id = |seed: [u8; 32]| PeerId(ValidatorSecrets::from_seed(seed).ed25519_public().0);
+        assert_eq!(seed_file_of(dir.path(), &id(alice).alt_name()), Some(alice));
+        assert_eq!(seed_file_of(dir.path(), &id(bob).alt_name()), Some(bob));
+        assert_eq!(seed_file_of(dir.path(), &PeerId([1; 32]).alt_name()), None);
+    }
+
+    #[test]
     fn the_network_key_is_the_validators_ed25519_key() {
-        let secret = ed25519_secret(&dev_seed(3));
+        let secret = ed25519_secret(&trivial_seed(3));
         let id = parajam_network::Identity::from_secret(&secret)
             .expect("an identity")
             .id();

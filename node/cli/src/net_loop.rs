@@ -46,6 +46,11 @@ pub fn drain<S: ChainStore + 'static>(
                 SyncEvent::Rejected { hash, peer, reason } => {
                     tracing::warn!("block {hash} from {peer} not imported: {reason}");
                 }
+                SyncEvent::Rewound { hash, slot } => {
+                    tracing::info!(
+                        "switching forks: back to the finalized block {hash} (slot {slot})"
+                    );
+                }
                 SyncEvent::RequestFailed { peer, reason } => {
                     tracing::debug!("block request to {peer} failed: {reason}");
                 }

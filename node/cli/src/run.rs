@@ -79,8 +79,10 @@ pub struct RunArgs {
     #[arg(long, value_name = "HOST:PORT")]
     telemetry: Option<String>,
     /// The JIP-2 RPC port (0: any free port).
-    #[arg(long, default_value_t = parajam_rpc::DEFAULT_PORT)]
-    rpc_port: u16,
+    /// (default 19800; among peers without the flag, as zombienet starts
+    /// validators, a port already taken means no RPC server, with a warning)
+    #[arg(long)]
+    rpc_port: Option<u16>,
     /// Listen for RPC on every interface instead of loopback only.
     #[arg(long)]
     rpc_external: bool,
@@ -140,13 +142,13 @@ fn short(hash: &parajam_rpc::Hash) -> String {
 }
 
 fn log_unused(args: &RunArgs, config_path: Option<&PathBuf>) {
-    let unused = [
-        (
-            "--config-path",
-            config_path.map(|p| p.display().to_string()),
-        ),
-        ("--telemetry", args.telemetry.clone()),
-    ];
+    let unused = [("--telemetry", args.telemetry.clone())];
+    if let Some(dir) = config_path {
+        tracing::info!(
+            "--config-path {}: read for zombienet's seed files only",
+            dir.display()
+        );
+    }
     for (flag, value) in unused {
         if let Some(value) = value {
             tracing::info!("{flag} {value}: noted, not used yet");
@@ -162,19 +164,31 @@ fn networked(args: &RunArgs) -> bool {
     args.port.is_some() || !args.bootnodes.is_empty()
 }
 
-/// The JIP-5 dev validator the node is: `--dev-validator`, else the one
-/// whose key `--peer-id` names.
-fn dev_validator(args: &RunArgs, validators: u16) -> anyhow::Result<Option<u32>> {
+/// The JIP-5 seed of the validator the node is: `--dev-validator i`'s
+/// trivial seed; else, among peers, the one whose Ed25519 key `--peer-id`
+/// names: a dev validator's, or one of the seed files zombienet writes
+/// under `--config-path` (`<chain>/keys/<node>.seed`).
+fn validator_seed(
+    args: &RunArgs,
+    validators: u16,
+    config_path: Option<&PathBuf>,
+) -> anyhow::Result<Option<[u8; 32]>> {
     if let Some(i) = args.dev_validator {
-        return Ok(Some(i));
+        return Ok(Some(trivial_seed(i)));
     }
     match (&args.peer_id, networked(args), args.mode) {
-        (Some(id), true, Mode::Validator) => match crate::net::dev_validator_of(id, validators) {
-            Some(i) => Ok(Some(i)),
-            None => anyhow::bail!(
-                "--peer-id {id} is not the key of a JIP-5 dev validator: give --dev-validator I"
-            ),
-        },
+        (Some(id), true, Mode::Validator) => {
+            if let Some(i) = crate::net::dev_validator_of(id, validators) {
+                return Ok(Some(trivial_seed(i)));
+            }
+            if let Some(seed) = config_path.and_then(|dir| crate::net::seed_file_of(dir, id)) {
+                return Ok(Some(seed));
+            }
+            anyhow::bail!(
+                "--peer-id {id} is neither a JIP-5 dev validator's key nor that of a seed file \
+                 under --config-path: give --dev-validator I"
+            )
+        }
         (None, true, Mode::Validator) => anyhow::bail!(
             "a validator among peers needs --dev-validator I (or the --peer-id of one)"
         ),
@@ -183,10 +197,10 @@ fn dev_validator(args: &RunArgs, validators: u16) -> anyhow::Result<Option<u32>>
 }
 
 /// The validator keys the node holds.
-fn keys(args: &RunArgs, validators: u16, dev: Option<u32>) -> DevKeys {
-    match (args.mode, dev) {
+fn keys(args: &RunArgs, validators: u16, seed: Option<[u8; 32]>) -> DevKeys {
+    match (args.mode, seed) {
         (Mode::Ordinary, _) => DevKeys::from_seeds([]),
-        (Mode::Validator, Some(i)) => DevKeys::from_seeds([trivial_seed(i)]),
+        (Mode::Validator, Some(seed)) => DevKeys::from_seeds([seed]),
         (Mode::Validator, None) => DevKeys::new(validators),
     }
 }
@@ -239,8 +253,8 @@ pub fn run(
         .backend
         .resolve(&Pvm::new(PvmFlavor::Gp072).context("starting the PVM")?)?;
     let ring = SrsSource::from_env().ring_context(usize::from(params.validators_count))?;
-    let dev = dev_validator(args, params.validators_count)?;
-    let keys = keys(args, params.validators_count, dev);
+    let seed = validator_seed(args, params.validators_count, config_path)?;
+    let keys = keys(args, params.validators_count, seed);
     let held = keys.len();
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -296,14 +310,25 @@ pub fn run(
         IpAddr::V4(Ipv4Addr::LOCALHOST)
     };
     let config = RpcConfig {
-        addr: SocketAddr::new(host, args.rpc_port),
+        addr: SocketAddr::new(host, args.rpc_port.unwrap_or(parajam_rpc::DEFAULT_PORT)),
         max_connections: args.rpc_max_connections,
         ..RpcConfig::default()
     };
     let extra =
         parajam_service::collator_rpc::methods(api.clone()).context("the parajam_* RPC methods")?;
-    let server = runtime.block_on(parajam_rpc::start_with(&config, api.clone(), extra))?;
-    tracing::info!("JIP-2 RPC on ws://{}", server.local_addr());
+    let server = match runtime.block_on(parajam_rpc::start_with(&config, api.clone(), extra)) {
+        Ok(server) => {
+            tracing::info!("JIP-2 RPC on ws://{}", server.local_addr());
+            Some(server)
+        }
+        // zombienet gives validators no `--rpc-port`: several on one host
+        // cannot all have the default.
+        Err(e) if args.rpc_port.is_none() && networked(args) => {
+            tracing::warn!("no JIP-2 RPC server ({e}); give --rpc-port for one");
+            None
+        }
+        Err(e) => return Err(e.into()),
+    };
     if args.no_prometheus {
         tracing::info!("no Prometheus metrics (--no-prometheus)");
     } else {
@@ -327,10 +352,8 @@ pub fn run(
     }
 
     let mut network = if networked(args) {
-        let secret = match dev {
-            Some(i) if args.mode == Mode::Validator => {
-                crate::net::ed25519_secret(&crate::net::dev_seed(i))
-            }
+        let secret = match seed {
+            Some(seed) if args.mode == Mode::Validator => crate::net::ed25519_secret(&seed),
             _ => crate::net::node_secret(&data)?,
         };
         let config = parajam_network::NetworkConfig {
@@ -355,6 +378,7 @@ pub fn run(
         None
     };
     let clock = crate::net::SlotClock::new(Duration::from_millis(args.slot_duration_ms))?;
+    let joined = Instant::now();
 
     let period = Duration::from_millis(args.slot_duration_ms);
     let stats = node.stats();
@@ -378,6 +402,13 @@ pub fn run(
                 crate::net_loop::drain(&mut node, network, events, sync);
             }
             node.set_next_slot(slot);
+            if !sync.may_author(
+                joined.elapsed(),
+                parajam_network::service::PREFERRED_INITIATOR_GRACE * 2,
+            ) {
+                tracing::info!("slot {slot}: waiting to hear from a peer before authoring");
+                continue;
+            }
             if let Some(ahead) = sync.ahead(&node) {
                 tracing::info!(
                     "slot {slot}: syncing (best #{}, a peer is at #{ahead}); not authoring",
@@ -448,8 +479,10 @@ pub fn run(
     if let Some((mut network, _, _)) = network.take() {
         network.shutdown();
     }
-    server.stop();
-    runtime.block_on(server.stopped());
+    if let Some(server) = server {
+        server.stop();
+        runtime.block_on(server.stopped());
+    }
     let best = api.best_block();
     let root = api.state_root(&best.header_hash).ok();
     drop(api);

@@ -137,6 +137,13 @@ pub enum SyncEvent {
         /// Why.
         reason: String,
     },
+    /// The head went back to the finalized block to take a peer's fork.
+    Rewound {
+        /// The block.
+        hash: HeaderHash,
+        /// Its slot.
+        slot: TimeSlot,
+    },
     /// A request got no blocks.
     RequestFailed {
         /// Asked of whom.
@@ -154,12 +161,24 @@ pub struct Sync {
     /// Peers that had nothing for us since they last told us of a block.
     exhausted: HashSet<PeerId>,
     in_flight: Option<(PeerId, Instant)>,
+    /// Peers whose chain does not hold our head: asked from our finalized block.
+    forked: HashSet<PeerId>,
+    /// Requests out from our finalized block: `(peer, block)`.
+    from_finalized: HashSet<(PeerId, HeaderHash)>,
+    /// Whether any peer has told us its chain yet.
+    heard: bool,
 }
 
 impl Sync {
     /// A node with no peers yet.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Whether the node may author: a peer has told it its chain, or it
+    /// has waited `patience` for one (the first node of a network).
+    pub fn may_author(&self, waited: Duration, patience: Duration) -> bool {
+        self.heard || waited >= patience
     }
 
     /// The highest slot a peer is at, if above the node's head.
@@ -191,6 +210,7 @@ impl Sync {
         let mut out = Vec::new();
         match event {
             Event::Handshake { peer, handshake } => {
+                self.heard = true;
                 for leaf in handshake.leaves {
                     self.note(peer, leaf);
                 }
@@ -215,17 +235,57 @@ impl Sync {
                     self.in_flight = None;
                 }
             }
-            Event::Blocks { peer, result, .. } => {
+            Event::Blocks {
+                peer,
+                request,
+                result,
+            } => {
                 if self.in_flight.is_some_and(|(p, _)| p == peer) {
                     self.in_flight = None;
                 }
+                let from_finalized = self.from_finalized.remove(&(peer, request.hash));
                 match result {
                     Ok(blocks) if blocks.is_empty() => {
                         self.exhausted.insert(peer);
                     }
-                    Ok(blocks) => self.import(node, network, peer, &blocks, &mut out),
+                    Ok(blocks) => {
+                        if from_finalized {
+                            // The peer's chain from our finalized block:
+                            // switch to it if it is ahead of ours (and our
+                            // finalized block has not moved meanwhile).
+                            let tip = blocks.last().map_or(0, |b| b.header.slot);
+                            let finalized = node.api().store().finalized().ok().flatten();
+                            if tip <= node.head_slot()
+                                || finalized.is_none_or(|f| f.hash != request.hash)
+                            {
+                                self.exhausted.insert(peer);
+                                return out;
+                            }
+                            match node.rewind_to(request.hash) {
+                                Ok(slot) => out.push(SyncEvent::Rewound {
+                                    hash: request.hash,
+                                    slot,
+                                }),
+                                Err(e) => {
+                                    out.push(SyncEvent::RequestFailed {
+                                        peer,
+                                        reason: e.to_string(),
+                                    });
+                                    return out;
+                                }
+                            }
+                        }
+                        self.forked.remove(&peer);
+                        self.import(node, network, peer, &blocks, &mut out);
+                    }
                     Err(e) => {
-                        self.exhausted.insert(peer);
+                        if !from_finalized && !self.forked.contains(&peer) {
+                            // Our head is not on its chain: ask from our
+                            // finalized block next time.
+                            self.forked.insert(peer);
+                        } else {
+                            self.exhausted.insert(peer);
+                        }
                         out.push(SyncEvent::RequestFailed {
                             peer,
                             reason: e.to_string(),
@@ -296,16 +356,24 @@ impl Sync {
         let Some((&peer, _)) = self
             .best
             .iter()
-            .filter(|(p, b)| b.slot > head && !self.exhausted.contains(p))
+            .filter(|(p, b)| b.slot > head && !self.exhausted.contains(*p))
             .max_by_key(|(_, b)| b.slot)
         else {
             return;
+        };
+        let finalized = node.api().store().finalized().ok().flatten();
+        let from = match finalized {
+            Some(f) if self.forked.contains(&peer) => {
+                self.from_finalized.insert((peer, f.hash));
+                f.hash
+            }
+            _ => node.head(),
         };
         self.in_flight = Some((peer, Instant::now()));
         network.request_blocks(
             peer,
             BlockRequest {
-                hash: node.head(),
+                hash: from,
                 direction: Direction::Ascending,
                 max_blocks: BATCH,
             },

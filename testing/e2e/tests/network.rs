@@ -18,8 +18,9 @@ use parajam_authoring::ValidatorSecrets;
 use parajam_e2e::parajam_binary;
 use parajam_network::PeerId;
 
-/// Slot length: long enough for a block to reach every node on loopback.
-const SLOT_MS: &str = "1000";
+/// Slot length: long enough for a block to reach and be imported by every
+/// node on a loaded 2-core machine, so that the nodes agree between blocks.
+const SLOT_MS: &str = "2000";
 
 /// `n` UDP ports free on loopback now.
 fn free_ports(n: usize) -> Vec<u16> {
@@ -117,7 +118,7 @@ fn converge(addrs: &[String], method: &str, above: u64) -> (String, u64) {
             Instant::now() < deadline,
             "the nodes' {method} did not converge: {blocks:?}"
         );
-        std::thread::sleep(Duration::from_millis(150));
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
@@ -127,47 +128,49 @@ fn validators_on_loopback_grow_one_chain_and_late_and_restarted_nodes_catch_up()
     let ports = free_ports(6);
     gen_spec(dir.path(), &ports);
 
-    // Five of the six validators start together.
-    let mut nodes: Vec<Node> = (0..5).map(|i| validator(dir.path(), i, ports[i])).collect();
+    // Four of the six validators start together.
+    let mut nodes: Vec<Node> = (0..4).map(|i| validator(dir.path(), i, ports[i])).collect();
     let addrs: Vec<String> = nodes.iter_mut().map(Node::rpc_addr).collect();
     for node in &mut nodes {
         node.wait_for("peer e");
     }
-    // Blocks by several authors: each node imports its peers' blocks.
-    nodes[0].wait_for("imported block");
-    nodes[1].wait_for("imported block");
+    // Each imports a block another authored: several authors, one chain.
+    for node in &mut nodes {
+        node.wait_for("imported block");
+    }
     let (best, best_slot) = converge(&addrs, "bestBlock", 0);
     let (finalized, final_slot) = converge(&addrs, "finalizedBlock", 0);
     assert!(final_slot < best_slot, "{finalized} {best}");
-    let authored: usize = nodes
-        .iter()
-        .filter(|n| n.log().contains(" at slot ") && n.log().contains("state root"))
-        .count();
-    assert!(authored >= 2, "fewer than two nodes authored");
 
-    // The sixth starts late: it asks for the chain and joins it.
-    let mut late = validator(dir.path(), 5, ports[5]);
+    // The fifth starts late: it asks for the chain and joins it.
+    let mut late = validator(dir.path(), 4, ports[4]);
     let late_addr = late.rpc_addr();
     late.wait_for("imported block");
     let mut all = addrs.clone();
     all.push(late_addr);
     let (_, caught_up) = converge(&all, "bestBlock", best_slot);
-    assert!(caught_up > best_slot);
 
     // One is stopped, the others go on; restarted, it catches up.
-    nodes[2].signal("TERM");
-    assert!(nodes[2].wait_exit(), "{}", nodes[2].log());
-    let (_, without) = converge(&[all[0].clone(), all[1].clone()], "bestBlock", caught_up);
-    nodes[2] = validator(dir.path(), 2, ports[2]);
-    all[2] = nodes[2].rpc_addr();
-    nodes[2].wait_for("resuming at block");
+    nodes[1].signal("TERM");
+    assert!(nodes[1].wait_exit(), "{}", nodes[1].log());
+    let others = [
+        all[0].clone(),
+        all[2].clone(),
+        all[3].clone(),
+        all[4].clone(),
+    ];
+    let (_, without) = converge(&others, "bestBlock", caught_up);
+    nodes[1] = validator(dir.path(), 1, ports[1]);
+    all[1] = nodes[1].rpc_addr();
+    nodes[1].wait_for("resuming at block");
+    nodes[1].wait_for("imported block");
     let (_, after) = converge(&all, "bestBlock", without);
     let (_, finalized_after) = converge(&all, "finalizedBlock", final_slot);
     assert!(finalized_after < after);
     for node in nodes.iter().chain(std::iter::once(&late)) {
         assert!(
-            !node.log().contains("dropped:"),
-            "a peer was dropped:\n{}",
+            !node.log().contains("dropped:") && !node.log().contains("refused"),
+            "a peer was dropped or refused:\n{}",
             node.log()
         );
     }

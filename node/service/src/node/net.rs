@@ -1,8 +1,9 @@
 //! The node among peers: blocks authored by other validators imported on
 //! the head, the interim finality rule, and the slot set by the wall clock.
 
-use parajam_primitives::types::{Block, HeaderHash, TimeSlot};
+use parajam_primitives::types::{Block, CoreIndex, HeaderHash, TimeSlot};
 use parajam_rpc::{BlockDescriptor, NodeEvent};
+use parajam_state::State;
 use parajam_storage::{ChainStore, NewBlock};
 
 use super::{hash, Node, NodeError};
@@ -109,6 +110,56 @@ impl<S: ChainStore + 'static> Node<S> {
             slot,
             accumulated,
         })
+    }
+
+    /// Moves the head back to the stored block `to` (the finalized block,
+    /// before switching to a peer's fork): its state is loaded, it becomes
+    /// the best block; the blocks above it stay stored until finality
+    /// prunes them.
+    pub fn rewind_to(&mut self, to: HeaderHash) -> Result<TimeSlot, NodeError> {
+        let store = self.api.store();
+        let params = *self.chain.params();
+        let info = store
+            .block_info(&to)?
+            .ok_or_else(|| NodeError::Incomplete(format!("block {to}")))?;
+        let keyvals = store
+            .state(&to)?
+            .ok_or_else(|| NodeError::Incomplete(format!("the state of block {to}")))?;
+        let state = State::from_key_values(&keyvals, &params)
+            .map_err(|e| NodeError::State(e.to_string()))?;
+        let horizon = info.slot.saturating_sub(params.max_lookup_anchor_age);
+        let mut ancestry = Vec::new();
+        let mut cursor = to;
+        while let Some(i) = store.block_info(&cursor)? {
+            if i.slot < horizon {
+                break;
+            }
+            ancestry.push((i.slot, cursor));
+            if i.slot == 0 {
+                break;
+            }
+            cursor = i.parent;
+        }
+        ancestry.reverse();
+        self.chain.rewind(state, to, ancestry);
+        store.set_best(&to)?;
+        self.api.notify(NodeEvent::Best(BlockDescriptor {
+            header_hash: hash(to),
+            slot: info.slot,
+        }));
+        // Reports pending availability are the rewound state's.
+        self.pending = self
+            .chain
+            .state()
+            .availability
+            .iter()
+            .enumerate()
+            .filter_map(|(core, a)| {
+                let a = a.as_ref()?;
+                Some((CoreIndex::try_from(core).ok()?, a.report.package_spec.hash))
+            })
+            .collect();
+        Ok(info.slot)
     }
 
     /// Finality after `head` (just stored, `descriptor`) became best: on a
