@@ -161,12 +161,12 @@ impl SlotClock {
     }
 
     /// The slot now.
-    pub fn now(&self) -> u32 {
+    pub fn now(self) -> u32 {
         u32::try_from(Self::since_era_ms() / self.period_ms).unwrap_or(u32::MAX)
     }
 
     /// How long until slot `slot` starts (zero if it has).
-    pub fn until(&self, slot: u32) -> Duration {
+    pub fn until(self, slot: u32) -> Duration {
         let start = u64::from(slot) * self.period_ms;
         Duration::from_millis(start.saturating_sub(Self::since_era_ms()))
     }
