@@ -79,3 +79,69 @@ pub fn announce<S: ChainStore + 'static>(node: &Node<S>, network: &Network, hash
     );
     network.announce(&header, finalized);
 }
+
+/// Reads one counter of [`NetStats`].
+type Read = fn(&NetStats) -> u64;
+/// A Prometheus counter.
+type PromCounter = substrate_prometheus_endpoint::Counter<substrate_prometheus_endpoint::U64>;
+
+/// The network's Prometheus series (`parajam_network_*`), copied from
+/// [`NetStats`] after each slot.
+#[derive(Debug, Clone)]
+pub struct NetMetrics {
+    peers: substrate_prometheus_endpoint::Gauge<substrate_prometheus_endpoint::U64>,
+    counters: Vec<(PromCounter, Read)>,
+}
+
+impl NetMetrics {
+    /// Registers the series in `registry`.
+    pub fn register(
+        registry: &substrate_prometheus_endpoint::Registry,
+    ) -> Result<Self, substrate_prometheus_endpoint::PrometheusError> {
+        use substrate_prometheus_endpoint::{register, Counter, Gauge};
+        let peers = register(
+            Gauge::new("parajam_network_peers", "JAMNP-S peers connected")?,
+            registry,
+        )?;
+        let series: [(&str, &str, Read); 5] = [
+            (
+                "parajam_network_connections_total",
+                "JAMNP-S connections established",
+                |s| NetStats::get(&s.connections),
+            ),
+            (
+                "parajam_network_handshakes_refused_total",
+                "Connections refused in the handshake (wrong ALPN, bad certificate)",
+                |s| NetStats::get(&s.refused),
+            ),
+            (
+                "parajam_network_peers_dropped_total",
+                "Peers dropped for malformed or oversized messages",
+                |s| NetStats::get(&s.dropped),
+            ),
+            (
+                "parajam_network_announcements_received_total",
+                "UP 0 block announcements received",
+                |s| NetStats::get(&s.announcements_received),
+            ),
+            (
+                "parajam_network_block_requests_served_total",
+                "CE 128 block requests served",
+                |s| NetStats::get(&s.requests_served),
+            ),
+        ];
+        let mut counters = Vec::new();
+        for (name, help, read) in series {
+            counters.push((register(Counter::new(name, help)?, registry)?, read));
+        }
+        Ok(Self { peers, counters })
+    }
+
+    /// Copies `stats` in.
+    pub fn update(&self, stats: &NetStats) {
+        self.peers.set(NetStats::get(&stats.peers));
+        for (counter, read) in &self.counters {
+            counter.inc_by(read(stats).saturating_sub(counter.get()));
+        }
+    }
+}

@@ -373,7 +373,9 @@ pub fn run(
                 .map_or_else(|| "?".into(), |a| a.to_string()),
             network.id()
         );
-        Some((network, events, parajam_service::Sync::new()))
+        let metrics = crate::net_loop::NetMetrics::register(&registry)
+            .context("registering the network metrics")?;
+        Some((network, events, parajam_service::Sync::new(), metrics))
     } else {
         None
     };
@@ -389,7 +391,7 @@ pub fn run(
             tracing::info!("slot {} reached (--until-slot)", node.next_slot() - 1);
             break;
         }
-        if let Some((network, events, sync)) = &mut network {
+        if let Some((network, events, sync, _)) = &mut network {
             // Among peers: the slot is the wall clock's; take submissions
             // and network events until it starts.
             let slot = clock.now().saturating_add(1);
@@ -453,7 +455,7 @@ pub fn run(
                 for (what, why) in &block.dropped {
                     tracing::warn!("{what} dropped: {why}");
                 }
-                if let Some((network, _, _)) = &network {
+                if let Some((network, _, _, _)) = &network {
                     crate::net_loop::announce(&node, network, block.hash);
                 }
             }
@@ -464,6 +466,9 @@ pub fn run(
         let best = api.best_block();
         let finalized = api.finalized_block();
         metrics.update(&stats, best.slot, finalized.slot);
+        if let Some((network, _, _, net_metrics)) = &network {
+            net_metrics.update(&network.stats());
+        }
         tracing::info!(
             "informant: best #{} ({}), finalized #{} ({}), {} peers, {} work packages in flight, \
              {} para heads advanced",
@@ -471,12 +476,12 @@ pub fn run(
             short(&best.header_hash),
             finalized.slot,
             short(&finalized.header_hash),
-            network.as_ref().map_or(0, |(n, _, _)| n.peer_count()),
+            network.as_ref().map_or(0, |(n, _, _, _)| n.peer_count()),
             Stats::get(&stats.in_flight),
             Stats::get(&stats.heads_advanced)
         );
     }
-    if let Some((mut network, _, _)) = network.take() {
+    if let Some((mut network, _, _, _)) = network.take() {
         network.shutdown();
     }
     if let Some(server) = server {

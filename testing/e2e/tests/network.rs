@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use node_common::{rpc, start, Node};
+use node_common::{http, rpc, start, Node};
 use parajam_authoring::ValidatorSecrets;
 use parajam_e2e::parajam_binary;
 use parajam_network::PeerId;
@@ -65,9 +65,25 @@ fn gen_spec(dir: &Path, ports: &[u16]) {
 
 /// Validator `i` as zombienet starts it.
 fn validator(dir: &Path, i: usize, port: u16) -> Node {
+    validator_with(dir, i, port, &[])
+}
+
+/// Validator `i` as zombienet starts it, with `extra` arguments.
+fn validator_with(dir: &Path, i: usize, port: u16, extra: &[&str]) -> Node {
     let key = ValidatorSecrets::dev(u32::try_from(i).expect("small")).ed25519_public();
     let config = dir.to_str().expect("utf-8");
     let spec = dir.join("jam_spec.json");
+    let peer_id = format!("--peer-id={}", PeerId(key.0));
+    let port = format!("--port={port}");
+    let mut args = vec![
+        "--mode",
+        "validator",
+        &peer_id,
+        &port,
+        "--slot-duration-ms",
+        SLOT_MS,
+    ];
+    args.extend_from_slice(extra);
     start(
         &[
             "--config-path",
@@ -76,14 +92,7 @@ fn validator(dir: &Path, i: usize, port: u16) -> Node {
             spec.to_str().expect("utf-8"),
         ],
         &dir.join(format!("node{i}")),
-        &[
-            "--mode",
-            "validator",
-            &format!("--peer-id={}", PeerId(key.0)),
-            &format!("--port={port}"),
-            "--slot-duration-ms",
-            SLOT_MS,
-        ],
+        &args,
     )
 }
 
@@ -143,9 +152,16 @@ fn validators_on_loopback_grow_one_chain_and_late_and_restarted_nodes_catch_up()
     assert!(final_slot < best_slot, "{finalized} {best}");
 
     // The fifth starts late: it asks for the chain and joins it.
-    let mut late = validator(dir.path(), 4, ports[4]);
+    let mut late = validator_with(dir.path(), 4, ports[4], &["--prometheus-port", "0"]);
     let late_addr = late.rpc_addr();
     late.wait_for("imported block");
+    let line = late.wait_for("Prometheus metrics on http://");
+    let metrics_addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .expect("the metrics address")
+        .to_string();
     let mut all = addrs.clone();
     all.push(late_addr);
     let (_, caught_up) = converge(&all, "bestBlock", best_slot);
@@ -167,6 +183,25 @@ fn validators_on_loopback_grow_one_chain_and_late_and_restarted_nodes_catch_up()
     let (_, after) = converge(&all, "bestBlock", without);
     let (_, finalized_after) = converge(&all, "finalizedBlock", final_slot);
     assert!(finalized_after < after);
+    // The network's series: peers connected, none dropped or refused.
+    let metrics = http(&metrics_addr, "GET", "/metrics", "");
+    let value = |name: &str| -> u64 {
+        metrics
+            .lines()
+            .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+            .and_then(|l| l.split(' ').nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in\n{metrics}"))
+    };
+    assert!(value("parajam_network_peers") >= 3, "{metrics}");
+    assert!(value("parajam_network_connections_total") >= 4, "{metrics}");
+    assert_eq!(value("parajam_network_peers_dropped_total"), 0);
+    assert_eq!(value("parajam_network_handshakes_refused_total"), 0);
+    assert!(
+        value("parajam_network_block_requests_served_total")
+            + value("parajam_network_announcements_received_total")
+            > 0
+    );
     for node in nodes.iter().chain(std::iter::once(&late)) {
         assert!(
             !node.log().contains("dropped:") && !node.log().contains("refused"),
