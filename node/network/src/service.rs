@@ -504,6 +504,18 @@ fn alpn_of(conn: &Connection) -> Option<Vec<u8>> {
         .protocol
 }
 
+/// Whether a failed connection attempt is a refusal in the TLS handshake
+/// (a TLS alert: wrong ALPN, missing or bad certificate), as opposed to a
+/// peer that is down, gone or busy.
+fn tls_refusal(e: &quinn::ConnectionError) -> bool {
+    let crypto = |code: quinn::TransportErrorCode| (0x100..0x200).contains(&u64::from(code));
+    match e {
+        quinn::ConnectionError::TransportError(t) => crypto(t.code),
+        quinn::ConnectionError::ConnectionClosed(c) => crypto(c.error_code),
+        _ => false,
+    }
+}
+
 async fn accept_loop(shared: Arc<Shared>, endpoint: quinn::Endpoint) {
     while let Some(incoming) = endpoint.accept().await {
         let shared = shared.clone();
@@ -511,7 +523,10 @@ async fn accept_loop(shared: Arc<Shared>, endpoint: quinn::Endpoint) {
             let addr = incoming.remote_address();
             match incoming.await {
                 Ok(conn) => run_connection(shared, conn, false).await,
-                Err(e) => shared.refused(addr, PeerError::Handshake(e.to_string())),
+                Err(e) if tls_refusal(&e) => {
+                    shared.refused(addr, PeerError::Handshake(e.to_string()));
+                }
+                Err(_) => {}
             }
         });
     }
@@ -557,9 +572,11 @@ async fn dial(shared: &Arc<Shared>, endpoint: &quinn::Endpoint, peer: PeerAddr) 
     };
     match connecting.await {
         Ok(conn) => run_connection(shared.clone(), conn, true).await,
-        // Nobody there (yet): not the peer's fault.
-        Err(quinn::ConnectionError::TimedOut | quinn::ConnectionError::LocallyClosed) => {}
-        Err(e) => shared.refused(peer.addr, PeerError::Handshake(e.to_string())),
+        Err(e) if tls_refusal(&e) => {
+            shared.refused(peer.addr, PeerError::Handshake(e.to_string()));
+        }
+        // Nobody there (yet), or going away: not the peer's fault.
+        Err(_) => {}
     }
 }
 
