@@ -124,6 +124,22 @@ impl DevChain {
         Self::new(params, keys, state, ring)
     }
 
+    /// Moves the head back to a stored block (a node switching forks):
+    /// `state` is the posterior state of block `head`, `ancestry` as for
+    /// [`DevChain::resume`]. Keys, ring and engine stay.
+    pub fn rewind(
+        &mut self,
+        state: State,
+        head: HeaderHash,
+        ancestry: Vec<(TimeSlot, HeaderHash)>,
+    ) {
+        self.root = state.root();
+        self.state = state;
+        self.head = head;
+        self.ancestry = ancestry;
+        self.accumulation = accumulate::Output::default();
+    }
+
     /// Runs service code on `backend` from now on.
     pub fn set_backend(&mut self, backend: Backend) {
         self.backend = backend;

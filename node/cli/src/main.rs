@@ -5,6 +5,8 @@ mod collate;
 mod fuzz_target;
 mod import;
 mod metrics;
+mod net;
+mod net_loop;
 mod pvf;
 mod pvf_build;
 mod pvf_check;

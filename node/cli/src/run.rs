@@ -60,21 +60,29 @@ pub struct RunArgs {
     /// The node's name (in logs and, later, telemetry).
     #[arg(long)]
     name: Option<String>,
-    /// This node's JAMNP-S peer id (networking: not yet used).
+    /// This node's JAMNP-S peer id (the alternative name of its Ed25519
+    /// key): in validator mode, the JIP-5 dev validator of that key.
     #[arg(long)]
     peer_id: Option<String>,
-    /// The JAMNP-S port (networking: not yet used).
+    /// The JAMNP-S (QUIC) port; with it (or `--bootnode`) the node joins
+    /// its peers: it authors only its own slots, by the wall clock.
     #[arg(long)]
     port: Option<u16>,
-    /// Nodes to connect to first (networking: not yet used).
+    /// Nodes to connect to first, `<peer id>@<ip>:<port>`.
     #[arg(long = "bootnode", value_name = "ADDR")]
     bootnodes: Vec<String>,
+    /// With peers: a block is finalized once this many blocks are built on
+    /// it (the interim finality rule, README "Finality").
+    #[arg(long, default_value_t = 3)]
+    finality_depth: u32,
     /// A telemetry endpoint (not yet used).
     #[arg(long, value_name = "HOST:PORT")]
     telemetry: Option<String>,
     /// The JIP-2 RPC port (0: any free port).
-    #[arg(long, default_value_t = parajam_rpc::DEFAULT_PORT)]
-    rpc_port: u16,
+    /// (default 19800; among peers without the flag, as zombienet starts
+    /// validators, a port already taken means no RPC server, with a warning)
+    #[arg(long)]
+    rpc_port: Option<u16>,
     /// Listen for RPC on every interface instead of loopback only.
     #[arg(long)]
     rpc_external: bool,
@@ -134,24 +142,16 @@ fn short(hash: &parajam_rpc::Hash) -> String {
 }
 
 fn log_unused(args: &RunArgs, config_path: Option<&PathBuf>) {
-    let unused = [
-        (
-            "--config-path",
-            config_path.map(|p| p.display().to_string()),
-        ),
-        ("--peer-id", args.peer_id.clone()),
-        ("--port", args.port.map(|p| p.to_string())),
-        ("--telemetry", args.telemetry.clone()),
-        (
-            "--bootnode",
-            (!args.bootnodes.is_empty()).then(|| args.bootnodes.join(", ")),
-        ),
-    ];
+    let unused = [("--telemetry", args.telemetry.clone())];
+    if let Some(dir) = config_path {
+        tracing::info!(
+            "--config-path {}: read for zombienet's seed files only",
+            dir.display()
+        );
+    }
     for (flag, value) in unused {
         if let Some(value) = value {
-            tracing::info!(
-                "{flag} {value}: noted; peer networking is not in this node yet (a lone node)"
-            );
+            tracing::info!("{flag} {value}: noted, not used yet");
         }
     }
     if let Some(origins) = &args.rpc_cors {
@@ -159,11 +159,48 @@ fn log_unused(args: &RunArgs, config_path: Option<&PathBuf>) {
     }
 }
 
+/// Whether the node joins peers (`--port` or `--bootnode`).
+fn networked(args: &RunArgs) -> bool {
+    args.port.is_some() || !args.bootnodes.is_empty()
+}
+
+/// The JIP-5 seed of the validator the node is: `--dev-validator i`'s
+/// trivial seed; else, among peers, the one whose Ed25519 key `--peer-id`
+/// names: a dev validator's, or one of the seed files zombienet writes
+/// under `--config-path` (`<chain>/keys/<node>.seed`).
+fn validator_seed(
+    args: &RunArgs,
+    validators: u16,
+    config_path: Option<&PathBuf>,
+) -> anyhow::Result<Option<[u8; 32]>> {
+    if let Some(i) = args.dev_validator {
+        return Ok(Some(trivial_seed(i)));
+    }
+    match (&args.peer_id, networked(args), args.mode) {
+        (Some(id), true, Mode::Validator) => {
+            if let Some(i) = crate::net::dev_validator_of(id, validators) {
+                return Ok(Some(trivial_seed(i)));
+            }
+            if let Some(seed) = config_path.and_then(|dir| crate::net::seed_file_of(dir, id)) {
+                return Ok(Some(seed));
+            }
+            anyhow::bail!(
+                "--peer-id {id} is neither a JIP-5 dev validator's key nor that of a seed file \
+                 under --config-path: give --dev-validator I"
+            )
+        }
+        (None, true, Mode::Validator) => anyhow::bail!(
+            "a validator among peers needs --dev-validator I (or the --peer-id of one)"
+        ),
+        _ => Ok(None),
+    }
+}
+
 /// The validator keys the node holds.
-fn keys(args: &RunArgs, validators: u16) -> DevKeys {
-    match (args.mode, args.dev_validator) {
+fn keys(args: &RunArgs, validators: u16, seed: Option<[u8; 32]>) -> DevKeys {
+    match (args.mode, seed) {
         (Mode::Ordinary, _) => DevKeys::from_seeds([]),
-        (Mode::Validator, Some(i)) => DevKeys::from_seeds([trivial_seed(i)]),
+        (Mode::Validator, Some(seed)) => DevKeys::from_seeds([seed]),
         (Mode::Validator, None) => DevKeys::new(validators),
     }
 }
@@ -216,7 +253,8 @@ pub fn run(
         .backend
         .resolve(&Pvm::new(PvmFlavor::Gp072).context("starting the PVM")?)?;
     let ring = SrsSource::from_env().ring_context(usize::from(params.validators_count))?;
-    let keys = keys(args, params.validators_count);
+    let seed = validator_seed(args, params.validators_count, config_path)?;
+    let keys = keys(args, params.validators_count, seed);
     let held = keys.len();
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -241,6 +279,7 @@ pub fn run(
         NodeConfig {
             backend,
             queue_capacity: args.queue_capacity.max(1),
+            finality_depth: networked(args).then_some(args.finality_depth),
             ..NodeConfig::default()
         },
         Some(hook),
@@ -271,14 +310,25 @@ pub fn run(
         IpAddr::V4(Ipv4Addr::LOCALHOST)
     };
     let config = RpcConfig {
-        addr: SocketAddr::new(host, args.rpc_port),
+        addr: SocketAddr::new(host, args.rpc_port.unwrap_or(parajam_rpc::DEFAULT_PORT)),
         max_connections: args.rpc_max_connections,
         ..RpcConfig::default()
     };
     let extra =
         parajam_service::collator_rpc::methods(api.clone()).context("the parajam_* RPC methods")?;
-    let server = runtime.block_on(parajam_rpc::start_with(&config, api.clone(), extra))?;
-    tracing::info!("JIP-2 RPC on ws://{}", server.local_addr());
+    let server = match runtime.block_on(parajam_rpc::start_with(&config, api.clone(), extra)) {
+        Ok(server) => {
+            tracing::info!("JIP-2 RPC on ws://{}", server.local_addr());
+            Some(server)
+        }
+        // zombienet gives validators no `--rpc-port`: several on one host
+        // cannot all have the default.
+        Err(e) if args.rpc_port.is_none() && networked(args) => {
+            tracing::warn!("no JIP-2 RPC server ({e}); give --rpc-port for one");
+            None
+        }
+        Err(e) => return Err(e.into()),
+    };
     if args.no_prometheus {
         tracing::info!("no Prometheus metrics (--no-prometheus)");
     } else {
@@ -301,6 +351,37 @@ pub fn run(
         tracing::info!("Prometheus metrics on http://{addr}/metrics");
     }
 
+    let mut network = if networked(args) {
+        let secret = match seed {
+            Some(seed) if args.mode == Mode::Validator => crate::net::ed25519_secret(&seed),
+            _ => crate::net::node_secret(&data)?,
+        };
+        let config = parajam_network::NetworkConfig {
+            secret,
+            listen: crate::net::listen(args.port.unwrap_or(0)),
+            genesis: parajam_stf::header::header_hash(&spec.genesis_header),
+            params,
+            peers: crate::net::peers(&spec, &args.bootnodes)?,
+        };
+        let known = config.peers.len();
+        let source = Arc::new(parajam_service::StoreSource::new(api.clone()));
+        let (network, events) = parajam_network::Network::start(config, source, runtime.handle())?;
+        tracing::info!(
+            "JAMNP-S on {} as {}, {known} peers known",
+            network
+                .local_addr()
+                .map_or_else(|| "?".into(), |a| a.to_string()),
+            network.id()
+        );
+        let metrics = crate::net_loop::NetMetrics::register(&registry)
+            .context("registering the network metrics")?;
+        Some((network, events, parajam_service::Sync::new(), metrics))
+    } else {
+        None
+    };
+    let clock = crate::net::SlotClock::new(Duration::from_millis(args.slot_duration_ms))?;
+    let joined = Instant::now();
+
     let period = Duration::from_millis(args.slot_duration_ms);
     let stats = node.stats();
     let stopped = || stop.load(Ordering::SeqCst);
@@ -310,8 +391,38 @@ pub fn run(
             tracing::info!("slot {} reached (--until-slot)", node.next_slot() - 1);
             break;
         }
-        for event in node.serve_until(next, &stopped) {
-            log_event(&event);
+        if let Some((network, events, sync, _)) = &mut network {
+            // Among peers: the slot is the wall clock's; take submissions
+            // and network events until it starts.
+            let slot = clock.now().saturating_add(1);
+            let deadline = Instant::now() + clock.until(slot);
+            while Instant::now() < deadline && !stopped() {
+                let chunk = deadline.min(Instant::now() + Duration::from_millis(50));
+                for event in node.serve_until(chunk, &stopped) {
+                    log_event(&event);
+                }
+                crate::net_loop::drain(&mut node, network, events, sync);
+            }
+            node.set_next_slot(slot);
+            if !sync.may_author(
+                joined.elapsed(),
+                parajam_network::service::PREFERRED_INITIATOR_GRACE * 2,
+            ) {
+                tracing::info!("slot {slot}: waiting to hear from a peer before authoring");
+                continue;
+            }
+            if let Some(ahead) = sync.ahead(&node) {
+                tracing::info!(
+                    "slot {slot}: syncing (best #{}, a peer is at #{ahead}); not authoring",
+                    node.head_slot()
+                );
+                sync.request(&node, network);
+                continue;
+            }
+        } else {
+            for event in node.serve_until(next, &stopped) {
+                log_event(&event);
+            }
         }
         if stopped() {
             break;
@@ -344,6 +455,9 @@ pub fn run(
                 for (what, why) in &block.dropped {
                     tracing::warn!("{what} dropped: {why}");
                 }
+                if let Some((network, _, _, _)) = &network {
+                    crate::net_loop::announce(&node, network, block.hash);
+                }
             }
             SlotOutcome::NotOurs { slot } => {
                 tracing::info!("slot {slot}: not ours to author (no key for its sealer)");
@@ -352,19 +466,28 @@ pub fn run(
         let best = api.best_block();
         let finalized = api.finalized_block();
         metrics.update(&stats, best.slot, finalized.slot);
+        if let Some((network, _, _, net_metrics)) = &network {
+            net_metrics.update(&network.stats());
+        }
         tracing::info!(
-            "informant: best #{} ({}), finalized #{} ({}), 0 peers, {} work packages in flight, \
+            "informant: best #{} ({}), finalized #{} ({}), {} peers, {} work packages in flight, \
              {} para heads advanced",
             best.slot,
             short(&best.header_hash),
             finalized.slot,
             short(&finalized.header_hash),
+            network.as_ref().map_or(0, |(n, _, _, _)| n.peer_count()),
             Stats::get(&stats.in_flight),
             Stats::get(&stats.heads_advanced)
         );
     }
-    server.stop();
-    runtime.block_on(server.stopped());
+    if let Some((mut network, _, _, _)) = network.take() {
+        network.shutdown();
+    }
+    if let Some(server) = server {
+        server.stop();
+        runtime.block_on(server.stopped());
+    }
     let best = api.best_block();
     let root = api.state_root(&best.header_hash).ok();
     drop(api);

@@ -14,6 +14,8 @@
 //!   guaranteed in the next block, assured and accumulated in the one
 //!   after;
 //! * [`stats`]: counters for the binary's metrics and informant;
+//! * [`sync`]: the node among JAMNP-S peers: its store served to them,
+//!   their blocks fetched and imported;
 //! * [`collator_rpc`]: the `parajam_*` JSON-RPC methods a collator needs
 //!   beyond JIP-2 (a para's head, its emulated relay state).
 //!
@@ -25,7 +27,9 @@ pub mod genesis;
 pub mod node;
 pub mod pipeline;
 pub mod stats;
+pub mod sync;
 
 pub use genesis::{DevPara, ADDER, CORECHAINS, PARACHAIN};
 pub use node::{Authored, Node, NodeConfig, NodeError, Opened, PipelineEvent, SlotOutcome};
 pub use stats::Stats;
+pub use sync::{StoreSource, Sync, SyncEvent};

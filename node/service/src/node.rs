@@ -17,8 +17,10 @@
 //! subscriptions.
 //!
 //! Finality on a lone node: every authored block is finalized when it is
-//! stored (one author, no forks); GRANDPA-style finality comes with the
-//! networking issue.
+//! stored (one author, no forks). With peers ([`NodeConfig::finality_depth`]),
+//! blocks come from other authors too ([`Node::import_block`]) and a block
+//! is finalized once a given number of blocks are built on it (an interim
+//! rule until GRANDPA, README "Finality").
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
@@ -43,8 +45,11 @@ use parajam_storage::{ChainStore, NewBlock, StorageError};
 use parity_scale_codec::{Decode, DecodeAll};
 
 use crate::genesis::CORECHAINS;
+
+mod net;
 use crate::pipeline::{self, Inbound, Job};
 use crate::stats::Stats;
+pub use net::{BlockImportError, ImportedBlock};
 
 /// Why the node cannot go on.
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +88,10 @@ pub struct NodeConfig {
     pub queue_capacity: usize,
     /// How long a submitter waits for the guarantor's verdict.
     pub submit_wait: Duration,
+    /// `None`: every block is finalized when stored (a lone node). `Some(d)`:
+    /// with peers, a block is finalized once `d` blocks are built on it (the
+    /// interim rule of [`net`], README "Finality").
+    pub finality_depth: Option<u32>,
 }
 
 impl Default for NodeConfig {
@@ -91,6 +100,7 @@ impl Default for NodeConfig {
             backend: Backend::Interpreter,
             queue_capacity: 16,
             submit_wait: Duration::from_secs(60),
+            finality_depth: None,
         }
     }
 }
@@ -196,6 +206,7 @@ pub struct Node<S: ChainStore + 'static> {
     preimages: Vec<Preimage>,
     exports: ExportStore,
     next_slot: TimeSlot,
+    finality_depth: Option<u32>,
 }
 
 impl<S: ChainStore + 'static> std::fmt::Debug for Node<S> {
@@ -338,6 +349,7 @@ impl<S: ChainStore + 'static> Node<S> {
                 preimages: Vec::new(),
                 exports: ExportStore::default(),
                 next_slot,
+                finality_depth: config.finality_depth,
             },
             opened,
         ))
@@ -709,13 +721,12 @@ impl<S: ChainStore + 'static> Node<S> {
             },
             true,
         )?;
-        store.finalize(&head)?;
         let descriptor = BlockDescriptor {
             header_hash: hash(head),
             slot,
         };
         self.api.notify(NodeEvent::Best(descriptor));
-        self.api.notify(NodeEvent::Finalized(descriptor));
+        self.finalize_after(head, descriptor)?;
 
         // Reports made available by this block were accumulated in it.
         let state = self.chain.state();

@@ -1,0 +1,31 @@
+//! JAMNP-S, the JAM Simple Networking Protocol (zdave-parity/jam-np
+//! `simple.md`), on QUIC (quinn) with TLS 1.3 (rustls on ring):
+//!
+//! * [`peer`]: peer ids (Ed25519 keys), their alternative names `N(k)` and
+//!   the preferred initiator `P(a, b)`;
+//! * [`tls`]: self-signed Ed25519 certificates, the certificate ↔ key check
+//!   on both sides, ALPN `jamnp-s/0/H` (and `/builder`);
+//! * [`framing`]: messages (`u32` little-endian size, content) with a size
+//!   limit per message;
+//! * [`protocol`]: UP 0 (block announcement) and CE 128 (block request);
+//! * [`service`]: the endpoint, connections, streams, and the
+//!   [`Event`]s and [`NetStats`] the node reads.
+//!
+//! The library never prints: what happens is returned as events and counted.
+
+pub mod framing;
+pub mod peer;
+pub mod protocol;
+pub mod service;
+pub mod tls;
+
+#[cfg(test)]
+mod tests;
+
+pub use peer::{alt_name, preferred_initiator, PeerId};
+pub use protocol::{Announcement, BlockRequest, Direction, Handshake, Slotted};
+pub use service::{
+    ChainSource, Event, NetStats, Network, NetworkConfig, NetworkError, PeerAddr, PeerError,
+    RequestError,
+};
+pub use tls::{alpn, check_certificate, CertError, Identity};

@@ -1,0 +1,444 @@
+//! The messages of UP 0 (block announcement) and CE 128 (block request),
+//! JAMNP-S "Protocols and streams", in the GP codec (appendix C), and the
+//! size limit of each.
+
+use parajam_primitives::codec::{self, Compact, Encode};
+use parajam_primitives::types::{Block, Header, HeaderHash, TimeSlot};
+use parajam_primitives::{ByteArray, ProtocolParameters};
+
+/// A stream's kind: the first octet its initiator sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamKind {
+    /// UP 0: block announcements.
+    BlockAnnouncement,
+    /// CE 128: block request.
+    BlockRequest,
+}
+
+impl StreamKind {
+    /// The kind's octet: UP kinds from 0, CE kinds from 128.
+    pub fn octet(self) -> u8 {
+        match self {
+            Self::BlockAnnouncement => 0,
+            Self::BlockRequest => 128,
+        }
+    }
+
+    /// The kind of `octet`, `None` for kinds this node does not serve.
+    pub fn from_octet(octet: u8) -> Option<Self> {
+        match octet {
+            0 => Some(Self::BlockAnnouncement),
+            128 => Some(Self::BlockRequest),
+            _ => None,
+        }
+    }
+}
+
+/// Why a message is malformed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MessageError {
+    /// It does not decode.
+    #[error("{what}: {reason}")]
+    Decode {
+        /// The message.
+        what: &'static str,
+        /// The decoder's complaint.
+        reason: String,
+    },
+    /// Octets are left after it.
+    #[error("{what}: {extra} octets after the message")]
+    Trailing {
+        /// The message.
+        what: &'static str,
+        /// Octets left.
+        extra: usize,
+    },
+    /// A field has a value the protocol does not define.
+    #[error("{what}: {reason}")]
+    Invalid {
+        /// The message.
+        what: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// A block named by its header hash and slot (`Final`, `Leaf`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slotted {
+    /// The header hash.
+    pub hash: HeaderHash,
+    /// Its slot.
+    pub slot: TimeSlot,
+}
+
+impl Slotted {
+    fn encode_to(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.hash.0);
+        out.extend_from_slice(&self.slot.to_le_bytes());
+    }
+
+    fn decode(input: &mut &[u8], what: &'static str) -> Result<Self, MessageError> {
+        if input.len() < 36 {
+            return Err(MessageError::Decode {
+                what,
+                reason: format!("{} octets left for a 36-octet hash and slot", input.len()),
+            });
+        }
+        let (hash, rest) = input.split_at(32);
+        let (slot, rest) = rest.split_at(4);
+        let mut h = [0u8; 32];
+        h.copy_from_slice(hash);
+        let mut s = [0u8; 4];
+        s.copy_from_slice(slot);
+        *input = rest;
+        Ok(Self {
+            hash: ByteArray(h),
+            slot: u32::from_le_bytes(s),
+        })
+    }
+}
+
+/// Most leaves a handshake may carry.
+pub const MAX_LEAVES: usize = 1024;
+
+/// UP 0's handshake: `Final ++ len++[Leaf]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handshake {
+    /// The latest finalized block.
+    pub finalized: Slotted,
+    /// The known leaves (descendants of the finalized block without known children).
+    pub leaves: Vec<Slotted>,
+}
+
+impl Handshake {
+    /// The largest handshake accepted.
+    pub const LIMIT: usize = 36 + 9 + MAX_LEAVES * 36;
+
+    /// Its encoding.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(36 + 5 + self.leaves.len() * 36);
+        self.finalized.encode_to(&mut out);
+        Compact(self.leaves.len() as u64).encode_to(&mut out);
+        for leaf in &self.leaves {
+            leaf.encode_to(&mut out);
+        }
+        out
+    }
+
+    /// Decodes a whole message.
+    pub fn decode(bytes: &[u8]) -> Result<Self, MessageError> {
+        const WHAT: &str = "handshake";
+        let mut input = bytes;
+        let finalized = Slotted::decode(&mut input, WHAT)?;
+        let (count, rest) =
+            codec::decode_general_natural(input).ok_or_else(|| MessageError::Decode {
+                what: WHAT,
+                reason: "no leaf count".into(),
+            })?;
+        input = rest;
+        let count = usize::try_from(count)
+            .ok()
+            .filter(|&c| c <= MAX_LEAVES)
+            .ok_or_else(|| MessageError::Invalid {
+                what: WHAT,
+                reason: format!("{count} leaves, at most {MAX_LEAVES}"),
+            })?;
+        let leaves = (0..count)
+            .map(|_| Slotted::decode(&mut input, WHAT))
+            .collect::<Result<Vec<_>, _>>()?;
+        if !input.is_empty() {
+            return Err(MessageError::Trailing {
+                what: WHAT,
+                extra: input.len(),
+            });
+        }
+        Ok(Self { finalized, leaves })
+    }
+}
+
+/// UP 0's announcement: `Header ++ Final`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Announcement {
+    /// The announced block's header.
+    pub header: Header,
+    /// The sender's latest finalized block.
+    pub finalized: Slotted,
+}
+
+impl Announcement {
+    /// The largest announcement accepted: a header with an epoch marker of
+    /// `V` keys, a tickets marker of `E` tickets and offenders.
+    pub fn limit(params: &ProtocolParameters) -> usize {
+        let v = usize::from(params.validators_count);
+        let e = usize::try_from(params.epoch_length).unwrap_or(usize::MAX);
+        // Fixed fields and markers with room to spare; offenders (32 each)
+        // counted as up to `V`.
+        4096 + v * 64 + v * 32 + e * 33
+    }
+
+    /// Its encoding under `params`.
+    pub fn encode(&self, params: &ProtocolParameters) -> Vec<u8> {
+        let mut out = codec::with_params(params, || self.header.encode());
+        self.finalized.encode_to(&mut out);
+        out
+    }
+
+    /// Decodes a whole message.
+    pub fn decode(bytes: &[u8], params: &ProtocolParameters) -> Result<Self, MessageError> {
+        const WHAT: &str = "announcement";
+        let mut input = bytes;
+        let header: Header =
+            codec::decode_prefix(&mut input, params).map_err(|e| MessageError::Decode {
+                what: WHAT,
+                reason: e.to_string(),
+            })?;
+        let finalized = Slotted::decode(&mut input, WHAT)?;
+        if !input.is_empty() {
+            return Err(MessageError::Trailing {
+                what: WHAT,
+                extra: input.len(),
+            });
+        }
+        Ok(Self { header, finalized })
+    }
+}
+
+/// CE 128's direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Ascending exclusive: the given block's child, grandchild, ….
+    Ascending,
+    /// Descending inclusive: the given block, its parent, ….
+    Descending,
+}
+
+/// CE 128's request: `Header Hash ++ Direction ++ Maximum Blocks`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockRequest {
+    /// The block the sequence starts from.
+    pub hash: HeaderHash,
+    /// Which way.
+    pub direction: Direction,
+    /// Most blocks wanted.
+    pub max_blocks: u32,
+}
+
+impl BlockRequest {
+    /// Its size: always 37 octets.
+    pub const SIZE: usize = 37;
+
+    /// Its encoding.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(Self::SIZE);
+        out.extend_from_slice(&self.hash.0);
+        out.push(match self.direction {
+            Direction::Ascending => 0,
+            Direction::Descending => 1,
+        });
+        out.extend_from_slice(&self.max_blocks.to_le_bytes());
+        out
+    }
+
+    /// Decodes a whole message.
+    pub fn decode(bytes: &[u8]) -> Result<Self, MessageError> {
+        const WHAT: &str = "block request";
+        if bytes.len() != Self::SIZE {
+            return Err(MessageError::Decode {
+                what: WHAT,
+                reason: format!("{} octets, {} expected", bytes.len(), Self::SIZE),
+            });
+        }
+        let mut hash = [0u8; 32];
+        hash.copy_from_slice(&bytes[..32]);
+        let direction = match bytes[32] {
+            0 => Direction::Ascending,
+            1 => Direction::Descending,
+            other => {
+                return Err(MessageError::Invalid {
+                    what: WHAT,
+                    reason: format!("direction {other} (0 or 1)"),
+                })
+            }
+        };
+        let mut max = [0u8; 4];
+        max.copy_from_slice(&bytes[33..]);
+        Ok(Self {
+            hash: ByteArray(hash),
+            direction,
+            max_blocks: u32::from_le_bytes(max),
+        })
+    }
+}
+
+/// Encodes CE 128's response `[Block]` (the blocks one after the other).
+pub fn encode_blocks(blocks: &[Block], params: &ProtocolParameters) -> Vec<u8> {
+    codec::with_params(params, || {
+        let mut out = Vec::new();
+        for block in blocks {
+            block.encode_to(&mut out);
+        }
+        out
+    })
+}
+
+/// Decodes CE 128's response: blocks until the message is consumed, at
+/// most `max` of them.
+pub fn decode_blocks(
+    bytes: &[u8],
+    max: u32,
+    params: &ProtocolParameters,
+) -> Result<Vec<Block>, MessageError> {
+    const WHAT: &str = "block response";
+    let mut input = bytes;
+    let mut blocks = Vec::new();
+    while !input.is_empty() {
+        if blocks.len() >= max as usize {
+            return Err(MessageError::Invalid {
+                what: WHAT,
+                reason: format!("more than the {max} blocks asked for"),
+            });
+        }
+        let block: Block =
+            codec::decode_prefix(&mut input, params).map_err(|e| MessageError::Decode {
+                what: WHAT,
+                reason: e.to_string(),
+            })?;
+        blocks.push(block);
+    }
+    Ok(blocks)
+}
+
+/// `H(E(header))`, a header's hash (GP eq. 5.2's `H_P` of its children).
+pub fn header_hash(header: &Header, params: &ProtocolParameters) -> HeaderHash {
+    ByteArray(parajam_crypto::blake2b_256(&codec::with_params(
+        params,
+        || header.encode(),
+    )))
+}
+
+/// Checks that `blocks`, the answer to `request`, form the sequence asked
+/// for: linked by their parents, starting where the request says.
+pub fn check_sequence(
+    request: &BlockRequest,
+    blocks: &[Block],
+    params: &ProtocolParameters,
+) -> Result<(), MessageError> {
+    const WHAT: &str = "block response";
+    let mut expected_parent = match request.direction {
+        Direction::Ascending => Some(request.hash),
+        Direction::Descending => None,
+    };
+    let mut expected_hash = match request.direction {
+        Direction::Ascending => None,
+        Direction::Descending => Some(request.hash),
+    };
+    for (i, block) in blocks.iter().enumerate() {
+        let hash = header_hash(&block.header, params);
+        match request.direction {
+            Direction::Ascending => {
+                if Some(block.header.parent) != expected_parent {
+                    return Err(MessageError::Invalid {
+                        what: WHAT,
+                        reason: format!("block {i} is not the child of the one before"),
+                    });
+                }
+                expected_parent = Some(hash);
+            }
+            Direction::Descending => {
+                if Some(hash) != expected_hash {
+                    return Err(MessageError::Invalid {
+                        what: WHAT,
+                        reason: format!("block {i} is not the parent of the one before"),
+                    });
+                }
+                expected_hash = Some(block.header.parent);
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handshake_round_trips_and_refuses_bad_input() {
+        let h = Handshake {
+            finalized: Slotted {
+                hash: ByteArray([1; 32]),
+                slot: 7,
+            },
+            leaves: vec![
+                Slotted {
+                    hash: ByteArray([2; 32]),
+                    slot: 9,
+                },
+                Slotted {
+                    hash: ByteArray([3; 32]),
+                    slot: 10,
+                },
+            ],
+        };
+        let bytes = h.encode();
+        assert_eq!(bytes.len(), 36 + 1 + 72);
+        assert_eq!(&bytes[32..36], &7u32.to_le_bytes());
+        assert_eq!(bytes[36], 2);
+        assert_eq!(Handshake::decode(&bytes), Ok(h));
+        assert!(matches!(
+            Handshake::decode(&bytes[..bytes.len() - 1]),
+            Err(MessageError::Decode { .. })
+        ));
+        let mut long = bytes.clone();
+        long.push(0);
+        assert!(matches!(
+            Handshake::decode(&long),
+            Err(MessageError::Trailing { extra: 1, .. })
+        ));
+        // A leaf count past the limit is refused before any leaf is read.
+        let mut many = bytes[..36].to_vec();
+        Compact(MAX_LEAVES as u64 + 1).encode_to(&mut many);
+        assert!(matches!(
+            Handshake::decode(&many),
+            Err(MessageError::Invalid { .. })
+        ));
+    }
+
+    #[test]
+    fn block_request_is_37_octets_with_a_defined_direction() {
+        let r = BlockRequest {
+            hash: ByteArray([4; 32]),
+            direction: Direction::Descending,
+            max_blocks: 300,
+        };
+        let bytes = r.encode();
+        assert_eq!(bytes.len(), 37);
+        assert_eq!(bytes[32], 1);
+        assert_eq!(&bytes[33..], &300u32.to_le_bytes());
+        assert_eq!(BlockRequest::decode(&bytes), Ok(r));
+        let mut bad = bytes.clone();
+        bad[32] = 2;
+        assert!(matches!(
+            BlockRequest::decode(&bad),
+            Err(MessageError::Invalid { .. })
+        ));
+        assert!(BlockRequest::decode(&bytes[..36]).is_err());
+    }
+
+    #[test]
+    fn garbage_is_no_announcement_and_no_blocks() {
+        let params = ProtocolParameters::TINY;
+        assert!(Announcement::decode(&[0xff; 40], &params).is_err());
+        assert!(decode_blocks(&[0xff; 40], 4, &params).is_err());
+        assert_eq!(decode_blocks(&[], 4, &params), Ok(Vec::new()));
+    }
+
+    #[test]
+    fn stream_kinds_are_0_and_128() {
+        assert_eq!(StreamKind::BlockAnnouncement.octet(), 0);
+        assert_eq!(StreamKind::BlockRequest.octet(), 128);
+        assert_eq!(StreamKind::from_octet(128), Some(StreamKind::BlockRequest));
+        assert_eq!(StreamKind::from_octet(129), None);
+    }
+}

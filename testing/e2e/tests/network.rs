@@ -1,0 +1,212 @@
+//! Several `parajam run` processes on loopback, one per JIP-5 dev
+//! validator of a `gen-spec` chain (zombienet's config and command line:
+//! `--config-path D --chain D/jam_spec.json run --data-path … --mode
+//! validator --peer-id=… --port=…`), joined over JAMNP-S: each authors its
+//! own slots, they converge on one chain (the same best and finalized block
+//! over JIP-2), a node started late catches up through block requests, and
+//! a node stopped and restarted catches up and goes on.
+
+mod node_common;
+
+use std::net::UdpSocket;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use node_common::{http, rpc, start, Node};
+use parajam_authoring::ValidatorSecrets;
+use parajam_e2e::parajam_binary;
+use parajam_network::PeerId;
+
+/// Slot length: long enough for a block to reach and be imported by every
+/// node on a loaded 2-core machine, so that the nodes agree between blocks.
+const SLOT_MS: &str = "2000";
+
+/// `n` UDP ports free on loopback now.
+fn free_ports(n: usize) -> Vec<u16> {
+    let sockets: Vec<UdpSocket> = (0..n)
+        .map(|_| UdpSocket::bind("127.0.0.1:0").expect("a free port"))
+        .collect();
+    sockets
+        .iter()
+        .map(|s| s.local_addr().expect("bound").port())
+        .collect()
+}
+
+/// Writes zombienet's `config.json` for `ports` and runs `gen-spec`; the
+/// config directory.
+fn gen_spec(dir: &Path, ports: &[u16]) {
+    let validators: Vec<String> = ports
+        .iter()
+        .enumerate()
+        .map(|(i, port)| {
+            format!(
+                r#"{{"peer_id":"dev:{i}","bandersnatch":"dev:{i}","net_addr":"127.0.0.1:{port}"}}"#
+            )
+        })
+        .collect();
+    let config = dir.join("config.json");
+    std::fs::write(
+        &config,
+        format!(
+            r#"{{"id":"net","genesis_validators":[{}]}}"#,
+            validators.join(",")
+        ),
+    )
+    .expect("writing the config");
+    let out = Command::new(parajam_binary())
+        .arg("gen-spec")
+        .arg(&config)
+        .arg(dir.join("jam_spec.json"))
+        .output()
+        .expect("running gen-spec");
+    assert!(out.status.success(), "{out:?}");
+}
+
+/// Validator `i` as zombienet starts it.
+fn validator(dir: &Path, i: usize, port: u16) -> Node {
+    validator_with(dir, i, port, &[])
+}
+
+/// Validator `i` as zombienet starts it, with `extra` arguments.
+fn validator_with(dir: &Path, i: usize, port: u16, extra: &[&str]) -> Node {
+    let key = ValidatorSecrets::dev(u32::try_from(i).expect("small")).ed25519_public();
+    let config = dir.to_str().expect("utf-8");
+    let spec = dir.join("jam_spec.json");
+    let peer_id = format!("--peer-id={}", PeerId(key.0));
+    let port = format!("--port={port}");
+    let mut args = vec![
+        "--mode",
+        "validator",
+        &peer_id,
+        &port,
+        "--slot-duration-ms",
+        SLOT_MS,
+    ];
+    args.extend_from_slice(extra);
+    start(
+        &[
+            "--config-path",
+            config,
+            "--chain",
+            spec.to_str().expect("utf-8"),
+        ],
+        &dir.join(format!("node{i}")),
+        &args,
+    )
+}
+
+/// `(header_hash, slot)` of `method`'s block.
+fn block(addr: &str, method: &str) -> (String, u64) {
+    let response = rpc(addr, method, "[]");
+    let hash = response
+        .split(r#""header_hash":""#)
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap_or_else(|| panic!("{method}: {response}"))
+        .to_string();
+    let slot = response
+        .split(r#""slot":"#)
+        .nth(1)
+        .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("{method}: {response}"));
+    (hash, slot)
+}
+
+/// Waits (bounded) until every node in `addrs` reports the same `method`
+/// block, above `above`; that block.
+fn converge(addrs: &[String], method: &str, above: u64) -> (String, u64) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let blocks: Vec<(String, u64)> = addrs.iter().map(|a| block(a, method)).collect();
+        if blocks[0].1 > above && blocks.iter().all(|b| *b == blocks[0]) {
+            return blocks[0].clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the nodes' {method} did not converge: {blocks:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn validators_on_loopback_grow_one_chain_and_late_and_restarted_nodes_catch_up() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ports = free_ports(6);
+    gen_spec(dir.path(), &ports);
+
+    // Four of the six validators start together.
+    let mut nodes: Vec<Node> = (0..4).map(|i| validator(dir.path(), i, ports[i])).collect();
+    let addrs: Vec<String> = nodes.iter_mut().map(Node::rpc_addr).collect();
+    for node in &mut nodes {
+        node.wait_for("peer e");
+    }
+    // Each imports a block another authored: several authors, one chain.
+    for node in &mut nodes {
+        node.wait_for("imported block");
+    }
+    let (best, best_slot) = converge(&addrs, "bestBlock", 0);
+    let (finalized, final_slot) = converge(&addrs, "finalizedBlock", 0);
+    assert!(final_slot < best_slot, "{finalized} {best}");
+
+    // The fifth starts late: it asks for the chain and joins it.
+    let mut late = validator_with(dir.path(), 4, ports[4], &["--prometheus-port", "0"]);
+    let late_addr = late.rpc_addr();
+    late.wait_for("imported block");
+    let line = late.wait_for("Prometheus metrics on http://");
+    let metrics_addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .expect("the metrics address")
+        .to_string();
+    let mut all = addrs.clone();
+    all.push(late_addr);
+    let (_, caught_up) = converge(&all, "bestBlock", best_slot);
+
+    // One is stopped, the others go on; restarted, it catches up.
+    nodes[1].signal("TERM");
+    assert!(nodes[1].wait_exit(), "{}", nodes[1].log());
+    let others = [
+        all[0].clone(),
+        all[2].clone(),
+        all[3].clone(),
+        all[4].clone(),
+    ];
+    let (_, without) = converge(&others, "bestBlock", caught_up);
+    nodes[1] = validator(dir.path(), 1, ports[1]);
+    all[1] = nodes[1].rpc_addr();
+    nodes[1].wait_for("resuming at block");
+    nodes[1].wait_for("imported block");
+    let (_, after) = converge(&all, "bestBlock", without);
+    let (_, finalized_after) = converge(&all, "finalizedBlock", final_slot);
+    assert!(finalized_after < after);
+    // The network's series: peers connected, none dropped or refused.
+    let metrics = http(&metrics_addr, "GET", "/metrics", "");
+    let value = |name: &str| -> u64 {
+        metrics
+            .lines()
+            .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+            .and_then(|l| l.split(' ').nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in\n{metrics}"))
+    };
+    assert!(value("parajam_network_peers") >= 3, "{metrics}");
+    assert!(value("parajam_network_connections_total") >= 4, "{metrics}");
+    assert_eq!(value("parajam_network_peers_dropped_total"), 0);
+    assert_eq!(value("parajam_network_handshakes_refused_total"), 0);
+    assert!(
+        value("parajam_network_block_requests_served_total")
+            + value("parajam_network_announcements_received_total")
+            > 0
+    );
+    for node in nodes.iter().chain(std::iter::once(&late)) {
+        assert!(
+            !node.log().contains("dropped:") && !node.log().contains("refused"),
+            "a peer was dropped or refused:\n{}",
+            node.log()
+        );
+    }
+}
