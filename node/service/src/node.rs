@@ -90,7 +90,7 @@ pub struct NodeConfig {
     pub submit_wait: Duration,
     /// `None`: every block is finalized when stored (a lone node). `Some(d)`:
     /// with peers, a block is finalized once `d` blocks are built on it (the
-    /// interim rule of [`net`], README "Finality").
+    /// interim rule of the networked import, README "Finality").
     pub finality_depth: Option<u32>,
 }
 
