@@ -86,10 +86,13 @@ pub struct RunArgs {
     /// Listen for RPC on every interface instead of loopback only.
     #[arg(long)]
     rpc_external: bool,
-    /// Browser origins allowed to call the RPC server (not applied: the
-    /// server answers every origin that can reach it).
+    /// Browser origins allowed to call the RPC server: `all` (the
+    /// default), or a comma-separated list such as
+    /// `http://localhost:3000,https://polkadot.js.org`. A request (or
+    /// WebSocket handshake) with another `Origin` is refused with 403;
+    /// clients that send no `Origin` (collators, scripts) always pass.
     #[arg(long)]
-    rpc_cors: Option<String>,
+    rpc_cors: Option<parajam_rpc::Cors>,
     /// Most RPC connections served at once.
     #[arg(long, default_value_t = 100)]
     rpc_max_connections: u32,
@@ -153,9 +156,6 @@ fn log_unused(args: &RunArgs, config_path: Option<&PathBuf>) {
         if let Some(value) = value {
             tracing::info!("{flag} {value}: noted, not used yet");
         }
-    }
-    if let Some(origins) = &args.rpc_cors {
-        tracing::warn!("--rpc-cors {origins}: not applied; the RPC server answers any origin");
     }
 }
 
@@ -312,6 +312,7 @@ pub fn run(
     let config = RpcConfig {
         addr: SocketAddr::new(host, args.rpc_port.unwrap_or(parajam_rpc::DEFAULT_PORT)),
         max_connections: args.rpc_max_connections,
+        cors: args.rpc_cors.clone().unwrap_or_default(),
         ..RpcConfig::default()
     };
     let extra =

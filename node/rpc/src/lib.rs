@@ -64,6 +64,7 @@
 //! Library code never prints; the binary owns output.
 
 mod api;
+pub mod cors;
 mod server;
 mod store_api;
 mod types;
@@ -72,6 +73,7 @@ pub use api::{
     ApiError, NodeApi, NodeEvent, BLOCK_UNAVAILABLE, DA_SEGMENT_UNAVAILABLE, INVALID_PARAMS,
     OTHER_ERROR, WORK_REPORT_UNAVAILABLE,
 };
+pub use cors::Cors;
 pub use server::{
     rpc_module, start, start_with, RpcConfig, RpcError, RpcServer, DEFAULT_PORT, JIP2_METHODS,
 };

@@ -16,13 +16,14 @@ use serde::Serialize;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::api::{ApiError, NodeApi, NodeEvent};
+use crate::cors::{Cors, CorsLayer};
 use crate::types::{Blob, BlockDescriptor, ChainUpdate, Hash, SyncStatus};
 
 /// JIP-2's port.
 pub const DEFAULT_PORT: u16 = 19800;
 
-/// The server's address and limits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The server's address, limits and allowed origins.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RpcConfig {
     /// Where to listen (default `127.0.0.1:19800`; port 0 picks a free one).
     pub addr: SocketAddr,
@@ -37,6 +38,9 @@ pub struct RpcConfig {
     pub max_batch_len: u32,
     /// Subscriptions one connection may hold.
     pub max_subscriptions_per_connection: u32,
+    /// Browser origins allowed to call (`--rpc-cors`); requests without an
+    /// `Origin` header are not browsers' and always pass.
+    pub cors: Cors,
 }
 
 impl Default for RpcConfig {
@@ -48,6 +52,7 @@ impl Default for RpcConfig {
             max_response_size: 32 * 1024 * 1024,
             max_batch_len: 64,
             max_subscriptions_per_connection: 1024,
+            cors: Cors::All,
         }
     }
 }
@@ -126,6 +131,9 @@ pub async fn start_with<A: NodeApi>(
     };
     let server = Server::builder()
         .set_config(server_config)
+        .set_http_middleware(
+            tower::ServiceBuilder::new().layer(CorsLayer::new(config.cors.clone())),
+        )
         .build(config.addr)
         .await
         .map_err(bind)?;

@@ -373,7 +373,7 @@ const LIMIT: Duration = Duration::from_secs(60);
 
 /// Runs `test` with a loopback server over a fresh [`TestNode`] and a
 /// connected client, bounded in time.
-fn run<F, Fut>(config: RpcConfig, test: F)
+fn run<F, Fut>(config: &RpcConfig, test: F)
 where
     F: FnOnce(Arc<TestNode>, RpcServer, WsClient) -> Fut,
     Fut: Future<Output = ()>,
@@ -386,7 +386,7 @@ where
     rt.block_on(async {
         tokio::time::timeout(LIMIT, async {
             let node = TestNode::new();
-            let server = start(&config, node.clone()).await.unwrap();
+            let server = start(config, node.clone()).await.unwrap();
             let client = connect(&server).await.unwrap();
             test(node, server.clone(), client).await;
             server.stop();
@@ -466,7 +466,7 @@ fn every_jip2_method_is_registered() {
 
 #[test]
 fn chain_queries() {
-    run(loopback(), |node, _, client| async move {
+    run(&loopback(), |node, _, client| async move {
         let b1 = node.add_block(|d| d.statistics = vec![9, 9]);
         let genesis = BlockDescriptor {
             header_hash: GENESIS,
@@ -547,7 +547,7 @@ fn chain_queries() {
 
 #[test]
 fn service_queries() {
-    run(loopback(), |_, _, client| async move {
+    run(&loopback(), |_, _, client| async move {
         let g = h64(GENESIS);
         assert_eq!(
             ok(&client, "serviceData", json!([g, SERVICE])).await,
@@ -619,7 +619,7 @@ fn service_queries() {
 
 #[test]
 fn work_reports_and_segments() {
-    run(loopback(), |_, _, client| async move {
+    run(&loopback(), |_, _, client| async move {
         assert_eq!(
             ok(&client, "workReport", json!([h64(REPORT)])).await,
             json!(b64(b"a work report"))
@@ -701,7 +701,7 @@ fn work_reports_and_segments() {
 
 #[test]
 fn submissions() {
-    run(loopback(), |node, _, client| async move {
+    run(&loopback(), |node, _, client| async move {
         assert_eq!(
             ok(
                 &client,
@@ -767,7 +767,7 @@ async fn next(sub: &mut jsonrpsee::core::client::Subscription<Value>) -> Value {
 
 #[test]
 fn block_subscriptions_follow_the_chain() {
-    run(loopback(), |node, _, client| async move {
+    run(&loopback(), |node, _, client| async move {
         let mut best = client
             .subscribe::<Value, _>("subscribeBestBlock", rpc_params![], "unsubscribeBestBlock")
             .await
@@ -809,7 +809,7 @@ fn block_subscriptions_follow_the_chain() {
 
 #[test]
 fn chain_subscriptions_send_changes() {
-    run(loopback(), |node, _, client| async move {
+    run(&loopback(), |node, _, client| async move {
         let sub = |name: &'static str, params: Value| {
             let client = &client;
             async move {
@@ -906,7 +906,7 @@ fn chain_subscriptions_send_changes() {
 
 #[test]
 fn unsubscribe_stops_notifications() {
-    run(loopback(), |node, _, client| async move {
+    run(&loopback(), |node, _, client| async move {
         let mut best = client
             .subscribe::<Value, _>("subscribeBestBlock", rpc_params![], "unsubscribeBestBlock")
             .await
@@ -926,7 +926,7 @@ fn unsubscribe_stops_notifications() {
 
 #[test]
 fn bad_input_gets_errors() {
-    run(loopback(), |_, _, client| async move {
+    run(&loopback(), |_, _, client| async move {
         let g = h64(GENESIS);
         let short = b64(&[1u8; 31]);
         let long = b64(&[1u8; 33]);
@@ -1001,7 +1001,7 @@ async fn http_post(server: &RpcServer, body: &str) -> String {
 
 #[test]
 fn malformed_json_gets_a_parse_error() {
-    run(loopback(), |_, server, _| async move {
+    run(&loopback(), |_, server, _| async move {
         let response = http_post(&server, r#"{"jsonrpc":"2.0","id":1,"method":"bestBlock""#).await;
         assert!(response.contains("-32700"), "{response}");
         let response = http_post(&server, r#"{"jsonrpc":"2.0","id":1,"method":7}"#).await;
@@ -1025,7 +1025,7 @@ fn connection_limit_is_enforced() {
         max_connections: 2,
         ..loopback()
     };
-    run(config, |_, server, first| async move {
+    run(&config, |_, server, first| async move {
         ok(&first, "bestBlock", json!([])).await;
         let second = connect(&server).await.unwrap();
         ok(&second, "bestBlock", json!([])).await;
@@ -1055,7 +1055,7 @@ fn batch_and_size_limits_are_enforced() {
         max_request_size: 4096,
         ..loopback()
     };
-    run(config, |_, server, client| async move {
+    run(&config, |_, server, client| async move {
         let mut two = BatchRequestBuilder::new();
         two.insert("bestBlock", rpc_params![]).unwrap();
         two.insert("finalizedBlock", rpc_params![]).unwrap();
@@ -1092,5 +1092,115 @@ fn batch_and_size_limits_are_enforced() {
             .await,
             Value::Null
         );
+    });
+}
+
+/// Sends `request` (raw HTTP/1.1, `Connection: close`) and reads the whole
+/// response.
+async fn http_raw(server: &RpcServer, request: String) -> String {
+    let mut stream = tokio::net::TcpStream::connect(server.local_addr())
+        .await
+        .unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    response
+}
+
+fn post_from(origin: Option<&str>) -> String {
+    let body = r#"{"jsonrpc":"2.0","id":1,"method":"bestBlock","params":[]}"#;
+    let origin = origin
+        .map(|o| format!("Origin: {o}\r\n"))
+        .unwrap_or_default();
+    format!(
+        "POST / HTTP/1.1\r\nHost: localhost\r\n{origin}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+fn websocket_handshake_from(origin: &str) -> String {
+    format!(
+        "GET / HTTP/1.1\r\nHost: localhost\r\nOrigin: {origin}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+}
+
+/// `--rpc-cors` with a list: a browser request or WebSocket handshake from
+/// another origin is refused with 403 before any method runs; an allowed
+/// origin is answered with `Access-Control-Allow-Origin` (and its
+/// preflight too); clients sending no `Origin` are served.
+#[test]
+fn cors_origins_are_enforced_on_http_and_websocket() {
+    let config = RpcConfig {
+        cors: "http://good.example:3000".parse().expect("an origin"),
+        ..loopback()
+    };
+    run(&config, |_, server, client| async move {
+        // The test's own WebSocket client sends no Origin.
+        ok(&client, "bestBlock", json!([])).await;
+
+        let refused = http_raw(&server, post_from(Some("http://evil.example"))).await;
+        assert!(refused.starts_with("HTTP/1.1 403"), "{refused}");
+        assert!(!refused.contains(&h64(GENESIS)), "{refused}");
+
+        let allowed = http_raw(&server, post_from(Some("http://good.example:3000"))).await;
+        assert!(allowed.starts_with("HTTP/1.1 200"), "{allowed}");
+        assert!(allowed.contains(&h64(GENESIS)), "{allowed}");
+        assert!(
+            allowed
+                .to_ascii_lowercase()
+                .contains("access-control-allow-origin: http://good.example:3000"),
+            "{allowed}"
+        );
+
+        let none = http_raw(&server, post_from(None)).await;
+        assert!(none.starts_with("HTTP/1.1 200"), "{none}");
+        assert!(
+            !none
+                .to_ascii_lowercase()
+                .contains("access-control-allow-origin"),
+            "{none}"
+        );
+
+        let preflight = http_raw(
+            &server,
+            "OPTIONS / HTTP/1.1\r\nHost: localhost\r\nOrigin: http://good.example:3000\r\nAccess-Control-Request-Method: POST\r\nConnection: close\r\n\r\n".into(),
+        )
+        .await
+        .to_ascii_lowercase();
+        assert!(preflight.starts_with("http/1.1 200"), "{preflight}");
+        assert!(
+            preflight.contains("access-control-allow-methods"),
+            "{preflight}"
+        );
+
+        // A handshake's connection stays open: read its status line only.
+        let status = |origin: &'static str| {
+            let addr = server.local_addr();
+            async move {
+                let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+                stream
+                    .write_all(websocket_handshake_from(origin).as_bytes())
+                    .await
+                    .unwrap();
+                let mut head = [0u8; 12];
+                stream.read_exact(&mut head).await.unwrap();
+                String::from_utf8_lossy(&head).into_owned()
+            }
+        };
+        assert_eq!(status("http://evil.example").await, "HTTP/1.1 403");
+        assert_eq!(status("http://good.example:3000").await, "HTTP/1.1 101");
+
+        // And the node keeps serving.
+        ok(&client, "bestBlock", json!([])).await;
+    });
+}
+
+/// `--rpc-cors all` (the default) serves every origin.
+#[test]
+fn cors_all_serves_every_origin() {
+    run(&loopback(), |_, server, _| async move {
+        let response = http_raw(&server, post_from(Some("http://any.example"))).await;
+        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+        assert!(response.contains(&h64(GENESIS)), "{response}");
     });
 }
