@@ -326,16 +326,7 @@ impl<S: ChainStore + 'static> Node<S> {
         let api = Arc::new(api);
         // Reports pending availability in the stored state: assured in
         // the next block like our own.
-        let pending = chain
-            .state()
-            .availability
-            .iter()
-            .enumerate()
-            .filter_map(|(core, a)| {
-                let a = a.as_ref()?;
-                Some((CoreIndex::try_from(core).ok()?, a.report.package_spec.hash))
-            })
-            .collect();
+        let pending = pending_reports(chain.state());
         let next_slot = chain.slot().saturating_add(1);
         Ok((
             Self {
@@ -766,4 +757,18 @@ impl<S: ChainStore + 'static> Node<S> {
             dropped,
         })))
     }
+}
+
+/// The reports pending availability in `state` (`ρ`), by core: their
+/// packages, to assure in the next block.
+fn pending_reports(state: &State) -> BTreeMap<CoreIndex, OpaqueHash> {
+    state
+        .availability
+        .iter()
+        .enumerate()
+        .filter_map(|(core, a)| {
+            let a = a.as_ref()?;
+            Some((CoreIndex::try_from(core).ok()?, a.report.package_spec.hash))
+        })
+        .collect()
 }

@@ -1,7 +1,7 @@
 //! The node among peers: blocks authored by other validators imported on
 //! the head, the interim finality rule, and the slot set by the wall clock.
 
-use parajam_primitives::types::{Block, CoreIndex, HeaderHash, TimeSlot};
+use parajam_primitives::types::{Block, HeaderHash, TimeSlot};
 use parajam_rpc::{BlockDescriptor, NodeEvent};
 use parajam_state::State;
 use parajam_storage::{ChainStore, NewBlock};
@@ -148,17 +148,7 @@ impl<S: ChainStore + 'static> Node<S> {
             slot: info.slot,
         }));
         // Reports pending availability are the rewound state's.
-        self.pending = self
-            .chain
-            .state()
-            .availability
-            .iter()
-            .enumerate()
-            .filter_map(|(core, a)| {
-                let a = a.as_ref()?;
-                Some((CoreIndex::try_from(core).ok()?, a.report.package_spec.hash))
-            })
-            .collect();
+        self.pending = super::pending_reports(self.chain.state());
         Ok(info.slot)
     }
 
