@@ -1,5 +1,6 @@
 //! Helpers for the end-to-end tests: the `parajam` binary (built on demand
-//! with the tests' own profile and target directory) and the trace files.
+//! with the tests' own profile and target directory), the trace files, and
+//! `runtime/parachain` (built, and read from its state).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -98,4 +99,53 @@ pub fn trace(family: &str) -> (Genesis, Vec<TraceStep>) {
         .map(|p| parajam_primitives::decode(&read(p), &params).expect("trace step"))
         .collect();
     (genesis, steps)
+}
+
+/// `runtime/parachain`'s crate directory.
+#[must_use]
+pub fn runtime_parachain_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../runtime/parachain")
+}
+
+/// `runtime/parachain` built by `parajam pvf build` with `features`: its
+/// wasm and PVF artifact.
+///
+/// # Panics
+/// If the runtime does not build or its artifacts do not read.
+#[must_use]
+pub fn runtime_parachain(features: &[&str]) -> parajam_rehearsal::Code {
+    let mut options = parajam_pvf_build::Options::new(runtime_parachain_dir());
+    options.features = features.iter().map(|f| (*f).to_owned()).collect();
+    let built = parajam_pvf_build::build(&options).expect("runtime/parachain builds");
+    let wasm = built.wasm.expect("the wasm runtime is built");
+    parajam_rehearsal::Code::new(
+        std::fs::read(&wasm.path).expect("the wasm reads"),
+        std::fs::read(&built.pvf).expect("the PVF artifact reads"),
+    )
+}
+
+/// `MessageQueue::BookStateFor(Sibling(sibling))` in `state`: whether a
+/// queue of `sibling`'s messages exists, and how many it holds.
+///
+/// # Panics
+/// If the state cannot be read.
+#[must_use]
+pub fn sibling_queue(state: &parajam_collator::ParaState, sibling: u32) -> Option<u64> {
+    use parajam_corechains_service::host_functions::Hasher;
+    use parity_scale_codec::Encode;
+    // AggregateMessageOrigin::Sibling(para)
+    let origin = (2u8, sibling).encode();
+    let key = [
+        Hasher::Twox128.hash(b"MessageQueue"),
+        Hasher::Twox128.hash(b"BookStateFor"),
+        Hasher::Twox64.hash(&origin),
+        origin,
+    ]
+    .concat();
+    let raw = state.storage(&key).expect("reads")?;
+    // BookState { begin, end, count: u32, ready_neighbours:
+    // Option<Neighbours { prev, next }>, message_count: u64, size: u64 }
+    let at = if raw.get(12) == Some(&0) { 13 } else { 13 + 10 };
+    let count = raw.get(at..at + 8)?;
+    Some(u64::from_le_bytes(count.try_into().ok()?))
 }

@@ -14,67 +14,29 @@
 //! and the PVM. The same `Transact` sent by a sibling over HRMP is not
 //! root there and authorizes nothing.
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use parajam_collator::ParaState;
 use parajam_corechains_build::genesis::GenesisChannel;
 use parajam_corechains_service::host_functions::Hasher;
 use parajam_corechains_types::ParaId;
-use parajam_e2e::parajam_binary;
+use parajam_e2e::{parajam_binary, runtime_parachain, runtime_parachain_dir, sibling_queue};
 use parajam_rehearsal::network::{Network, NetworkBlock};
 use parajam_rehearsal::xcm_calls::{sibling_location, sudo_send, superuser_transact};
 use parajam_rehearsal::{
-    authorized_upgrade, Code, Config, LegacyVerdict, PvmVerdict, Rehearsal, Scenario, Upgrade,
+    authorized_upgrade, Config, LegacyVerdict, PvmVerdict, Rehearsal, Scenario, Upgrade,
     UpgradeOrigin,
 };
-use parity_scale_codec::Encode;
 
 const A: u32 = 2000;
 const B: u32 = 2001;
 /// The genesis patch that leaves the para without a sudo key.
 const NO_SUDO: &str = r#"{"sudo":{"key":null}}"#;
 
-fn runtime_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../runtime/parachain")
-}
-
-/// runtime/parachain built with `features`.
-fn code_with(features: &[&str]) -> Code {
-    let mut options = parajam_pvf_build::Options::new(runtime_dir());
-    options.features = features.iter().map(|f| (*f).to_owned()).collect();
-    let built = parajam_pvf_build::build(&options).expect("runtime/parachain builds");
-    let wasm = built.wasm.expect("the wasm runtime is built");
-    Code::new(
-        std::fs::read(&wasm.path).expect("the wasm reads"),
-        std::fs::read(&built.pvf).expect("the PVF artifact reads"),
-    )
-}
-
 /// `Sudo::Key` in `state`, if set.
 fn sudo_key(state: &ParaState) -> Option<Vec<u8>> {
     let key = [Hasher::Twox128.hash(b"Sudo"), Hasher::Twox128.hash(b"Key")].concat();
     state.storage(&key).expect("reads")
-}
-
-/// `MessageQueue::BookStateFor(Sibling(sibling))` in `state`: whether a
-/// queue of `sibling`'s messages exists, and how many it holds.
-fn sibling_queue(state: &ParaState, sibling: u32) -> Option<u64> {
-    // AggregateMessageOrigin::Sibling(para)
-    let origin = (2u8, sibling).encode();
-    let key = [
-        Hasher::Twox128.hash(b"MessageQueue"),
-        Hasher::Twox128.hash(b"BookStateFor"),
-        Hasher::Twox64.hash(&origin),
-        origin,
-    ]
-    .concat();
-    let raw = state.storage(&key).expect("reads")?;
-    // BookState { begin, end, count: u32, ready_neighbours:
-    // Option<Neighbours { prev, next }>, message_count: u64, size: u64 }
-    let at = if raw.get(12) == Some(&0) { 13 } else { 13 + 10 };
-    let count = raw.get(at..at + 8)?;
-    Some(u64::from_le_bytes(count.try_into().ok()?))
 }
 
 fn assert_ok(b: &NetworkBlock) {
@@ -87,8 +49,8 @@ fn assert_ok(b: &NetworkBlock) {
 
 #[test]
 fn slow_relay_governance_upgrades_a_runtime_without_sudo() {
-    let old = code_with(&[]);
-    let new = code_with(&["upgraded"])
+    let old = runtime_parachain(&[]);
+    let new = runtime_parachain(&["upgraded"])
         .compressed()
         .expect("the wasm compresses");
     let config = Config {
@@ -162,7 +124,7 @@ fn slow_relay_governance_upgrades_a_runtime_without_sudo() {
 fn slow_pvf_check_upgrades_by_relay_governance() {
     let out = Command::new(parajam_binary())
         .args(["pvf", "check", "--runtime"])
-        .arg(runtime_dir())
+        .arg(runtime_parachain_dir())
         .args([
             "--blocks",
             "12",
@@ -195,7 +157,7 @@ fn slow_a_siblings_superuser_transact_authorizes_nothing() {
         max_capacity: 8,
         max_message_size: 1024,
     };
-    let old = code_with(&[]);
+    let old = runtime_parachain(&[]);
     let mut net =
         Network::new(old.clone(), Config::default(), &[A, B], &[channel]).expect("network");
     let tx_a = net.tx_format(A).expect("tx format");

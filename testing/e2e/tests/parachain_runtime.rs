@@ -8,30 +8,16 @@
 //! on both engines and enacted by accumulate; and bad blocks rejected by
 //! both and not enacted.
 
-use std::path::PathBuf;
+use parajam_e2e::runtime_parachain;
 
 use parajam_collator::{dev_pair, system_account_key, ParaState};
 use parajam_corechains_service::relay_state::UpgradeSignal;
-use parajam_rehearsal::{BlockReport, Code, Config, LegacyVerdict, PvmVerdict, Rehearsal, Summary};
+use parajam_rehearsal::{BlockReport, Config, LegacyVerdict, PvmVerdict, Rehearsal, Summary};
 use parity_scale_codec::Decode;
 use sp_core::Pair as _;
 
 /// One unit of runtime/parachain's currency.
 const UNIT: u128 = 1_000_000_000_000;
-
-/// runtime/parachain built by `parajam pvf build` with `features`: its
-/// wasm and PVF artifact.
-fn code(features: &[&str]) -> Code {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../runtime/parachain");
-    let mut options = parajam_pvf_build::Options::new(dir);
-    options.features = features.iter().map(|f| (*f).to_owned()).collect();
-    let built = parajam_pvf_build::build(&options).expect("runtime/parachain builds");
-    let wasm = built.wasm.expect("the wasm runtime is built");
-    Code::new(
-        std::fs::read(&wasm.path).expect("the wasm reads"),
-        std::fs::read(&built.pvf).expect("the PVF artifact reads"),
-    )
-}
 
 /// The free balance of `account` in `state`.
 fn free(state: &ParaState, account: &[u8; 32]) -> u128 {
@@ -62,8 +48,10 @@ fn assert_ok(report: &BlockReport) {
 
 #[test]
 fn slow_twenty_blocks_with_transfers_and_a_runtime_upgrade_are_identical_and_enacted() {
-    let mut r = Rehearsal::new(code(&[]), Config::default()).expect("a rehearsal");
-    let upgraded = code(&["upgraded"]).compressed().expect("compresses");
+    let mut r = Rehearsal::new(runtime_parachain(&[]), Config::default()).expect("a rehearsal");
+    let upgraded = runtime_parachain(&["upgraded"])
+        .compressed()
+        .expect("compresses");
     r.add_build(upgraded.clone())
         .expect("the build is registered");
     assert_eq!(spec_version(&r), 1);
@@ -149,7 +137,7 @@ fn slow_twenty_blocks_with_transfers_and_a_runtime_upgrade_are_identical_and_ena
 /// untouched block then is.
 #[test]
 fn slow_bad_blocks_are_rejected_by_both_engines_and_not_enacted() {
-    let mut r = Rehearsal::new(code(&[]), Config::default()).expect("a rehearsal");
+    let mut r = Rehearsal::new(runtime_parachain(&[]), Config::default()).expect("a rehearsal");
     let transfers = r.transfers(1, UNIT).expect("a transfer");
     let good = r.produce(transfers).expect("a block");
     let head = r.stored_head();

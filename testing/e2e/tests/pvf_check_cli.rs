@@ -9,20 +9,16 @@
 //! - the saved blocks checked again (`--povs`): identical, exit 0;
 //! - a file that is no `ValidationParams`: a clear error, exit 1.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use parajam_e2e::parajam_binary;
-
-fn runtime_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../runtime/parachain")
-}
+use parajam_e2e::{parajam_binary, runtime_parachain_dir};
 
 /// `parajam pvf check <args>`: success, stdout, stderr.
 fn pvf_check(args: &[&str], extra: &[&Path]) -> (bool, String, String) {
     let out = Command::new(parajam_binary())
         .args(["pvf", "check", "--runtime"])
-        .arg(runtime_dir())
+        .arg(runtime_parachain_dir())
         .args(args)
         .args(extra)
         .output()

@@ -12,41 +12,24 @@
 //!   a bad seal, too few headers) are rejected by both engines and nothing
 //!   is enacted; the untouched block then is.
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use parajam_collator::Header;
 use parajam_corechains_service::relay_chain;
-use parajam_e2e::parajam_binary;
+use parajam_e2e::{parajam_binary, runtime_parachain, runtime_parachain_dir};
 use parajam_rehearsal::{Code, Config, LegacyVerdict, PvmVerdict, Rehearsal};
 use parity_scale_codec::{Decode, Encode};
 
 const FEATURE: &str = "relay-parent-offset-1";
 
-fn runtime_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../runtime/parachain")
-}
-
-/// runtime/parachain built with `features`.
-fn code_with(features: &[&str]) -> Code {
-    let mut options = parajam_pvf_build::Options::new(runtime_dir());
-    options.features = features.iter().map(|f| (*f).to_owned()).collect();
-    let built = parajam_pvf_build::build(&options).expect("runtime/parachain builds");
-    let wasm = built.wasm.expect("the wasm runtime is built");
-    Code::new(
-        std::fs::read(&wasm.path).expect("the wasm reads"),
-        std::fs::read(&built.pvf).expect("the PVF artifact reads"),
-    )
-}
-
 /// runtime/parachain built with the offset-1 feature.
 fn code() -> Code {
-    code_with(&[FEATURE])
+    runtime_parachain(&[FEATURE])
 }
 
 #[test]
 fn slow_the_plain_runtime_builds_on_the_newest_relay_parent_without_headers() {
-    let r = Rehearsal::new(code_with(&[]), Config::default()).expect("a rehearsal");
+    let r = Rehearsal::new(runtime_parachain(&[]), Config::default()).expect("a rehearsal");
     assert_eq!(
         r.collator()
             .relay_parent_offset(r.parent())
@@ -62,7 +45,7 @@ fn slow_the_plain_runtime_builds_on_the_newest_relay_parent_without_headers() {
 fn slow_pvf_check_of_an_offset_one_runtime_enacts_twenty_blocks() {
     let out = Command::new(parajam_binary())
         .args(["pvf", "check", "--runtime"])
-        .arg(runtime_dir())
+        .arg(runtime_parachain_dir())
         .args(["--features", FEATURE, "--upgrade", "self"])
         .output()
         .expect("running parajam pvf check");

@@ -6,7 +6,7 @@
 //! relay chain's PVF executor) and on the PVM (`Ξ`), compared, and enacted
 //! by accumulate.
 
-use std::path::PathBuf;
+use parajam_e2e::{runtime_parachain, sibling_queue};
 
 use parajam_collator::{dev_pair, system_account_key, ParaState};
 use parajam_corechains_build::genesis::GenesisChannel;
@@ -16,7 +16,7 @@ use parajam_rehearsal::xcm_calls::{
     hrmp_accept_open_channel, hrmp_close_channel, hrmp_init_open_channel, reserve_transfer_native,
     sibling_account, sudo_relay_call,
 };
-use parajam_rehearsal::{Code, Config, LegacyVerdict, PvmVerdict};
+use parajam_rehearsal::{Config, LegacyVerdict, PvmVerdict};
 use parity_scale_codec::Decode;
 use sp_core::Pair as _;
 
@@ -24,18 +24,6 @@ use sp_core::Pair as _;
 const UNIT: u128 = 1_000_000_000_000;
 const A: u32 = 2000;
 const B: u32 = 2001;
-
-/// runtime/parachain as `parajam pvf build` makes it.
-fn code() -> Code {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../runtime/parachain");
-    let built =
-        parajam_pvf_build::build(&parajam_pvf_build::Options::new(dir)).expect("runtime builds");
-    let wasm = built.wasm.expect("the wasm runtime is built");
-    Code::new(
-        std::fs::read(&wasm.path).expect("the wasm reads"),
-        std::fs::read(&built.pvf).expect("the PVF artifact reads"),
-    )
-}
 
 /// The free balance of `account` in `state` (zero if it has none).
 fn free(state: &ParaState, account: &[u8; 32]) -> u128 {
@@ -45,28 +33,6 @@ fn free(state: &ParaState, account: &[u8; 32]) -> u128 {
     let (_, _, _, _, free): (u32, u32, u32, u32, u128) =
         Decode::decode(&mut raw.as_slice()).expect("AccountInfo decodes");
     free
-}
-
-/// `MessageQueue::BookStateFor(Sibling(sibling))` in `state`: whether
-/// the queue of `sibling`'s messages exists, and how many it holds.
-fn sibling_queue(state: &ParaState, sibling: u32) -> Option<u64> {
-    use parajam_corechains_service::host_functions::Hasher;
-    use parity_scale_codec::Encode;
-    // AggregateMessageOrigin::Sibling(para)
-    let origin = (2u8, sibling).encode();
-    let key = [
-        Hasher::Twox128.hash(b"MessageQueue"),
-        Hasher::Twox128.hash(b"BookStateFor"),
-        Hasher::Twox64.hash(&origin),
-        origin,
-    ]
-    .concat();
-    let raw = state.storage(&key).expect("reads")?;
-    // BookState { begin, end, count: u32, ready_neighbours:
-    // Option<Neighbours { prev, next }>, message_count: u64, size: u64 }
-    let at = if raw.get(12) == Some(&0) { 13 } else { 13 + 10 };
-    let count = raw.get(at..at + 8)?;
-    Some(u64::from_le_bytes(count.try_into().ok()?))
 }
 
 fn account(name: &str) -> [u8; 32] {
@@ -102,7 +68,8 @@ fn by_alice(net: &Network, para: u32, call: &[u8]) -> Vec<u8> {
 
 #[test]
 fn slow_a_channel_opened_by_xcm_carries_a_reserve_transfer_and_is_closed() {
-    let mut net = Network::new(code(), Config::default(), &[A, B], &[]).expect("a network");
+    let mut net =
+        Network::new(runtime_parachain(&[]), Config::default(), &[A, B], &[]).expect("a network");
     let tx_a = net.tx_format(A).expect("tx format");
     let tx_b = net.tx_format(B).expect("tx format");
 
@@ -216,7 +183,13 @@ fn slow_inbound_messages_left_out_or_altered_are_refused_by_both_engines() {
         max_capacity: 8,
         max_message_size: 1024,
     };
-    let mut net = Network::new(code(), Config::default(), &[A, B], &[channel]).expect("network");
+    let mut net = Network::new(
+        runtime_parachain(&[]),
+        Config::default(),
+        &[A, B],
+        &[channel],
+    )
+    .expect("network");
     let tx_a = net.tx_format(A).expect("tx format");
     let tx_b = net.tx_format(B).expect("tx format");
 
@@ -323,7 +296,13 @@ fn slow_messages_queued_while_the_recipient_makes_no_blocks_are_all_delivered_in
         max_capacity: 8,
         max_message_size: 1024,
     };
-    let mut net = Network::new(code(), Config::default(), &[A, B], &[channel]).expect("network");
+    let mut net = Network::new(
+        runtime_parachain(&[]),
+        Config::default(),
+        &[A, B],
+        &[channel],
+    )
+    .expect("network");
     let tx_a = net.tx_format(A).expect("tx format");
 
     // 2000 makes a first block (a para's first block sends no HRMP
