@@ -37,6 +37,20 @@ pub const AUTHORIZER_CODE: &[u8] = out_file!("authorizer.code");
 
 include!(concat!(env!("OUT_DIR"), "/hashes.rs"));
 
+/// Vouches for [`SERVICE_PROGRAM`] and [`AUTHORIZER_PROGRAM`] to the PVM
+/// ([`parajam_pvm::trust_code`]), so that its recompiler runs them in its
+/// in-process sandbox: they are built from this checkout's safe Rust,
+/// whose pointers stay below 2^32, the condition polkavm 0.30's generic
+/// sandbox needs to keep a program in its mapping. Any other program (a
+/// parachain's PVF, another service) that loads or stores through a
+/// register with no offset runs on the interpreter instead. Called by the
+/// binary and by the harnesses that run these programs; idempotent.
+pub fn trust_programs() {
+    for program in [SERVICE_PROGRAM, AUTHORIZER_PROGRAM] {
+        parajam_pvm::trust_code(parajam_crypto::blake2b_256(program));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

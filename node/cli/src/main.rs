@@ -85,6 +85,9 @@ fn main() -> ExitCode {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
+    // The programs built into this binary may run in the recompiler's
+    // in-process sandbox (see `trust_programs`); nothing else is trusted.
+    parajam_corechains_build::trust_programs();
     let result = match cli.command {
         Command::Import(args) => import::run(&args),
         Command::FuzzTarget(args) => fuzz_target::run(&args),

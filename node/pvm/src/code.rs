@@ -16,6 +16,9 @@ pub struct CodeBlob {
     pub(crate) hash: [u8; 32],
     pub(crate) blob: ProgramBlob,
     pub(crate) sbrk_pcs: BTreeSet<u32>,
+    /// See `quirks::wide_destinations`.
+    pub(crate) wide:
+        std::sync::Arc<std::collections::BTreeMap<u32, crate::quirks::WideDestination>>,
 }
 
 impl fmt::Debug for CodeBlob {

@@ -84,6 +84,8 @@ pub(crate) struct CodeRun<'c> {
     pub(crate) last_step: Option<ProgramCounter>,
     /// The instructions begun, with step tracing.
     pub(crate) steps: u64,
+    /// A wide-destination instruction about to run.
+    pub(crate) pending_wide: Option<crate::quirks::PendingWide>,
 }
 
 impl CodeRun<'_> {
@@ -91,12 +93,18 @@ impl CodeRun<'_> {
     /// panic (see [`Pvm::start_code`]).
     pub(crate) fn next(&mut self) -> Result<CodeEvent, PvmError> {
         let interrupt = self.instance.run().map_err(engine_error)?;
+        if let Some(pending) = self.pending_wide.take() {
+            pending.after(&mut self.instance);
+        }
         if let Some(exit) = self.flavor.exit_reason(&interrupt) {
             return Ok(CodeEvent::Exit(self.mend_dynamic_jump_fault(exit)));
         }
         self.steps += 1;
         self.last_step = self.instance.program_counter();
         let pc = self.last_step.map_or(0, |pc| pc.0);
+        if let Some(&wide) = self.code.wide.get(&pc) {
+            self.pending_wide = Some(crate::quirks::PendingWide::before(&self.instance, pc, wide));
+        }
         if self.code.sbrk_pcs.contains(&pc) {
             // The run stops before the `sbrk` runs. polkavm steps a block's
             // first instruction before it charges the block, so there the

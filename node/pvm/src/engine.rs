@@ -56,11 +56,14 @@ pub enum Sandbox {
     /// in-process wasm JIT for runtime code. The one [`SandboxChoice::Auto`]
     /// takes: the GP's results, gas and faults are the same in both (the
     /// PVM vectors, the crosschecks and the refine tests), and only it keeps
-    /// refine fast when the machine is busy. Two polkavm 0.30 defects are
+    /// refine fast when the machine is busy. Three polkavm 0.30 defects are
     /// mended here: it answers a dynamic jump to a bad address with a page
-    /// fault where the GP panics (eq. A.18; see `CodeRun::next`), and it
+    /// fault where the GP panics (eq. A.18; see `CodeRun::next`), it
     /// keeps a standard program's 16 MiB argument zone resident and
-    /// re-protects it on every run (see `release_argument_zone`).
+    /// re-protects it on every run (see `release_argument_zone`), and it
+    /// does not confine a load or store through a register with no offset
+    /// to the guest's mapping: code with one runs on the interpreter unless
+    /// trusted ([`trust_code`]).
     Generic,
 }
 
@@ -192,6 +195,35 @@ pub(crate) fn new_compiler(choice: SandboxChoice) -> Result<(Engine, Sandbox), S
         .map_err(|reason| format!("polkavm's {sandbox} sandbox cannot start: {reason}"))
 }
 
+/// Code hashes whose programs run in the generic sandbox even where its
+/// confinement depends on the code (see [`trust_code`]).
+static TRUSTED_CODE: std::sync::RwLock<Vec<[u8; 32]>> = std::sync::RwLock::new(Vec::new());
+
+/// Vouches for the code whose Blake2b-256 hash (of the standard program or
+/// code blob, as [`Program::code_hash`] has it) is `hash`, process-wide:
+/// the recompiler may run it in its generic sandbox although it loads or
+/// stores through a register with no offset, which polkavm 0.30 confines
+/// to the guest's mapping only when the register's upper 32 bits are
+/// clear (see `unconfined_on_generic_sandbox`). Code compiled from safe
+/// Rust keeps pointers below 2^32, so a program built into the binary (the
+/// CoreChains service and its authorizer) is trusted by the binary, which
+/// owns that policy; any other code such accesses run on the interpreter.
+pub fn trust_code(hash: [u8; 32]) {
+    let mut trusted = TRUSTED_CODE
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !trusted.contains(&hash) {
+        trusted.push(hash);
+    }
+}
+
+fn is_trusted(hash: &[u8; 32]) -> bool {
+    TRUSTED_CODE
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .contains(hash)
+}
+
 impl Pvm {
     /// Creates the engines. The interpreter must start; the compiler starts
     /// on first use and may be unavailable on this machine (see
@@ -307,6 +339,20 @@ impl Pvm {
 
     /// The sandbox the recompiler runs in (starting it if it has not
     /// started yet), or `None` where the recompiler is unavailable.
+    /// The backend that really runs the code `blob` (whose code hash is
+    /// `hash`) when `backend` is asked for (see `effective_backend`).
+    pub(crate) fn effective_backend(
+        &self,
+        backend: Backend,
+        blob: &ProgramBlob,
+        hash: [u8; 32],
+    ) -> Backend {
+        let sandbox = (backend == Backend::Compiler)
+            .then(|| self.compiler_sandbox())
+            .flatten();
+        effective_backend(self.flavor, backend, blob, sandbox, is_trusted(&hash))
+    }
+
     pub fn compiler_sandbox(&self) -> Option<Sandbox> {
         self.compiler().as_ref().ok().map(|&(_, sandbox)| sandbox)
     }
@@ -387,12 +433,14 @@ impl Pvm {
         }
         let blob = self.parse_code_blob(code)?;
         let sbrk_pcs = sbrk_offsets(&blob);
+        let wide = std::sync::Arc::new(crate::quirks::wide_destinations(self.flavor, &blob));
         // Domain-separated from standard programs' keys (another layout).
         let hash = parajam_crypto::blake2b_256_concat(&[b"parajam/code-blob", code]);
         let prepared_blob = CodeBlob {
             hash,
             blob,
             sbrk_pcs,
+            wide,
         };
         if self.prepared_capacity > 0 {
             let mut prepared = lock();
@@ -438,7 +486,7 @@ impl Pvm {
     /// backends; a lockstep crosscheck (`steps`) needs one as well.
     pub(crate) fn code_options(&self, code: &CodeBlob, steps: bool) -> PvmOptions {
         let mut options = self.options;
-        options.step_tracing |= steps || !code.sbrk_pcs.is_empty();
+        options.step_tracing |= steps || !code.sbrk_pcs.is_empty() || !code.wide.is_empty();
         options
     }
 
@@ -450,7 +498,7 @@ impl Pvm {
         mut options: PvmOptions,
     ) -> Result<Module, PvmError> {
         let blob = &code.blob;
-        let really = effective_backend(self.flavor, backend, blob);
+        let really = self.effective_backend(backend, blob, code.hash);
         options.step_tracing |= interpreter_needs_steps(self.flavor, really, blob);
         Module::from_blob(
             self.engine(really)?,
@@ -492,6 +540,7 @@ impl Pvm {
             halt_pc_known: options.step_tracing,
             last_step: None,
             steps: 0,
+            pending_wide: None,
         })
     }
 

@@ -9,9 +9,9 @@ use polkavm::{MemoryProtection, Module, ProgramCounter, RawInstance, Reg};
 
 use crate::program::{standard_registers, Program, ARGS_ADDRESS, MAX_INPUT_SIZE};
 use crate::{
-    block_tail, effective_backend, engine_error, interpreter_needs_steps, machine_difference,
-    registers_of, step_difference, Backend, Divergence, ExitReason, MachineState, Pvm, PvmError,
-    PvmFlavor, Sandbox, Stepped, REGISTER_COUNT,
+    block_tail, engine_error, interpreter_needs_steps, machine_difference, registers_of,
+    step_difference, Backend, Divergence, ExitReason, MachineState, Pvm, PvmError, PvmFlavor,
+    Sandbox, Stepped, REGISTER_COUNT,
 };
 
 /// What the host-call handler tells the machine to do next: the first
@@ -613,9 +613,10 @@ impl Pvm {
         steps: bool,
     ) -> Result<Module, PvmError> {
         let blob = program.blob();
-        let really = effective_backend(self.flavor, backend, blob);
+        let really = self.effective_backend(backend, blob, program.code_hash());
         let mut options = self.options;
-        options.step_tracing |= steps || interpreter_needs_steps(self.flavor, really, blob);
+        options.step_tracing |=
+            steps || interpreter_needs_steps(self.flavor, really, blob) || !program.wide.is_empty();
         Module::from_blob(
             self.engine(really)?,
             &self.flavor.standard_module_config(options),
@@ -696,6 +697,7 @@ impl Pvm {
             instance,
             steps: 0,
             reusable,
+            pending_wide: None,
         })
     }
 
@@ -907,6 +909,8 @@ pub(crate) struct ProgramRun<'p> {
     steps: u64,
     /// See [`ProgramOutcome::reusable`].
     reusable: Option<([u8; 32], u32)>,
+    /// A wide-destination instruction about to run.
+    pending_wide: Option<crate::quirks::PendingWide>,
 }
 
 impl ProgramRun<'_> {
@@ -923,11 +927,18 @@ impl ProgramRun<'_> {
     /// Runs to the next step, host call or exit.
     fn next(&mut self) -> Result<ProgramEvent, PvmError> {
         let interrupt = self.instance.run().map_err(engine_error)?;
+        if let Some(pending) = self.pending_wide.take() {
+            pending.after(&mut self.instance);
+        }
         let at = self.instance.program_counter().map(|pc| pc.0);
         let pc = at.unwrap_or(0);
         Ok(match self.flavor.exit_reason(&interrupt) {
             None => {
                 self.steps += 1;
+                if let Some(&wide) = self.program.wide.get(&pc) {
+                    self.pending_wide =
+                        Some(crate::quirks::PendingWide::before(&self.instance, pc, wide));
+                }
                 ProgramEvent::Step(pc)
             }
             Some(ExitReason::HostCall(index)) => ProgramEvent::HostCall { index, pc },

@@ -121,7 +121,7 @@ pub use code::CodeBlob;
 pub(crate) use crosscheck::{
     machine_difference, registers_of, step_difference, CodeEvent, CodeRun,
 };
-pub use engine::{Pvm, PvmOptions, Sandbox, SandboxChoice};
+pub use engine::{trust_code, Pvm, PvmOptions, Sandbox, SandboxChoice};
 pub(crate) use error::engine_error;
 pub use error::{Divergence, PvmError, Stepped};
 pub use flavor::PvmFlavor;
@@ -134,7 +134,7 @@ pub use program::{
     standard_registers, Program, StandardLayout, StandardProgramError, ARGS_ADDRESS,
     MAX_INPUT_SIZE, STACK_TOP, ZONE_SIZE,
 };
-pub(crate) use quirks::{block_tail, effective_backend, interpreter_needs_steps};
+pub(crate) use quirks::{block_tail, interpreter_needs_steps};
 pub use types::{
     Backend, ExitReason, InitialState, MachineState, MemoryChunk, Outcome, PageRange, HALT_ADDRESS,
     LOWEST_ACCESSIBLE_ADDRESS, PAGE_SIZE, REGISTER_COUNT,

@@ -237,6 +237,7 @@ impl LiveMachine {
             halt_pc_known: self.halt_pc_known,
             last_step: None,
             steps: 0,
+            pending_wide: None,
         };
         let exit = loop {
             match run.next() {

@@ -77,6 +77,9 @@ pub struct Program {
     heap_pages: u16,
     stack_size: u32,
     code_len: usize,
+    /// See `quirks::wide_destinations`.
+    pub(crate) wide:
+        std::sync::Arc<std::collections::BTreeMap<u32, crate::quirks::WideDestination>>,
 }
 
 impl fmt::Debug for Program {
@@ -178,6 +181,7 @@ impl Program {
         parts.stack_size = stack_size;
         parts.code_and_jump_table = ArcBytes::from(code);
         let blob = ProgramBlob::from_parts(parts)?;
+        let wide = std::sync::Arc::new(crate::quirks::wide_destinations(flavor, &blob));
         Ok(Self {
             flavor,
             code_hash: parajam_crypto::blake2b_256(bytes),
@@ -187,6 +191,7 @@ impl Program {
             heap_pages: u16::try_from(heap_pages).unwrap_or(u16::MAX),
             stack_size,
             code_len: code.len(),
+            wide,
         })
     }
 

@@ -2,8 +2,11 @@
 //! from the GP goes to the interpreter, and gas is mended where polkavm
 //! charges a basic block on entry where the GP charges per instruction.
 
-use polkavm::{ProgramBlob, ProgramCounter};
+use std::collections::BTreeMap;
 
+use polkavm::{ProgramBlob, ProgramCounter, RawInstance, Reg};
+
+use crate::engine::Sandbox;
 use crate::flavor::PvmFlavor;
 use crate::types::Backend;
 
@@ -172,22 +175,67 @@ pub(crate) fn interpreter_needs_steps(
 ///   does, but its x86-64 recompiler maps register numbers 13 to 15 to `ω4`
 ///   (and its debug builds assert);
 /// - jumps to `|c| + 2`, which the recompiler cannot compile (see
-///   [`jumps_to_code_end_plus_two`]).
+///   [`jumps_to_code_end_plus_two`]);
+/// - would run in the generic sandbox (`sandbox`) and accesses memory
+///   through a register with no offset, unless the caller vouches for the
+///   code (`trusted`, see [`Pvm::trust_code`](crate::Pvm::trust_code)):
+///   see [`unconfined_on_generic_sandbox`].
 ///
-/// No compiler emits such code; running it interpreted keeps the result the
-/// GP one on every backend.
+/// No compiler emits code of the first two kinds; running it interpreted
+/// keeps the result the GP one on every backend.
 pub(crate) fn effective_backend(
     flavor: PvmFlavor,
     backend: Backend,
     blob: &ProgramBlob,
+    sandbox: Option<Sandbox>,
+    trusted: bool,
 ) -> Backend {
     if backend == Backend::Compiler
-        && (names_register_above_12(flavor, blob) || jumps_to_code_end_plus_two(flavor, blob))
+        && (names_register_above_12(flavor, blob)
+            || jumps_to_code_end_plus_two(flavor, blob)
+            || (sandbox == Some(Sandbox::Generic)
+                && !trusted
+                && unconfined_on_generic_sandbox(blob)))
     {
         Backend::Interpreter
     } else {
         backend
     }
+}
+
+/// Whether `blob` has a load or store through a register with offset 0
+/// (`load_ind_*`, `store_ind_*`, `store_imm_ind_*` of GP §A.5.10 and
+/// §A.5.12 with `ν_X = 0`), which polkavm 0.30's recompiler compiles for
+/// its generic sandbox as an access of `base + ω_B` with all 64 bits of
+/// `ω_B` (its code says it assumes the upper 32 bits are clear), where the
+/// GP accesses `ω_B mod 2^32` (and the Linux sandbox, and any other
+/// offset, truncate to 32 bits). Such code, given a register with upper
+/// bits set, reads or writes the node's own memory outside the guest's
+/// 4 GiB mapping: found by `random_blobs` (a store through `ω = 2^64 − 1`
+/// wrote below the mapping and ran on; through `2^64 − 2^12` it crashed
+/// the process). polkavm 0.35 compiles it the same way.
+pub(crate) fn unconfined_on_generic_sandbox(blob: &ProgramBlob) -> bool {
+    use polkavm::program::Instruction as I;
+    blob.instructions().any(|instruction| {
+        matches!(
+            instruction.kind,
+            I::load_indirect_u8(_, _, 0)
+                | I::load_indirect_i8(_, _, 0)
+                | I::load_indirect_u16(_, _, 0)
+                | I::load_indirect_i16(_, _, 0)
+                | I::load_indirect_u32(_, _, 0)
+                | I::load_indirect_i32(_, _, 0)
+                | I::load_indirect_u64(_, _, 0)
+                | I::store_indirect_u8(_, _, 0)
+                | I::store_indirect_u16(_, _, 0)
+                | I::store_indirect_u32(_, _, 0)
+                | I::store_indirect_u64(_, _, 0)
+                | I::store_imm_indirect_u8(_, 0, _)
+                | I::store_imm_indirect_u16(_, 0, _)
+                | I::store_imm_indirect_u32(_, 0, _)
+                | I::store_imm_indirect_u64(_, 0, _)
+        )
+    })
 }
 
 /// Whether an instruction of `blob` has a register nibble above 12 (see
@@ -201,4 +249,99 @@ pub(crate) fn names_register_above_12(flavor: PvmFlavor, blob: &ProgramBlob) -> 
         let next = byte(at + 1);
         (low && next & 0xf > 12) || (high && next >> 4 > 12) || (third && byte(at + 2) & 0xf > 12)
     })
+}
+
+/// A three-register instruction (GP §A.5.13, opcodes 190 to 230) whose
+/// destination octet `c_{ı+2}` is 16 or more with a low nibble below 12:
+/// the GP's `r_D = min(12, c_{ı+2})` is `ω12`, but polkavm 0.30 reads the
+/// low nibble only (on both backends), so it would write another register.
+/// No compiler emits one (the octet is the instruction's own, at most 12),
+/// but random code does, and an instruction of one or two octets reads the
+/// next instruction's octet there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct WideDestination {
+    /// The register polkavm writes instead of `ω12`.
+    read_as: Reg,
+    /// For `cmov_iz`/`cmov_nz` (which read their destination): whether it
+    /// moves on zero, and its `ω_A` (moved) and `ω_B` (tested).
+    cmov: Option<(bool, Reg, Reg)>,
+}
+
+/// The wide destinations of `blob`, by pc: such code runs step-traced, and
+/// each run mends the instruction's effect around it ([`PendingWide`]).
+pub(crate) fn wide_destinations(
+    flavor: PvmFlavor,
+    blob: &ProgramBlob,
+) -> BTreeMap<u32, WideDestination> {
+    use polkavm::program::Instruction as I;
+    let code = blob.code();
+    let mut found = BTreeMap::new();
+    for instruction in blob.instructions() {
+        let at = instruction.offset.0 as usize;
+        let opcode = code.get(at).copied().unwrap_or(0);
+        if !flavor.register_operands(opcode).2 {
+            continue;
+        }
+        let octet = code.get(at + 2).copied().unwrap_or(0);
+        if octet < 16 || octet & 0xf >= 12 {
+            continue;
+        }
+        let cmov = match instruction.kind {
+            I::cmov_if_zero(_, s, c) => Some((true, s.get(), c.get())),
+            I::cmov_if_not_zero(_, s, c) => Some((false, s.get(), c.get())),
+            _ => None,
+        };
+        found.insert(
+            instruction.offset.0,
+            WideDestination {
+                read_as: Reg::ALL[usize::from(octet & 0xf)],
+                cmov,
+            },
+        );
+    }
+    found
+}
+
+/// A wide-destination instruction about to run: what to restore after it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PendingWide {
+    pc: u32,
+    read_as: Reg,
+    /// `read_as`'s value before the instruction.
+    saved: u64,
+    /// For a `cmov`, the GP's new `ω12`, known before it runs.
+    cmov_result: Option<u64>,
+}
+
+impl PendingWide {
+    /// Notes the state before the instruction `wide` at `pc` runs.
+    pub(crate) fn before(instance: &RawInstance, pc: u32, wide: WideDestination) -> Self {
+        let cmov_result = wide.cmov.map(|(on_zero, a, b)| {
+            if (instance.reg(b) == 0) == on_zero {
+                instance.reg(a)
+            } else {
+                instance.reg(Reg::ALL[12])
+            }
+        });
+        Self {
+            pc,
+            read_as: wide.read_as,
+            saved: instance.reg(wide.read_as),
+            cmov_result,
+        }
+    }
+
+    /// After the next interrupt: if the instruction ran (the machine left
+    /// its pc; out of gas on entering its block stops it before), its
+    /// result goes to `ω12` and `read_as` gets its value back.
+    pub(crate) fn after(self, instance: &mut RawInstance) {
+        if instance.program_counter() == Some(ProgramCounter(self.pc)) {
+            return;
+        }
+        let result = self
+            .cmov_result
+            .unwrap_or_else(|| instance.reg(self.read_as));
+        instance.set_reg(self.read_as, self.saved);
+        instance.set_reg(Reg::ALL[12], result);
+    }
 }

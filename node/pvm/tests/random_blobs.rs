@@ -359,3 +359,117 @@ proptest! {
         check_standard_blob(&standard_blob(&o, &w, z, s, &code), &args)?;
     }
 }
+
+/// Cases the random tests found, kept as plain tests so that every run
+/// checks them (proptest's regression file is not read in CI).
+#[test]
+fn found_cases_agree() {
+    // `div_s_32` of one octet, whose destination octet is the next
+    // instruction's argument 139: `ω12` by the GP (polkavm wrote `ω11`),
+    // then `store_imm_ind_u8` through `ω11` = 0: a store below 2^16,
+    // which panics (GP §A.4) on both backends.
+    check_code_blob(&[0, 1, 3, 194, 70, 139, 3]).expect("backends agree");
+}
+
+/// Loads and stores through a register whose upper 32 bits are set, with
+/// offset 0 and with an offset: the GP accesses the address mod 2^32
+/// (here the top page, never mapped: a page fault there). polkavm 0.30's
+/// generic sandbox compiled the offset-0 forms as accesses of all 64 bits,
+/// which wrote outside the guest's mapping (and crashed the process on
+/// `2^64 − 2^12`); such code now runs on the interpreter unless trusted.
+#[test]
+fn accesses_through_wide_registers_stay_in_the_guest() {
+    for value in [
+        u64::MAX,
+        u64::MAX - 1,
+        u64::MAX - 0xfff,
+        0xffff_ffff_0000_f000,
+    ] {
+        // `load_imm_64 ω1, value` (GP §A.5.3), then one access through ω1.
+        let mut set = vec![20, 1];
+        set.extend(value.to_le_bytes());
+        for access in [
+            vec![70, 1],        // store_imm_ind_u8 [ω1 + 0], 0
+            vec![120, 0x12],    // store_ind_u8 [ω2 + 0] = ω1 (through ω2)
+            vec![124, 0x12],    // load_ind_u8 ω2 = [ω1 + 0]
+            vec![128, 0x12, 8], // load_ind_u32 ω2 = [ω1 + 8]
+            vec![73, 1, 0],     // store_imm_ind_u64 [ω1 + 0], 0
+        ] {
+            // `store_ind_u8` goes through ω2: copy ω1 there first.
+            let mut code = set.clone();
+            code.extend([100, 0x12]); // move_reg ω2 = ω1
+            let starts = vec![0, set.len(), code.len()];
+            code.extend(&access);
+            let blob = code_blob_of(&code, &starts);
+            let init = InitialState {
+                machine: MachineState {
+                    gas: GAS,
+                    ..MachineState::default()
+                },
+                pages: Vec::new(),
+                memory: Vec::new(),
+            };
+            let outcomes: Vec<_> = backends()
+                .into_iter()
+                .map(|backend| pvm().run_code_blob(backend, &blob, &init).expect("runs"))
+                .collect();
+            for out in &outcomes {
+                assert!(
+                    matches!(out.exit, ExitReason::PageFault(_) | ExitReason::Panic),
+                    "{value:#x} {access:?}: {}",
+                    out.exit
+                );
+            }
+            if let [a, b] = &outcomes[..] {
+                assert_eq!(a.difference(b), None, "{value:#x} {access:?}");
+            }
+        }
+    }
+}
+
+/// GP §A.5.13 reads a three-register instruction's destination as
+/// `r_D = min(12, c_{ı+2})`, the whole octet: 16 or more is `ω12`, whatever
+/// its low nibble (polkavm reads the low nibble only).
+#[test]
+fn a_destination_octet_of_16_or_more_is_omega_12() {
+    let mut regs = [0u64; 13];
+    regs[1] = 5;
+    regs[2] = 7;
+    regs[3] = 1000;
+    regs[12] = 2000;
+    // (code, instruction starts, what ω3 and ω12 must hold after)
+    let cases: [(&[u8], &[usize], u64, u64); 4] = [
+        // add_64 ω12 = ω1 + ω2, destination octet 0x13 (low nibble 3).
+        (&[200, 0x21, 0x13], &[0], 1000, 12),
+        // The same with destination octet 0x1c: ω12 either way.
+        (&[200, 0x21, 0x1c], &[0], 1000, 12),
+        // cmov_iz ω12 = ω1 if ω0 = 0 (moved), destination octet 0x13.
+        (&[218, 0x01, 0x13], &[0], 1000, 5),
+        // cmov_nz ω12 = ω1 if ω0 ≠ 0 (kept), destination octet 0x13.
+        (&[219, 0x01, 0x13], &[0], 1000, 2000),
+    ];
+    for (code, starts, omega3, omega12) in cases {
+        let blob = code_blob_of(code, starts);
+        let init = InitialState {
+            machine: MachineState {
+                gas: GAS,
+                regs,
+                pc: 0,
+            },
+            pages: Vec::new(),
+            memory: Vec::new(),
+        };
+        for backend in backends() {
+            let out = pvm().run_code_blob(backend, &blob, &init).expect("runs");
+            assert_eq!(out.exit, ExitReason::Panic, "{backend} {code:?}");
+            assert_eq!(
+                (out.machine.regs[3], out.machine.regs[12]),
+                (omega3, omega12),
+                "{backend} {code:?}"
+            );
+            assert_eq!(out.machine.regs[..3], regs[..3], "{backend} {code:?}");
+        }
+        let stepped = pvm().crosscheck_steps(&blob, &init).expect("agree");
+        assert_eq!(stepped.outcome.machine.regs[12], omega12);
+    }
+}

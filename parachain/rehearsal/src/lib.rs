@@ -384,6 +384,7 @@ pub(crate) fn start_chain(
     ring: RingContext,
     backend: Option<Backend>,
 ) -> Result<DevChain, ChainFailure> {
+    parajam_corechains_build::trust_programs();
     let state = genesis.build(&params, &ring)?;
     let mut chain = DevChain::new(params, keys, state, ring)?;
     if let Some(backend) = backend {

@@ -74,6 +74,7 @@ fn chain_with(more: &[GenesisPara<'_>]) -> DevChain {
         ],
         vec![authorizer(AuthScope::Registrar, UPGRADE_DELAY)],
     ];
+    parajam_corechains_build::trust_programs();
     let state = genesis.build(&PARAMS, &ring).expect("genesis");
     let mut chain = DevChain::new(PARAMS, keys, state, ring).expect("a dev chain");
     chain.author_next(Contents::default()).expect("block 1");
