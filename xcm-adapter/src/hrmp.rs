@@ -685,3 +685,65 @@ pub fn open_genesis_channel<S: Storage + ?Sized>(
     );
     Ok(())
 }
+
+/// Opens `sender → recipient` where `sender` is hosted by another
+/// CoreChains instance (its messages arrive as JAM transfers): the checks
+/// of [`open_genesis_channel`] for the recipient only (the sender is not a
+/// para here, and its outbound limits are its own instance's business).
+/// Only the recipient's ingress index lists it. Departure from the relay
+/// chain: it has no such channels; declared like genesis channels.
+pub fn open_remote_channel<S: Storage + ?Sized>(
+    st: &mut Overlay<'_, S>,
+    config: &HrmpConfig,
+    sender: ParaId,
+    recipient: ParaId,
+    max_capacity: u32,
+    max_message_size: u32,
+) -> Result<(), ChannelError> {
+    if sender == recipient {
+        return Err(ChannelError::OpenToSelf);
+    }
+    if !st.is_para(recipient) {
+        return Err(ChannelError::InvalidPara(recipient));
+    }
+    check_limits(config, max_capacity, max_message_size)?;
+    let id = HrmpChannelId { sender, recipient };
+    if st.channel(id).is_some() {
+        return Err(ChannelError::AlreadyExists(id));
+    }
+    if len_u32(st.ingress(recipient).len()) >= config.hrmp_max_parachain_inbound_channels {
+        return Err(ChannelError::InboundLimitExceeded {
+            para: recipient,
+            limit: config.hrmp_max_parachain_inbound_channels,
+        });
+    }
+    let channel = HrmpChannel {
+        max_capacity,
+        max_total_size: config.hrmp_channel_max_total_size,
+        max_message_size,
+        msg_count: 0,
+        total_size: 0,
+        mqc_head: None,
+    };
+    st.write(StorageKey::HrmpChannel(id), &channel);
+    index_insert(st, StorageKey::HrmpIngress(recipient), sender);
+    Ok(())
+}
+
+/// Appends `data`, sent by `sender` (hosted by another instance) to
+/// `recipient`, to their channel at timeslot `now`, with the checks and
+/// the MQC semantics of a local message ([`check_outbound`],
+/// [`queue_outbound`]): open, not closing, within the message size, the
+/// total size and the capacity.
+pub fn queue_inbound<S: Storage + ?Sized>(
+    st: &mut Overlay<'_, S>,
+    sender: ParaId,
+    recipient: ParaId,
+    now: RelayChainBlockNumber,
+    data: Vec<u8>,
+) -> Result<(), OutboundError> {
+    let message = [OutboundHrmpMessage { recipient, data }];
+    check_outbound(st, sender, &message, 1)?;
+    queue_outbound(st, sender, now, &message);
+    Ok(())
+}
