@@ -779,7 +779,7 @@ fn a_candidate_is_checked_whole_before_any_effect() {
             idx: 0,
             channel: ch(B, A),
         }),
-        |o| enact_candidate(o, &candidate, 11, 10),
+        |o| enact_candidate(o, &candidate, 11, 10).map(drop),
     );
     let bad_watermark = CandidateMessaging {
         hrmp_watermark: 11,
@@ -791,7 +791,7 @@ fn a_candidate_is_checked_whole_before_any_effect() {
             new_watermark: 11,
             relay_parent: 10,
         }),
-        |o| enact_candidate(o, &bad_watermark, 11, 10),
+        |o| enact_candidate(o, &bad_watermark, 11, 10).map(drop),
     );
     let idle = CandidateMessaging {
         processed_downward_messages: 0,
@@ -803,7 +803,7 @@ fn a_candidate_is_checked_whole_before_any_effect() {
             sent_at: 3,
             relay_parent: 10,
         }),
-        |o| enact_candidate(o, &idle, 11, 10),
+        |o| enact_candidate(o, &idle, 11, 10).map(drop),
     );
     let good = CandidateMessaging {
         horizontal_messages: &[],

@@ -76,6 +76,7 @@ use parity_scale_codec::{Decode, DecodeAll, Encode};
 
 use parajam_corechains_types::memo::BounceReason;
 use parajam_xcm_adapter::dmp::{self, DownwardError};
+use parajam_xcm_adapter::hrmp::RemoteSend;
 use parajam_xcm_adapter::store::Changes;
 use parajam_xcm_adapter::ump::{self, HrmpCall, Upward, UpwardRefusal};
 use parajam_xcm_adapter::{CandidateMessaging, HrmpConfig, MessagingError, Overlay};
@@ -145,6 +146,18 @@ pub enum Event {
         sequence: u64,
         /// Why.
         reason: BounceReason,
+    },
+    /// A para's horizontal message to a para hosted by another CoreChains
+    /// instance: put in the outbox and announced with a transfer.
+    HorizontalSent {
+        /// The sending para.
+        para: ParaId,
+        /// The recipient.
+        recipient: ParaId,
+        /// The instance hosting it.
+        service: u32,
+        /// The message's sequence number on its channel.
+        sequence: u64,
     },
     /// A para's upward message moved value to a JAM service: sent as a
     /// deferred transfer.
@@ -268,6 +281,14 @@ pub enum Rejection {
     SolicitFailed,
     /// A deferred transfer checked beforehand was refused by `transfer`.
     TransferRefused(TransferRefusal),
+    /// A horizontal message to a para routed to a service that does not
+    /// exist.
+    RouteUnreachable {
+        /// The recipient.
+        recipient: ParaId,
+        /// The service the route table names.
+        service: u32,
+    },
 }
 
 /// A failure after an item's effects began (the service cannot pay for its
@@ -564,8 +585,15 @@ fn advance<H: AccumulateHost>(
         }
         _ => None,
     };
-    let (messaging, upward_events) = messaging_changes(host, config, slot, output)?;
-    let sequence: u64 = get(host, StorageKey::ValueSequence).unwrap_or_default();
+    let (messaging, upward_events, sends) = messaging_changes(host, config, slot, output)?;
+    for send in &sends {
+        if host.info(send.service).is_none() {
+            return Err(Rejection::RouteUnreachable {
+                recipient: send.channel.recipient,
+                service: send.service,
+            });
+        }
+    }
 
     // Checked; now the effects.
     if let Some(code) = due {
@@ -588,10 +616,40 @@ fn advance<H: AccumulateHost>(
         events.push(Event::UpgradeScheduled { para, upgrade });
     }
     commit(host, messaging)?;
-    let first = sequence;
-    let mut sequence = sequence;
-    for (event, upward) in upward_events {
-        if let Some((service, amount, hash)) = upward {
+    send_transfers(host, para, slot, &sends, upward_events, events)?;
+    put(host, StorageKey::Head(para), &output.head_data)?;
+    events.push(Event::HeadEnacted {
+        para,
+        head_hash: blake2_256(&output.head_data.0),
+    });
+    Ok(())
+}
+
+/// The transfers an enacted candidate of `para` makes, in order: its
+/// horizontal messages to paras hosted elsewhere (`sends`), then its
+/// upward messages' value transfers (each with the next
+/// [`StorageKey::ValueSequence`]), with their events.
+fn send_transfers<H: AccumulateHost>(
+    host: &mut H,
+    para: ParaId,
+    slot: u32,
+    sends: &[RemoteSend],
+    upward: Vec<UpwardOutcome>,
+    events: &mut Vec<Event>,
+) -> Result<(), Rejection> {
+    for send in sends {
+        jam_transfers::send_horizontal(host, slot, send)?;
+        events.push(Event::HorizontalSent {
+            para,
+            recipient: send.channel.recipient,
+            service: send.service,
+            sequence: send.sequence,
+        });
+    }
+    let first: u64 = get(host, StorageKey::ValueSequence).unwrap_or_default();
+    let mut sequence = first;
+    for (event, value) in upward {
+        if let Some((service, amount, hash)) = value {
             jam_transfers::send_value(host, para, service, amount, sequence, slot, hash)?;
             events.push(Event::TransferSent {
                 para,
@@ -607,11 +665,6 @@ fn advance<H: AccumulateHost>(
     if sequence != first {
         put(host, StorageKey::ValueSequence, &sequence)?;
     }
-    put(host, StorageKey::Head(para), &output.head_data)?;
-    events.push(Event::HeadEnacted {
-        para,
-        head_hash: blake2_256(&output.head_data.0),
-    });
     Ok(())
 }
 
@@ -639,7 +692,7 @@ fn messaging_changes<H: AccumulateHost>(
     config: &ServiceConfig,
     slot: u32,
     output: &CandidateOutput,
-) -> Result<(Changes, Vec<UpwardOutcome>), Rejection> {
+) -> Result<(Changes, Vec<UpwardOutcome>, Vec<RemoteSend>), Rejection> {
     let mut accounts = HostAccounts::read(host, &output.upward_messages);
     let mut storage = HostStorage(host);
     let mut overlay = Overlay::new(&mut storage);
@@ -664,7 +717,7 @@ fn messaging_changes<H: AccumulateHost>(
         &output.upward_messages,
     )
     .map_err(|e| Rejection::Messaging(MessagingError::Upward(e)))?;
-    parajam_xcm_adapter::enact_candidate(
+    let sends = parajam_xcm_adapter::enact_candidate(
         &mut overlay,
         &candidate,
         slot,
@@ -688,7 +741,7 @@ fn messaging_changes<H: AccumulateHost>(
         Err(reason) => (Some(Event::UpwardRefused { para, reason }), None),
     })
     .collect();
-    Ok((overlay.into_changes(), events))
+    Ok((overlay.into_changes(), events, sends))
 }
 
 /// Writes `changes` to the service storage.

@@ -78,28 +78,43 @@
 //! source para, `s`, the next `ValueSequence`, the slot, the upward
 //! message's hash). Each `transfer` costs `10 + ω9` of accumulate's gas.
 //!
+//! # Out: a horizontal message to a para hosted by another instance
+//!
+//! A candidate's horizontal message to a recipient that is not registered
+//! here but named by the route table (`RemoteRoute(recipient) → d`) passes
+//! the usual outbound checks on the sender's local channel to it (opened
+//! with `open_remote_channel`, listed in the sender's egress index: its
+//! message size and ascending order; its count never grows, the
+//! receiving instance enforces the capacity). When the block is enacted
+//! ([`parajam_xcm_adapter::enact_candidate`], `hrmp::send_remote`), the
+//! payload is written to `Outbox(d, channel, n)` (`write`, GP B.7 `Ω_W`; a
+//! SCALE `Vec<u8>`, never zero octets) with `n` the channel's next
+//! `RemoteOutbound` number, and the service calls `transfer` to `d`: amount
+//! 0, `d`'s minimum memo gas, memo kind HRMP (source para, recipient,
+//! `n`, slot, payload hash and length). Instance `d` receives it as "In"
+//! above. A route to a service that does not exist (`info` answers `NONE`)
+//! rejects the candidate before any effect
+//! ([`crate::accumulate::Rejection::RouteUnreachable`]).
+//!
 //! # Status and what remains
 //!
-//! Implemented and tested on `MemStorage` (`tests/transfers.rs`): the
-//! host calls (`AccumulateHost::transfer`/`info`/`own_info`/`get_foreign`,
-//! in the service program through `jam-pvm-common`), "In" for all three
-//! kinds with every bounce reason, "Out" for upward value transfers.
-//! Not implemented yet:
+//! Implemented and tested on `MemStorage` (`tests/transfers.rs`, the two
+//! instances' round trip included): the host calls
+//! (`AccumulateHost::transfer`/`info`/`own_info`/`get_foreign`, in the
+//! service program through `jam-pvm-common`), "In" for all three kinds
+//! with every bounce reason, "Out" for upward value transfers and for
+//! horizontal messages to paras hosted elsewhere. Not implemented yet:
 //!
-//! 1. Out for horizontal messages to a para hosted by another instance:
-//!    the candidate's message to a recipient in `RemoteRoute` would be
-//!    written to `Outbox(destination instance, channel, RemoteOutbound)`
-//!    (a value, never zero octets, `write`, GP B.7 `Ω_W`) and sent as a
-//!    `transfer` of kind HRMP with amount 0, instead of being appended to
-//!    a local channel; the sender's local egress channel to the remote
-//!    para (to be opened by the registrar) carries the limits, and
-//!    `Outbox` entries go once the recipient instance's `RemoteInbound`
-//!    (read with `read` of its storage) has passed them.
+//! 1. `Outbox` entries are never removed: the sender should remove those
+//!    the recipient instance's `RemoteInbound` (read with `read` of its
+//!    storage) has passed.
 //! 2. A registrar work item declaring routes (`RemoteRoute`) and remote
 //!    channels (`open_remote_channel`); today they are written in genesis
-//!    or tests.
+//!    storage or by tests. A bounced HRMP message (kind bounce for a
+//!    message) is recorded, not retried.
 //! 3. End-to-end tests on the dev chain (a test service sending value to
-//!    a para's beneficiary, the para sending it back, two instances).
+//!    a para's beneficiary, the para sending it back, two instances), and
+//!    the accumulate gas per transfer message measured on the PVM.
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
@@ -107,9 +122,10 @@ use parajam_corechains_types::memo::{BounceReason, Memo, MemoKind};
 use parajam_corechains_types::state::{HrmpChannelId, OutboxId, RemoteChannel, StorageKey};
 use parajam_corechains_types::{Hash, ParaId};
 use parajam_xcm_adapter::dmp::{self, DownwardError};
-use parajam_xcm_adapter::hrmp::{self, OutboundError};
+use parajam_xcm_adapter::hrmp::{self, OutboundError, RemoteSend};
 use parajam_xcm_adapter::ump::{JamAccounts, TransferCheck};
 use parajam_xcm_adapter::{xcm, HrmpConfig, Overlay};
+use parity_scale_codec::DecodeAll;
 
 use crate::accumulate::{commit, get, put, Event, HostStorage, Rejection};
 use crate::blake2_256;
@@ -160,19 +176,16 @@ pub(crate) fn receive<H: AccumulateHost>(
     transfer: &Transfer,
     events: &mut Vec<Event>,
 ) -> (ParaId, Result<(), Rejection>) {
-    let memo = match Memo::decode(&transfer.memo) {
-        Ok(memo) => memo,
-        Err(_) => {
-            bounce(
-                host,
-                slot,
-                transfer,
-                None,
-                BounceReason::MalformedMemo,
-                events,
-            );
-            return (ParaId(0), Ok(()));
-        }
+    let Ok(memo) = Memo::decode(&transfer.memo) else {
+        bounce(
+            host,
+            slot,
+            transfer,
+            None,
+            BounceReason::MalformedMemo,
+            events,
+        );
+        return (ParaId(0), Ok(()));
     };
     let para = match memo.kind {
         MemoKind::Bounce => memo.source_para,
@@ -269,7 +282,10 @@ fn deliver_horizontal<H: AccumulateHost>(
         channel,
         sequence: memo.sequence,
     });
-    let Some(payload) = host.get_foreign(transfer.source, &key.to_key()) else {
+    let Some(payload) = host
+        .get_foreign(transfer.source, &key.to_key())
+        .and_then(|v| Vec::<u8>::decode_all(&mut &v[..]).ok())
+    else {
         return Ok(Err(BounceReason::PayloadMissing));
     };
     if u32::try_from(payload.len()).ok() != Some(memo.length)
@@ -399,6 +415,32 @@ pub(crate) fn send_value<H: AccumulateHost>(
         .ok_or(Rejection::TransferRefused(TransferRefusal::Who))?
         .min_memo_gas;
     host.transfer(service, amount, gas, &memo.encode())
+        .map_err(Rejection::TransferRefused)
+}
+
+/// Announces `send`, a horizontal message of `para` put in the outbox, to
+/// the instance hosting its recipient: a transfer of nothing with an
+/// HRMP memo, at the destination's minimum memo gas.
+pub(crate) fn send_horizontal<H: AccumulateHost>(
+    host: &mut H,
+    slot: u32,
+    send: &RemoteSend,
+) -> Result<(), Rejection> {
+    let memo = Memo {
+        kind: MemoKind::Hrmp,
+        source_para: send.channel.sender,
+        destination: send.channel.recipient.0,
+        sequence: send.sequence,
+        sent_at: slot,
+        subject: send.hash,
+        length: send.length,
+        reason: None,
+    };
+    let gas = host
+        .info(send.service)
+        .ok_or(Rejection::TransferRefused(TransferRefusal::Who))?
+        .min_memo_gas;
+    host.transfer(send.service, 0, gas, &memo.encode())
         .map_err(Rejection::TransferRefused)
 }
 

@@ -20,7 +20,8 @@ use parajam_corechains_types::state::{
     ServiceConfig, StorageKey,
 };
 use parajam_corechains_types::{
-    AuthScope, CandidateOutput, HeadData, ParaId, RefineOutput, ValidationCodeHash,
+    AuthScope, CandidateOutput, HeadData, OutboundHrmpMessage, ParaId, RefineOutput,
+    ValidationCodeHash,
 };
 use parajam_xcm_adapter::ump::{TransferCheck, UpwardRefusal};
 use parajam_xcm_adapter::{hrmp, mqc, xcm, HrmpChannel, HrmpConfig, Overlay, RefusedUpward};
@@ -118,7 +119,7 @@ fn hrmp_in(s: &mut MemStorage, sequence: u64, payload: &[u8]) -> Transfer {
         .get_mut(&PEER)
         .expect("peer")
         .storage
-        .insert(key.to_key(), payload.to_vec());
+        .insert(key.to_key(), payload.to_vec().encode());
     hrmp_memo(sequence, payload)
 }
 
@@ -151,12 +152,14 @@ fn receive(s: &mut MemStorage, transfers: Vec<Transfer>) -> Vec<Event> {
 fn assert_bounced(s: &mut MemStorage, transfer: Transfer, reason: BounceReason) {
     let before = s.storage.clone();
     let sent_before = s.transfers.len();
-    let events = receive(s, vec![transfer.clone()]);
+    let (source, amount) = (transfer.source, transfer.amount);
+    let memo_hash = blake2_256(&transfer.memo);
+    let events = receive(s, vec![transfer]);
     assert_eq!(
         events,
         vec![Event::TransferBounced {
-            source: transfer.source,
-            amount: transfer.amount,
+            source,
+            amount,
             reason,
             sent: Ok(()),
         }]
@@ -164,15 +167,15 @@ fn assert_bounced(s: &mut MemStorage, transfer: Transfer, reason: BounceReason) 
     assert_eq!(s.storage, before, "{reason:?}: nothing queued");
     assert_eq!(s.transfers.len(), sent_before + 1);
     let back = s.transfers.last().expect("bounced").clone();
-    let gas = s.accounts[&transfer.source].info.min_memo_gas;
+    let gas = s.accounts[&source].info.min_memo_gas;
     assert_eq!(
         (back.destination, back.amount, back.gas),
-        (transfer.source, transfer.amount, gas)
+        (source, amount, gas)
     );
     let memo = Memo::decode(&back.memo).expect("a well-formed bounce");
     assert_eq!(memo.kind, MemoKind::Bounce);
     assert_eq!(memo.reason, Some(reason));
-    assert_eq!(memo.subject, blake2_256(&transfer.memo));
+    assert_eq!(memo.subject, memo_hash);
 }
 
 #[test]
@@ -397,7 +400,7 @@ fn bad_hrmp_transfers_bounce_with_their_reason() {
         .get_mut(&PEER)
         .expect("peer")
         .storage
-        .insert(key.to_key(), b"real".to_vec());
+        .insert(key.to_key(), b"real".to_vec().encode());
     assert_bounced(&mut s, t, BounceReason::NoChannel);
     // Over the channel's message size (64).
     let big = hrmp_in(&mut s, 0, &[7; 65]);
@@ -466,6 +469,14 @@ fn value_out(amount: u128, fee: u128, service: u32) -> Vec<u8> {
 }
 
 fn candidate(s: &MemStorage, upward: Vec<Vec<u8>>) -> Item {
+    candidate_sending(s, upward, vec![])
+}
+
+fn candidate_sending(
+    s: &MemStorage,
+    upward: Vec<Vec<u8>>,
+    horizontal: Vec<OutboundHrmpMessage>,
+) -> Item {
     let mut o = CandidateOutput {
         para_id: PARA,
         parent_head_hash: blake2_256(&[1]),
@@ -474,7 +485,7 @@ fn candidate(s: &MemStorage, upward: Vec<Vec<u8>>) -> Item {
         head_data: HeadData(vec![2]),
         new_validation_code: None,
         upward_messages: upward,
-        horizontal_messages: vec![],
+        horizontal_messages: horizontal,
         processed_downward_messages: 0,
         hrmp_watermark: SLOT,
         relay_parent_number: SLOT,
@@ -660,4 +671,184 @@ fn storage_with_balance() -> MemStorage {
         1_000u64.encode(),
     );
     s
+}
+
+/// `s` with the channel `PARA → REMOTE` open (REMOTE hosted by PEER).
+fn with_outbound_channel(mut s: MemStorage) -> MemStorage {
+    let mut map: BTreeMap<StorageKey, Vec<u8>> = s
+        .storage
+        .iter()
+        .filter_map(|(k, v)| Some((StorageKey::from_key(k)?, v.clone())))
+        .collect();
+    let mut overlay = Overlay::new(&mut map);
+    hrmp::open_remote_channel(&mut overlay, &HrmpConfig::DEFAULT, PARA, REMOTE, 3, 64)
+        .expect("opens");
+    for (key, value) in overlay.into_changes() {
+        if let Some(value) = value {
+            s.storage.insert(key.to_key(), value);
+        }
+    }
+    s
+}
+
+#[test]
+fn a_horizontal_message_to_a_para_hosted_elsewhere_crosses_as_a_transfer() {
+    let mut s = with_outbound_channel(storage());
+    let channel = HrmpChannelId {
+        sender: PARA,
+        recipient: REMOTE,
+    };
+    assert_eq!(
+        get::<Vec<ParaId>>(&s, StorageKey::HrmpEgress(PARA)),
+        Some(vec![REMOTE])
+    );
+    let payload = b"an xcmp page".to_vec();
+    let events = send_horizontal(&mut s, &payload);
+    assert!(
+        events.contains(&Event::HorizontalSent {
+            para: PARA,
+            recipient: REMOTE,
+            service: PEER,
+            sequence: 0,
+        }),
+        "{events:?}"
+    );
+    // In the outbox, not in the local channel.
+    let outbox = StorageKey::Outbox(OutboxId {
+        service: PEER,
+        channel,
+        sequence: 0,
+    });
+    assert_eq!(get::<Vec<u8>>(&s, outbox), Some(payload.clone()));
+    assert_eq!(get::<u64>(&s, StorageKey::RemoteOutbound(channel)), Some(1));
+    assert_eq!(
+        get::<Vec<InboundHrmpMessage>>(&s, StorageKey::HrmpChannelContents(channel)),
+        None
+    );
+    assert_eq!(s.transfers.len(), 1);
+    let sent = s.transfers[0].clone();
+    assert_eq!((sent.destination, sent.amount, sent.gas), (PEER, 0, 5));
+    let memo = Memo::decode(&sent.memo).expect("well formed");
+    assert_eq!(
+        memo,
+        Memo {
+            kind: MemoKind::Hrmp,
+            source_para: PARA,
+            destination: REMOTE.0,
+            sequence: 0,
+            sent_at: SLOT,
+            subject: blake2_256(&payload),
+            length: u32::try_from(payload.len()).expect("small"),
+            reason: None,
+        }
+    );
+
+    // The peer instance, hosting REMOTE, receives it: its payload read
+    // from this instance's storage, appended to its channel PARA → REMOTE.
+    let peer = peer_receives(&s, &sent);
+    assert_eq!(
+        get::<Vec<InboundHrmpMessage>>(&peer, StorageKey::HrmpChannelContents(channel)),
+        Some(vec![InboundHrmpMessage {
+            sent_at: SLOT + 1,
+            data: payload,
+        }])
+    );
+}
+
+/// The peer instance (id PEER, hosting REMOTE, with the channel PARA →
+/// REMOTE) receives `sent` from this instance (whose storage is `s`): it
+/// is delivered on the channel. The peer's storage after it.
+fn peer_receives(s: &MemStorage, sent: &SentTransfer) -> MemStorage {
+    let mut peer = MemStorage::default();
+    put(&mut peer, StorageKey::Config, CONFIG.encode());
+    put(&mut peer, StorageKey::Paras, vec![REMOTE].encode());
+    put(
+        &mut peer,
+        StorageKey::Head(REMOTE),
+        HeadData(vec![1]).encode(),
+    );
+    put(&mut peer, StorageKey::Code(REMOTE), CODE.encode());
+    put(&mut peer, StorageKey::RemoteRoute(PARA), SERVICE.encode());
+    let mut map: BTreeMap<StorageKey, Vec<u8>> = peer
+        .storage
+        .iter()
+        .filter_map(|(k, v)| Some((StorageKey::from_key(k)?, v.clone())))
+        .collect();
+    let mut overlay = Overlay::new(&mut map);
+    hrmp::open_remote_channel(&mut overlay, &HrmpConfig::DEFAULT, PARA, REMOTE, 3, 64)
+        .expect("opens");
+    for (key, value) in overlay.into_changes() {
+        if let Some(value) = value {
+            peer.storage.insert(key.to_key(), value);
+        }
+    }
+    let mut sender = MemAccount::new(0, 5);
+    sender.storage.clone_from(&s.storage);
+    peer.accounts.insert(SERVICE, sender);
+    let incoming = Transfer {
+        source: SERVICE,
+        amount: sent.amount,
+        gas: sent.gas,
+        memo: sent.memo,
+    };
+    let events = accumulate_inputs(&mut peer, PEER, SLOT + 1, &[Input::Transfer(incoming)])
+        .expect("no fatal failure");
+    assert_eq!(
+        events,
+        vec![Event::TransferDelivered {
+            source: SERVICE,
+            para: REMOTE,
+            amount: 0,
+            delivery: Delivery::Horizontal {
+                sender: PARA,
+                sequence: 0,
+            },
+        }]
+    );
+    peer
+}
+
+fn send_horizontal(s: &mut MemStorage, data: &[u8]) -> Vec<Event> {
+    let item = candidate_sending(
+        s,
+        vec![],
+        vec![OutboundHrmpMessage {
+            recipient: REMOTE,
+            data: data.to_vec(),
+        }],
+    );
+    accumulate_inputs(s, SERVICE, SLOT, &[Input::Work(item)]).expect("no fatal failure")
+}
+
+#[test]
+fn horizontal_messages_to_paras_elsewhere_that_cannot_leave_are_refused() {
+    let send = send_horizontal;
+    // Over the channel's message size: the candidate is refused.
+    let mut s = with_outbound_channel(storage());
+    let events = send(&mut s, &[1; 65]);
+    assert!(
+        events.iter().any(|e| matches!(e, Event::Rejected { .. })),
+        "{events:?}"
+    );
+    assert!(s.transfers.is_empty());
+    // Routed to a service that does not exist: refused, nothing sent.
+    let mut s = with_outbound_channel(storage());
+    s.accounts.remove(&PEER);
+    let before = s.storage.clone();
+    let events = send(&mut s, b"m");
+    assert!(
+        events.iter().any(|e| matches!(
+            e,
+            Event::Rejected {
+                reason: parajam_corechains_service::accumulate::Rejection::RouteUnreachable {
+                    service: PEER,
+                    ..
+                },
+                ..
+            }
+        )),
+        "{events:?}"
+    );
+    assert_eq!(s.storage, before);
+    assert!(s.transfers.is_empty());
 }
