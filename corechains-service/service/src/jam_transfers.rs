@@ -112,9 +112,18 @@
 //!    channels (`open_remote_channel`); today they are written in genesis
 //!    storage or by tests. A bounced HRMP message (kind bounce for a
 //!    message) is recorded, not retried.
-//! 3. End-to-end tests on the dev chain (a test service sending value to
-//!    a para's beneficiary, the para sending it back, two instances), and
-//!    the accumulate gas per transfer message measured on the PVM.
+//! 3. End to end, the real service program on the PVM is tested for "In"
+//!    only (`testing/e2e/tests/jam_transfers.rs`: the STF's `∆1` of the
+//!    service on a dev genesis, both backends crosschecked, with a value
+//!    transfer from a code-less service, bounces, and an HRMP message from
+//!    a second instance; accumulate gas per message in BENCHMARKS.md).
+//!    Not yet: a full dev-chain run (blocks authored) with a minimal test
+//!    service guest that sends the transfer from its own accumulate and
+//!    reads its balance back, `runtime/parachain` crediting the
+//!    beneficiary from the downward XCM (its relay-token asset
+//!    configuration must accept `ReserveAssetDeposited` from the parent)
+//!    and sending value back to the service, on wasm and PVM; and "Out"
+//!    on the PVM.
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
