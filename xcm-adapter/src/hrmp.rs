@@ -685,3 +685,154 @@ pub fn open_genesis_channel<S: Storage + ?Sized>(
     );
     Ok(())
 }
+
+/// Opens `sender → recipient` where one of the two is hosted by another
+/// CoreChains instance (messages cross as JAM transfers): the checks of
+/// [`open_genesis_channel`] for the local para only (the other's limits
+/// are its own instance's business). Only the local para's index lists
+/// it: the recipient's ingress, or the sender's egress. Departure from the
+/// relay chain: it has no such channels; declared like genesis channels.
+pub fn open_remote_channel<S: Storage + ?Sized>(
+    st: &mut Overlay<'_, S>,
+    config: &HrmpConfig,
+    sender: ParaId,
+    recipient: ParaId,
+    max_capacity: u32,
+    max_message_size: u32,
+) -> Result<(), ChannelError> {
+    if sender == recipient {
+        return Err(ChannelError::OpenToSelf);
+    }
+    let inbound = match (st.is_para(sender), st.is_para(recipient)) {
+        (false, true) => true,
+        (true, false) => false,
+        (true, true) => return Err(ChannelError::InvalidPara(recipient)),
+        (false, false) => return Err(ChannelError::InvalidPara(sender)),
+    };
+    check_limits(config, max_capacity, max_message_size)?;
+    let id = HrmpChannelId { sender, recipient };
+    if st.channel(id).is_some() {
+        return Err(ChannelError::AlreadyExists(id));
+    }
+    if inbound && len_u32(st.ingress(recipient).len()) >= config.hrmp_max_parachain_inbound_channels
+    {
+        return Err(ChannelError::InboundLimitExceeded {
+            para: recipient,
+            limit: config.hrmp_max_parachain_inbound_channels,
+        });
+    }
+    if !inbound
+        && len_u32(st.egress(sender).len()).saturating_add(st.open_request_count(sender))
+            >= config.hrmp_max_parachain_outbound_channels
+    {
+        return Err(ChannelError::OutboundLimitExceeded {
+            para: sender,
+            limit: config.hrmp_max_parachain_outbound_channels,
+        });
+    }
+    let channel = HrmpChannel {
+        max_capacity,
+        max_total_size: config.hrmp_channel_max_total_size,
+        max_message_size,
+        msg_count: 0,
+        total_size: 0,
+        mqc_head: None,
+    };
+    st.write(StorageKey::HrmpChannel(id), &channel);
+    if inbound {
+        index_insert(st, StorageKey::HrmpIngress(recipient), sender);
+    } else {
+        index_insert(st, StorageKey::HrmpEgress(sender), recipient);
+    }
+    Ok(())
+}
+
+/// The CoreChains instance hosting `para`, if `para` is not hosted here
+/// and the route table names one ([`StorageKey::RemoteRoute`]).
+pub fn remote_route<S: Storage + ?Sized>(st: &mut Overlay<'_, S>, para: ParaId) -> Option<u32> {
+    if st.is_para(para) {
+        return None;
+    }
+    st.read(&StorageKey::RemoteRoute(para))
+}
+
+/// A horizontal message leaving for a para hosted by another instance:
+/// its payload is in [`StorageKey::Outbox`], and the service sends the
+/// transfer that announces it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RemoteSend {
+    /// The instance it goes to.
+    pub service: u32,
+    /// Its channel.
+    pub channel: HrmpChannelId,
+    /// Its sequence number on the channel.
+    pub sequence: u64,
+    /// Blake2b-256 of the payload.
+    pub hash: crate::Hash,
+    /// The payload's length.
+    pub length: u32,
+}
+
+/// Puts `sender`'s messages (accepted by [`check_outbound`]) to paras
+/// hosted elsewhere into the outbox, each under the channel's next
+/// sequence number ([`StorageKey::RemoteOutbound`]); the others are left
+/// to [`queue_outbound`]. The channel's count and size do not grow: the
+/// message leaves at once, and the receiving instance enforces the
+/// channel's capacity (bouncing what does not fit).
+pub fn send_remote<S: Storage + ?Sized>(
+    st: &mut Overlay<'_, S>,
+    sender: ParaId,
+    messages: &[OutboundHrmpMessage],
+) -> Vec<RemoteSend> {
+    let mut sends = Vec::new();
+    for message in messages {
+        let Some(service) = remote_route(st, message.recipient) else {
+            continue;
+        };
+        let channel = HrmpChannelId {
+            sender,
+            recipient: message.recipient,
+        };
+        let sequence: u64 = st
+            .read(&StorageKey::RemoteOutbound(channel))
+            .unwrap_or_default();
+        st.write(
+            StorageKey::Outbox(parajam_corechains_types::state::OutboxId {
+                service,
+                channel,
+                sequence,
+            }),
+            &message.data,
+        );
+        st.write(
+            StorageKey::RemoteOutbound(channel),
+            &sequence.saturating_add(1),
+        );
+        sends.push(RemoteSend {
+            service,
+            channel,
+            sequence,
+            hash: crate::blake2_256(&message.data),
+            length: len_u32(message.data.len()),
+        });
+    }
+    sends
+}
+
+/// Appends `data`, sent by `sender` (hosted by another instance) to
+/// `recipient`, to their channel at timeslot `now`, with the checks and
+/// the MQC semantics of a local message ([`check_outbound`],
+/// [`queue_outbound`]): open, not closing, within the message size, the
+/// total size and the capacity.
+pub fn queue_inbound<S: Storage + ?Sized>(
+    st: &mut Overlay<'_, S>,
+    sender: ParaId,
+    recipient: ParaId,
+    now: RelayChainBlockNumber,
+    data: Vec<u8>,
+) -> Result<(), OutboundError> {
+    let message = [OutboundHrmpMessage { recipient, data }];
+    check_outbound(st, sender, &message, 1)?;
+    queue_outbound(st, sender, now, &message);
+    Ok(())
+}

@@ -270,14 +270,16 @@ pub struct CandidateMessaging<'a> {
 /// inclusion does: first every check (downward messages processed, the
 /// watermark, the horizontal messages against their channels, at most
 /// `max_hrmp_per_candidate`), then the effects (the downward queue and the
-/// inbound channels pruned, the messages appended to their channels).
+/// inbound channels pruned, the messages appended to their channels, or,
+/// to a para hosted by another CoreChains instance, put in the outbox:
+/// what it returns, for the service to announce with transfers).
 /// Refused, it changes nothing.
 pub fn enact_candidate<S: Storage + ?Sized>(
     st: &mut Overlay<'_, S>,
     candidate: &CandidateMessaging<'_>,
     now: RelayChainBlockNumber,
     max_hrmp_per_candidate: u32,
-) -> Result<(), MessagingError> {
+) -> Result<Vec<hrmp::RemoteSend>, MessagingError> {
     let para = candidate.para;
     dmp::check_processed(
         st,
@@ -298,6 +300,17 @@ pub fn enact_candidate<S: Storage + ?Sized>(
 
     dmp::prune(st, para, candidate.processed_downward_messages);
     hrmp::prune(st, para, candidate.hrmp_watermark);
-    hrmp::queue_outbound(st, para, now, candidate.horizontal_messages);
-    Ok(())
+    let sends = hrmp::send_remote(st, para, candidate.horizontal_messages);
+    if sends.is_empty() {
+        hrmp::queue_outbound(st, para, now, candidate.horizontal_messages);
+    } else {
+        let local: Vec<_> = candidate
+            .horizontal_messages
+            .iter()
+            .filter(|m| !sends.iter().any(|s| s.channel.recipient == m.recipient))
+            .cloned()
+            .collect();
+        hrmp::queue_outbound(st, para, now, &local);
+    }
+    Ok(sends)
 }

@@ -11,6 +11,14 @@
 //! | `hrmp_accept_open_channel` | 1 | `sender: ParaId` |
 //! | `hrmp_close_channel` | 2 | `channel_id: HrmpChannelId` |
 //!
+//! The other thing that maps onto JAM is value moved to a JAM service
+//! ([`crate::xcm::value_transfer`]: `WithdrawAsset` of the relay token,
+//! fee instructions, `DepositAsset` to `(0, X1(GeneralIndex(service)))`):
+//! the amount leaves the para's sovereign balance at the service
+//! ([`StorageKey::SovereignBalance`]), and the service sends it to the
+//! JAM service as a deferred transfer ([`Upward::Value`]), once
+//! [`JamAccounts`] says the transfer can be made.
+//!
 //! A message runs whole or not at all ([`execute`]); [`process`] keeps
 //! refused messages with their reasons ([`RefusedUpward`]) under the
 //! para's [`StorageKey::UpwardRefused`]: the latest [`MAX_KEPT_REFUSED`],
@@ -31,7 +39,7 @@ use parity_scale_codec::{Decode, DecodeAll, Encode};
 
 use crate::hrmp::{self, ChannelError};
 use crate::store::{Overlay, Storage};
-use crate::xcm::{self, Instruction, XcmError};
+use crate::xcm::{self, Instruction, ValueTransfer, XcmError};
 use crate::{HrmpConfig, RefusedUpward};
 
 /// A call of the relay chain's `hrmp` pallet a para may `Transact`.
@@ -71,8 +79,9 @@ pub enum UpwardRefusal {
     /// It does not decode, or has an instruction the service does not run.
     #[error("{0}")]
     Xcm(XcmError),
-    /// It has no `Transact`: nothing in it maps onto the service.
-    #[error("no Transact: nothing maps onto the CoreChains service")]
+    /// It has no `Transact` and is no value transfer to a JAM service:
+    /// nothing in it maps onto the service.
+    #[error("no Transact and no value transfer: nothing maps onto the CoreChains service")]
     NoTransact,
     /// A `Transact` with another origin kind than `Native`.
     #[error("Transact {index} has origin kind {origin_kind}, not Native (0)")]
@@ -99,6 +108,75 @@ pub enum UpwardRefusal {
         /// Why.
         error: ChannelError,
     },
+    /// A value transfer of more than a JAM balance (`u64`) holds.
+    #[error("value transfer of {amount}, more than a JAM balance holds")]
+    ValueTooLarge {
+        /// The amount.
+        amount: u128,
+    },
+    /// A value transfer of more than the para's sovereign balance holds.
+    #[error("value transfer of {needs}, the para's sovereign balance holds {holds}")]
+    SovereignBalance {
+        /// What the sovereign balance holds.
+        holds: u64,
+        /// What the message withdraws.
+        needs: u64,
+    },
+    /// A value transfer the JAM transfer cannot make.
+    #[error("value transfer to service {service}: {refusal}")]
+    Transfer {
+        /// The destination service.
+        service: u32,
+        /// Why.
+        refusal: TransferCheck,
+    },
+}
+
+/// Why a JAM transfer cannot be made (GP 0.7.2 `Ω_T`'s refusals, checked
+/// before it is made).
+// The SCALE derive casts variant indices to `u8`.
+#[allow(clippy::cast_possible_truncation)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, thiserror::Error)]
+pub enum TransferCheck {
+    /// `WHO`: no such service.
+    #[error("no such service (WHO)")]
+    Who,
+    /// `CASH`: the CoreChains service's balance would fall under its threshold.
+    #[error("the CoreChains service cannot pay (CASH)")]
+    Cash,
+}
+
+/// What the service knows of the JAM accounts a value transfer goes to.
+pub trait JamAccounts {
+    /// Whether a transfer of `amount` to `service` can be made after the
+    /// ones already accepted (`Ω_T`'s `WHO` and `CASH`; the gas is the
+    /// destination's minimum, so never `LOW`). Accepting it counts it.
+    fn accept(&mut self, service: u32, amount: u64) -> Result<(), TransferCheck>;
+}
+
+/// No JAM account takes a transfer.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoAccounts;
+
+impl JamAccounts for NoAccounts {
+    fn accept(&mut self, _service: u32, _amount: u64) -> Result<(), TransferCheck> {
+        Err(TransferCheck::Who)
+    }
+}
+
+/// What an executed upward message did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Upward {
+    /// The `hrmp` calls it made, in order.
+    Calls(Vec<HrmpCall>),
+    /// Value to a JAM service, debited from the para's sovereign balance:
+    /// the service sends it as a deferred transfer.
+    Value {
+        /// The destination service.
+        service: u32,
+        /// The amount.
+        amount: u64,
+    },
 }
 
 /// The `hrmp` call of a `Transact`, if it is one the service runs.
@@ -110,17 +188,55 @@ fn decode_call(config: &HrmpConfig, call: &[u8]) -> Option<HrmpCall> {
     HrmpCall::decode_all(&mut &rest[..]).ok()
 }
 
-/// Runs `para`'s upward message `msg` at timeslot `now`: decoded, every
-/// `Transact` checked, then each call in order. The calls it ran, or why
-/// it was refused; refused, it changes nothing.
+/// Runs a value transfer of `para`: checked against its sovereign balance
+/// and `accounts`, then debited.
+fn execute_value<S: Storage + ?Sized>(
+    st: &mut Overlay<'_, S>,
+    accounts: &mut dyn JamAccounts,
+    para: ParaId,
+    value: ValueTransfer,
+) -> Result<Upward, UpwardRefusal> {
+    let amount = u64::try_from(value.amount).map_err(|_| UpwardRefusal::ValueTooLarge {
+        amount: value.amount,
+    })?;
+    let holds: u64 = st
+        .read(&StorageKey::SovereignBalance(para))
+        .unwrap_or_default();
+    let left = holds
+        .checked_sub(amount)
+        .ok_or(UpwardRefusal::SovereignBalance {
+            holds,
+            needs: amount,
+        })?;
+    accounts
+        .accept(value.service, amount)
+        .map_err(|refusal| UpwardRefusal::Transfer {
+            service: value.service,
+            refusal,
+        })?;
+    st.write(StorageKey::SovereignBalance(para), &left);
+    Ok(Upward::Value {
+        service: value.service,
+        amount,
+    })
+}
+
+/// Runs `para`'s upward message `msg` at timeslot `now`: decoded; a value
+/// transfer to a JAM service ([`xcm::value_transfer`]) is checked and
+/// debited; otherwise every `Transact` is checked, then each call runs in
+/// order. What it did, or why it was refused; refused, it changes nothing.
 pub fn execute<S: Storage + ?Sized>(
     st: &mut Overlay<'_, S>,
     config: &HrmpConfig,
+    accounts: &mut dyn JamAccounts,
     para: ParaId,
     now: RelayChainBlockNumber,
     msg: &[u8],
-) -> Result<Vec<HrmpCall>, UpwardRefusal> {
+) -> Result<Upward, UpwardRefusal> {
     let decoded = xcm::decode_upward(msg).map_err(UpwardRefusal::Xcm)?;
+    if let Some(value) = xcm::value_transfer(msg, &decoded) {
+        return execute_value(st, accounts, para, value);
+    }
     let mut calls = Vec::new();
     for (index, instruction) in (0u32..).zip(&decoded.instructions) {
         if let Instruction::Transact { origin_kind, call } = instruction {
@@ -170,7 +286,9 @@ pub fn execute<S: Storage + ?Sized>(
             return Err(UpwardRefusal::Channel { index, error });
         }
     }
-    Ok(calls.into_iter().map(|(_, call)| call).collect())
+    Ok(Upward::Calls(
+        calls.into_iter().map(|(_, call)| call).collect(),
+    ))
 }
 
 /// The most refused upward messages kept per para.
@@ -288,14 +406,15 @@ pub fn check_upward<S: Storage + ?Sized>(
 pub fn process<S: Storage + ?Sized>(
     st: &mut Overlay<'_, S>,
     config: &HrmpConfig,
+    accounts: &mut dyn JamAccounts,
     para: ParaId,
     now: RelayChainBlockNumber,
     messages: &[Vec<u8>],
-) -> Vec<Result<Vec<HrmpCall>, UpwardRefusal>> {
+) -> Vec<Result<Upward, UpwardRefusal>> {
     let mut outcomes = Vec::with_capacity(messages.len());
     let mut refused: Option<Vec<RefusedUpward>> = None;
     for msg in messages {
-        let outcome = execute(st, config, para, now, msg);
+        let outcome = execute(st, config, accounts, para, now, msg);
         if let Err(reason) = &outcome {
             refused
                 .get_or_insert_with(|| {

@@ -13,7 +13,9 @@
 //! `hrmp` call, with fee handling around it (and, from cumulus routers, a
 //! trailing `SetTopic`). Those instructions are decoded whole; any other
 //! refuses the message ([`XcmError::UnsupportedInstruction`]), so the rest
-//! need not be understood.
+//! need not be understood. The one value transfer the service maps onto
+//! JAM ([`value_transfer`]) is recognised from those instructions' octets;
+//! the one it sends down ([`reserve_asset_deposited`]) is encoded here.
 
 use alloc::vec::Vec;
 
@@ -22,6 +24,8 @@ use parity_scale_codec::{Compact, Decode, Encode};
 /// Opcodes of XCM v3, v4 and v5 instructions (the same in the three).
 mod opcode {
     pub const WITHDRAW_ASSET: u8 = 0;
+    pub const RESERVE_ASSET_DEPOSITED: u8 = 1;
+    pub const CLEAR_ORIGIN: u8 = 10;
     pub const TRANSACT: u8 = 6;
     pub const HRMP_NEW_CHANNEL_OPEN_REQUEST: u8 = 7;
     pub const HRMP_CHANNEL_ACCEPTED: u8 = 8;
@@ -79,6 +83,8 @@ pub enum Instruction {
     /// `RefundSurplus`, `DepositAsset`, `UnpaidExecution`), by opcode:
     /// decoded, and does nothing.
     Fees(u8),
+    /// `ClearOrigin`.
+    ClearOrigin,
     /// `SetTopic`.
     SetTopic([u8; 32]),
     /// `Transact`: the origin kind (0 native, 1 sovereign account, 2
@@ -98,6 +104,122 @@ pub struct UpwardXcm {
     pub version: u8,
     /// The instructions, in order.
     pub instructions: Vec<Instruction>,
+    /// Each instruction's fields: their range of octets in the message.
+    pub fields: Vec<core::ops::Range<usize>>,
+}
+
+/// An upward message that moves value to a JAM service: the relay token
+/// withdrawn from the para's sovereign account and deposited to a
+/// location naming the service (see [`value_transfer`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ValueTransfer {
+    /// The service (`GeneralIndex(service)` under the relay chain).
+    pub service: u32,
+    /// The amount withdrawn, all of it deposited.
+    pub amount: u128,
+}
+
+/// The octets of the relay token `(0, Here)` as an `AssetId` in the relay
+/// chain's context, then `Fungible`: v3 `Concrete(MultiLocation)`, v4 and
+/// v5 a `Location`.
+fn relay_token_fungible(version: u8) -> &'static [u8] {
+    if version == 3 {
+        &[0, 0, 0, 0]
+    } else {
+        &[0, 0, 0]
+    }
+}
+
+/// The amount of a single relay-token asset `(0, Here)` at the start of
+/// `octets`, and what follows it.
+fn relay_token_amount(version: u8, octets: &[u8]) -> Option<(u128, &[u8])> {
+    let mut rest = octets.strip_prefix(relay_token_fungible(version))?;
+    let amount = Compact::<u128>::decode(&mut rest).ok()?.0;
+    Some((amount, rest))
+}
+
+/// The message as a value transfer to a JAM service, if it has that shape
+/// (as a para's `pallet-xcm` sends the relay token to its reserve, the
+/// relay chain, in the relay chain's context): `WithdrawAsset` of one
+/// asset, the relay token `(0, Here)`, fungible `a`; optionally
+/// `ClearOrigin`; optionally `BuyExecution` or `PayFees` in the relay
+/// token of at most `a`; `DepositAsset` of `Wild(All)` or
+/// `Wild(AllCounted(1))` to `(0, X1(GeneralIndex(service)))`; optionally
+/// `SetTopic`. Nothing else: a message with any other instruction, or any
+/// other asset or beneficiary, is not one. On the relay chain the fees
+/// would be charged; the service charges none, so all of `a` moves.
+pub fn value_transfer(msg: &[u8], decoded: &UpwardXcm) -> Option<ValueTransfer> {
+    let version = decoded.version;
+    let mut steps = decoded
+        .instructions
+        .iter()
+        .zip(&decoded.fields)
+        .filter(|(i, _)| !matches!(i, Instruction::SetTopic(_)))
+        .map(|(i, range)| (i, msg.get(range.clone()).unwrap_or_default()));
+    let (Instruction::Fees(opcode::WITHDRAW_ASSET), withdraw) = steps.next()? else {
+        return None;
+    };
+    let (amount, rest) = relay_token_amount(version, withdraw.strip_prefix(&[4])?)?;
+    if !rest.is_empty() {
+        return None;
+    }
+    let mut step = steps.next()?;
+    if matches!(step.0, Instruction::ClearOrigin) {
+        step = steps.next()?;
+    }
+    if let Instruction::Fees(op @ (opcode::BUY_EXECUTION | opcode::PAY_FEES)) = step.0 {
+        let (fees, _) = relay_token_amount(version, step.1)?;
+        if fees > amount || (*op == opcode::PAY_FEES && version < 5) {
+            return None;
+        }
+        step = steps.next()?;
+    }
+    let (Instruction::Fees(opcode::DEPOSIT_ASSET), deposit) = step else {
+        return None;
+    };
+    // `Wild(All)` or `Wild(AllCounted(1))`, then `(0, X1(GeneralIndex(n)))`.
+    let beneficiary = deposit
+        .strip_prefix(&[1, 0])
+        .or_else(|| deposit.strip_prefix(&[1, 2, 4]))?;
+    let mut index = beneficiary.strip_prefix(&[0, 1, 5])?;
+    let service = Compact::<u128>::decode(&mut index).ok()?.0;
+    if !index.is_empty() || steps.next().is_some() {
+        return None;
+    }
+    Some(ValueTransfer {
+        service: u32::try_from(service).ok()?,
+        amount,
+    })
+}
+
+/// The downward message that credits `beneficiary` (an `AccountId32` on
+/// the para) with `amount` of the relay token, as the relay chain sends a
+/// reserve transfer to a para: `VersionedXcm` v5 of
+/// `[ReserveAssetDeposited((1, Here), amount), ClearOrigin,
+/// BuyExecution((1, Here), amount, Unlimited), DepositAsset(Wild(AllCounted(1)),
+/// (0, X1(AccountId32 { network: None, id: beneficiary })))]`, in the
+/// para's context (the relay token is its parent's).
+pub fn reserve_asset_deposited(amount: u128, beneficiary: &[u8; 32]) -> Vec<u8> {
+    let mut out = alloc::vec![5u8];
+    Compact(4u32).encode_to(&mut out);
+    let relay_token = |out: &mut Vec<u8>| {
+        // Location { parents: 1, interior: Here }, Fungible(amount).
+        out.extend([1, 0, 0]);
+        Compact(amount).encode_to(out);
+    };
+    out.push(opcode::RESERVE_ASSET_DEPOSITED);
+    Compact(1u32).encode_to(&mut out);
+    relay_token(&mut out);
+    out.push(opcode::CLEAR_ORIGIN);
+    out.push(opcode::BUY_EXECUTION);
+    relay_token(&mut out);
+    out.push(0); // WeightLimit::Unlimited
+    out.push(opcode::DEPOSIT_ASSET);
+    out.extend([1, 2]); // Wild(AllCounted(1))
+    Compact(1u32).encode_to(&mut out);
+    out.extend([0, 1, 1, 0]); // (0, X1(AccountId32 { network: None, .. }))
+    out.extend(beneficiary);
+    out
 }
 
 /// An HRMP notification the relay chain sends a para (a `VersionedXcm` of
@@ -373,6 +495,7 @@ impl Reader<'_> {
             }
             opcode::PAY_FEES if self.version >= 5 => self.asset().map(|()| fees),
             opcode::REFUND_SURPLUS => Ok(fees),
+            opcode::CLEAR_ORIGIN => Ok(Instruction::ClearOrigin),
             opcode::DEPOSIT_ASSET => {
                 self.asset_filter()?;
                 self.location().map(|()| fees)
@@ -414,8 +537,11 @@ pub fn decode_upward(msg: &[u8]) -> Result<UpwardXcm> {
         return Err(XcmError::TooManyInstructions(count));
     }
     let mut instructions = Vec::new();
+    let mut fields = Vec::new();
     for index in 0..count {
+        let start = reader.at() as usize + 1;
         instructions.push(reader.instruction(index)?);
+        fields.push(start..reader.at() as usize);
     }
     if !reader.input.is_empty() {
         return Err(XcmError::TrailingOctets(crate::len_u32(reader.input.len())));
@@ -423,5 +549,6 @@ pub fn decode_upward(msg: &[u8]) -> Result<UpwardXcm> {
     Ok(UpwardXcm {
         version,
         instructions,
+        fields,
     })
 }

@@ -646,23 +646,44 @@ fn upward_xcm_drives_the_channel_lifecycle() {
         proposed_max_message_size: 32,
     };
     let outcomes = run(&mut s, |o| {
-        ump::process(o, &CONFIG, B, 30, &[upward(&[hrmp_call(open)], 0)])
+        ump::process(
+            o,
+            &CONFIG,
+            &mut ump::NoAccounts,
+            B,
+            30,
+            &[upward(&[hrmp_call(open)], 0)],
+        )
     });
-    assert_eq!(outcomes, vec![Ok(vec![open])]);
+    assert_eq!(outcomes, vec![Ok(ump::Upward::Calls(vec![open]))]);
     assert!(s.contains_key(&StorageKey::HrmpOpenRequest(ch(B, A))));
     let accept = HrmpCall::AcceptOpenChannel { sender: B };
     let outcomes = run(&mut s, |o| {
-        ump::process(o, &CONFIG, A, 31, &[upward(&[hrmp_call(accept)], 0)])
+        ump::process(
+            o,
+            &CONFIG,
+            &mut ump::NoAccounts,
+            A,
+            31,
+            &[upward(&[hrmp_call(accept)], 0)],
+        )
     });
-    assert_eq!(outcomes, vec![Ok(vec![accept])]);
+    assert_eq!(outcomes, vec![Ok(ump::Upward::Calls(vec![accept]))]);
     assert!(s.contains_key(&StorageKey::HrmpChannel(ch(B, A))));
     let close = HrmpCall::CloseChannel {
         channel_id: ch(B, A),
     };
     let outcomes = run(&mut s, |o| {
-        ump::process(o, &CONFIG, B, 32, &[upward(&[hrmp_call(close)], 0)])
+        ump::process(
+            o,
+            &CONFIG,
+            &mut ump::NoAccounts,
+            B,
+            32,
+            &[upward(&[hrmp_call(close)], 0)],
+        )
     });
-    assert_eq!(outcomes, vec![Ok(vec![close])]);
+    assert_eq!(outcomes, vec![Ok(ump::Upward::Calls(vec![close]))]);
     assert!(!s.contains_key(&StorageKey::HrmpChannel(ch(B, A))));
     assert_eq!(
         get::<Vec<RefusedUpward>>(&s, StorageKey::UpwardRefused(B)),
@@ -685,12 +706,14 @@ fn upward_xcm_that_does_not_map_is_refused_and_kept() {
         upward(&[open(A)], 1),
         upward(std::slice::from_ref(&balances_call), 0),
         upward(&[], 0),
-        vec![5, 4, 10],
+        vec![5, 4, 11],
         // The second call fails: the first's request is rolled back.
         upward(&[open(C), open(B)], 0),
     ];
     let before = s.clone();
-    let outcomes = run(&mut s, |o| ump::process(o, &CONFIG, B, 40, &messages));
+    let outcomes = run(&mut s, |o| {
+        ump::process(o, &CONFIG, &mut ump::NoAccounts, B, 40, &messages)
+    });
     let reasons = vec![
         UpwardRefusal::OriginKind {
             index: 1,
@@ -703,7 +726,7 @@ fn upward_xcm_that_does_not_map_is_refused_and_kept() {
         UpwardRefusal::NoTransact,
         UpwardRefusal::Xcm(XcmError::UnsupportedInstruction {
             index: 0,
-            opcode: 10,
+            opcode: 11,
         }),
         UpwardRefusal::Channel {
             index: 2,
@@ -756,7 +779,7 @@ fn a_candidate_is_checked_whole_before_any_effect() {
             idx: 0,
             channel: ch(B, A),
         }),
-        |o| enact_candidate(o, &candidate, 11, 10),
+        |o| enact_candidate(o, &candidate, 11, 10).map(drop),
     );
     let bad_watermark = CandidateMessaging {
         hrmp_watermark: 11,
@@ -768,7 +791,7 @@ fn a_candidate_is_checked_whole_before_any_effect() {
             new_watermark: 11,
             relay_parent: 10,
         }),
-        |o| enact_candidate(o, &bad_watermark, 11, 10),
+        |o| enact_candidate(o, &bad_watermark, 11, 10).map(drop),
     );
     let idle = CandidateMessaging {
         processed_downward_messages: 0,
@@ -780,7 +803,7 @@ fn a_candidate_is_checked_whole_before_any_effect() {
             sent_at: 3,
             relay_parent: 10,
         }),
-        |o| enact_candidate(o, &idle, 11, 10),
+        |o| enact_candidate(o, &idle, 11, 10).map(drop),
     );
     let good = CandidateMessaging {
         horizontal_messages: &[],
@@ -860,15 +883,19 @@ fn upward_messages_over_the_relay_chain_limits_are_refused_with_why() {
 fn refused_upward_messages_are_kept_up_to_a_bound_and_the_dropped_counted() {
     use parajam_xcm_adapter::ump::MAX_KEPT_REFUSED;
     let mut s = storage();
-    // ClearOrigin (opcode 10) only: refused.
+    // ClearOrigin (opcode 10) and a stray octet: refused.
     let bad = |n: u8| vec![5u8, 4, 10, n];
     let first: Vec<Vec<u8>> = (0..60).map(bad).collect();
-    run(&mut s, |o| ump::process(o, &CONFIG, B, 5, &first));
+    run(&mut s, |o| {
+        ump::process(o, &CONFIG, &mut ump::NoAccounts, B, 5, &first)
+    });
     let kept: Vec<RefusedUpward> = get(&s, StorageKey::UpwardRefused(B)).expect("kept");
     assert_eq!(kept.len(), 60);
     assert_eq!(get::<u32>(&s, StorageKey::UpwardRefusedDropped(B)), None);
     let second: Vec<Vec<u8>> = (60..70).map(bad).collect();
-    run(&mut s, |o| ump::process(o, &CONFIG, B, 6, &second));
+    run(&mut s, |o| {
+        ump::process(o, &CONFIG, &mut ump::NoAccounts, B, 6, &second)
+    });
     let kept: Vec<RefusedUpward> = get(&s, StorageKey::UpwardRefused(B)).expect("kept");
     assert_eq!(kept.len(), MAX_KEPT_REFUSED);
     // The latest are kept, oldest first; the oldest six are counted.

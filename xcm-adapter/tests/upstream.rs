@@ -326,7 +326,7 @@ fn upward_xcm_the_service_does_not_run_is_refused_by_instruction() {
     use v5::prelude::*;
     let msg = VersionedXcm::<()>::V5(Xcm(vec![
         RefundSurplus,
-        ClearOrigin,
+        ClearError,
         Transact {
             origin_kind: OriginKind::Native,
             fallback_max_weight: None,
@@ -337,7 +337,7 @@ fn upward_xcm_the_service_does_not_run_is_refused_by_instruction() {
         decode_upward(&msg.encode()),
         Err(DecodeError::UnsupportedInstruction {
             index: 1,
-            opcode: 10
+            opcode: 23
         })
     );
     let msg = VersionedXcm::<()>::V5(Xcm(vec![DescendOrigin(
@@ -408,5 +408,136 @@ fn notifications_are_staging_xcm_instructions() {
         assert_eq!(ours.encode_versioned(5), expected.encode());
         let v4 = VersionedXcm::<()>::V4(expected.clone().try_into().expect("to v4"));
         assert_eq!(ours.encode_versioned(4), v4.encode());
+    }
+}
+
+/// What a para's `pallet-xcm` sends its reserve (the relay chain) to move
+/// `amount` of the relay token to `beneficiary`, in the relay chain's
+/// context: `WithdrawAsset`, `ClearOrigin`, `BuyExecution`,
+/// `DepositAsset`, `SetTopic`.
+fn v5_to_relay(amount: u128, fees: u128, beneficiary: v5::Location) -> VersionedXcm<()> {
+    use v5::prelude::*;
+    let asset: Asset = (Here, amount).into();
+    VersionedXcm::<()>::V5(Xcm(vec![
+        WithdrawAsset(asset.into()),
+        ClearOrigin,
+        BuyExecution {
+            fees: (Here, fees).into(),
+            weight_limit: Unlimited,
+        },
+        DepositAsset {
+            assets: Wild(AllCounted(1)),
+            beneficiary,
+        },
+        SetTopic([0x70; 32]),
+    ]))
+}
+
+#[test]
+fn a_value_transfer_to_a_jam_service_is_recognised_in_every_version() {
+    use parajam_xcm_adapter::xcm::{value_transfer, ValueTransfer};
+    use v5::prelude::*;
+    let to_service = |n: u128| Location::new(0, [GeneralIndex(n)]);
+    let recognised = |msg: &VersionedXcm<()>| {
+        let octets = msg.encode();
+        let decoded = decode_upward(&octets).expect("decodes");
+        value_transfer(&octets, &decoded)
+    };
+    let v5_msg = v5_to_relay(1_234_567_890_123, 1_000, to_service(77));
+    let expected = Some(ValueTransfer {
+        service: 77,
+        amount: 1_234_567_890_123,
+    });
+    assert_eq!(recognised(&v5_msg), expected);
+    let v4_msg = VersionedXcm::<()>::V4(v5_msg.clone().try_into().expect("to v4"));
+    assert_eq!(recognised(&v4_msg), expected);
+    let v3_msg = VersionedXcm::<()>::V3(v4_msg.clone().try_into().expect("to v3"));
+    assert_eq!(recognised(&v3_msg), expected);
+    // `Wild(All)`, no fees, no topic.
+    let plain = VersionedXcm::<()>::V5(Xcm(vec![
+        WithdrawAsset((Here, 5u128).into()),
+        DepositAsset {
+            assets: Wild(All),
+            beneficiary: to_service(4_000_000_000),
+        },
+    ]));
+    assert_eq!(
+        recognised(&plain),
+        Some(ValueTransfer {
+            service: 4_000_000_000,
+            amount: 5
+        })
+    );
+
+    // Not value to a service: an account, a service id over `u32`, another
+    // asset, fees above the amount, two assets, something after the deposit.
+    let account = Location::new(
+        0,
+        [AccountId32 {
+            network: None,
+            id: [1; 32],
+        }],
+    );
+    let not = [
+        v5_to_relay(10, 1, account),
+        v5_to_relay(10, 1, to_service(u128::from(u32::MAX) + 1)),
+        v5_to_relay(10, 11, to_service(77)),
+        VersionedXcm::<()>::V5(Xcm(vec![
+            WithdrawAsset((Parent, 5u128).into()),
+            DepositAsset {
+                assets: Wild(All),
+                beneficiary: to_service(77),
+            },
+        ])),
+        VersionedXcm::<()>::V5(Xcm(vec![
+            WithdrawAsset(vec![(Here, 5u128).into(), (Parent, 5u128).into()].into()),
+            DepositAsset {
+                assets: Wild(All),
+                beneficiary: to_service(77),
+            },
+        ])),
+        VersionedXcm::<()>::V5(Xcm(vec![
+            WithdrawAsset((Here, 5u128).into()),
+            DepositAsset {
+                assets: Wild(All),
+                beneficiary: to_service(77),
+            },
+            RefundSurplus,
+        ])),
+    ];
+    for msg in not {
+        assert_eq!(recognised(&msg), None, "{msg:?}");
+    }
+}
+
+#[test]
+fn the_reserve_deposit_sent_down_is_staging_xcm_v5() {
+    use parajam_xcm_adapter::xcm::reserve_asset_deposited;
+    use v5::prelude::*;
+    let beneficiary = [0xbe; 32];
+    for amount in [0u128, 1, 63, 64, 1 << 40, u128::from(u64::MAX)] {
+        let asset: Asset = (Parent, amount).into();
+        let expected = VersionedXcm::<()>::V5(Xcm(vec![
+            ReserveAssetDeposited(asset.clone().into()),
+            ClearOrigin,
+            BuyExecution {
+                fees: asset,
+                weight_limit: Unlimited,
+            },
+            DepositAsset {
+                assets: Wild(AllCounted(1)),
+                beneficiary: Location::new(
+                    0,
+                    [AccountId32 {
+                        network: None,
+                        id: beneficiary,
+                    }],
+                ),
+            },
+        ]));
+        assert_eq!(
+            reserve_asset_deposited(amount, &beneficiary),
+            expected.encode()
+        );
     }
 }

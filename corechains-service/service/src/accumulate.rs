@@ -58,6 +58,12 @@
 //! whose XCM configuration converts it (`ParentAsSuperuser`), which is how
 //! relay governance authorizes a runtime upgrade of a para without sudo.
 //! Anything else is rejected with a [`Rejection`], changing nothing.
+//!
+//! Deferred transfers to the service come first ([`Input::Transfer`], GP
+//! 0.7.2 `i^T ⌢ i^U`): each becomes a message to a para or bounces back
+//! ([`crate::jam_transfers`]); an upward message moving value to a JAM
+//! service leaves as a transfer once its block is enacted
+//! ([`Event::TransferSent`]).
 
 use alloc::vec::Vec;
 
@@ -68,12 +74,15 @@ use parajam_corechains_types::{
 };
 use parity_scale_codec::{Decode, DecodeAll, Encode};
 
+use parajam_corechains_types::memo::BounceReason;
 use parajam_xcm_adapter::dmp::{self, DownwardError};
+use parajam_xcm_adapter::hrmp::RemoteSend;
 use parajam_xcm_adapter::store::Changes;
-use parajam_xcm_adapter::ump::{self, HrmpCall, UpwardRefusal};
+use parajam_xcm_adapter::ump::{self, HrmpCall, Upward, UpwardRefusal};
 use parajam_xcm_adapter::{CandidateMessaging, HrmpConfig, MessagingError, Overlay};
 
-use crate::host::{AccumulateHost, LogLevel, Preimage};
+use crate::host::{AccumulateHost, LogLevel, Preimage, TransferRefusal};
+use crate::jam_transfers::{self, Delivery, HostAccounts, Transfer};
 use crate::relay_state::{RelayMessaging, RelayState};
 use crate::{blake2_256, LOG_TARGET};
 
@@ -87,9 +96,81 @@ pub struct Item {
     pub result: Result<Vec<u8>, u8>,
 }
 
+/// One accumulation input (GP 0.7.2 `i^T ⌢ i^U`: the deferred transfers
+/// to the service, then its work digests).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// A deferred transfer to the service.
+    Transfer(Transfer),
+    /// A work digest.
+    Work(Item),
+}
+
 /// What happened to one item.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
+    /// An incoming transfer became a message to a para.
+    TransferDelivered {
+        /// The service that sent it.
+        source: u32,
+        /// The para it is for.
+        para: ParaId,
+        /// Its amount.
+        amount: u64,
+        /// How it reached the para.
+        delivery: Delivery,
+    },
+    /// An incoming transfer was sent back (`sent`: whether the bounce
+    /// transfer was made; if not, the value stays with the service).
+    TransferBounced {
+        /// The service that sent it.
+        source: u32,
+        /// Its amount.
+        amount: u64,
+        /// Why.
+        reason: BounceReason,
+        /// The bounce transfer's outcome.
+        sent: Result<(), TransferRefusal>,
+    },
+    /// A transfer the service sent came back bounced; its value is back in
+    /// the para's sovereign balance (a value transfer) or the service's (a
+    /// message).
+    TransferReturned {
+        /// The service that bounced it.
+        source: u32,
+        /// The para that sent it.
+        para: ParaId,
+        /// Its amount.
+        amount: u64,
+        /// Its sequence number.
+        sequence: u64,
+        /// Why.
+        reason: BounceReason,
+    },
+    /// A para's horizontal message to a para hosted by another CoreChains
+    /// instance: put in the outbox and announced with a transfer.
+    HorizontalSent {
+        /// The sending para.
+        para: ParaId,
+        /// The recipient.
+        recipient: ParaId,
+        /// The instance hosting it.
+        service: u32,
+        /// The message's sequence number on its channel.
+        sequence: u64,
+    },
+    /// A para's upward message moved value to a JAM service: sent as a
+    /// deferred transfer.
+    TransferSent {
+        /// The para.
+        para: ParaId,
+        /// The destination service.
+        service: u32,
+        /// The amount.
+        amount: u64,
+        /// The memo's sequence number.
+        sequence: u64,
+    },
     /// A para's head advanced to `head`.
     HeadEnacted {
         /// The para.
@@ -198,6 +279,16 @@ pub enum Rejection {
     StorageFull,
     /// The new code's preimage could not be solicited.
     SolicitFailed,
+    /// A deferred transfer checked beforehand was refused by `transfer`.
+    TransferRefused(TransferRefusal),
+    /// A horizontal message to a para routed to a service that does not
+    /// exist.
+    RouteUnreachable {
+        /// The recipient.
+        recipient: ParaId,
+        /// The service the route table names.
+        service: u32,
+    },
 }
 
 /// A failure after an item's effects began (the service cannot pay for its
@@ -222,16 +313,39 @@ pub fn accumulate<H: AccumulateHost>(
     slot: u32,
     items: &[Item],
 ) -> Result<Vec<Event>, Fatal> {
+    let inputs: Vec<Input> = items.iter().cloned().map(Input::Work).collect();
+    accumulate_inputs(host, service, slot, &inputs)
+}
+
+/// Accumulates `inputs` of service `service` at timeslot `slot`: what
+/// happened to each, in order. A transfer is received as
+/// [`crate::jam_transfers`] says (delivered to a para, or bounced); a work
+/// digest is enacted as [`accumulate`] says.
+pub fn accumulate_inputs<H: AccumulateHost>(
+    host: &mut H,
+    service: u32,
+    slot: u32,
+    inputs: &[Input],
+) -> Result<Vec<Event>, Fatal> {
     let mut events = Vec::new();
     let config: Option<ServiceConfig> = get(host, StorageKey::Config);
-    for item in items {
-        let (para, outcome) = match config {
-            None => (ParaId(0), Err(Rejection::NotConfigured)),
-            Some(config) => enact(host, &config, service, slot, item, &mut events),
+    for input in inputs {
+        let (para, outcome) = match (input, config) {
+            (Input::Transfer(transfer), _) => {
+                jam_transfers::receive(host, service, slot, transfer, &mut events)
+            }
+            (Input::Work(_), None) => (ParaId(0), Err(Rejection::NotConfigured)),
+            (Input::Work(item), Some(config)) => {
+                enact(host, &config, service, slot, item, &mut events)
+            }
         };
         match outcome {
             Ok(()) => host.checkpoint(),
-            Err(reason @ (Rejection::StorageFull | Rejection::SolicitFailed)) => {
+            Err(
+                reason @ (Rejection::StorageFull
+                | Rejection::SolicitFailed
+                | Rejection::TransferRefused(_)),
+            ) => {
                 log_events(host, &events);
                 return Err(Fatal {
                     para,
@@ -248,7 +362,13 @@ pub fn accumulate<H: AccumulateHost>(
 
 fn log_events<H: AccumulateHost>(host: &mut H, events: &[Event]) {
     for event in events {
-        let level = if matches!(event, Event::Rejected { .. } | Event::UpwardRefused { .. }) {
+        let level = if matches!(
+            event,
+            Event::Rejected { .. }
+                | Event::UpwardRefused { .. }
+                | Event::TransferBounced { .. }
+                | Event::TransferReturned { .. }
+        ) {
             LogLevel::Warn
         } else {
             LogLevel::Info
@@ -465,7 +585,15 @@ fn advance<H: AccumulateHost>(
         }
         _ => None,
     };
-    let (messaging, upward_events) = messaging_changes(host, config, slot, output)?;
+    let (messaging, upward_events, sends) = messaging_changes(host, config, slot, output)?;
+    for send in &sends {
+        if host.info(send.service).is_none() {
+            return Err(Rejection::RouteUnreachable {
+                recipient: send.channel.recipient,
+                service: send.service,
+            });
+        }
+    }
 
     // Checked; now the effects.
     if let Some(code) = due {
@@ -488,7 +616,7 @@ fn advance<H: AccumulateHost>(
         events.push(Event::UpgradeScheduled { para, upgrade });
     }
     commit(host, messaging)?;
-    events.extend(upward_events);
+    send_transfers(host, para, slot, &sends, upward_events, events)?;
     put(host, StorageKey::Head(para), &output.head_data)?;
     events.push(Event::HeadEnacted {
         para,
@@ -497,8 +625,51 @@ fn advance<H: AccumulateHost>(
     Ok(())
 }
 
+/// The transfers an enacted candidate of `para` makes, in order: its
+/// horizontal messages to paras hosted elsewhere (`sends`), then its
+/// upward messages' value transfers (each with the next
+/// [`StorageKey::ValueSequence`]), with their events.
+fn send_transfers<H: AccumulateHost>(
+    host: &mut H,
+    para: ParaId,
+    slot: u32,
+    sends: &[RemoteSend],
+    upward: Vec<UpwardOutcome>,
+    events: &mut Vec<Event>,
+) -> Result<(), Rejection> {
+    for send in sends {
+        jam_transfers::send_horizontal(host, slot, send)?;
+        events.push(Event::HorizontalSent {
+            para,
+            recipient: send.channel.recipient,
+            service: send.service,
+            sequence: send.sequence,
+        });
+    }
+    let first: u64 = get(host, StorageKey::ValueSequence).unwrap_or_default();
+    let mut sequence = first;
+    for (event, value) in upward {
+        if let Some((service, amount, hash)) = value {
+            jam_transfers::send_value(host, para, service, amount, sequence, slot, hash)?;
+            events.push(Event::TransferSent {
+                para,
+                service,
+                amount,
+                sequence,
+            });
+            sequence = sequence.saturating_add(1);
+        } else {
+            events.extend(event);
+        }
+    }
+    if sequence != first {
+        put(host, StorageKey::ValueSequence, &sequence)?;
+    }
+    Ok(())
+}
+
 /// The service storage as the XCM adapter reads it.
-struct HostStorage<'h, H>(&'h mut H);
+pub(crate) struct HostStorage<'h, H>(pub(crate) &'h mut H);
 
 impl<H: AccumulateHost> parajam_xcm_adapter::Storage for HostStorage<'_, H> {
     fn get(&mut self, key: &StorageKey) -> Option<Vec<u8>> {
@@ -506,16 +677,23 @@ impl<H: AccumulateHost> parajam_xcm_adapter::Storage for HostStorage<'_, H> {
     }
 }
 
+/// An upward message's event, or the value transfer it makes (service,
+/// amount, message hash).
+type UpwardOutcome = (Option<Event>, Option<(u32, u64, Hash)>);
+
 /// What `output`'s messaging changes, enacted at `slot`, if the XCM
 /// adapter accepts it, and what happened to its upward messages (nothing
 /// is written yet): the candidate's messaging, then its upward messages
-/// run in order (a refused one is kept with its reason).
+/// run in order (a refused one is kept with its reason; a value transfer
+/// is checked against the JAM accounts, to be sent once the block is
+/// enacted).
 fn messaging_changes<H: AccumulateHost>(
     host: &mut H,
     config: &ServiceConfig,
     slot: u32,
     output: &CandidateOutput,
-) -> Result<(Changes, Vec<Event>), Rejection> {
+) -> Result<(Changes, Vec<UpwardOutcome>, Vec<RemoteSend>), Rejection> {
+    let mut accounts = HostAccounts::read(host, &output.upward_messages);
     let mut storage = HostStorage(host);
     let mut overlay = Overlay::new(&mut storage);
     let candidate = CandidateMessaging {
@@ -539,7 +717,7 @@ fn messaging_changes<H: AccumulateHost>(
         &output.upward_messages,
     )
     .map_err(|e| Rejection::Messaging(MessagingError::Upward(e)))?;
-    parajam_xcm_adapter::enact_candidate(
+    let sends = parajam_xcm_adapter::enact_candidate(
         &mut overlay,
         &candidate,
         slot,
@@ -550,21 +728,24 @@ fn messaging_changes<H: AccumulateHost>(
     let events = ump::process(
         &mut overlay,
         &HrmpConfig::DEFAULT,
+        &mut accounts,
         para,
         slot,
         &output.upward_messages,
     )
     .into_iter()
-    .map(|outcome| match outcome {
-        Ok(calls) => Event::UpwardExecuted { para, calls },
-        Err(reason) => Event::UpwardRefused { para, reason },
+    .zip(&output.upward_messages)
+    .map(|(outcome, msg)| match outcome {
+        Ok(Upward::Calls(calls)) => (Some(Event::UpwardExecuted { para, calls }), None),
+        Ok(Upward::Value { service, amount }) => (None, Some((service, amount, blake2_256(msg)))),
+        Err(reason) => (Some(Event::UpwardRefused { para, reason }), None),
     })
     .collect();
-    Ok((overlay.into_changes(), events))
+    Ok((overlay.into_changes(), events, sends))
 }
 
 /// Writes `changes` to the service storage.
-fn commit<H: AccumulateHost>(host: &mut H, changes: Changes) -> Result<(), Rejection> {
+pub(crate) fn commit<H: AccumulateHost>(host: &mut H, changes: Changes) -> Result<(), Rejection> {
     for (key, value) in changes {
         match value {
             Some(value) => {
@@ -578,12 +759,12 @@ fn commit<H: AccumulateHost>(host: &mut H, changes: Changes) -> Result<(), Rejec
     Ok(())
 }
 
-fn get<T: Decode, H: AccumulateHost>(host: &mut H, key: StorageKey) -> Option<T> {
+pub(crate) fn get<T: Decode, H: AccumulateHost>(host: &mut H, key: StorageKey) -> Option<T> {
     let value = host.get(&key.to_key())?;
     T::decode_all(&mut &value[..]).ok()
 }
 
-fn put<T: Encode, H: AccumulateHost>(
+pub(crate) fn put<T: Encode, H: AccumulateHost>(
     host: &mut H,
     key: StorageKey,
     value: &T,

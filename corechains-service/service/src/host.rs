@@ -87,10 +87,54 @@ pub enum Preimage {
     Unavailable,
 }
 
+/// Why `transfer` (GP 0.7.2 B.7, `Ω_T`, index 20) refused: its error
+/// answers, in the order the paper checks them. Nothing was queued and no
+/// balance moved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum TransferRefusal {
+    /// `WHO`: the destination is no service.
+    Who,
+    /// `LOW`: the gas is under the destination's minimum memo gas
+    /// (`a_m`).
+    Low,
+    /// `CASH`: the service's balance less the amount would fall under its
+    /// threshold balance (`a_t`).
+    Cash,
+}
+
+/// What the service reads of an account with `info` (GP 0.7.2 B.7,
+/// `Ω_I`, index 5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccountInfo {
+    /// `a_b`: its balance.
+    pub balance: u64,
+    /// `a_t`: its threshold (minimum) balance.
+    pub threshold: u64,
+    /// `a_m`: the least gas a transfer to it must carry.
+    pub min_memo_gas: u64,
+}
+
 /// The accumulate host calls the service uses.
 pub trait AccumulateHost {
     /// `read` of the service's own storage.
     fn get(&mut self, key: &[u8]) -> Option<Vec<u8>>;
+    /// `read` of another service's storage (`ω7` = its id).
+    fn get_foreign(&mut self, service: u32, key: &[u8]) -> Option<Vec<u8>>;
+    /// `info` of account `service` (`None`: `NONE`, no such service);
+    /// `u32::MAX` as `ω7 = 2^64 − 1` is not used: [`Self::own_info`].
+    fn info(&mut self, service: u32) -> Option<AccountInfo>;
+    /// `info` with `ω7 = 2^64 − 1`: the service's own account.
+    fn own_info(&mut self) -> AccountInfo;
+    /// `transfer` (`Ω_T`): queues a deferred transfer of `amount` to
+    /// `destination` with `gas` for its accumulate and `memo`; costs
+    /// `10 + gas` of this accumulate's gas when accepted.
+    fn transfer(
+        &mut self,
+        destination: u32,
+        amount: u64,
+        gas: u64,
+        memo: &[u8; 128],
+    ) -> Result<(), TransferRefusal>;
     /// `write`: `false` when the service cannot afford the storage (`FULL`).
     fn set(&mut self, key: &[u8], value: &[u8]) -> bool;
     /// `write` with an empty value: removes `key`.

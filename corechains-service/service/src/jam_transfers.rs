@@ -1,104 +1,510 @@
-//! Design (not yet implemented): XCM into JAM transfers and back (issue 21,
-//! item 2). Nothing in this module runs; it records the design the
-//! implementation will follow, with the GP 0.7.2 host calls it uses.
+//! JAM transfers into and out of the CoreChains service (issue 21,
+//! item 2): XCM into GP 0.7.2 deferred transfers and back, with the host
+//! calls it uses. What is implemented and what is not is listed under
+//! "Status" below.
 //!
-//! # Out: a message leaves the service as a deferred transfer
+//! # The memo
 //!
-//! Two cases, both found when accumulate enacts a para's candidate
-//! ([`crate::accumulate`]):
-//!
-//! - a horizontal message to a para that this instance does not host but
-//!   another CoreChains instance does (a route table in storage,
-//!   `RemoteRoute(para) → service id`, set by the registrar);
-//! - an upward XCM that moves value to a JAM service account:
-//!   `WithdrawAsset(relay token, a)`, fee instructions, then
-//!   `DepositAsset` to a location naming a JAM service
-//!   (`GeneralIndex(service id)` under the relay chain).
-//!
-//! For each, accumulate:
-//!
-//! 1. writes the payload into its own storage under
-//!    `Outbox(destination service, sequence)` with `write` (GP B.7,
-//!    `Ω_W`; a value, never zero octets, which would remove the key);
-//! 2. queues a deferred transfer with `transfer` (index 20, `Ω_T`: `ω7`
-//!    destination, `ω8` amount — the value moved, or the minimum for a
-//!    plain message —, `ω9` gas: the destination's minimum memo gas read
-//!    with `info` (`Ω_I`), `ω10` the memo, `W_T` = 128 octets);
-//! 3. the memo identifies the message: version (1 octet), kind (1: HRMP
-//!    message, value transfer, bounce), source para (4), destination para
-//!    or beneficiary service (4), per-channel sequence number (8), the
-//!    timeslot sent (4), Blake2b-256 of the payload (32), payload length
-//!    (4), zero padding to 128.
-//!
-//! A transfer `transfer` refuses (`LOW`: gas under the destination's
-//! minimum; `CASH`: the service cannot pay; `WHO`: no such service) rejects
-//! the candidate with a typed reason before any effect, as every messaging
-//! check does (validate first, then apply).
+//! Every transfer the service sends or understands carries the 128-octet
+//! memo of [`parajam_corechains_types::memo`] (`W_T` = 128): version,
+//! kind (HRMP message, value, bounce), source para, destination (para or
+//! service), sequence number, timeslot sent, a 32-octet subject (payload
+//! hash, beneficiary, upward message hash or bounced memo hash), payload
+//! length and, for a bounce, its [`BounceReason`]. Anything else is
+//! malformed ([`parajam_corechains_types::memo::MemoError`]).
 //!
 //! # In: a transfer becomes a message to a para
 //!
-//! Deferred transfers reach the destination's accumulate as inputs (GP
-//! `I = U ∪ X`, read with `fetch`, `Ω_Y`, the inputs' kinds). For each:
+//! Deferred transfers reach accumulate as inputs before the work digests
+//! (GP 0.7.2 eq. `accone`: `i^T ⌢ i^U`, read with `fetch`, `Ω_Y`); the
+//! service program passes them as
+//! [`crate::accumulate::Input::Transfer`]. The amount is already in the
+//! service's balance. For each, by memo kind:
 //!
-//! - from another CoreChains instance (its service id in a `PeerServices`
-//!   list) with kind HRMP: the payload is read from the sender's storage
-//!   with `read` (`Ω_R` with `ω7` = the sender's id: accumulate may read any
-//!   service's storage) under `Outbox(own id, sequence)`, its hash checked
-//!   against the memo, and appended to the inbound channel
-//!   `(source para → destination para)` of this instance with the same
-//!   MQC semantics as a local channel (`parajam_xcm_adapter::mqc`,
-//!   `sent_at` = the timeslot it arrives): the recipient's collator
-//!   delivers it like any horizontal message. The sequence number must be
-//!   the channel's next one (kept per `(source service, source para,
-//!   destination para)`), so each message is delivered exactly once and
-//!   in order; the sender removes `Outbox` entries once the recipient's
-//!   watermark passed them (read back with `read` of the recipient
-//!   instance's storage).
-//! - from any other service: a downward XCM to the para the memo names,
-//!   `[ReserveAssetDeposited((Parent, amount)), ClearOrigin,
-//!   BuyExecution((Parent, fee)), DepositAsset(All, beneficiary)]` in the
-//!   relay token (the location the para's XCM config treats as its
-//!   reserve asset), queued with `dmp::queue` (the usual size and queue
-//!   limits).
-//! - a malformed memo, an unknown para, a hash mismatch or a full queue:
-//!   the value goes back with a bounce transfer (`transfer` to the sender,
-//!   the same amount, kind bounce, the original memo's hash and a reason
-//!   code), and the reason is logged; nothing is queued.
+//! - **HRMP** (from another CoreChains instance): the route table must
+//!   name the sender for the source para (`RemoteRoute(para) → service`,
+//!   else `UnknownSender`); the destination para must be registered here
+//!   (`UnknownPara`); the sequence number must be the channel's next one,
+//!   kept per `(sender instance, channel)` under `RemoteInbound` (else
+//!   `OutOfOrder`: each message is delivered exactly once and in order);
+//!   the payload is read from the sender's storage with `read` (`Ω_R`,
+//!   `ω7` = the sender's id) under `Outbox(own id, channel, sequence)`
+//!   (`PayloadMissing`) and its length and Blake2b-256 checked against the
+//!   memo (`HashMismatch`). It is appended to the inbound channel
+//!   `(source para → destination para)` with the MQC semantics and limits
+//!   of a local message (`parajam_xcm_adapter::hrmp::queue_inbound`,
+//!   `sent_at` = the timeslot it arrives; `NoChannel`, `QueueFull`): the
+//!   recipient's collator delivers it like any horizontal message. Such a
+//!   channel is opened with `parajam_xcm_adapter::hrmp::open_remote_channel`
+//!   (listed in the recipient's ingress index only).
+//! - **Value** (from any service): a downward XCM to the para the memo
+//!   names, `[ReserveAssetDeposited((Parent, a)), ClearOrigin,
+//!   BuyExecution((Parent, a), Unlimited), DepositAsset(Wild(AllCounted(1)),
+//!   AccountId32(subject))]` in XCM v5
+//!   ([`parajam_xcm_adapter::xcm::reserve_asset_deposited`]: the relay
+//!   token, the location a cumulus template's XCM config treats as its
+//!   reserve asset), queued with `dmp::queue` (size and queue limits:
+//!   `QueueFull`; `UnknownPara`); the para's sovereign balance
+//!   (`SovereignBalance(para)`) grows by the amount (`Overflow` if it
+//!   cannot).
+//! - **Bounce** (a transfer this service sent, sent back): the amount
+//!   returns to the source para's sovereign balance (if still
+//!   registered); a bounce is never bounced.
+//! - Anything refused: the value goes back with a bounce transfer
+//!   (`transfer` to the sender, the same amount, the sender's minimum memo
+//!   gas read with `info`, kind bounce, the bounced memo's hash and the
+//!   reason), and nothing else changes; if the sender is gone (`WHO`) or
+//!   the service cannot pay (`CASH`) the value stays with the service. The
+//!   event ([`crate::accumulate::Event::TransferBounced`]) records it and
+//!   is logged.
 //!
-//! Limits with typed reasons: message size (the channel's), channel
-//! capacity, downward queue size, transfers per report (accumulate's gas:
-//! each `transfer` costs `10 + gas`).
+//! # Out: an upward XCM moving value to a JAM service
 //!
-//! # Status and what remains (issue 21, item 2)
+//! `parajam_xcm_adapter::ump::execute` recognises `WithdrawAsset` of one
+//! asset, the relay token `(0, Here)` in the relay chain's context (how a
+//! para's `pallet-xcm` reanchors `(1, Here)` for its reserve), optional
+//! `ClearOrigin` and `BuyExecution`/`PayFees` in the relay token,
+//! `DepositAsset(Wild(All | AllCounted(1)))` to `(0, X1(GeneralIndex(s)))`
+//! and an optional `SetTopic` ([`parajam_xcm_adapter::xcm::value_transfer`];
+//! no fees are charged, so the whole amount moves). Checked before any
+//! effect: the amount fits a JAM balance, the para's sovereign balance
+//! holds it, service `s` exists (`info`, else `WHO`) and the service's
+//! balance less everything accepted so far stays at or above its
+//! threshold (`CASH`); refused otherwise with a recorded
+//! `UpwardRefusal` (kept under `UpwardRefused`). Accepted, the amount
+//! leaves the sovereign balance and, once the block is enacted, the
+//! service calls `transfer` (`Ω_T`, index 20; `ω7` = `s`, `ω8` the
+//! amount, `ω9` = `s`'s minimum memo gas, `ω10` the memo: kind value,
+//! source para, `s`, the next `ValueSequence`, the slot, the upward
+//! message's hash). Each `transfer` costs `10 + ω9` of accumulate's gas.
 //!
-//! In place: the downward half of "in" has its queueing path — a
-//! registrar work package with a [`parajam_corechains_types::DownwardMessage`]
-//! item is appended to a para's downward queue by accumulate with the
-//! `dmp` semantics (`parajam_xcm_adapter::dmp::queue`, typed refusals in
-//! [`crate::accumulate::Rejection::Downward`]), and the collator delivers
-//! it; relay governance's upgrades use it. A transfer-made message would be
-//! queued the same way. Not in place, in the order to build it:
+//! # Out: a horizontal message to a para hosted by another instance
 //!
-//! 1. `AccumulateHost` gains `transfer(dest, amount, gas, memo) -> Result<(),
-//!    TransferRefusal>` (`Ω_T`, index 20; `LOW`/`CASH`/`WHO` as typed
-//!    refusals) and `info(service) -> Option<min_memo_gas>` (`Ω_I`), with
-//!    the service program implementing them through `jam-pvm-common` and
-//!    `testing::MemStorage` recording the transfers;
-//! 2. the program stops dropping `AccumulateItem::Transfer` inputs: they
-//!    become `accumulate::Item`s of a second kind (source service, amount,
-//!    memo), handled as "In" above;
-//! 3. `parajam_xcm_adapter::xcm` decodes `WithdrawAsset`/`DepositAsset`
-//!    fully (a fungible amount of the relay token `(1, Here)` as the para
-//!    sends it, `Wild(AllCounted(1))`, and a beneficiary
-//!    `(0, GeneralIndex(service))` under the relay chain) instead of
-//!    skipping them, and `ump::execute` maps that shape onto a transfer
-//!    (refused with a recorded `UpwardRefusal` otherwise, as today);
-//!    the value leaves the para's sovereign balance, which the service
-//!    would have to keep per para (a `SovereignBalance(para)` entry, funded
-//!    by "In" transfers) so that a para cannot move more than it holds;
-//! 4. the memo layout above, encoded and decoded in
-//!    `parajam-corechains-types`, with the bounce path;
-//! 5. tests: the accumulate rules on `MemStorage` (mapped, refused, bounced,
-//!    over the limits), then end to end on a dev chain with a second,
-//!    minimal service receiving the transfer (its balance read from the
-//!    JAM state), and the reverse direction into a para's downward queue.
+//! A candidate's horizontal message to a recipient that is not registered
+//! here but named by the route table (`RemoteRoute(recipient) → d`) passes
+//! the usual outbound checks on the sender's local channel to it (opened
+//! with `open_remote_channel`, listed in the sender's egress index: its
+//! message size and ascending order; its count never grows, the
+//! receiving instance enforces the capacity). When the block is enacted
+//! ([`parajam_xcm_adapter::enact_candidate`], `hrmp::send_remote`), the
+//! payload is written to `Outbox(d, channel, n)` (`write`, GP B.7 `Ω_W`; a
+//! SCALE `Vec<u8>`, never zero octets) with `n` the channel's next
+//! `RemoteOutbound` number, and the service calls `transfer` to `d`: amount
+//! 0, `d`'s minimum memo gas, memo kind HRMP (source para, recipient,
+//! `n`, slot, payload hash and length). Instance `d` receives it as "In"
+//! above. A route to a service that does not exist (`info` answers `NONE`)
+//! rejects the candidate before any effect
+//! ([`crate::accumulate::Rejection::RouteUnreachable`]).
+//!
+//! # Status and what remains
+//!
+//! Implemented and tested on `MemStorage` (`tests/transfers.rs`, the two
+//! instances' round trip included): the host calls
+//! (`AccumulateHost::transfer`/`info`/`own_info`/`get_foreign`, in the
+//! service program through `jam-pvm-common`), "In" for all three kinds
+//! with every bounce reason, "Out" for upward value transfers and for
+//! horizontal messages to paras hosted elsewhere. Not implemented yet:
+//!
+//! 1. `Outbox` entries are never removed: the sender should remove those
+//!    the recipient instance's `RemoteInbound` (read with `read` of its
+//!    storage) has passed.
+//! 2. A registrar work item declaring routes (`RemoteRoute`) and remote
+//!    channels (`open_remote_channel`); today they are written in genesis
+//!    storage or by tests. A bounced HRMP message (kind bounce for a
+//!    message) is recorded, not retried.
+//! 3. End to end, the real service program on the PVM is tested for "In"
+//!    only (`testing/e2e/tests/jam_transfers.rs`: the STF's `∆1` of the
+//!    service on a dev genesis, both backends crosschecked, with a value
+//!    transfer from a code-less service, bounces, and an HRMP message from
+//!    a second instance; accumulate gas per message in BENCHMARKS.md).
+//!    Not yet: a full dev-chain run (blocks authored) with a minimal test
+//!    service guest that sends the transfer from its own accumulate and
+//!    reads its balance back, `runtime/parachain` crediting the
+//!    beneficiary from the downward XCM (its relay-token asset
+//!    configuration must accept `ReserveAssetDeposited` from the parent)
+//!    and sending value back to the service, on wasm and PVM; and "Out"
+//!    on the PVM.
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+
+use parajam_corechains_types::memo::{BounceReason, Memo, MemoKind};
+use parajam_corechains_types::state::{HrmpChannelId, OutboxId, RemoteChannel, StorageKey};
+use parajam_corechains_types::{Hash, ParaId};
+use parajam_xcm_adapter::dmp::{self, DownwardError};
+use parajam_xcm_adapter::hrmp::{self, OutboundError, RemoteSend};
+use parajam_xcm_adapter::ump::{JamAccounts, TransferCheck};
+use parajam_xcm_adapter::{xcm, HrmpConfig, Overlay};
+use parity_scale_codec::DecodeAll;
+
+use crate::accumulate::{commit, get, put, Event, HostStorage, Rejection};
+use crate::blake2_256;
+use crate::host::{AccountInfo, AccumulateHost, TransferRefusal};
+
+/// A deferred transfer to the service (GP 0.7.2 `X`'s element as an
+/// accumulate input; its destination is the service).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transfer {
+    /// `s`: the sending service.
+    pub source: u32,
+    /// `a`: the amount, already in the service's balance.
+    pub amount: u64,
+    /// `g`: the gas it brought.
+    pub gas: u64,
+    /// `m`: the memo ([`Memo`]).
+    pub memo: [u8; 128],
+}
+
+/// How an incoming transfer reached its para.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// As a horizontal message from `sender` (hosted by the source
+    /// instance) on its channel, with this sequence number.
+    Horizontal {
+        /// The sending para.
+        sender: ParaId,
+        /// Its sequence number on the channel.
+        sequence: u64,
+    },
+    /// As a downward XCM crediting the beneficiary.
+    Downward {
+        /// Blake2b-256 of the message.
+        message_hash: Hash,
+        /// The para's downward queue's length after it.
+        queue_len: u32,
+    },
+}
+
+/// Receives `transfer` at timeslot `slot` as the module docs say: a
+/// horizontal message (kind HRMP), a downward XCM (kind value), a value
+/// returned to a para (kind bounce), or a bounce back to the sender with
+/// the reason. Only the service's storage failing (`FULL`) is an error.
+pub(crate) fn receive<H: AccumulateHost>(
+    host: &mut H,
+    service: u32,
+    slot: u32,
+    transfer: &Transfer,
+    events: &mut Vec<Event>,
+) -> (ParaId, Result<(), Rejection>) {
+    let Ok(memo) = Memo::decode(&transfer.memo) else {
+        bounce(
+            host,
+            slot,
+            transfer,
+            None,
+            BounceReason::MalformedMemo,
+            events,
+        );
+        return (ParaId(0), Ok(()));
+    };
+    let para = match memo.kind {
+        MemoKind::Bounce => memo.source_para,
+        _ => ParaId(memo.destination),
+    };
+    let outcome = match memo.kind {
+        MemoKind::Value => deliver_value(host, slot, transfer, &memo),
+        MemoKind::Hrmp => deliver_horizontal(host, service, slot, transfer, &memo),
+        MemoKind::Bounce => returned(host, transfer, &memo).map(Ok),
+    };
+    match outcome {
+        Ok(Ok(event)) => {
+            events.push(event);
+            (para, Ok(()))
+        }
+        Ok(Err(reason)) => {
+            bounce(host, slot, transfer, Some(&memo), reason, events);
+            (para, Ok(()))
+        }
+        Err(fatal) => (para, Err(fatal)),
+    }
+}
+
+/// A value transfer into para `memo.destination` for beneficiary
+/// `memo.subject`: a downward XCM, and the para's sovereign balance grows.
+fn deliver_value<H: AccumulateHost>(
+    host: &mut H,
+    slot: u32,
+    transfer: &Transfer,
+    memo: &Memo,
+) -> Result<Result<Event, BounceReason>, Rejection> {
+    let para = ParaId(memo.destination);
+    let message = xcm::reserve_asset_deposited(u128::from(transfer.amount), &memo.subject);
+    let message_hash = blake2_256(&message);
+    let mut storage = HostStorage(host);
+    let mut overlay = Overlay::new(&mut storage);
+    let holds: u64 = overlay
+        .read(&StorageKey::SovereignBalance(para))
+        .unwrap_or_default();
+    let Some(holds) = holds.checked_add(transfer.amount) else {
+        return Ok(Err(BounceReason::Overflow));
+    };
+    match dmp::queue(&mut overlay, &HrmpConfig::DEFAULT, para, slot, message) {
+        Ok(()) => {}
+        Err(DownwardError::Unroutable(_)) => return Ok(Err(BounceReason::UnknownPara)),
+        Err(_) => return Ok(Err(BounceReason::QueueFull)),
+    }
+    overlay.write(StorageKey::SovereignBalance(para), &holds);
+    let queue_len = u32::try_from(overlay.downward_queue(para).len()).unwrap_or(u32::MAX);
+    let changes = overlay.into_changes();
+    commit(host, changes)?;
+    Ok(Ok(Event::TransferDelivered {
+        source: transfer.source,
+        para,
+        amount: transfer.amount,
+        delivery: Delivery::Downward {
+            message_hash,
+            queue_len,
+        },
+    }))
+}
+
+/// An HRMP message from a para hosted by the sending instance: its
+/// payload read from the sender's `Outbox`, checked, and appended to the
+/// channel with the MQC semantics of a local message.
+fn deliver_horizontal<H: AccumulateHost>(
+    host: &mut H,
+    service: u32,
+    slot: u32,
+    transfer: &Transfer,
+    memo: &Memo,
+) -> Result<Result<Event, BounceReason>, Rejection> {
+    let channel = HrmpChannelId {
+        sender: memo.source_para,
+        recipient: ParaId(memo.destination),
+    };
+    if get::<u32, _>(host, StorageKey::RemoteRoute(channel.sender)) != Some(transfer.source) {
+        return Ok(Err(BounceReason::UnknownSender));
+    }
+    let paras: Vec<ParaId> = get(host, StorageKey::Paras).unwrap_or_default();
+    if paras.binary_search(&channel.recipient).is_err() {
+        return Ok(Err(BounceReason::UnknownPara));
+    }
+    let remote = RemoteChannel {
+        service: transfer.source,
+        channel,
+    };
+    let expected: u64 = get(host, StorageKey::RemoteInbound(remote)).unwrap_or_default();
+    if memo.sequence != expected {
+        return Ok(Err(BounceReason::OutOfOrder));
+    }
+    let key = StorageKey::Outbox(OutboxId {
+        service,
+        channel,
+        sequence: memo.sequence,
+    });
+    let Some(payload) = host
+        .get_foreign(transfer.source, &key.to_key())
+        .and_then(|v| Vec::<u8>::decode_all(&mut &v[..]).ok())
+    else {
+        return Ok(Err(BounceReason::PayloadMissing));
+    };
+    if u32::try_from(payload.len()).ok() != Some(memo.length)
+        || blake2_256(&payload) != memo.subject
+    {
+        return Ok(Err(BounceReason::HashMismatch));
+    }
+    let mut storage = HostStorage(host);
+    let mut overlay = Overlay::new(&mut storage);
+    match hrmp::queue_inbound(
+        &mut overlay,
+        channel.sender,
+        channel.recipient,
+        slot,
+        payload,
+    ) {
+        Ok(()) => {}
+        Err(OutboundError::NoSuchChannel { .. } | OutboundError::ChannelClosing { .. }) => {
+            return Ok(Err(BounceReason::NoChannel));
+        }
+        Err(_) => return Ok(Err(BounceReason::QueueFull)),
+    }
+    overlay.write(
+        StorageKey::RemoteInbound(remote),
+        &expected.saturating_add(1),
+    );
+    let changes = overlay.into_changes();
+    commit(host, changes)?;
+    Ok(Ok(Event::TransferDelivered {
+        source: transfer.source,
+        para: channel.recipient,
+        amount: transfer.amount,
+        delivery: Delivery::Horizontal {
+            sender: channel.sender,
+            sequence: memo.sequence,
+        },
+    }))
+}
+
+/// A transfer the service sent, bounced: a value transfer's amount goes
+/// back to the para's sovereign balance (if the para is still
+/// registered); a message's stays with the service. Never bounced again.
+fn returned<H: AccumulateHost>(
+    host: &mut H,
+    transfer: &Transfer,
+    memo: &Memo,
+) -> Result<Event, Rejection> {
+    let para = memo.source_para;
+    let paras: Vec<ParaId> = get(host, StorageKey::Paras).unwrap_or_default();
+    if paras.binary_search(&para).is_ok() && transfer.amount > 0 {
+        let key = StorageKey::SovereignBalance(para);
+        let holds: u64 = get(host, key).unwrap_or_default();
+        put(host, key, &holds.saturating_add(transfer.amount))?;
+    }
+    Ok(Event::TransferReturned {
+        source: transfer.source,
+        para,
+        amount: transfer.amount,
+        sequence: memo.sequence,
+        reason: memo.reason.unwrap_or(BounceReason::MalformedMemo),
+    })
+}
+
+/// Sends `transfer`'s amount back to its sender with a bounce memo
+/// (`reason`, the bounced memo's hash), at the sender's minimum memo gas;
+/// nothing else changes. If the sender is gone or the service cannot pay,
+/// the value stays with the service, and the event says why.
+fn bounce<H: AccumulateHost>(
+    host: &mut H,
+    slot: u32,
+    transfer: &Transfer,
+    memo: Option<&Memo>,
+    reason: BounceReason,
+    events: &mut Vec<Event>,
+) {
+    let back = Memo {
+        kind: MemoKind::Bounce,
+        source_para: memo.map_or(ParaId(0), |m| m.source_para),
+        destination: memo.map_or(0, |m| m.destination),
+        sequence: memo.map_or(0, |m| m.sequence),
+        sent_at: slot,
+        subject: blake2_256(&transfer.memo),
+        length: 0,
+        reason: Some(reason),
+    };
+    let sent = match host.info(transfer.source) {
+        None => Err(TransferRefusal::Who),
+        Some(info) => host.transfer(
+            transfer.source,
+            transfer.amount,
+            info.min_memo_gas,
+            &back.encode(),
+        ),
+    };
+    events.push(Event::TransferBounced {
+        source: transfer.source,
+        amount: transfer.amount,
+        reason,
+        sent,
+    });
+}
+
+/// Sends `amount` from `para`'s upward message (Blake2b-256 `hash`) to
+/// `service`, checked beforehand by [`HostAccounts`]: a value memo with
+/// `sequence`, at the destination's minimum memo gas.
+pub(crate) fn send_value<H: AccumulateHost>(
+    host: &mut H,
+    para: ParaId,
+    service: u32,
+    amount: u64,
+    sequence: u64,
+    slot: u32,
+    hash: Hash,
+) -> Result<(), Rejection> {
+    let memo = Memo {
+        kind: MemoKind::Value,
+        source_para: para,
+        destination: service,
+        sequence,
+        sent_at: slot,
+        subject: hash,
+        length: 0,
+        reason: None,
+    };
+    let gas = host
+        .info(service)
+        .ok_or(Rejection::TransferRefused(TransferRefusal::Who))?
+        .min_memo_gas;
+    host.transfer(service, amount, gas, &memo.encode())
+        .map_err(Rejection::TransferRefused)
+}
+
+/// Announces `send`, a horizontal message of `para` put in the outbox, to
+/// the instance hosting its recipient: a transfer of nothing with an
+/// HRMP memo, at the destination's minimum memo gas.
+pub(crate) fn send_horizontal<H: AccumulateHost>(
+    host: &mut H,
+    slot: u32,
+    send: &RemoteSend,
+) -> Result<(), Rejection> {
+    let memo = Memo {
+        kind: MemoKind::Hrmp,
+        source_para: send.channel.sender,
+        destination: send.channel.recipient.0,
+        sequence: send.sequence,
+        sent_at: slot,
+        subject: send.hash,
+        length: send.length,
+        reason: None,
+    };
+    let gas = host
+        .info(send.service)
+        .ok_or(Rejection::TransferRefused(TransferRefusal::Who))?
+        .min_memo_gas;
+    host.transfer(send.service, 0, gas, &memo.encode())
+        .map_err(Rejection::TransferRefused)
+}
+
+/// The JAM accounts a candidate's upward value transfers go to, read with
+/// `info` before its messaging runs: `WHO` if a service is not there,
+/// `CASH` once the service's balance less what it already accepted would
+/// fall under its threshold.
+pub(crate) struct HostAccounts {
+    own: AccountInfo,
+    accepted: u64,
+    services: BTreeMap<u32, bool>,
+}
+
+impl HostAccounts {
+    /// The accounts `messages`' value transfers name, and the service's own.
+    pub(crate) fn read<H: AccumulateHost>(host: &mut H, messages: &[Vec<u8>]) -> Self {
+        let mut services = BTreeMap::new();
+        for msg in messages {
+            let Ok(decoded) = xcm::decode_upward(msg) else {
+                continue;
+            };
+            if let Some(value) = xcm::value_transfer(msg, &decoded) {
+                let exists = host.info(value.service).is_some();
+                services.insert(value.service, exists);
+            }
+        }
+        let own = if services.is_empty() {
+            AccountInfo {
+                balance: 0,
+                threshold: 0,
+                min_memo_gas: 0,
+            }
+        } else {
+            host.own_info()
+        };
+        Self {
+            own,
+            accepted: 0,
+            services,
+        }
+    }
+}
+
+impl JamAccounts for HostAccounts {
+    fn accept(&mut self, service: u32, amount: u64) -> Result<(), TransferCheck> {
+        if self.services.get(&service) != Some(&true) {
+            return Err(TransferCheck::Who);
+        }
+        let accepted = self.accepted.saturating_add(amount);
+        match self.own.balance.checked_sub(accepted) {
+            Some(left) if left >= self.own.threshold => {
+                self.accepted = accepted;
+                Ok(())
+            }
+            _ => Err(TransferCheck::Cash),
+        }
+    }
+}

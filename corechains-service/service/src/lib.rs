@@ -15,8 +15,9 @@
 //! - the para's relay chain is emulated: its state per para and timeslot
 //!   ([`relay_state`]) and, for runtimes that build on an older relay
 //!   parent, its headers ([`relay_chain`]).
-//! - **JAM transfers** ([`jam_transfers`]): the design of XCM into deferred
-//!   transfers and back (not yet implemented).
+//! - **JAM transfers** ([`jam_transfers`]): deferred transfers into a
+//!   para (downward XCM or horizontal messages from another instance, or
+//!   bounced with a reason) and value out of a para by upward XCM.
 //!
 //! This crate is the service's logic, `no_std`, over traits standing for
 //! the host calls ([`host`]). The service program (the PVM blob, built by

@@ -10,7 +10,10 @@ use alloc::vec::Vec;
 use parajam_corechains_types::{Hash, InvalidReason};
 
 use crate::allocator::Allocator;
-use crate::host::{AccumulateHost, InnerExit, InnerVm, LogLevel, Preimage, RefineHost};
+use crate::host::{
+    AccountInfo, AccumulateHost, InnerExit, InnerVm, LogLevel, Preimage, RefineHost,
+    TransferRefusal,
+};
 use crate::host_functions::{Call, HostFunction, Session};
 
 const PAGE: u64 = 4096;
@@ -94,6 +97,43 @@ impl InnerVm for MemVm {
 /// Storage and preimage requests as they were at a checkpoint.
 pub type Snapshot = (BTreeMap<Vec<u8>, Vec<u8>>, BTreeMap<(Hash, u32), Preimage>);
 
+/// A deferred transfer the service queued (GP `X`'s element, less the
+/// source).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentTransfer {
+    /// `d`: the destination service.
+    pub destination: u32,
+    /// `a`: the amount.
+    pub amount: u64,
+    /// `g`: the gas for the destination's accumulate.
+    pub gas: u64,
+    /// `m`: the memo.
+    pub memo: [u8; 128],
+}
+
+/// Another service account: what `info` and `read` see of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemAccount {
+    /// Its balance, threshold and minimum memo gas.
+    pub info: AccountInfo,
+    /// Its storage.
+    pub storage: BTreeMap<Vec<u8>, Vec<u8>>,
+}
+
+impl MemAccount {
+    /// An account with `balance`, no threshold, `min_memo_gas` and no storage.
+    pub fn new(balance: u64, min_memo_gas: u64) -> Self {
+        Self {
+            info: AccountInfo {
+                balance,
+                threshold: 0,
+                min_memo_gas,
+            },
+            storage: BTreeMap::new(),
+        }
+    }
+}
+
 /// A service's storage and preimage requests, with checkpoints.
 #[derive(Debug, Default, Clone)]
 pub struct MemStorage {
@@ -107,6 +147,24 @@ pub struct MemStorage {
     pub logs: Vec<(LogLevel, Vec<u8>)>,
     /// The state at the last checkpoint.
     pub checkpoint: Option<Snapshot>,
+    /// The service's own account (balance, threshold, minimum memo gas).
+    pub account: Option<AccountInfo>,
+    /// The other services.
+    pub accounts: BTreeMap<u32, MemAccount>,
+    /// The deferred transfers queued, in order (GP `X`).
+    pub transfers: Vec<SentTransfer>,
+    /// The own balance and number of transfers at the last checkpoint.
+    pub transfers_checkpoint: Option<(u64, usize)>,
+}
+
+impl MemStorage {
+    fn own(&self) -> AccountInfo {
+        self.account.unwrap_or(AccountInfo {
+            balance: 0,
+            threshold: 0,
+            min_memo_gas: 0,
+        })
+    }
 }
 
 impl AccumulateHost for MemStorage {
@@ -149,6 +207,51 @@ impl AccumulateHost for MemStorage {
 
     fn checkpoint(&mut self) {
         self.checkpoint = Some((self.storage.clone(), self.preimages.clone()));
+        self.transfers_checkpoint = Some((self.own().balance, self.transfers.len()));
+    }
+
+    fn get_foreign(&mut self, service: u32, key: &[u8]) -> Option<Vec<u8>> {
+        self.accounts.get(&service)?.storage.get(key).cloned()
+    }
+
+    fn info(&mut self, service: u32) -> Option<AccountInfo> {
+        self.accounts.get(&service).map(|a| a.info)
+    }
+
+    fn own_info(&mut self) -> AccountInfo {
+        self.own()
+    }
+
+    fn transfer(
+        &mut self,
+        destination: u32,
+        amount: u64,
+        gas: u64,
+        memo: &[u8; 128],
+    ) -> Result<(), TransferRefusal> {
+        // GP 0.7.2 `Ω_T`: WHO, then LOW, then CASH.
+        let dest = self
+            .accounts
+            .get(&destination)
+            .ok_or(TransferRefusal::Who)?;
+        if gas < dest.info.min_memo_gas {
+            return Err(TransferRefusal::Low);
+        }
+        let mut own = self.own();
+        let left = own
+            .balance
+            .checked_sub(amount)
+            .filter(|left| *left >= own.threshold)
+            .ok_or(TransferRefusal::Cash)?;
+        own.balance = left;
+        self.account = Some(own);
+        self.transfers.push(SentTransfer {
+            destination,
+            amount,
+            gas,
+            memo: *memo,
+        });
+        Ok(())
     }
 
     fn log(&mut self, level: LogLevel, _target: &[u8], message: &[u8]) {

@@ -14,6 +14,7 @@
 //!   [`ParachainCandidate`] payload, with the parachain block (the PoV) as
 //!   work-item extrinsic data, and the work output [`CandidateOutput`].
 //! - The service's own storage layout ([`state`]).
+//! - The memo of the JAM transfers the service sends and receives ([`memo`]).
 //! - The PVF artifact the service loads: a recompiled PVF with its entry
 //!   point and import names ([`pvf`]).
 //!
@@ -36,6 +37,7 @@
 extern crate alloc;
 
 pub mod candidate;
+pub mod memo;
 pub mod pvf;
 pub mod state;
 

@@ -27,6 +27,12 @@
 //! | [`HrmpCloseRequest(c)`](StorageKey::HrmpCloseRequest) | `11 ‖ E4(s) ‖ E4(r)` | `u32`: channel `c` is closing since this timeslot: it takes no new messages and goes once its recipient has processed the rest (a value, not `()`: a JAM `write` of zero octets removes the key) |
 //! | [`UpwardRefused(p)`](StorageKey::UpwardRefused) | `12 ‖ E4(p)` | `Vec<RefusedUpward>` (`parajam-xcm-adapter`): upward messages of `p` that were not executed, with why, oldest first; at most `parajam_xcm_adapter::ump::MAX_KEPT_REFUSED` |
 //! | [`UpwardRefusedDropped(p)`](StorageKey::UpwardRefusedDropped) | `13 ‖ E4(p)` | `u32`: how many of `p`'s refused upward messages were dropped (the oldest) to keep `UpwardRefused(p)` within its bound |
+//! | [`RemoteRoute(p)`](StorageKey::RemoteRoute) | `14 ‖ E4(p)` | `u32`: the id of the CoreChains service instance that hosts para `p` (not hosted here) |
+//! | [`Outbox(o)`](StorageKey::Outbox) | `15 ‖ E4(d) ‖ E4(s) ‖ E4(r) ‖ E8(n)` | `Vec<u8>`: the payload of HRMP message `n` on channel `(s, r)`, sent as a JAM transfer to instance `d`, which reads it from here |
+//! | [`RemoteInbound(i)`](StorageKey::RemoteInbound) | `16 ‖ E4(d) ‖ E4(s) ‖ E4(r)` | `u64`: the sequence number the next HRMP message on channel `(s, r)` from instance `d` must have |
+//! | [`RemoteOutbound(c)`](StorageKey::RemoteOutbound) | `17 ‖ E4(s) ‖ E4(r)` | `u64`: the sequence number of the next HRMP message on channel `(s, r)` to a para hosted elsewhere |
+//! | [`SovereignBalance(p)`](StorageKey::SovereignBalance) | `18 ‖ E4(p)` | `u64`: the relay token `p`'s sovereign account holds at the service (value transferred in for `p`, less what `p` sent out) |
+//! | [`ValueSequence`](StorageKey::ValueSequence) | `19` | `u64`: the sequence number of the next value transfer out of a para |
 //!
 //! Key `05` (once a per-recipient HRMP queue) is retired: horizontal
 //! messages live in their channels ([`HrmpChannelContents`](StorageKey::HrmpChannelContents)).
@@ -117,6 +123,50 @@ pub enum StorageKey {
     /// `u32`.
     #[codec(index = 19)]
     UpwardRefusedDropped(ParaId),
+    /// The CoreChains instance hosting a para not hosted here: `u32`.
+    #[codec(index = 20)]
+    RemoteRoute(ParaId),
+    /// An HRMP message's payload waiting for another instance: `Vec<u8>`.
+    #[codec(index = 21)]
+    Outbox(OutboxId),
+    /// The next sequence number expected on a channel from another
+    /// instance: `u64`.
+    #[codec(index = 22)]
+    RemoteInbound(RemoteChannel),
+    /// The next sequence number on a channel to a para hosted elsewhere:
+    /// `u64`.
+    #[codec(index = 23)]
+    RemoteOutbound(HrmpChannelId),
+    /// What a para's sovereign account holds at the service: `u64`.
+    #[codec(index = 24)]
+    SovereignBalance(ParaId),
+    /// The next value transfer's sequence number: `u64`.
+    #[codec(index = 25)]
+    ValueSequence,
+}
+
+/// An HRMP message leaving for another CoreChains instance.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode, MaxEncodedLen,
+)]
+pub struct OutboxId {
+    /// The instance it goes to.
+    pub service: u32,
+    /// Its channel.
+    pub channel: HrmpChannelId,
+    /// Its sequence number on the channel.
+    pub sequence: u64,
+}
+
+/// A channel whose sender is hosted by another CoreChains instance.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode, MaxEncodedLen,
+)]
+pub struct RemoteChannel {
+    /// The instance hosting the sender.
+    pub service: u32,
+    /// The channel.
+    pub channel: HrmpChannelId,
 }
 
 /// An HRMP channel's identity (upstream `HrmpChannelId` of

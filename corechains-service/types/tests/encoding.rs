@@ -14,7 +14,8 @@
 //! (`--features upstream-check`).
 
 use parajam_corechains_types::state::{
-    HrmpChannelId, InboundDownwardMessage, InboundHrmpMessage, PendingUpgrade, StorageKey,
+    HrmpChannelId, InboundDownwardMessage, InboundHrmpMessage, OutboxId, PendingUpgrade,
+    RemoteChannel, StorageKey,
 };
 use parajam_corechains_types::{
     pack_ptr_and_len, unpack_ptr_and_len, BlockData, CandidateOutput, HeadData,
@@ -335,6 +336,28 @@ fn storage_keys_are_a_prefix_octet_and_para_ids() {
             StorageKey::UpwardRefusedDropped(p),
             [&[19][..], &id].concat(),
         ),
+        (StorageKey::RemoteRoute(p), [&[20][..], &id].concat()),
+        (
+            StorageKey::Outbox(OutboxId {
+                service: 0x0403_0201,
+                channel: c,
+                sequence: 0x0102,
+            }),
+            [&[21, 1, 2, 3, 4][..], &id, &id2, &[2, 1, 0, 0, 0, 0, 0, 0]].concat(),
+        ),
+        (
+            StorageKey::RemoteInbound(RemoteChannel {
+                service: 9,
+                channel: c,
+            }),
+            [&[22, 9, 0, 0, 0][..], &id, &id2].concat(),
+        ),
+        (
+            StorageKey::RemoteOutbound(c),
+            [&[23][..], &id, &id2].concat(),
+        ),
+        (StorageKey::SovereignBalance(p), [&[24][..], &id].concat()),
+        (StorageKey::ValueSequence, vec![25]),
     ];
     for (key, octets) in cases {
         assert_eq!(key.to_key(), octets, "{key:?}");

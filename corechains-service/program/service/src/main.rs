@@ -15,10 +15,12 @@ use jam_types::{
     AccumulateItem, CoreIndex, Hash, PageMode, ServiceId, Slot, WorkOutput, WorkPackageHash,
     WorkPayload,
 };
-use parajam_corechains_service::accumulate::{accumulate, Item};
+use parajam_corechains_service::accumulate::{accumulate_inputs, Input, Item};
 use parajam_corechains_service::host::{
-    AccumulateHost, InnerExit, InnerVm, LogLevel, Preimage, RefineHost,
+    AccountInfo, AccumulateHost, InnerExit, InnerVm, LogLevel, Preimage, RefineHost,
+    TransferRefusal,
 };
+use parajam_corechains_service::jam_transfers::Transfer;
 use parajam_corechains_service::refine::refine;
 use parity_scale_codec::Encode;
 
@@ -43,17 +45,23 @@ impl jam_pvm_common::Service for CoreChains {
     }
 
     fn accumulate(slot: Slot, service_id: ServiceId, _item_count: usize) -> Option<Hash> {
-        let items: Vec<Item> = acc::accumulate_items()
+        // GP 0.7.2 `i^T ⌢ i^U`: the transfers, then the work digests.
+        let inputs: Vec<Input> = acc::accumulate_items()
             .into_iter()
-            .filter_map(|item| match item {
-                AccumulateItem::WorkItem(record) => Some(Item {
+            .map(|item| match item {
+                AccumulateItem::WorkItem(record) => Input::Work(Item {
                     authorizer_hash: record.authorizer_hash.0,
                     result: record.result.map(|o| o.0).map_err(|e| e as u8),
                 }),
-                AccumulateItem::Transfer(_) => None,
+                AccumulateItem::Transfer(t) => Input::Transfer(Transfer {
+                    source: t.source,
+                    amount: t.amount,
+                    gas: t.gas_limit,
+                    memo: t.memo.0,
+                }),
             })
             .collect();
-        if let Err(fatal) = accumulate(&mut Accumulate, service_id, slot, &items) {
+        if let Err(fatal) = accumulate_inputs(&mut Accumulate, service_id, slot, &inputs) {
             // Revert to the checkpoint after the last item enacted whole.
             panic!("para {}: {:?}", fatal.para.0, fatal.reason);
         }
@@ -192,6 +200,45 @@ impl AccumulateHost for Accumulate {
 
     fn checkpoint(&mut self) {
         jam_pvm_common::accumulate::checkpoint();
+    }
+
+    fn get_foreign(&mut self, service: u32, key: &[u8]) -> Option<Vec<u8>> {
+        acc::get_foreign_storage(service, key)
+    }
+
+    fn info(&mut self, service: u32) -> Option<AccountInfo> {
+        acc::service_info(service).map(|i| AccountInfo {
+            balance: i.balance,
+            threshold: i.threshold,
+            min_memo_gas: i.min_memo_gas,
+        })
+    }
+
+    fn own_info(&mut self) -> AccountInfo {
+        let i = acc::my_info();
+        AccountInfo {
+            balance: i.balance,
+            threshold: i.threshold,
+            min_memo_gas: i.min_memo_gas,
+        }
+    }
+
+    fn transfer(
+        &mut self,
+        destination: u32,
+        amount: u64,
+        gas: u64,
+        memo: &[u8; 128],
+    ) -> Result<(), TransferRefusal> {
+        use jam_pvm_common::ApiError as E;
+        match acc::transfer(destination, amount, gas, &jam_types::Memo(*memo)) {
+            Ok(()) => Ok(()),
+            Err(E::IndexUnknown) => Err(TransferRefusal::Who),
+            Err(E::GasLimitTooLow) => Err(TransferRefusal::Low),
+            Err(E::NoCash) => Err(TransferRefusal::Cash),
+            // GP 0.7.2 `Ω_T` answers nothing else (a memo it cannot read panics).
+            Err(e) => panic!("transfer: {e:?}"),
+        }
     }
 
     fn log(&mut self, level: LogLevel, target: &[u8], message: &[u8]) {

@@ -1,0 +1,284 @@
+//! JAM transfers into the CoreChains service, run by the real service
+//! program on the PVM (both backends, crosscheck: they must agree on
+//! everything): the STF's single-service accumulation (`∆1`, GP 0.7.2 eq.
+//! `accone`) of the CoreChains service on a dev genesis with the adder
+//! registered, given deferred transfers from a second, minimal service
+//! (an account without code) and from a second CoreChains instance. What
+//! each delivers is read back from the service's JAM storage.
+//!
+//! `--no-capture` shows the accumulate gas each used (BENCHMARKS.md).
+
+use std::collections::BTreeMap;
+
+use parajam_authoring::{DevKeys, Genesis};
+use parajam_bandersnatch::RingContext;
+use parajam_corechains_build::genesis::{service_account, GenesisPara};
+use parajam_corechains_service::blake2_256;
+use parajam_corechains_types::memo::{BounceReason, Memo, MemoKind};
+use parajam_corechains_types::state::{
+    HrmpChannelId, InboundDownwardMessage, InboundHrmpMessage, OutboxId, RemoteChannel, StorageKey,
+};
+use parajam_corechains_types::ParaId;
+use parajam_host::accumulate::{DeferredTransfer, PartialState};
+use parajam_primitives::types::{OpaqueHash, ServiceAccount, ServiceInfo};
+use parajam_primitives::ProtocolParameters;
+use parajam_pvm::{Backend, Pvm, PvmFlavor};
+use parajam_rehearsal::drive::SERVICE;
+use parajam_stf::accumulate::execution::accumulate_one;
+use parajam_stf::accumulate::invocation::AccumulationOutcome;
+use parajam_stf::accumulate::{BlockContext, Executor};
+use parajam_xcm_adapter::{xcm, HrmpChannel, HrmpConfig};
+use parity_scale_codec::{Decode, Encode};
+
+const PARAMS: ProtocolParameters = ProtocolParameters::TINY;
+const ADDER: ParaId = ParaId(2000);
+/// A para hosted by the CoreChains instance [`PEER`].
+const REMOTE: ParaId = ParaId(3000);
+/// A minimal service: an account that sends transfers.
+const SENDER: u32 = 77;
+/// A second CoreChains instance.
+const PEER: u32 = 1001;
+const SLOT: u32 = 5;
+const BENEFICIARY: [u8; 32] = [0xbe; 32];
+/// The gas a transfer brings for the service's accumulate.
+const GAS: u64 = 5_000_000;
+
+/// The partial state of a dev genesis: the CoreChains service with the
+/// adder registered, [`SENDER`] and [`PEER`].
+fn genesis() -> PartialState {
+    let ring = RingContext::zcash(usize::from(PARAMS.validators_count)).expect("ring");
+    let keys = DevKeys::new(PARAMS.validators_count);
+    let adder = GenesisPara {
+        id: ADDER,
+        head: &parajam_adder::HeadData::genesis(0).encode(),
+        pvf: parajam_adder_build::PVF_ARTIFACT,
+    };
+    let account = |balance| {
+        ServiceAccount::with_info(ServiceInfo {
+            balance,
+            ..ServiceInfo::default()
+        })
+    };
+    let state = Genesis::new(&PARAMS, keys.validators())
+        .with_service(SERVICE, service_account(1 << 40, 10, &[adder]))
+        .with_service(SENDER, account(1 << 30))
+        .with_service(PEER, account(1 << 30))
+        .build(&PARAMS, &ring)
+        .expect("genesis");
+    PartialState {
+        accounts: state.accounts.clone(),
+        staging: state.staging_validators.clone(),
+        auth_queues: state.auth_queues.clone(),
+        manager: 0,
+        assigners: vec![0; usize::from(PARAMS.core_count)],
+        delegator: 0,
+        registrar: 0,
+        always_acc: BTreeMap::new(),
+    }
+}
+
+/// `∆1` of the CoreChains service with `transfers`, on both backends.
+fn accumulate(state: &PartialState, transfers: &[DeferredTransfer]) -> AccumulationOutcome {
+    let pvm = Pvm::new(PvmFlavor::Gp072).expect("a PVM");
+    let executor = Executor {
+        pvm: &pvm,
+        backend: Backend::Interpreter,
+        crosscheck: true,
+    };
+    let entropy = OpaqueHash::from([0; 32]);
+    let block = BlockContext {
+        timeslot: SLOT,
+        entropy: &entropy,
+        params: &PARAMS,
+    };
+    accumulate_one(
+        &executor,
+        &block,
+        state,
+        transfers,
+        &[],
+        &BTreeMap::new(),
+        SERVICE,
+    )
+    .expect("accumulated, both backends agreeing")
+}
+
+fn stored<T: Decode>(state: &PartialState, key: StorageKey) -> Option<T> {
+    state.accounts[&SERVICE]
+        .storage(&key.to_key())
+        .map(|mut v| T::decode(&mut v).expect("stored values decode"))
+}
+
+fn transfer(source: u32, amount: u64, memo: [u8; 128]) -> DeferredTransfer {
+    DeferredTransfer {
+        source,
+        dest: SERVICE,
+        amount,
+        memo: memo.to_vec(),
+        gas: GAS,
+    }
+}
+
+fn value_memo(para: ParaId) -> [u8; 128] {
+    Memo {
+        kind: MemoKind::Value,
+        source_para: ParaId(0),
+        destination: para.0,
+        sequence: 0,
+        sent_at: SLOT,
+        subject: BENEFICIARY,
+        length: 0,
+        reason: None,
+    }
+    .encode()
+}
+
+#[test]
+fn a_transfer_from_a_service_reaches_the_para_s_downward_queue() {
+    let state = genesis();
+    let before = state.accounts[&SERVICE].info.balance;
+    let amount = 1_000_000;
+    let outcome = accumulate(&state, &[transfer(SENDER, amount, value_memo(ADDER))]);
+    println!(
+        "accumulate gas, one value transfer in: {}",
+        outcome.gas_used
+    );
+    let after = &outcome.state;
+    let queue: Vec<InboundDownwardMessage> =
+        stored(after, StorageKey::DownwardQueue(ADDER)).expect("queued");
+    assert_eq!(
+        queue,
+        vec![InboundDownwardMessage {
+            sent_at: SLOT,
+            msg: xcm::reserve_asset_deposited(u128::from(amount), &BENEFICIARY),
+        }]
+    );
+    assert_eq!(
+        stored::<u64>(after, StorageKey::SovereignBalance(ADDER)),
+        Some(amount)
+    );
+    assert_eq!(after.accounts[&SERVICE].info.balance, before + amount);
+    assert!(outcome.transfers.is_empty());
+    assert!(outcome.gas_used > 0 && outcome.gas_used <= GAS);
+}
+
+#[test]
+fn a_transfer_with_a_malformed_memo_or_to_an_unknown_para_bounces() {
+    let state = genesis();
+    let mut malformed = value_memo(ADDER);
+    malformed[127] = 1;
+    for (memo, reason) in [
+        (malformed, BounceReason::MalformedMemo),
+        (value_memo(ParaId(2999)), BounceReason::UnknownPara),
+    ] {
+        let outcome = accumulate(&state, &[transfer(SENDER, 4_242, memo)]);
+        println!("accumulate gas, one bounced transfer: {}", outcome.gas_used);
+        assert_eq!(outcome.transfers.len(), 1, "{reason:?}");
+        let back = &outcome.transfers[0];
+        assert_eq!(
+            (back.source, back.dest, back.amount),
+            (SERVICE, SENDER, 4_242)
+        );
+        let bounce = Memo::decode(&back.memo).expect("a bounce memo");
+        assert_eq!(bounce.kind, MemoKind::Bounce);
+        assert_eq!(bounce.reason, Some(reason));
+        assert_eq!(bounce.subject, blake2_256(&memo));
+        // Nothing queued; the value left again.
+        let after = &outcome.state;
+        assert_eq!(
+            stored::<Vec<InboundDownwardMessage>>(after, StorageKey::DownwardQueue(ADDER)),
+            None
+        );
+        assert_eq!(
+            stored::<u64>(after, StorageKey::SovereignBalance(ADDER)),
+            None
+        );
+        assert_eq!(
+            after.accounts[&SERVICE].info.balance,
+            state.accounts[&SERVICE].info.balance
+        );
+    }
+}
+
+#[test]
+fn an_hrmp_message_from_another_instance_lands_in_its_channel() {
+    let mut state = genesis();
+    let channel = HrmpChannelId {
+        sender: REMOTE,
+        recipient: ADDER,
+    };
+    let payload = b"a page of XCMP".to_vec();
+    // The route and the channel on this instance; the payload in the
+    // peer's outbox.
+    let service = state.accounts.get_mut(&SERVICE).expect("the service");
+    let mut set = |key: StorageKey, value: Vec<u8>| {
+        service.set_storage(&key.to_key(), Some(value));
+    };
+    set(StorageKey::RemoteRoute(REMOTE), PEER.encode());
+    set(
+        StorageKey::HrmpChannel(channel),
+        HrmpChannel {
+            max_capacity: 8,
+            max_total_size: HrmpConfig::DEFAULT.hrmp_channel_max_total_size,
+            max_message_size: 1024,
+            msg_count: 0,
+            total_size: 0,
+            mqc_head: None,
+        }
+        .encode(),
+    );
+    set(StorageKey::HrmpIngress(ADDER), vec![REMOTE].encode());
+    let outbox = StorageKey::Outbox(OutboxId {
+        service: SERVICE,
+        channel,
+        sequence: 0,
+    });
+    state
+        .accounts
+        .get_mut(&PEER)
+        .expect("the peer")
+        .set_storage(&outbox.to_key(), Some(payload.encode()));
+    let memo = |sequence| {
+        Memo {
+            kind: MemoKind::Hrmp,
+            source_para: REMOTE,
+            destination: ADDER.0,
+            sequence,
+            sent_at: SLOT,
+            subject: blake2_256(&payload),
+            length: u32::try_from(payload.len()).expect("small"),
+            reason: None,
+        }
+        .encode()
+    };
+    let outcome = accumulate(&state, &[transfer(PEER, 0, memo(0))]);
+    println!("accumulate gas, one HRMP message in: {}", outcome.gas_used);
+    let after = &outcome.state;
+    assert_eq!(
+        stored::<Vec<InboundHrmpMessage>>(after, StorageKey::HrmpChannelContents(channel)),
+        Some(vec![InboundHrmpMessage {
+            sent_at: SLOT,
+            data: payload.clone(),
+        }])
+    );
+    let remote = RemoteChannel {
+        service: PEER,
+        channel,
+    };
+    assert_eq!(
+        stored::<u64>(after, StorageKey::RemoteInbound(remote)),
+        Some(1)
+    );
+    assert!(outcome.transfers.is_empty());
+
+    // The same message again: out of order, bounced, nothing appended.
+    let again = accumulate(after, &[transfer(PEER, 0, memo(0))]);
+    assert_eq!(again.transfers.len(), 1);
+    let bounce = Memo::decode(&again.transfers[0].memo).expect("a bounce memo");
+    assert_eq!(bounce.reason, Some(BounceReason::OutOfOrder));
+    assert_eq!(
+        stored::<Vec<InboundHrmpMessage>>(&again.state, StorageKey::HrmpChannelContents(channel))
+            .map(|c| c.len()),
+        Some(1)
+    );
+}
