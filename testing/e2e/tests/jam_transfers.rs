@@ -79,6 +79,8 @@ fn genesis() -> PartialState {
 
 /// `∆1` of the CoreChains service with `transfers`, on both backends.
 fn accumulate(state: &PartialState, transfers: &[DeferredTransfer]) -> AccumulationOutcome {
+    // The built-in service runs compiled as the binary runs it.
+    parajam_corechains_build::trust_programs();
     let pvm = Pvm::new(PvmFlavor::Gp072).expect("a PVM");
     let executor = Executor {
         pvm: &pvm,
