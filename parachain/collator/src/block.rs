@@ -236,8 +236,8 @@ pub(crate) fn build(
     let mut extensions = Extensions::new();
     extensions.register(ProofSizeExt::new(build_recorder.clone()));
     let mut overlay = OverlayedChanges::<BlakeTwo256>::default();
-    let mut call = |method: &str, data: &[u8]| {
-        runtime.call_with(&backend, &mut overlay, &mut extensions, method, data)
+    let mut call = |overlay: &mut OverlayedChanges<BlakeTwo256>, method: &str, data: &[u8]| {
+        runtime.call_with(&backend, overlay, &mut extensions, method, data)
     };
 
     let pre_header = Header::new(
@@ -249,7 +249,7 @@ pub(crate) fn build(
             logs: vec![DigestItem::PreRuntime(AURA_ENGINE_ID, slot.encode())],
         },
     );
-    call("Core_initialize_block", &pre_header.encode())?;
+    call(&mut overlay, "Core_initialize_block", &pre_header.encode())?;
 
     let parent_head = parent.head();
     let validation_data = PersistedValidationData {
@@ -284,8 +284,29 @@ pub(crate) fn build(
         .put_data(INHERENT_IDENTIFIER, &parachain_inherent)
         .map_err(put_failed)?;
 
+    // Creating the inherents is no part of the block: as a cumulus
+    // collator's block builder (`sc-block-builder`'s `create_inherents`),
+    // the call runs in a transaction that is rolled back, its writes and
+    // the trie nodes it read with it. Else what it read would count in the
+    // proof size the runtime sees while building (cumulus's
+    // `storage_proof_size`, which `StorageWeightReclaim` takes as the
+    // block's proof weight when it exceeds the benchmarked one) and not
+    // while the block is executed or validated: the two would store
+    // different block weights and disagree on the state root.
     let method = "BlockBuilder_inherent_extrinsics";
-    let out = call(method, &inherent_data.encode())?;
+    overlay.start_transaction();
+    build_recorder.start_transaction();
+    let out = call(&mut overlay, method, &inherent_data.encode());
+    let rolled_back = (
+        overlay.rollback_transaction().is_ok(),
+        build_recorder.rollback_transaction().is_ok(),
+    );
+    let out = out?;
+    if rolled_back != (true, true) {
+        return Err(CollatorError::State(
+            "the inherents' transaction was not open".into(),
+        ));
+    }
     let inherents: Vec<Vec<u8>> = Vec::<OpaqueExtrinsic>::decode(&mut out.as_slice())
         .map_err(|e| CollatorError::decode(method, e))?
         .iter()
@@ -293,7 +314,7 @@ pub(crate) fn build(
         .collect();
     let mut body = Vec::with_capacity(inherents.len() + request.extrinsics.len());
     for (index, extrinsic) in inherents.iter().enumerate() {
-        let result = call("BlockBuilder_apply_extrinsic", extrinsic)?;
+        let result = call(&mut overlay, "BlockBuilder_apply_extrinsic", extrinsic)?;
         if outcome(&result) != (true, true) {
             return Err(CollatorError::InherentFailed {
                 index,
@@ -304,7 +325,7 @@ pub(crate) fn build(
     }
     let mut failed_dispatches = Vec::new();
     for (index, extrinsic) in request.extrinsics.iter().enumerate() {
-        let result = call("BlockBuilder_apply_extrinsic", extrinsic)?;
+        let result = call(&mut overlay, "BlockBuilder_apply_extrinsic", extrinsic)?;
         match outcome(&result) {
             (false, _) => {
                 return Err(CollatorError::ExtrinsicInvalid {
@@ -321,7 +342,7 @@ pub(crate) fn build(
         }
     }
     let method = "BlockBuilder_finalize_block";
-    let out = call(method, &[])?;
+    let out = call(&mut overlay, method, &[])?;
     let header =
         Header::decode(&mut out.as_slice()).map_err(|e| CollatorError::decode(method, e))?;
 

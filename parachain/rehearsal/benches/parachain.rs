@@ -16,6 +16,9 @@
 //! `cargo bench -p parajam-rehearsal --bench parachain` (the runtime builds
 //! first if the cache does not have it). Without `--bench` it checks that
 //! both engines give the same octets for every block, once.
+//! `PARAJAM_BENCH_RUNTIME=<runtime crate dir>` measures another cumulus
+//! runtime (its `development` preset) instead, e.g. a system runtime from
+//! crates.io (issue 23).
 
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -31,6 +34,15 @@ use parajam_rehearsal::{Code, Config, Rehearsal, Scenario};
 const GAS: u64 = 1_000_000_000;
 const BLOCKS: u32 = 4;
 
+/// The runtime crate measured: `PARAJAM_BENCH_RUNTIME`, else
+/// `runtime/parachain`.
+fn runtime_dir() -> PathBuf {
+    std::env::var_os("PARAJAM_BENCH_RUNTIME").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../runtime/parachain"),
+        PathBuf::from,
+    )
+}
+
 struct Engines {
     code: Code,
     blocks: Vec<Vec<u8>>,
@@ -42,9 +54,9 @@ struct Engines {
 
 impl Engines {
     fn new() -> Result<Self, String> {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../runtime/parachain");
-        let built = parajam_pvf_build::build(&parajam_pvf_build::Options::new(dir))
-            .map_err(|e| format!("runtime/parachain: {e}"))?;
+        let dir = runtime_dir();
+        let built = parajam_pvf_build::build(&parajam_pvf_build::Options::new(dir.clone()))
+            .map_err(|e| format!("{}: {e}", dir.display()))?;
         let wasm = built.wasm.ok_or("no wasm runtime")?;
         let code = Code::new(
             std::fs::read(&wasm.path).map_err(|e| e.to_string())?,
@@ -168,7 +180,8 @@ fn run(e: &Engines) {
         })
         .collect();
     println!(
-        "runtime/parachain: {} blocks, PVF {} B, wasm {} B; (gas, host calls) per block {:?} ({})",
+        "{}: {} blocks, PVF {} B, wasm {} B; (gas, host calls) per block {:?} ({})",
+        runtime_dir().display(),
         e.blocks.len(),
         e.code.pvf.len(),
         e.code.wasm.len(),
