@@ -105,6 +105,8 @@ pub struct Inputs {
     pub parajam: PathBuf,
     /// `runtime/parachain` (`{{PARAJAM_PARACHAIN_RUNTIME}}`).
     pub parachain_runtime: PathBuf,
+    /// The collator's `HOME` (`{{HOME}}`).
+    pub home: String,
 }
 
 impl Inputs {
@@ -116,6 +118,7 @@ impl Inputs {
         Ok(Self {
             parajam: parajam_bin()?,
             parachain_runtime: parachain_runtime_dir(),
+            home: std::env::var("HOME").context("HOME")?,
         })
     }
 
@@ -177,14 +180,14 @@ pub fn fault_network(inputs: &Inputs) -> anyhow::Result<NetworkConfig> {
 /// `zombienet/upgrade.toml`: the JAM chain and para [`PARA`],
 /// `runtime/parachain` collated by `parajam collate` against the ordinary
 /// node, which upgrades the runtime to its `upgraded` build (authorized in
-/// para block [`UPGRADE_AT`]) over RPC.
+/// para block [`UPGRADE_AT`]) over RPC. The para id reaches the collator
+/// as zombienet's `--parachain-id` (a second `--para-id` would be refused).
 ///
 /// # Errors
 /// If zombienet refuses the definition.
 pub fn upgrade_network(inputs: &Inputs) -> anyhow::Result<NetworkConfig> {
     let bin = inputs.bin();
     let runtime = inputs.parachain_runtime.display().to_string();
-    let para_id = PARA.to_string();
     let upgrade_at = UPGRADE_AT.to_string();
     let rpc_url = format!("ws://{{{{ZOMBIE:{RPC_NODE}:rpc_uri}}}}");
     let network = jam_chain(inputs).with_parachain(|para| {
@@ -195,10 +198,13 @@ pub fn upgrade_network(inputs: &Inputs) -> anyhow::Result<NetworkConfig> {
                 collator
                     .with_name("collator")
                     .with_subcommand("collate")
+                    // zombienet starts processes with PATH, LANG and TZ
+                    // only; the collator finds its runtime build cache
+                    // and cargo through HOME.
+                    .with_env(vec![("HOME", inputs.home.as_str())])
                     .with_args(vec![
                         ("--jam-rpc-url", rpc_url.as_str()).into(),
                         ("--runtime", runtime.as_str()).into(),
-                        ("--para-id", para_id.as_str()).into(),
                         ("--upgrade", "self").into(),
                         ("--upgrade-features", "upgraded").into(),
                         ("--upgrade-at", upgrade_at.as_str()).into(),
@@ -222,7 +228,8 @@ pub fn load_toml(name: &str, inputs: &Inputs) -> anyhow::Result<NetworkConfig> {
         .replace(
             "{{PARAJAM_PARACHAIN_RUNTIME}}",
             &inputs.parachain_runtime.display().to_string(),
-        );
+        )
+        .replace("{{HOME}}", &inputs.home);
     NetworkConfig::load_from_toml_string(&text).with_context(|| format!("{}", path.display()))
 }
 
@@ -237,7 +244,9 @@ pub struct Jip2 {
 
 impl std::fmt::Debug for Jip2 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Jip2").field("url", &self.url).finish()
+        f.debug_struct("Jip2")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
     }
 }
 
@@ -348,6 +357,9 @@ pub fn rpc_url_in_log(log: &str) -> Option<String> {
 }
 
 #[cfg(test)]
+// `|c| c.as_str()` on zombienet's `Command`: zombienet-sdk does not
+// re-export the type, so the method path cannot be named.
+#[allow(clippy::redundant_closure_for_method_calls)]
 mod tests {
     use super::*;
 
@@ -355,6 +367,7 @@ mod tests {
         Inputs {
             parajam: PathBuf::from("/opt/parajam/bin/parajam"),
             parachain_runtime: PathBuf::from("/src/parajam/runtime/parachain"),
+            home: "/home/ci".into(),
         }
     }
 
@@ -395,14 +408,15 @@ mod tests {
             ));
             for collator in para.collators() {
                 out.push(format!(
-                    "collator {} {:?} {:?} {:?}",
+                    "collator {} {:?} {:?} {:?} env {:?}",
                     collator.name(),
                     collator
                         .command()
                         .map(|c| c.as_str().to_owned())
                         .or(default.clone()),
                     collator.subcommand().map(|c| c.as_str().to_owned()),
-                    collator.args()
+                    collator.args(),
+                    collator.env()
                 ));
             }
         }

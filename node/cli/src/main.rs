@@ -98,12 +98,14 @@ fn main() -> ExitCode {
         Command::Collate(args) => collate::run(&args, cli.chain.as_deref()),
         Command::BuildSpec(args) => spec_cmd::build_spec(&args),
         Command::GenSpec(args) => spec_cmd::gen_spec(&args),
-        Command::ExportGenesisState(args) => {
-            spec_cmd::export_genesis(&args, spec_cmd::GenesisArtifact::State)
-        }
-        Command::ExportGenesisWasm(args) => {
-            spec_cmd::export_genesis(&args, spec_cmd::GenesisArtifact::Code)
-        }
+        Command::ExportGenesisState(args) => Ok(spec_cmd::export_genesis(
+            &args,
+            spec_cmd::GenesisArtifact::State,
+        )),
+        Command::ExportGenesisWasm(args) => Ok(spec_cmd::export_genesis(
+            &args,
+            spec_cmd::GenesisArtifact::Code,
+        )),
         Command::Xcm(args) => xcm_check::run(&args),
     };
     match result {
