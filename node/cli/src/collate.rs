@@ -96,15 +96,24 @@ pub struct CollateArgs {
     /// Accepted from zombienet; not used.
     #[arg(long, hide = true)]
     node_key: Option<String>,
-    /// Accepted from zombienet; not used.
+    /// Accepted from zombienet; the metrics are served on loopback only.
     #[arg(long, hide = true)]
     prometheus_external: bool,
-    /// Accepted from zombienet; not used.
-    #[arg(long, hide = true)]
+    /// Serve Prometheus metrics (`process_start_time_seconds`, the
+    /// series zombienet waits for before it counts a collator as up) on
+    /// this loopback port.
+    #[arg(long)]
     prometheus_port: Option<u16>,
     /// Accepted from zombienet; not used.
     #[arg(long, hide = true)]
     collator: bool,
+    /// Accepted from zombienet (a non-cumulus collator is started as a
+    /// validator); not used.
+    #[arg(long, hide = true)]
+    validator: bool,
+    /// Accepted from zombienet; not used.
+    #[arg(long, hide = true)]
+    insecure_validator_i_know_what_i_do: bool,
     /// Accepted from zombienet; not used.
     #[arg(long, hide = true)]
     rpc_port: Option<u16>,
@@ -230,9 +239,52 @@ fn drive<B: ParaBuilder>(
     Ok(ExitCode::SUCCESS)
 }
 
+/// Serves `process_start_time_seconds` (as Substrate nodes do) at
+/// `http://127.0.0.1:<port>/metrics` on a thread of its own, for as long as
+/// the process lives: zombienet-sdk counts a collator as up once it reads
+/// that series.
+fn serve_metrics(port: u16) -> anyhow::Result<()> {
+    use std::net::{Ipv4Addr, SocketAddr};
+    use substrate_prometheus_endpoint::{register, Gauge, Registry, U64};
+    let registry = Registry::new_custom(None, None).context("the metrics registry")?;
+    let started = register(
+        Gauge::<U64>::new(
+            "process_start_time_seconds",
+            "Start time of the process since the Unix epoch, in seconds",
+        )?,
+        &registry,
+    )?;
+    started.set(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+    );
+    // Bound here so that a taken port is an error now, not later.
+    let listener = std::net::TcpListener::bind(SocketAddr::new(Ipv4Addr::LOCALHOST.into(), port))
+        .with_context(|| format!("the Prometheus port {port}"))?;
+    let addr = listener.local_addr()?;
+    drop(listener);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    std::thread::spawn(move || {
+        runtime.block_on(async move {
+            if let Err(e) = substrate_prometheus_endpoint::init_prometheus(addr, registry).await {
+                tracing::error!("Prometheus exporter: {e}");
+            }
+        });
+    });
+    tracing::info!("Prometheus metrics on http://{addr}/metrics");
+    Ok(())
+}
+
 pub fn run(args: &CollateArgs, chain: Option<&str>) -> anyhow::Result<ExitCode> {
     if let Some(chain) = chain {
         tracing::info!("--chain {chain}: noted; the collator reads the para from the node");
+    }
+    // First, before any runtime build: zombienet waits for it.
+    if let Some(port) = args.prometheus_port {
+        serve_metrics(port)?;
     }
     if is_adder(&args.runtime) {
         if args.upgrade.is_some() {

@@ -60,6 +60,11 @@ enum Command {
     /// Write a JIP-4 spec from zombienet's JAM config (`id`,
     /// `genesis_validators`).
     GenSpec(spec_cmd::GenSpecArgs),
+    /// Print the adder para's genesis head (zombienet-sdk's para artifact).
+    ExportGenesisState(spec_cmd::ExportGenesisArgs),
+    /// Print the adder para's code, its PVF artifact (zombienet-sdk's para
+    /// artifact).
+    ExportGenesisWasm(spec_cmd::ExportGenesisArgs),
     /// XCM between parachains on JAM: `xcm check` runs two paras on a dev
     /// chain, a channel opened by XCM, a transfer, the channel closed.
     Xcm(xcm_check::XcmArgs),
@@ -96,6 +101,14 @@ fn main() -> ExitCode {
         Command::Collate(args) => collate::run(&args, cli.chain.as_deref()),
         Command::BuildSpec(args) => spec_cmd::build_spec(&args),
         Command::GenSpec(args) => spec_cmd::gen_spec(&args),
+        Command::ExportGenesisState(args) => Ok(spec_cmd::export_genesis(
+            &args,
+            spec_cmd::GenesisArtifact::State,
+        )),
+        Command::ExportGenesisWasm(args) => Ok(spec_cmd::export_genesis(
+            &args,
+            spec_cmd::GenesisArtifact::Code,
+        )),
         Command::Xcm(args) => xcm_check::run(&args),
     };
     match result {

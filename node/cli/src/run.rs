@@ -28,6 +28,9 @@ use parajam_storage::{open_parity, StoreConfig};
 use crate::chain_args::BackendChoice;
 use crate::metrics::Metrics;
 
+/// The Prometheus exporter's port without `--prometheus-port` (Substrate's).
+const DEFAULT_PROMETHEUS_PORT: u16 = 9615;
+
 /// A node's role (zombienet's `--mode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Mode {
@@ -97,8 +100,11 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 100)]
     rpc_max_connections: u32,
     /// The Prometheus exporter's port (0: any free port).
-    #[arg(long, default_value_t = 9615)]
-    prometheus_port: u16,
+    /// (default 9615; without the flag, when 9615 is taken, as it is for
+    /// all but the first of several nodes zombienet starts on one host,
+    /// any free port, with a warning)
+    #[arg(long)]
+    prometheus_port: Option<u16>,
     /// Serve Prometheus metrics on every interface.
     #[arg(long)]
     prometheus_external: bool,
@@ -339,8 +345,18 @@ pub fn run(
             IpAddr::V4(Ipv4Addr::LOCALHOST)
         };
         // Bound here so that port 0 can be reported.
-        let listener = std::net::TcpListener::bind(SocketAddr::new(host, args.prometheus_port))
-            .with_context(|| format!("the Prometheus port {}", args.prometheus_port))?;
+        let port = args.prometheus_port.unwrap_or(DEFAULT_PROMETHEUS_PORT);
+        let listener = match std::net::TcpListener::bind(SocketAddr::new(host, port)) {
+            Ok(listener) => listener,
+            // zombienet gives JAM nodes no `--prometheus-port`: several on
+            // one host cannot all have the default.
+            Err(e) if args.prometheus_port.is_none() => {
+                tracing::warn!("the Prometheus port {port}: {e}; serving on any free port");
+                std::net::TcpListener::bind(SocketAddr::new(host, 0))
+                    .context("a free port for Prometheus")?
+            }
+            Err(e) => return Err(e).with_context(|| format!("the Prometheus port {port}")),
+        };
         let addr = listener.local_addr()?;
         drop(listener);
         let registry = registry.clone();

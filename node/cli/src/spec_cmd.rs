@@ -7,7 +7,9 @@
 //! config (`id`, `genesis_validators` of `{peer_id, bandersnatch,
 //! net_addr}`, where `bandersnatch` is a hex key or `dev:<i>` for JIP-5 dev
 //! key `i` and `peer_id` a JAMNP-S node name or `dev:<i>`) and writes a spec
-//! of those validators with the same services.
+//! of those validators with the same services. `export-genesis-state` and
+//! `export-genesis-wasm` print a para's genesis head and code, the two
+//! artifacts zombienet-sdk makes for each para it launches.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
@@ -230,4 +232,45 @@ pub fn gen_spec(args: &GenSpecArgs) -> anyhow::Result<ExitCode> {
         args.spec.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// `parajam export-genesis-state` and `export-genesis-wasm`: what
+/// zombienet-sdk runs (`<collator command> export-genesis-state`, with
+/// `--chain` for cumulus paras) to write a para's genesis artifacts. On a
+/// JAM chain zombienet registers no para (registration is manual, it
+/// warns), so the files are for the record: the para of the dev genesis,
+/// the adder (para 2000), is what they describe.
+#[derive(Debug, clap::Args)]
+pub struct ExportGenesisArgs {
+    /// Accepted from zombienet (a para id, a raw chain spec); the adder's
+    /// artifacts are printed whatever they say.
+    #[arg(long, hide = true)]
+    parachain_id: Option<u32>,
+}
+
+/// Which of the two artifacts.
+#[derive(Debug, Clone, Copy)]
+pub enum GenesisArtifact {
+    /// The genesis head data.
+    State,
+    /// The code (the PVF artifact the PVM runs).
+    Code,
+}
+
+/// Prints the adder's genesis head or code as `0x` hex, as Polkadot's
+/// collators print theirs.
+pub fn export_genesis(args: &ExportGenesisArgs, artifact: GenesisArtifact) -> ExitCode {
+    let para = DevPara::adder();
+    if let Some(id) = args.parachain_id.filter(|id| *id != para.id.0) {
+        tracing::warn!(
+            "--parachain-id {id}: the artifacts printed are the adder's (para {})",
+            para.id.0
+        );
+    }
+    let octets = match artifact {
+        GenesisArtifact::State => &para.head,
+        GenesisArtifact::Code => &para.pvf,
+    };
+    println!("0x{}", hex::encode(octets));
+    ExitCode::SUCCESS
 }
