@@ -80,6 +80,8 @@ fn validator_with(dir: &Path, i: usize, port: u16, extra: &[&str]) -> Node {
         "validator",
         &peer_id,
         &port,
+        "--listen-addr",
+        "127.0.0.1",
         "--slot-duration-ms",
         SLOT_MS,
     ];
