@@ -433,13 +433,16 @@ fn hash_of(input: &mut &[u8], what: &'static str) -> Result<OpaqueHash, MessageE
     Ok(ByteArray(h))
 }
 
+/// Each work item's extrinsic blobs, in item order.
+pub type ItemExtrinsics = Vec<Vec<Vec<u8>>>;
+
 /// The extrinsic blobs `package`'s items name, cut from `input` in item
 /// order by their lengths (the `[Extrinsic]` of CE 133 and of a bundle).
 fn cut_extrinsics(
     package: &WorkPackage,
     input: &mut &[u8],
     what: &'static str,
-) -> Result<Vec<Vec<Vec<u8>>>, MessageError> {
+) -> Result<ItemExtrinsics, MessageError> {
     package
         .items
         .iter()
@@ -461,7 +464,7 @@ pub struct WorkPackageSubmission {
     /// The package.
     pub package: WorkPackage,
     /// Each item's extrinsics, in item order.
-    pub extrinsics: Vec<Vec<Vec<u8>>>,
+    pub extrinsics: ItemExtrinsics,
 }
 
 impl WorkPackageSubmission {
@@ -582,7 +585,7 @@ impl WorkPackageSharing {
 pub fn split_bundle(
     bundle: &[u8],
     params: &ProtocolParameters,
-) -> Result<(WorkPackage, Vec<Vec<Vec<u8>>>), MessageError> {
+) -> Result<(WorkPackage, ItemExtrinsics), MessageError> {
     const WHAT: &str = "work-package bundle";
     let mut input = bundle;
     let package: WorkPackage =

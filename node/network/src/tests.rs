@@ -667,9 +667,11 @@ fn malformed_guaranteeing_messages_drop_the_peer_and_the_node_keeps_running() {
     misbehave(&rt, &server, 133, framed(&rt, &[&first]));
     assert!(matches!(dropped(&events), PeerError::Frame { .. }));
     // CE 134: more mappings than allowed, then a bundle that is no bundle.
-    use parajam_primitives::codec::Encode as _;
     let mut first = 0u16.to_le_bytes().to_vec();
-    parajam_primitives::codec::Compact(u64::MAX).encode_to(&mut first);
+    parajam_primitives::codec::Encode::encode_to(
+        &parajam_primitives::codec::Compact(u64::MAX),
+        &mut first,
+    );
     misbehave(&rt, &server, 134, framed(&rt, &[&first, &[]]));
     assert!(matches!(dropped(&events), PeerError::Message(_)));
     misbehave(&rt, &server, 134, framed(&rt, &[&[0, 0, 0], &[9; 20]]));

@@ -284,50 +284,7 @@ impl<S: ChainStore + 'static> Node<S> {
         let held = self.held_validators();
         let me = guarantors.iter().copied().find(|g| held.contains(g));
         let Some(me) = me else {
-            let verdict = if from_client {
-                let connected = network.peers();
-                let to = guarantors
-                    .iter()
-                    .copied()
-                    .find(|&g| self.peer_of(g).is_some_and(|p| connected.contains(&p)));
-                match to.and_then(|g| Some((g, self.peer_of(g)?))) {
-                    Some((to, peer)) => {
-                        network.submit_work_package(
-                            peer,
-                            &WorkPackageSubmission {
-                                core: job.core,
-                                package: job.package.clone(),
-                                extrinsics: job.extrinsics.clone(),
-                            },
-                        );
-                        out.push(GuaranteeEvent::Forwarded {
-                            package,
-                            core: job.core,
-                            to,
-                        });
-                        Ok(())
-                    }
-                    None => Err(format!(
-                        "none of core {}'s guarantors {guarantors:?} is connected",
-                        job.core
-                    )),
-                }
-            } else {
-                Err(format!(
-                    "sent by a peer, but this node is not among core {}'s guarantors {guarantors:?}",
-                    job.core
-                ))
-            };
-            if let Err(reason) = &verdict {
-                out.push(GuaranteeEvent::Dropped {
-                    what: format!("work package {package}"),
-                    reason: reason.clone(),
-                });
-            }
-            // Forwarded: the node's part is done.
-            Stats::sub(&self.stats.in_flight, u64::from(from_client));
-            let _ = job.reply.send(verdict);
-            return;
+            return self.forward(network, job, from_client, &guarantors, out);
         };
         let guaranteed = match self.guarantee(job) {
             Ok((guaranteed, gas)) => {
@@ -392,6 +349,62 @@ impl<S: ChainStore + 'static> Node<S> {
                 two_at: None,
             },
         );
+    }
+
+    /// A package for a core this node does not guarantee: a client's is
+    /// sent to a connected guarantor of the core (CE 133), a peer's dropped.
+    fn forward(
+        &mut self,
+        network: &Network,
+        job: &Job,
+        from_client: bool,
+        guarantors: &[ValidatorIndex],
+        out: &mut Vec<GuaranteeEvent>,
+    ) {
+        let package = job.hash;
+        let verdict = if from_client {
+            let connected = network.peers();
+            let to = guarantors
+                .iter()
+                .copied()
+                .find(|&g| self.peer_of(g).is_some_and(|p| connected.contains(&p)));
+            match to.and_then(|g| Some((g, self.peer_of(g)?))) {
+                Some((to, peer)) => {
+                    network.submit_work_package(
+                        peer,
+                        &WorkPackageSubmission {
+                            core: job.core,
+                            package: job.package.clone(),
+                            extrinsics: job.extrinsics.clone(),
+                        },
+                    );
+                    out.push(GuaranteeEvent::Forwarded {
+                        package,
+                        core: job.core,
+                        to,
+                    });
+                    Ok(())
+                }
+                None => Err(format!(
+                    "none of core {}'s guarantors {guarantors:?} is connected",
+                    job.core
+                )),
+            }
+        } else {
+            Err(format!(
+                "sent by a peer, but this node is not among core {}'s guarantors {guarantors:?}",
+                job.core
+            ))
+        };
+        if let Err(reason) = &verdict {
+            out.push(GuaranteeEvent::Dropped {
+                what: format!("work package {package}"),
+                reason: reason.clone(),
+            });
+        }
+        // Forwarded: the node's part is done.
+        Stats::sub(&self.stats.in_flight, u64::from(from_client));
+        let _ = job.reply.send(verdict);
     }
 
     /// Validator `index`'s signature over `X_G ⌢ H(E(r))` (GP eq. 11.26).
@@ -472,27 +485,7 @@ impl<S: ChainStore + 'static> Node<S> {
         let mut out = Vec::new();
         match event {
             Event::WorkPackage { submission, .. } => {
-                let octets = parajam_primitives::codec::with_params(self.params(), || {
-                    parajam_primitives::codec::Encode::encode(&submission.package)
-                });
-                let (reply, _) = std::sync::mpsc::sync_channel(1);
-                let job = Job {
-                    core: submission.core,
-                    package: submission.package.clone(),
-                    hash: ByteArray(parajam_crypto::blake2b_256(&octets)),
-                    extrinsics: submission.extrinsics.clone(),
-                    reply,
-                };
-                if let Err(e) =
-                    parajam_guarantor::package::check(self.params(), &job.package, &job.extrinsics)
-                {
-                    out.push(GuaranteeEvent::Dropped {
-                        what: format!("work package {}", job.hash),
-                        reason: e.to_string(),
-                    });
-                } else {
-                    self.take_package(network, &job, false, &mut out);
-                }
+                self.package_from_peer(network, submission, &mut out);
             }
             Event::ShareRequest {
                 peer,
@@ -500,45 +493,7 @@ impl<S: ChainStore + 'static> Node<S> {
                 reply,
             } => self.share(*peer, sharing, reply, &mut out),
             Event::Shared { peer, tag, result } => {
-                let index = self.index_of(*peer);
-                let Some(round) = self.guaranteeing.rounds.get_mut(tag) else {
-                    return out;
-                };
-                round.waiting = round.waiting.saturating_sub(1);
-                match result {
-                    Ok(response) => {
-                        let valid = index.filter(|i| round.guarantors.contains(i)).filter(|_| {
-                            response.report_hash == round.report_hash
-                                && parajam_crypto::ed25519_verify(
-                                    &peer.0,
-                                    &[
-                                        parajam_stf::reports::CONTEXT_GUARANTEE,
-                                        &round.report_hash.0,
-                                    ],
-                                    &response.signature.0,
-                                )
-                        });
-                        match valid {
-                            Some(i) if !round.signatures.iter().any(|s| s.validator_index == i) => {
-                                round.signatures.push(ValidatorSignature {
-                                    validator_index: i,
-                                    signature: response.signature,
-                                });
-                                if round.signatures.len() >= 2 && round.two_at.is_none() {
-                                    round.two_at = Some(Instant::now());
-                                }
-                            }
-                            _ => out.push(GuaranteeEvent::Dropped {
-                                what: format!("the signature of {peer} for work package {tag}"),
-                                reason: "another report, a bad signature or no guarantor".into(),
-                            }),
-                        }
-                    }
-                    Err(e) => out.push(GuaranteeEvent::Dropped {
-                        what: format!("the signature of {peer} for work package {tag}"),
-                        reason: e.to_string(),
-                    }),
-                }
+                self.signature_back(*peer, *tag, result, &mut out);
             }
             Event::Guarantee { guarantee, .. } => {
                 let package = guarantee.report.package_spec.hash;
@@ -572,6 +527,86 @@ impl<S: ChainStore + 'static> Node<S> {
             _ => {}
         }
         out
+    }
+
+    /// CE 133: a package a peer sent, checked against the limits and taken.
+    fn package_from_peer(
+        &mut self,
+        network: &Network,
+        submission: &WorkPackageSubmission,
+        out: &mut Vec<GuaranteeEvent>,
+    ) {
+        let octets = parajam_primitives::codec::with_params(self.params(), || {
+            parajam_primitives::codec::Encode::encode(&submission.package)
+        });
+        let (reply, _) = std::sync::mpsc::sync_channel(1);
+        let job = Job {
+            core: submission.core,
+            package: submission.package.clone(),
+            hash: ByteArray(parajam_crypto::blake2b_256(&octets)),
+            extrinsics: submission.extrinsics.clone(),
+            reply,
+        };
+        if let Err(e) =
+            parajam_guarantor::package::check(self.params(), &job.package, &job.extrinsics)
+        {
+            out.push(GuaranteeEvent::Dropped {
+                what: format!("work package {}", job.hash),
+                reason: e.to_string(),
+            });
+        } else {
+            self.take_package(network, &job, false, out);
+        }
+    }
+
+    /// CE 134's answer: a signature for the round of `tag`, kept if it is
+    /// an assigned guarantor's over the primary's report.
+    fn signature_back(
+        &mut self,
+        peer: PeerId,
+        tag: OpaqueHash,
+        result: &Result<ShareResponse, parajam_network::RequestError>,
+        out: &mut Vec<GuaranteeEvent>,
+    ) {
+        let index = self.index_of(peer);
+        let Some(round) = self.guaranteeing.rounds.get_mut(&tag) else {
+            return;
+        };
+        round.waiting = round.waiting.saturating_sub(1);
+        match result {
+            Ok(response) => {
+                let valid = index.filter(|i| round.guarantors.contains(i)).filter(|_| {
+                    response.report_hash == round.report_hash
+                        && parajam_crypto::ed25519_verify(
+                            &peer.0,
+                            &[
+                                parajam_stf::reports::CONTEXT_GUARANTEE,
+                                &round.report_hash.0,
+                            ],
+                            &response.signature.0,
+                        )
+                });
+                match valid {
+                    Some(i) if !round.signatures.iter().any(|s| s.validator_index == i) => {
+                        round.signatures.push(ValidatorSignature {
+                            validator_index: i,
+                            signature: response.signature,
+                        });
+                        if round.signatures.len() >= 2 && round.two_at.is_none() {
+                            round.two_at = Some(Instant::now());
+                        }
+                    }
+                    _ => out.push(GuaranteeEvent::Dropped {
+                        what: format!("the signature of {peer} for work package {tag}"),
+                        reason: "another report, a bad signature or no guarantor".into(),
+                    }),
+                }
+            }
+            Err(e) => out.push(GuaranteeEvent::Dropped {
+                what: format!("the signature of {peer} for work package {tag}"),
+                reason: e.to_string(),
+            }),
+        }
     }
 
     /// CE 134, the other guarantor's side: `Ξ` on the bundle, the report's
@@ -811,5 +846,38 @@ impl<S: ChainStore + 'static> Node<S> {
             out.push(g.clone());
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use parajam_authoring::{DevChain, DevKeys, Genesis};
+    use parajam_bandersnatch::RingContext;
+    use parajam_primitives::ProtocolParameters;
+
+    use super::guarantors_at;
+
+    #[test]
+    fn the_guarantors_of_a_core_are_those_a_block_at_that_slot_assigns() {
+        let params = ProtocolParameters::TINY;
+        let keys = DevKeys::new(params.validators_count);
+        let ring = RingContext::zcash(usize::from(params.validators_count)).expect("a ring");
+        let state = Genesis::new(&params, keys.validators())
+            .build(&params, &ring)
+            .expect("a genesis");
+        let chain = DevChain::new(params, keys, state, ring).expect("a chain");
+        let mut seen = std::collections::BTreeSet::new();
+        // This epoch's rotations and the next epoch's (new entropy and keys).
+        for slot in 1..2 * params.epoch_length {
+            let plan = chain.plan(slot).expect("a plan");
+            for core in 0..params.core_count {
+                let mine = guarantors_at(chain.state(), slot, core, &params);
+                assert_eq!(mine, plan.guarantors(core), "slot {slot} core {core}");
+                assert_eq!(mine.len(), 3);
+                seen.insert((core, mine));
+            }
+        }
+        // The assignment rotates: a core has more than one set over time.
+        assert!(seen.len() > 2, "{seen:?}");
     }
 }
