@@ -131,9 +131,10 @@ pub fn peers(spec: &ChainSpec, bootnodes: &[String]) -> anyhow::Result<Vec<PeerA
     Ok(out)
 }
 
-/// Where to listen: every IPv4 interface on `port`.
-pub fn listen(port: u16) -> SocketAddr {
-    SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port)
+/// Where to listen: `ip` (`--listen-addr`; every IPv4 interface if not
+/// given, as zombienet-sdk's nodes expect) on `port`.
+pub fn listen(ip: Option<IpAddr>, port: u16) -> SocketAddr {
+    SocketAddr::new(ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)), port)
 }
 
 /// Slots by the wall clock: slot `s` starts `s × period` after the JAM
@@ -176,6 +177,13 @@ impl SlotClock {
 mod tests {
     use super::*;
     use parajam_authoring::trivial_seed;
+
+    #[test]
+    fn listen_defaults_to_every_interface_and_takes_an_address() {
+        assert_eq!(listen(None, 40000), "0.0.0.0:40000".parse().expect("addr"));
+        let loopback = Some(IpAddr::V4(Ipv4Addr::LOCALHOST));
+        assert_eq!(listen(loopback, 0), "127.0.0.1:0".parse().expect("addr"));
+    }
 
     #[test]
     fn a_dev_validators_alt_name_finds_it() {

@@ -1,11 +1,12 @@
 //! The node loop's network steps: network events into the node (logged),
-//! and announcements of the blocks the node authors.
+//! guaranteeing among peers (CE 133/134/135/141), and announcements of the
+//! blocks the node authors.
 
 use std::sync::mpsc::Receiver;
 
 use parajam_network::{Event, NetStats, Network, Slotted};
 use parajam_primitives::types::HeaderHash;
-use parajam_service::{Node, Sync, SyncEvent};
+use parajam_service::{GuaranteeEvent, Node, Sync, SyncEvent};
 use parajam_storage::ChainStore;
 
 /// Takes every network event waiting, logs it and feeds it to `sync`.
@@ -36,7 +37,15 @@ pub fn drain<S: ChainStore + 'static>(
                 "peer {peer} dropped: {error} ({} dropped so far)",
                 NetStats::get(&network.stats().dropped)
             ),
-            Event::Handshake { .. } | Event::Announcement { .. } | Event::Blocks { .. } => {}
+            Event::SendFailed {
+                peer,
+                stream,
+                error,
+            } => tracing::debug!("{stream} to {peer} failed: {error}"),
+            _ => {}
+        }
+        for outcome in node.handle_guaranteeing(network, &event) {
+            log_guaranteeing(&outcome);
         }
         for outcome in sync.handle(node, network, event) {
             match outcome {
@@ -58,6 +67,54 @@ pub fn drain<S: ChainStore + 'static>(
         }
     }
     sync.request(node, network);
+    for outcome in node.guaranteeing_step(network) {
+        log_guaranteeing(&outcome);
+    }
+}
+
+/// Logs what guaranteeing among peers did.
+fn log_guaranteeing(event: &GuaranteeEvent) {
+    match event {
+        GuaranteeEvent::Forwarded { package, core, to } => tracing::info!(
+            "work package {package} (core {core}) sent to its guarantor, validator {to} (CE 133)"
+        ),
+        GuaranteeEvent::Sharing {
+            package,
+            core,
+            with,
+        } => tracing::info!(
+            "work package {package} (core {core}) refined; shared with guarantors {with:?} \
+             (CE 134)"
+        ),
+        GuaranteeEvent::Signed {
+            package,
+            core,
+            peer,
+        } => tracing::info!(
+            "work package {package} (core {core}) from {peer} refined and signed (CE 134)"
+        ),
+        GuaranteeEvent::Guaranteed {
+            package,
+            core,
+            slot,
+            signers,
+        } => tracing::info!(
+            "work package {package} (core {core}) guaranteed at slot {slot} by validators \
+             {signers:?}; sent to the validators (CE 135)"
+        ),
+        GuaranteeEvent::Received {
+            package,
+            core,
+            signers,
+        } => tracing::info!(
+            "guarantee of work package {package} (core {core}) by validators {signers:?} \
+             received (CE 135)"
+        ),
+        GuaranteeEvent::Assured { anchor, cores } => {
+            tracing::debug!("assured cores {cores:?} on {anchor} (CE 141)");
+        }
+        GuaranteeEvent::Dropped { what, reason } => tracing::warn!("{what} dropped: {reason}"),
+    }
 }
 
 /// Announces the block `hash` the node authored.
@@ -103,7 +160,7 @@ impl NetMetrics {
             Gauge::new("parajam_network_peers", "JAMNP-S peers connected")?,
             registry,
         )?;
-        let series: [(&str, &str, Read); 5] = [
+        let series: [(&str, &str, Read); 10] = [
             (
                 "parajam_network_connections_total",
                 "JAMNP-S connections established",
@@ -128,6 +185,31 @@ impl NetMetrics {
                 "parajam_network_block_requests_served_total",
                 "CE 128 block requests served",
                 |s| NetStats::get(&s.requests_served),
+            ),
+            (
+                "parajam_network_bytes_sent_total",
+                "Octets of JAMNP-S messages sent (size prefixes and stream kinds included)",
+                |s| NetStats::get(&s.bytes_sent),
+            ),
+            (
+                "parajam_network_work_packages_received_total",
+                "Work packages received by CE 133",
+                |s| NetStats::get(&s.packages_received),
+            ),
+            (
+                "parajam_network_shares_received_total",
+                "Work-package bundles shared with this node by CE 134",
+                |s| NetStats::get(&s.shares_received),
+            ),
+            (
+                "parajam_network_guarantees_received_total",
+                "Guaranteed work reports received by CE 135",
+                |s| NetStats::get(&s.guarantees_received),
+            ),
+            (
+                "parajam_network_assurances_received_total",
+                "Availability assurances received by CE 141",
+                |s| NetStats::get(&s.assurances_received),
             ),
         ];
         let mut counters = Vec::new();

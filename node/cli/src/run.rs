@@ -71,6 +71,10 @@ pub struct RunArgs {
     /// its peers: it authors only its own slots, by the wall clock.
     #[arg(long)]
     port: Option<u16>,
+    /// The address JAMNP-S listens on (default every IPv4 interface;
+    /// `127.0.0.1` keeps the node on loopback).
+    #[arg(long, value_name = "IP")]
+    listen_addr: Option<IpAddr>,
     /// Nodes to connect to first, `<peer id>@<ip>:<port>`.
     #[arg(long = "bootnode", value_name = "ADDR")]
     bootnodes: Vec<String>,
@@ -375,7 +379,7 @@ pub fn run(
         };
         let config = parajam_network::NetworkConfig {
             secret,
-            listen: crate::net::listen(args.port.unwrap_or(0)),
+            listen: crate::net::listen(args.listen_addr, args.port.unwrap_or(0)),
             genesis: parajam_stf::header::header_hash(&spec.genesis_header),
             params,
             peers: crate::net::peers(&spec, &args.bootnodes)?,

@@ -7,7 +7,9 @@
 //!   on both sides, ALPN `jamnp-s/0/H` (and `/builder`);
 //! * [`framing`]: messages (`u32` little-endian size, content) with a size
 //!   limit per message;
-//! * [`protocol`]: UP 0 (block announcement) and CE 128 (block request);
+//! * [`protocol`]: UP 0 (block announcement), CE 128 (block request),
+//!   CE 133/134/135 (work-package submission and sharing, work-report
+//!   distribution) and CE 141 (assurance distribution);
 //! * [`service`]: the endpoint, connections, streams, and the
 //!   [`Event`]s and [`NetStats`] the node reads.
 //!
@@ -23,9 +25,12 @@ pub mod tls;
 mod tests;
 
 pub use peer::{alt_name, preferred_initiator, PeerId};
-pub use protocol::{Announcement, BlockRequest, Direction, Handshake, Slotted};
+pub use protocol::{
+    split_bundle, Announcement, Assurance, BlockRequest, Direction, Handshake, ShareResponse,
+    Slotted, WorkPackageSharing, WorkPackageSubmission,
+};
 pub use service::{
     ChainSource, Event, NetStats, Network, NetworkConfig, NetworkError, PeerAddr, PeerError,
-    RequestError,
+    RequestError, Responder,
 };
 pub use tls::{alpn, check_certificate, CertError, Identity};

@@ -1,9 +1,14 @@
-//! The messages of UP 0 (block announcement) and CE 128 (block request),
+//! The messages of UP 0 (block announcement), CE 128 (block request),
+//! CE 133 (work-package submission), CE 134 (work-package sharing), CE 135
+//! (work-report distribution) and CE 141 (assurance distribution),
 //! JAMNP-S "Protocols and streams", in the GP codec (appendix C), and the
 //! size limit of each.
 
 use parajam_primitives::codec::{self, Compact, Encode};
-use parajam_primitives::types::{Block, Header, HeaderHash, TimeSlot};
+use parajam_primitives::types::{
+    Block, CoreIndex, Ed25519Signature, Header, HeaderHash, OpaqueHash, ReportGuarantee, TimeSlot,
+    WorkPackage,
+};
 use parajam_primitives::{ByteArray, ProtocolParameters};
 
 /// A stream's kind: the first octet its initiator sends.
@@ -13,6 +18,14 @@ pub enum StreamKind {
     BlockAnnouncement,
     /// CE 128: block request.
     BlockRequest,
+    /// CE 133: work-package submission (builder → guarantor).
+    WorkPackageSubmission,
+    /// CE 134: work-package sharing (guarantor → guarantor).
+    WorkPackageSharing,
+    /// CE 135: work-report distribution (guarantor → validator).
+    WorkReportDistribution,
+    /// CE 141: assurance distribution (assurer → validator).
+    AssuranceDistribution,
 }
 
 impl StreamKind {
@@ -21,6 +34,10 @@ impl StreamKind {
         match self {
             Self::BlockAnnouncement => 0,
             Self::BlockRequest => 128,
+            Self::WorkPackageSubmission => 133,
+            Self::WorkPackageSharing => 134,
+            Self::WorkReportDistribution => 135,
+            Self::AssuranceDistribution => 141,
         }
     }
 
@@ -29,7 +46,23 @@ impl StreamKind {
         match octet {
             0 => Some(Self::BlockAnnouncement),
             128 => Some(Self::BlockRequest),
+            133 => Some(Self::WorkPackageSubmission),
+            134 => Some(Self::WorkPackageSharing),
+            135 => Some(Self::WorkReportDistribution),
+            141 => Some(Self::AssuranceDistribution),
             _ => None,
+        }
+    }
+
+    /// Its name in JAMNP-S (`UP 0`, `CE 128`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::BlockAnnouncement => "UP 0",
+            Self::BlockRequest => "CE 128",
+            Self::WorkPackageSubmission => "CE 133",
+            Self::WorkPackageSharing => "CE 134",
+            Self::WorkReportDistribution => "CE 135",
+            Self::AssuranceDistribution => "CE 141",
         }
     }
 }
@@ -357,6 +390,328 @@ pub fn check_sequence(
         }
     }
     Ok(())
+}
+
+fn decode_error(what: &'static str, e: impl std::fmt::Display) -> MessageError {
+    MessageError::Decode {
+        what,
+        reason: e.to_string(),
+    }
+}
+
+fn trailing(what: &'static str, input: &[u8]) -> Result<(), MessageError> {
+    if input.is_empty() {
+        Ok(())
+    } else {
+        Err(MessageError::Trailing {
+            what,
+            extra: input.len(),
+        })
+    }
+}
+
+fn take<'a>(input: &mut &'a [u8], n: usize, what: &'static str) -> Result<&'a [u8], MessageError> {
+    if input.len() < n {
+        return Err(MessageError::Decode {
+            what,
+            reason: format!("{} octets left, {n} needed", input.len()),
+        });
+    }
+    let (head, rest) = input.split_at(n);
+    *input = rest;
+    Ok(head)
+}
+
+fn core_of(input: &mut &[u8], what: &'static str) -> Result<CoreIndex, MessageError> {
+    let octets = take(input, 2, what)?;
+    Ok(u16::from_le_bytes([octets[0], octets[1]]))
+}
+
+fn hash_of(input: &mut &[u8], what: &'static str) -> Result<OpaqueHash, MessageError> {
+    let mut h = [0u8; 32];
+    h.copy_from_slice(take(input, 32, what)?);
+    Ok(ByteArray(h))
+}
+
+/// Each work item's extrinsic blobs, in item order.
+pub type ItemExtrinsics = Vec<Vec<Vec<u8>>>;
+
+/// The extrinsic blobs `package`'s items name, cut from `input` in item
+/// order by their lengths (the `[Extrinsic]` of CE 133 and of a bundle).
+fn cut_extrinsics(
+    package: &WorkPackage,
+    input: &mut &[u8],
+    what: &'static str,
+) -> Result<ItemExtrinsics, MessageError> {
+    package
+        .items
+        .iter()
+        .map(|item| {
+            item.extrinsic
+                .iter()
+                .map(|x| Ok(take(input, x.len as usize, what)?.to_vec()))
+                .collect()
+        })
+        .collect()
+}
+
+/// CE 133: `Core Index ++ Work-Package`, then `[Extrinsic]` (the extrinsic
+/// data the package's items name, one blob after the other).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkPackageSubmission {
+    /// The core the package is for.
+    pub core: CoreIndex,
+    /// The package.
+    pub package: WorkPackage,
+    /// Each item's extrinsics, in item order.
+    pub extrinsics: ItemExtrinsics,
+}
+
+impl WorkPackageSubmission {
+    /// The first message's limit (JAMNP-S: `2 + 200 × 1024`).
+    pub const FIRST_LIMIT: usize = 2 + 200 * 1024;
+
+    /// The second message's limit: `W_B`, the largest bundle.
+    pub fn extrinsics_limit(params: &ProtocolParameters) -> usize {
+        params.max_bundle_size as usize
+    }
+
+    /// Its two messages.
+    pub fn encode(&self, params: &ProtocolParameters) -> [Vec<u8>; 2] {
+        let mut first = self.core.to_le_bytes().to_vec();
+        first.extend(codec::with_params(params, || self.package.encode()));
+        let second = self
+            .extrinsics
+            .iter()
+            .flatten()
+            .flatten()
+            .copied()
+            .collect();
+        [first, second]
+    }
+
+    /// Decodes its two messages.
+    pub fn decode(
+        first: &[u8],
+        second: &[u8],
+        params: &ProtocolParameters,
+    ) -> Result<Self, MessageError> {
+        const WHAT: &str = "work-package submission";
+        let mut input = first;
+        let core = core_of(&mut input, WHAT)?;
+        let package: WorkPackage =
+            codec::decode_prefix(&mut input, params).map_err(|e| decode_error(WHAT, e))?;
+        trailing(WHAT, input)?;
+        let mut input = second;
+        let extrinsics = cut_extrinsics(&package, &mut input, WHAT)?;
+        trailing(WHAT, input)?;
+        Ok(Self {
+            core,
+            package,
+            extrinsics,
+        })
+    }
+}
+
+/// Most segments-root mappings accepted in CE 134.
+pub const MAX_MAPPINGS: usize = 1024;
+
+/// CE 134's request: `Core Index ++ Segments-Root Mappings`, then the
+/// work-package bundle (`E(p, x#, i#, j#)`, GP eq. 14.16).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkPackageSharing {
+    /// The core.
+    pub core: CoreIndex,
+    /// `len++[Work-Package Hash ++ Segments-Root]`.
+    pub mappings: Vec<(OpaqueHash, OpaqueHash)>,
+    /// The encoded bundle.
+    pub bundle: Vec<u8>,
+}
+
+impl WorkPackageSharing {
+    /// The first message's limit.
+    pub const FIRST_LIMIT: usize = 2 + 9 + 64 * MAX_MAPPINGS;
+
+    /// Its two messages.
+    pub fn encode(&self) -> [Vec<u8>; 2] {
+        let mut first = self.core.to_le_bytes().to_vec();
+        Compact(self.mappings.len() as u64).encode_to(&mut first);
+        for (package, root) in &self.mappings {
+            first.extend_from_slice(&package.0);
+            first.extend_from_slice(&root.0);
+        }
+        [first, self.bundle.clone()]
+    }
+
+    /// Decodes its two messages; the bundle must start with a work package
+    /// and the extrinsics it names ([`split_bundle`]).
+    pub fn decode(
+        first: &[u8],
+        second: &[u8],
+        params: &ProtocolParameters,
+    ) -> Result<Self, MessageError> {
+        const WHAT: &str = "work-package sharing";
+        let mut input = first;
+        let core = core_of(&mut input, WHAT)?;
+        let (count, rest) =
+            codec::decode_general_natural(input).ok_or_else(|| MessageError::Decode {
+                what: WHAT,
+                reason: "no mapping count".into(),
+            })?;
+        input = rest;
+        let count = usize::try_from(count)
+            .ok()
+            .filter(|&c| c <= MAX_MAPPINGS)
+            .ok_or_else(|| MessageError::Invalid {
+                what: WHAT,
+                reason: format!("{count} mappings, at most {MAX_MAPPINGS}"),
+            })?;
+        let mappings = (0..count)
+            .map(|_| Ok((hash_of(&mut input, WHAT)?, hash_of(&mut input, WHAT)?)))
+            .collect::<Result<Vec<_>, MessageError>>()?;
+        trailing(WHAT, input)?;
+        split_bundle(second, params)?;
+        Ok(Self {
+            core,
+            mappings,
+            bundle: second.to_vec(),
+        })
+    }
+}
+
+/// A bundle's work package and the extrinsics of its items (GP eq. 14.16:
+/// `E(p, x#, i#, j#)`); the imported segments and justifications after
+/// them are left to the caller.
+pub fn split_bundle(
+    bundle: &[u8],
+    params: &ProtocolParameters,
+) -> Result<(WorkPackage, ItemExtrinsics), MessageError> {
+    const WHAT: &str = "work-package bundle";
+    let mut input = bundle;
+    let package: WorkPackage =
+        codec::decode_prefix(&mut input, params).map_err(|e| decode_error(WHAT, e))?;
+    let extrinsics = cut_extrinsics(&package, &mut input, WHAT)?;
+    let imports = package
+        .items
+        .iter()
+        .map(|i| i.import_segments.len())
+        .sum::<usize>();
+    if imports == 0 {
+        trailing(WHAT, input)?;
+    }
+    Ok((package, extrinsics))
+}
+
+/// CE 134's response: `Work-Report Hash ++ Ed25519 Signature`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShareResponse {
+    /// `H(E(r))` of the report the guarantor made.
+    pub report_hash: OpaqueHash,
+    /// Its signature over `X_G ⌢ H(E(r))` (GP eq. 11.26).
+    pub signature: Ed25519Signature,
+}
+
+impl ShareResponse {
+    /// Its size: always 96 octets.
+    pub const SIZE: usize = 96;
+
+    /// Its encoding.
+    pub fn encode(&self) -> Vec<u8> {
+        [&self.report_hash.0[..], &self.signature.0[..]].concat()
+    }
+
+    /// Decodes a whole message.
+    pub fn decode(bytes: &[u8]) -> Result<Self, MessageError> {
+        const WHAT: &str = "work-package sharing response";
+        let mut input = bytes;
+        let report_hash = hash_of(&mut input, WHAT)?;
+        let mut signature = [0u8; 64];
+        signature.copy_from_slice(take(&mut input, 64, WHAT)?);
+        trailing(WHAT, input)?;
+        Ok(Self {
+            report_hash,
+            signature: ByteArray(signature),
+        })
+    }
+}
+
+/// CE 135: `Guaranteed Work-Report = Work-Report ++ Slot ++ len++[Validator
+/// Index ++ Ed25519 Signature]`, as in the GP (a guarantee, eq. 11.23).
+pub mod guaranteed_report {
+    use super::{codec, decode_error, Encode, MessageError, ProtocolParameters, ReportGuarantee};
+
+    /// Its limit: `W_R` of outputs plus the report's other fields (well
+    /// under this for the tiny and full chains).
+    pub fn limit(params: &ProtocolParameters) -> usize {
+        params.max_report_output_size as usize + (64 << 10)
+    }
+
+    /// Its encoding.
+    pub fn encode(guarantee: &ReportGuarantee, params: &ProtocolParameters) -> Vec<u8> {
+        codec::with_params(params, || guarantee.encode())
+    }
+
+    /// Decodes a whole message: two or three credentials (JAMNP-S).
+    pub fn decode(
+        bytes: &[u8],
+        params: &ProtocolParameters,
+    ) -> Result<ReportGuarantee, MessageError> {
+        const WHAT: &str = "guaranteed work-report";
+        let guarantee: ReportGuarantee =
+            codec::decode(bytes, params).map_err(|e| decode_error(WHAT, e))?;
+        if !(2..=3).contains(&guarantee.signatures.len()) {
+            return Err(MessageError::Invalid {
+                what: WHAT,
+                reason: format!("{} signatures, 2 or 3 expected", guarantee.signatures.len()),
+            });
+        }
+        Ok(guarantee)
+    }
+}
+
+/// CE 141: `Assurance = Header Hash (Anchor) ++ Bitfield ++ Ed25519
+/// Signature`; the validator is the sender.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assurance {
+    /// The anchor: the parent of the block that may include it.
+    pub anchor: HeaderHash,
+    /// One bit per core, `⌈C / 8⌉` octets.
+    pub bitfield: Vec<u8>,
+    /// The signature over `X_A ⌢ H(E(anchor, bitfield))` (GP eq. 11.13).
+    pub signature: Ed25519Signature,
+}
+
+impl Assurance {
+    /// Its size under `params`.
+    pub fn size(params: &ProtocolParameters) -> usize {
+        32 + params.avail_bitfield_bytes() + 64
+    }
+
+    /// Its encoding.
+    pub fn encode(&self) -> Vec<u8> {
+        [&self.anchor.0[..], &self.bitfield, &self.signature.0[..]].concat()
+    }
+
+    /// Decodes a whole message.
+    pub fn decode(bytes: &[u8], params: &ProtocolParameters) -> Result<Self, MessageError> {
+        const WHAT: &str = "assurance";
+        if bytes.len() != Self::size(params) {
+            return Err(MessageError::Decode {
+                what: WHAT,
+                reason: format!("{} octets, {} expected", bytes.len(), Self::size(params)),
+            });
+        }
+        let mut input = bytes;
+        let anchor = hash_of(&mut input, WHAT)?;
+        let bitfield = take(&mut input, params.avail_bitfield_bytes(), WHAT)?.to_vec();
+        let mut signature = [0u8; 64];
+        signature.copy_from_slice(take(&mut input, 64, WHAT)?);
+        Ok(Self {
+            anchor,
+            bitfield,
+            signature: ByteArray(signature),
+        })
+    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,10 @@
 //! The JAMNP-S node: a QUIC endpoint that accepts and dials peers, keeps one
 //! connection per peer (the preferred initiator's, JAMNP-S "Required
-//! connectivity"), runs UP 0 on every connection and serves and makes CE 128
-//! requests. It never prints: what happens comes out as [`Event`]s on a
+//! connectivity"), runs UP 0 on every connection, serves and makes CE 128
+//! requests, and carries the guaranteeing protocols: CE 133 work-package
+//! submission, CE 134 work-package sharing (the request handed to the node,
+//! its answer sent back), CE 135 work-report distribution and CE 141
+//! assurance distribution. It never prints: what happens comes out as [`Event`]s on a
 //! bounded channel and in [`NetStats`]; a peer that sends something
 //! malformed or oversized is disconnected and counted, the node goes on.
 
@@ -12,17 +15,18 @@ use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use parajam_primitives::types::{Block, Header, HeaderHash};
+use parajam_primitives::types::{Block, Header, HeaderHash, OpaqueHash, ReportGuarantee};
 use parajam_primitives::ProtocolParameters;
 use quinn::{Connection, RecvStream, SendStream, VarInt};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::framing::{read_message, write_message, FrameError};
 use crate::peer::{preferred_initiator, PeerId};
 use crate::protocol::{
-    check_sequence, decode_blocks, encode_blocks, header_hash, Announcement, BlockRequest,
-    Direction, Handshake, MessageError, Slotted, StreamKind,
+    check_sequence, decode_blocks, encode_blocks, guaranteed_report, header_hash, Announcement,
+    Assurance, BlockRequest, Direction, Handshake, MessageError, ShareResponse, Slotted,
+    StreamKind, WorkPackageSharing, WorkPackageSubmission,
 };
 use crate::tls::{self, CertError, Identity};
 
@@ -34,6 +38,10 @@ pub const MAX_SERVED_BLOCKS: u32 = 512;
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long a node waits for the preferred initiator before dialing itself.
 pub const PREFERRED_INITIATOR_GRACE: Duration = Duration::from_secs(5);
+/// How long a CE 134 request may take (the other guarantor refines).
+pub const SHARE_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long a one-way stream (CE 133, 135, 141) may take.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// Events held for the node before new ones are dropped (and counted).
 pub const EVENT_QUEUE: usize = 4096;
 
@@ -138,6 +146,37 @@ pub enum RequestError {
     Malformed(#[from] PeerError),
 }
 
+/// The answer to a CE 134 request, given by the node: dropping it
+/// without [`Responder::respond`] refuses the request (the stream is reset).
+#[derive(Clone)]
+pub struct Responder(Arc<Mutex<Option<oneshot::Sender<ShareResponse>>>>);
+
+impl std::fmt::Debug for Responder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Responder")
+    }
+}
+
+impl Responder {
+    /// A responder and the end its answer arrives on.
+    pub fn new() -> (Self, oneshot::Receiver<ShareResponse>) {
+        let (tx, rx) = oneshot::channel();
+        (Self(Arc::new(Mutex::new(Some(tx)))), rx)
+    }
+
+    /// Sends `response` back to the peer (once; later calls do nothing).
+    pub fn respond(&self, response: ShareResponse) {
+        if let Some(tx) = lock(&self.0).take() {
+            let _ = tx.send(response);
+        }
+    }
+
+    /// Refuses the request now.
+    pub fn refuse(&self) {
+        lock(&self.0).take();
+    }
+}
+
 /// What happened on the network.
 #[derive(Debug, Clone)]
 pub enum Event {
@@ -196,6 +235,55 @@ pub enum Event {
         /// The blocks (checked to be the sequence asked for), or why none.
         result: Result<Vec<Block>, RequestError>,
     },
+    /// A work package submitted by a peer (CE 133).
+    WorkPackage {
+        /// Who.
+        peer: PeerId,
+        /// The package, its core and extrinsics.
+        submission: Box<WorkPackageSubmission>,
+    },
+    /// Another guarantor shares a work-package bundle (CE 134): refine it
+    /// and answer through `reply`.
+    ShareRequest {
+        /// Who.
+        peer: PeerId,
+        /// The core, mappings and bundle.
+        sharing: Box<WorkPackageSharing>,
+        /// Where the answer goes.
+        reply: Responder,
+    },
+    /// The answer to [`Network::share_work_package`].
+    Shared {
+        /// Asked of whom.
+        peer: PeerId,
+        /// The caller's tag (the package hash).
+        tag: OpaqueHash,
+        /// The report hash and signature, or why none.
+        result: Result<ShareResponse, RequestError>,
+    },
+    /// A guaranteed work report (CE 135).
+    Guarantee {
+        /// Who.
+        peer: PeerId,
+        /// The guarantee.
+        guarantee: Box<ReportGuarantee>,
+    },
+    /// An availability assurance (CE 141) by the peer's validator.
+    Assurance {
+        /// Who.
+        peer: PeerId,
+        /// The assurance.
+        assurance: Assurance,
+    },
+    /// A one-way stream (CE 133, 135, 141) to a peer failed.
+    SendFailed {
+        /// To whom.
+        peer: PeerId,
+        /// The protocol (`CE 133`, …).
+        stream: &'static str,
+        /// Why.
+        error: RequestError,
+    },
 }
 
 /// The network's counters.
@@ -219,6 +307,17 @@ pub struct NetStats {
     pub requests_made: AtomicU64,
     /// Events dropped because the node did not keep up.
     pub events_lost: AtomicU64,
+    /// Octets of messages sent on every stream (size prefixes and kind
+    /// octets included; QUIC's own overhead not).
+    pub bytes_sent: AtomicU64,
+    /// Work packages received by CE 133.
+    pub packages_received: AtomicU64,
+    /// CE 134 requests received.
+    pub shares_received: AtomicU64,
+    /// Guaranteed reports received by CE 135.
+    pub guarantees_received: AtomicU64,
+    /// Assurances received by CE 141.
+    pub assurances_received: AtomicU64,
 }
 
 impl NetStats {
@@ -229,6 +328,10 @@ impl NetStats {
 
     fn inc(counter: &AtomicU64) {
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn add(counter: &AtomicU64, n: usize) {
+        counter.fetch_add(n as u64, Ordering::Relaxed);
     }
 }
 
@@ -272,6 +375,39 @@ impl Shared {
     fn refused(&self, addr: SocketAddr, error: PeerError) {
         NetStats::inc(&self.stats.refused);
         self.emit(Event::Refused { addr, error });
+    }
+
+    /// Writes one message, counting its octets.
+    async fn write(&self, send: &mut SendStream, message: &[u8]) -> Result<(), FrameError> {
+        write_message(send, message).await?;
+        NetStats::add(&self.stats.bytes_sent, 4 + message.len());
+        Ok(())
+    }
+
+    /// Opens a stream of `kind` to `conn`, sends `messages` and FIN.
+    async fn open(
+        &self,
+        conn: &Connection,
+        kind: StreamKind,
+        messages: &[Vec<u8>],
+    ) -> Result<RecvStream, RequestError> {
+        let failed = |e: &dyn std::fmt::Display| RequestError::Failed(e.to_string());
+        let (mut send, recv) = conn.open_bi().await.map_err(|e| failed(&e))?;
+        send.write_all(&[kind.octet()])
+            .await
+            .map_err(|e| failed(&e))?;
+        NetStats::add(&self.stats.bytes_sent, 1);
+        for message in messages {
+            self.write(&mut send, message)
+                .await
+                .map_err(|e| failed(&e))?;
+        }
+        send.finish().map_err(|e| failed(&e))?;
+        Ok(recv)
+    }
+
+    fn connection(&self, peer: &PeerId) -> Option<Connection> {
+        lock(&self.peers).get(peer).map(|p| p.conn.clone())
     }
 }
 
@@ -418,7 +554,12 @@ impl Network {
         };
         NetStats::inc(&shared.stats.requests_made);
         self.runtime.spawn(async move {
-            let result = match tokio::time::timeout(REQUEST_TIMEOUT, fetch(&conn, &request)).await {
+            let result = match tokio::time::timeout(
+                REQUEST_TIMEOUT,
+                fetch(&shared, &conn, &request),
+            )
+            .await
+            {
                 Err(_) => Err(RequestError::Timeout),
                 Ok(Err(e)) => Err(e),
                 Ok(Ok(bytes)) => {
@@ -438,6 +579,111 @@ impl Network {
                 request,
                 result,
             });
+        });
+    }
+
+    /// Sends `messages` on a new stream of `kind` to `peer` and waits for
+    /// its FIN; a failure comes as [`Event::SendFailed`].
+    fn send_one_way(&self, peer: PeerId, kind: StreamKind, messages: Arc<Vec<Vec<u8>>>) {
+        let shared = self.shared.clone();
+        let Some(conn) = shared.connection(&peer) else {
+            shared.emit(Event::SendFailed {
+                peer,
+                stream: kind.name(),
+                error: RequestError::NotConnected,
+            });
+            return;
+        };
+        self.runtime.spawn(async move {
+            let exchange = async {
+                let mut recv = shared.open(&conn, kind, &messages).await?;
+                // The answer is FIN alone.
+                match read_message(&mut recv, 0).await {
+                    Ok(None) => Ok(()),
+                    Ok(Some(_)) => Err(RequestError::Failed("a message instead of FIN".into())),
+                    Err(e) => Err(RequestError::Failed(e.to_string())),
+                }
+            };
+            let result = match tokio::time::timeout(SEND_TIMEOUT, exchange).await {
+                Err(_) => Err(RequestError::Timeout),
+                Ok(r) => r,
+            };
+            if let Err(error) = result {
+                shared.emit(Event::SendFailed {
+                    peer,
+                    stream: kind.name(),
+                    error,
+                });
+            }
+        });
+    }
+
+    /// Submits a work package to the guarantor `peer` (CE 133).
+    pub fn submit_work_package(&self, peer: PeerId, submission: &WorkPackageSubmission) {
+        let messages = submission.encode(&self.shared.params).to_vec();
+        self.send_one_way(peer, StreamKind::WorkPackageSubmission, Arc::new(messages));
+    }
+
+    /// Sends a guaranteed work report to each of `peers` (CE 135).
+    pub fn distribute_guarantee(&self, peers: &[PeerId], guarantee: &ReportGuarantee) {
+        let messages = Arc::new(vec![guaranteed_report::encode(
+            guarantee,
+            &self.shared.params,
+        )]);
+        for &peer in peers {
+            self.send_one_way(peer, StreamKind::WorkReportDistribution, messages.clone());
+        }
+    }
+
+    /// Sends this node's assurance to each of `peers` (CE 141).
+    pub fn distribute_assurance(&self, peers: &[PeerId], assurance: &Assurance) {
+        let messages = Arc::new(vec![assurance.encode()]);
+        for &peer in peers {
+            self.send_one_way(peer, StreamKind::AssuranceDistribution, messages.clone());
+        }
+    }
+
+    /// Shares a work-package bundle with the guarantor `peer` (CE 134);
+    /// the answer comes as [`Event::Shared`] with `tag`.
+    pub fn share_work_package(&self, peer: PeerId, tag: OpaqueHash, sharing: &WorkPackageSharing) {
+        let shared = self.shared.clone();
+        let Some(conn) = shared.connection(&peer) else {
+            shared.emit(Event::Shared {
+                peer,
+                tag,
+                result: Err(RequestError::NotConnected),
+            });
+            return;
+        };
+        let messages = sharing.encode();
+        self.runtime.spawn(async move {
+            let exchange = async {
+                let mut recv = shared
+                    .open(&conn, StreamKind::WorkPackageSharing, &messages)
+                    .await?;
+                let frame = |error| {
+                    RequestError::Malformed(PeerError::Frame {
+                        stream: "CE 134",
+                        error,
+                    })
+                };
+                match read_message(&mut recv, ShareResponse::SIZE).await {
+                    Ok(Some(bytes)) => ShareResponse::decode(&bytes)
+                        .map_err(|e| RequestError::Malformed(PeerError::Message(e))),
+                    // Reset or FIN without an answer: refused.
+                    Ok(None) => Err(RequestError::Failed("refused".into())),
+                    Err(FrameError::Io(e)) => Err(RequestError::Failed(e)),
+                    Err(error) => Err(frame(error)),
+                }
+            };
+            let result = match tokio::time::timeout(SHARE_TIMEOUT, exchange).await {
+                Err(_) => Err(RequestError::Timeout),
+                Ok(r) => r,
+            };
+            if let Err(RequestError::Malformed(error)) = &result {
+                shared.misbehaved(&conn, peer, error.clone());
+            }
+            shared.emit(Event::Shared { peer, tag, result });
         });
     }
 
@@ -466,16 +712,14 @@ fn transport() -> quinn::TransportConfig {
     t
 }
 
-async fn fetch(conn: &Connection, request: &BlockRequest) -> Result<Vec<u8>, RequestError> {
-    let failed = |e: &dyn std::fmt::Display| RequestError::Failed(e.to_string());
-    let (mut send, mut recv) = conn.open_bi().await.map_err(|e| failed(&e))?;
-    send.write_all(&[StreamKind::BlockRequest.octet()])
-        .await
-        .map_err(|e| failed(&e))?;
-    write_message(&mut send, &request.encode())
-        .await
-        .map_err(|e| failed(&e))?;
-    send.finish().map_err(|e| failed(&e))?;
+async fn fetch(
+    shared: &Shared,
+    conn: &Connection,
+    request: &BlockRequest,
+) -> Result<Vec<u8>, RequestError> {
+    let mut recv = shared
+        .open(conn, StreamKind::BlockRequest, &[request.encode()])
+        .await?;
     match read_message(&mut recv, MAX_RESPONSE).await {
         Ok(Some(bytes)) => Ok(bytes),
         // A FIN without a message: the peer has nothing to send.
@@ -649,6 +893,7 @@ async fn run_connection(shared: Arc<Shared>, conn: Connection, outbound: bool) {
                     .await
                     .is_ok()
                 {
+                    NetStats::add(&shared.stats.bytes_sent, 1);
                     up0(shared, conn, peer, send, recv).await;
                 }
             }
@@ -693,6 +938,12 @@ async fn stream(
     match StreamKind::from_octet(kind[0]) {
         Some(StreamKind::BlockAnnouncement) => up0(shared, conn, peer, send, recv).await,
         Some(StreamKind::BlockRequest) => serve_blocks(shared, conn, peer, send, recv).await,
+        Some(
+            kind @ (StreamKind::WorkPackageSubmission
+            | StreamKind::WorkPackageSharing
+            | StreamKind::WorkReportDistribution
+            | StreamKind::AssuranceDistribution),
+        ) => serve_guaranteeing(shared, conn, peer, kind, send, recv).await,
         // A protocol this node does not serve: refused, not misbehaviour.
         None => {
             let _ = recv.stop(VarInt::from_u32(code::REFUSED));
@@ -714,14 +965,15 @@ async fn up0(
         finalized: shared.source.finalized(),
         leaves: shared.source.leaves(),
     };
+    let counted = shared.clone();
     let writer = tokio::spawn(async move {
-        if write_message(&mut send, &handshake.encode()).await.is_err() {
+        if counted.write(&mut send, &handshake.encode()).await.is_err() {
             return;
         }
         loop {
             match announcements.recv().await {
                 Ok(message) => {
-                    if write_message(&mut send, &message).await.is_err() {
+                    if counted.write(&mut send, &message).await.is_err() {
                         return;
                     }
                 }
@@ -832,7 +1084,131 @@ async fn serve_blocks(
         blocks.truncate(blocks.len() / 2);
         message = encode_blocks(&blocks, &shared.params);
     }
-    if write_message(&mut send, &message).await.is_ok() {
+    if shared.write(&mut send, &message).await.is_ok() {
         let _ = send.finish();
     }
+}
+
+/// Reads a request of `limits.len()` messages and its FIN; a message
+/// missing, oversized or followed by another is the peer's fault.
+async fn read_request(
+    recv: &mut RecvStream,
+    limits: &[usize],
+    stream: &'static str,
+) -> Result<Vec<Vec<u8>>, PeerError> {
+    let frame = |error| PeerError::Frame { stream, error };
+    let mut messages = Vec::with_capacity(limits.len());
+    for &limit in limits {
+        let message = read_message(recv, limit)
+            .await
+            .map_err(frame)?
+            .ok_or(frame(FrameError::Truncated {
+                expected: 4,
+                got: 0,
+            }))?;
+        messages.push(message);
+    }
+    if read_message(recv, 0).await.map_err(frame)?.is_some() {
+        return Err(PeerError::Frame {
+            stream,
+            error: FrameError::Oversized { size: 1, limit: 0 },
+        });
+    }
+    Ok(messages)
+}
+
+/// CE 133, 134, 135 and 141, receiving side: the request read and decoded
+/// (malformed: the peer is dropped), handed to the node as an event; FIN
+/// back, or for CE 134 the node's answer (none in time: the stream reset).
+async fn serve_guaranteeing(
+    shared: Arc<Shared>,
+    conn: Connection,
+    peer: PeerId,
+    kind: StreamKind,
+    mut send: SendStream,
+    mut recv: RecvStream,
+) {
+    let params = shared.params;
+    let limits: Vec<usize> = match kind {
+        StreamKind::WorkPackageSubmission => vec![
+            WorkPackageSubmission::FIRST_LIMIT,
+            WorkPackageSubmission::extrinsics_limit(&params),
+        ],
+        StreamKind::WorkPackageSharing => vec![
+            WorkPackageSharing::FIRST_LIMIT,
+            params.max_bundle_size as usize,
+        ],
+        StreamKind::WorkReportDistribution => vec![guaranteed_report::limit(&params)],
+        _ => vec![Assurance::size(&params)],
+    };
+    let (reply, answer) = Responder::new();
+    let request: Result<Event, PeerError> = async {
+        let m = read_request(&mut recv, &limits, kind.name()).await?;
+        Ok(match kind {
+            StreamKind::WorkPackageSubmission => {
+                let submission = WorkPackageSubmission::decode(&m[0], &m[1], &params)?;
+                NetStats::inc(&shared.stats.packages_received);
+                Event::WorkPackage {
+                    peer,
+                    submission: Box::new(submission),
+                }
+            }
+            StreamKind::WorkPackageSharing => {
+                let sharing = WorkPackageSharing::decode(&m[0], &m[1], &params)?;
+                NetStats::inc(&shared.stats.shares_received);
+                Event::ShareRequest {
+                    peer,
+                    sharing: Box::new(sharing),
+                    reply: reply.clone(),
+                }
+            }
+            StreamKind::WorkReportDistribution => {
+                let guarantee = guaranteed_report::decode(&m[0], &params)?;
+                NetStats::inc(&shared.stats.guarantees_received);
+                Event::Guarantee {
+                    peer,
+                    guarantee: Box::new(guarantee),
+                }
+            }
+            _ => {
+                let assurance = Assurance::decode(&m[0], &params)?;
+                NetStats::inc(&shared.stats.assurances_received);
+                Event::Assurance { peer, assurance }
+            }
+        })
+    }
+    .await;
+    let event = match request {
+        Ok(event) => event,
+        Err(error) => {
+            if !matches!(
+                error,
+                PeerError::Frame {
+                    error: FrameError::Io(_),
+                    ..
+                }
+            ) {
+                shared.misbehaved(&conn, peer, error);
+            }
+            return;
+        }
+    };
+    if matches!(event, Event::ShareRequest { .. }) {
+        shared.emit(event);
+        // Only the event's copy may answer: ours goes.
+        drop(reply);
+        match tokio::time::timeout(SHARE_TIMEOUT, answer).await {
+            Ok(Ok(response)) => {
+                if shared.write(&mut send, &response.encode()).await.is_ok() {
+                    let _ = send.finish();
+                }
+            }
+            _ => {
+                let _ = send.reset(VarInt::from_u32(code::REFUSED));
+            }
+        }
+        return;
+    }
+    shared.emit(event);
+    let _ = send.finish();
 }

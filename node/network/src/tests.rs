@@ -13,9 +13,13 @@ use parajam_primitives::{ByteArray, ProtocolParameters};
 
 use crate::framing::write_message;
 use crate::protocol::header_hash;
+use crate::protocol::{guaranteed_report, StreamKind};
 use crate::service::{ChainSource, Event, NetStats, Network, NetworkConfig, PeerAddr, PeerError};
 use crate::tls::{self, Identity};
-use crate::{BlockRequest, Direction, PeerId, Slotted};
+use crate::{
+    Assurance, BlockRequest, Direction, PeerId, ShareResponse, Slotted, WorkPackageSharing,
+    WorkPackageSubmission,
+};
 
 const GENESIS: HeaderHash = ByteArray([0x5a; 32]);
 const WAIT: Duration = Duration::from_secs(15);
@@ -334,6 +338,7 @@ fn misbehave(rt: &tokio::runtime::Runtime, server: &Network, kind: u8, bytes: Ve
         let (mut send, _recv) = conn.open_bi().await.expect("a stream");
         send.write_all(&[kind]).await.expect("the kind");
         send.write_all(&bytes).await.expect("the bytes");
+        let _ = send.finish();
         let closed = tokio::time::timeout(WAIT, conn.closed())
             .await
             .expect("the server closes the connection");
@@ -392,5 +397,300 @@ fn oversized_and_malformed_messages_drop_the_peer_and_the_node_keeps_running() {
         matches!(e, Event::Dropped { .. }).then_some(())
     });
     assert_eq!(NetStats::get(&server.stats().dropped), 3);
+    assert_serves(&rt, &server, &events);
+}
+
+/// Frames `messages` one after the other.
+fn framed(rt: &tokio::runtime::Runtime, messages: &[&[u8]]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for m in messages {
+        rt.block_on(write_message(&mut out, m)).expect("framed");
+    }
+    out
+}
+
+/// A package whose one item names one extrinsic of `len` octets.
+fn package_with_extrinsic(len: u32) -> parajam_primitives::types::WorkPackage {
+    use parajam_primitives::types::{ExtrinsicSpec, WorkItem, WorkPackage};
+    let item = WorkItem {
+        service: 7,
+        extrinsic: vec![ExtrinsicSpec {
+            hash: ByteArray([1; 32]),
+            len,
+        }],
+        ..WorkItem::default()
+    };
+    WorkPackage {
+        items: vec![item].into(),
+        ..WorkPackage::default()
+    }
+}
+
+fn guarantee() -> parajam_primitives::types::ReportGuarantee {
+    use parajam_primitives::types::{ReportGuarantee, ValidatorSignature, WorkReport, WorkResult};
+    ReportGuarantee {
+        report: WorkReport {
+            core_index: 1,
+            results: vec![WorkResult::default()].into(),
+            ..WorkReport::default()
+        },
+        slot: 9,
+        signatures: vec![
+            ValidatorSignature {
+                validator_index: 0,
+                signature: ByteArray([3; 64]),
+            },
+            ValidatorSignature {
+                validator_index: 4,
+                signature: ByteArray([4; 64]),
+            },
+        ],
+    }
+}
+
+#[test]
+fn guaranteeing_messages_round_trip_and_refuse_bad_input() {
+    let params = ProtocolParameters::TINY;
+    let submission = WorkPackageSubmission {
+        core: 1,
+        package: package_with_extrinsic(3),
+        extrinsics: vec![vec![vec![7, 8, 9]]],
+    };
+    let [first, second] = submission.encode(&params);
+    assert_eq!(&first[..2], &1u16.to_le_bytes());
+    assert_eq!(second, vec![7, 8, 9]);
+    assert_eq!(
+        WorkPackageSubmission::decode(&first, &second, &params),
+        Ok(submission.clone())
+    );
+    // Extrinsic data shorter or longer than the items name.
+    assert!(WorkPackageSubmission::decode(&first, &second[..2], &params).is_err());
+    assert!(WorkPackageSubmission::decode(&first, &[0; 4], &params).is_err());
+
+    let mut bundle = codec_encode(&submission.package);
+    bundle.extend_from_slice(&[7, 8, 9]);
+    let sharing = WorkPackageSharing {
+        core: 1,
+        mappings: vec![(ByteArray([5; 32]), ByteArray([6; 32]))],
+        bundle: bundle.clone(),
+    };
+    let [first, second] = sharing.encode();
+    assert_eq!(first.len(), 2 + 1 + 64);
+    assert_eq!(
+        WorkPackageSharing::decode(&first, &second, &params),
+        Ok(sharing)
+    );
+    assert_eq!(
+        crate::split_bundle(&bundle, &params).expect("a bundle").1,
+        vec![vec![vec![7, 8, 9]]]
+    );
+    assert!(crate::split_bundle(&bundle[..bundle.len() - 1], &params).is_err());
+
+    let response = ShareResponse {
+        report_hash: ByteArray([1; 32]),
+        signature: ByteArray([2; 64]),
+    };
+    assert_eq!(response.encode().len(), ShareResponse::SIZE);
+    assert_eq!(ShareResponse::decode(&response.encode()), Ok(response));
+    assert!(ShareResponse::decode(&[0; 95]).is_err());
+
+    let g = guarantee();
+    let bytes = guaranteed_report::encode(&g, &params);
+    assert_eq!(guaranteed_report::decode(&bytes, &params), Ok(g.clone()));
+    let mut one = g;
+    one.signatures.truncate(1);
+    assert!(guaranteed_report::decode(&guaranteed_report::encode(&one, &params), &params).is_err());
+
+    let assurance = Assurance {
+        anchor: ByteArray([8; 32]),
+        bitfield: vec![0b11],
+        signature: ByteArray([9; 64]),
+    };
+    assert_eq!(assurance.encode().len(), Assurance::size(&params));
+    assert_eq!(
+        Assurance::decode(&assurance.encode(), &params),
+        Ok(assurance)
+    );
+    assert!(Assurance::decode(&[0; 10], &params).is_err());
+    assert_eq!(
+        StreamKind::from_octet(134),
+        Some(StreamKind::WorkPackageSharing)
+    );
+    assert_eq!(StreamKind::AssuranceDistribution.octet(), 141);
+}
+
+fn codec_encode(package: &parajam_primitives::types::WorkPackage) -> Vec<u8> {
+    parajam_primitives::codec::with_params(&ProtocolParameters::TINY, || {
+        parajam_primitives::codec::Encode::encode(package)
+    })
+}
+
+#[test]
+fn work_packages_bundles_reports_and_assurances_go_between_peers() {
+    let rt = runtime();
+    let (a, a_events) = start(&rt, 1, 2, Vec::new());
+    let (b, b_events) = start(&rt, 2, 2, vec![addr_of(&a)]);
+    wait_for(&a_events, |e| {
+        matches!(e, Event::Connected { .. }).then_some(())
+    });
+    wait_for(&b_events, |e| {
+        matches!(e, Event::Connected { .. }).then_some(())
+    });
+    let sent_before = NetStats::get(&b.stats().bytes_sent);
+
+    // CE 133.
+    let submission = WorkPackageSubmission {
+        core: 0,
+        package: package_with_extrinsic(2),
+        extrinsics: vec![vec![vec![4, 2]]],
+    };
+    b.submit_work_package(a.id(), &submission);
+    let got = wait_for(&a_events, |e| match e {
+        Event::WorkPackage { peer, submission } => Some((peer, submission)),
+        _ => None,
+    });
+    assert_eq!(got.0, b.id());
+    assert_eq!(*got.1, submission);
+
+    // CE 134: the node answers through the responder.
+    let mut bundle = codec_encode(&submission.package);
+    bundle.extend_from_slice(&[4, 2]);
+    let sharing = WorkPackageSharing {
+        core: 0,
+        mappings: Vec::new(),
+        bundle,
+    };
+    let tag = ByteArray([0x33; 32]);
+    b.share_work_package(a.id(), tag, &sharing);
+    let (shared, reply) = wait_for(&a_events, |e| match e {
+        Event::ShareRequest { sharing, reply, .. } => Some((sharing, reply)),
+        _ => None,
+    });
+    assert_eq!(*shared, sharing);
+    let response = ShareResponse {
+        report_hash: ByteArray([0x44; 32]),
+        signature: ByteArray([0x55; 64]),
+    };
+    reply.respond(response);
+    let result = wait_for(&b_events, |e| match e {
+        Event::Shared { tag: t, result, .. } if t == tag => Some(result),
+        _ => None,
+    });
+    assert_eq!(result, Ok(response));
+    // Refused: the asker hears of it.
+    b.share_work_package(a.id(), tag, &sharing);
+    let reply = wait_for(&a_events, |e| match e {
+        Event::ShareRequest { reply, .. } => Some(reply),
+        _ => None,
+    });
+    reply.refuse();
+    let result = wait_for(&b_events, |e| match e {
+        Event::Shared { result, .. } => Some(result),
+        _ => None,
+    });
+    assert!(result.is_err(), "{result:?}");
+
+    // CE 135 and CE 141.
+    let g = guarantee();
+    b.distribute_guarantee(&[a.id()], &g);
+    let got = wait_for(&a_events, |e| match e {
+        Event::Guarantee { guarantee, .. } => Some(guarantee),
+        _ => None,
+    });
+    assert_eq!(*got, g);
+    let assurance = Assurance {
+        anchor: ByteArray([8; 32]),
+        bitfield: vec![0b10],
+        signature: ByteArray([9; 64]),
+    };
+    b.distribute_assurance(&[a.id()], &assurance);
+    let got = wait_for(&a_events, |e| match e {
+        Event::Assurance { assurance, .. } => Some(assurance),
+        _ => None,
+    });
+    assert_eq!(got, assurance);
+    let stats = a.stats();
+    assert_eq!(NetStats::get(&stats.packages_received), 1);
+    assert_eq!(NetStats::get(&stats.shares_received), 2);
+    assert_eq!(NetStats::get(&stats.guarantees_received), 1);
+    assert_eq!(NetStats::get(&stats.assurances_received), 1);
+    assert_eq!(NetStats::get(&stats.dropped), 0);
+    // Everything b sent is counted: at least the messages' octets.
+    let sent = NetStats::get(&b.stats().bytes_sent) - sent_before;
+    assert!(sent > (32 + 1 + 64) + 2 + 96, "{sent}");
+}
+
+#[test]
+fn malformed_guaranteeing_messages_drop_the_peer_and_the_node_keeps_running() {
+    let rt = runtime();
+    let (server, events) = start(&rt, 1, 3, Vec::new());
+    let params = ProtocolParameters::TINY;
+    let dropped = |events: &Receiver<Event>| {
+        wait_for(events, |e| match e {
+            Event::Dropped { error, .. } => Some(error),
+            _ => None,
+        })
+    };
+    // CE 133: a first message over `2 + 200 KiB`.
+    misbehave(
+        &rt,
+        &server,
+        133,
+        u32::try_from(WorkPackageSubmission::FIRST_LIMIT + 1)
+            .expect("small")
+            .to_le_bytes()
+            .to_vec(),
+    );
+    let error = dropped(&events);
+    assert!(
+        matches!(
+            error,
+            PeerError::Frame {
+                error: crate::framing::FrameError::Oversized { .. },
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    // CE 133: no work package, and extrinsic data not matching the items.
+    misbehave(&rt, &server, 133, framed(&rt, &[&[1, 0, 0xff, 0xff], &[]]));
+    assert!(matches!(dropped(&events), PeerError::Message(_)));
+    let [first, _] = WorkPackageSubmission {
+        core: 0,
+        package: package_with_extrinsic(3),
+        extrinsics: vec![vec![vec![1, 2, 3]]],
+    }
+    .encode(&params);
+    misbehave(&rt, &server, 133, framed(&rt, &[&first, &[1]]));
+    assert!(matches!(dropped(&events), PeerError::Message(_)));
+    // CE 133: only one of its two messages.
+    misbehave(&rt, &server, 133, framed(&rt, &[&first]));
+    assert!(matches!(dropped(&events), PeerError::Frame { .. }));
+    // CE 134: more mappings than allowed, then a bundle that is no bundle.
+    let mut first = 0u16.to_le_bytes().to_vec();
+    parajam_primitives::codec::Encode::encode_to(
+        &parajam_primitives::codec::Compact(u64::MAX),
+        &mut first,
+    );
+    misbehave(&rt, &server, 134, framed(&rt, &[&first, &[]]));
+    assert!(matches!(dropped(&events), PeerError::Message(_)));
+    misbehave(&rt, &server, 134, framed(&rt, &[&[0, 0, 0], &[9; 20]]));
+    assert!(matches!(dropped(&events), PeerError::Message(_)));
+    // CE 135: a report that does not decode, and one with a single signature.
+    misbehave(&rt, &server, 135, framed(&rt, &[&[0xff; 64]]));
+    assert!(matches!(dropped(&events), PeerError::Message(_)));
+    let mut lone = guarantee();
+    lone.signatures.truncate(1);
+    let bytes = guaranteed_report::encode(&lone, &params);
+    misbehave(&rt, &server, 135, framed(&rt, &[&bytes]));
+    assert!(matches!(dropped(&events), PeerError::Message(_)));
+    // CE 141: an assurance of the wrong size, and two assurances on one stream.
+    misbehave(&rt, &server, 141, framed(&rt, &[&[0; 10]]));
+    assert!(matches!(dropped(&events), PeerError::Message(_)));
+    let good = [0u8; 32 + 1 + 64];
+    misbehave(&rt, &server, 141, framed(&rt, &[&good, &good]));
+    assert!(matches!(dropped(&events), PeerError::Frame { .. }));
+    assert_eq!(NetStats::get(&server.stats().dropped), 10);
+    assert_eq!(NetStats::get(&server.stats().assurances_received), 0);
     assert_serves(&rt, &server, &events);
 }

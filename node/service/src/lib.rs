@@ -30,6 +30,8 @@ pub mod stats;
 pub mod sync;
 
 pub use genesis::{DevPara, ADDER, CORECHAINS, PARACHAIN};
-pub use node::{Authored, Node, NodeConfig, NodeError, Opened, PipelineEvent, SlotOutcome};
+pub use node::{
+    Authored, GuaranteeEvent, Node, NodeConfig, NodeError, Opened, PipelineEvent, SlotOutcome,
+};
 pub use stats::Stats;
 pub use sync::{StoreSource, Sync, SyncEvent};

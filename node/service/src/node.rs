@@ -46,9 +46,11 @@ use parity_scale_codec::{Decode, DecodeAll};
 
 use crate::genesis::CORECHAINS;
 
+mod guaranteeing;
 mod net;
 use crate::pipeline::{self, Inbound, Job};
 use crate::stats::Stats;
+pub use guaranteeing::{guarantors_at, GuaranteeEvent};
 pub use net::{BlockImportError, ImportedBlock};
 
 /// Why the node cannot go on.
@@ -207,6 +209,8 @@ pub struct Node<S: ChainStore + 'static> {
     exports: ExportStore,
     next_slot: TimeSlot,
     finality_depth: Option<u32>,
+    /// Among peers: packages routed, shared and guaranteed, assurances.
+    guaranteeing: guaranteeing::Guaranteeing,
 }
 
 impl<S: ChainStore + 'static> std::fmt::Debug for Node<S> {
@@ -341,6 +345,7 @@ impl<S: ChainStore + 'static> Node<S> {
                 exports: ExportStore::default(),
                 next_slot,
                 finality_depth: config.finality_depth,
+                guaranteeing: guaranteeing::Guaranteeing::default(),
             },
             opened,
         ))
@@ -392,6 +397,12 @@ impl<S: ChainStore + 'static> Node<S> {
             }
             let wait = (deadline - now).min(Duration::from_millis(100));
             match self.inbound.recv_timeout(wait) {
+                // Among peers the core's guarantors take it
+                // (`Node::guaranteeing_step`).
+                Ok(Inbound::Package(job)) if self.networked() => {
+                    self.guaranteeing.route(*job);
+                    return events;
+                }
                 Ok(Inbound::Package(job)) => events.push(self.refine(&job)),
                 Ok(Inbound::Preimage { requester, blob }) => {
                     events.push(PipelineEvent::Preimage {
@@ -605,8 +616,16 @@ impl<S: ChainStore + 'static> Node<S> {
         let slot = self.next_slot;
         self.next_slot = slot.saturating_add(1);
         let held = self.held_validators();
-        let assure: Vec<CoreIndex> = self.pending.keys().copied().collect();
-        let assurances = if assure.is_empty() {
+        let networked = self.networked();
+        let assure: Vec<CoreIndex> = if networked {
+            Vec::new()
+        } else {
+            self.pending.keys().copied().collect()
+        };
+        let assurances = if networked {
+            // Among peers: the assurances heard of (and ours), CE 141.
+            self.pooled_assurances()
+        } else if assure.is_empty() {
             Vec::new()
         } else {
             match self.chain.assurances(slot, &assure, held.iter().copied()) {
@@ -644,9 +663,16 @@ impl<S: ChainStore + 'static> Node<S> {
         self.ready = waiting;
         let preimages = std::mem::take(&mut self.preimages);
         let before = Self::heads(self.chain.state());
+        // Among peers: guarantees made by the cores' guarantors (CE 135).
+        let pooled = if networked {
+            self.pooled_guarantees(&assurances)
+        } else {
+            Vec::new()
+        };
         let contents = Contents {
             assurances: assurances.clone(),
             reports: taken.iter().map(|t| t.guaranteed.report.clone()).collect(),
+            guarantees: pooled.clone(),
             preimages: preimages.clone(),
             ..Contents::default()
         };
@@ -661,7 +687,7 @@ impl<S: ChainStore + 'static> Node<S> {
                 self.preimages = preimages;
                 return Ok(SlotOutcome::NotOurs { slot });
             }
-            Err(e) if !taken.is_empty() || !preimages.is_empty() => {
+            Err(e) if !taken.is_empty() || !preimages.is_empty() || !pooled.is_empty() => {
                 // The block would not import with them: they are dropped,
                 // and the block goes out with the assurances only.
                 let reason = e.to_string();
@@ -670,6 +696,16 @@ impl<S: ChainStore + 'static> Node<S> {
                     Stats::sub(&self.stats.in_flight, 1);
                     dropped.push((format!("work package {}", t.package), reason.clone()));
                 }
+                for g in &pooled {
+                    dropped.push((
+                        format!(
+                            "the guarantee of work package {}",
+                            g.report.package_spec.hash
+                        ),
+                        reason.clone(),
+                    ));
+                }
+                self.guaranteeing.included(&pooled);
                 for p in &preimages {
                     dropped.push((
                         format!("a preimage of {} octets for {}", p.blob.len(), p.requester),
@@ -693,7 +729,7 @@ impl<S: ChainStore + 'static> Node<S> {
                     }
                 }
             }
-            Err(e) if !assure.is_empty() => {
+            Err(e) if !assurances.is_empty() => {
                 dropped.push(("the assurances".into(), e.to_string()));
                 self.chain.author(slot, Contents::default())?
             }
@@ -732,7 +768,12 @@ impl<S: ChainStore + 'static> Node<S> {
             }
             still
         });
-        let guaranteed: Vec<OpaqueHash> = taken.iter().map(|t| t.package).collect();
+        let included: Vec<_> = block.extrinsic.guarantees.iter().cloned().collect();
+        self.guaranteeing.included(&included);
+        let guaranteed: Vec<OpaqueHash> = included
+            .iter()
+            .map(|g| g.report.package_spec.hash)
+            .collect();
         for t in &taken {
             self.pending
                 .insert(t.guaranteed.report.core_index, t.package);
@@ -743,7 +784,7 @@ impl<S: ChainStore + 'static> Node<S> {
             .filter(|(p, h)| before.get(p) != Some(h))
             .collect();
         Stats::add(&self.stats.blocks_authored, 1);
-        Stats::add(&self.stats.packages_guaranteed, guaranteed.len() as u64);
+        Stats::add(&self.stats.packages_guaranteed, taken.len() as u64);
         Stats::add(&self.stats.packages_accumulated, accumulated.len() as u64);
         Stats::sub(&self.stats.in_flight, accumulated.len() as u64);
         Stats::add(&self.stats.heads_advanced, heads.len() as u64);

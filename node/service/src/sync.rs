@@ -293,7 +293,9 @@ impl Sync {
                     }
                 }
             }
-            Event::Connected { .. } | Event::Refused { .. } => {}
+            // Connections, refusals, and the guaranteeing protocols
+            // (`Node::handle_guaranteeing`).
+            _ => {}
         }
         self.request(node, network);
         out

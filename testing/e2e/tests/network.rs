@@ -4,13 +4,19 @@
 //! validator --peer-id=… --port=…`), joined over JAMNP-S: each authors its
 //! own slots, they converge on one chain (the same best and finalized block
 //! over JIP-2), a node started late catches up through block requests, and
-//! a node stopped and restarted catches up and goes on.
+//! a node stopped and restarted catches up and goes on. With the tiny
+//! chain's six validators and the adder collator on one node's RPC, the
+//! para's blocks are guaranteed by the validators assigned to its core
+//! (CE 133/134/135), assured (CE 141) and enacted, also while one
+//! validator is killed; restarted, it catches up.
 
 mod node_common;
 
+use std::io::{BufRead, BufReader};
 use std::net::UdpSocket;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use node_common::{http, rpc, start, Node};
@@ -80,6 +86,8 @@ fn validator_with(dir: &Path, i: usize, port: u16, extra: &[&str]) -> Node {
         "validator",
         &peer_id,
         &port,
+        "--listen-addr",
+        "127.0.0.1",
         "--slot-duration-ms",
         SLOT_MS,
     ];
@@ -208,5 +216,198 @@ fn validators_on_loopback_grow_one_chain_and_late_and_restarted_nodes_catch_up()
             "a peer was dropped or refused:\n{}",
             node.log()
         );
+    }
+}
+
+/// A `parajam collate` process, killed when dropped.
+struct Collator {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Drop for Collator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Collator {
+    /// The adder collator on `addr`, stopping after `blocks` are enacted.
+    fn adder(addr: &str, blocks: u32) -> Self {
+        let mut child = Command::new(parajam_binary())
+            .arg("collate")
+            .args(["--jam-rpc-url", &format!("ws://{addr}")])
+            .args(["--runtime", "adder", "--blocks", &blocks.to_string()])
+            .env("NO_COLOR", "1")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawning parajam collate");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            child,
+            lines: rx,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits (bounded) for it to exit; whether it succeeded.
+    fn wait(&mut self, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        loop {
+            while let Ok(line) = self.lines.try_recv() {
+                self.seen.push(line);
+            }
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
+                    self.seen.push(line);
+                }
+                return status.success();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "parajam collate did not finish within {limit:?}; printed:\n{}",
+                self.seen.join("\n")
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The `para 2000 block #N … submitted at slot S enacted at slot E …` lines.
+    fn blocks(&self) -> Vec<&String> {
+        self.seen
+            .iter()
+            .filter(|l| l.starts_with("para 2000 block #"))
+            .collect()
+    }
+}
+
+/// The validators a `guaranteed … by validators [a, b]` line names.
+fn signers(line: &str) -> Vec<usize> {
+    line.split("by validators [")
+        .nth(1)
+        .and_then(|r| r.split(']').next())
+        .expect("a signer list")
+        .split(',')
+        .map(|v| v.trim().parse().expect("an index"))
+        .collect()
+}
+
+/// The package hash a guaranteeing log line names.
+fn package_of(line: &str) -> String {
+    line.split("work package ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .expect("a package")
+        .to_string()
+}
+
+/// Checks every package some node guaranteed: two or three signers, each a
+/// node that refined that package itself (the primary, or a guarantor it
+/// was shared with); returns the signer sets.
+fn check_guarantees(nodes: &[Node]) -> Vec<Vec<usize>> {
+    let mut sets = Vec::new();
+    for node in nodes {
+        for line in node
+            .seen
+            .iter()
+            .filter(|l| l.contains(") guaranteed at slot"))
+        {
+            let package = package_of(line);
+            let signed = signers(line);
+            assert!((2..=3).contains(&signed.len()), "{line}");
+            for &v in &signed {
+                let refined = nodes[v].seen.iter().any(|l| {
+                    l.contains(&package)
+                        && (l.contains("refined and signed (CE 134)")
+                            || l.contains("refined; shared with guarantors"))
+                });
+                assert!(
+                    refined,
+                    "validator {v} signed {package} without refining it:\n{}",
+                    nodes[v].log()
+                );
+            }
+            sets.push(signed);
+        }
+    }
+    sets
+}
+
+#[test]
+fn six_validators_guarantee_a_collators_blocks_by_the_cores_guarantors_and_survive_a_restart() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ports = free_ports(6);
+    gen_spec(dir.path(), &ports);
+    let mut nodes: Vec<Node> = (0..6).map(|i| validator(dir.path(), i, ports[i])).collect();
+    let mut addrs: Vec<String> = nodes.iter_mut().map(Node::rpc_addr).collect();
+    for node in &mut nodes {
+        node.wait_for("imported block");
+    }
+    let (_, start_slot) = converge(&addrs, "bestBlock", 0);
+
+    // The collator talks to validator 0 only.
+    let mut collator = Collator::adder(&addrs[0], 3);
+    assert!(
+        collator.wait(Duration::from_secs(240)),
+        "{}",
+        collator.seen.join("\n")
+    );
+    assert_eq!(collator.blocks().len(), 3, "{}", collator.seen.join("\n"));
+    for node in &mut nodes {
+        node.drain();
+    }
+    let sets = check_guarantees(&nodes);
+    assert!(
+        sets.len() >= 3,
+        "three packages guaranteed: {sets:?}\n{}",
+        nodes[0].log()
+    );
+    // Not the RPC node alone: another validator signed each guarantee.
+    assert!(sets.iter().all(|s| s.iter().any(|&v| v != 0)), "{sets:?}");
+    // Every node imported the blocks carrying the guarantees (the state
+    // transition accepts only the core's assigned guarantors, GP eq. 11.25)
+    // and the para's head is the same everywhere.
+    let (best, _) = converge(&addrs, "bestBlock", start_slot);
+    let (finalized, final_slot) = converge(&addrs, "finalizedBlock", 0);
+    assert_ne!(best, finalized);
+
+    // One validator killed while the collator runs: the chain goes on,
+    // para blocks too.
+    let mut collator = Collator::adder(&addrs[0], 2);
+    nodes[5].signal("KILL");
+    let _ = nodes[5].wait_exit();
+    let others: Vec<String> = addrs[..5].to_vec();
+    let (_, without) = converge(&others, "bestBlock", final_slot);
+    assert!(
+        collator.wait(Duration::from_secs(240)),
+        "{}",
+        collator.seen.join("\n")
+    );
+    assert_eq!(collator.blocks().len(), 2, "{}", collator.seen.join("\n"));
+    let (_, finalized_without) = converge(&others, "finalizedBlock", without);
+
+    // Restarted, it catches up and rejoins.
+    nodes[5] = validator(dir.path(), 5, ports[5]);
+    addrs[5] = nodes[5].rpc_addr();
+    nodes[5].wait_for("resuming at block");
+    nodes[5].wait_for("imported block");
+    let (_, after) = converge(&addrs, "bestBlock", finalized_without);
+    converge(&addrs, "finalizedBlock", finalized_without);
+    assert!(after > finalized_without);
+    // No peer misbehaved.
+    for node in &nodes {
+        assert!(!node.log().contains("dropped so far)"), "{}", node.log());
     }
 }

@@ -71,6 +71,9 @@ impl<S: ChainStore + 'static> Node<S> {
         self.chain
             .import(block)
             .map_err(|e| BlockImportError::Invalid(e.to_string()))?;
+        // Guarantees this block carries need no other block.
+        let included: Vec<_> = block.extrinsic.guarantees.iter().cloned().collect();
+        self.guaranteeing.included(&included);
         let new = self.chain.head();
         let slot = block.header.slot;
         let keyvals = self.chain.state().to_key_values();

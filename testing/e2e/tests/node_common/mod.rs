@@ -118,6 +118,13 @@ impl Node {
         assert!(status.success(), "kill -{signal} failed");
     }
 
+    /// Takes the lines logged so far into `seen`.
+    pub fn drain(&mut self) {
+        while let Ok(line) = self.lines.try_recv() {
+            self.seen.push(line);
+        }
+    }
+
     /// Everything the node logged so far.
     pub fn log(&self) -> String {
         self.seen.join("\n")
