@@ -11,12 +11,16 @@
 //! registration. Loopback only, bounded in time, every process stopped at
 //! the end.
 //!
-//! `cargo nextest run --release -p parajam-zombienet --test upgrade
-//! --run-ignored all`: ignored by default, since para blocks need a
-//! work package guaranteed and made available by the core's validators,
-//! each holding its own key in its own process, and parajam does not yet
-//! share work packages, reports, shards and assurances among nodes (JAMNP-S
-//! CE 133–141, issue 22 item 1; README "zombienet").
+//! `cargo nextest run --release --manifest-path zombienet/Cargo.toml
+//! --test upgrade --run-ignored all`: ignored by default. Work packages,
+//! reports and assurances are shared among the validators' processes now
+//! (CE 133/134/135/141), so the registrar's package submitted to the
+//! ordinary node is guaranteed and the para registers (about 19 s); the
+//! run then stops at the PVF artifact, which the collator submits with
+//! JIP-2 `submitPreimage` to the ordinary node: a preimage reaches a block
+//! only through its author, and parajam does not yet announce preimages
+//! to validators (CE 142/143), so no author ever holds it (`no the PVF
+//! artifact provided (within 24 blocks)`; README "zombienet").
 
 use std::time::{Duration, Instant};
 
@@ -105,8 +109,8 @@ async fn scenario(network: &Network<LocalFileSystem>) -> anyhow::Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "para blocks need work packages, reports, shards and assurances shared among \
-            the validators' processes (JAMNP-S CE 133-141), not yet in parajam"]
+#[ignore = "the PVF artifact, a preimage submitted to the ordinary node, needs preimage \
+            announcements to the validators (JAMNP-S CE 142/143), not yet in parajam"]
 async fn upgrade_rehearsal_runtime_parachain_upgraded_on_the_live_network() -> anyhow::Result<()> {
     let inputs = Inputs::from_workspace()?;
     let config = load_toml("upgrade.toml", &inputs)?;
