@@ -372,6 +372,20 @@ impl Shared {
         self.emit(Event::Dropped { peer, error });
     }
 
+    /// A stream of `peer` ended in `error`: held against the peer
+    /// ([`Self::misbehaved`]) unless the connection just went away.
+    fn stream_failed(&self, conn: &Connection, peer: PeerId, error: PeerError) {
+        if !matches!(
+            error,
+            PeerError::Frame {
+                error: FrameError::Io(_),
+                ..
+            }
+        ) {
+            self.misbehaved(conn, peer, error);
+        }
+    }
+
     fn refused(&self, addr: SocketAddr, error: PeerError) {
         NetStats::inc(&self.stats.refused);
         self.emit(Event::Refused { addr, error });
@@ -1010,14 +1024,8 @@ async fn up0(
     }
     .await;
     writer.abort();
-    match result {
-        // The connection went away: nothing to hold against the peer.
-        Ok(())
-        | Err(PeerError::Frame {
-            error: FrameError::Io(_),
-            ..
-        }) => {}
-        Err(error) => shared.misbehaved(&conn, peer, error),
+    if let Err(error) = result {
+        shared.stream_failed(&conn, peer, error);
     }
 }
 
@@ -1055,15 +1063,7 @@ async fn serve_blocks(
     let request = match request {
         Ok(r) => r,
         Err(error) => {
-            if !matches!(
-                error,
-                PeerError::Frame {
-                    error: FrameError::Io(_),
-                    ..
-                }
-            ) {
-                shared.misbehaved(&conn, peer, error);
-            }
+            shared.stream_failed(&conn, peer, error);
             return;
         }
     };
@@ -1181,15 +1181,7 @@ async fn serve_guaranteeing(
     let event = match request {
         Ok(event) => event,
         Err(error) => {
-            if !matches!(
-                error,
-                PeerError::Frame {
-                    error: FrameError::Io(_),
-                    ..
-                }
-            ) {
-                shared.misbehaved(&conn, peer, error);
-            }
+            shared.stream_failed(&conn, peer, error);
             return;
         }
     };
