@@ -13,8 +13,10 @@
 
 use std::time::{Duration, Instant};
 
-use parajam_zombienet::{load_toml, rpc_url_in_log, Inputs, Jip2, RPC_NODE};
-use zombienet_sdk::{LocalFileSystem, Network, NetworkConfigExt};
+use parajam_zombienet::{rpc_url_in_log, Jip2, RPC_NODE};
+use zombienet_sdk::{LocalFileSystem, Network};
+
+mod common;
 
 /// The validator stopped and restarted.
 const VICTIM: &str = "jam3";
@@ -123,25 +125,5 @@ async fn scenario(network: &Network<LocalFileSystem>) -> anyhow::Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fault_a_validator_stopped_and_restarted_catches_up() -> anyhow::Result<()> {
-    let inputs = Inputs::from_workspace()?;
-    let config = load_toml("fault.toml", &inputs)?;
-    let started = Instant::now();
-    let network = tokio::time::timeout(SCENARIO_TIMEOUT, config.spawn_native())
-        .await
-        .map_err(|_| anyhow::anyhow!("zombienet did not spawn the network in time"))??;
-    println!(
-        "zombienet spawned the network in {:?}, base dir {:?}",
-        started.elapsed(),
-        network.base_dir()
-    );
-    let result = tokio::time::timeout(SCENARIO_TIMEOUT, scenario(&network))
-        .await
-        .unwrap_or_else(|_| Err(anyhow::anyhow!("the scenario took too long")));
-    let base_dir = network.base_dir().map(std::path::PathBuf::from);
-    network.destroy().await?;
-    // The logs stay for a failed run; a passed one leaves nothing behind.
-    if let (Ok(()), Some(dir)) = (&result, base_dir) {
-        std::fs::remove_dir_all(dir)?;
-    }
-    result
+    common::run_scenario("fault.toml", SCENARIO_TIMEOUT, scenario).await
 }

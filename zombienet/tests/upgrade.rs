@@ -28,8 +28,10 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use parajam_corechains_types::state::StorageKey;
 use parajam_corechains_types::ParaId;
-use parajam_zombienet::{load_toml, Inputs, Jip2, PARA, RPC_NODE};
-use zombienet_sdk::{LocalFileSystem, Network, NetworkConfigExt};
+use parajam_zombienet::{Jip2, PARA, RPC_NODE};
+use zombienet_sdk::{LocalFileSystem, Network};
+
+mod common;
 
 /// The whole scenario, spawn included (the runtime builds are cached after
 /// their first time, tens of minutes cold).
@@ -112,25 +114,5 @@ async fn scenario(network: &Network<LocalFileSystem>) -> anyhow::Result<()> {
 #[ignore = "the PVF artifact, a preimage submitted to the ordinary node, needs preimage \
             announcements to the validators (JAMNP-S CE 142/143), not yet in parajam"]
 async fn upgrade_rehearsal_runtime_parachain_upgraded_on_the_live_network() -> anyhow::Result<()> {
-    let inputs = Inputs::from_workspace()?;
-    let config = load_toml("upgrade.toml", &inputs)?;
-    let started = Instant::now();
-    let network = tokio::time::timeout(SCENARIO_TIMEOUT, config.spawn_native())
-        .await
-        .map_err(|_| anyhow::anyhow!("zombienet did not spawn the network in time"))??;
-    println!(
-        "zombienet spawned the network in {:?}, base dir {:?}",
-        started.elapsed(),
-        network.base_dir()
-    );
-    let result = tokio::time::timeout(SCENARIO_TIMEOUT, scenario(&network))
-        .await
-        .unwrap_or_else(|_| Err(anyhow::anyhow!("the scenario took too long")));
-    let base_dir = network.base_dir().map(std::path::PathBuf::from);
-    network.destroy().await?;
-    // The logs stay for a failed run; a passed one leaves nothing behind.
-    if let (Ok(()), Some(dir)) = (&result, base_dir) {
-        std::fs::remove_dir_all(dir)?;
-    }
-    result
+    common::run_scenario("upgrade.toml", SCENARIO_TIMEOUT, scenario).await
 }
