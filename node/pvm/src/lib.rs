@@ -114,7 +114,9 @@ mod live;
 mod program;
 mod quirks;
 pub mod testing;
+mod translate;
 mod types;
+mod vm;
 
 pub use cache::{ModuleCacheStats, DEFAULT_MODULE_CACHE_CAPACITY};
 pub use code::CodeBlob;
