@@ -66,8 +66,9 @@ pub enum Sandbox {
     /// keeps a standard program's 16 MiB argument zone resident and
     /// re-protects it on every run (see `release_argument_zone`), and it
     /// does not confine a load or store through a register with no offset
-    /// to the guest's mapping: code with one runs on the interpreter unless
-    /// trusted ([`trust_code`]).
+    /// to the guest's mapping: code blobs run on polkavm 0.37's recompiler
+    /// instead, which does ([`Pvm::is_translated`]); other code with such
+    /// an access runs on the interpreter unless trusted ([`trust_code`]).
     Generic,
 }
 
