@@ -806,7 +806,13 @@ mod tests {
             1,
             "ω0 from the run"
         );
-        assert_eq!(ctx.machines.get_mut(&0).expect("machine 0").read(16 * 4096, 2), Some(vec![0x34, 0x12]));
+        assert_eq!(
+            ctx.machines
+                .get_mut(&0)
+                .expect("machine 0")
+                .read(16 * 4096, 2),
+            Some(vec![0x34, 0x12])
+        );
         // A host call: HOST in ω7, its index in ω8, pc advanced.
         args[8 * 8..9 * 8].copy_from_slice(&0xcafeu64.to_le_bytes());
         m.write(RW + 512, &args);

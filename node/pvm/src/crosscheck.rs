@@ -98,7 +98,7 @@ impl CodeRun<'_> {
         if let Some(pending) = self.pending_wide.take() {
             pending.after(&mut self.instance);
         }
-        if let Some(exit) = self.flavor.exit_reason(&interrupt) {
+        if let Some(exit) = self.flavor.exit_reason(interrupt) {
             let exit = self.mend_dynamic_jump_fault(exit);
             if exit == ExitReason::Panic {
                 self.mend_load_before_bad_jump();

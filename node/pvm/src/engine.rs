@@ -17,8 +17,8 @@ use crate::quirks::{
     branches_to_no_block_start, effective_backend, interpreter_needs_steps,
     jumps_to_code_end_plus_two,
 };
-use crate::vm::{Instance, VmModule};
 use crate::types::{Backend, InitialState, Outcome, LOWEST_ACCESSIBLE_ADDRESS, PAGE_SIZE};
+use crate::vm::{Instance, VmModule};
 use crate::{cache, ModuleCacheStats, Program, DEFAULT_MODULE_CACHE_CAPACITY};
 
 /// How closely runs are observed, and where the recompiler runs.
@@ -517,7 +517,12 @@ impl Pvm {
     ///
     /// Code that runs translated (see [`Pvm::translated_engine`]) has no
     /// `sbrk` and no wide destination, so it steps only when asked to.
-    pub(crate) fn code_options(&self, backend: Backend, code: &CodeBlob, steps: bool) -> PvmOptions {
+    pub(crate) fn code_options(
+        &self,
+        backend: Backend,
+        code: &CodeBlob,
+        steps: bool,
+    ) -> PvmOptions {
         let mut options = self.options;
         let mended = !code.sbrk_pcs.is_empty() || !code.wide.is_empty();
         options.step_tracing |=
@@ -562,9 +567,8 @@ impl Pvm {
         if let (Some(engine), Some(translated)) =
             (self.translated_engine(backend, code), &code.translated)
         {
-            let mut parts = polkavm037::ProgramParts::empty(
-                polkavm037::program::InstructionSetKind::JamV1,
-            );
+            let mut parts =
+                polkavm037::ProgramParts::empty(polkavm037::program::InstructionSetKind::JamV1);
             parts.code_and_jump_table = polkavm037::ArcBytes::from(&translated[..]);
             let blob = polkavm037::ProgramBlob::from_parts(parts)
                 .map_err(|e| PvmError::Module(format!("translated code: {e}")))?;

@@ -139,18 +139,22 @@ impl PvmFlavor {
     }
 
     /// The GP exit reason of a polkavm interruption, or `None` to go on.
-    pub(crate) fn exit_reason(self, interrupt: &InterruptKind) -> Option<ExitReason> {
+    pub(crate) fn exit_reason(self, interrupt: InterruptKind) -> Option<ExitReason> {
         match self {
             PvmFlavor::Gp072 => match interrupt {
                 InterruptKind::Finished => Some(ExitReason::Halt),
                 InterruptKind::Trap => Some(ExitReason::Panic),
                 InterruptKind::NotEnoughGas => Some(ExitReason::OutOfGas),
-                InterruptKind::Ecalli(id) => Some(ExitReason::HostCall(*id)),
+                InterruptKind::Ecalli(id) => Some(ExitReason::HostCall(id)),
                 // GP §A.4: an access below 2^16 panics instead of faulting.
-                InterruptKind::Segfault { page_address } if *page_address < LOWEST_ACCESSIBLE_ADDRESS => {
+                InterruptKind::Segfault { page_address }
+                    if page_address < LOWEST_ACCESSIBLE_ADDRESS =>
+                {
                     Some(ExitReason::Panic)
                 }
-                InterruptKind::Segfault { page_address } => Some(ExitReason::PageFault(*page_address)),
+                InterruptKind::Segfault { page_address } => {
+                    Some(ExitReason::PageFault(page_address))
+                }
                 InterruptKind::Step => None,
             },
         }

@@ -11,9 +11,9 @@ use crate::vm::{Instance as RawInstance, Interrupt, VmModule as Module};
 
 use crate::program::{standard_registers, Program, ARGS_ADDRESS, MAX_INPUT_SIZE};
 use crate::{
-    block_tail, interpreter_needs_steps, machine_difference, registers_of,
-    step_difference, Backend, Divergence, ExitReason, MachineState, Pvm, PvmError, PvmFlavor,
-    Sandbox, Stepped, REGISTER_COUNT,
+    block_tail, interpreter_needs_steps, machine_difference, registers_of, step_difference,
+    Backend, Divergence, ExitReason, MachineState, Pvm, PvmError, PvmFlavor, Sandbox, Stepped,
+    REGISTER_COUNT,
 };
 
 /// What the host-call handler tells the machine to do next: the first
@@ -667,22 +667,16 @@ impl Pvm {
             // Also the reset of a reused instance: `Y(p, a)` anew, but for
             // the argument zone, which keeps the last run's arguments.
             release_argument_zone(&mut instance)?;
-            instance
-                .set_host_side_aux_write_protect(false)?;
+            instance.set_host_side_aux_write_protect(false)?;
             if old_args_len > 0 {
-                instance
-                    .set_accessible_aux_size(old_args_len)?;
-                instance
-                    .zero_memory(ARGS_ADDRESS, old_args_len)?;
+                instance.set_accessible_aux_size(old_args_len)?;
+                instance.zero_memory(ARGS_ADDRESS, old_args_len)?;
             }
         }
-        instance
-            .set_accessible_aux_size(args_len)?;
-        instance
-            .write_memory(ARGS_ADDRESS, args)?;
+        instance.set_accessible_aux_size(args_len)?;
+        instance.write_memory(ARGS_ADDRESS, args)?;
         // The arguments are read-only to the guest and to host calls.
-        instance
-            .set_host_side_aux_write_protect(true)?;
+        instance.set_host_side_aux_write_protect(true)?;
         for (reg, value) in Reg::ALL.into_iter().zip(invocation.registers) {
             instance.set_reg(reg, value);
         }
@@ -929,7 +923,7 @@ impl ProgramRun<'_> {
         }
         let at = self.instance.program_counter().map(|pc| pc.0);
         let pc = at.unwrap_or(0);
-        Ok(match self.flavor.exit_reason(&interrupt) {
+        Ok(match self.flavor.exit_reason(interrupt) {
             None => {
                 self.steps += 1;
                 if let Some(&wide) = self.program.wide.get(&pc) {

@@ -99,8 +99,11 @@ pub(crate) fn translate_code_blob(
     if raw.get(code_start..code_start + code.len())? != code {
         return None;
     }
-    let is_start =
-        |i: usize| bitmask.get(i / 8).is_some_and(|&bits| bits & (1 << (i % 8)) != 0);
+    let is_start = |i: usize| {
+        bitmask
+            .get(i / 8)
+            .is_some_and(|&bits| bits & (1 << (i % 8)) != 0)
+    };
     let mut out = raw.to_vec();
     let new_code = &mut out[code_start..code_start + code.len()];
     let mut i = 0;
@@ -158,12 +161,12 @@ mod tests {
             bitmask[s / 8] |= 1 << (s % 8);
         }
         // No jump table: `E(0) ⌢ E_1(0) ⌢ E(|c|) ⌢ c ⌢ k`.
-        let mut raw = vec![0, 0, u8::try_from(code.len()).unwrap()];
+        let mut raw = vec![0, 0, u8::try_from(code.len()).expect("short code")];
         raw.extend_from_slice(code);
         raw.extend_from_slice(&bitmask);
         let mut parts = polkavm::ProgramParts::empty(PvmFlavor::Gp072.instruction_set());
         parts.code_and_jump_table = raw.clone().into();
-        (ProgramBlob::from_parts(parts).unwrap(), raw)
+        (ProgramBlob::from_parts(parts).expect("parses"), raw)
     }
 
     fn translated_code(code: &[u8], starts: &[usize]) -> Option<Vec<u8>> {
@@ -176,7 +179,7 @@ mod tests {
         // count_set_bits_64 ω1 ← ω2 (102), reverse_bytes (111), fallthrough,
         // add_64 (200) ω3 ← ω4 + ω5, trap.
         let code = [102, 0x21, 111, 0x43, 1, 200, 0x54, 3, 0];
-        let t = translated_code(&code, &[0, 2, 4, 5, 8]).unwrap();
+        let t = translated_code(&code, &[0, 2, 4, 5, 8]).expect("translates");
         assert_eq!(t, [101, 0x21, 110, 0x43, 1, 200, 0x54, 3, 0]);
     }
 
@@ -184,20 +187,24 @@ mod tests {
     fn register_fields_above_12_become_12_within_the_instruction() {
         // add_64 with r_A = 13, r_B = 15, destination octet 0x25 (GP: ω12).
         let code = [200, 0xfd, 0x25, 0];
-        let t = translated_code(&code, &[0, 3]).unwrap();
+        let t = translated_code(&code, &[0, 3]).expect("translates");
         assert_eq!(t, [200, 0xcc, 12, 0]);
         // A destination octet of 12 or less is left alone.
-        let t = translated_code(&[200, 0x21, 7, 0], &[0, 3]).unwrap();
+        let t = translated_code(&[200, 0x21, 7, 0], &[0, 3]).expect("translates");
         assert_eq!(t, [200, 0x21, 7, 0]);
     }
 
     #[test]
-    fn no_rewrite_for_sbrk_an_invalid_opcode_a_fall_off_the_end_or_a_field_in_the_next_instruction() {
+    fn no_rewrite_for_sbrk_an_invalid_opcode_a_fall_off_the_end_or_a_field_in_the_next_instruction()
+    {
         assert_eq!(translated_code(&[101, 0x21, 0], &[0, 2]), None);
         assert_eq!(translated_code(&[2, 0], &[0, 1]), None);
         // move_reg, then the end of the code.
         assert_eq!(translated_code(&[100, 0x21], &[0]), None);
-        assert_eq!(translated_code(&[100, 0x21, 40, 0], &[0, 2]), Some(vec![100, 0x21, 40, 0]));
+        assert_eq!(
+            translated_code(&[100, 0x21, 40, 0], &[0, 2]),
+            Some(vec![100, 0x21, 40, 0])
+        );
         // A two-octet add_64 whose destination octet is the next
         // instruction's opcode.
         assert_eq!(translated_code(&[200, 0x21, 0, 0], &[0, 2]), None);

@@ -82,6 +82,9 @@ impl VmModule {
 }
 
 /// A machine instance of either release.
+// Both are several hundred octets; an instance lives as long as its
+// machine and moves rarely, so no box.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Instance {
     V030(polkavm::RawInstance),
     V037(polkavm037::RawInstance),
@@ -187,7 +190,11 @@ impl Instance {
     /// polkavm 0.30's instances allow (0.37's reads need `&mut`). Standard
     /// programs, whose host calls read their memory so, run on 0.30 only;
     /// on a 0.37 instance this is an error.
-    pub(crate) fn read_memory_shared(&self, address: u32, length: u32) -> Result<Vec<u8>, PvmError> {
+    pub(crate) fn read_memory_shared(
+        &self,
+        address: u32,
+        length: u32,
+    ) -> Result<Vec<u8>, PvmError> {
         match self {
             Self::V030(i) => i.read_memory(address, length).map_err(engine_error),
             Self::V037(_) => Err(PvmError::Engine(
@@ -244,7 +251,8 @@ impl Instance {
         &mut self,
         is_write_protected: bool,
     ) -> Result<(), PvmError> {
-        both!(self, |i| i.set_host_side_aux_write_protect(is_write_protected))
+        both!(self, |i| i
+            .set_host_side_aux_write_protect(is_write_protected))
     }
 
     pub(crate) fn is_memory_accessible(

@@ -481,7 +481,11 @@ fn a_destination_octet_of_16_or_more_is_omega_12() {
 #[derive(Debug, Clone)]
 enum Instruction {
     Plain(Vec<u8>),
-    Static { opcode: u8, registers: u8, target: proptest::sample::Index },
+    Static {
+        opcode: u8,
+        registers: u8,
+        target: proptest::sample::Index,
+    },
 }
 
 impl Instruction {
@@ -492,7 +496,9 @@ impl Instruction {
         match self {
             Self::Plain(octets) => octets.len(),
             Self::Static { opcode: 40, .. } => 5,
-            Self::Static { opcode: 81..=90, .. } => 7,
+            Self::Static {
+                opcode: 81..=90, ..
+            } => 7,
             Self::Static { .. } => 6,
         }
     }
@@ -563,16 +569,26 @@ fn lay_out(instructions: &[Instruction]) -> (Vec<u8>, Vec<usize>) {
     // Basic block starts: the first instruction, and each after one that
     // ends a block.
     let block_starts: Vec<usize> = std::iter::once(0)
-        .chain(all.iter().zip(&starts).filter(|(i, _)| i.ends_block()).map(|(i, &s)| s + i.len()))
+        .chain(
+            all.iter()
+                .zip(&starts)
+                .filter(|(i, _)| i.ends_block())
+                .map(|(i, &s)| s + i.len()),
+        )
         .filter(|&s| s < at)
         .collect();
     let mut code = Vec::with_capacity(at);
     for (instruction, &start) in all.iter().zip(&starts) {
         match instruction {
             Instruction::Plain(octets) => code.extend_from_slice(octets),
-            Instruction::Static { opcode, registers, target } => {
+            Instruction::Static {
+                opcode,
+                registers,
+                target,
+            } => {
                 let to = *target.get(&block_starts);
-                let offset = i32::try_from(to).expect("small") - i32::try_from(start).expect("small");
+                let offset =
+                    i32::try_from(to).expect("small") - i32::try_from(start).expect("small");
                 code.push(*opcode);
                 match opcode {
                     40 => {}
