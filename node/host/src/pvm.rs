@@ -151,7 +151,7 @@ impl PvmInnerVm<'_> {
     /// Moves the RAM out of the instance into data, after polkavm failed:
     /// what cannot be read back reads as zero.
     fn demote(&mut self) {
-        let Memory::Live(live) = &self.memory else {
+        let Memory::Live(live) = &mut self.memory else {
             return;
         };
         let mut ram = InnerRam::default();
@@ -224,8 +224,8 @@ impl InnerVm for PvmInnerVm<'_> {
         }
     }
 
-    fn read(&self, address: u64, len: u64) -> Option<Vec<u8>> {
-        match &self.memory {
+    fn read(&mut self, address: u64, len: u64) -> Option<Vec<u8>> {
+        match &mut self.memory {
             Memory::Data(ram) => ram.read(address, len),
             Memory::Live(live) => {
                 if !covers(address, len, false, |p| self.access.get(&p).copied()) {
@@ -441,7 +441,7 @@ impl InnerVm for ReferenceInnerVm<'_> {
         self.ram.access(page)
     }
 
-    fn read(&self, address: u64, len: u64) -> Option<Vec<u8>> {
+    fn read(&mut self, address: u64, len: u64) -> Option<Vec<u8>> {
         self.ram.read(address, len)
     }
 

@@ -216,7 +216,7 @@ pub trait InnerVm {
     /// The access of a page of its RAM, `None` if inaccessible.
     fn access(&self, page: u32) -> Option<Access>;
     /// `len` octets at `address`, if every one is readable (`peek`).
-    fn read(&self, address: u64, len: u64) -> Option<Vec<u8>>;
+    fn read(&mut self, address: u64, len: u64) -> Option<Vec<u8>>;
     /// Writes `data` at `address` if every octet is writable (`poke`);
     /// whether it did.
     fn write(&mut self, address: u64, data: &[u8]) -> bool;
@@ -390,7 +390,7 @@ pub fn new_machine<R: InnerRunner>(
 
 /// `peek = 9` (GP B.8, `Ω_P`): copies `ω10` octets from inner machine `ω7`
 /// at `ω9` to `ω8`.
-pub fn peek<V: InnerVm>(machine: &mut impl Machine, ctx: &RefineContext<V>) -> Control {
+pub fn peek<V: InnerVm>(machine: &mut impl Machine, ctx: &mut RefineContext<V>) -> Control {
     if let Some(stop) = charged(machine) {
         return stop;
     }
@@ -403,7 +403,7 @@ pub fn peek<V: InnerVm>(machine: &mut impl Machine, ctx: &RefineContext<V>) -> C
     if !machine.is_writable(o, z) {
         return Control::Panic;
     }
-    let Some(inner) = ctx.machines.get(&n) else {
+    let Some(inner) = ctx.machines.get_mut(&n) else {
         machine.set_reg(7, codes::WHO);
         return Control::Continue;
     };
@@ -641,7 +641,7 @@ mod tests {
         fn access(&self, page: u32) -> Option<Access> {
             self.ram.access(page)
         }
-        fn read(&self, address: u64, len: u64) -> Option<Vec<u8>> {
+        fn read(&mut self, address: u64, len: u64) -> Option<Vec<u8>> {
             self.ram.read(address, len)
         }
         fn write(&mut self, address: u64, data: &[u8]) -> bool {
@@ -728,7 +728,7 @@ mod tests {
         poke(&mut m, &mut ctx);
         assert_eq!(m.regs[7], codes::OK);
         (m.regs[7], m.regs[8], m.regs[9], m.regs[10]) = (0, RW + 200, 17 * 4096 - 2, 4);
-        peek(&mut m, &ctx);
+        peek(&mut m, &mut ctx);
         assert_eq!(
             (m.regs[7], m.read(RW + 200, 4)),
             (codes::OK, Some(b"data".to_vec()))
@@ -743,7 +743,7 @@ mod tests {
         (m.regs[7], m.regs[8], m.regs[9], m.regs[10]) = (0, 16, 2, 1);
         pages(&mut m, &mut ctx);
         (m.regs[7], m.regs[8], m.regs[9], m.regs[10]) = (0, RW + 200, 17 * 4096 - 2, 4);
-        peek(&mut m, &ctx);
+        peek(&mut m, &mut ctx);
         assert_eq!(m.read(RW + 200, 4), Some(vec![0; 4]));
         // Invalid requests.
         for (p, c, r) in [(15, 1, 1), (16, 1, 5), ((1 << 20) - 1, 1, 1), (100, 1, 3)] {
@@ -756,7 +756,7 @@ mod tests {
         assert_eq!(m.regs[7], codes::WHO);
         // Peek to an unwritable destination panics.
         (m.regs[7], m.regs[8], m.regs[9], m.regs[10]) = (0, 0x9_0000, 16 * 4096, 4);
-        assert_eq!(peek(&mut m, &ctx), Control::Panic);
+        assert_eq!(peek(&mut m, &mut ctx), Control::Panic);
     }
 
     #[test]
@@ -806,7 +806,13 @@ mod tests {
             1,
             "ω0 from the run"
         );
-        assert_eq!(ctx.machines[&0].read(16 * 4096, 2), Some(vec![0x34, 0x12]));
+        assert_eq!(
+            ctx.machines
+                .get_mut(&0)
+                .expect("machine 0")
+                .read(16 * 4096, 2),
+            Some(vec![0x34, 0x12])
+        );
         // A host call: HOST in ω7, its index in ω8, pc advanced.
         args[8 * 8..9 * 8].copy_from_slice(&0xcafeu64.to_le_bytes());
         m.write(RW + 512, &args);

@@ -110,7 +110,7 @@ impl<R: InnerRunner> Host<R> {
 
     /// `peek` of `len` octets at inner address `address`.
     fn peek(&mut self, id: u64, address: u32, len: u64) -> Option<Vec<u8>> {
-        let ctx = &self.ctx;
+        let ctx = &mut self.ctx;
         let status = self.outer.call(
             &[(7, id), (8, DATA_AT), (9, address.into()), (10, len)],
             |m| refine::peek(m, ctx),

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
-use polkavm::Module;
+use crate::vm::VmModule as Module;
 
 use crate::{Backend, PvmError};
 

@@ -19,6 +19,9 @@ pub struct CodeBlob {
     /// See `quirks::wide_destinations`.
     pub(crate) wide:
         std::sync::Arc<std::collections::BTreeMap<u32, crate::quirks::WideDestination>>,
+    /// The blob renumbered for polkavm 0.37's recompiler, where that is
+    /// exact (see `translate`).
+    pub(crate) translated: Option<std::sync::Arc<[u8]>>,
 }
 
 impl fmt::Debug for CodeBlob {

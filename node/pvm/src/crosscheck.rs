@@ -3,7 +3,9 @@
 
 use std::fmt;
 
-use polkavm::{ProgramCounter, RawInstance, Reg};
+use polkavm::{ProgramCounter, Reg};
+
+use crate::vm::Instance as RawInstance;
 
 use crate::code::CodeBlob;
 use crate::error::{engine_error, Divergence, PvmError, Stepped};
@@ -92,17 +94,27 @@ impl CodeRun<'_> {
     /// Runs to the next step or exit. A step at an `sbrk` is an exit: a
     /// panic (see [`Pvm::start_code`]).
     pub(crate) fn next(&mut self) -> Result<CodeEvent, PvmError> {
-        let interrupt = self.instance.run().map_err(engine_error)?;
+        let interrupt = self.instance.run()?;
         if let Some(pending) = self.pending_wide.take() {
             pending.after(&mut self.instance);
         }
-        if let Some(exit) = self.flavor.exit_reason(&interrupt) {
-            return Ok(CodeEvent::Exit(self.mend_dynamic_jump_fault(exit)));
+        if let Some(exit) = self.flavor.exit_reason(interrupt) {
+            let exit = self.mend_dynamic_jump_fault(exit);
+            if exit == ExitReason::Panic {
+                self.mend_load_before_bad_jump();
+            }
+            return Ok(CodeEvent::Exit(exit));
         }
         self.steps += 1;
         self.last_step = self.instance.program_counter();
         let pc = self.last_step.map_or(0, |pc| pc.0);
-        if let Some(&wide) = self.code.wide.get(&pc) {
+        // Translated code has its wide destinations rewritten already.
+        if let Some(&wide) = self
+            .code
+            .wide
+            .get(&pc)
+            .filter(|_| !self.instance.is_translated())
+        {
             self.pending_wide = Some(crate::quirks::PendingWide::before(&self.instance, pc, wide));
         }
         if self.code.sbrk_pcs.contains(&pc) {
@@ -146,6 +158,29 @@ impl CodeRun<'_> {
         }
     }
 
+    /// After a panic at a `load_imm_jump_ind` (GP §A.5.12): its
+    /// `ω'_A = ν_X` holds whatever its jump did (the GP updates both), but
+    /// polkavm 0.37's recompiler panics on a jump outside the jump table
+    /// before it loads the register. Setting it again is the GP's value on
+    /// any backend.
+    fn mend_load_before_bad_jump(&mut self) {
+        use polkavm::program::Instruction as I;
+        let Some(pc) = self.instance.program_counter() else {
+            return;
+        };
+        let Some(instruction) = self.code.blob.instructions_bounded_at(pc).next() else {
+            return;
+        };
+        if instruction.offset != pc {
+            return;
+        }
+        if let I::load_imm_and_jump_indirect(a, _, value, _) = instruction.kind {
+            // `ν_X` is sign-extended to 64 bits (GP eq. A.16, `X_n`).
+            let value = i64::from(value.cast_signed()).cast_unsigned();
+            self.instance.set_reg(a.get(), value);
+        }
+    }
+
     /// The outcome of a run that stopped with `exit`.
     ///
     /// The pc of a panic or a page fault is exact on both backends: polkavm
@@ -156,7 +191,7 @@ impl CodeRun<'_> {
     /// that pc the block's unrun tail follows from the code alone, and the
     /// flavor decides what of it to give back (`PvmFlavor::unrun_gas`).
     pub(crate) fn finish(self, exit: ExitReason, init: &InitialState) -> Result<Outcome, PvmError> {
-        let instance = self.instance;
+        let mut instance = self.instance;
         let regs = registers_of(&instance);
         // polkavm forgets the pc on a halt; only a step trace knows it.
         let pc = match exit {

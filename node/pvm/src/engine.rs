@@ -6,15 +6,19 @@ use std::sync::OnceLock;
 
 use polkavm::{
     ArcBytes, Config, Engine, MemoryProtection, Module, ProgramBlob, ProgramCounter, ProgramParts,
-    RawInstance, Reg,
+    Reg,
 };
 
 use crate::code::{sbrk_offsets, CodeBlob};
 use crate::crosscheck::{lockstep_code, CodeEvent, CodeRun};
-use crate::error::{engine_error, PvmError, Stepped};
+use crate::error::{PvmError, Stepped};
 use crate::flavor::PvmFlavor;
-use crate::quirks::{effective_backend, interpreter_needs_steps};
+use crate::quirks::{
+    branches_to_no_block_start, effective_backend, interpreter_needs_steps,
+    jumps_to_code_end_plus_two,
+};
 use crate::types::{Backend, InitialState, Outcome, LOWEST_ACCESSIBLE_ADDRESS, PAGE_SIZE};
+use crate::vm::{Instance, VmModule};
 use crate::{cache, ModuleCacheStats, Program, DEFAULT_MODULE_CACHE_CAPACITY};
 
 /// How closely runs are observed, and where the recompiler runs.
@@ -62,8 +66,9 @@ pub enum Sandbox {
     /// keeps a standard program's 16 MiB argument zone resident and
     /// re-protects it on every run (see `release_argument_zone`), and it
     /// does not confine a load or store through a register with no offset
-    /// to the guest's mapping: code with one runs on the interpreter unless
-    /// trusted ([`trust_code`]).
+    /// to the guest's mapping: code blobs run on polkavm 0.37's recompiler
+    /// instead, which does ([`Pvm::is_translated`]); other code with such
+    /// an access runs on the interpreter unless trusted ([`trust_code`]).
     Generic,
 }
 
@@ -111,6 +116,9 @@ pub struct Pvm {
     pub(crate) interpreter: Engine,
     /// Started on first use: it spawns sandbox worker processes.
     pub(crate) compiler: OnceLock<Result<(Engine, Sandbox), String>>,
+    /// polkavm 0.37's recompiler, for code blobs (see `translate`), in
+    /// the sandbox [`Self::compiler`] runs in; started on first use.
+    pub(crate) translated_compiler: OnceLock<Result<polkavm037::Engine, String>>,
     /// Standard program modules by code hash and backend.
     pub(crate) modules: cache::ModuleCache,
     /// Parsed standard programs by a caller's key (see [`Pvm::cached_program`]),
@@ -124,7 +132,7 @@ pub struct Pvm {
     /// Instances of finished standard program runs, by code hash, with the
     /// length of their arguments, for the next run (see [`Pvm::recycle`]),
     /// most recently finished last.
-    pub(crate) idle_instances: std::sync::Mutex<Vec<([u8; 32], u32, RawInstance)>>,
+    pub(crate) idle_instances: std::sync::Mutex<Vec<([u8; 32], u32, Instance)>>,
 }
 
 impl fmt::Debug for Pvm {
@@ -195,6 +203,20 @@ pub(crate) fn new_compiler(choice: SandboxChoice) -> Result<(Engine, Sandbox), S
         .map_err(|reason| format!("polkavm's {sandbox} sandbox cannot start: {reason}"))
 }
 
+/// polkavm 0.37's recompiler in `sandbox`, as [`new_engine`] configures
+/// 0.30's.
+fn new_translated_compiler(sandbox: Sandbox) -> Result<polkavm037::Engine, String> {
+    let mut config = polkavm037::Config::new();
+    config.set_backend(Some(polkavm037::BackendKind::Compiler));
+    config.set_allow_dynamic_paging(true);
+    config.set_sandbox(Some(match sandbox {
+        Sandbox::Linux => polkavm037::SandboxKind::Linux,
+        Sandbox::Generic => polkavm037::SandboxKind::Generic,
+    }));
+    config.set_allow_experimental(sandbox == Sandbox::Generic);
+    polkavm037::Engine::new(&config).map_err(|e| e.to_string())
+}
+
 /// Code hashes whose programs run in the generic sandbox even where its
 /// confinement depends on the code (see [`trust_code`]).
 static TRUSTED_CODE: std::sync::RwLock<Vec<[u8; 32]>> = std::sync::RwLock::new(Vec::new());
@@ -258,6 +280,7 @@ impl Pvm {
             options,
             interpreter,
             compiler: OnceLock::new(),
+            translated_compiler: OnceLock::new(),
             modules: cache::ModuleCache::new(DEFAULT_MODULE_CACHE_CAPACITY),
             programs: std::sync::Mutex::default(),
             prepared: std::sync::Mutex::default(),
@@ -434,6 +457,12 @@ impl Pvm {
         let blob = self.parse_code_blob(code)?;
         let sbrk_pcs = sbrk_offsets(&blob);
         let wide = std::sync::Arc::new(crate::quirks::wide_destinations(self.flavor, &blob));
+        let translated = crate::translate::translate_code_blob(self.flavor, &blob, code)
+            .filter(|_| {
+                !jumps_to_code_end_plus_two(self.flavor, &blob)
+                    && !branches_to_no_block_start(self.flavor, &blob)
+            })
+            .map(std::sync::Arc::from);
         // Domain-separated from standard programs' keys (another layout).
         let hash = parajam_crypto::blake2b_256_concat(&[b"parajam/code-blob", code]);
         let prepared_blob = CodeBlob {
@@ -441,6 +470,7 @@ impl Pvm {
             blob,
             sbrk_pcs,
             wide,
+            translated,
         };
         if self.prepared_capacity > 0 {
             let mut prepared = lock();
@@ -474,7 +504,7 @@ impl Pvm {
     /// module cache: what loading a program costs, for measuring it.
     pub fn compile_code(&self, backend: Backend, code: &CodeBlob) -> Result<(), PvmError> {
         self.engine(backend)?;
-        self.compile_module(backend, code, self.code_options(code, false))
+        self.compile_module(backend, code, self.code_options(backend, code, false))
             .map(drop)
     }
 
@@ -484,10 +514,47 @@ impl Pvm {
     /// under dynamic paging at all. So a run stops with a panic when it
     /// reaches one, which needs a step trace to catch it in time on both
     /// backends; a lockstep crosscheck (`steps`) needs one as well.
-    pub(crate) fn code_options(&self, code: &CodeBlob, steps: bool) -> PvmOptions {
+    ///
+    /// Code that runs translated (see [`Pvm::translated_engine`]) has no
+    /// `sbrk` and no wide destination, so it steps only when asked to.
+    pub(crate) fn code_options(
+        &self,
+        backend: Backend,
+        code: &CodeBlob,
+        steps: bool,
+    ) -> PvmOptions {
         let mut options = self.options;
-        options.step_tracing |= steps || !code.sbrk_pcs.is_empty() || !code.wide.is_empty();
+        let mended = !code.sbrk_pcs.is_empty() || !code.wide.is_empty();
+        options.step_tracing |=
+            steps || (mended && self.translated_engine(backend, code).is_none());
         options
+    }
+
+    /// Whether `code` runs on polkavm 0.37's recompiler when `backend` is
+    /// asked for: renumbered to its instruction set (see the crate docs,
+    /// "Two polkavm releases"), where that is exact and the recompiler
+    /// starts. Otherwise polkavm 0.30 runs it.
+    pub fn is_translated(&self, backend: Backend, code: &CodeBlob) -> bool {
+        self.translated_engine(backend, code).is_some()
+    }
+
+    /// polkavm 0.37's recompiler, if `code` runs on it when `backend` is
+    /// asked for: the compiler, for code that translates exactly (see
+    /// `translate`), where that recompiler starts in the sandbox the
+    /// 0.30 one runs in.
+    pub(crate) fn translated_engine(
+        &self,
+        backend: Backend,
+        code: &CodeBlob,
+    ) -> Option<&polkavm037::Engine> {
+        if backend != Backend::Compiler || code.translated.is_none() {
+            return None;
+        }
+        let sandbox = self.compiler_sandbox()?;
+        self.translated_compiler
+            .get_or_init(|| new_translated_compiler(sandbox))
+            .as_ref()
+            .ok()
     }
 
     /// `code`'s module on `backend` with `options`.
@@ -496,7 +563,23 @@ impl Pvm {
         backend: Backend,
         code: &CodeBlob,
         mut options: PvmOptions,
-    ) -> Result<Module, PvmError> {
+    ) -> Result<VmModule, PvmError> {
+        if let (Some(engine), Some(translated)) =
+            (self.translated_engine(backend, code), &code.translated)
+        {
+            let mut parts =
+                polkavm037::ProgramParts::empty(polkavm037::program::InstructionSetKind::JamV1);
+            parts.code_and_jump_table = polkavm037::ArcBytes::from(&translated[..]);
+            let blob = polkavm037::ProgramBlob::from_parts(parts)
+                .map_err(|e| PvmError::Module(format!("translated code: {e}")))?;
+            return polkavm037::Module::from_blob(
+                engine,
+                &self.flavor.translated_module_config(options),
+                blob,
+            )
+            .map(VmModule::V037)
+            .map_err(|e| PvmError::Module(e.to_string()));
+        }
         let blob = &code.blob;
         let really = self.effective_backend(backend, blob, code.hash);
         options.step_tracing |= interpreter_needs_steps(self.flavor, really, blob);
@@ -505,6 +588,7 @@ impl Pvm {
             &self.flavor.module_config(options),
             blob.clone(),
         )
+        .map(VmModule::V030)
         .map_err(|e| PvmError::Module(e.to_string()))
     }
 
@@ -519,14 +603,14 @@ impl Pvm {
         steps: bool,
     ) -> Result<CodeRun<'c>, PvmError> {
         self.engine(backend)?;
-        let options = self.code_options(code, steps);
+        let options = self.code_options(backend, code, steps);
         let compile = || self.compile_module(backend, code, options);
         let module = if steps {
             compile()?
         } else {
             self.modules.get_or_compile((code.hash, backend), compile)?
         };
-        let mut instance = module.instantiate().map_err(engine_error)?;
+        let mut instance = module.instantiate()?;
         load_memory(&mut instance, init)?;
         for (reg, value) in Reg::ALL.into_iter().zip(init.machine.regs) {
             instance.set_reg(reg, value);
@@ -658,25 +742,19 @@ pub(crate) fn check_initial_memory(init: &InitialState) -> Result<(), PvmError> 
 
 /// Maps the pages (writable at first), writes the initial contents, then
 /// makes the read-only ranges read-only.
-pub(crate) fn load_memory(instance: &mut RawInstance, init: &InitialState) -> Result<(), PvmError> {
+pub(crate) fn load_memory(instance: &mut Instance, init: &InitialState) -> Result<(), PvmError> {
     for range in &init.pages {
-        instance
-            .zero_memory_with_memory_protection(
-                range.address,
-                range.length,
-                MemoryProtection::ReadWrite,
-            )
-            .map_err(engine_error)?;
+        instance.zero_memory_with_memory_protection(
+            range.address,
+            range.length,
+            MemoryProtection::ReadWrite,
+        )?;
     }
     for chunk in &init.memory {
-        instance
-            .write_memory(chunk.address, &chunk.contents)
-            .map_err(engine_error)?;
+        instance.write_memory(chunk.address, &chunk.contents)?;
     }
     for range in init.pages.iter().filter(|r| !r.is_writable && r.length > 0) {
-        instance
-            .protect_memory(range.address, range.length)
-            .map_err(engine_error)?;
+        instance.protect_memory(range.address, range.length)?;
     }
     Ok(())
 }

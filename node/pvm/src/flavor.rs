@@ -2,7 +2,9 @@
 //! and register rules a chain's GP version asks for ([`PvmFlavor`]).
 
 use polkavm::program::InstructionSetKind;
-use polkavm::{CostModel, CostModelKind, GasMeteringKind, InterruptKind, ModuleConfig};
+use polkavm::{CostModel, CostModelKind, GasMeteringKind, ModuleConfig};
+
+use crate::vm::Interrupt as InterruptKind;
 
 use crate::engine::PvmOptions;
 use crate::types::{ExitReason, LOWEST_ACCESSIBLE_ADDRESS, PAGE_SIZE};
@@ -66,6 +68,24 @@ impl PvmFlavor {
         config
     }
 
+    /// [`Self::module_config`] for polkavm 0.37's recompiler, which runs
+    /// GP 0.7.2 code blobs translated to its instruction set (see
+    /// `translate`): the same settings.
+    pub(crate) fn translated_module_config(self, options: PvmOptions) -> polkavm037::ModuleConfig {
+        let mut config = polkavm037::ModuleConfig::new();
+        config.set_step_tracing(options.step_tracing);
+        config.set_page_size(PAGE_SIZE);
+        config.set_gas_metering(Some(polkavm037::GasMeteringKind::Sync));
+        config.set_dynamic_paging(true);
+        config.set_cost_model(Some(match self {
+            PvmFlavor::Gp072 => {
+                polkavm037::CostModelKind::Simple(polkavm037::CostModel::naive_ref())
+            }
+        }));
+        config.set_strict(false);
+        config
+    }
+
     /// The module configuration of a standard program (GP §A.7): polkavm's
     /// own memory map, whose layout is GP eq. `eq:memlayout` once the
     /// auxiliary data zone (the arguments) is `Z_I` octets, and in which
@@ -119,20 +139,22 @@ impl PvmFlavor {
     }
 
     /// The GP exit reason of a polkavm interruption, or `None` to go on.
-    pub(crate) fn exit_reason(self, interrupt: &InterruptKind) -> Option<ExitReason> {
+    pub(crate) fn exit_reason(self, interrupt: InterruptKind) -> Option<ExitReason> {
         match self {
             PvmFlavor::Gp072 => match interrupt {
                 InterruptKind::Finished => Some(ExitReason::Halt),
                 InterruptKind::Trap => Some(ExitReason::Panic),
                 InterruptKind::NotEnoughGas => Some(ExitReason::OutOfGas),
-                InterruptKind::Ecalli(id) => Some(ExitReason::HostCall(*id)),
+                InterruptKind::Ecalli(id) => Some(ExitReason::HostCall(id)),
                 // GP §A.4: an access below 2^16 panics instead of faulting.
-                InterruptKind::Segfault(fault)
-                    if fault.page_address < LOWEST_ACCESSIBLE_ADDRESS =>
+                InterruptKind::Segfault { page_address }
+                    if page_address < LOWEST_ACCESSIBLE_ADDRESS =>
                 {
                     Some(ExitReason::Panic)
                 }
-                InterruptKind::Segfault(fault) => Some(ExitReason::PageFault(fault.page_address)),
+                InterruptKind::Segfault { page_address } => {
+                    Some(ExitReason::PageFault(page_address))
+                }
                 InterruptKind::Step => None,
             },
         }

@@ -5,13 +5,15 @@
 use std::cell::RefCell;
 use std::fmt;
 
-use polkavm::{MemoryProtection, Module, ProgramCounter, RawInstance, Reg};
+use polkavm::{MemoryProtection, ProgramCounter, Reg};
+
+use crate::vm::{Instance as RawInstance, Interrupt, VmModule as Module};
 
 use crate::program::{standard_registers, Program, ARGS_ADDRESS, MAX_INPUT_SIZE};
 use crate::{
-    block_tail, engine_error, interpreter_needs_steps, machine_difference, registers_of,
-    step_difference, Backend, Divergence, ExitReason, MachineState, Pvm, PvmError, PvmFlavor,
-    Sandbox, Stepped, REGISTER_COUNT,
+    block_tail, interpreter_needs_steps, machine_difference, registers_of, step_difference,
+    Backend, Divergence, ExitReason, MachineState, Pvm, PvmError, PvmFlavor, Sandbox, Stepped,
+    REGISTER_COUNT,
 };
 
 /// What the host-call handler tells the machine to do next: the first
@@ -78,7 +80,7 @@ fn read(instance: &RawInstance, address: u64, length: u64) -> Result<Vec<u8>, Me
     match accessible(instance, address, length, MemoryProtection::Read)? {
         None => Ok(Vec::new()),
         Some((start, len)) => instance
-            .read_memory(start, len)
+            .read_memory_shared(start, len)
             .map_err(|_| MemoryFault { address, length }),
     }
 }
@@ -113,14 +115,14 @@ pub(crate) const IDLE_INSTANCES: usize = 4;
 /// writable for the host again, so that the arguments can be written. The
 /// caller sets the machine (registers, gas, pc) afterwards.
 fn release_argument_zone(instance: &mut RawInstance) -> Result<(), PvmError> {
-    instance.reset_memory().map_err(engine_error)?;
+    instance.reset_memory()?;
     instance.set_next_program_counter(ProgramCounter(0));
     instance.set_gas(0);
     // A step-traced module stops once before the gas check.
     for _ in 0..2 {
-        match instance.run().map_err(engine_error)? {
-            polkavm::InterruptKind::NotEnoughGas => return Ok(()),
-            polkavm::InterruptKind::Step => {}
+        match instance.run()? {
+            Interrupt::NotEnoughGas => return Ok(()),
+            Interrupt::Step => {}
             other => {
                 return Err(PvmError::Engine(format!(
                     "releasing the argument zone: {other:?} instead of running out of gas"
@@ -617,11 +619,12 @@ impl Pvm {
         let mut options = self.options;
         options.step_tracing |=
             steps || interpreter_needs_steps(self.flavor, really, blob) || !program.wide.is_empty();
-        Module::from_blob(
+        polkavm::Module::from_blob(
             self.engine(really)?,
             &self.flavor.standard_module_config(options),
             blob.clone(),
         )
+        .map(Module::V030)
         .map_err(|e| PvmError::Module(e.to_string()))
     }
 
@@ -658,34 +661,22 @@ impl Pvm {
         let (mut instance, old_args_len) =
             match reusable.and_then(|(hash, _)| self.idle_instance(hash)) {
                 Some(reused) => reused,
-                None => (module.instantiate().map_err(engine_error)?, 0),
+                None => (module.instantiate()?, 0),
             };
         if generic {
             // Also the reset of a reused instance: `Y(p, a)` anew, but for
             // the argument zone, which keeps the last run's arguments.
             release_argument_zone(&mut instance)?;
-            instance
-                .set_host_side_aux_write_protect(false)
-                .map_err(engine_error)?;
+            instance.set_host_side_aux_write_protect(false)?;
             if old_args_len > 0 {
-                instance
-                    .set_accessible_aux_size(old_args_len)
-                    .map_err(engine_error)?;
-                instance
-                    .zero_memory(ARGS_ADDRESS, old_args_len)
-                    .map_err(engine_error)?;
+                instance.set_accessible_aux_size(old_args_len)?;
+                instance.zero_memory(ARGS_ADDRESS, old_args_len)?;
             }
         }
-        instance
-            .set_accessible_aux_size(args_len)
-            .map_err(engine_error)?;
-        instance
-            .write_memory(ARGS_ADDRESS, args)
-            .map_err(engine_error)?;
+        instance.set_accessible_aux_size(args_len)?;
+        instance.write_memory(ARGS_ADDRESS, args)?;
         // The arguments are read-only to the guest and to host calls.
-        instance
-            .set_host_side_aux_write_protect(true)
-            .map_err(engine_error)?;
+        instance.set_host_side_aux_write_protect(true)?;
         for (reg, value) in Reg::ALL.into_iter().zip(invocation.registers) {
             instance.set_reg(reg, value);
         }
@@ -926,13 +917,13 @@ impl ProgramRun<'_> {
 
     /// Runs to the next step, host call or exit.
     fn next(&mut self) -> Result<ProgramEvent, PvmError> {
-        let interrupt = self.instance.run().map_err(engine_error)?;
+        let interrupt = self.instance.run()?;
         if let Some(pending) = self.pending_wide.take() {
             pending.after(&mut self.instance);
         }
         let at = self.instance.program_counter().map(|pc| pc.0);
         let pc = at.unwrap_or(0);
-        Ok(match self.flavor.exit_reason(&interrupt) {
+        Ok(match self.flavor.exit_reason(interrupt) {
             None => {
                 self.steps += 1;
                 if let Some(&wide) = self.program.wide.get(&pc) {

@@ -1,6 +1,7 @@
 //! The Polkadot Virtual Machine (PVM) of the Gray Paper v0.7.2, appendix A
 //! "Polkadot Virtual Machine" (`sec:virtualmachine`), run on
-//! [polkavm](https://crates.io/crates/polkavm) 0.30.0.
+//! [polkavm](https://crates.io/crates/polkavm) 0.30.0, and 0.37.0's
+//! recompiler for code blobs (see "Two polkavm releases").
 //!
 //! # What the GP asks for
 //!
@@ -88,6 +89,25 @@
 //! the interpreter (the recompiler reads the one wrongly and panics on the
 //! other; see `effective_backend`).
 //!
+//! # Two polkavm releases
+//!
+//! polkavm 0.30's recompiler does not confine a load or store through a
+//! register with no offset to the guest's mapping in its generic
+//! (in-process) sandbox: it adds all 64 bits of the register to the
+//! mapping's base. 0.37's truncates to 32 bits, as the GP does, but it
+//! implements GP 0.8's instruction set. So the recompiler runs GP code
+//! blobs (inner machines: a parachain's PVF) on polkavm 0.37, the code
+//! renumbered to its opcodes (`translate`: the same length, offsets,
+//! basic blocks and gas, register fields above 12 made `ω12`), wherever
+//! that rewrite is exact: every program a compiler emits
+//! ([`Pvm::is_translated`]). Code that cannot be rewritten (`sbrk`, an
+//! invalid opcode, an instruction reading octets of the next, a branch to
+//! no block start, running off the end) and standard programs run on 0.30
+//! as before. The interpreter is always 0.30's, on the code as it is, so a
+//! crosscheck compares two releases on two forms of the code. One mend:
+//! 0.37 panics at a `load_imm_jump_ind` through a bad address before it
+//! loads `ω_A`, which the GP loads anyway (`CodeRun::next`).
+//!
 //! ```
 //! use parajam_pvm::{Backend, ExitReason, InitialState, MachineState, Pvm, PvmFlavor};
 //!
@@ -114,7 +134,9 @@ mod live;
 mod program;
 mod quirks;
 pub mod testing;
+mod translate;
 mod types;
+mod vm;
 
 pub use cache::{ModuleCacheStats, DEFAULT_MODULE_CACHE_CAPACITY};
 pub use code::CodeBlob;

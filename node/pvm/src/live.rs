@@ -33,7 +33,9 @@
 //! which charges the whole block it lands in: the part before the pc is
 //! given back up front ([`crate::CodeBlob::block_entry_overcharge`]).
 
-use polkavm::{MemoryProtection, ProgramCounter, RawInstance, Reg};
+use polkavm::{MemoryProtection, ProgramCounter, Reg};
+
+use crate::vm::Instance as RawInstance;
 
 use crate::{
     block_tail, engine_error, registers_of, Backend, CodeBlob, CodeEvent, CodeRun, ExitReason,
@@ -121,12 +123,6 @@ impl LiveMachine {
         &self.code
     }
 
-    fn instance(&self) -> Result<&RawInstance, PvmError> {
-        self.instance
-            .as_ref()
-            .ok_or_else(|| PvmError::Engine("the instance was lost in a failed run".into()))
-    }
-
     fn instance_mut(&mut self) -> Result<&mut RawInstance, PvmError> {
         self.instance
             .as_mut()
@@ -177,11 +173,8 @@ impl LiveMachine {
     }
 
     /// Reads `buffer.len()` octets at `address`, all on accessible pages.
-    pub fn read_into(&self, address: u32, buffer: &mut [u8]) -> Result<(), PvmError> {
-        self.instance()?
-            .read_memory_into(address, buffer)
-            .map(|_| ())
-            .map_err(engine_error)
+    pub fn read_into(&mut self, address: u32, buffer: &mut [u8]) -> Result<(), PvmError> {
+        self.instance_mut()?.read_memory_into(address, buffer)
     }
 
     /// Writes `data` at `address`, all on writable pages.

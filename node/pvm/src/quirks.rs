@@ -4,7 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use polkavm::{ProgramBlob, ProgramCounter, RawInstance, Reg};
+use polkavm::{ProgramBlob, ProgramCounter, Reg};
+
+use crate::vm::Instance as RawInstance;
 
 use crate::engine::Sandbox;
 use crate::flavor::PvmFlavor;
