@@ -127,7 +127,11 @@ mod tests {
         assert_eq!(proxy_index(&id, 6), Some(258 % 6));
         assert_eq!(proxy_index(&id, 1023), Some(258));
         id[0] = 0xff;
-        assert_eq!(proxy_index(&id, 1023), Some(258), "only the last four count");
+        assert_eq!(
+            proxy_index(&id, 1023),
+            Some(258),
+            "only the last four count"
+        );
         assert_eq!(proxy_index(&id, 0), None);
     }
 }

@@ -37,7 +37,11 @@ fn number_after(line: &str, key: &str) -> Option<u64> {
 
 /// `N` of a block line ending `, N tickets`.
 fn tickets_of(line: &str) -> Option<u64> {
-    line.strip_suffix(" tickets")?.rsplit(", ").next()?.parse().ok()
+    line.strip_suffix(" tickets")?
+        .rsplit(", ")
+        .next()?
+        .parse()
+        .ok()
 }
 
 #[test]
@@ -92,7 +96,11 @@ fn a_dev_node_fills_the_contest_and_seals_every_later_slot_by_ticket() {
         .rfind(|l| l.contains("informant:"))
         .expect("an informant line");
     assert!(
-        informant.contains(&format!("{} included, {} blocks ticket-sealed", 3 * E, last - E + 1)),
+        informant.contains(&format!(
+            "{} included, {} blocks ticket-sealed",
+            3 * E,
+            last - E + 1
+        )),
         "{informant}"
     );
 }
@@ -245,6 +253,9 @@ fn validators_share_tickets_through_their_proxies_and_go_on_in_a_ticket_epoch() 
         std::thread::sleep(Duration::from_millis(300));
     }
     for (i, l) in log.iter().enumerate() {
-        assert!(!l.contains("dropped so far"), "node {i} dropped a peer:\n{l}");
+        assert!(
+            !l.contains("dropped so far"),
+            "node {i} dropped a peer:\n{l}"
+        );
     }
 }

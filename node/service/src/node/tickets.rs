@@ -58,13 +58,11 @@ use std::time::{Duration, Instant};
 use parajam_authoring::DevKeys;
 use parajam_bandersnatch::{RingContext, SecretKey};
 use parajam_network::{proxy_index, EpochTicket, Event, Network, PeerId, TicketStep};
-use parajam_primitives::types::{
-    TicketBody, TicketEnvelope, TicketId, TicketsExtrinsic, TimeSlot,
-};
+use parajam_primitives::types::{TicketBody, TicketEnvelope, TicketId, TicketsExtrinsic, TimeSlot};
 use parajam_primitives::{ByteArray, ProtocolParameters};
 use parajam_state::State;
-use parajam_storage::ChainStore;
 use parajam_stf::safrole::{self, TICKET_SEAL_CONTEXT};
+use parajam_storage::ChainStore;
 
 use super::Node;
 use crate::stats::Stats;
@@ -199,7 +197,11 @@ impl TicketPool {
     /// not in it and would enter it (eq. 6.33 – 6.35), lowest id first, at
     /// most `K`, in id order (eq. 6.32); none in the epoch's tail
     /// (eq. 6.30). Each with its id.
-    pub fn select(&self, slot: TimeSlot, accumulator: &[TicketBody]) -> Vec<(TicketId, TicketEnvelope)> {
+    pub fn select(
+        &self,
+        slot: TimeSlot,
+        accumulator: &[TicketBody],
+    ) -> Vec<(TicketId, TicketEnvelope)> {
         let target = slot / self.epoch_length + 1;
         if self.epoch != Some(target) || slot % self.epoch_length >= self.submission_end {
             return Vec::new();
@@ -256,7 +258,9 @@ pub fn check_ticket(
     bodies
         .first()
         .map(|b| b.id)
-        .ok_or(TicketError::Invalid(safrole::Error::BadTicketProof { index: 0 }))
+        .ok_or(TicketError::Invalid(safrole::Error::BadTicketProof {
+            index: 0,
+        }))
 }
 
 /// A ticket this node made.
@@ -374,7 +378,12 @@ fn plan(
         for attempt in 0..params.tickets_per_validator {
             let context = ticket_context(&eta2, attempt);
             if let Ok(id) = validator.bandersnatch().vrf_output(&context) {
-                out.push((ByteArray(id), attempt, position, validator.bandersnatch().clone()));
+                out.push((
+                    ByteArray(id),
+                    attempt,
+                    position,
+                    validator.bandersnatch().clone(),
+                ));
             }
         }
     }
@@ -497,7 +506,8 @@ impl<S: ChainStore + 'static> Node<S> {
             return None;
         }
         self.tickets.ahead_for = Some(target + 1);
-        let next_ring = safrole::nullify_offenders(&state.staging_validators, &state.disputes.offenders);
+        let next_ring =
+            safrole::nullify_offenders(&state.staging_validators, &state.disputes.offenders);
         let next_eta2 = state.entropy[1].0;
         let jobs = plan(&next_ring, next_eta2, self.chain.keys(), &params);
         if jobs.is_empty() {
@@ -580,11 +590,7 @@ impl<S: ChainStore + 'static> Node<S> {
             let per_block = usize::from(params.max_tickets_per_block);
             let later = (params.ticket_submission_end - m - 1) as usize * per_block;
             let accumulator = &self.chain.state().safrole.ticket_accumulator;
-            let waiting = self
-                .tickets
-                .pool
-                .select(slot, accumulator)
-                .len();
+            let waiting = self.tickets.pool.select(slot, accumulator).len();
             let pooled_later = self
                 .tickets
                 .pool
@@ -707,7 +713,11 @@ impl<S: ChainStore + 'static> Node<S> {
                 if new {
                     Stats::add(&self.stats.tickets_received, 1);
                     if *step == TicketStep::ToProxy {
-                        network.send_ticket(&self.other_validators(), TicketStep::FromProxy, ticket);
+                        network.send_ticket(
+                            &self.other_validators(),
+                            TicketStep::FromProxy,
+                            ticket,
+                        );
                     }
                 }
                 Some(TicketEvent::Received {
@@ -740,7 +750,10 @@ mod tests {
     }
 
     fn body(n: u8) -> TicketBody {
-        TicketBody { id: id(n), attempt: 0 }
+        TicketBody {
+            id: id(n),
+            attempt: 0,
+        }
     }
 
     const P: ProtocolParameters = ProtocolParameters::TINY;
@@ -772,7 +785,8 @@ mod tests {
         let mut pool = TicketPool::new(&P);
         pool.retarget(1);
         for n in 1..=6u8 {
-            pool.insert(1, id(n * 10), envelope(0, n)).expect("same epoch");
+            pool.insert(1, id(n * 10), envelope(0, n))
+                .expect("same epoch");
         }
         // K = 3, lowest first.
         let picked: Vec<TicketId> = pool.select(2, &[]).into_iter().map(|(i, _)| i).collect();
@@ -813,8 +827,14 @@ mod tests {
         assert_eq!(pool.select(12, &[]).len(), 1);
         assert_eq!(pool.select(12 + 9, &[]).len(), 1);
         assert!(pool.select(12 + 10, &[]).is_empty(), "past Y");
-        assert!(pool.select(5, &[]).is_empty(), "epoch 0 submits for epoch 1");
-        assert!(pool.select(24, &[]).is_empty(), "epoch 2 submits for epoch 3");
+        assert!(
+            pool.select(5, &[]).is_empty(),
+            "epoch 0 submits for epoch 1"
+        );
+        assert!(
+            pool.select(24, &[]).is_empty(),
+            "epoch 2 submits for epoch 3"
+        );
         // Moving on to epoch 3 empties it.
         pool.retarget(3);
         assert!(pool.is_empty());
@@ -875,7 +895,9 @@ mod tests {
         other.attempt = P.tickets_per_validator;
         assert!(matches!(
             check_ticket(&state, 1, &other, &P, &ring),
-            Err(TicketError::Invalid(safrole::Error::BadTicketAttempt { .. }))
+            Err(TicketError::Invalid(
+                safrole::Error::BadTicketAttempt { .. }
+            ))
         ));
         // In the epoch's tail the contest is closed.
         let mut late = state.clone();
