@@ -2,6 +2,7 @@
 //! imports each with `parajam_stf::block::import`, as any node would.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use parajam_bandersnatch::RingContext;
 use parajam_primitives::types::{
@@ -29,7 +30,7 @@ pub struct DevChain {
     keys: DevKeys,
     pvm: Pvm,
     backend: Backend,
-    ring: RingContext,
+    ring: Arc<RingContext>,
     genesis: Header,
     state: State,
     root: StateRoot,
@@ -72,7 +73,7 @@ impl DevChain {
             keys,
             pvm,
             backend: Backend::Interpreter,
-            ring,
+            ring: Arc::new(ring),
             ancestry: vec![(state.timeslot, head)],
             genesis,
             state,
@@ -102,7 +103,7 @@ impl DevChain {
             keys,
             pvm,
             backend: Backend::Interpreter,
-            ring,
+            ring: Arc::new(ring),
             genesis,
             state,
             root,
@@ -163,6 +164,11 @@ impl DevChain {
     /// The ring context.
     pub fn ring(&self) -> &RingContext {
         &self.ring
+    }
+
+    /// The ring context, shared (for proving tickets on other threads).
+    pub fn shared_ring(&self) -> Arc<RingContext> {
+        self.ring.clone()
     }
 
     /// The genesis header.

@@ -25,6 +25,9 @@ pub struct Metrics {
     refine_gas: Counter<U64>,
     in_flight: Gauge<U64>,
     heads_advanced: Counter<U64>,
+    tickets_made: Counter<U64>,
+    tickets_included: Counter<U64>,
+    ticket_sealed: Counter<U64>,
     rpc_calls: CounterVec<U64>,
     rejected_seen: BTreeMap<&'static str, u64>,
 }
@@ -112,6 +115,21 @@ impl Metrics {
                 "parajam_para_heads_advanced_total",
                 "Para heads changed by accumulation",
             )?,
+            tickets_made: counter(
+                registry,
+                "parajam_safrole_tickets_made_total",
+                "Safrole tickets proved for the validators the node holds",
+            )?,
+            tickets_included: counter(
+                registry,
+                "parajam_safrole_tickets_included_total",
+                "Safrole tickets in the blocks the node authored",
+            )?,
+            ticket_sealed: counter(
+                registry,
+                "parajam_safrole_ticket_sealed_blocks_total",
+                "Blocks the node authored sealed by a Safrole ticket",
+            )?,
             rpc_calls: register(
                 CounterVec::new(
                     Opts::new("parajam_rpc_calls_total", "JSON-RPC calls, by method"),
@@ -147,6 +165,9 @@ impl Metrics {
         catch_up(&self.accumulated, Stats::get(&stats.packages_accumulated));
         catch_up(&self.refine_gas, Stats::get(&stats.refine_gas));
         catch_up(&self.heads_advanced, Stats::get(&stats.heads_advanced));
+        catch_up(&self.tickets_made, Stats::get(&stats.tickets_made));
+        catch_up(&self.tickets_included, Stats::get(&stats.tickets_included));
+        catch_up(&self.ticket_sealed, Stats::get(&stats.ticket_sealed));
         self.in_flight.set(Stats::get(&stats.in_flight));
         for (reason, count) in stats.rejected() {
             let seen = self.rejected_seen.entry(reason).or_default();

@@ -1,12 +1,13 @@
 //! The node loop's network steps: network events into the node (logged),
-//! guaranteeing among peers (CE 133/134/135/141), and announcements of the
+//! guaranteeing among peers (CE 133/134/135/141), Safrole tickets
+//! (CE 131/132), and announcements of the
 //! blocks the node authors.
 
 use std::sync::mpsc::Receiver;
 
-use parajam_network::{Event, NetStats, Network, Slotted};
+use parajam_network::{Event, NetStats, Network, Slotted, TicketStep};
 use parajam_primitives::types::HeaderHash;
-use parajam_service::{GuaranteeEvent, Node, Sync, SyncEvent};
+use parajam_service::{GuaranteeEvent, Node, Sync, SyncEvent, TicketEvent};
 use parajam_storage::ChainStore;
 
 /// Takes every network event waiting, logs it and feeds it to `sync`.
@@ -47,6 +48,9 @@ pub fn drain<S: ChainStore + 'static>(
         for outcome in node.handle_guaranteeing(network, &event) {
             log_guaranteeing(&outcome);
         }
+        if let Some(outcome) = node.handle_tickets(network, &event) {
+            log_tickets(&outcome);
+        }
         for outcome in sync.handle(node, network, event) {
             match outcome {
                 SyncEvent::Imported { hash, slot, peer } => {
@@ -69,6 +73,37 @@ pub fn drain<S: ChainStore + 'static>(
     sync.request(node, network);
     for outcome in node.guaranteeing_step(network) {
         log_guaranteeing(&outcome);
+    }
+    for outcome in node.tickets_step(network) {
+        log_tickets(&outcome);
+    }
+}
+
+/// Logs what the Safrole ticket machinery did (CE 131/132).
+fn log_tickets(event: &TicketEvent) {
+    match event {
+        TicketEvent::Proving { epoch, count } => {
+            tracing::info!("proving {count} Safrole tickets for epoch {epoch}");
+        }
+        TicketEvent::Sent { epoch, step, proxy } => match step {
+            TicketStep::ToProxy => tracing::info!(
+                "Safrole ticket for epoch {epoch} sent to its proxy, validator {proxy} (CE 131)"
+            ),
+            TicketStep::FromProxy => tracing::info!(
+                "Safrole ticket for epoch {epoch} sent to the validators as its own proxy \
+                 (CE 132)"
+            ),
+        },
+        TicketEvent::Received { peer, step, epoch } => {
+            let how = match step {
+                TicketStep::ToProxy => "as its proxy (CE 131); sent to the validators (CE 132)",
+                TicketStep::FromProxy => "from its proxy (CE 132)",
+            };
+            tracing::info!("Safrole ticket for epoch {epoch} received from {peer} {how}");
+        }
+        TicketEvent::Dropped { peer, reason } => {
+            tracing::warn!("Safrole ticket from {peer} not taken: {reason}");
+        }
     }
 }
 
@@ -160,7 +195,7 @@ impl NetMetrics {
             Gauge::new("parajam_network_peers", "JAMNP-S peers connected")?,
             registry,
         )?;
-        let series: [(&str, &str, Read); 10] = [
+        let series: [(&str, &str, Read); 11] = [
             (
                 "parajam_network_connections_total",
                 "JAMNP-S connections established",
@@ -210,6 +245,11 @@ impl NetMetrics {
                 "parajam_network_assurances_received_total",
                 "Availability assurances received by CE 141",
                 |s| NetStats::get(&s.assurances_received),
+            ),
+            (
+                "parajam_network_tickets_received_total",
+                "Safrole tickets received by CE 131 or CE 132",
+                |s| NetStats::get(&s.tickets_received),
             ),
         ];
         let mut counters = Vec::new();

@@ -454,10 +454,20 @@ pub fn run(
             SlotOutcome::Authored(block) => {
                 metrics.observe_import(started.elapsed().as_secs_f64());
                 tracing::info!(
-                    "block {} at slot {}, state root {}",
+                    "block {} at slot {}, state root {}, {}{}",
                     block.hash,
                     block.slot,
-                    block.state_root
+                    block.state_root,
+                    if block.ticket_sealed {
+                        "sealed by its Safrole ticket"
+                    } else {
+                        "sealed by its fallback key"
+                    },
+                    if block.tickets > 0 {
+                        format!(", {} tickets", block.tickets)
+                    } else {
+                        String::new()
+                    }
                 );
                 for package in &block.guaranteed {
                     tracing::info!("work package {package} guaranteed at slot {}", block.slot);
@@ -492,14 +502,20 @@ pub fn run(
         }
         tracing::info!(
             "informant: best #{} ({}), finalized #{} ({}), {} peers, {} work packages in flight, \
-             {} para heads advanced",
+             {} para heads advanced, Safrole tickets: {} made, {} received, {} pooled, \
+             {} included, {} blocks ticket-sealed",
             best.slot,
             short(&best.header_hash),
             finalized.slot,
             short(&finalized.header_hash),
             network.as_ref().map_or(0, |(n, _, _, _)| n.peer_count()),
             Stats::get(&stats.in_flight),
-            Stats::get(&stats.heads_advanced)
+            Stats::get(&stats.heads_advanced),
+            Stats::get(&stats.tickets_made),
+            Stats::get(&stats.tickets_received),
+            node.ticket_pool().len(),
+            Stats::get(&stats.tickets_included),
+            Stats::get(&stats.ticket_sealed)
         );
     }
     if let Some((mut network, _, _, _)) = network.take() {

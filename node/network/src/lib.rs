@@ -10,6 +10,7 @@
 //! * [`protocol`]: UP 0 (block announcement), CE 128 (block request),
 //!   CE 133/134/135 (work-package submission and sharing, work-report
 //!   distribution) and CE 141 (assurance distribution);
+//! * [`tickets`]: CE 131/132 (Safrole ticket distribution);
 //! * [`service`]: the endpoint, connections, streams, and the
 //!   [`Event`]s and [`NetStats`] the node reads.
 //!
@@ -19,6 +20,7 @@ pub mod framing;
 pub mod peer;
 pub mod protocol;
 pub mod service;
+pub mod tickets;
 pub mod tls;
 
 #[cfg(test)]
@@ -33,4 +35,5 @@ pub use service::{
     ChainSource, Event, NetStats, Network, NetworkConfig, NetworkError, PeerAddr, PeerError,
     RequestError, Responder,
 };
+pub use tickets::{proxy_index, EpochTicket, TicketStep};
 pub use tls::{alpn, check_certificate, CertError, Identity};

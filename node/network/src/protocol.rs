@@ -1,6 +1,7 @@
 //! The messages of UP 0 (block announcement), CE 128 (block request),
 //! CE 133 (work-package submission), CE 134 (work-package sharing), CE 135
-//! (work-report distribution) and CE 141 (assurance distribution),
+//! (work-report distribution) and CE 141 (assurance distribution) (CE 131/132,
+//! Safrole ticket distribution, are in [`crate::tickets`]),
 //! JAMNP-S "Protocols and streams", in the GP codec (appendix C), and the
 //! size limit of each.
 
@@ -26,6 +27,10 @@ pub enum StreamKind {
     WorkReportDistribution,
     /// CE 141: assurance distribution (assurer → validator).
     AssuranceDistribution,
+    /// CE 131: a Safrole ticket to its proxy validator.
+    TicketToProxy,
+    /// CE 132: a Safrole ticket from the proxy to every validator.
+    TicketFromProxy,
 }
 
 impl StreamKind {
@@ -38,6 +43,8 @@ impl StreamKind {
             Self::WorkPackageSharing => 134,
             Self::WorkReportDistribution => 135,
             Self::AssuranceDistribution => 141,
+            Self::TicketToProxy => 131,
+            Self::TicketFromProxy => 132,
         }
     }
 
@@ -50,6 +57,8 @@ impl StreamKind {
             134 => Some(Self::WorkPackageSharing),
             135 => Some(Self::WorkReportDistribution),
             141 => Some(Self::AssuranceDistribution),
+            131 => Some(Self::TicketToProxy),
+            132 => Some(Self::TicketFromProxy),
             _ => None,
         }
     }
@@ -63,6 +72,8 @@ impl StreamKind {
             Self::WorkPackageSharing => "CE 134",
             Self::WorkReportDistribution => "CE 135",
             Self::AssuranceDistribution => "CE 141",
+            Self::TicketToProxy => "CE 131",
+            Self::TicketFromProxy => "CE 132",
         }
     }
 }

@@ -4,7 +4,8 @@
 //! requests, and carries the guaranteeing protocols: CE 133 work-package
 //! submission, CE 134 work-package sharing (the request handed to the node,
 //! its answer sent back), CE 135 work-report distribution and CE 141
-//! assurance distribution. It never prints: what happens comes out as [`Event`]s on a
+//! assurance distribution, and CE 131/132 Safrole ticket distribution
+//! (`service/tickets.rs`). It never prints: what happens comes out as [`Event`]s on a
 //! bounded channel and in [`NetStats`]; a peer that sends something
 //! malformed or oversized is disconnected and counted, the node goes on.
 
@@ -28,7 +29,10 @@ use crate::protocol::{
     Assurance, BlockRequest, Direction, Handshake, MessageError, ShareResponse, Slotted,
     StreamKind, WorkPackageSharing, WorkPackageSubmission,
 };
+use crate::tickets::{EpochTicket, TicketStep};
 use crate::tls::{self, CertError, Identity};
+
+mod tickets;
 
 /// The largest CE 128 response accepted (and sent).
 pub const MAX_RESPONSE: usize = 32 << 20;
@@ -275,7 +279,17 @@ pub enum Event {
         /// The assurance.
         assurance: Assurance,
     },
-    /// A one-way stream (CE 133, 135, 141) to a peer failed.
+    /// A Safrole ticket (CE 131 to this node as its proxy, or CE 132 from
+    /// a proxy), well formed; its proof is the node's to check.
+    Ticket {
+        /// Who.
+        peer: PeerId,
+        /// Which step.
+        step: TicketStep,
+        /// The ticket and its epoch.
+        ticket: Box<EpochTicket>,
+    },
+    /// A one-way stream (CE 131, 132, 133, 135, 141) to a peer failed.
     SendFailed {
         /// To whom.
         peer: PeerId,
@@ -318,6 +332,8 @@ pub struct NetStats {
     pub guarantees_received: AtomicU64,
     /// Assurances received by CE 141.
     pub assurances_received: AtomicU64,
+    /// Safrole tickets received by CE 131 or CE 132.
+    pub tickets_received: AtomicU64,
 }
 
 impl NetStats {
@@ -958,6 +974,9 @@ async fn stream(
             | StreamKind::WorkReportDistribution
             | StreamKind::AssuranceDistribution),
         ) => serve_guaranteeing(shared, conn, peer, kind, send, recv).await,
+        Some(kind @ (StreamKind::TicketToProxy | StreamKind::TicketFromProxy)) => {
+            tickets::serve(shared, conn, peer, kind, send, recv).await;
+        }
         // A protocol this node does not serve: refused, not misbehaviour.
         None => {
             let _ = recv.stop(VarInt::from_u32(code::REFUSED));

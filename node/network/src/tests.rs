@@ -694,3 +694,98 @@ fn malformed_guaranteeing_messages_drop_the_peer_and_the_node_keeps_running() {
     assert_eq!(NetStats::get(&server.stats().assurances_received), 0);
     assert_serves(&rt, &server, &events);
 }
+
+/// A CE 131/132 message with entry index `attempt`.
+fn epoch_ticket(epoch: u32, attempt: u8) -> crate::EpochTicket {
+    crate::EpochTicket {
+        epoch,
+        ticket: parajam_primitives::types::TicketEnvelope {
+            attempt,
+            signature: ByteArray([0x21; 784]),
+        },
+    }
+}
+
+#[test]
+fn safrole_tickets_go_to_the_proxy_and_from_it_to_the_validators() {
+    use crate::TicketStep;
+    let rt = runtime();
+    let (a, a_events) = start(&rt, 1, 2, Vec::new());
+    let (b, b_events) = start(&rt, 2, 2, vec![addr_of(&a)]);
+    wait_for(&a_events, |e| {
+        matches!(e, Event::Connected { .. }).then_some(())
+    });
+    wait_for(&b_events, |e| {
+        matches!(e, Event::Connected { .. }).then_some(())
+    });
+    // CE 131, b to its proxy a; CE 132, a back to b.
+    let ticket = epoch_ticket(7, 1);
+    b.send_ticket(&[a.id()], TicketStep::ToProxy, &ticket);
+    let got = wait_for(&a_events, |e| match e {
+        Event::Ticket { peer, step, ticket } => Some((peer, step, ticket)),
+        _ => None,
+    });
+    assert_eq!(got, (b.id(), TicketStep::ToProxy, Box::new(ticket.clone())));
+    a.send_ticket(&[b.id()], TicketStep::FromProxy, &ticket);
+    let got = wait_for(&b_events, |e| match e {
+        Event::Ticket { peer, step, ticket } => Some((peer, step, ticket)),
+        _ => None,
+    });
+    assert_eq!(got, (a.id(), TicketStep::FromProxy, Box::new(ticket)));
+    assert_eq!(NetStats::get(&a.stats().tickets_received), 1);
+    assert_eq!(NetStats::get(&b.stats().tickets_received), 1);
+    assert_eq!(NetStats::get(&a.stats().dropped), 0);
+    assert_eq!(NetStats::get(&b.stats().dropped), 0);
+}
+
+#[test]
+fn malformed_safrole_tickets_drop_the_peer_and_the_node_keeps_running() {
+    let rt = runtime();
+    let (server, events) = start(&rt, 1, 3, Vec::new());
+    let dropped = |events: &Receiver<Event>| {
+        wait_for(events, |e| match e {
+            Event::Dropped { error, .. } => Some(error),
+            _ => None,
+        })
+    };
+    let good = epoch_ticket(1, 0).encode();
+    // CE 131: a ticket one octet short (a whole message of the wrong size).
+    misbehave(&rt, &server, 131, framed(&rt, &[&good[..good.len() - 1]]));
+    assert!(matches!(dropped(&events), PeerError::Message(_)));
+    // CE 131: a message over the ticket's size, refused before its content.
+    misbehave(
+        &rt,
+        &server,
+        131,
+        u32::try_from(crate::EpochTicket::SIZE + 1)
+            .expect("small")
+            .to_le_bytes()
+            .to_vec(),
+    );
+    let error = dropped(&events);
+    assert!(
+        matches!(
+            error,
+            PeerError::Frame {
+                error: crate::framing::FrameError::Oversized { .. },
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    // CE 132: entry index N (3 on the tiny chain) is no ticket.
+    let bad = epoch_ticket(1, 3).encode();
+    misbehave(&rt, &server, 132, framed(&rt, &[&bad]));
+    assert!(matches!(
+        dropped(&events),
+        PeerError::Message(crate::protocol::MessageError::Invalid { .. })
+    ));
+    // CE 132: two tickets on one stream; CE 131: a stream without a message.
+    misbehave(&rt, &server, 132, framed(&rt, &[&good, &good]));
+    assert!(matches!(dropped(&events), PeerError::Frame { .. }));
+    misbehave(&rt, &server, 131, Vec::new());
+    assert!(matches!(dropped(&events), PeerError::Frame { .. }));
+    assert_eq!(NetStats::get(&server.stats().dropped), 5);
+    assert_eq!(NetStats::get(&server.stats().tickets_received), 0);
+    assert_serves(&rt, &server, &events);
+}

@@ -32,6 +32,7 @@ pub mod sync;
 pub use genesis::{DevPara, ADDER, CORECHAINS, PARACHAIN};
 pub use node::{
     Authored, GuaranteeEvent, Node, NodeConfig, NodeError, Opened, PipelineEvent, SlotOutcome,
+    TicketEvent,
 };
 pub use stats::Stats;
 pub use sync::{StoreSource, Sync, SyncEvent};

@@ -48,10 +48,12 @@ use crate::genesis::CORECHAINS;
 
 mod guaranteeing;
 mod net;
+mod tickets;
 use crate::pipeline::{self, Inbound, Job};
 use crate::stats::Stats;
 pub use guaranteeing::{guarantors_at, GuaranteeEvent};
 pub use net::{BlockImportError, ImportedBlock};
+pub use tickets::{check_ticket, TicketError, TicketEvent, TicketPool};
 
 /// Why the node cannot go on.
 #[derive(Debug, thiserror::Error)]
@@ -94,6 +96,9 @@ pub struct NodeConfig {
     /// with peers, a block is finalized once `d` blocks are built on it (the
     /// interim rule of the networked import, README "Finality").
     pub finality_depth: Option<u32>,
+    /// A lone node: how long it may wait before a block for its own
+    /// Safrole tickets still being proved (`node::tickets` docs).
+    pub ticket_wait: Duration,
 }
 
 impl Default for NodeConfig {
@@ -103,6 +108,7 @@ impl Default for NodeConfig {
             queue_capacity: 16,
             submit_wait: Duration::from_secs(60),
             finality_depth: None,
+            ticket_wait: Duration::from_secs(30),
         }
     }
 }
@@ -174,6 +180,10 @@ pub struct Authored {
     /// Reports or preimages left out because the block would not import
     /// with them: what, and why.
     pub dropped: Vec<(String, String)>,
+    /// Safrole tickets it carries (`E_T`).
+    pub tickets: usize,
+    /// Whether it is sealed by a ticket (GP eq. 6.15), not a fallback key.
+    pub ticket_sealed: bool,
 }
 
 /// What one slot came to.
@@ -211,6 +221,10 @@ pub struct Node<S: ChainStore + 'static> {
     finality_depth: Option<u32>,
     /// Among peers: packages routed, shared and guaranteed, assurances.
     guaranteeing: guaranteeing::Guaranteeing,
+    /// Safrole tickets: the pool and the proofs being made.
+    tickets: tickets::Tickets,
+    /// See [`NodeConfig::ticket_wait`].
+    ticket_wait: Duration,
 }
 
 impl<S: ChainStore + 'static> std::fmt::Debug for Node<S> {
@@ -346,6 +360,8 @@ impl<S: ChainStore + 'static> Node<S> {
                 next_slot,
                 finality_depth: config.finality_depth,
                 guaranteeing: guaranteeing::Guaranteeing::default(),
+                tickets: tickets::Tickets::new(&params),
+                ticket_wait: config.ticket_wait,
             },
             opened,
         ))
@@ -617,6 +633,13 @@ impl<S: ChainStore + 'static> Node<S> {
         self.next_slot = slot.saturating_add(1);
         let held = self.held_validators();
         let networked = self.networked();
+        // Safrole tickets (`node::tickets`): proofs started on a new head;
+        // a lone node waits for its own if they would not fit otherwise.
+        self.tickets_on_head();
+        if !networked {
+            self.wait_for_tickets(slot, self.ticket_wait);
+        }
+        let selected = self.select_tickets(slot);
         let assure: Vec<CoreIndex> = if networked {
             Vec::new()
         } else {
@@ -669,7 +692,8 @@ impl<S: ChainStore + 'static> Node<S> {
         } else {
             Vec::new()
         };
-        let contents = Contents {
+        let mut contents = Contents {
+            tickets: selected.iter().map(|(_, t)| t.clone()).collect(),
             assurances: assurances.clone(),
             reports: taken.iter().map(|t| t.guaranteed.report.clone()).collect(),
             guarantees: pooled.clone(),
@@ -677,7 +701,21 @@ impl<S: ChainStore + 'static> Node<S> {
             ..Contents::default()
         };
         let mut dropped = Vec::new();
-        let block = match self.chain.author(slot, contents) {
+        let mut authored = self.chain.author(slot, contents.clone());
+        let refused = match &authored {
+            Err(AuthoringError::Safrole(e)) if !selected.is_empty() => Some(e.to_string()),
+            _ => None,
+        };
+        if let Some(reason) = refused {
+            // The tickets would not import (the STF says why): they leave
+            // the pool, the block goes on without them.
+            let ids: Vec<_> = selected.iter().map(|(id, _)| *id).collect();
+            self.tickets.pool.remove(&ids);
+            dropped.push((format!("{} Safrole tickets", ids.len()), reason));
+            contents.tickets.clear();
+            authored = self.chain.author(slot, contents);
+        }
+        let block = match authored {
             Ok(block) => block,
             Err(AuthoringError::UnknownSealer { slot }) => {
                 // Not ours: everything waits for the next slot.
@@ -788,6 +826,13 @@ impl<S: ChainStore + 'static> Node<S> {
         Stats::add(&self.stats.packages_accumulated, accumulated.len() as u64);
         Stats::sub(&self.stats.in_flight, accumulated.len() as u64);
         Stats::add(&self.stats.heads_advanced, heads.len() as u64);
+        let tickets = block.extrinsic.tickets.len();
+        let ticket_sealed = matches!(
+            state.safrole.seal_keys,
+            parajam_primitives::types::TicketsOrKeys::Tickets(_)
+        );
+        Stats::add(&self.stats.tickets_included, tickets as u64);
+        Stats::add(&self.stats.ticket_sealed, u64::from(ticket_sealed));
         Ok(SlotOutcome::Authored(Box::new(Authored {
             hash: head,
             slot,
@@ -796,6 +841,8 @@ impl<S: ChainStore + 'static> Node<S> {
             accumulated,
             heads,
             dropped,
+            tickets,
+            ticket_sealed,
         })))
     }
 }

@@ -23,6 +23,14 @@ pub struct Stats {
     pub in_flight: AtomicU64,
     /// Para heads advanced by accumulation.
     pub heads_advanced: AtomicU64,
+    /// Safrole tickets this node proved for the validators it holds.
+    pub tickets_made: AtomicU64,
+    /// Peers' Safrole tickets checked and pooled (CE 131/132).
+    pub tickets_received: AtomicU64,
+    /// Safrole tickets in the blocks this node authored (`E_T`).
+    pub tickets_included: AtomicU64,
+    /// Blocks this node authored sealed by a ticket (GP eq. 6.15).
+    pub ticket_sealed: AtomicU64,
     rejected: Mutex<BTreeMap<&'static str, u64>>,
 }
 
