@@ -398,7 +398,7 @@ fn spawn_proofs(
     jobs: Vec<(TicketId, u8, usize, SecretKey)>,
     ring_keys: Vec<[u8; 32]>,
     eta2: [u8; 32],
-    ring: Arc<RingContext>,
+    ring: &Arc<RingContext>,
 ) -> Receiver<Option<Made>> {
     let (tx, rx) = std::sync::mpsc::channel();
     let threads = std::thread::available_parallelism()
@@ -482,7 +482,7 @@ impl<S: ChainStore + 'static> Node<S> {
                 return None;
             }
             let count = jobs.len();
-            let results = spawn_proofs(jobs, ring_keys.clone(), eta2, self.chain.shared_ring());
+            let results = spawn_proofs(jobs, ring_keys.clone(), eta2, &self.chain.shared_ring());
             self.tickets.generation = Some(Generation {
                 epoch: target,
                 eta2,
@@ -515,7 +515,12 @@ impl<S: ChainStore + 'static> Node<S> {
         }
         let next_keys: Vec<[u8; 32]> = next_ring.iter().map(|k| k.bandersnatch.0).collect();
         let count = jobs.len();
-        let results = spawn_proofs(jobs, next_keys.clone(), next_eta2, self.chain.shared_ring());
+        let results = spawn_proofs(
+            jobs,
+            next_keys.clone(),
+            next_eta2,
+            &self.chain.shared_ring(),
+        );
         self.tickets.ahead = Some(Generation {
             epoch: target + 1,
             eta2: next_eta2,
@@ -869,7 +874,7 @@ mod tests {
             jobs.into_iter().take(1).collect(),
             ring_keys,
             state.entropy[2].0,
-            ring.clone(),
+            &ring,
         );
         let made = results
             .recv_timeout(Duration::from_secs(300))
