@@ -453,6 +453,66 @@ pub(crate) fn send_horizontal<H: AccumulateHost>(
         .map_err(Rejection::TransferRefused)
 }
 
+/// Removes the outbox entries of `para`'s channels to paras hosted
+/// elsewhere that their instance has read: for each recipient in `para`'s
+/// egress index with a route `d`, the entries from
+/// [`StorageKey::OutboxPruned`] up to the sequence number `d` expects
+/// next on the channel from this service (its `RemoteInbound`, read from
+/// `d`'s storage with `read`, `Ω_R`), never past what was sent. An entry
+/// `d` has not delivered (not yet received, or bounced) stays. Only the
+/// write of the new [`StorageKey::OutboxPruned`] can fail (`FULL`,
+/// though the removals free more than it takes).
+pub(crate) fn prune_outbox<H: AccumulateHost>(
+    host: &mut H,
+    service: u32,
+    para: ParaId,
+    events: &mut Vec<Event>,
+) -> Result<(), Rejection> {
+    let egress: Vec<ParaId> = get(host, StorageKey::HrmpEgress(para)).unwrap_or_default();
+    for recipient in egress {
+        let Some(d) = get::<u32, _>(host, StorageKey::RemoteRoute(recipient)) else {
+            continue;
+        };
+        let channel = HrmpChannelId {
+            sender: para,
+            recipient,
+        };
+        let sent: u64 = get(host, StorageKey::RemoteOutbound(channel)).unwrap_or_default();
+        let first: u64 = get(host, StorageKey::OutboxPruned(channel)).unwrap_or_default();
+        if first >= sent {
+            continue;
+        }
+        let inbound = StorageKey::RemoteInbound(RemoteChannel { service, channel });
+        let delivered = host
+            .get_foreign(d, &inbound.to_key())
+            .and_then(|v| u64::decode_all(&mut &v[..]).ok())
+            .unwrap_or_default();
+        let below = delivered.min(sent);
+        if below <= first {
+            continue;
+        }
+        for sequence in first..below {
+            host.remove(
+                &StorageKey::Outbox(OutboxId {
+                    service: d,
+                    channel,
+                    sequence,
+                })
+                .to_key(),
+            );
+        }
+        put(host, StorageKey::OutboxPruned(channel), &below)?;
+        events.push(Event::OutboxPruned {
+            para,
+            recipient,
+            service: d,
+            below,
+            removed: below - first,
+        });
+    }
+    Ok(())
+}
+
 /// The JAM accounts a candidate's upward value transfers go to, read with
 /// `info` before its messaging runs: `WHO` if a service is not there,
 /// `CASH` once the service's balance less what it already accepted would
