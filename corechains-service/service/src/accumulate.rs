@@ -59,6 +59,10 @@
 //! relay governance authorizes a runtime upgrade of a para without sudo.
 //! Anything else is rejected with a [`Rejection`], changing nothing.
 //!
+//! A route ([`RefineOutput::Route`]) must come from the registrar scope
+//! as well: it says which CoreChains instance hosts a para that is not
+//! hosted here, and opens channels with it ([`crate::jam_transfers`]).
+//!
 //! Deferred transfers to the service come first ([`Input::Transfer`], GP
 //! 0.7.2 `i^T ⌢ i^U`): each becomes a message to a para or bounces back
 //! ([`crate::jam_transfers`]); an upward message moving value to a JAM

@@ -96,34 +96,56 @@
 //! rejects the candidate before any effect
 //! ([`crate::accumulate::Rejection::RouteUnreachable`]).
 //!
+//! # The outbox is pruned once read
+//!
+//! A payload stays in `Outbox(d, channel, n)` until instance `d` has
+//! delivered it: each time the sending para's block is enacted, after its
+//! own sends, the service reads with `read` (`Ω_R`, `ω7` = `d`) `d`'s
+//! `RemoteInbound(own id, channel)`, the sequence number `d` expects
+//! next on the channel, and removes (`write` of no octets, `Ω_W`) the
+//! entries from `OutboxPruned(channel)` up to it, never past what was
+//! sent (`RemoteOutbound(channel)`); `OutboxPruned(channel)` records how
+//! far ([`crate::accumulate::Event::OutboxPruned`]). A message `d`
+//! bounced (never delivered) is never removed.
+//!
+//! # Routes: the registrar declares where a para lives
+//!
+//! A registrar work item ([`parajam_corechains_types::RouteDeclaration`],
+//! authorizer scope `Registrar`) says that para `p` is hosted by
+//! CoreChains instance `d` and lists the HRMP channels to open between
+//! `p` and paras hosted here (each with `p` on one side; limits checked as
+//! for any channel): accumulate records `RemoteRoute(p) → d` and opens
+//! them with `open_remote_channel`. Refused with a typed
+//! [`crate::accumulate::Rejection`], changing nothing: `p` registered
+//! here (`RouteToLocalPara`), `d` this service (`RouteToSelf`) or no
+//! service (`RouteUnreachable`, `info`), `p` already routed to another
+//! instance (`RouteExists`: its channels' sequence numbers would break), a
+//! channel without `p` (`RouteChannelElsewhere`) or that cannot open
+//! (`RouteChannel`). The same route again only opens more channels.
+//! Channels declared in genesis storage still work the same.
+//!
 //! # Status and what remains
 //!
 //! Implemented and tested on `MemStorage` (`tests/transfers.rs`, the two
-//! instances' round trip included): the host calls
-//! (`AccumulateHost::transfer`/`info`/`own_info`/`get_foreign`, in the
-//! service program through `jam-pvm-common`), "In" for all three kinds
-//! with every bounce reason, "Out" for upward value transfers and for
-//! horizontal messages to paras hosted elsewhere. Not implemented yet:
+//! instances' round trip, outbox pruning and routes included), and end to
+//! end with the real service program on the PVM
+//! (`testing/e2e/tests/jam_transfers.rs`: the STF's `∆1` on a dev genesis,
+//! both backends crosschecked): "In" for all three kinds with bounces, and
+//! "Out" (a registrar route, an adder block whose upward value transfer
+//! and horizontal message to a para elsewhere leave as transfers, then
+//! the outbox pruned). `runtime/parachain` credits the beneficiary of a
+//! value transfer in and pays a JAM service back
+//! (`testing/e2e/tests/jam_value.rs`, every block on wasm and the PVM;
+//! the dev chain starts from the state the real program leaves after the
+//! transfer in). Not yet:
 //!
-//! 1. `Outbox` entries are never removed: the sender should remove those
-//!    the recipient instance's `RemoteInbound` (read with `read` of its
-//!    storage) has passed.
-//! 2. A registrar work item declaring routes (`RemoteRoute`) and remote
-//!    channels (`open_remote_channel`); today they are written in genesis
-//!    storage or by tests. A bounced HRMP message (kind bounce for a
-//!    message) is recorded, not retried.
-//! 3. End to end, the real service program on the PVM is tested for "In"
-//!    only (`testing/e2e/tests/jam_transfers.rs`: the STF's `∆1` of the
-//!    service on a dev genesis, both backends crosschecked, with a value
-//!    transfer from a code-less service, bounces, and an HRMP message from
-//!    a second instance; accumulate gas per message in BENCHMARKS.md).
-//!    Not yet: a full dev-chain run (blocks authored) with a minimal test
-//!    service guest that sends the transfer from its own accumulate and
-//!    reads its balance back, `runtime/parachain` crediting the
-//!    beneficiary from the downward XCM (its relay-token asset
-//!    configuration must accept `ReserveAssetDeposited` from the parent)
-//!    and sending value back to the service, on wasm and PVM; and "Out"
-//!    on the PVM.
+//! 1. A test service guest that sends the transfer from its own
+//!    accumulate on an authored dev chain (`jam_value` starts from the
+//!    state after the transfer; the sending service is an account
+//!    without code).
+//! 2. A bounced HRMP message (kind bounce for a message) is recorded,
+//!    not retried, and blocks its channel's later messages (out of
+//!    order) until the registrar intervenes; no route removal.
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
