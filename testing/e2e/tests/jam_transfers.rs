@@ -381,6 +381,7 @@ fn value_out(amount: u128, service: u32) -> Vec<u8> {
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // one scenario, step by step
 fn value_and_messages_leave_the_service_as_transfers_on_the_pvm() {
     // Value in for the adder, so its sovereign balance can pay.
     let amount = 1_000_000;
