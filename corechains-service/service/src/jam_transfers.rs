@@ -133,11 +133,12 @@
 //! both backends crosschecked): "In" for all three kinds with bounces, and
 //! "Out" (a registrar route, an adder block whose upward value transfer
 //! and horizontal message to a para elsewhere leave as transfers, then
-//! the outbox pruned). `runtime/parachain` credits the beneficiary of a
-//! value transfer in and pays a JAM service back
-//! (`testing/e2e/tests/jam_value.rs`, every block on wasm and the PVM;
-//! the dev chain starts from the state the real program leaves after the
-//! transfer in). Not yet:
+//! the outbox pruned). `runtime/parachain` takes the relay token as a
+//! cumulus template does, so it can credit the beneficiary of a value
+//! transfer in and pay a JAM service back; the e2e test for it
+//! (`testing/e2e/tests/jam_value.rs`, every block on wasm and the PVM,
+//! the dev chain started from the state the real program leaves after the
+//! transfer in) is written but ignored until seen passing. Not yet:
 //!
 //! 1. A test service guest that sends the transfer from its own
 //!    accumulate on an authored dev chain (`jam_value` starts from the
