@@ -59,6 +59,10 @@
 //! relay governance authorizes a runtime upgrade of a para without sudo.
 //! Anything else is rejected with a [`Rejection`], changing nothing.
 //!
+//! A route ([`RefineOutput::Route`]) must come from the registrar scope
+//! as well: it says which CoreChains instance hosts a para that is not
+//! hosted here, and opens channels with it ([`crate::jam_transfers`]).
+//!
 //! Deferred transfers to the service come first ([`Input::Transfer`], GP
 //! 0.7.2 `i^T ⌢ i^U`): each becomes a message to a para or bounces back
 //! ([`crate::jam_transfers`]); an upward message moving value to a JAM
@@ -67,16 +71,16 @@
 
 use alloc::vec::Vec;
 
-use parajam_corechains_types::state::{PendingUpgrade, ServiceConfig, StorageKey};
+use parajam_corechains_types::state::{HrmpChannelId, PendingUpgrade, ServiceConfig, StorageKey};
 use parajam_corechains_types::{
     AuthConfig, AuthScope, CandidateOutput, DownwardMessage, Hash, HeadData, InvalidReason, ParaId,
-    PvmBuild, RefineOutput, Registration, ValidationCodeHash,
+    PvmBuild, RefineOutput, Registration, RouteDeclaration, ValidationCodeHash,
 };
 use parity_scale_codec::{Decode, DecodeAll, Encode};
 
 use parajam_corechains_types::memo::BounceReason;
 use parajam_xcm_adapter::dmp::{self, DownwardError};
-use parajam_xcm_adapter::hrmp::RemoteSend;
+use parajam_xcm_adapter::hrmp::{self, ChannelError, RemoteSend};
 use parajam_xcm_adapter::store::Changes;
 use parajam_xcm_adapter::ump::{self, HrmpCall, Upward, UpwardRefusal};
 use parajam_xcm_adapter::{CandidateMessaging, HrmpConfig, MessagingError, Overlay};
@@ -207,6 +211,30 @@ pub enum Event {
         /// Why.
         reason: UpwardRefusal,
     },
+    /// Outbox entries of a channel to a para hosted elsewhere that the
+    /// receiving instance has read were removed.
+    OutboxPruned {
+        /// The sending para.
+        para: ParaId,
+        /// The recipient.
+        recipient: ParaId,
+        /// The instance hosting it.
+        service: u32,
+        /// Every entry below this sequence number is gone.
+        below: u64,
+        /// How many this accumulation removed.
+        removed: u64,
+    },
+    /// The registrar declared where a para hosted elsewhere lives, and
+    /// opened channels with it.
+    RouteDeclared {
+        /// The para.
+        para: ParaId,
+        /// The CoreChains instance hosting it.
+        service: u32,
+        /// How many channels were opened.
+        channels: u32,
+    },
     /// A para was registered.
     Registered {
         /// The para.
@@ -281,8 +309,23 @@ pub enum Rejection {
     SolicitFailed,
     /// A deferred transfer checked beforehand was refused by `transfer`.
     TransferRefused(TransferRefusal),
+    /// A route declared for a para registered here.
+    RouteToLocalPara,
+    /// A route declared to this service itself.
+    RouteToSelf,
+    /// A route declared for a para already routed to another instance
+    /// (changing it would break its channels' sequence numbers).
+    RouteExists {
+        /// The instance the route table names now.
+        service: u32,
+    },
+    /// A channel of a route declaration does not have the routed para on
+    /// one side.
+    RouteChannelElsewhere(HrmpChannelId),
+    /// A channel of a route declaration cannot be opened.
+    RouteChannel(ChannelError),
     /// A horizontal message to a para routed to a service that does not
-    /// exist.
+    /// exist (or a route declared to one).
     RouteUnreachable {
         /// The recipient.
         recipient: ParaId,
@@ -415,12 +458,19 @@ fn enact<H: AccumulateHost>(
             }
             (para, queue_downward(host, slot, &message, events))
         }
+        RefineOutput::Route(route) => {
+            let para = route.para_id;
+            if item.authorizer_hash != authorizer_hash(config, service, AuthScope::Registrar) {
+                return (para, Err(Rejection::NotAuthorized));
+            }
+            (para, declare_route(host, service, &route, events))
+        }
         RefineOutput::Valid(output) => {
             let para = output.para_id;
             if item.authorizer_hash != authorizer_hash(config, service, AuthScope::Para(para)) {
                 return (para, Err(Rejection::NotAuthorized));
             }
-            (para, advance(host, config, slot, &output, events))
+            (para, advance(host, config, service, slot, &output, events))
         }
     }
 }
@@ -462,6 +512,68 @@ fn register_build<H: AccumulateHost>(
     ensure_solicited(host, code, len)?;
     put(host, StorageKey::Build(build.source), build)?;
     events.push(Event::BuildRegistered { build: *build });
+    Ok(())
+}
+
+/// Records the registrar's route: para `route.para_id` is hosted by
+/// CoreChains instance `route.service`, and its channels with paras hosted
+/// here are opened (`hrmp::open_remote_channel`: the local para's index
+/// lists each). Checked first: the para is not registered here, the
+/// instance exists (`info`) and is not this service, the para has no
+/// route to another instance, and every channel opens; then written.
+/// Declaring the same route again only opens more channels.
+fn declare_route<H: AccumulateHost>(
+    host: &mut H,
+    service: u32,
+    route: &RouteDeclaration,
+    events: &mut Vec<Event>,
+) -> Result<(), Rejection> {
+    let para = route.para_id;
+    if route.service == service {
+        return Err(Rejection::RouteToSelf);
+    }
+    if host.info(route.service).is_none() {
+        return Err(Rejection::RouteUnreachable {
+            recipient: para,
+            service: route.service,
+        });
+    }
+    let mut storage = HostStorage(host);
+    let mut overlay = Overlay::new(&mut storage);
+    if overlay.is_para(para) {
+        return Err(Rejection::RouteToLocalPara);
+    }
+    match overlay.read::<u32>(&StorageKey::RemoteRoute(para)) {
+        Some(existing) if existing != route.service => {
+            return Err(Rejection::RouteExists { service: existing });
+        }
+        _ => {}
+    }
+    overlay.write(StorageKey::RemoteRoute(para), &route.service);
+    for channel in &route.channels {
+        if channel.sender != para && channel.recipient != para {
+            return Err(Rejection::RouteChannelElsewhere(HrmpChannelId {
+                sender: channel.sender,
+                recipient: channel.recipient,
+            }));
+        }
+        hrmp::open_remote_channel(
+            &mut overlay,
+            &HrmpConfig::DEFAULT,
+            channel.sender,
+            channel.recipient,
+            channel.max_capacity,
+            channel.max_message_size,
+        )
+        .map_err(Rejection::RouteChannel)?;
+    }
+    let changes = overlay.into_changes();
+    commit(host, changes)?;
+    events.push(Event::RouteDeclared {
+        para,
+        service: route.service,
+        channels: u32::try_from(route.channels.len()).unwrap_or(u32::MAX),
+    });
     Ok(())
 }
 
@@ -527,6 +639,7 @@ fn resolve<H: AccumulateHost>(
 fn advance<H: AccumulateHost>(
     host: &mut H,
     config: &ServiceConfig,
+    service: u32,
     slot: u32,
     output: &CandidateOutput,
     events: &mut Vec<Event>,
@@ -617,6 +730,7 @@ fn advance<H: AccumulateHost>(
     }
     commit(host, messaging)?;
     send_transfers(host, para, slot, &sends, upward_events, events)?;
+    jam_transfers::prune_outbox(host, service, para, events)?;
     put(host, StorageKey::Head(para), &output.head_data)?;
     events.push(Event::HeadEnacted {
         para,

@@ -39,7 +39,8 @@ pub fn is_authorized<'a>(
                 AuthScope::Registrar,
                 WorkItemPayload::Register(_)
                 | WorkItemPayload::RegisterBuild(_)
-                | WorkItemPayload::Downward(_),
+                | WorkItemPayload::Downward(_)
+                | WorkItemPayload::Route(_),
             ) => true,
             _ => false,
         };

@@ -96,34 +96,57 @@
 //! rejects the candidate before any effect
 //! ([`crate::accumulate::Rejection::RouteUnreachable`]).
 //!
+//! # The outbox is pruned once read
+//!
+//! A payload stays in `Outbox(d, channel, n)` until instance `d` has
+//! delivered it: each time the sending para's block is enacted, after its
+//! own sends, the service reads with `read` (`Ω_R`, `ω7` = `d`) `d`'s
+//! `RemoteInbound(own id, channel)`, the sequence number `d` expects
+//! next on the channel, and removes (`write` of no octets, `Ω_W`) the
+//! entries from `OutboxPruned(channel)` up to it, never past what was
+//! sent (`RemoteOutbound(channel)`); `OutboxPruned(channel)` records how
+//! far ([`crate::accumulate::Event::OutboxPruned`]). A message `d`
+//! bounced (never delivered) is never removed.
+//!
+//! # Routes: the registrar declares where a para lives
+//!
+//! A registrar work item ([`parajam_corechains_types::RouteDeclaration`],
+//! authorizer scope `Registrar`) says that para `p` is hosted by
+//! CoreChains instance `d` and lists the HRMP channels to open between
+//! `p` and paras hosted here (each with `p` on one side; limits checked as
+//! for any channel): accumulate records `RemoteRoute(p) → d` and opens
+//! them with `open_remote_channel`. Refused with a typed
+//! [`crate::accumulate::Rejection`], changing nothing: `p` registered
+//! here (`RouteToLocalPara`), `d` this service (`RouteToSelf`) or no
+//! service (`RouteUnreachable`, `info`), `p` already routed to another
+//! instance (`RouteExists`: its channels' sequence numbers would break), a
+//! channel without `p` (`RouteChannelElsewhere`) or that cannot open
+//! (`RouteChannel`). The same route again only opens more channels.
+//! Channels declared in genesis storage still work the same.
+//!
 //! # Status and what remains
 //!
 //! Implemented and tested on `MemStorage` (`tests/transfers.rs`, the two
-//! instances' round trip included): the host calls
-//! (`AccumulateHost::transfer`/`info`/`own_info`/`get_foreign`, in the
-//! service program through `jam-pvm-common`), "In" for all three kinds
-//! with every bounce reason, "Out" for upward value transfers and for
-//! horizontal messages to paras hosted elsewhere. Not implemented yet:
+//! instances' round trip, outbox pruning and routes included), and end to
+//! end with the real service program on the PVM
+//! (`testing/e2e/tests/jam_transfers.rs`: the STF's `∆1` on a dev genesis,
+//! both backends crosschecked): "In" for all three kinds with bounces, and
+//! "Out" (a registrar route, an adder block whose upward value transfer
+//! and horizontal message to a para elsewhere leave as transfers, then
+//! the outbox pruned). `runtime/parachain` takes the relay token as a
+//! cumulus template does, so it can credit the beneficiary of a value
+//! transfer in and pay a JAM service back; the e2e test for it
+//! (`testing/e2e/tests/jam_value.rs`, every block on wasm and the PVM,
+//! the dev chain started from the state the real program leaves after the
+//! transfer in) is written but ignored until seen passing. Not yet:
 //!
-//! 1. `Outbox` entries are never removed: the sender should remove those
-//!    the recipient instance's `RemoteInbound` (read with `read` of its
-//!    storage) has passed.
-//! 2. A registrar work item declaring routes (`RemoteRoute`) and remote
-//!    channels (`open_remote_channel`); today they are written in genesis
-//!    storage or by tests. A bounced HRMP message (kind bounce for a
-//!    message) is recorded, not retried.
-//! 3. End to end, the real service program on the PVM is tested for "In"
-//!    only (`testing/e2e/tests/jam_transfers.rs`: the STF's `∆1` of the
-//!    service on a dev genesis, both backends crosschecked, with a value
-//!    transfer from a code-less service, bounces, and an HRMP message from
-//!    a second instance; accumulate gas per message in BENCHMARKS.md).
-//!    Not yet: a full dev-chain run (blocks authored) with a minimal test
-//!    service guest that sends the transfer from its own accumulate and
-//!    reads its balance back, `runtime/parachain` crediting the
-//!    beneficiary from the downward XCM (its relay-token asset
-//!    configuration must accept `ReserveAssetDeposited` from the parent)
-//!    and sending value back to the service, on wasm and PVM; and "Out"
-//!    on the PVM.
+//! 1. A test service guest that sends the transfer from its own
+//!    accumulate on an authored dev chain (`jam_value` starts from the
+//!    state after the transfer; the sending service is an account
+//!    without code).
+//! 2. A bounced HRMP message (kind bounce for a message) is recorded,
+//!    not retried, and blocks its channel's later messages (out of
+//!    order) until the registrar intervenes; no route removal.
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
@@ -451,6 +474,66 @@ pub(crate) fn send_horizontal<H: AccumulateHost>(
         .min_memo_gas;
     host.transfer(send.service, 0, gas, &memo.encode())
         .map_err(Rejection::TransferRefused)
+}
+
+/// Removes the outbox entries of `para`'s channels to paras hosted
+/// elsewhere that their instance has read: for each recipient in `para`'s
+/// egress index with a route `d`, the entries from
+/// [`StorageKey::OutboxPruned`] up to the sequence number `d` expects
+/// next on the channel from this service (its `RemoteInbound`, read from
+/// `d`'s storage with `read`, `Ω_R`), never past what was sent. An entry
+/// `d` has not delivered (not yet received, or bounced) stays. Only the
+/// write of the new [`StorageKey::OutboxPruned`] can fail (`FULL`,
+/// though the removals free more than it takes).
+pub(crate) fn prune_outbox<H: AccumulateHost>(
+    host: &mut H,
+    service: u32,
+    para: ParaId,
+    events: &mut Vec<Event>,
+) -> Result<(), Rejection> {
+    let egress: Vec<ParaId> = get(host, StorageKey::HrmpEgress(para)).unwrap_or_default();
+    for recipient in egress {
+        let Some(d) = get::<u32, _>(host, StorageKey::RemoteRoute(recipient)) else {
+            continue;
+        };
+        let channel = HrmpChannelId {
+            sender: para,
+            recipient,
+        };
+        let sent: u64 = get(host, StorageKey::RemoteOutbound(channel)).unwrap_or_default();
+        let first: u64 = get(host, StorageKey::OutboxPruned(channel)).unwrap_or_default();
+        if first >= sent {
+            continue;
+        }
+        let inbound = StorageKey::RemoteInbound(RemoteChannel { service, channel });
+        let delivered = host
+            .get_foreign(d, &inbound.to_key())
+            .and_then(|v| u64::decode_all(&mut &v[..]).ok())
+            .unwrap_or_default();
+        let below = delivered.min(sent);
+        if below <= first {
+            continue;
+        }
+        for sequence in first..below {
+            host.remove(
+                &StorageKey::Outbox(OutboxId {
+                    service: d,
+                    channel,
+                    sequence,
+                })
+                .to_key(),
+            );
+        }
+        put(host, StorageKey::OutboxPruned(channel), &below)?;
+        events.push(Event::OutboxPruned {
+            para,
+            recipient,
+            service: d,
+            below,
+            removed: below - first,
+        });
+    }
+    Ok(())
 }
 
 /// The JAM accounts a candidate's upward value transfers go to, read with

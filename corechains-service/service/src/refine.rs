@@ -48,6 +48,7 @@ pub fn refine<H: RefineHost>(host: &mut H, payload: &[u8]) -> RefineOutput {
         WorkItemPayload::Register(registration) => return RefineOutput::Register(registration),
         WorkItemPayload::RegisterBuild(build) => return RefineOutput::RegisterBuild(build),
         WorkItemPayload::Downward(message) => return RefineOutput::Downward(message),
+        WorkItemPayload::Route(route) => return RefineOutput::Route(route),
         WorkItemPayload::Candidate(candidate) => candidate,
     };
     let para = candidate.para_id;

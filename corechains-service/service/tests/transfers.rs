@@ -5,7 +5,7 @@
 //! para's sovereign balance (or are refused with their reason).
 
 use parajam_corechains_service::accumulate::{
-    accumulate_inputs, authorizer_hash, Event, Input, Item,
+    accumulate_inputs, authorizer_hash, Event, Input, Item, Rejection,
 };
 use parajam_corechains_service::blake2_256;
 use parajam_corechains_service::host::{AccountInfo, TransferRefusal};
@@ -21,8 +21,9 @@ use parajam_corechains_types::state::{
 };
 use parajam_corechains_types::{
     AuthScope, CandidateOutput, HeadData, OutboundHrmpMessage, ParaId, RefineOutput,
-    ValidationCodeHash,
+    RemoteChannelDeclaration, RouteDeclaration, ValidationCodeHash,
 };
+use parajam_xcm_adapter::hrmp::ChannelError;
 use parajam_xcm_adapter::ump::{TransferCheck, UpwardRefusal};
 use parajam_xcm_adapter::{hrmp, mqc, xcm, HrmpChannel, HrmpConfig, Overlay, RefusedUpward};
 use parity_scale_codec::{Compact, Decode, Encode};
@@ -840,10 +841,7 @@ fn horizontal_messages_to_paras_elsewhere_that_cannot_leave_are_refused() {
         events.iter().any(|e| matches!(
             e,
             Event::Rejected {
-                reason: parajam_corechains_service::accumulate::Rejection::RouteUnreachable {
-                    service: PEER,
-                    ..
-                },
+                reason: Rejection::RouteUnreachable { service: PEER, .. },
                 ..
             }
         )),
@@ -851,4 +849,337 @@ fn horizontal_messages_to_paras_elsewhere_that_cannot_leave_are_refused() {
     );
     assert_eq!(s.storage, before);
     assert!(s.transfers.is_empty());
+}
+
+/// The outbox entry of message `sequence` on `PARA → REMOTE`, if kept.
+fn outbox(s: &MemStorage, sequence: u64) -> Option<Vec<u8>> {
+    get(
+        s,
+        StorageKey::Outbox(OutboxId {
+            service: PEER,
+            channel: HrmpChannelId {
+                sender: PARA,
+                recipient: REMOTE,
+            },
+            sequence,
+        }),
+    )
+}
+
+/// Sends `data` to REMOTE in a block of PARA on the stored head (reset
+/// to the one the candidates build on).
+fn send_again(s: &mut MemStorage, data: &[u8]) -> Vec<Event> {
+    put(s, StorageKey::Head(PARA), HeadData(vec![1]).encode());
+    s.transfers.clear();
+    send_horizontal(s, data)
+}
+
+#[test]
+fn the_outbox_keeps_a_payload_until_the_peer_has_read_it() {
+    let channel = HrmpChannelId {
+        sender: PARA,
+        recipient: REMOTE,
+    };
+    let mut s = with_outbound_channel(storage());
+    send_horizontal(&mut s, b"zero");
+    let zero = s.transfers[0].clone();
+    // Not yet received: a second message leaves both in the outbox.
+    let events = send_again(&mut s, b"one");
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, Event::OutboxPruned { .. })),
+        "{events:?}"
+    );
+    let one = s.transfers[0].clone();
+    assert_eq!(outbox(&s, 0), Some(b"zero".to_vec()));
+    assert_eq!(outbox(&s, 1), Some(b"one".to_vec()));
+
+    // The peer receives message 0 (its RemoteInbound passes it): the next
+    // block of PARA removes it, and keeps 1, which the peer has not read.
+    let peer = peer_receives(&s, &zero);
+    assert_eq!(
+        get::<u64>(
+            &peer,
+            StorageKey::RemoteInbound(RemoteChannel {
+                service: SERVICE,
+                channel
+            })
+        ),
+        Some(1)
+    );
+    s.accounts.get_mut(&PEER).expect("peer").storage = peer.storage.clone();
+    let events = send_again(&mut s, b"two");
+    assert!(
+        events.contains(&Event::OutboxPruned {
+            para: PARA,
+            recipient: REMOTE,
+            service: PEER,
+            below: 1,
+            removed: 1,
+        }),
+        "{events:?}"
+    );
+    assert_eq!(outbox(&s, 0), None);
+    assert_eq!(outbox(&s, 1), Some(b"one".to_vec()));
+    assert_eq!(outbox(&s, 2), Some(b"two".to_vec()));
+    assert_eq!(get::<u64>(&s, StorageKey::OutboxPruned(channel)), Some(1));
+
+    // The peer still reads message 1 from what is left, in order.
+    let mut peer_account = MemAccount::new(0, 5);
+    peer_account.storage.clone_from(&s.storage);
+    let mut peer = peer;
+    peer.accounts.insert(SERVICE, peer_account);
+    let events = accumulate_inputs(
+        &mut peer,
+        PEER,
+        SLOT + 2,
+        &[Input::Transfer(Transfer {
+            source: SERVICE,
+            amount: one.amount,
+            gas: one.gas,
+            memo: one.memo,
+        })],
+    )
+    .expect("no fatal failure");
+    assert!(
+        matches!(
+            events[..],
+            [Event::TransferDelivered {
+                delivery: Delivery::Horizontal { sequence: 1, .. },
+                ..
+            }]
+        ),
+        "{events:?}"
+    );
+
+    // A peer whose record says more than was ever sent removes no more
+    // than was sent.
+    let mut inflated = peer.storage.clone();
+    inflated.insert(
+        StorageKey::RemoteInbound(RemoteChannel {
+            service: SERVICE,
+            channel,
+        })
+        .to_key(),
+        1_000u64.encode(),
+    );
+    s.accounts.get_mut(&PEER).expect("peer").storage = inflated;
+    let events = send_again(&mut s, b"three");
+    assert!(
+        events.contains(&Event::OutboxPruned {
+            para: PARA,
+            recipient: REMOTE,
+            service: PEER,
+            below: 4,
+            removed: 3,
+        }),
+        "{events:?}"
+    );
+    assert_eq!(get::<u64>(&s, StorageKey::OutboxPruned(channel)), Some(4));
+    assert!((0..4).all(|n| outbox(&s, n).is_none()));
+}
+
+fn declare(s: &mut MemStorage, scope: AuthScope, route: &RouteDeclaration) -> Vec<Event> {
+    let item = Item {
+        authorizer_hash: authorizer_hash(&CONFIG, SERVICE, scope),
+        result: Ok(RefineOutput::Route(route.clone()).encode()),
+    };
+    accumulate_inputs(s, SERVICE, SLOT, &[Input::Work(item)]).expect("no fatal failure")
+}
+
+fn rejections(events: &[Event]) -> Vec<Rejection> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Rejected { reason, .. } => Some(reason.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// An instance hosting PARA that knows nothing of REMOTE yet, and the
+/// registrar's route for REMOTE (hosted by PEER) with a channel each way.
+fn unrouted() -> (MemStorage, RouteDeclaration) {
+    let mut s = MemStorage::default();
+    put(&mut s, StorageKey::Config, CONFIG.encode());
+    put(&mut s, StorageKey::Paras, vec![PARA].encode());
+    put(&mut s, StorageKey::Head(PARA), HeadData(vec![1]).encode());
+    put(&mut s, StorageKey::Code(PARA), CODE.encode());
+    s.account = Some(AccountInfo {
+        balance: 10_000,
+        threshold: 1_000,
+        min_memo_gas: 5,
+    });
+    s.accounts.insert(PEER, MemAccount::new(0, 5));
+    s.accounts.insert(OTHER, MemAccount::new(0, OTHER_MEMO_GAS));
+    let route = RouteDeclaration {
+        para_id: REMOTE,
+        service: PEER,
+        channels: vec![remote_channel(PARA, REMOTE), remote_channel(REMOTE, PARA)],
+    };
+    (s, route)
+}
+
+fn remote_channel(sender: ParaId, recipient: ParaId) -> RemoteChannelDeclaration {
+    RemoteChannelDeclaration {
+        sender,
+        recipient,
+        max_capacity: 3,
+        max_message_size: 64,
+    }
+}
+
+#[test]
+fn bad_route_declarations_are_refused_and_change_nothing() {
+    let (mut s, route) = unrouted();
+    let channel = remote_channel;
+    let elsewhere = HrmpChannelId {
+        sender: PARA,
+        recipient: ParaId(3001),
+    };
+    let before = s.storage.clone();
+    let refused = [
+        (
+            AuthScope::Para(PARA),
+            route.clone(),
+            Rejection::NotAuthorized,
+        ),
+        (
+            AuthScope::Registrar,
+            RouteDeclaration {
+                para_id: PARA,
+                channels: vec![],
+                ..route.clone()
+            },
+            Rejection::RouteToLocalPara,
+        ),
+        (
+            AuthScope::Registrar,
+            RouteDeclaration {
+                service: SERVICE,
+                ..route.clone()
+            },
+            Rejection::RouteToSelf,
+        ),
+        (
+            AuthScope::Registrar,
+            RouteDeclaration {
+                service: 4242,
+                ..route.clone()
+            },
+            Rejection::RouteUnreachable {
+                recipient: REMOTE,
+                service: 4242,
+            },
+        ),
+        (
+            AuthScope::Registrar,
+            RouteDeclaration {
+                channels: vec![channel(PARA, REMOTE), channel(PARA, ParaId(3001))],
+                ..route.clone()
+            },
+            Rejection::RouteChannelElsewhere(elsewhere),
+        ),
+        (
+            AuthScope::Registrar,
+            RouteDeclaration {
+                channels: vec![RemoteChannelDeclaration {
+                    max_capacity: 0,
+                    ..channel(PARA, REMOTE)
+                }],
+                ..route.clone()
+            },
+            Rejection::RouteChannel(ChannelError::ZeroCapacity),
+        ),
+    ];
+    for (scope, bad, reason) in refused {
+        let events = declare(&mut s, scope, &bad);
+        assert_eq!(rejections(&events), vec![reason.clone()], "{bad:?}");
+        assert_eq!(s.storage, before, "{reason:?} changed nothing");
+    }
+}
+
+#[test]
+fn the_registrar_declares_routes_and_their_channels() {
+    let (mut s, route) = unrouted();
+    // The registrar's route: recorded, both channels open, each listed
+    // only in the local para's index.
+    let events = declare(&mut s, AuthScope::Registrar, &route);
+    assert_eq!(
+        events,
+        vec![Event::RouteDeclared {
+            para: REMOTE,
+            service: PEER,
+            channels: 2,
+        }]
+    );
+    assert_eq!(get::<u32>(&s, StorageKey::RemoteRoute(REMOTE)), Some(PEER));
+    assert_eq!(
+        get::<Vec<ParaId>>(&s, StorageKey::HrmpEgress(PARA)),
+        Some(vec![REMOTE])
+    );
+    assert_eq!(
+        get::<Vec<ParaId>>(&s, StorageKey::HrmpIngress(PARA)),
+        Some(vec![REMOTE])
+    );
+    assert_eq!(get::<Vec<ParaId>>(&s, StorageKey::HrmpEgress(REMOTE)), None);
+    for (sender, recipient) in [(PARA, REMOTE), (REMOTE, PARA)] {
+        let c: HrmpChannel = get(
+            &s,
+            StorageKey::HrmpChannel(HrmpChannelId { sender, recipient }),
+        )
+        .expect("open");
+        assert_eq!((c.max_capacity, c.max_message_size), (3, 64));
+    }
+
+    // Another instance for the same para, or a channel opened twice:
+    // refused. The same route again with no channels: accepted, no change.
+    let after = s.storage.clone();
+    let events = declare(
+        &mut s,
+        AuthScope::Registrar,
+        &RouteDeclaration {
+            service: OTHER,
+            channels: vec![],
+            ..route.clone()
+        },
+    );
+    assert_eq!(
+        rejections(&events),
+        vec![Rejection::RouteExists { service: PEER }]
+    );
+    let events = declare(&mut s, AuthScope::Registrar, &route);
+    assert_eq!(
+        rejections(&events),
+        vec![Rejection::RouteChannel(ChannelError::AlreadyExists(
+            HrmpChannelId {
+                sender: PARA,
+                recipient: REMOTE
+            }
+        ))]
+    );
+    assert_eq!(s.storage, after);
+    let events = declare(
+        &mut s,
+        AuthScope::Registrar,
+        &RouteDeclaration {
+            channels: vec![],
+            ..route.clone()
+        },
+    );
+    assert!(rejections(&events).is_empty(), "{events:?}");
+    assert_eq!(s.storage, after);
+
+    // A message to REMOTE now crosses as a transfer to PEER.
+    let events = send_horizontal(&mut s, b"routed");
+    assert!(
+        events.contains(&Event::HorizontalSent {
+            para: PARA,
+            recipient: REMOTE,
+            service: PEER,
+            sequence: 0,
+        }),
+        "{events:?}"
+    );
 }

@@ -63,6 +63,40 @@ pub enum WorkItemPayload {
     /// authorizes a runtime upgrade.
     #[codec(index = 3)]
     Downward(DownwardMessage),
+    /// Where a para hosted by another CoreChains instance lives, and the
+    /// HRMP channels between it and paras hosted here (only from a package
+    /// the registrar authorized).
+    #[codec(index = 4)]
+    Route(RouteDeclaration),
+}
+
+/// The registrar's declaration that para `para_id` is hosted by the
+/// CoreChains instance `service` (another service), with channels to open
+/// between it and paras hosted here: each has the remote para on exactly
+/// one side. HRMP messages on them cross as JAM transfers
+/// (`parajam_corechains_service::jam_transfers`).
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct RouteDeclaration {
+    /// The para hosted elsewhere.
+    pub para_id: ParaId,
+    /// The CoreChains instance hosting it.
+    pub service: u32,
+    /// Channels to open with it.
+    pub channels: Vec<RemoteChannelDeclaration>,
+}
+
+/// An HRMP channel between a para hosted here and one hosted elsewhere,
+/// with its limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
+pub struct RemoteChannelDeclaration {
+    /// The sending para.
+    pub sender: ParaId,
+    /// The receiving para.
+    pub recipient: ParaId,
+    /// The most messages it holds.
+    pub max_capacity: u32,
+    /// The largest message, in octets.
+    pub max_message_size: u32,
 }
 
 /// A message the registrar, standing for the relay chain's governance,
@@ -127,9 +161,9 @@ pub enum AuthScope {
     /// Every item advances this para.
     #[codec(index = 0)]
     Para(ParaId),
-    /// Every item registers a para or a PVM build, or is a downward
-    /// message of the relay chain's governance (the registrar stands for
-    /// it).
+    /// Every item registers a para or a PVM build, declares a route to a
+    /// para hosted elsewhere, or is a downward message of the relay
+    /// chain's governance (the registrar stands for it).
     #[codec(index = 1)]
     Registrar,
 }
@@ -211,6 +245,9 @@ pub enum RefineOutput {
     /// A downward message, passed through for accumulate to check and queue.
     #[codec(index = 4)]
     Downward(DownwardMessage),
+    /// A route, passed through for accumulate to check and record.
+    #[codec(index = 5)]
+    Route(RouteDeclaration),
 }
 
 /// The work-item payload: one parachain block candidate.

@@ -47,7 +47,8 @@ use parity_scale_codec::{CompactAs, Decode, Encode, Error, Input, MaxEncodedLen}
 
 pub use candidate::{
     AuthConfig, AuthScope, CandidateOutput, DownwardMessage, InvalidReason, NewCode,
-    ParachainCandidate, PvmBuild, RefineOutput, Registration, WorkItemPayload,
+    ParachainCandidate, PvmBuild, RefineOutput, Registration, RemoteChannelDeclaration,
+    RouteDeclaration, WorkItemPayload,
 };
 
 /// A 32-octet hash (Polkadot's `H256`, which SCALE-encodes as its 32 octets).

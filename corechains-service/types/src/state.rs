@@ -33,6 +33,7 @@
 //! | [`RemoteOutbound(c)`](StorageKey::RemoteOutbound) | `17 ‖ E4(s) ‖ E4(r)` | `u64`: the sequence number of the next HRMP message on channel `(s, r)` to a para hosted elsewhere |
 //! | [`SovereignBalance(p)`](StorageKey::SovereignBalance) | `18 ‖ E4(p)` | `u64`: the relay token `p`'s sovereign account holds at the service (value transferred in for `p`, less what `p` sent out) |
 //! | [`ValueSequence`](StorageKey::ValueSequence) | `19` | `u64`: the sequence number of the next value transfer out of a para |
+//! | [`OutboxPruned(c)`](StorageKey::OutboxPruned) | `1a ‖ E4(s) ‖ E4(r)` | `u64`: every [`Outbox`](StorageKey::Outbox) entry of channel `(s, r)` (to a para hosted elsewhere) with a lower sequence number was read by the receiving instance and removed (absent: zero) |
 //!
 //! Key `05` (once a per-recipient HRMP queue) is retired: horizontal
 //! messages live in their channels ([`HrmpChannelContents`](StorageKey::HrmpChannelContents)).
@@ -143,6 +144,10 @@ pub enum StorageKey {
     /// The next value transfer's sequence number: `u64`.
     #[codec(index = 25)]
     ValueSequence,
+    /// Below which sequence number a channel's outbox entries are
+    /// removed: `u64`.
+    #[codec(index = 26)]
+    OutboxPruned(HrmpChannelId),
 }
 
 /// An HRMP message leaving for another CoreChains instance.

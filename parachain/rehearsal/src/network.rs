@@ -182,6 +182,25 @@ impl Network {
         para_ids: &[u32],
         channels: &[GenesisChannel],
     ) -> Result<Self, RehearsalError> {
+        Self::with_genesis(code, config, para_ids, channels, |_, _, _| Ok(()))
+    }
+
+    /// [`Self::new`], with `edit` given the JAM genesis (the CoreChains
+    /// service [`SERVICE`] and its authorizers in place) before the chain
+    /// starts, with the parameters and a ring for building it: e.g. other
+    /// services, or the CoreChains service's account after it accumulated
+    /// something.
+    pub fn with_genesis(
+        code: Code,
+        config: Config,
+        para_ids: &[u32],
+        channels: &[GenesisChannel],
+        edit: impl FnOnce(
+            &mut Genesis,
+            &parajam_primitives::ProtocolParameters,
+            &RingContext,
+        ) -> Result<(), RehearsalError>,
+    ) -> Result<Self, RehearsalError> {
         let runtime = Runtime::new(&code.wasm)?;
         let params = config.params;
         let cores = usize::from(params.core_count).max(1);
@@ -249,6 +268,7 @@ impl Network {
             }
         }
         jam_genesis.authorizers = pools;
+        edit(&mut jam_genesis, &params, &ring)?;
         let chain = start_chain(&jam_genesis, params, keys, ring, config.backend)?;
         Ok(Self {
             config,

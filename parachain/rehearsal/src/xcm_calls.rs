@@ -8,7 +8,8 @@
 //!   `EnsureXcmOrigin`'s root fallback gives the location `Here`, so no
 //!   `DescendOrigin` is prepended);
 //! - a native-token reserve transfer to a sibling
-//!   (`PolkadotXcm::limited_reserve_transfer_assets`);
+//!   (`PolkadotXcm::limited_reserve_transfer_assets`), and a relay-token
+//!   reserve withdrawal to a JAM service ([`reserve_withdraw_to_service`]);
 //! - what the relay chain's governance sends a para to make a root call
 //!   there (a runtime upgrade's `System::authorize_upgrade`):
 //!   [`governance_transact`], and the same instructions sent by a sibling
@@ -139,6 +140,26 @@ pub fn reserve_transfer_native(
         }],
     ));
     let assets = VersionedAssets::from(Assets::from(vec![(Here, amount).into()]));
+    let args = (dest, beneficiary, assets, 0u32, Unlimited).encode();
+    call(tx, XCM_PALLET, "limited_reserve_transfer_assets", &args)
+}
+
+/// `PolkadotXcm::limited_reserve_transfer_assets` of `amount` of the
+/// relay chain's token (`Parent`) to JAM service `service` (the relay
+/// chain's `(0, GeneralIndex(service))`), no weight limit: the relay chain
+/// is the token's reserve, so `pallet-xcm` withdraws it here and sends the
+/// relay chain `[WithdrawAsset, ClearOrigin, BuyExecution, DepositAsset,
+/// SetTopic]` (`InitiateReserveWithdraw`), which the CoreChains service
+/// turns into a JAM transfer to `service`.
+pub fn reserve_withdraw_to_service(
+    tx: &TxFormat,
+    service: u32,
+    amount: u128,
+) -> Result<Vec<u8>, RehearsalError> {
+    let dest = VersionedLocation::from(Location::parent());
+    let beneficiary =
+        VersionedLocation::from(Location::new(0, [GeneralIndex(u128::from(service))]));
+    let assets = VersionedAssets::from(Assets::from(vec![(Parent, amount).into()]));
     let args = (dest, beneficiary, assets, 0u32, Unlimited).encode();
     call(tx, XCM_PALLET, "limited_reserve_transfer_assets", &args)
 }
