@@ -133,17 +133,14 @@
 //! both backends crosschecked): "In" for all three kinds with bounces, and
 //! "Out" (a registrar route, an adder block whose upward value transfer
 //! and horizontal message to a para elsewhere leave as transfers, then
-//! the outbox pruned). `runtime/parachain` takes the relay token as a
-//! cumulus template does, so it can credit the beneficiary of a value
-//! transfer in and pay a JAM service back; the e2e test for it
-//! (`testing/e2e/tests/jam_value.rs`, every block on wasm and the PVM,
-//! the dev chain started from the state the real program leaves after the
-//! transfer in) is written but ignored until seen passing. Not yet:
+//! the outbox pruned). Not yet:
 //!
-//! 1. A test service guest that sends the transfer from its own
-//!    accumulate on an authored dev chain (`jam_value` starts from the
-//!    state after the transfer; the sending service is an account
-//!    without code).
+//! 1. `runtime/parachain` crediting the beneficiary of a value transfer
+//!    in, and paying a JAM service back (its XCM config takes no relay
+//!    token yet: a first version, taking it as the cumulus template does,
+//!    trapped in the para's first block and was left out), and a test
+//!    service guest that sends the transfer from its own accumulate on an
+//!    authored dev chain.
 //! 2. A bounced HRMP message (kind bounce for a message) is recorded,
 //!    not retried, and blocks its channel's later messages (out of
 //!    order) until the registrar intervenes; no route removal.

@@ -1,24 +1,6 @@
-//! A minimal XCM configuration: two fungibles, both held in
-//! `pallet-balances` (reserve and fee assets): the native token at `Here`,
-//! and the relay chain's token at `Parent` as the cumulus parachain
-//! template accounts it (its `FungibleAdapter<Balances,
-//! IsConcrete<RelayLocation>, ..>`, and its trader in `RelayLocation`);
-//! messages go to the relay chain by UMP and to siblings by the XCMP
-//! queue, and `pallet-xcm` lets accounts send them.
-//!
-//! The relay token is the template's only asset; this runtime keeps its
-//! own native token too (sibling transfers of it are what the two-para
-//! rehearsal sends over HRMP), so the two share one balance: a relay
-//! token deposited here (the relay chain's `ReserveAssetDeposited` of
-//! `(Parent, a)`, which `NativeAsset` accepts from the parent only) is
-//! worth one native token, and one withdrawn to the relay chain (a
-//! `limited_reserve_transfer_assets` of `(Parent, a)` to the parent:
-//! `InitiateReserveWithdraw`) is paid in native tokens. On the CoreChains
-//! service the relay chain's reserve is the para's sovereign balance, so a
-//! JAM service's transfer into the para (a downward `ReserveAssetDeposited
-//! + ClearOrigin + BuyExecution + DepositAsset`) credits its beneficiary,
-//! and a reserve withdrawal to `(Parent, GeneralIndex(s))` pays JAM
-//! service `s` (`parajam_corechains_service::jam_transfers`).
+//! A minimal XCM configuration: the native token is the only asset (reserve
+//! and fee asset, at `Here`), messages go to the relay chain by UMP and to
+//! siblings by the XCMP queue, and `pallet-xcm` lets accounts send them.
 //!
 //! The relay chain is this chain's superuser, as on the cumulus parachain
 //! template and Polkadot's system chains: a message from the parent (or
@@ -56,8 +38,7 @@ use crate::{
 };
 
 parameter_types! {
-    /// The relay chain, as seen from here, and its token (the cumulus
-    /// parachain template's only asset).
+    /// The relay chain, as seen from here.
     pub const RelayLocation: Location = Location::parent();
     /// The native token.
     pub const NativeLocation: Location = Location::here();
@@ -82,16 +63,8 @@ pub type LocationToAccountId = (
 );
 
 /// The native token, by `pallet-balances`.
-pub type NativeTransactor =
+pub type AssetTransactor =
     FungibleAdapter<Balances, IsConcrete<NativeLocation>, LocationToAccountId, AccountId, ()>;
-
-/// The relay chain's token, by `pallet-balances`: the cumulus parachain
-/// template's `FungibleTransactor`, unchanged.
-pub type RelayTokenTransactor =
-    FungibleAdapter<Balances, IsConcrete<RelayLocation>, LocationToAccountId, AccountId, ()>;
-
-/// Both tokens.
-pub type AssetTransactor = (NativeTransactor, RelayTokenTransactor);
 
 /// The dispatch origin of an XCM `Transact`: the relay chain's
 /// `Superuser` kind is root here (relay governance's upgrades and root
@@ -152,10 +125,7 @@ impl xcm_executor::Config for XcmConfig {
     type UniversalLocation = UniversalLocation;
     type Barrier = Barrier;
     type Weigher = FixedWeightBounds<UnitWeightCost, RuntimeCall, MaxInstructions>;
-    type Trader = (
-        UsingComponents<IdentityFee<Balance>, NativeLocation, AccountId, Balances, ()>,
-        UsingComponents<IdentityFee<Balance>, RelayLocation, AccountId, Balances, ()>,
-    );
+    type Trader = UsingComponents<IdentityFee<Balance>, NativeLocation, AccountId, Balances, ()>;
     type ResponseHandler = PolkadotXcm;
     type AssetTrap = PolkadotXcm;
     type AssetLocker = ();
