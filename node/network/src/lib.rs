@@ -10,6 +10,8 @@
 //! * [`protocol`]: UP 0 (block announcement), CE 128 (block request),
 //!   CE 133/134/135 (work-package submission and sharing, work-report
 //!   distribution) and CE 141 (assurance distribution);
+//! * [`preimages`]: CE 142 (preimage announcement) and CE 143 (preimage
+//!   request);
 //! * [`service`]: the endpoint, connections, streams, and the
 //!   [`Event`]s and [`NetStats`] the node reads.
 //!
@@ -17,6 +19,7 @@
 
 pub mod framing;
 pub mod peer;
+pub mod preimages;
 pub mod protocol;
 pub mod service;
 pub mod tls;
@@ -29,6 +32,7 @@ pub use protocol::{
     split_bundle, Announcement, Assurance, BlockRequest, Direction, Handshake, ShareResponse,
     Slotted, WorkPackageSharing, WorkPackageSubmission,
 };
+pub use preimages::{PreimageAnnouncement, MAX_PREIMAGE};
 pub use service::{
     ChainSource, Event, NetStats, Network, NetworkConfig, NetworkError, PeerAddr, PeerError,
     RequestError, Responder,

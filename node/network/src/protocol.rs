@@ -2,7 +2,8 @@
 //! CE 133 (work-package submission), CE 134 (work-package sharing), CE 135
 //! (work-report distribution) and CE 141 (assurance distribution),
 //! JAMNP-S "Protocols and streams", in the GP codec (appendix C), and the
-//! size limit of each.
+//! size limit of each. CE 142 and 143 (preimages) are in
+//! [`crate::preimages`].
 
 use parajam_primitives::codec::{self, Compact, Encode};
 use parajam_primitives::types::{
@@ -26,6 +27,10 @@ pub enum StreamKind {
     WorkReportDistribution,
     /// CE 141: assurance distribution (assurer → validator).
     AssuranceDistribution,
+    /// CE 142: preimage announcement (node → validator).
+    PreimageAnnouncement,
+    /// CE 143: preimage request (validator → node).
+    PreimageRequest,
 }
 
 impl StreamKind {
@@ -38,6 +43,8 @@ impl StreamKind {
             Self::WorkPackageSharing => 134,
             Self::WorkReportDistribution => 135,
             Self::AssuranceDistribution => 141,
+            Self::PreimageAnnouncement => 142,
+            Self::PreimageRequest => 143,
         }
     }
 
@@ -50,6 +57,8 @@ impl StreamKind {
             134 => Some(Self::WorkPackageSharing),
             135 => Some(Self::WorkReportDistribution),
             141 => Some(Self::AssuranceDistribution),
+            142 => Some(Self::PreimageAnnouncement),
+            143 => Some(Self::PreimageRequest),
             _ => None,
         }
     }
@@ -63,6 +72,8 @@ impl StreamKind {
             Self::WorkPackageSharing => "CE 134",
             Self::WorkReportDistribution => "CE 135",
             Self::AssuranceDistribution => "CE 141",
+            Self::PreimageAnnouncement => "CE 142",
+            Self::PreimageRequest => "CE 143",
         }
     }
 }

@@ -4,9 +4,11 @@
 //! requests, and carries the guaranteeing protocols: CE 133 work-package
 //! submission, CE 134 work-package sharing (the request handed to the node,
 //! its answer sent back), CE 135 work-report distribution and CE 141
-//! assurance distribution. It never prints: what happens comes out as [`Event`]s on a
-//! bounded channel and in [`NetStats`]; a peer that sends something
-//! malformed or oversized is disconnected and counted, the node goes on.
+//! assurance distribution, and CE 142/143 preimage announcements and
+//! requests ([`preimages`]). It never prints: what happens comes out as
+//! [`Event`]s on a bounded channel and in [`NetStats`]; a peer that sends
+//! something malformed or oversized is disconnected and counted, the node
+//! goes on.
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -29,6 +31,9 @@ use crate::protocol::{
     StreamKind, WorkPackageSharing, WorkPackageSubmission,
 };
 use crate::tls::{self, CertError, Identity};
+
+mod preimages;
+pub use preimages::PREIMAGE_TIMEOUT;
 
 /// The largest CE 128 response accepted (and sent).
 pub const MAX_RESPONSE: usize = 32 << 20;
@@ -275,7 +280,23 @@ pub enum Event {
         /// The assurance.
         assurance: Assurance,
     },
-    /// A one-way stream (CE 133, 135, 141) to a peer failed.
+    /// A peer holds a preimage a service requested (CE 142).
+    PreimageAnnounced {
+        /// Who.
+        peer: PeerId,
+        /// The service, the preimage's hash and length.
+        announcement: crate::PreimageAnnouncement,
+    },
+    /// The answer to [`Network::request_preimage`] (CE 143).
+    Preimage {
+        /// Asked of whom.
+        peer: PeerId,
+        /// What it had announced.
+        announcement: crate::PreimageAnnouncement,
+        /// The preimage (its length and hash those announced), or why none.
+        result: Result<Arc<Vec<u8>>, RequestError>,
+    },
+    /// A one-way stream (CE 133, 135, 141, 142) to a peer failed.
     SendFailed {
         /// To whom.
         peer: PeerId,
@@ -318,6 +339,12 @@ pub struct NetStats {
     pub guarantees_received: AtomicU64,
     /// Assurances received by CE 141.
     pub assurances_received: AtomicU64,
+    /// Preimage announcements received by CE 142.
+    pub preimage_announcements_received: AtomicU64,
+    /// CE 143 preimage requests made.
+    pub preimage_requests_made: AtomicU64,
+    /// CE 143 preimage requests served (a preimage sent).
+    pub preimage_requests_served: AtomicU64,
 }
 
 impl NetStats {
@@ -352,6 +379,8 @@ struct Shared {
     announcements: broadcast::Sender<Arc<Vec<u8>>>,
     stats: Arc<NetStats>,
     client: quinn::ClientConfig,
+    /// The preimages served to CE 143 requests, by hash.
+    preimages: Mutex<HashMap<OpaqueHash, Arc<Vec<u8>>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -491,6 +520,7 @@ impl Network {
             announcements,
             stats: Arc::new(NetStats::default()),
             client,
+            preimages: Mutex::new(HashMap::new()),
         });
         let accept = runtime.spawn(accept_loop(shared.clone(), endpoint.clone()));
         let dial = runtime.spawn(dial_loop(shared.clone(), endpoint.clone()));
@@ -958,6 +988,9 @@ async fn stream(
             | StreamKind::WorkReportDistribution
             | StreamKind::AssuranceDistribution),
         ) => serve_guaranteeing(shared, conn, peer, kind, send, recv).await,
+        Some(kind @ (StreamKind::PreimageAnnouncement | StreamKind::PreimageRequest)) => {
+            preimages::serve_preimages(shared, conn, peer, kind, send, recv).await;
+        }
         // A protocol this node does not serve: refused, not misbehaviour.
         None => {
             let _ = recv.stop(VarInt::from_u32(code::REFUSED));
