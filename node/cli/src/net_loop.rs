@@ -1,12 +1,12 @@
 //! The node loop's network steps: network events into the node (logged),
-//! guaranteeing among peers (CE 133/134/135/141), and announcements of the
-//! blocks the node authors.
+//! guaranteeing among peers (CE 133/134/135/141), preimages among peers
+//! (CE 142/143), and announcements of the blocks the node authors.
 
 use std::sync::mpsc::Receiver;
 
 use parajam_network::{Event, NetStats, Network, Slotted};
 use parajam_primitives::types::HeaderHash;
-use parajam_service::{GuaranteeEvent, Node, Sync, SyncEvent};
+use parajam_service::{GuaranteeEvent, Node, PreimageEvent, Sync, SyncEvent};
 use parajam_storage::ChainStore;
 
 /// Takes every network event waiting, logs it and feeds it to `sync`.
@@ -47,6 +47,9 @@ pub fn drain<S: ChainStore + 'static>(
         for outcome in node.handle_guaranteeing(network, &event) {
             log_guaranteeing(&outcome);
         }
+        for outcome in node.handle_preimages(network, &event) {
+            log_preimages(&outcome);
+        }
         for outcome in sync.handle(node, network, event) {
             match outcome {
                 SyncEvent::Imported { hash, slot, peer } => {
@@ -69,6 +72,52 @@ pub fn drain<S: ChainStore + 'static>(
     sync.request(node, network);
     for outcome in node.guaranteeing_step(network) {
         log_guaranteeing(&outcome);
+    }
+    for outcome in node.preimages_step(network) {
+        log_preimages(&outcome);
+    }
+}
+
+/// Logs what the preimage protocols did.
+fn log_preimages(event: &PreimageEvent) {
+    match event {
+        PreimageEvent::Announced {
+            service,
+            hash,
+            len,
+            to,
+            again,
+        } => {
+            if *again {
+                tracing::debug!(
+                    "preimage {hash} ({len} octets, service {service}) announced again to {to} \
+                     validators (CE 142)"
+                );
+            } else {
+                tracing::info!(
+                    "preimage {hash} ({len} octets, service {service}) announced to {to} \
+                     validators (CE 142)"
+                );
+            }
+        }
+        PreimageEvent::Requested {
+            service,
+            hash,
+            len,
+            peer,
+        } => tracing::info!(
+            "preimage {hash} ({len} octets, service {service}) announced by {peer}, solicited: \
+             requested (CE 143)"
+        ),
+        PreimageEvent::Received {
+            service,
+            hash,
+            len,
+            peer,
+        } => tracing::info!(
+            "preimage {hash} ({len} octets, service {service}) received from {peer} (CE 143)"
+        ),
+        PreimageEvent::Dropped { what, reason } => tracing::warn!("{what} dropped: {reason}"),
     }
 }
 
@@ -160,7 +209,7 @@ impl NetMetrics {
             Gauge::new("parajam_network_peers", "JAMNP-S peers connected")?,
             registry,
         )?;
-        let series: [(&str, &str, Read); 10] = [
+        let series: [(&str, &str, Read); 12] = [
             (
                 "parajam_network_connections_total",
                 "JAMNP-S connections established",
@@ -210,6 +259,16 @@ impl NetMetrics {
                 "parajam_network_assurances_received_total",
                 "Availability assurances received by CE 141",
                 |s| NetStats::get(&s.assurances_received),
+            ),
+            (
+                "parajam_network_preimage_announcements_received_total",
+                "Preimage announcements received by CE 142",
+                |s| NetStats::get(&s.preimage_announcements_received),
+            ),
+            (
+                "parajam_network_preimage_requests_served_total",
+                "Preimages sent in answer to CE 143 requests",
+                |s| NetStats::get(&s.preimage_requests_served),
             ),
         ];
         let mut counters = Vec::new();

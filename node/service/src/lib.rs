@@ -31,7 +31,8 @@ pub mod sync;
 
 pub use genesis::{DevPara, ADDER, CORECHAINS, PARACHAIN};
 pub use node::{
-    Authored, GuaranteeEvent, Node, NodeConfig, NodeError, Opened, PipelineEvent, SlotOutcome,
+    Authored, GuaranteeEvent, Node, NodeConfig, NodeError, Opened, PipelineEvent, PreimageEvent,
+    SlotOutcome,
 };
 pub use stats::Stats;
 pub use sync::{StoreSource, Sync, SyncEvent};

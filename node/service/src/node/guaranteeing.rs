@@ -228,7 +228,7 @@ impl<S: ChainStore + 'static> Node<S> {
     }
 
     /// Every validator of `κ` but this node's.
-    fn other_validators(&self) -> Vec<PeerId> {
+    pub(super) fn other_validators(&self) -> Vec<PeerId> {
         let held = self.held_validators();
         (0..self.params().validators_count)
             .filter(|i| !held.contains(i))
