@@ -28,11 +28,11 @@ pub mod tls;
 mod tests;
 
 pub use peer::{alt_name, preferred_initiator, PeerId};
+pub use preimages::{PreimageAnnouncement, MAX_PREIMAGE};
 pub use protocol::{
     split_bundle, Announcement, Assurance, BlockRequest, Direction, Handshake, ShareResponse,
     Slotted, WorkPackageSharing, WorkPackageSubmission,
 };
-pub use preimages::{PreimageAnnouncement, MAX_PREIMAGE};
 pub use service::{
     ChainSource, Event, NetStats, Network, NetworkConfig, NetworkError, PeerAddr, PeerError,
     RequestError, Responder,

@@ -53,7 +53,9 @@ impl PreimageAnnouncement {
             what: WHAT,
             reason: format!("{} octets, {} expected", bytes.len(), Self::SIZE),
         })?;
-        let word = |at: usize| u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+        let word = |at: usize| {
+            u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
+        };
         let mut hash = [0u8; 32];
         hash.copy_from_slice(&bytes[4..36]);
         Ok(Self {

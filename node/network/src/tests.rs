@@ -765,7 +765,10 @@ fn preimages_are_announced_requested_and_checked_against_their_announcement() {
         _ => None,
     });
     assert!(
-        matches!(wrong, Err(crate::RequestError::Malformed(PeerError::Message(_)))),
+        matches!(
+            wrong,
+            Err(crate::RequestError::Malformed(PeerError::Message(_)))
+        ),
         "{wrong:?}"
     );
     assert_eq!(NetStats::get(&b.stats().dropped), 1);

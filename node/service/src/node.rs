@@ -34,8 +34,8 @@ use parajam_corechains_types::state::StorageKey;
 use parajam_corechains_types::{HeadData, ParaId, RefineOutput};
 use parajam_guarantor::{Executor, ExportStore, Guaranteed, Guarantor, PackageError};
 use parajam_primitives::types::{
-    Block, CoreIndex, Extrinsic, HeaderHash, OpaqueHash, StateRoot, TimeSlot,
-    ValidatorIndex, WorkExecResult,
+    Block, CoreIndex, Extrinsic, HeaderHash, OpaqueHash, StateRoot, TimeSlot, ValidatorIndex,
+    WorkExecResult,
 };
 use parajam_primitives::ProtocolParameters;
 use parajam_pvm::Backend;

@@ -67,7 +67,11 @@ impl Network {
         self.runtime.spawn(async move {
             let exchange = async {
                 let mut recv = shared
-                    .open(&conn, StreamKind::PreimageRequest, &[announcement.hash.0.to_vec()])
+                    .open(
+                        &conn,
+                        StreamKind::PreimageRequest,
+                        &[announcement.hash.0.to_vec()],
+                    )
                     .await?;
                 let malformed = |error: PeerError| RequestError::Malformed(error);
                 let preimage = match read_message(&mut recv, limit).await {

@@ -155,12 +155,7 @@ impl Preimages {
         while self.held.len() > MAX_HELD
             || self.held.values().map(|h| h.blob.len()).sum::<usize>() > MAX_HELD_OCTETS
         {
-            let Some(oldest) = self
-                .held
-                .iter()
-                .min_by_key(|(_, h)| h.seq)
-                .map(|(k, _)| *k)
-            else {
+            let Some(oldest) = self.held.iter().min_by_key(|(_, h)| h.seq).map(|(k, _)| *k) else {
                 break;
             };
             self.forget(oldest);
@@ -392,12 +387,17 @@ mod tests {
         pool.hold(8, b"wanted".to_vec());
         let providable = pool.providable(&state);
         assert_eq!(providable.len(), 1, "{providable:?}");
-        assert_eq!((providable[0].requester, &providable[0].blob[..]), (7, &b"wanted"[..]));
+        assert_eq!(
+            (providable[0].requester, &providable[0].blob[..]),
+            (7, &b"wanted"[..])
+        );
         // Provided: forgotten; unsolicited: kept until the TTL.
         pool.prune(&state);
         assert_eq!(pool.held.len(), 3);
-        assert!(!pool.held.keys().any(|(s, h)| *s == 7
-            && h.0 == parajam_crypto::blake2b_256(b"had")));
+        assert!(!pool
+            .held
+            .keys()
+            .any(|(s, h)| *s == 7 && h.0 == parajam_crypto::blake2b_256(b"had")));
     }
 
     #[test]
