@@ -73,21 +73,20 @@ impl Network {
                         &[announcement.hash.0.to_vec()],
                     )
                     .await?;
-                let malformed = |error: PeerError| RequestError::Malformed(error);
                 let preimage = match read_message(&mut recv, limit).await {
                     Ok(Some(bytes)) => bytes,
                     // Reset or FIN without an answer: refused.
                     Ok(None) => return Err(RequestError::Failed("refused".into())),
                     Err(FrameError::Io(e)) => return Err(RequestError::Failed(e)),
                     Err(error) => {
-                        return Err(malformed(PeerError::Frame {
+                        return Err(RequestError::Malformed(PeerError::Frame {
                             stream: "CE 143",
                             error,
                         }))
                     }
                 };
                 check_preimage(&announcement, &preimage)
-                    .map_err(|e| malformed(PeerError::Message(e)))?;
+                    .map_err(|e| RequestError::Malformed(PeerError::Message(e)))?;
                 Ok(Arc::new(preimage))
             };
             let result = match tokio::time::timeout(PREIMAGE_TIMEOUT, exchange).await {
