@@ -12,15 +12,11 @@
 //! the end.
 //!
 //! `cargo nextest run --release --manifest-path zombienet/Cargo.toml
-//! --test upgrade --run-ignored all`: ignored by default. Work packages,
-//! reports and assurances are shared among the validators' processes now
-//! (CE 133/134/135/141), so the registrar's package submitted to the
-//! ordinary node is guaranteed and the para registers (about 19 s); the
-//! run then stops at the PVF artifact, which the collator submits with
-//! JIP-2 `submitPreimage` to the ordinary node: a preimage reaches a block
-//! only through its author, and parajam does not yet announce preimages
-//! to validators (CE 142/143), so no author ever holds it (`no the PVF
-//! artifact provided (within 24 blocks)`; README "zombienet").
+//! --test upgrade`. The registrar's package submitted to the ordinary node
+//! goes to the core's guarantors (CE 133/134/135/141); the PVF artifacts
+//! the collator submits to it with JIP-2 `submitPreimage` reach the
+//! validators' blocks through preimage announcements and requests
+//! (CE 142/143; README "zombienet").
 
 use std::time::{Duration, Instant};
 
@@ -111,8 +107,6 @@ async fn scenario(network: &Network<LocalFileSystem>) -> anyhow::Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "the PVF artifact, a preimage submitted to the ordinary node, needs preimage \
-            announcements to the validators (JAMNP-S CE 142/143), not yet in parajam"]
 async fn upgrade_rehearsal_runtime_parachain_upgraded_on_the_live_network() -> anyhow::Result<()> {
     common::run_scenario("upgrade.toml", SCENARIO_TIMEOUT, scenario).await
 }

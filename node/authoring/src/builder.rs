@@ -105,7 +105,8 @@ pub enum AuthoringError {
 pub struct Contents {
     /// `E_T`: ticket envelopes.
     pub tickets: Vec<TicketEnvelope>,
-    /// `E_P`: preimages.
+    /// `E_P`: preimages. [`build_block`] keeps those the parent's state
+    /// solicits and has not been provided (GP eq. 12.37), sorted.
     pub preimages: Vec<Preimage>,
     /// Work reports to guarantee in this block: each is signed by the
     /// guarantors assigned to its core in the block's rotation, with the
@@ -521,6 +522,18 @@ fn sorted_preimages(mut preimages: Vec<Preimage>) -> Vec<Preimage> {
     preimages
 }
 
+/// The preimages `Y(δ, s, p)` holds for on the parent's accounts `δ`: a
+/// request of their service for `(H(p), |p|)` open and empty (GP eq. 12.22
+/// and 12.37); the others could not be in the block.
+fn solicited_preimages(parent: &State, mut preimages: Vec<Preimage>) -> Vec<Preimage> {
+    preimages.retain(|p| {
+        parajam_stf::preimages::request_key(&p.blob).is_some_and(|key| {
+            parajam_stf::preimages::PreimageStore::providable(&parent.accounts, p.requester, &key)
+        })
+    });
+    preimages
+}
+
 /// Assurances ordered by validator (GP eq. 11.12).
 fn sorted_assurances(mut assurances: Vec<AvailAssurance>) -> Vec<AvailAssurance> {
     assurances.sort_by_key(|a| a.validator_index);
@@ -590,6 +603,7 @@ pub fn build_block(
     ring: &RingContext,
 ) -> Result<Block, AuthoringError> {
     contents.tickets = sorted_tickets(std::mem::take(&mut contents.tickets));
+    contents.preimages = solicited_preimages(parent.state, std::mem::take(&mut contents.preimages));
     let plan = SlotPlan::new(
         parent,
         slot,

@@ -473,3 +473,46 @@ fn tickets_switch_the_next_epoch_to_ticket_sealing() {
         TicketsOrKeys::Keys(_)
     ));
 }
+
+/// `E_P` holds only what the parent's state solicits and has not been
+/// provided (GP eq. 12.37), sorted and unique (eq. 12.36): the builder
+/// leaves the rest out, and the block imports.
+#[test]
+fn only_solicited_unprovided_preimages_go_into_a_block() {
+    use parajam_primitives::types::Preimage;
+    let wanted = b"a solicited preimage".to_vec();
+    let also = b"another solicited one".to_vec();
+    let mut account = service_account(&echo_program(), 1 << 40, 100, 100);
+    for blob in [&wanted, &also] {
+        let len = u32::try_from(blob.len()).unwrap();
+        account.set_request(&hash(blob), len, Some(&[]));
+    }
+    let mut chain = chain(BTreeMap::from([(ECHO, account)]));
+    let item = |requester: ServiceId, blob: &[u8]| Preimage {
+        requester,
+        blob: blob.to_vec().into(),
+    };
+    let contents = || Contents {
+        preimages: vec![
+            item(ECHO, b"never asked for"),
+            item(ECHO, &wanted),
+            item(HOSTCALL, &wanted),
+            item(ECHO, &also),
+            item(ECHO, &wanted),
+        ],
+        ..Contents::default()
+    };
+    let block = chain.author(1, contents()).unwrap();
+    let mut expected = vec![item(ECHO, &wanted), item(ECHO, &also)];
+    expected.sort_by(|a, b| a.blob.cmp(&b.blob));
+    assert_eq!(block.extrinsic.preimages, expected);
+    let account = &chain.state().accounts[&ECHO];
+    assert_eq!(
+        account.request(&hash(&wanted), u32::try_from(wanted.len()).unwrap()),
+        Some(vec![1])
+    );
+    assert_eq!(account.preimage(&hash(&also)), Some(&also[..]));
+    // Provided now: the next block has none of them.
+    let block = chain.author(2, contents()).unwrap();
+    assert!(block.extrinsic.preimages.is_empty());
+}

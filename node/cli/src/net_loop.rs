@@ -1,13 +1,13 @@
 //! The node loop's network steps: network events into the node (logged),
 //! guaranteeing among peers (CE 133/134/135/141), Safrole tickets
-//! (CE 131/132), and announcements of the
-//! blocks the node authors.
+//! (CE 131/132), preimages among peers (CE 142/143), and announcements of
+//! the blocks the node authors.
 
 use std::sync::mpsc::Receiver;
 
 use parajam_network::{Event, NetStats, Network, Slotted, TicketStep};
 use parajam_primitives::types::HeaderHash;
-use parajam_service::{GuaranteeEvent, Node, Sync, SyncEvent, TicketEvent};
+use parajam_service::{GuaranteeEvent, Node, PreimageEvent, Sync, SyncEvent, TicketEvent};
 use parajam_storage::ChainStore;
 
 /// Takes every network event waiting, logs it and feeds it to `sync`.
@@ -51,6 +51,9 @@ pub fn drain<S: ChainStore + 'static>(
         if let Some(outcome) = node.handle_tickets(network, &event) {
             log_tickets(&outcome);
         }
+        for outcome in node.handle_preimages(network, &event) {
+            log_preimages(&outcome);
+        }
         for outcome in sync.handle(node, network, event) {
             match outcome {
                 SyncEvent::Imported { hash, slot, peer } => {
@@ -76,6 +79,9 @@ pub fn drain<S: ChainStore + 'static>(
     }
     for outcome in node.tickets_step(network) {
         log_tickets(&outcome);
+    }
+    for outcome in node.preimages_step(network) {
+        log_preimages(&outcome);
     }
 }
 
@@ -104,6 +110,49 @@ fn log_tickets(event: &TicketEvent) {
         TicketEvent::Dropped { peer, reason } => {
             tracing::warn!("Safrole ticket from {peer} not taken: {reason}");
         }
+    }
+}
+
+/// Logs what the preimage protocols did.
+fn log_preimages(event: &PreimageEvent) {
+    match event {
+        PreimageEvent::Announced {
+            service,
+            hash,
+            len,
+            to,
+            again,
+        } => {
+            if *again {
+                tracing::debug!(
+                    "preimage {hash} ({len} octets, service {service}) announced again to {to} \
+                     validators (CE 142)"
+                );
+            } else {
+                tracing::info!(
+                    "preimage {hash} ({len} octets, service {service}) announced to {to} \
+                     validators (CE 142)"
+                );
+            }
+        }
+        PreimageEvent::Requested {
+            service,
+            hash,
+            len,
+            peer,
+        } => tracing::info!(
+            "preimage {hash} ({len} octets, service {service}) announced by {peer}, solicited: \
+             requested (CE 143)"
+        ),
+        PreimageEvent::Received {
+            service,
+            hash,
+            len,
+            peer,
+        } => tracing::info!(
+            "preimage {hash} ({len} octets, service {service}) received from {peer} (CE 143)"
+        ),
+        PreimageEvent::Dropped { what, reason } => tracing::warn!("{what} dropped: {reason}"),
     }
 }
 
@@ -195,7 +244,7 @@ impl NetMetrics {
             Gauge::new("parajam_network_peers", "JAMNP-S peers connected")?,
             registry,
         )?;
-        let series: [(&str, &str, Read); 11] = [
+        let series: [(&str, &str, Read); 13] = [
             (
                 "parajam_network_connections_total",
                 "JAMNP-S connections established",
@@ -250,6 +299,16 @@ impl NetMetrics {
                 "parajam_network_tickets_received_total",
                 "Safrole tickets received by CE 131 or CE 132",
                 |s| NetStats::get(&s.tickets_received),
+            ),
+            (
+                "parajam_network_preimage_announcements_received_total",
+                "Preimage announcements received by CE 142",
+                |s| NetStats::get(&s.preimage_announcements_received),
+            ),
+            (
+                "parajam_network_preimage_requests_served_total",
+                "Preimages sent in answer to CE 143 requests",
+                |s| NetStats::get(&s.preimage_requests_served),
             ),
         ];
         let mut counters = Vec::new();

@@ -483,6 +483,12 @@ pub fn run(
                         block.slot
                     );
                 }
+                for (service, hash, len) in &block.provided {
+                    tracing::info!(
+                        "preimage {hash} ({len} octets) provided to service {service} at slot {}",
+                        block.slot
+                    );
+                }
                 for (what, why) in &block.dropped {
                     tracing::warn!("{what} dropped: {why}");
                 }
@@ -555,7 +561,9 @@ fn log_event(event: &PipelineEvent) {
             reason,
         } => tracing::warn!("work package {package} dropped ({label}): {reason}"),
         PipelineEvent::Preimage { requester, len } => {
-            tracing::info!("preimage of {len} octets for service {requester} queued");
+            tracing::info!(
+                "preimage of {len} octets for service {requester} held until a block provides it"
+            );
         }
     }
 }

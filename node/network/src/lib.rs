@@ -11,6 +11,8 @@
 //!   CE 133/134/135 (work-package submission and sharing, work-report
 //!   distribution) and CE 141 (assurance distribution);
 //! * [`tickets`]: CE 131/132 (Safrole ticket distribution);
+//! * [`preimages`]: CE 142 (preimage announcement) and CE 143 (preimage
+//!   request);
 //! * [`service`]: the endpoint, connections, streams, and the
 //!   [`Event`]s and [`NetStats`] the node reads.
 //!
@@ -18,6 +20,7 @@
 
 pub mod framing;
 pub mod peer;
+pub mod preimages;
 pub mod protocol;
 pub mod service;
 pub mod tickets;
@@ -27,6 +30,7 @@ pub mod tls;
 mod tests;
 
 pub use peer::{alt_name, preferred_initiator, PeerId};
+pub use preimages::{PreimageAnnouncement, MAX_PREIMAGE};
 pub use protocol::{
     split_bundle, Announcement, Assurance, BlockRequest, Direction, Handshake, ShareResponse,
     Slotted, WorkPackageSharing, WorkPackageSubmission,

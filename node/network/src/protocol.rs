@@ -3,7 +3,8 @@
 //! (work-report distribution) and CE 141 (assurance distribution) (CE 131/132,
 //! Safrole ticket distribution, are in [`crate::tickets`]),
 //! JAMNP-S "Protocols and streams", in the GP codec (appendix C), and the
-//! size limit of each.
+//! size limit of each. CE 142 and 143 (preimages) are in
+//! [`crate::preimages`].
 
 use parajam_primitives::codec::{self, Compact, Encode};
 use parajam_primitives::types::{
@@ -31,6 +32,10 @@ pub enum StreamKind {
     TicketToProxy,
     /// CE 132: a Safrole ticket from the proxy to every validator.
     TicketFromProxy,
+    /// CE 142: preimage announcement (node → validator).
+    PreimageAnnouncement,
+    /// CE 143: preimage request (validator → node).
+    PreimageRequest,
 }
 
 impl StreamKind {
@@ -45,6 +50,8 @@ impl StreamKind {
             Self::AssuranceDistribution => 141,
             Self::TicketToProxy => 131,
             Self::TicketFromProxy => 132,
+            Self::PreimageAnnouncement => 142,
+            Self::PreimageRequest => 143,
         }
     }
 
@@ -59,6 +66,8 @@ impl StreamKind {
             141 => Some(Self::AssuranceDistribution),
             131 => Some(Self::TicketToProxy),
             132 => Some(Self::TicketFromProxy),
+            142 => Some(Self::PreimageAnnouncement),
+            143 => Some(Self::PreimageRequest),
             _ => None,
         }
     }
@@ -74,6 +83,8 @@ impl StreamKind {
             Self::AssuranceDistribution => "CE 141",
             Self::TicketToProxy => "CE 131",
             Self::TicketFromProxy => "CE 132",
+            Self::PreimageAnnouncement => "CE 142",
+            Self::PreimageRequest => "CE 143",
         }
     }
 }

@@ -8,6 +8,11 @@
 //! (`service/tickets.rs`). It never prints: what happens comes out as [`Event`]s on a
 //! bounded channel and in [`NetStats`]; a peer that sends something
 //! malformed or oversized is disconnected and counted, the node goes on.
+//! assurance distribution, and CE 142/143 preimage announcements and
+//! requests ([`preimages`]). It never prints: what happens comes out as
+//! [`Event`]s on a bounded channel and in [`NetStats`]; a peer that sends
+//! something malformed or oversized is disconnected and counted, the node
+//! goes on.
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -32,7 +37,9 @@ use crate::protocol::{
 use crate::tickets::{EpochTicket, TicketStep};
 use crate::tls::{self, CertError, Identity};
 
+mod preimages;
 mod tickets;
+pub use preimages::PREIMAGE_TIMEOUT;
 
 /// The largest CE 128 response accepted (and sent).
 pub const MAX_RESPONSE: usize = 32 << 20;
@@ -290,6 +297,23 @@ pub enum Event {
         ticket: Box<EpochTicket>,
     },
     /// A one-way stream (CE 131, 132, 133, 135, 141) to a peer failed.
+    /// A peer holds a preimage a service requested (CE 142).
+    PreimageAnnounced {
+        /// Who.
+        peer: PeerId,
+        /// The service, the preimage's hash and length.
+        announcement: crate::PreimageAnnouncement,
+    },
+    /// The answer to [`Network::request_preimage`] (CE 143).
+    Preimage {
+        /// Asked of whom.
+        peer: PeerId,
+        /// What it had announced.
+        announcement: crate::PreimageAnnouncement,
+        /// The preimage (its length and hash those announced), or why none.
+        result: Result<Arc<Vec<u8>>, RequestError>,
+    },
+    /// A one-way stream (CE 133, 135, 141, 142) to a peer failed.
     SendFailed {
         /// To whom.
         peer: PeerId,
@@ -334,6 +358,12 @@ pub struct NetStats {
     pub assurances_received: AtomicU64,
     /// Safrole tickets received by CE 131 or CE 132.
     pub tickets_received: AtomicU64,
+    /// Preimage announcements received by CE 142.
+    pub preimage_announcements_received: AtomicU64,
+    /// CE 143 preimage requests made.
+    pub preimage_requests_made: AtomicU64,
+    /// CE 143 preimage requests served (a preimage sent).
+    pub preimage_requests_served: AtomicU64,
 }
 
 impl NetStats {
@@ -368,6 +398,8 @@ struct Shared {
     announcements: broadcast::Sender<Arc<Vec<u8>>>,
     stats: Arc<NetStats>,
     client: quinn::ClientConfig,
+    /// The preimages served to CE 143 requests, by hash.
+    preimages: Mutex<HashMap<OpaqueHash, Arc<Vec<u8>>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -507,6 +539,7 @@ impl Network {
             announcements,
             stats: Arc::new(NetStats::default()),
             client,
+            preimages: Mutex::new(HashMap::new()),
         });
         let accept = runtime.spawn(accept_loop(shared.clone(), endpoint.clone()));
         let dial = runtime.spawn(dial_loop(shared.clone(), endpoint.clone()));
@@ -976,6 +1009,9 @@ async fn stream(
         ) => serve_guaranteeing(shared, conn, peer, kind, send, recv).await,
         Some(kind @ (StreamKind::TicketToProxy | StreamKind::TicketFromProxy)) => {
             tickets::serve(shared, conn, peer, kind, send, recv).await;
+        }
+        Some(kind @ (StreamKind::PreimageAnnouncement | StreamKind::PreimageRequest)) => {
+            preimages::serve_preimages(shared, conn, peer, kind, send, recv).await;
         }
         // A protocol this node does not serve: refused, not misbehaviour.
         None => {

@@ -789,3 +789,165 @@ fn malformed_safrole_tickets_drop_the_peer_and_the_node_keeps_running() {
     assert_eq!(NetStats::get(&server.stats().tickets_received), 0);
     assert_serves(&rt, &server, &events);
 }
+
+#[test]
+fn preimages_are_announced_requested_and_checked_against_their_announcement() {
+    use crate::PreimageAnnouncement;
+    let rt = runtime();
+    let (a, a_events) = start(&rt, 1, 2, Vec::new());
+    let (b, b_events) = start(&rt, 2, 2, vec![addr_of(&a)]);
+    for events in [&a_events, &b_events] {
+        wait_for(events, |e| {
+            matches!(e, Event::Connected { .. }).then_some(())
+        });
+    }
+    let blob = Arc::new(b"the code of a para".to_vec());
+    let announcement = PreimageAnnouncement {
+        service: 1000,
+        hash: ByteArray(parajam_crypto::blake2b_256(&blob)),
+        length: u32::try_from(blob.len()).expect("small"),
+    };
+    // CE 142: a announces, b hears it.
+    a.hold_preimage(announcement.hash, blob.clone());
+    a.announce_preimage(&[b.id()], &announcement);
+    let (peer, heard) = wait_for(&b_events, |e| match e {
+        Event::PreimageAnnounced { peer, announcement } => Some((peer, announcement)),
+        _ => None,
+    });
+    assert_eq!((peer, heard), (a.id(), announcement));
+    // CE 143: b asks a for it.
+    b.request_preimage(a.id(), announcement);
+    let got = wait_for(&b_events, |e| match e {
+        Event::Preimage { result, .. } => Some(result),
+        _ => None,
+    });
+    assert_eq!(got.expect("the preimage"), blob);
+    // A preimage a does not hold: refused, nobody dropped.
+    let unknown = PreimageAnnouncement {
+        hash: ByteArray([9; 32]),
+        ..announcement
+    };
+    b.request_preimage(a.id(), unknown);
+    let refused = wait_for(&b_events, |e| match e {
+        Event::Preimage { result, .. } => Some(result),
+        _ => None,
+    });
+    assert!(
+        matches!(refused, Err(crate::RequestError::Failed(_))),
+        "{refused:?}"
+    );
+    let stats = a.stats();
+    assert_eq!(NetStats::get(&stats.preimage_requests_served), 1);
+    assert_eq!(NetStats::get(&b.stats().preimage_announcements_received), 1);
+    assert_eq!(NetStats::get(&b.stats().dropped), 0);
+    assert_eq!(NetStats::get(&stats.dropped), 0);
+    // a answers with another blob than the hash names: b drops a.
+    let liar = ByteArray([7; 32]);
+    a.hold_preimage(liar, blob.clone());
+    b.request_preimage(
+        a.id(),
+        PreimageAnnouncement {
+            hash: liar,
+            ..announcement
+        },
+    );
+    // The peer is dropped first, then the answer says why.
+    wait_for(&b_events, |e| {
+        matches!(e, Event::Dropped { peer, .. } if peer == a.id()).then_some(())
+    });
+    let wrong = wait_for(&b_events, |e| match e {
+        Event::Preimage { result, .. } => Some(result),
+        _ => None,
+    });
+    assert!(
+        matches!(
+            wrong,
+            Err(crate::RequestError::Malformed(PeerError::Message(_)))
+        ),
+        "{wrong:?}"
+    );
+    assert_eq!(NetStats::get(&b.stats().dropped), 1);
+}
+
+#[test]
+fn longer_preimages_than_announced_drop_the_peer() {
+    use crate::PreimageAnnouncement;
+    let rt = runtime();
+    let (a, a_events) = start(&rt, 1, 2, Vec::new());
+    let (b, b_events) = start(&rt, 2, 2, vec![addr_of(&a)]);
+    for events in [&a_events, &b_events] {
+        wait_for(events, |e| {
+            matches!(e, Event::Connected { .. }).then_some(())
+        });
+    }
+    let blob = Arc::new(vec![5u8; 4096]);
+    let hash = ByteArray(parajam_crypto::blake2b_256(&blob));
+    a.hold_preimage(hash, blob);
+    // Announced as 100 octets: the answer's size prefix is over the limit.
+    b.request_preimage(
+        a.id(),
+        PreimageAnnouncement {
+            service: 1,
+            hash,
+            length: 100,
+        },
+    );
+    let result = wait_for(&b_events, |e| match e {
+        Event::Preimage { result, .. } => Some(result),
+        _ => None,
+    });
+    assert!(
+        matches!(
+            result,
+            Err(crate::RequestError::Malformed(PeerError::Frame {
+                error: crate::framing::FrameError::Oversized { .. },
+                ..
+            }))
+        ),
+        "{result:?}"
+    );
+    assert_eq!(NetStats::get(&b.stats().dropped), 1);
+}
+
+#[test]
+fn malformed_preimage_messages_drop_the_peer_and_the_node_keeps_running() {
+    let rt = runtime();
+    let (server, events) = start(&rt, 1, 3, Vec::new());
+    let dropped = |events: &Receiver<Event>| {
+        wait_for(events, |e| match e {
+            Event::Dropped { error, .. } => Some(error),
+            _ => None,
+        })
+    };
+    // CE 142: an announcement of 39 octets, one of 41, one over the
+    // limit's size prefix, and two on one stream.
+    misbehave(&rt, &server, 142, framed(&rt, &[&[0; 39]]));
+    assert!(matches!(dropped(&events), PeerError::Message(_)));
+    misbehave(&rt, &server, 142, framed(&rt, &[&[0; 41]]));
+    assert!(matches!(dropped(&events), PeerError::Frame { .. }));
+    misbehave(&rt, &server, 142, (1u32 << 30).to_le_bytes().to_vec());
+    assert!(matches!(
+        dropped(&events),
+        PeerError::Frame {
+            error: crate::framing::FrameError::Oversized { .. },
+            ..
+        }
+    ));
+    misbehave(&rt, &server, 142, framed(&rt, &[&[0; 40], &[0; 40]]));
+    assert!(matches!(dropped(&events), PeerError::Frame { .. }));
+    // CE 143: a hash of 31 octets, an oversized request, a request cut
+    // short, and no request at all.
+    misbehave(&rt, &server, 143, framed(&rt, &[&[0; 31]]));
+    assert!(matches!(dropped(&events), PeerError::Message(_)));
+    misbehave(&rt, &server, 143, framed(&rt, &[&[0; 33]]));
+    assert!(matches!(dropped(&events), PeerError::Frame { .. }));
+    misbehave(&rt, &server, 143, vec![32, 0, 0, 0, 1, 2, 3]);
+    assert!(matches!(dropped(&events), PeerError::Frame { .. }));
+    misbehave(&rt, &server, 143, Vec::new());
+    assert!(matches!(dropped(&events), PeerError::Frame { .. }));
+    let stats = server.stats();
+    assert_eq!(NetStats::get(&stats.dropped), 8);
+    assert_eq!(NetStats::get(&stats.preimage_announcements_received), 0);
+    assert_eq!(NetStats::get(&stats.preimage_requests_served), 0);
+    assert_serves(&rt, &server, &events);
+}

@@ -31,8 +31,8 @@ pub mod sync;
 
 pub use genesis::{DevPara, ADDER, CORECHAINS, PARACHAIN};
 pub use node::{
-    Authored, GuaranteeEvent, Node, NodeConfig, NodeError, Opened, PipelineEvent, SlotOutcome,
-    TicketEvent,
+    Authored, GuaranteeEvent, Node, NodeConfig, NodeError, Opened, PipelineEvent, PreimageEvent,
+    SlotOutcome, TicketEvent,
 };
 pub use stats::Stats;
 pub use sync::{StoreSource, Sync, SyncEvent};

@@ -12,7 +12,8 @@
 //! assurances of the dev validators it holds keys for for every core
 //! whose report is pending availability (so that report is accumulated in
 //! this block, GP §11.2 and §12), a guarantee for each free core's oldest
-//! refined report (GP §11.4), and the preimages clients provided; stores
+//! refined report (GP §11.4), and the preimages clients or peers provided
+//! that a service solicits ([`preimages`](self::preimages)); stores
 //! the block and its posterior state, finalizes it, and tells the RPC
 //! subscriptions.
 //!
@@ -33,8 +34,8 @@ use parajam_corechains_types::state::StorageKey;
 use parajam_corechains_types::{HeadData, ParaId, RefineOutput};
 use parajam_guarantor::{Executor, ExportStore, Guaranteed, Guarantor, PackageError};
 use parajam_primitives::types::{
-    Block, CoreIndex, Extrinsic, HeaderHash, OpaqueHash, Preimage, StateRoot, TimeSlot,
-    ValidatorIndex, WorkExecResult,
+    Block, CoreIndex, Extrinsic, HeaderHash, OpaqueHash, StateRoot, TimeSlot, ValidatorIndex,
+    WorkExecResult,
 };
 use parajam_primitives::ProtocolParameters;
 use parajam_pvm::Backend;
@@ -48,11 +49,13 @@ use crate::genesis::CORECHAINS;
 
 mod guaranteeing;
 mod net;
+mod preimages;
 mod tickets;
 use crate::pipeline::{self, Inbound, Job};
 use crate::stats::Stats;
 pub use guaranteeing::{guarantors_at, GuaranteeEvent};
 pub use net::{BlockImportError, ImportedBlock};
+pub use preimages::PreimageEvent;
 pub use tickets::{check_ticket, TicketError, TicketEvent, TicketPool};
 
 /// Why the node cannot go on.
@@ -153,7 +156,8 @@ pub enum PipelineEvent {
         /// Why.
         reason: String,
     },
-    /// A preimage will be provided in the next block.
+    /// A client's preimage, held until a block provides it (once a
+    /// service solicits it).
     Preimage {
         /// The requesting service.
         requester: u32,
@@ -177,6 +181,8 @@ pub struct Authored {
     pub accumulated: Vec<OpaqueHash>,
     /// Paras whose head its accumulation changed, with the new head.
     pub heads: Vec<(ParaId, Vec<u8>)>,
+    /// Preimages it provided (`E_P`): service, hash and length.
+    pub provided: Vec<(u32, OpaqueHash, usize)>,
     /// Reports or preimages left out because the block would not import
     /// with them: what, and why.
     pub dropped: Vec<(String, String)>,
@@ -215,7 +221,8 @@ pub struct Node<S: ChainStore + 'static> {
     ready: VecDeque<Ready>,
     /// The package whose report each core holds pending availability.
     pending: BTreeMap<CoreIndex, OpaqueHash>,
-    preimages: Vec<Preimage>,
+    /// Preimages held for blocks and peers.
+    preimages: preimages::Preimages,
     exports: ExportStore,
     next_slot: TimeSlot,
     finality_depth: Option<u32>,
@@ -355,7 +362,7 @@ impl<S: ChainStore + 'static> Node<S> {
                 stats,
                 ready: VecDeque::new(),
                 pending,
-                preimages: Vec::new(),
+                preimages: preimages::Preimages::default(),
                 exports: ExportStore::default(),
                 next_slot,
                 finality_depth: config.finality_depth,
@@ -425,10 +432,7 @@ impl<S: ChainStore + 'static> Node<S> {
                         requester,
                         len: blob.len(),
                     });
-                    self.preimages.push(Preimage {
-                        requester,
-                        blob: blob.into(),
-                    });
+                    self.preimages.hold(requester, blob);
                 }
                 Err(RecvTimeoutError::Timeout) => {}
                 // The RPC server is gone: nothing more arrives.
@@ -684,7 +688,8 @@ impl<S: ChainStore + 'static> Node<S> {
             }
         }
         self.ready = waiting;
-        let preimages = std::mem::take(&mut self.preimages);
+        // `E_P`: the preimages held that the head's state solicits.
+        let preimages = self.preimages.providable(self.chain.state());
         let before = Self::heads(self.chain.state());
         // Among peers: guarantees made by the cores' guarantors (CE 135).
         let pooled = if networked {
@@ -722,7 +727,6 @@ impl<S: ChainStore + 'static> Node<S> {
                 for t in taken.into_iter().rev() {
                     self.ready.push_front(t);
                 }
-                self.preimages = preimages;
                 return Ok(SlotOutcome::NotOurs { slot });
             }
             Err(e) if !taken.is_empty() || !preimages.is_empty() || !pooled.is_empty() => {
@@ -744,6 +748,7 @@ impl<S: ChainStore + 'static> Node<S> {
                     ));
                 }
                 self.guaranteeing.included(&pooled);
+                self.preimages.drop_all(&preimages);
                 for p in &preimages {
                     dropped.push((
                         format!("a preimage of {} octets for {}", p.blob.len(), p.requester),
@@ -808,6 +813,16 @@ impl<S: ChainStore + 'static> Node<S> {
         });
         let included: Vec<_> = block.extrinsic.guarantees.iter().cloned().collect();
         self.guaranteeing.included(&included);
+        let provided = block
+            .extrinsic
+            .preimages
+            .iter()
+            .map(|p| {
+                let hash = OpaqueHash::from(parajam_crypto::blake2b_256(&p.blob));
+                (p.requester, hash, p.blob.len())
+            })
+            .collect();
+        self.preimages.prune(state);
         let guaranteed: Vec<OpaqueHash> = included
             .iter()
             .map(|g| g.report.package_spec.hash)
@@ -840,6 +855,7 @@ impl<S: ChainStore + 'static> Node<S> {
             guaranteed,
             accumulated,
             heads,
+            provided,
             dropped,
             tickets,
             ticket_sealed,

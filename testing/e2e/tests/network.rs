@@ -8,7 +8,11 @@
 //! chain's six validators and the adder collator on one node's RPC, the
 //! para's blocks are guaranteed by the validators assigned to its core
 //! (CE 133/134/135), assured (CE 141) and enacted, also while one
-//! validator is killed; restarted, it catches up.
+//! validator is killed; restarted, it catches up. SLOW (runtime/parachain,
+//! built by `parajam pvf build` and cached): a preimage submitted to an
+//! ordinary node, which authors nothing, reaches the chain through the
+//! validators (CE 142 announcement, CE 143 request) in a block one of them
+//! authors.
 
 mod node_common;
 
@@ -408,6 +412,153 @@ fn six_validators_guarantee_a_collators_blocks_by_the_cores_guarantors_and_survi
     assert!(after > finalized_without);
     // No peer misbehaved.
     for node in &nodes {
+        assert!(!node.log().contains("dropped so far)"), "{}", node.log());
+    }
+}
+
+/// A node holding no validator key (`--mode ordinary`) of the `gen-spec`
+/// chain in `dir`, on `port`: it follows the validators and serves RPC.
+fn ordinary(dir: &Path, port: u16) -> Node {
+    let config = dir.to_str().expect("utf-8");
+    let spec = dir.join("jam_spec.json");
+    let port = format!("--port={port}");
+    start(
+        &[
+            "--config-path",
+            config,
+            "--chain",
+            spec.to_str().expect("utf-8"),
+        ],
+        &dir.join("ordinary"),
+        &[
+            "--mode",
+            "ordinary",
+            &port,
+            "--listen-addr",
+            "127.0.0.1",
+            "--slot-duration-ms",
+            SLOT_MS,
+        ],
+    )
+}
+
+impl Collator {
+    /// `parajam collate` on `addr` with `args`.
+    fn spawn(addr: &str, args: &[&str]) -> Self {
+        let mut child = Command::new(parajam_binary())
+            .arg("collate")
+            .args(["--jam-rpc-url", &format!("ws://{addr}")])
+            .args(args)
+            .env("NO_COLOR", "1")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawning parajam collate");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            child,
+            lines: rx,
+            seen: Vec::new(),
+        }
+    }
+}
+
+/// The number after `prefix` in `line`.
+fn number_after(line: &str, prefix: &str) -> u64 {
+    line.split(prefix)
+        .nth(1)
+        .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no number after {prefix:?} in {line:?}"))
+}
+
+#[test]
+fn slow_a_preimage_submitted_to_an_ordinary_node_is_provided_in_a_block_a_validator_authors() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ports = free_ports(7);
+    gen_spec(dir.path(), &ports[..6]);
+    let mut nodes: Vec<Node> = (0..6).map(|i| validator(dir.path(), i, ports[i])).collect();
+    let mut rpc_node = ordinary(dir.path(), ports[6]);
+    let addr = rpc_node.rpc_addr();
+    rpc_node.wait_for("imported block");
+    // runtime/parachain registered through the ordinary node: the
+    // registrar's package (sent on to a guarantor, CE 133), then the PVF
+    // artifact the service solicits, by `submitPreimage` to the ordinary
+    // node, which cannot put it in a block itself; then one para block.
+    let runtime = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../runtime/parachain")
+        .display()
+        .to_string();
+    let mut collator = Collator::spawn(
+        &addr,
+        &[
+            "--runtime",
+            &runtime,
+            "--para-id",
+            "2001",
+            "--blocks",
+            "1",
+            "--enact-blocks",
+            "12",
+        ],
+    );
+    // The runtime builds are cached after their first time (tens of
+    // minutes cold).
+    assert!(
+        collator.wait(Duration::from_secs(3600)),
+        "{}\n{}",
+        collator.seen.join("\n"),
+        rpc_node.log()
+    );
+    let out = collator.seen.join("\n");
+    let provided = collator
+        .seen
+        .iter()
+        .find(|l| l.contains("provided at slot") && l.contains("PVF artifact"))
+        .unwrap_or_else(|| panic!("the collator provided no PVF artifact:\n{out}"))
+        .clone();
+    let len = number_after(&provided, "(");
+    let slot = number_after(&provided, "provided at slot ");
+    assert!(out.contains("para 2001 block #"), "{out}");
+    rpc_node.drain();
+    for node in &mut nodes {
+        node.drain();
+    }
+    // The ordinary node announced it to the six validators (CE 142) and
+    // provided it in no block (it authors none).
+    let announced = format!("({len} octets, service 1000) announced to 6 validators (CE 142)");
+    assert!(rpc_node.log().contains(&announced), "{}", rpc_node.log());
+    assert!(!rpc_node.log().contains("provided to service"));
+    // A validator that asked for it (CE 143) put it in its block at `slot`.
+    let in_block = format!("({len} octets) provided to service 1000 at slot {slot}");
+    let authors: Vec<usize> = (0..6)
+        .filter(|&i| nodes[i].log().contains(&in_block))
+        .collect();
+    assert_eq!(authors.len(), 1, "{in_block}: {authors:?}");
+    let author = &nodes[authors[0]];
+    assert!(
+        author
+            .log()
+            .contains(&format!("({len} octets, service 1000) received from")),
+        "{}",
+        author.log()
+    );
+    let requested = nodes
+        .iter()
+        .filter(|n| n.log().contains("solicited: requested (CE 143)"))
+        .count();
+    assert!(requested >= 1);
+    // No peer misbehaved.
+    for node in nodes.iter().chain(std::iter::once(&rpc_node)) {
         assert!(!node.log().contains("dropped so far)"), "{}", node.log());
     }
 }
