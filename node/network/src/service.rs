@@ -9,7 +9,7 @@
 //! bounded channel and in [`NetStats`]; a peer that sends something
 //! malformed or oversized is disconnected and counted, the node goes on.
 //! assurance distribution, and CE 142/143 preimage announcements and
-//! requests ([`preimages`]). It never prints: what happens comes out as
+//! requests (`service/preimages.rs`). It never prints: what happens comes out as
 //! [`Event`]s on a bounded channel and in [`NetStats`]; a peer that sends
 //! something malformed or oversized is disconnected and counted, the node
 //! goes on.

@@ -13,7 +13,7 @@
 //! whose report is pending availability (so that report is accumulated in
 //! this block, GP §11.2 and §12), a guarantee for each free core's oldest
 //! refined report (GP §11.4), and the preimages clients or peers provided
-//! that a service solicits ([`preimages`](self::preimages)); stores
+//! that a service solicits (`node/preimages.rs`); stores
 //! the block and its posterior state, finalizes it, and tells the RPC
 //! subscriptions.
 //!

@@ -218,7 +218,7 @@ impl Preimages {
 
 impl<S: ChainStore + 'static> Node<S> {
     /// Announces the held preimages the best state solicits (first time,
-    /// or again after [`REANNOUNCE`]), serves the held ones to CE 143
+    /// or again after `REANNOUNCE`), serves the held ones to CE 143
     /// requests and stops serving the forgotten ones.
     pub fn preimages_step(&mut self, network: &Network) -> Vec<PreimageEvent> {
         let mut out = Vec::new();
