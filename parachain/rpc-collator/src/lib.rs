@@ -126,6 +126,17 @@ impl CollateError {
     pub fn is_busy(&self) -> bool {
         matches!(self, Self::Refused { message, .. } if message.starts_with("busy"))
     }
+
+    /// Whether the node may take the same package a little later: "busy",
+    /// or its authorizer missing from the core's pool at the node's best
+    /// block (GP §8.2: a used authorizer leaves the pool and the queue
+    /// refills it one entry per block, so with packages in flight the
+    /// para's authorizer can be briefly absent).
+    pub fn is_transient(&self) -> bool {
+        self.is_busy()
+            || matches!(self, Self::Refused { message, .. }
+                if message.contains("is not in core") && message.ends_with("pool"))
+    }
 }
 
 /// How to collate.
@@ -393,7 +404,7 @@ impl<B: ParaBuilder> Collate<B> {
                 .submit_work_package(self.core, &self.encode(&package), extrinsics)
             {
                 Ok(()) => return Ok(best.slot),
-                Err(e) if e.is_busy() && tries < self.config.enact_blocks => {
+                Err(e) if e.is_transient() && tries < self.config.enact_blocks => {
                     tries += 1;
                     self.client
                         .wait_past(best.slot, self.config.poll, self.slot_wait(1))?;
@@ -778,5 +789,14 @@ mod tests {
             message: "work package 0x… dropped: refine".into(),
         };
         assert!(!dropped.is_busy());
+        assert!(!dropped.is_transient());
+        assert!(busy.is_transient());
+        let not_in_pool = CollateError::Refused {
+            method: "submitWorkPackage".into(),
+            code: 0,
+            message: "work package 0x… dropped: its authorizer 0x… is not in core 0's pool".into(),
+        };
+        assert!(not_in_pool.is_transient());
+        assert!(!not_in_pool.is_busy());
     }
 }
