@@ -1,56 +1,69 @@
 //! [`DevChain`]: a chain of dev validators that authors its own blocks and
-//! imports each with `parajam_stf::block::import`, as any node would.
+//! imports each with `parajam_stf::block::import`, as any node would: the
+//! authoring role (keys, genesis, the last accumulation) on the one chain
+//! type, [`parajam_chain::Chain`].
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use parajam_bandersnatch::RingContext;
+use parajam_chain::{Chain, ChainError, ExecutionConfig};
 use parajam_primitives::types::{
     AvailAssurance, Block, CoreIndex, DisputesExtrinsic, Header, HeaderHash, RefineContext,
     ServiceAccount, ServiceId, StateRoot, TicketEnvelope, TimeSlot, ValidatorIndex,
 };
 use parajam_primitives::ProtocolParameters;
-use parajam_pvm::{Backend, Pvm, PvmFlavor};
+use parajam_pvm::{Backend, Pvm};
 use parajam_state::State;
-use parajam_stf::accumulate::{self, Executor};
-use parajam_stf::block::{import, Ancestry, ImportContext, ImportError, Imported};
-use parajam_stf::header::header_hash;
+use parajam_stf::accumulate;
+use parajam_stf::block::{ImportError, Imported, InvalidBlock};
+use parajam_stf::header::{header_hash, HeaderError};
 
 use crate::builder::{build_block, AuthoringError, Contents, Parent, SlotPlan};
 use crate::genesis::{genesis, genesis_header};
 use crate::keys::DevKeys;
 
-/// A dev chain: the head's state, the dev keys, and what import needs
-/// (the PVM engine, the ring context, the ancestry of the head).
+/// A dev chain: the dev keys and the genesis header over a [`Chain`] (the
+/// states, the PVM engine, the ring context, the ancestry of the head)
+/// that keeps the head's state only (a node keeps older ones in its
+/// database).
 ///
 /// Blocks are authored on the head ([`DevChain::author`]) and imported
 /// with `parajam_stf::block::import`; only an imported block moves the head.
 pub struct DevChain {
-    params: ProtocolParameters,
+    chain: Chain,
     keys: DevKeys,
-    pvm: Pvm,
-    backend: Backend,
-    ring: Arc<RingContext>,
     genesis: Header,
-    state: State,
-    root: StateRoot,
     head: HeaderHash,
-    /// `(slot, hash)` of the head and its ancestors within `L` slots, the
-    /// genesis header included (GP eq. 11.35).
-    ancestry: Vec<(TimeSlot, HeaderHash)>,
+    root: StateRoot,
     accumulation: accumulate::Output,
 }
 
 impl std::fmt::Debug for DevChain {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DevChain")
-            .field("params", &self.params.name)
+            .field("params", &self.chain.params().name)
             .field("validators", &self.keys.len())
-            .field("slot", &self.state.timeslot)
+            .field("slot", &self.slot())
             .field("head", &self.head)
             .field("root", &self.root)
             .finish_non_exhaustive()
     }
+}
+
+/// The chain under a dev chain: keeps the head's state (and its parent's),
+/// service code on the interpreter until told otherwise.
+fn head_only(params: ProtocolParameters, ring: RingContext) -> Result<Chain, AuthoringError> {
+    let execution = ExecutionConfig {
+        backend: Backend::Interpreter,
+        crosscheck: false,
+    };
+    let mut chain = Chain::with_ring(params, execution, ring).map_err(|e| match e {
+        ChainError::Pvm(e) => AuthoringError::Pvm(e),
+        other => AuthoringError::Pvm(other.to_string()),
+    })?;
+    chain.set_retention(1);
+    Ok(chain)
 }
 
 impl DevChain {
@@ -64,23 +77,10 @@ impl DevChain {
         state: State,
         ring: RingContext,
     ) -> Result<Self, AuthoringError> {
-        let pvm = Pvm::new(PvmFlavor::Gp072).map_err(|e| AuthoringError::Pvm(e.to_string()))?;
         let genesis = genesis_header(&state);
         let head = header_hash(&genesis);
-        let root = state.root();
-        Ok(Self {
-            params,
-            keys,
-            pvm,
-            backend: Backend::Interpreter,
-            ring: Arc::new(ring),
-            ancestry: vec![(state.timeslot, head)],
-            genesis,
-            state,
-            root,
-            head,
-            accumulation: accumulate::Output::default(),
-        })
+        let ancestry = vec![(state.timeslot, head)];
+        Self::resume(params, keys, ring, genesis, state, head, ancestry)
     }
 
     /// A chain resumed at a stored head: `state` is the posterior state of
@@ -96,19 +96,14 @@ impl DevChain {
         head: HeaderHash,
         ancestry: Vec<(TimeSlot, HeaderHash)>,
     ) -> Result<Self, AuthoringError> {
-        let pvm = Pvm::new(PvmFlavor::Gp072).map_err(|e| AuthoringError::Pvm(e.to_string()))?;
-        let root = state.root();
+        let mut chain = head_only(params, ring)?;
+        let root = chain.set_head(head, state, Some(ancestry));
         Ok(Self {
-            params,
+            chain,
             keys,
-            pvm,
-            backend: Backend::Interpreter,
-            ring: Arc::new(ring),
             genesis,
-            state,
-            root,
             head,
-            ancestry,
+            root,
             accumulation: accumulate::Output::default(),
         })
     }
@@ -134,26 +129,27 @@ impl DevChain {
         head: HeaderHash,
         ancestry: Vec<(TimeSlot, HeaderHash)>,
     ) {
-        self.root = state.root();
-        self.state = state;
+        self.root = self.chain.set_head(head, state, Some(ancestry));
         self.head = head;
-        self.ancestry = ancestry;
         self.accumulation = accumulate::Output::default();
     }
 
     /// Runs service code on `backend` from now on.
     pub fn set_backend(&mut self, backend: Backend) {
-        self.backend = backend;
+        self.chain.set_execution(ExecutionConfig {
+            backend,
+            crosscheck: false,
+        });
     }
 
     /// The PVM engine (to ask which backends this machine has).
     pub fn pvm(&self) -> &Pvm {
-        &self.pvm
+        self.chain.pvm()
     }
 
     /// The parameters.
     pub fn params(&self) -> &ProtocolParameters {
-        &self.params
+        self.chain.params()
     }
 
     /// The dev keys.
@@ -163,12 +159,12 @@ impl DevChain {
 
     /// The ring context.
     pub fn ring(&self) -> &RingContext {
-        &self.ring
+        self.chain.ring()
     }
 
     /// The ring context, shared (for proving tickets on other threads).
     pub fn shared_ring(&self) -> Arc<RingContext> {
-        self.ring.clone()
+        self.chain.shared_ring()
     }
 
     /// The genesis header.
@@ -178,7 +174,11 @@ impl DevChain {
 
     /// The head's posterior state.
     pub fn state(&self) -> &State {
-        &self.state
+        // The chain always holds its head's state: it is set with the
+        // head and never evicted (retention keeps the newest).
+        self.chain
+            .state(&self.head)
+            .expect("the chain keeps its head's state")
     }
 
     /// The head's posterior state root.
@@ -193,18 +193,18 @@ impl DevChain {
 
     /// The head's slot.
     pub fn slot(&self) -> TimeSlot {
-        self.state.timeslot
+        self.state().timeslot
     }
 
     /// `(slot, hash)` of the head and its recent ancestors.
     pub fn ancestry(&self) -> &[(TimeSlot, HeaderHash)] {
-        &self.ancestry
+        self.chain.ancestry(&self.head).unwrap_or_default()
     }
 
     /// The head as the parent of the next block.
     pub fn parent(&self) -> Parent<'_> {
         Parent {
-            state: &self.state,
+            state: self.state(),
             hash: self.head,
             root: Some(self.root),
         }
@@ -221,13 +221,14 @@ impl DevChain {
     /// (a genesis state made elsewhere; [`Genesis`](crate::Genesis) puts
     /// the genesis header there).
     pub fn refine_context(&self) -> Option<RefineContext> {
-        let newest = self.state.recent_blocks.history.last()?;
+        let state = self.state();
+        let newest = state.recent_blocks.history.last()?;
         Some(RefineContext {
             anchor: newest.header_hash,
             state_root: self.root,
             beefy_root: newest.beefy_root,
             lookup_anchor: newest.header_hash,
-            lookup_anchor_slot: self.state.timeslot,
+            lookup_anchor_slot: state.timeslot,
             prerequisites: Vec::new(),
         })
     }
@@ -252,8 +253,8 @@ impl DevChain {
             &tickets.to_vec().into(),
             disputes,
             &self.keys,
-            &self.params,
-            &self.ring,
+            self.params(),
+            self.ring(),
         )
     }
 
@@ -281,7 +282,7 @@ impl DevChain {
         cores: &[CoreIndex],
         validators: impl IntoIterator<Item = ValidatorIndex>,
     ) -> Result<Block, AuthoringError> {
-        let slot = self.state.timeslot.saturating_add(1);
+        let slot = self.slot().saturating_add(1);
         let assurances = self.assurances(slot, cores, validators)?;
         self.author(
             slot,
@@ -295,7 +296,7 @@ impl DevChain {
     /// The tickets the dev validators would submit in a block at `slot`
     /// (see [`SlotPlan::tickets`]): each one a ring proof.
     pub fn tickets(&self, slot: TimeSlot) -> Result<Vec<TicketEnvelope>, AuthoringError> {
-        self.plan(slot)?.tickets(&self.keys, &self.ring)
+        self.plan(slot)?.tickets(&self.keys, self.ring())
     }
 
     /// The block at `slot` on the head with `contents`, not imported.
@@ -305,41 +306,39 @@ impl DevChain {
             slot,
             contents,
             &self.keys,
-            &self.params,
-            &self.ring,
+            self.params(),
+            self.ring(),
         )
     }
 
     /// `import(σ, block)` on the head's state, with this chain's context;
     /// the chain is not changed.
+    ///
+    /// A block on another parent is refused as the state transition
+    /// refuses it on the head's state (`H_P` is not the head's hash).
     pub fn try_import(&self, block: &Block) -> Result<Imported, ImportError> {
-        let executor = Executor {
-            pvm: &self.pvm,
-            backend: self.backend,
-            crosscheck: false,
+        let other_parent = || {
+            Err(ImportError::Invalid(InvalidBlock::Header(
+                HeaderError::BadParent {
+                    expected: self.head,
+                    found: block.header.parent,
+                },
+            )))
         };
-        let ctx = ImportContext {
-            params: &self.params,
-            executor: &executor,
-            ring: &self.ring,
-            prior_root: Some(self.root),
-            ancestry: Some(&self.ancestry as &dyn Ancestry),
-        };
-        import(&self.state, block, &ctx)
+        if block.header.parent != self.head {
+            return other_parent();
+        }
+        self.chain
+            .try_import_known(block)
+            .unwrap_or_else(other_parent)
     }
 
     /// Imports `block` on the head; it becomes the head. An invalid block
     /// changes nothing.
     pub fn import(&mut self, block: &Block) -> Result<StateRoot, ImportError> {
         let imported = self.try_import(block)?;
-        let slot = block.header.slot;
-        let hash = header_hash(&block.header);
-        let horizon = slot.saturating_sub(self.params.max_lookup_anchor_age);
-        self.ancestry.retain(|(s, _)| *s >= horizon);
-        self.ancestry.push((slot, hash));
-        self.state = imported.state;
-        self.root = self.state.root();
-        self.head = hash;
+        self.root = self.chain.commit(block, imported.state);
+        self.head = header_hash(&block.header);
         self.accumulation = imported.accumulation;
         Ok(self.root)
     }
@@ -354,6 +353,6 @@ impl DevChain {
     /// Authors the block at the slot after the head's with `contents` and
     /// imports it.
     pub fn author_next(&mut self, contents: Contents) -> Result<Block, AuthoringError> {
-        self.author(self.state.timeslot.saturating_add(1), contents)
+        self.author(self.slot().saturating_add(1), contents)
     }
 }

@@ -4,7 +4,10 @@
 //! hash, so a block imports on whichever known block is its parent: the
 //! head or an earlier one (a fork). It owns what import needs: the PVM
 //! engine (with its module cache, so service code is compiled once), the
-//! Bandersnatch ring context and the parameters.
+//! Bandersnatch ring context and the parameters. It is the one chain type:
+//! the fuzz target, `parajam import`, and (under `parajam_authoring`'s
+//! `DevChain`, which adds the authoring role: keys, genesis, the last
+//! accumulation) the node's dev chains and the migration rehearsal.
 //!
 //! [`ChainTarget`] serves the conformance fuzzer protocol with it.
 
@@ -18,7 +21,9 @@ use parajam_primitives::ProtocolParameters;
 use parajam_pvm::{Backend, Pvm, PvmFlavor};
 use parajam_state::{State, StateError};
 use parajam_stf::accumulate::Executor;
-use parajam_stf::block::{import, Ancestry, ImportContext, ImportError, InvalidBlock, NodeFailure};
+use parajam_stf::block::{
+    import, Ancestry, ImportContext, ImportError, Imported, InvalidBlock, NodeFailure,
+};
 use parajam_stf::header::header_hash;
 
 /// Why the chain could not start or take a block.
@@ -87,7 +92,7 @@ pub struct Chain {
     params: ProtocolParameters,
     pvm: Pvm,
     execution: ExecutionConfig,
-    ring: RingContext,
+    ring: Arc<RingContext>,
     blocks: HashMap<HeaderHash, Entry>,
     head: Option<HeaderHash>,
     /// States older than this many slots behind the newest are dropped,
@@ -160,18 +165,51 @@ impl Chain {
         execution: ExecutionConfig,
         srs: &SrsSource,
     ) -> Result<Self, ChainError> {
-        let pvm = Pvm::new(PvmFlavor::Gp072).map_err(|e| ChainError::Pvm(e.to_string()))?;
         let ring = srs.ring_context(usize::from(params.validators_count))?;
+        Self::with_ring(params, execution, ring)
+    }
+
+    /// [`Chain::new`] with a ring context made already (it must serve
+    /// rings of `V` keys).
+    pub fn with_ring(
+        params: ProtocolParameters,
+        execution: ExecutionConfig,
+        ring: RingContext,
+    ) -> Result<Self, ChainError> {
+        let pvm = Pvm::new(PvmFlavor::Gp072).map_err(|e| ChainError::Pvm(e.to_string()))?;
         Ok(Self {
             params,
             pvm,
             execution,
-            ring,
+            ring: Arc::new(ring),
             blocks: HashMap::new(),
             head: None,
             keep_slots: 2 * params.epoch_length,
             added: 0,
         })
+    }
+
+    /// Keeps the states of the blocks of the last `slots` slots (and of
+    /// the last `slots` imported), at least the head's; by default two
+    /// epochs. A node that keeps older states in its database keeps few
+    /// here.
+    pub fn set_retention(&mut self, slots: TimeSlot) {
+        self.keep_slots = slots;
+    }
+
+    /// How service code runs.
+    pub fn execution(&self) -> ExecutionConfig {
+        self.execution
+    }
+
+    /// The ring context.
+    pub fn ring(&self) -> &RingContext {
+        &self.ring
+    }
+
+    /// The ring context, shared (for proving on other threads).
+    pub fn shared_ring(&self) -> Arc<RingContext> {
+        self.ring.clone()
     }
 
     /// Changes how service code runs from the next import on.
@@ -203,14 +241,28 @@ impl Chain {
         ancestors: Option<Vec<(TimeSlot, HeaderHash)>>,
     ) -> Result<StateRoot, ChainError> {
         let state = State::from_key_values(keyvals, &self.params)?;
-        let root = state.root();
-        self.blocks.clear();
         let ancestry = ancestors.map(|mut a| {
             a.push((state.timeslot, hash));
-            Arc::new(a)
+            a
         });
-        self.insert(hash, state, root, ancestry);
-        Ok(root)
+        Ok(self.set_head(hash, state, ancestry))
+    }
+
+    /// Makes `state` the posterior state of block `hash` and that block the
+    /// head, forgetting every other (a genesis, a stored head resumed, a
+    /// fork switched to). `ancestry` is the `(slot, hash)` of the block and
+    /// its ancestors within `L` slots, the block last, if known. Returns
+    /// the state's root.
+    pub fn set_head(
+        &mut self,
+        hash: HeaderHash,
+        state: State,
+        ancestry: Option<Vec<(TimeSlot, HeaderHash)>>,
+    ) -> StateRoot {
+        let root = state.root();
+        self.blocks.clear();
+        self.insert(hash, state, root, ancestry.map(Arc::new));
+        root
     }
 
     /// The head: the block imported or set last.
@@ -224,14 +276,36 @@ impl Chain {
         self.blocks.get(hash).map(|e| e.state.as_ref())
     }
 
+    /// `(slot, hash)` of a known block and its ancestors within `L` slots,
+    /// the block last, if known.
+    pub fn ancestry(&self, hash: &HeaderHash) -> Option<&[(TimeSlot, HeaderHash)]> {
+        self.blocks
+            .get(hash)?
+            .ancestry
+            .as_deref()
+            .map(Vec::as_slice)
+    }
+
     /// Imports `block` on its parent's state; it becomes the head.
     /// An invalid block changes nothing.
     pub fn import(&mut self, block: &Block) -> Result<StateRoot, ChainError> {
+        let imported = self.try_import(block)?;
+        Ok(self.commit(block, imported.state))
+    }
+
+    /// `import(σ, block)` on its parent's state with the chain's context;
+    /// the chain is not changed ([`Chain::commit`] keeps the result).
+    pub fn try_import(&self, block: &Block) -> Result<Imported, ChainError> {
         let parent = block.header.parent;
-        let entry = self
-            .blocks
-            .get(&parent)
-            .ok_or(ChainError::UnknownParent(parent))?;
+        Ok(self
+            .try_import_known(block)
+            .ok_or(ChainError::UnknownParent(parent))??)
+    }
+
+    /// [`Chain::try_import`] in the state transition's terms; `None` when
+    /// the block's parent is not a known block.
+    pub fn try_import_known(&self, block: &Block) -> Option<Result<Imported, ImportError>> {
+        let entry = self.blocks.get(&block.header.parent)?;
         let executor = Executor {
             pvm: &self.pvm,
             backend: self.execution.backend,
@@ -244,19 +318,25 @@ impl Chain {
             prior_root: Some(entry.root),
             ancestry: entry.ancestry.as_deref().map(|a| a as &dyn Ancestry),
         };
-        let imported = import(&entry.state, block, &ctx)?;
-        let root = imported.state.root();
+        Some(import(&entry.state, block, &ctx))
+    }
+
+    /// Keeps `state`, what [`Chain::try_import`] gave for `block`, as the
+    /// block's posterior state; it becomes the head. Returns its root.
+    pub fn commit(&mut self, block: &Block, state: State) -> StateRoot {
+        let root = state.root();
         let hash = header_hash(&block.header);
         let slot = block.header.slot;
         let horizon = slot.saturating_sub(self.params.max_lookup_anchor_age);
-        let ancestry = entry.ancestry.as_deref().map(|a| {
+        let parent = self.blocks.get(&block.header.parent);
+        let ancestry = parent.and_then(|p| p.ancestry.as_deref()).map(|a| {
             let mut next: Vec<(TimeSlot, HeaderHash)> =
                 a.iter().filter(|(s, _)| *s >= horizon).copied().collect();
             next.push((slot, hash));
             Arc::new(next)
         });
-        self.insert(hash, imported.state, root, ancestry);
-        Ok(root)
+        self.insert(hash, state, root, ancestry);
+        root
     }
 
     fn insert(
@@ -268,6 +348,7 @@ impl Chain {
     ) {
         let slot = state.timeslot;
         self.added += 1;
+        let keep = self.keep_slots.max(1);
         self.blocks.insert(
             hash,
             Entry {
@@ -279,8 +360,8 @@ impl Chain {
             },
         );
         self.head = Some(hash);
-        let horizon = slot.saturating_sub(self.keep_slots);
-        let recent = self.added.saturating_sub(u64::from(self.keep_slots));
+        let horizon = slot.saturating_sub(keep);
+        let recent = self.added.saturating_sub(u64::from(keep));
         self.blocks
             .retain(|_, e| e.slot >= horizon || e.added > recent);
     }

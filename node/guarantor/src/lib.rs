@@ -27,12 +27,12 @@ pub use package::{ExportStore, Guaranteed, NoSegments, PackageError, SegmentSour
 use parajam_host::general::{dispatch_is_authorized, Accounts, FetchContext, LogEntry};
 use parajam_host::pvm::PvmInnerRunner;
 use parajam_host::refine::{historical_preimage, InnerFailure, RefineContext, RefineEnv};
-use parajam_host::{Control, Numbering};
+use parajam_host::Control;
 use parajam_primitives::types::account::split_code_preimage;
 use parajam_primitives::types::{Gas, OpaqueHash, ServiceId, WorkExecResult, WorkPackage};
 use parajam_primitives::ProtocolParameters;
+pub use parajam_pvm::Executor;
 use parajam_pvm::{Backend, HostCallContext, Invocation, ProgramResult, PvmError};
-pub use parajam_stf::accumulate::invocation::Executor;
 
 /// The entry point of both invocations.
 const ENTRY_PC: u32 = 0;
@@ -114,7 +114,7 @@ impl Guarantor<'_> {
         let gas = i64::try_from(self.params.gas_is_authorized).unwrap_or(i64::MAX);
         self.checked(|backend| {
             self.run(backend, &code_hash, &code, gas, &args, |call, index| {
-                dispatch_is_authorized(call, Numbering::Gp072, index, &fetch)
+                dispatch_is_authorized(call, self.executor.flavor(), index, &fetch)
             })
         })
     }
@@ -178,6 +178,7 @@ impl Guarantor<'_> {
         let gas = i64::try_from(work.refine_gas_limit).unwrap_or(i64::MAX);
         let expected_exports = usize::from(work.export_count);
         let segment_size = self.params.segment_size as usize;
+        let flavor = self.executor.flavor();
         self.checked(|backend| {
             let mut ctx = RefineContext::default();
             let mut runner = PvmInnerRunner::new(self.executor.pvm, backend);
@@ -191,7 +192,7 @@ impl Guarantor<'_> {
                     |call, index| {
                         parajam_host::refine::dispatch(
                             call,
-                            Numbering::Gp072,
+                            flavor,
                             index,
                             &mut ctx,
                             &env,

@@ -20,7 +20,7 @@ use parajam_primitives::types::{
 use parajam_primitives::{ByteArray, ProtocolParameters};
 
 use crate::general::{self, Accounts, FetchContext, LogEntry};
-use crate::{charge, charged, codes, Control, HostCall, Machine, Numbering, BASE_GAS};
+use crate::{charge, charged, codes, Control, HostCall, Machine, PvmFlavor, BASE_GAS};
 
 /// `S`: privileged state and accounts an accumulation can change (GP eq. 12.13).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -653,12 +653,12 @@ pub fn provide(machine: &mut impl Machine, ctx: &mut AccumulateContext) -> Contr
 /// answers `WHAT`. JIP-1 `log` returns its entry for the caller to record.
 pub fn dispatch(
     machine: &mut impl Machine,
-    numbering: Numbering,
+    flavor: PvmFlavor,
     index: u32,
     ctx: &mut AccumulateContext,
     fetch: &FetchContext<'_>,
 ) -> (Control, Option<LogEntry>) {
-    let Some(call) = HostCall::from_index(numbering, index) else {
+    let Some(call) = HostCall::from_index(flavor, index) else {
         return (crate::unknown(machine), None);
     };
     let control = match call {

@@ -396,12 +396,12 @@ pub fn log(machine: &mut impl Machine) -> (Control, Option<LogEntry>) {
 /// answers `WHAT`.
 pub fn dispatch_is_authorized(
     machine: &mut impl Machine,
-    numbering: crate::Numbering,
+    flavor: crate::PvmFlavor,
     index: u32,
     fetch_ctx: &FetchContext<'_>,
 ) -> (Control, Option<LogEntry>) {
     use crate::HostCall;
-    let control = match HostCall::from_index(numbering, index) {
+    let control = match HostCall::from_index(flavor, index) {
         Some(HostCall::Gas) => gas(machine),
         Some(HostCall::Fetch) => fetch(machine, fetch_ctx),
         Some(HostCall::Log) => return log(machine),
@@ -448,8 +448,8 @@ mod tests {
 
     #[test]
     fn is_authorized_has_only_gas_fetch_and_log() {
-        use crate::{HostCall, Numbering};
-        let n = Numbering::Gp072;
+        use crate::{HostCall, PvmFlavor};
+        let n = PvmFlavor::Gp072;
         let ctx = FetchContext::constants_only(&P);
         let mut m = machine();
         let (control, _) = dispatch_is_authorized(&mut m, n, HostCall::Gas.index(n), &ctx);

@@ -4,7 +4,8 @@
 //!   machine result codes (GP B.1).
 //! * [`HostCall`]: every host call by name, with its GP 0.7.2 index. Indices
 //!   are a PVM-version rule (GP 0.8 renumbers them), so they are mapped here
-//!   per [`Numbering`], the one place that knows.
+//!   per [`PvmFlavor`], the protocol-version seam the PVM engine carries
+//!   (a chain picks it once, with its [`parajam_pvm::Pvm`]).
 //! * [`Machine`]: what a host call needs of the calling machine (registers,
 //!   gas, memory with its access rights), implemented by the PVM engine and by
 //!   test doubles.
@@ -117,12 +118,7 @@ pub enum HostCall {
     Log,
 }
 
-/// A host-call numbering: which index names which call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Numbering {
-    /// GP 0.7.x: `gas = 0` … `provide = 26`, `log = 100`.
-    Gp072,
-}
+pub use parajam_pvm::PvmFlavor;
 
 impl HostCall {
     const GP072: [Self; 27] = [
@@ -155,20 +151,21 @@ impl HostCall {
         Self::Provide,
     ];
 
-    /// The call an `ecalli` index names, if any.
-    pub fn from_index(numbering: Numbering, index: u32) -> Option<Self> {
-        match numbering {
-            Numbering::Gp072 => match index {
+    /// The call an `ecalli` index names under `flavor`'s numbering, if
+    /// any (GP 0.7.x: `gas = 0` … `provide = 26`, `log = 100`).
+    pub fn from_index(flavor: PvmFlavor, index: u32) -> Option<Self> {
+        match flavor {
+            PvmFlavor::Gp072 => match index {
                 100 => Some(Self::Log),
                 i => Self::GP072.get(usize::try_from(i).ok()?).copied(),
             },
         }
     }
 
-    /// The index of this call.
-    pub fn index(self, numbering: Numbering) -> u32 {
-        match numbering {
-            Numbering::Gp072 => {
+    /// The index of this call under `flavor`'s numbering.
+    pub fn index(self, flavor: PvmFlavor) -> u32 {
+        match flavor {
+            PvmFlavor::Gp072 => {
                 if self == Self::Log {
                     100
                 } else {
@@ -261,20 +258,20 @@ mod tests {
     #[test]
     fn gp072_numbering_round_trips() {
         for i in 0..=26 {
-            let call = HostCall::from_index(Numbering::Gp072, i).expect("defined");
-            assert_eq!(call.index(Numbering::Gp072), i);
+            let call = HostCall::from_index(PvmFlavor::Gp072, i).expect("defined");
+            assert_eq!(call.index(PvmFlavor::Gp072), i);
         }
         assert_eq!(
-            HostCall::from_index(Numbering::Gp072, 100),
+            HostCall::from_index(PvmFlavor::Gp072, 100),
             Some(HostCall::Log)
         );
-        assert_eq!(HostCall::from_index(Numbering::Gp072, 27), None);
+        assert_eq!(HostCall::from_index(PvmFlavor::Gp072, 27), None);
         assert_eq!(
-            HostCall::from_index(Numbering::Gp072, 3),
+            HostCall::from_index(PvmFlavor::Gp072, 3),
             Some(HostCall::Read)
         );
         assert_eq!(
-            HostCall::from_index(Numbering::Gp072, 26),
+            HostCall::from_index(PvmFlavor::Gp072, 26),
             Some(HostCall::Provide)
         );
     }

@@ -16,7 +16,7 @@ use parajam_primitives::types::{OpaqueHash, ServiceAccount, ServiceId, TimeSlot}
 use parajam_primitives::ProtocolParameters;
 
 use crate::general::{Accounts, FetchContext, LogEntry};
-use crate::{charged, codes, Control, HostCall, Machine, Numbering};
+use crate::{charged, codes, Control, HostCall, Machine, PvmFlavor};
 
 /// `Z_P`: the PVM page size.
 pub const PAGE_SIZE: u64 = 4096;
@@ -573,13 +573,13 @@ impl<A: Accounts> std::fmt::Debug for RefineEnv<'_, A> {
 /// costs 10 gas and answers `WHAT`; JIP-1 `log` returns its entry.
 pub fn dispatch<A: Accounts, R: InnerRunner>(
     machine: &mut impl Machine,
-    numbering: Numbering,
+    flavor: PvmFlavor,
     index: u32,
     ctx: &mut RefineContext<R::Vm>,
     env: &RefineEnv<'_, A>,
     runner: &mut R,
 ) -> (Control, Option<LogEntry>) {
-    let control = match HostCall::from_index(numbering, index) {
+    let control = match HostCall::from_index(flavor, index) {
         Some(HostCall::Gas) => crate::general::gas(machine),
         Some(HostCall::Fetch) => crate::general::fetch(machine, env.fetch),
         Some(HostCall::HistoricalLookup) => {
@@ -850,7 +850,7 @@ mod tests {
             params: &params,
             fetch: &fetch,
         };
-        let n = Numbering::Gp072;
+        let n = PvmFlavor::Gp072;
         let index = |c: HostCall| c.index(n);
         // export (7) lands in `e`.
         let mut m = machine();

@@ -1,7 +1,7 @@
 //! Host calls served to a real guest program on both PVM backends: the
 //! `hostcall` guest calls `gas` (index 0) and returns its answer plus one.
 
-use parajam_host::{general, pvm::action, unknown, HostCall, Numbering};
+use parajam_host::{general, pvm::action, unknown, HostCall};
 use parajam_pvm::{Backend, Program, ProgramResult, Pvm, PvmFlavor};
 
 fn run(backend: Backend, gas: i64) -> (parajam_pvm::ProgramOutcome, Vec<u64>) {
@@ -17,7 +17,7 @@ fn run(backend: Backend, gas: i64) -> (parajam_pvm::ProgramOutcome, Vec<u64>) {
             gas,
             &[],
             &mut |mut ctx| {
-                let control = match HostCall::from_index(Numbering::Gp072, ctx.index()) {
+                let control = match HostCall::from_index(PvmFlavor::Gp072, ctx.index()) {
                     Some(HostCall::Gas) => {
                         let c = general::gas(&mut ctx);
                         if c == parajam_host::Control::Continue {

@@ -13,8 +13,10 @@ use crate::MAX_INPUT_SIZE;
 /// The version-specific rules of the PVM: the one seam where GP 0.7.x and
 /// GP 0.8 differ (gas per instruction vs. per basic block, opcode and
 /// host-call numbering, the `sbrk` instruction vs. a `grow_heap` host call).
+/// A chain picks it once, with its [`crate::Pvm`]; everything
+/// version-specific (here, and the host-call numbering in `parajam-host`)
+/// matches on it exhaustively, so a new version cannot be half-handled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[non_exhaustive]
 pub enum PvmFlavor {
     /// GP v0.7.2 (instruction numbering unchanged since GP 0.5.4): polkavm's
     /// `JamV1` instruction set, one gas per instruction, `sbrk` present.

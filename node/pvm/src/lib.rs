@@ -128,6 +128,7 @@ mod code;
 mod crosscheck;
 mod engine;
 mod error;
+mod executor;
 mod flavor;
 mod invoke;
 mod live;
@@ -146,6 +147,7 @@ pub(crate) use crosscheck::{
 pub use engine::{trust_code, Pvm, PvmOptions, Sandbox, SandboxChoice};
 pub(crate) use error::engine_error;
 pub use error::{Divergence, PvmError, Stepped};
+pub use executor::Executor;
 pub use flavor::PvmFlavor;
 pub use invoke::{
     HostCallAction, HostCallContext, Invocation, MemoryFault, OutOfGas, ProgramOutcome,

@@ -26,37 +26,30 @@ pub(crate) enum Interrupt {
     Step,
 }
 
-impl From<polkavm::InterruptKind> for Interrupt {
-    fn from(kind: polkavm::InterruptKind) -> Self {
-        use polkavm::InterruptKind as K;
-        match kind {
-            K::Finished => Self::Finished,
-            K::Trap => Self::Trap,
-            K::Ecalli(id) => Self::Ecalli(id),
-            K::Segfault(fault) => Self::Segfault {
-                page_address: fault.page_address,
-            },
-            K::NotEnoughGas => Self::NotEnoughGas,
-            K::Step => Self::Step,
+/// `From<InterruptKind>` for one polkavm release's interrupt type: the
+/// releases' enums have the same variants, so one mapping serves both.
+macro_rules! interrupt_from {
+    ($release:ident) => {
+        impl From<$release::InterruptKind> for Interrupt {
+            fn from(kind: $release::InterruptKind) -> Self {
+                use $release::InterruptKind as K;
+                match kind {
+                    K::Finished => Self::Finished,
+                    K::Trap => Self::Trap,
+                    K::Ecalli(id) => Self::Ecalli(id),
+                    K::Segfault(fault) => Self::Segfault {
+                        page_address: fault.page_address,
+                    },
+                    K::NotEnoughGas => Self::NotEnoughGas,
+                    K::Step => Self::Step,
+                }
+            }
         }
-    }
+    };
 }
 
-impl From<polkavm037::InterruptKind> for Interrupt {
-    fn from(kind: polkavm037::InterruptKind) -> Self {
-        use polkavm037::InterruptKind as K;
-        match kind {
-            K::Finished => Self::Finished,
-            K::Trap => Self::Trap,
-            K::Ecalli(id) => Self::Ecalli(id),
-            K::Segfault(fault) => Self::Segfault {
-                page_address: fault.page_address,
-            },
-            K::NotEnoughGas => Self::NotEnoughGas,
-            K::Step => Self::Step,
-        }
-    }
-}
+interrupt_from!(polkavm);
+interrupt_from!(polkavm037);
 
 /// A compiled module of either release (cheap to clone: both are `Arc`s).
 #[derive(Clone)]

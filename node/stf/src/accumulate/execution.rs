@@ -69,7 +69,7 @@ pub fn accumulate_one(
             }));
         }
     }
-    executor.accumulate(state, block, service, gas, &inputs)
+    super::invocation::accumulate(executor, state, block, service, gas, &inputs)
 }
 
 /// `R(o, a, b)` (GP §12.2): the manager's change if it made one, else the

@@ -8,12 +8,12 @@ use parajam_host::accumulate::{
     dispatch, AccumulateContext, DeferredTransfer, Implications, PartialState,
 };
 use parajam_host::general::{FetchContext, LogEntry};
-use parajam_host::Numbering;
 use parajam_primitives::types::{
     Gas, OpaqueHash, ServiceId, TimeSlot, WorkExecResult, WorkPackageHash,
 };
 use parajam_primitives::ProtocolParameters;
-use parajam_pvm::{Backend, HostCallContext, Invocation, Program, ProgramResult, Pvm, PvmError};
+pub use parajam_pvm::Executor;
+use parajam_pvm::{Backend, HostCallContext, Invocation, Program, ProgramResult, PvmError};
 
 /// The entry point of accumulation in a service's code (GP §9.1: `1`,
 /// at instruction offset 5 of the jump table layout, GP B.5 `Ψ_M(c, 5, …)`).
@@ -80,19 +80,6 @@ pub struct AccumulationOutcome {
     pub logs: Vec<LogEntry>,
 }
 
-/// How accumulation runs service code: the PVM engine, its backend, and
-/// whether every invocation runs on both backends and must agree
-/// (crosscheck mode, for tests).
-#[derive(Debug, Clone, Copy)]
-pub struct Executor<'a> {
-    /// The engine (with its module cache).
-    pub pvm: &'a Pvm,
-    /// The backend invocations run on.
-    pub backend: Backend,
-    /// Run on both backends and compare everything, the contexts included.
-    pub crosscheck: bool,
-}
-
 /// Why an invocation could not even be carried out. Not a service fault
 /// (those are `☇` results): an engine failure, or the backends disagreeing
 /// in crosscheck mode.
@@ -130,138 +117,155 @@ struct Run {
     logs: Vec<LogEntry>,
 }
 
-impl Executor<'_> {
-    /// `Ψ_A(e, t, s, g, i)` (GP eq. `eq:accinvocation`).
-    ///
-    /// The transfers among `inputs` are credited to the service first; a
-    /// service without code (no preimage of its code hash that is a proper
-    /// `E(↕m, c)`, or code over `W_C`) uses no gas and changes nothing
-    /// else. Code that is not a valid standard program panics at once
-    /// (`Ψ_M`: `Y(p, a) = ∅`).
-    pub fn accumulate(
-        &self,
-        state: &PartialState,
-        block: &BlockContext<'_>,
-        service: ServiceId,
-        gas: Gas,
-        inputs: &[AccumulationInput],
-    ) -> Result<AccumulationOutcome, ExecutorError> {
-        let mut credited = state.clone();
-        if let Some(account) = credited.accounts.get_mut(&service) {
-            for input in inputs {
-                if let AccumulationInput::Transfer(t) = input {
-                    account.info.balance = account.info.balance.saturating_add(t.amount);
-                }
+/// `Ψ_A(e, t, s, g, i)` (GP eq. `eq:accinvocation`) on `executor`.
+///
+/// The transfers among `inputs` are credited to the service first; a
+/// service without code (no preimage of its code hash that is a proper
+/// `E(↕m, c)`, or code over `W_C`) uses no gas and changes nothing
+/// else. Code that is not a valid standard program panics at once
+/// (`Ψ_M`: `Y(p, a) = ∅`).
+pub fn accumulate(
+    executor: &Executor<'_>,
+    state: &PartialState,
+    block: &BlockContext<'_>,
+    service: ServiceId,
+    gas: Gas,
+    inputs: &[AccumulationInput],
+) -> Result<AccumulationOutcome, ExecutorError> {
+    let mut credited = state.clone();
+    if let Some(account) = credited.accounts.get_mut(&service) {
+        for input in inputs {
+            if let AccumulationInput::Transfer(t) = input {
+                account.info.balance = account.info.balance.saturating_add(t.amount);
             }
         }
-        let code = state.accounts.get(&service).and_then(|a| {
-            let (_, code) = a.code()?;
-            (code.len() <= block.params.max_service_code_size as usize)
-                .then_some((a.info.code_hash, code))
+    }
+    let code = state.accounts.get(&service).and_then(|a| {
+        let (_, code) = a.code()?;
+        (code.len() <= block.params.max_service_code_size as usize)
+            .then_some((a.info.code_hash, code))
+    });
+    let Some((code_hash, code)) = code else {
+        return Ok(AccumulationOutcome {
+            state: credited,
+            transfers: Vec::new(),
+            yielded: None,
+            gas_used: 0,
+            provisions: Vec::new(),
+            logs: Vec::new(),
         });
-        let Some((code_hash, code)) = code else {
-            return Ok(AccumulationOutcome {
-                state: credited,
-                transfers: Vec::new(),
-                yielded: None,
-                gas_used: 0,
-                provisions: Vec::new(),
-                logs: Vec::new(),
-            });
-        };
-        let initial = Implications::new(
-            credited,
-            service,
-            block.entropy,
-            block.timeslot,
-            block.params,
-        );
-        let ctx = AccumulateContext::new(initial, *block.params, block.timeslot);
-        let args = (
-            Compact(block.timeslot),
-            Compact(service),
-            Compact(inputs.len() as u64),
-        )
-            .encode();
-        let encoded: Vec<Vec<u8>> = inputs.iter().map(AccumulationInput::encode).collect();
-        let fetch = FetchContext {
-            entropy: Some(block.entropy),
-            inputs: Some(&encoded),
-            ..FetchContext::constants_only(block.params)
-        };
-        // The code hash names the preimage, and so the code, exactly.
-        let Ok(program) = self.pvm.cached_program(code_hash.0, code) else {
-            // `Y(p, a) = ∅`: `(0, ☇, x)`.
-            return Ok(collapse(Run {
-                gas_used: 0,
-                result: ProgramResult::Panic,
-                ctx,
-                logs: Vec::new(),
-            }));
-        };
-        let gas = i64::try_from(gas).unwrap_or(i64::MAX);
-        let run = if self.crosscheck {
-            let a = self.run(
-                Backend::Interpreter,
-                &program,
-                code,
-                gas,
-                &args,
-                ctx.clone(),
-                &fetch,
-            )?;
-            let b = self.run(Backend::Compiler, &program, code, gas, &args, ctx, &fetch)?;
-            if let Some(what) = difference(&a, &b) {
-                return Err(ExecutorError::Divergence { service, what });
-            }
-            a
-        } else {
-            self.run(self.backend, &program, code, gas, &args, ctx, &fetch)?
-        };
-        Ok(collapse(run))
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn run(
-        &self,
-        backend: Backend,
-        program: &Program,
-        code: &[u8],
-        gas: i64,
-        args: &[u8],
-        mut ctx: AccumulateContext,
-        fetch: &FetchContext<'_>,
-    ) -> Result<Run, ExecutorError> {
-        let mut logs = Vec::new();
-        let numbering = Numbering::Gp072;
-        // Host calls see the paper's `ϱ` (one gas per instruction run):
-        // polkavm has charged the `ecalli`'s whole basic block on entering
-        // it, so the instructions after the `ecalli` in its block are given
-        // back while the call runs and charged again after it (the fuzz
-        // traces' services fold `gas` and `checkpoint` results into their
-        // storage, e.g. jam-conformance trace 1767896003_7482).
-        let tails = code_section(code).and_then(|c| self.pvm.prepare_code(c).ok());
-        let outcome = self.pvm.run_invocation(
-            backend,
-            program,
-            &Invocation::new(ACCUMULATE_ENTRY_PC, gas, args),
-            &mut |mut call: HostCallContext<'_>| {
-                let index = call.index();
-                let tail = tails.as_ref().map_or(0, |t| t.block_tail(call.pc()));
-                call.set_gas(call.gas().saturating_add(tail));
-                let (control, log) = dispatch(&mut call, numbering, index, &mut ctx, fetch);
-                call.set_gas(call.gas().saturating_sub(tail));
-                logs.extend(log);
-                parajam_host::pvm::action(control)
-            },
-        )?;
-        Ok(Run {
-            gas_used: outcome.gas_used(),
-            result: outcome.result(),
+    };
+    let initial = Implications::new(
+        credited,
+        service,
+        block.entropy,
+        block.timeslot,
+        block.params,
+    );
+    let ctx = AccumulateContext::new(initial, *block.params, block.timeslot);
+    let args = (
+        Compact(block.timeslot),
+        Compact(service),
+        Compact(inputs.len() as u64),
+    )
+        .encode();
+    let encoded: Vec<Vec<u8>> = inputs.iter().map(AccumulationInput::encode).collect();
+    let fetch = FetchContext {
+        entropy: Some(block.entropy),
+        inputs: Some(&encoded),
+        ..FetchContext::constants_only(block.params)
+    };
+    // The code hash names the preimage, and so the code, exactly.
+    let Ok(program) = executor.pvm.cached_program(code_hash.0, code) else {
+        // `Y(p, a) = ∅`: `(0, ☇, x)`.
+        return Ok(collapse(Run {
+            gas_used: 0,
+            result: ProgramResult::Panic,
             ctx,
-            logs,
-        })
-    }
+            logs: Vec::new(),
+        }));
+    };
+    let gas = i64::try_from(gas).unwrap_or(i64::MAX);
+    let run = if executor.crosscheck {
+        let a = run(
+            executor,
+            Backend::Interpreter,
+            &program,
+            code,
+            gas,
+            &args,
+            ctx.clone(),
+            &fetch,
+        )?;
+        let b = run(
+            executor,
+            Backend::Compiler,
+            &program,
+            code,
+            gas,
+            &args,
+            ctx,
+            &fetch,
+        )?;
+        if let Some(what) = difference(&a, &b) {
+            return Err(ExecutorError::Divergence { service, what });
+        }
+        a
+    } else {
+        run(
+            executor,
+            executor.backend,
+            &program,
+            code,
+            gas,
+            &args,
+            ctx,
+            &fetch,
+        )?
+    };
+    Ok(collapse(run))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run(
+    executor: &Executor<'_>,
+    backend: Backend,
+    program: &Program,
+    code: &[u8],
+    gas: i64,
+    args: &[u8],
+    mut ctx: AccumulateContext,
+    fetch: &FetchContext<'_>,
+) -> Result<Run, ExecutorError> {
+    let mut logs = Vec::new();
+    let flavor = executor.flavor();
+    // Host calls see the paper's `ϱ` (one gas per instruction run):
+    // polkavm has charged the `ecalli`'s whole basic block on entering
+    // it, so the instructions after the `ecalli` in its block are given
+    // back while the call runs and charged again after it (the fuzz
+    // traces' services fold `gas` and `checkpoint` results into their
+    // storage, e.g. jam-conformance trace 1767896003_7482).
+    let tails = code_section(code).and_then(|c| executor.pvm.prepare_code(c).ok());
+    let outcome = executor.pvm.run_invocation(
+        backend,
+        program,
+        &Invocation::new(ACCUMULATE_ENTRY_PC, gas, args),
+        &mut |mut call: HostCallContext<'_>| {
+            let index = call.index();
+            let tail = tails.as_ref().map_or(0, |t| t.block_tail(call.pc()));
+            call.set_gas(call.gas().saturating_add(tail));
+            let (control, log) = dispatch(&mut call, flavor, index, &mut ctx, fetch);
+            call.set_gas(call.gas().saturating_sub(tail));
+            logs.extend(log);
+            parajam_host::pvm::action(control)
+        },
+    )?;
+    Ok(Run {
+        gas_used: outcome.gas_used(),
+        result: outcome.result(),
+        ctx,
+        logs,
+    })
 }
 
 /// The code `c` of a standard program blob
