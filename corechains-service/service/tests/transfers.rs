@@ -63,20 +63,26 @@ fn storage() -> MemStorage {
     s.accounts.insert(OTHER, MemAccount::new(0, OTHER_MEMO_GAS));
     s.accounts.insert(PEER, MemAccount::new(0, 5));
     // The channel REMOTE → PARA, its sender hosted by PEER.
+    open_remote_channel(&mut s, REMOTE, PARA);
+    s
+}
+
+/// Opens the channel `sender → recipient` in `s`, one of its ends hosted
+/// by another instance (capacity 3, messages of 64 octets at most).
+fn open_remote_channel(s: &mut MemStorage, sender: ParaId, recipient: ParaId) {
     let mut map: BTreeMap<StorageKey, Vec<u8>> = s
         .storage
         .iter()
         .filter_map(|(k, v)| Some((StorageKey::from_key(k)?, v.clone())))
         .collect();
     let mut overlay = Overlay::new(&mut map);
-    hrmp::open_remote_channel(&mut overlay, &HrmpConfig::DEFAULT, REMOTE, PARA, 3, 64)
+    hrmp::open_remote_channel(&mut overlay, &HrmpConfig::DEFAULT, sender, recipient, 3, 64)
         .expect("opens");
     for (key, value) in overlay.into_changes() {
         if let Some(value) = value {
             s.storage.insert(key.to_key(), value);
         }
     }
-    s
 }
 
 fn get<T: Decode>(s: &MemStorage, key: StorageKey) -> Option<T> {
@@ -676,19 +682,7 @@ fn storage_with_balance() -> MemStorage {
 
 /// `s` with the channel `PARA → REMOTE` open (REMOTE hosted by PEER).
 fn with_outbound_channel(mut s: MemStorage) -> MemStorage {
-    let mut map: BTreeMap<StorageKey, Vec<u8>> = s
-        .storage
-        .iter()
-        .filter_map(|(k, v)| Some((StorageKey::from_key(k)?, v.clone())))
-        .collect();
-    let mut overlay = Overlay::new(&mut map);
-    hrmp::open_remote_channel(&mut overlay, &HrmpConfig::DEFAULT, PARA, REMOTE, 3, 64)
-        .expect("opens");
-    for (key, value) in overlay.into_changes() {
-        if let Some(value) = value {
-            s.storage.insert(key.to_key(), value);
-        }
-    }
+    open_remote_channel(&mut s, PARA, REMOTE);
     s
 }
 
