@@ -42,9 +42,13 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
 }
 
-/// ark-vrf 0.1.1's package directory, from `cargo metadata`.
+/// ark-vrf 0.1.1's package directory, from `cargo metadata` offline for
+/// the target being built: without `--filter-platform`, cargo wants every
+/// platform's packages (Android's, Windows') and fails offline on a fresh
+/// machine that fetched only this one's.
 fn ark_vrf_dir() -> Result<PathBuf, String> {
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let target = env::var("TARGET").map_err(|_| "no TARGET")?;
     let manifest = Path::new(&env::var_os("CARGO_MANIFEST_DIR").ok_or("no CARGO_MANIFEST_DIR")?)
         .join("Cargo.toml");
     let output = Command::new(cargo)
@@ -53,6 +57,8 @@ fn ark_vrf_dir() -> Result<PathBuf, String> {
             "--format-version",
             "1",
             "--offline",
+            "--filter-platform",
+            &target,
             "--manifest-path",
         ])
         .arg(&manifest)

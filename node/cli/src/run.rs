@@ -22,7 +22,7 @@ use parajam_authoring::{trivial_seed, DevKeys};
 use parajam_chain::SrsSource;
 use parajam_pvm::{Pvm, PvmFlavor};
 use parajam_rpc::{NodeApi, RpcConfig};
-use parajam_service::{Node, NodeConfig, Opened, PipelineEvent, SlotOutcome, Stats};
+use parajam_service::{Node, NodeConfig, NodeError, Opened, PipelineEvent, SlotOutcome, Stats};
 use parajam_storage::{open_parity, StoreConfig};
 
 use crate::chain_args::BackendChoice;
@@ -440,6 +440,15 @@ pub fn run(
                 sync.request(&node, network);
                 continue;
             }
+            if node.head_slot() >= slot {
+                // A peer's block of this slot or a later one was imported
+                // while this node was busy: the slot has passed.
+                tracing::info!(
+                    "slot {slot}: passed (best #{} already); not authoring",
+                    node.head_slot()
+                );
+                continue;
+            }
         } else {
             for event in node.serve_until(next, &stopped) {
                 log_event(&event);
@@ -450,8 +459,9 @@ pub fn run(
         }
         next += period;
         let started = Instant::now();
-        match node.author()? {
-            SlotOutcome::Authored(block) => {
+        let slot = node.next_slot();
+        match node.author() {
+            Ok(SlotOutcome::Authored(block)) => {
                 metrics.observe_import(started.elapsed().as_secs_f64());
                 tracing::info!(
                     "block {} at slot {}, state root {}, {}{}",
@@ -496,9 +506,17 @@ pub fn run(
                     crate::net_loop::announce(&node, network, block.hash);
                 }
             }
-            SlotOutcome::NotOurs { slot } => {
+            Ok(SlotOutcome::NotOurs { slot }) => {
                 tracing::info!("slot {slot}: not ours to author (no key for its sealer)");
             }
+            // The state transition refused even an empty block on the
+            // head (a consensus outcome, not a failure of this node): the
+            // slot passes without one, and the node goes on.
+            Err(NodeError::Authoring(e)) => {
+                tracing::warn!("slot {slot}: no block authored: {e}");
+            }
+            // Storage or state: the node failed.
+            Err(e) => return Err(e.into()),
         }
         let best = api.best_block();
         let finalized = api.finalized_block();

@@ -23,7 +23,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use node_common::{http, rpc, start, Node};
+use node_common::{http, start, try_rpc, Node};
 use parajam_authoring::ValidatorSecrets;
 use parajam_e2e::parajam_binary;
 use parajam_network::PeerId;
@@ -108,30 +108,48 @@ fn validator_with(dir: &Path, i: usize, port: u16, extra: &[&str]) -> Node {
     )
 }
 
-/// `(header_hash, slot)` of `method`'s block.
-fn block(addr: &str, method: &str) -> (String, u64) {
-    let response = rpc(addr, method, "[]");
+/// `(header_hash, slot)` of `method`'s block on the node at `addr`; an
+/// error when the node does not answer.
+fn block(addr: &str, method: &str) -> Result<(String, u64), String> {
+    let response = try_rpc(addr, method, "[]").map_err(|e| format!("{addr}: {e}"))?;
     let hash = response
         .split(r#""header_hash":""#)
         .nth(1)
         .and_then(|r| r.split('"').next())
-        .unwrap_or_else(|| panic!("{method}: {response}"))
+        .ok_or_else(|| format!("{method}: {response}"))?
         .to_string();
     let slot = response
         .split(r#""slot":"#)
         .nth(1)
         .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
         .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("{method}: {response}"));
-    (hash, slot)
+        .ok_or_else(|| format!("{method}: {response}"))?;
+    Ok((hash, slot))
 }
 
-/// Waits (bounded) until every node in `addrs` reports the same `method`
-/// block, above `above`; that block.
-fn converge(addrs: &[String], method: &str, above: u64) -> (String, u64) {
+/// Waits (bounded) until the nodes `which` of `nodes` report the same
+/// `method` block, above `above`; that block. A node that stops answering
+/// fails the test with its exit status and its log.
+fn converge(nodes: &mut [Node], which: &[usize], method: &str, above: u64) -> (String, u64) {
+    let addrs: Vec<String> = which.iter().map(|&i| nodes[i].rpc_addr()).collect();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let blocks: Vec<(String, u64)> = addrs.iter().map(|a| block(a, method)).collect();
+        let mut blocks = Vec::new();
+        for (&i, addr) in which.iter().zip(&addrs) {
+            match block(addr, method) {
+                Ok(b) => blocks.push(b),
+                Err(e) => {
+                    let node = &mut nodes[i];
+                    node.drain();
+                    let status = node.child.try_wait();
+                    panic!(
+                        "node {i} does not answer {method} ({e}); exited: {status:?}; its log:
+{}",
+                        node.log()
+                    );
+                }
+            }
+        }
         if blocks[0].1 > above && blocks.iter().all(|b| *b == blocks[0]) {
             return blocks[0].clone();
         }
@@ -151,7 +169,6 @@ fn validators_on_loopback_grow_one_chain_and_late_and_restarted_nodes_catch_up()
 
     // Four of the six validators start together.
     let mut nodes: Vec<Node> = (0..4).map(|i| validator(dir.path(), i, ports[i])).collect();
-    let addrs: Vec<String> = nodes.iter_mut().map(Node::rpc_addr).collect();
     for node in &mut nodes {
         node.wait_for("peer e");
     }
@@ -159,13 +176,12 @@ fn validators_on_loopback_grow_one_chain_and_late_and_restarted_nodes_catch_up()
     for node in &mut nodes {
         node.wait_for("imported block");
     }
-    let (best, best_slot) = converge(&addrs, "bestBlock", 0);
-    let (finalized, final_slot) = converge(&addrs, "finalizedBlock", 0);
+    let (best, best_slot) = converge(&mut nodes, &[0, 1, 2, 3], "bestBlock", 0);
+    let (finalized, final_slot) = converge(&mut nodes, &[0, 1, 2, 3], "finalizedBlock", 0);
     assert!(final_slot < best_slot, "{finalized} {best}");
 
     // The fifth starts late: it asks for the chain and joins it.
     let mut late = validator_with(dir.path(), 4, ports[4], &["--prometheus-port", "0"]);
-    let late_addr = late.rpc_addr();
     late.wait_for("imported block");
     let line = late.wait_for("Prometheus metrics on http://");
     let metrics_addr = line
@@ -174,26 +190,19 @@ fn validators_on_loopback_grow_one_chain_and_late_and_restarted_nodes_catch_up()
         .and_then(|r| r.split('/').next())
         .expect("the metrics address")
         .to_string();
-    let mut all = addrs.clone();
-    all.push(late_addr);
-    let (_, caught_up) = converge(&all, "bestBlock", best_slot);
+    nodes.push(late);
+    let all = [0, 1, 2, 3, 4];
+    let (_, caught_up) = converge(&mut nodes, &all, "bestBlock", best_slot);
 
     // One is stopped, the others go on; restarted, it catches up.
     nodes[1].signal("TERM");
     assert!(nodes[1].wait_exit(), "{}", nodes[1].log());
-    let others = [
-        all[0].clone(),
-        all[2].clone(),
-        all[3].clone(),
-        all[4].clone(),
-    ];
-    let (_, without) = converge(&others, "bestBlock", caught_up);
+    let (_, without) = converge(&mut nodes, &[0, 2, 3, 4], "bestBlock", caught_up);
     nodes[1] = validator(dir.path(), 1, ports[1]);
-    all[1] = nodes[1].rpc_addr();
     nodes[1].wait_for("resuming at block");
     nodes[1].wait_for("imported block");
-    let (_, after) = converge(&all, "bestBlock", without);
-    let (_, finalized_after) = converge(&all, "finalizedBlock", final_slot);
+    let (_, after) = converge(&mut nodes, &all, "bestBlock", without);
+    let (_, finalized_after) = converge(&mut nodes, &all, "finalizedBlock", final_slot);
     assert!(finalized_after < after);
     // The network's series: peers connected, none dropped or refused.
     let metrics = http(&metrics_addr, "GET", "/metrics", "");
@@ -214,7 +223,7 @@ fn validators_on_loopback_grow_one_chain_and_late_and_restarted_nodes_catch_up()
             + value("parajam_network_announcements_received_total")
             > 0
     );
-    for node in nodes.iter().chain(std::iter::once(&late)) {
+    for node in &nodes {
         assert!(
             !node.log().contains("dropped:") && !node.log().contains("refused"),
             "a peer was dropped or refused:\n{}",
@@ -355,14 +364,15 @@ fn six_validators_guarantee_a_collators_blocks_by_the_cores_guarantors_and_survi
     let ports = free_ports(6);
     gen_spec(dir.path(), &ports);
     let mut nodes: Vec<Node> = (0..6).map(|i| validator(dir.path(), i, ports[i])).collect();
-    let mut addrs: Vec<String> = nodes.iter_mut().map(Node::rpc_addr).collect();
+    let addr = nodes[0].rpc_addr();
     for node in &mut nodes {
         node.wait_for("imported block");
     }
-    let (_, start_slot) = converge(&addrs, "bestBlock", 0);
+    let all = [0, 1, 2, 3, 4, 5];
+    let (_, start_slot) = converge(&mut nodes, &all, "bestBlock", 0);
 
     // The collator talks to validator 0 only.
-    let mut collator = Collator::adder(&addrs[0], 3);
+    let mut collator = Collator::adder(&addr, 3);
     assert!(
         collator.wait(Duration::from_secs(240)),
         "{}",
@@ -383,32 +393,31 @@ fn six_validators_guarantee_a_collators_blocks_by_the_cores_guarantors_and_survi
     // Every node imported the blocks carrying the guarantees (the state
     // transition accepts only the core's assigned guarantors, GP eq. 11.25)
     // and the para's head is the same everywhere.
-    let (best, _) = converge(&addrs, "bestBlock", start_slot);
-    let (finalized, final_slot) = converge(&addrs, "finalizedBlock", 0);
+    let (best, _) = converge(&mut nodes, &all, "bestBlock", start_slot);
+    let (finalized, final_slot) = converge(&mut nodes, &all, "finalizedBlock", 0);
     assert_ne!(best, finalized);
 
     // One validator killed while the collator runs: the chain goes on,
     // para blocks too.
-    let mut collator = Collator::adder(&addrs[0], 2);
+    let mut collator = Collator::adder(&addr, 2);
     nodes[5].signal("KILL");
     let _ = nodes[5].wait_exit();
-    let others: Vec<String> = addrs[..5].to_vec();
-    let (_, without) = converge(&others, "bestBlock", final_slot);
+    let others = [0, 1, 2, 3, 4];
+    let (_, without) = converge(&mut nodes, &others, "bestBlock", final_slot);
     assert!(
         collator.wait(Duration::from_secs(240)),
         "{}",
         collator.seen.join("\n")
     );
     assert_eq!(collator.blocks().len(), 2, "{}", collator.seen.join("\n"));
-    let (_, finalized_without) = converge(&others, "finalizedBlock", without);
+    let (_, finalized_without) = converge(&mut nodes, &others, "finalizedBlock", without);
 
     // Restarted, it catches up and rejoins.
     nodes[5] = validator(dir.path(), 5, ports[5]);
-    addrs[5] = nodes[5].rpc_addr();
     nodes[5].wait_for("resuming at block");
     nodes[5].wait_for("imported block");
-    let (_, after) = converge(&addrs, "bestBlock", finalized_without);
-    converge(&addrs, "finalizedBlock", finalized_without);
+    let (_, after) = converge(&mut nodes, &all, "bestBlock", finalized_without);
+    converge(&mut nodes, &all, "finalizedBlock", finalized_without);
     assert!(after > finalized_without);
     // No peer misbehaved.
     for node in &nodes {

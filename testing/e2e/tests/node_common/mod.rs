@@ -134,27 +134,32 @@ impl Node {
 /// An HTTP request to `addr` with `body` (POST when given), the whole
 /// response.
 pub fn http(addr: &str, method: &str, path: &str, body: &str) -> String {
-    let mut stream = TcpStream::connect(addr).expect("connecting");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .expect("timeout");
+    try_http(addr, method, path, body).unwrap_or_else(|e| panic!("{method} {path} on {addr}: {e}"))
+}
+
+/// [`http`], an error when the server does not answer.
+pub fn try_http(addr: &str, method: &str, path: &str, body: &str) -> std::io::Result<String> {
+    let mut stream = TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
     write!(
         stream,
         "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
-    )
-    .expect("sending the request");
+    )?;
     let mut response = String::new();
-    stream
-        .read_to_string(&mut response)
-        .expect("reading the response");
-    response
+    stream.read_to_string(&mut response)?;
+    Ok(response)
 }
 
 /// The JSON-RPC response to `method` with `params` (a JSON array), over HTTP.
 pub fn rpc(addr: &str, method: &str, params: &str) -> String {
+    try_rpc(addr, method, params).unwrap_or_else(|e| panic!("{method} on {addr}: {e}"))
+}
+
+/// [`rpc`], an error when the node does not answer.
+pub fn try_rpc(addr: &str, method: &str, params: &str) -> std::io::Result<String> {
     let body = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"{method}","params":{params}}}"#);
-    http(addr, "POST", "/", &body)
+    try_http(addr, "POST", "/", &body)
 }
 
 /// The header hash in a `block 0x… at slot N` line.
