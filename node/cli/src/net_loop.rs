@@ -105,7 +105,7 @@ pub fn log_tickets(event: &TicketEvent) {
             "Safrole ticket for epoch {epoch} from {peer} held until the head gets there"
         ),
         TicketEvent::Restored { epoch, count } => {
-            tracing::info!("{count} Safrole tickets for epoch {epoch} restored from the store")
+            tracing::info!("{count} Safrole tickets for epoch {epoch} restored from the store");
         }
         TicketEvent::Store { reason } => tracing::warn!("{reason}"),
         TicketEvent::Received { peer, step, epoch } => {

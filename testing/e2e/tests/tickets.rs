@@ -145,8 +145,13 @@ fn gen_spec(dir: &Path, ports: &[u16]) {
     assert!(out.status.success(), "{out:?}");
 }
 
-/// Validator `i` as zombienet starts it.
+/// Validator `i` as zombienet starts it, 2 s slots.
 fn validator(dir: &Path, i: usize, port: u16) -> Node {
+    validator_with_slots(dir, i, port, "2000")
+}
+
+/// Validator `i` as zombienet starts it, slots of `slot_ms`.
+fn validator_with_slots(dir: &Path, i: usize, port: u16, slot_ms: &str) -> Node {
     let key = ValidatorSecrets::dev(u32::try_from(i).expect("small")).ed25519_public();
     let spec = dir.join("jam_spec.json");
     start(
@@ -165,7 +170,7 @@ fn validator(dir: &Path, i: usize, port: u16) -> Node {
             "--listen-addr",
             "127.0.0.1",
             "--slot-duration-ms",
-            "2000",
+            slot_ms,
         ],
     )
 }
@@ -347,11 +352,16 @@ fn a_validator_that_joins_late_is_sent_the_tickets_it_missed() {
     let dir = tempfile::tempdir().expect("temp dir");
     let ports = free_ports(6);
     gen_spec(dir.path(), &ports);
-    let mut nodes: Vec<Node> = (0..5).map(|i| validator(dir.path(), i, ports[i])).collect();
+    // 4 s slots: the late validator starts, syncs and checks what it is
+    // sent within the four slots left of the period on a busy machine.
+    let slot_ms = "4000";
+    let mut nodes: Vec<Node> = (0..5)
+        .map(|i| validator_with_slots(dir.path(), i, ports[i], slot_ms))
+        .collect();
     // Wait for a submission period whose proxies are done (CE 132 ends at
     // m = 5 on the tiny chain) with a well-filled pool, with time left
     // before the period ends (Y = 10).
-    let deadline = Instant::now() + Duration::from_secs(300);
+    let deadline = Instant::now() + Duration::from_secs(400);
     let (joined_at, pooled) = loop {
         for node in &mut nodes {
             node.drain();
@@ -371,11 +381,11 @@ fn a_validator_that_joins_late_is_sent_the_tickets_it_missed() {
         std::thread::sleep(Duration::from_millis(200));
     };
     let epoch = joined_at / u64::from(E);
-    let mut late = validator(dir.path(), 5, ports[5]);
+    let mut late = validator_with_slots(dir.path(), 5, ports[5], slot_ms);
     let late_id = PeerId(ValidatorSecrets::dev(5).ed25519_public().0).to_string();
     // Its pool, in the same submission period, reaches what the others
     // had when it joined.
-    let deadline = Instant::now() + Duration::from_secs(120);
+    let deadline = Instant::now() + Duration::from_secs(180);
     loop {
         late.drain();
         let reached = late.seen.iter().filter_map(|l| pooled_of(l)).any(|(b, p)| {
