@@ -85,24 +85,32 @@ pub fn drain<S: ChainStore + 'static>(
     }
 }
 
-/// Logs what the Safrole ticket machinery did (CE 131/132).
-fn log_tickets(event: &TicketEvent) {
+/// Logs what the Safrole ticket machinery did (CE 131/132, the stored pool).
+pub fn log_tickets(event: &TicketEvent) {
     match event {
         TicketEvent::Proving { epoch, count } => {
             tracing::info!("proving {count} Safrole tickets for epoch {epoch}");
         }
-        TicketEvent::Sent { epoch, step, proxy } => match step {
-            TicketStep::ToProxy => tracing::info!(
-                "Safrole ticket for epoch {epoch} sent to its proxy, validator {proxy} (CE 131)"
-            ),
-            TicketStep::FromProxy => tracing::info!(
-                "Safrole ticket for epoch {epoch} sent to the validators as its own proxy \
-                 (CE 132)"
-            ),
-        },
+        TicketEvent::Sent { epoch, proxy } => tracing::info!(
+            "Safrole ticket for epoch {epoch} sent to its proxy, validator {proxy} (CE 131)"
+        ),
+        TicketEvent::Forwarded { epoch, peers } => tracing::info!(
+            "Safrole ticket for epoch {epoch} sent as its proxy to {peers} validators (CE 132)"
+        ),
+        TicketEvent::Resent { peer, epoch, count } => tracing::info!(
+            "{count} Safrole tickets for epoch {epoch} sent to {peer}, which connected after \
+             they went out (CE 132)"
+        ),
+        TicketEvent::Held { peer, epoch } => tracing::debug!(
+            "Safrole ticket for epoch {epoch} from {peer} held until the head gets there"
+        ),
+        TicketEvent::Restored { epoch, count } => {
+            tracing::info!("{count} Safrole tickets for epoch {epoch} restored from the store");
+        }
+        TicketEvent::Store { reason } => tracing::warn!("{reason}"),
         TicketEvent::Received { peer, step, epoch } => {
             let how = match step {
-                TicketStep::ToProxy => "as its proxy (CE 131); sent to the validators (CE 132)",
+                TicketStep::ToProxy => "as its proxy (CE 131); queued for the validators (CE 132)",
                 TicketStep::FromProxy => "from its proxy (CE 132)",
             };
             tracing::info!("Safrole ticket for epoch {epoch} received from {peer} {how}");

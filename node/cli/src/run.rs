@@ -312,6 +312,9 @@ pub fn run(
             state_root,
         } => tracing::info!("resuming at block {best} (slot {slot}), state root {state_root}"),
     }
+    for event in node.take_ticket_events() {
+        crate::net_loop::log_tickets(&event);
+    }
 
     let api = node.api();
     let host = if args.rpc_external {
@@ -504,6 +507,9 @@ pub fn run(
                 }
                 if let Some((network, _, _, _)) = &network {
                     crate::net_loop::announce(&node, network, block.hash);
+                }
+                for event in node.take_ticket_events() {
+                    crate::net_loop::log_tickets(&event);
                 }
             }
             Ok(SlotOutcome::NotOurs { slot }) => {

@@ -353,25 +353,26 @@ impl<S: ChainStore + 'static> Node<S> {
         // the next block like our own.
         let pending = pending_reports(chain.state());
         let next_slot = chain.slot().saturating_add(1);
-        Ok((
-            Self {
-                chain,
-                api,
-                inbound,
-                backend: config.backend,
-                stats,
-                ready: VecDeque::new(),
-                pending,
-                preimages: preimages::Preimages::default(),
-                exports: ExportStore::default(),
-                next_slot,
-                finality_depth: config.finality_depth,
-                guaranteeing: guaranteeing::Guaranteeing::default(),
-                tickets: tickets::Tickets::new(&params),
-                ticket_wait: config.ticket_wait,
-            },
-            opened,
-        ))
+        let mut node = Self {
+            chain,
+            api,
+            inbound,
+            backend: config.backend,
+            stats,
+            ready: VecDeque::new(),
+            pending,
+            preimages: preimages::Preimages::default(),
+            exports: ExportStore::default(),
+            next_slot,
+            finality_depth: config.finality_depth,
+            guaranteeing: guaranteeing::Guaranteeing::default(),
+            tickets: tickets::Tickets::new(&params),
+            ticket_wait: config.ticket_wait,
+        };
+        // The Safrole tickets it had, if it stopped within their epoch
+        // (what happened: `Node::take_ticket_events`).
+        node.restore_tickets();
+        Ok((node, opened))
     }
 
     /// The RPC server's view of the node.
@@ -720,6 +721,8 @@ impl<S: ChainStore + 'static> Node<S> {
             contents.tickets.clear();
             authored = self.chain.author(slot, contents);
         }
+        // The pool as it is now (proofs made, refused tickets gone).
+        self.save_tickets();
         let block = match authored {
             Ok(block) => block,
             Err(AuthoringError::UnknownSealer { slot }) => {

@@ -2,7 +2,8 @@
 //! posterior state (GP eq. D.2 key/values) of every kept block by its state
 //! root, the best and finalized pointers, and the node's off-chain data
 //! (work reports, preimages, DA bundles, erasure shards, exported segments)
-//! by their hashes.
+//! by their hashes, and the node's pool of Safrole tickets
+//! ([`StoredTicketPool`]).
 //!
 //! Traits apart from implementations:
 //!
@@ -48,7 +49,7 @@ use std::path::Path;
 
 use parajam_primitives::types::{
     Block, ErasureRoot, ExportsRoot, Header, HeaderHash, KeyValue, OpaqueHash, StateKey, StateRoot,
-    TimeSlot, WorkPackageHash, WorkReportHash,
+    TicketEnvelope, TicketId, TimeSlot, WorkPackageHash, WorkReportHash,
 };
 use parajam_primitives::ProtocolParameters;
 
@@ -103,6 +104,18 @@ impl Default for StoreConfig {
             keep_finalized_states: 256,
         }
     }
+}
+
+/// The node's Safrole ticket pool as stored: the epoch the tickets are
+/// for (used in) and the checked tickets, each with its id (the VRF output
+/// of its proof), so that a node restarted within the submission period
+/// keeps the tickets it had.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoredTicketPool {
+    /// The epoch the tickets are for.
+    pub epoch: u32,
+    /// The tickets by id, lowest first.
+    pub tickets: Vec<(TicketId, TicketEnvelope)>,
 }
 
 /// What a finalization did.
@@ -204,6 +217,13 @@ pub trait ChainStore: Send + Sync {
     ) -> Result<(), StorageError>;
     /// An exported segment.
     fn segment(&self, root: &ExportsRoot, index: u16) -> Result<Option<Vec<u8>>, StorageError>;
+
+    /// Stores the node's Safrole ticket pool, replacing the stored one (one
+    /// atomic write).
+    fn put_ticket_pool(&self, pool: &StoredTicketPool) -> Result<(), StorageError>;
+    /// The stored Safrole ticket pool, `None` if none was stored; a stored
+    /// value that does not decode is [`StorageError::Corrupt`].
+    fn ticket_pool(&self) -> Result<Option<StoredTicketPool>, StorageError>;
 }
 
 /// The parity-db store.

@@ -9,8 +9,11 @@
 //!   Manifests and values carry reference counts: a manifest counts the
 //!   kept blocks with that root, a value the manifests holding it;
 //! * `Meta` holds the format marker, the best and finalized pointers, the
-//!   non-finalized blocks, and the finalized blocks whose states are kept
-//!   (oldest first).
+//!   non-finalized blocks, the finalized blocks whose states are kept
+//!   (oldest first), and the node's Safrole ticket pool (`tickets`: the
+//!   epoch, the count, then each ticket's id, entry index and ring proof;
+//!   a key added without a format change: a store without it has no
+//!   pool).
 //!
 //! Every write method builds one transaction and commits it through the
 //! backend, which applies it atomically and durably.
@@ -23,12 +26,15 @@ use blake2::{Blake2b, Digest};
 use parajam_primitives::codec::Encode;
 use parajam_primitives::types::{
     Block, ErasureRoot, ExportsRoot, Extrinsic, Header, HeaderHash, KeyValue, OpaqueHash, StateKey,
-    StateRoot, TimeSlot, WorkPackageHash, WorkReportHash,
+    StateRoot, TicketEnvelope, TimeSlot, WorkPackageHash, WorkReportHash,
 };
 use parajam_primitives::{ByteArray, ProtocolParameters};
 
 use crate::kv::{Column, KvBackend, WriteOp};
-use crate::{BlockInfo, BlockRef, ChainStore, Finalized, NewBlock, StorageError, StoreConfig};
+use crate::{
+    BlockInfo, BlockRef, ChainStore, Finalized, NewBlock, StorageError, StoreConfig,
+    StoredTicketPool,
+};
 
 /// The format this build writes, first in the marker (the parameter set's
 /// name follows it).
@@ -39,6 +45,10 @@ const META_BEST: &[u8] = b"best";
 const META_FINALIZED: &[u8] = b"finalized";
 const META_UNFINALIZED: &[u8] = b"unfinalized";
 const META_KEPT: &[u8] = b"kept";
+const META_TICKETS: &[u8] = b"tickets";
+
+/// Octets of a stored ticket: id, entry index, ring VRF proof.
+const TICKET_ENTRY: usize = 32 + 1 + 784;
 
 /// Octets of a state manifest entry: a key and its value's hash.
 const MANIFEST_ENTRY: usize = 31 + 32;
@@ -77,6 +87,55 @@ fn encode_info(info: &BlockInfo) -> Vec<u8> {
     out.extend_from_slice(&info.parent.0);
     out.extend_from_slice(&info.state_root.0);
     out
+}
+
+fn encode_tickets(pool: &StoredTicketPool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(8 + pool.tickets.len() * TICKET_ENTRY);
+    out.extend_from_slice(&pool.epoch.to_le_bytes());
+    let count = u32::try_from(pool.tickets.len()).unwrap_or(u32::MAX);
+    out.extend_from_slice(&count.to_le_bytes());
+    for (id, ticket) in pool.tickets.iter().take(count as usize) {
+        out.extend_from_slice(&id.0);
+        out.push(ticket.attempt);
+        out.extend_from_slice(&ticket.signature.0);
+    }
+    out
+}
+
+fn decode_tickets(bytes: &[u8]) -> Result<StoredTicketPool, StorageError> {
+    const WHAT: &str = "Safrole ticket pool";
+    if bytes.len() < 8 {
+        return Err(corrupt(WHAT, format!("{} octets", bytes.len())));
+    }
+    let mut word = [0u8; 4];
+    word.copy_from_slice(&bytes[..4]);
+    let epoch = u32::from_le_bytes(word);
+    word.copy_from_slice(&bytes[4..8]);
+    let count = u32::from_le_bytes(word) as usize;
+    let body = &bytes[8..];
+    if count.checked_mul(TICKET_ENTRY) != Some(body.len()) {
+        return Err(corrupt(
+            WHAT,
+            format!("{count} tickets in {} octets", body.len()),
+        ));
+    }
+    let tickets = body
+        .chunks(TICKET_ENTRY)
+        .map(|c| {
+            let mut id = [0u8; 32];
+            id.copy_from_slice(&c[..32]);
+            let mut proof = [0u8; 784];
+            proof.copy_from_slice(&c[33..]);
+            (
+                ByteArray(id),
+                TicketEnvelope {
+                    attempt: c[32],
+                    signature: ByteArray(proof),
+                },
+            )
+        })
+        .collect();
+    Ok(StoredTicketPool { epoch, tickets })
 }
 
 fn decode_info(bytes: &[u8]) -> Result<BlockInfo, StorageError> {
@@ -698,6 +757,17 @@ impl<B: KvBackend> ChainStore for KvChainStore<B> {
         self.backend
             .get(Column::Segments, &indexed_key(root, index))
     }
+
+    fn put_ticket_pool(&self, pool: &StoredTicketPool) -> Result<(), StorageError> {
+        self.put(Column::Meta, META_TICKETS, &encode_tickets(pool))
+    }
+
+    fn ticket_pool(&self) -> Result<Option<StoredTicketPool>, StorageError> {
+        self.backend
+            .get(Column::Meta, META_TICKETS)?
+            .map(|b| decode_tickets(&b))
+            .transpose()
+    }
 }
 
 fn indexed_key(root: &OpaqueHash, index: u16) -> Vec<u8> {
@@ -725,5 +795,53 @@ impl<B: KvBackend> KvChainStore<B> {
             ));
         }
         Ok(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::MemoryBackend;
+
+    #[test]
+    fn a_ticket_pool_that_does_not_decode_is_a_corrupt_store_error() {
+        let pool = StoredTicketPool {
+            epoch: 7,
+            tickets: vec![(
+                ByteArray([3; 32]),
+                TicketEnvelope {
+                    attempt: 1,
+                    signature: ByteArray([9; 784]),
+                },
+            )],
+        };
+        let good = encode_tickets(&pool);
+        assert_eq!(good.len(), 8 + TICKET_ENTRY);
+        assert_eq!(decode_tickets(&good).ok(), Some(pool));
+        for bad in [&good[..5], &good[..good.len() - 1], &[0u8; 0][..]] {
+            let backend = MemoryBackend::default();
+            backend
+                .commit(vec![WriteOp::Set(
+                    Column::Meta,
+                    META_TICKETS.to_vec(),
+                    bad.to_vec(),
+                )])
+                .expect("a memory commit");
+            let store =
+                KvChainStore::open(backend, ProtocolParameters::TINY, StoreConfig::default())
+                    .expect("opens");
+            assert!(
+                matches!(store.ticket_pool(), Err(StorageError::Corrupt { .. })),
+                "{} octets",
+                bad.len()
+            );
+        }
+        // A count that claims more than is there.
+        let mut lying = good.clone();
+        lying[4] = 2;
+        assert!(matches!(
+            decode_tickets(&lying),
+            Err(StorageError::Corrupt { .. })
+        ));
     }
 }

@@ -18,6 +18,7 @@ use parajam_primitives::types::{
 use parajam_primitives::{ByteArray, ProtocolParameters};
 use parajam_storage::{
     memory_store, open_parity, ChainStore, Finalized, NewBlock, StorageError, StoreConfig,
+    StoredTicketPool,
 };
 
 const PARAMS: ProtocolParameters = ProtocolParameters::TINY;
@@ -427,6 +428,54 @@ fn reopen_resumes_best_and_state() {
     let next = head.child(0);
     store.import(&next.new_block(), true).unwrap();
     assert_eq!(store.best().unwrap().unwrap().hash, next.hash);
+}
+
+/// A ticket pool of `n` tickets for `epoch`.
+fn ticket_pool(epoch: u32, n: u8) -> StoredTicketPool {
+    StoredTicketPool {
+        epoch,
+        tickets: (0..n)
+            .map(|i| {
+                (
+                    ByteArray([i; 32]),
+                    parajam_primitives::types::TicketEnvelope {
+                        attempt: i % 3,
+                        signature: ByteArray([i.wrapping_mul(7); 784]),
+                    },
+                )
+            })
+            .collect(),
+    }
+}
+
+#[test]
+fn the_ticket_pool_round_trips_is_replaced_and_survives_a_reopen() {
+    let memory = memory_store(PARAMS, StoreConfig::default());
+    assert_eq!(memory.ticket_pool().unwrap(), None);
+    memory.put_ticket_pool(&ticket_pool(3, 5)).unwrap();
+    assert_eq!(memory.ticket_pool().unwrap(), Some(ticket_pool(3, 5)));
+
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = open_parity(dir.path(), PARAMS, StoreConfig::default()).unwrap();
+        store
+            .init_genesis(&TestBlock::genesis().new_block())
+            .unwrap();
+        assert_eq!(store.ticket_pool().unwrap(), None);
+        store.put_ticket_pool(&ticket_pool(2, 12)).unwrap();
+        // Replaced, not merged: a new epoch's pool, then an empty one.
+        store.put_ticket_pool(&ticket_pool(3, 4)).unwrap();
+        assert_eq!(store.ticket_pool().unwrap(), Some(ticket_pool(3, 4)));
+        store.put_ticket_pool(&ticket_pool(4, 0)).unwrap();
+        store.put_ticket_pool(&ticket_pool(4, 2)).unwrap();
+    }
+    let store = open_parity(dir.path(), PARAMS, StoreConfig::default()).unwrap();
+    assert_eq!(store.ticket_pool().unwrap(), Some(ticket_pool(4, 2)));
+    // The chain is untouched by it.
+    assert_eq!(
+        store.best().unwrap().map(|b| b.hash),
+        Some(TestBlock::genesis().hash)
+    );
 }
 
 #[test]

@@ -145,8 +145,13 @@ fn gen_spec(dir: &Path, ports: &[u16]) {
     assert!(out.status.success(), "{out:?}");
 }
 
-/// Validator `i` as zombienet starts it.
+/// Validator `i` as zombienet starts it, 2 s slots.
 fn validator(dir: &Path, i: usize, port: u16) -> Node {
+    validator_with_slots(dir, i, port, "2000")
+}
+
+/// Validator `i` as zombienet starts it, slots of `slot_ms`.
+fn validator_with_slots(dir: &Path, i: usize, port: u16, slot_ms: &str) -> Node {
     let key = ValidatorSecrets::dev(u32::try_from(i).expect("small")).ed25519_public();
     let spec = dir.join("jam_spec.json");
     start(
@@ -165,7 +170,7 @@ fn validator(dir: &Path, i: usize, port: u16) -> Node {
             "--listen-addr",
             "127.0.0.1",
             "--slot-duration-ms",
-            "2000",
+            slot_ms,
         ],
     )
 }
@@ -258,4 +263,166 @@ fn validators_share_tickets_through_their_proxies_and_go_on_in_a_ticket_epoch() 
             "node {i} dropped a peer:\n{l}"
         );
     }
+}
+
+/// `N` of an informant line's `N pooled`, and its best slot.
+fn pooled_of(line: &str) -> Option<(u64, u64)> {
+    let best = number_after(line, "best #")?;
+    let pooled = line
+        .split(" pooled")
+        .next()?
+        .rsplit(", ")
+        .next()?
+        .parse()
+        .ok()?;
+    Some((best, pooled))
+}
+
+#[test]
+fn a_restarted_dev_node_keeps_the_tickets_it_had() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // Stopped within epoch 1's submission period (m = 5): the tickets for
+    // epoch 2 are pooled, not all of them in blocks yet.
+    let stop = E + 5;
+    let mut first = start(
+        &[],
+        dir.path(),
+        &[
+            "--dev",
+            "--slot-duration-ms",
+            "200",
+            "--until-slot",
+            &stop.to_string(),
+        ],
+    );
+    assert!(first.wait_exit(), "parajam run failed:\n{}", first.log());
+    let log = first.log();
+    let (best, pooled) = log
+        .lines()
+        .rev()
+        .find_map(pooled_of)
+        .expect("an informant line");
+    assert_eq!(best, u64::from(stop), "{log}");
+    assert!(pooled > 0, "no tickets pooled before the stop:\n{log}");
+    drop(first);
+
+    let last = 3 * E;
+    let mut second = start(
+        &[],
+        dir.path(),
+        &[
+            "--dev",
+            "--slot-duration-ms",
+            "200",
+            "--until-slot",
+            &last.to_string(),
+        ],
+    );
+    assert!(second.wait_exit(), "parajam run failed:\n{}", second.log());
+    let log2 = second.log();
+    assert!(
+        log2.contains(&format!(
+            "{pooled} Safrole tickets for epoch 2 restored from the store"
+        )),
+        "the pool of {pooled} was not restored:\n{log2}"
+    );
+    // The first informant line after the restart has them all.
+    let (_, after) = log2.lines().find_map(pooled_of).expect("an informant line");
+    assert!(after >= pooled, "{after} pooled after, {pooled} before");
+    // The contest of epoch 1 is filled across the restart, and epoch 2 is
+    // sealed by its tickets.
+    let both = format!("{log}\n{log2}");
+    let in_epoch_1: u64 = both
+        .lines()
+        .filter(|l| l.contains(" at slot ") && l.contains("sealed by its"))
+        .filter(|l| number_after(l, " at slot ").is_some_and(|s| s / u64::from(E) == 1))
+        .filter_map(tickets_of)
+        .sum();
+    assert_eq!(in_epoch_1, u64::from(E), "{both}");
+    let sealed_2 = log2
+        .lines()
+        .filter(|l| l.contains(" at slot ") && l.contains("sealed by its Safrole ticket"))
+        .filter(|l| number_after(l, " at slot ").is_some_and(|s| s / u64::from(E) == 2))
+        .count();
+    assert_eq!(sealed_2, E as usize, "{log2}");
+}
+
+#[test]
+fn a_validator_that_joins_late_is_sent_the_tickets_it_missed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ports = free_ports(6);
+    gen_spec(dir.path(), &ports);
+    // 4 s slots: the late validator starts, syncs and checks what it is
+    // sent within the four slots left of the period on a busy machine.
+    let slot_ms = "4000";
+    let mut nodes: Vec<Node> = (0..5)
+        .map(|i| validator_with_slots(dir.path(), i, ports[i], slot_ms))
+        .collect();
+    // Wait for a submission period whose proxies are done (CE 132 ends at
+    // m = 5 on the tiny chain) with a well-filled pool, with time left
+    // before the period ends (Y = 10).
+    let deadline = Instant::now() + Duration::from_secs(400);
+    let (joined_at, pooled) = loop {
+        for node in &mut nodes {
+            node.drain();
+        }
+        let latest = nodes[0].seen.iter().rev().find_map(|l| pooled_of(l));
+        if let Some((best, pooled)) = latest {
+            let m = best % u64::from(E);
+            if (6..=7).contains(&m) && pooled >= 6 {
+                break (best, pooled);
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no submission period with a pool: {latest:?}\n{}",
+            nodes[0].log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let epoch = joined_at / u64::from(E);
+    let mut late = validator_with_slots(dir.path(), 5, ports[5], slot_ms);
+    let late_id = PeerId(ValidatorSecrets::dev(5).ed25519_public().0).to_string();
+    // Its pool, in the same submission period, reaches what the others
+    // had when it joined.
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        late.drain();
+        let reached = late.seen.iter().filter_map(|l| pooled_of(l)).any(|(b, p)| {
+            b / u64::from(E) == epoch && b % u64::from(E) < u64::from(Y) && p >= pooled
+        });
+        if reached {
+            break;
+        }
+        let past = late
+            .seen
+            .iter()
+            .filter_map(|l| pooled_of(l))
+            .any(|(b, _)| b >= (epoch + 1) * u64::from(E) - u64::from(E - Y));
+        assert!(
+            !past && Instant::now() < deadline,
+            "the late validator did not get the {pooled} tickets pooled when it joined at slot \
+             {joined_at}:\n{}",
+            late.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    for node in &mut nodes {
+        node.drain();
+    }
+    assert!(
+        nodes
+            .iter()
+            .any(|n| n.seen.iter().any(|l| l.contains(&format!(
+                "sent to {late_id}, which connected after they went out (CE 132)"
+            )))),
+        "nobody resent tickets to {late_id}"
+    );
+    assert!(
+        late.seen
+            .iter()
+            .any(|l| l.contains("received from") && l.contains("(CE 132)")),
+        "{}",
+        late.log()
+    );
 }

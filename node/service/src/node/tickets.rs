@@ -30,13 +30,34 @@
 //!   validator of `γ_k` that the last four octets of its id name (CE 131);
 //!   the proxy checks it, checks that it is the proxy, and sends it to
 //!   every validator of `κ` (CE 132). A node that is its own ticket's
-//!   proxy sends it by CE 132 itself. JAMNP-S spaces the two steps out
-//!   over the lottery (one slot after the epoch change for CE 131,
-//!   `max(⌊E/20⌋, 1)` and spread to mid-lottery for CE 132) to hide who
-//!   made which ticket; this node sends as soon as a proof is made (on
-//!   the tiny chain those delays are a slot or two), but not before the
-//!   slot after the epoch change (JAMNP-S's one slot for CE 131), when the
-//!   others have the epoch's first block to check the ticket against.
+//!   proxy sends it by CE 132 itself. CE 131 goes from the slot after the
+//!   epoch change (JAMNP-S's `max(⌊E/60⌋, 1)` after the connectivity
+//!   change, taken as one slot: then the others have the epoch's first
+//!   block to check the ticket against). A proxy does not send at once:
+//!   JAMNP-S spreads CE 132 over the lottery to hide who made which
+//!   ticket, and the proxy sends its queue at the pace of
+//!   [`forward_schedule`] (from `max(⌊E/30⌋, 1) + max(⌊E/20⌋, 1)` slots
+//!   into the epoch, evenly until `⌊Y/2⌋`; a ticket that comes later goes
+//!   at once). On the tiny chain that is slots 2 – 5 of 12, so the last
+//!   four blocks of the period (`4 K` = 12 tickets) can still carry them;
+//!   where an epoch is too short for the delays, everything goes at the
+//!   start, at the latest in the period's last slot.
+//! * **Late peers.** The node remembers, per peer, which of the pool's
+//!   tickets it sent it or had from it. A validator of `κ` that connects
+//!   (or reconnects: a disconnect forgets what it was sent) during the
+//!   submission period is sent, by CE 132, the pooled tickets that already
+//!   went out by CE 132 and it does not have; those still queued reach it
+//!   on schedule. A ticket for a later epoch than the head's next (the
+//!   sender ahead, or this node still syncing) is held, up to two epochs'
+//!   worth, and checked once the head is in its epoch.
+//! * **Stored.** The pool (its epoch and tickets) is written to the store
+//!   whenever it changed (one atomic write, at most once a step), and
+//!   taken back at start if it is for the epoch after the head's: a node
+//!   restarted within the submission period keeps its tickets and does not
+//!   prove its own again (they are sent to their proxies again, which take
+//!   a repeat as nothing new; the others count as sent by CE 132, so
+//!   validators that connect get them). A stored pool that does not
+//!   decode is ignored with a warning.
 //! * **Sealing.** The seal of a ticket slot (eq. 6.15) is
 //!   `parajam_authoring`'s: the author is the held validator whose
 //!   `Y(F⟨X_T ⌢ η'_3 ⌢ r⟩)` is the slot's ticket id.
@@ -50,7 +71,7 @@
 //!
 //! [`NodeConfig::ticket_wait`]: super::NodeConfig::ticket_wait
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -62,7 +83,7 @@ use parajam_primitives::types::{TicketBody, TicketEnvelope, TicketId, TicketsExt
 use parajam_primitives::{ByteArray, ProtocolParameters};
 use parajam_state::State;
 use parajam_stf::safrole::{self, TICKET_SEAL_CONTEXT};
-use parajam_storage::ChainStore;
+use parajam_storage::{ChainStore, StoredTicketPool};
 
 use super::Node;
 use crate::stats::Stats;
@@ -100,6 +121,41 @@ fn epoch_of(slot: TimeSlot, params: &ProtocolParameters) -> u32 {
     slot / params.epoch_length
 }
 
+/// JAMNP-S's pace for CE 132 (module docs): of the `count` tickets a
+/// proxy holds for the submission period of an epoch of `epoch_length`
+/// (`E`) slots whose first `submission_end` (`Y`) are the lottery, how
+/// many it should have sent to the validators by slot `m` of the epoch.
+///
+/// Connectivity changes apply `max(⌊E/30⌋, 1)` slots into the epoch;
+/// forwarding starts `max(⌊E/20⌋, 1)` slots after that and is spread
+/// evenly (rounding up) until half-way through the lottery, `⌊Y/2⌋`, when
+/// all are due; a ticket that comes later is due at once. Where an epoch
+/// is too short for the delays (the start past `⌊Y/2⌋`), everything is
+/// due at the start, and the start is at most `Y − 1` (the last slot a
+/// block may carry a ticket), so that nothing is held past the period.
+/// The full chain (`E` = 600, `Y` = 500): slots 50 to 250; the tiny chain
+/// (`E` = 12, `Y` = 10): slots 2 to 5, leaving slots 6 – 9 (`4 K` = 12
+/// tickets) to include them.
+fn forward_schedule(m: u32, epoch_length: u32, submission_end: u32, count: usize) -> usize {
+    let Some(last) = submission_end.checked_sub(1) else {
+        return count;
+    };
+    let connectivity = (epoch_length / 30).max(1);
+    let start = (connectivity + (epoch_length / 20).max(1)).min(last);
+    let end = (submission_end / 2).clamp(start, last);
+    if m < start {
+        return 0;
+    }
+    if m >= end {
+        return count;
+    }
+    // Slots start ..= end share them; by slot m, the first m − start + 1.
+    let slots = u64::from(end - start + 1);
+    let elapsed = u64::from(m - start + 1);
+    let due = (count as u64 * elapsed).div_ceil(slots);
+    usize::try_from(due).unwrap_or(count).min(count)
+}
+
 /// Checked tickets for one epoch, by id (module docs).
 #[derive(Debug, Clone)]
 pub struct TicketPool {
@@ -113,6 +169,8 @@ pub struct TicketPool {
     /// `Y`.
     submission_end: u32,
     epoch_length: u32,
+    /// Counts the changes (to store it when it changed).
+    changes: u64,
 }
 
 impl TicketPool {
@@ -125,7 +183,26 @@ impl TicketPool {
             per_block: usize::from(params.max_tickets_per_block),
             submission_end: params.ticket_submission_end,
             epoch_length: params.epoch_length,
+            changes: 0,
         }
+    }
+
+    /// Whether it holds the ticket `id`.
+    pub fn contains(&self, id: &TicketId) -> bool {
+        self.tickets.contains_key(id)
+    }
+
+    /// The ticket `id`, if it holds it.
+    pub fn get(&self, id: &TicketId) -> Option<&TicketEnvelope> {
+        self.tickets.get(id)
+    }
+
+    /// Its stored form (`None` before it has an epoch).
+    pub fn to_stored(&self) -> Option<StoredTicketPool> {
+        Some(StoredTicketPool {
+            epoch: self.epoch?,
+            tickets: self.tickets.iter().map(|(i, t)| (*i, t.clone())).collect(),
+        })
     }
 
     /// The epoch its tickets are for.
@@ -151,6 +228,7 @@ impl TicketPool {
         }
         self.tickets.clear();
         self.epoch = Some(epoch);
+        self.changes += 1;
         true
     }
 
@@ -178,16 +256,21 @@ impl TicketPool {
             let highest = self.tickets.last_key_value().map(|(k, _)| *k);
             if let Some(highest) = highest {
                 self.tickets.remove(&highest);
-                return Ok(highest != id);
+                if highest == id {
+                    return Ok(false);
+                }
             }
         }
+        self.changes += 1;
         Ok(true)
     }
 
     /// Forgets the tickets `ids` (a block that carried them was refused).
     pub fn remove(&mut self, ids: &[TicketId]) {
         for id in ids {
-            self.tickets.remove(id);
+            if self.tickets.remove(id).is_some() {
+                self.changes += 1;
+            }
         }
     }
 
@@ -305,9 +388,35 @@ pub(super) struct Tickets {
     ahead: Option<Generation>,
     /// The last epoch proofs were made ahead for (or found none to make).
     ahead_for: Option<u32>,
-    /// Tickets made and not yet sent to peers.
+    /// Tickets made and not yet sent to their proxy (or, as their own
+    /// proxy, queued in `forward`).
     unsent: Vec<Made>,
+    /// The tickets this node is the proxy of and has not yet sent to the
+    /// validators (CE 132), in the order they came: sent at
+    /// [`forward_schedule`]'s pace.
+    forward: VecDeque<TicketId>,
+    /// How many of the pool's epoch's it has sent as proxy.
+    forwarded: usize,
+    /// The pool's tickets that went out by CE 132 (sent by this node as
+    /// proxy, or sent to it): those a validator that connects later is
+    /// sent.
+    public: BTreeSet<TicketId>,
+    /// Per peer, the pool's tickets it was sent or sent us (forgotten when
+    /// it disconnects: a peer that comes back is sent them again).
+    sent: HashMap<PeerId, BTreeSet<TicketId>>,
+    /// Tickets for a later epoch than the one after the head's (a peer
+    /// ahead of this node, or this node still syncing), checked once the
+    /// head gets there; at most [`EARLY_LIMIT`] epochs' worth.
+    early: Vec<(PeerId, TicketStep, EpochTicket)>,
+    /// The pool's change count when it was last stored.
+    saved: u64,
+    /// What happened outside [`Node::tickets_step`] (the pool restored
+    /// or not, a failed store), for the binary to log.
+    events: Vec<TicketEvent>,
 }
+
+/// How many epochs' worth (`E` tickets each) of early tickets are held.
+const EARLY_LIMIT: usize = 2;
 
 impl Tickets {
     pub(super) fn new(params: &ProtocolParameters) -> Self {
@@ -318,7 +427,23 @@ impl Tickets {
             ahead: None,
             ahead_for: None,
             unsent: Vec::new(),
+            forward: VecDeque::new(),
+            forwarded: 0,
+            public: BTreeSet::new(),
+            sent: HashMap::new(),
+            early: Vec::new(),
+            saved: 0,
+            events: Vec::new(),
         }
+    }
+
+    /// Forgets what was sent of the last epoch's tickets.
+    fn new_epoch(&mut self) {
+        self.unsent.clear();
+        self.forward.clear();
+        self.forwarded = 0;
+        self.public.clear();
+        self.sent.clear();
     }
 }
 
@@ -332,18 +457,54 @@ pub enum TicketEvent {
         /// How many.
         count: usize,
     },
-    /// A ticket of this node's sent to its proxy (CE 131), or by this
-    /// node as its own proxy to the validators (CE 132).
+    /// A ticket of this node's sent to its proxy (CE 131).
     Sent {
         /// The epoch it is for.
         epoch: u32,
-        /// The step.
-        step: TicketStep,
         /// The proxy's index in the next epoch's set.
         proxy: usize,
     },
-    /// A peer's ticket, checked and pooled (and, as its proxy, sent on
-    /// to the validators by CE 132).
+    /// A ticket this node is the proxy of (its own, or one that came by
+    /// CE 131) sent to the validators connected (CE 132), at JAMNP-S's
+    /// pace (module docs).
+    Forwarded {
+        /// The epoch it is for.
+        epoch: u32,
+        /// To how many validators.
+        peers: usize,
+    },
+    /// A validator that connected (or reconnected) during the submission
+    /// period was sent the tickets that went out by CE 132 before (CE 132).
+    Resent {
+        /// The validator.
+        peer: PeerId,
+        /// The epoch they are for.
+        epoch: u32,
+        /// How many.
+        count: usize,
+    },
+    /// A peer's ticket for a later epoch than the one after the head's,
+    /// held until the head gets there.
+    Held {
+        /// Who sent it.
+        peer: PeerId,
+        /// The epoch it is for.
+        epoch: u32,
+    },
+    /// The pool was restored from the store at start.
+    Restored {
+        /// The epoch its tickets are for.
+        epoch: u32,
+        /// How many.
+        count: usize,
+    },
+    /// The pool could not be stored, or the stored one was ignored.
+    Store {
+        /// Why.
+        reason: String,
+    },
+    /// A peer's ticket, checked and pooled (and, as its proxy, queued to
+    /// go to the validators by CE 132).
     Received {
         /// Who sent it.
         peer: PeerId,
@@ -460,7 +621,7 @@ impl<S: ChainStore + 'static> Node<S> {
             .collect();
         let eta2 = state.entropy[2].0;
         if self.tickets.pool.retarget(target) {
-            self.tickets.unsent.clear();
+            self.tickets.new_epoch();
             self.tickets.generation = None;
             if let Some(ahead) = self.tickets.ahead.take() {
                 if ahead.epoch == target && ahead.eta2 == eta2 && ahead.ring_keys == ring_keys {
@@ -472,12 +633,25 @@ impl<S: ChainStore + 'static> Node<S> {
         let open = state.timeslot % params.epoch_length < params.ticket_submission_end;
         if open && self.tickets.started_for != Some(target) {
             self.tickets.started_for = Some(target);
-            let jobs = plan(
+            let (pooled, jobs): (Vec<_>, Vec<_>) = plan(
                 &state.safrole.pending_validators,
                 eta2,
                 self.chain.keys(),
                 &params,
-            );
+            )
+            .into_iter()
+            .partition(|(id, ..)| self.tickets.pool.contains(id));
+            // Those restored from the store are not proved again; they go
+            // to their proxy (again: it takes a repeat as nothing new).
+            for (id, ..) in pooled {
+                if let Some(ticket) = self.tickets.pool.get(&id) {
+                    self.tickets.public.remove(&id);
+                    self.tickets.unsent.push(Made {
+                        id,
+                        ticket: ticket.clone(),
+                    });
+                }
+            }
             if jobs.is_empty() {
                 return None;
             }
@@ -629,43 +803,141 @@ impl<S: ChainStore + 'static> Node<S> {
         self.tickets.pool.select(slot, accumulator)
     }
 
-    /// The held validators' tickets made since the last call, each sent to
-    /// its proxy (CE 131), or by this node as its proxy to every other
-    /// validator (CE 132); and proofs started after a new head.
+    /// The ticket work of a step among peers (module docs): proofs
+    /// started after a new head; the held validators' tickets made since
+    /// the last call sent to their proxy (CE 131), from the slot after the
+    /// epoch change, or queued if this node is their proxy; the queued
+    /// tickets sent to the validators (CE 132) at JAMNP-S's pace (spread
+    /// from a few slots into the epoch to mid-lottery); early tickets checked once the head is in their epoch; the
+    /// pool stored if it changed.
     pub fn tickets_step(&mut self, network: &Network) -> Vec<TicketEvent> {
-        let mut out: Vec<TicketEvent> = self.tickets_on_head().into_iter().collect();
+        let mut out = std::mem::take(&mut self.tickets.events);
+        out.extend(self.tickets_on_head());
         self.collect_tickets(Duration::ZERO);
-        let Some(epoch) = self.tickets.pool.epoch() else {
-            return out;
-        };
-        // JAMNP-S: CE 131 a slot after the epoch change, when every
-        // validator has the epoch's first block (the state to check it).
-        let epoch_start = epoch.saturating_sub(1) * self.params().epoch_length;
-        if self.next_slot < epoch_start.saturating_add(2) {
-            return out;
+        self.take_early(&mut out);
+        if let Some(epoch) = self.tickets.pool.epoch() {
+            let params = *self.params();
+            // The wall clock's slot (the node authors `next_slot` next).
+            let now = self.next_slot.saturating_sub(1);
+            let epoch_start = epoch.saturating_sub(1) * params.epoch_length;
+            // JAMNP-S: CE 131 a slot after the epoch change, when every
+            // validator has the epoch's first block (the state to check it).
+            if now > epoch_start {
+                let unsent = std::mem::take(&mut self.tickets.unsent);
+                let next = &self.chain.state().safrole.pending_validators;
+                let held = self.held_next_validators();
+                for m in unsent {
+                    let Some(proxy) = proxy_index(&m.id.0, next.len()) else {
+                        continue;
+                    };
+                    if held.contains(&proxy) {
+                        self.tickets.forward.push_back(m.id);
+                    } else {
+                        let message = EpochTicket {
+                            epoch,
+                            ticket: m.ticket,
+                        };
+                        let peer = PeerId(next[proxy].ed25519.0);
+                        network.send_ticket(&[peer], TicketStep::ToProxy, &message);
+                        out.push(TicketEvent::Sent { epoch, proxy });
+                    }
+                }
+            }
+            if let Some(m) = now.checked_sub(epoch_start) {
+                let total = self.tickets.forwarded + self.tickets.forward.len();
+                let due =
+                    forward_schedule(m, params.epoch_length, params.ticket_submission_end, total);
+                while self.tickets.forwarded < due {
+                    let Some(id) = self.tickets.forward.pop_front() else {
+                        break;
+                    };
+                    self.tickets.forwarded += 1;
+                    if let Some(peers) = self.forward_ticket(network, epoch, id) {
+                        out.push(TicketEvent::Forwarded { epoch, peers });
+                    }
+                }
+            }
         }
-        let unsent = std::mem::take(&mut self.tickets.unsent);
-        let next = &self.chain.state().safrole.pending_validators;
-        let held = self.held_next_validators();
-        for m in unsent {
-            let Some(proxy) = proxy_index(&m.id.0, next.len()) else {
+        self.save_tickets();
+        out.append(&mut self.tickets.events);
+        out
+    }
+
+    /// Sends the pooled ticket `id` for `epoch` to every validator of `κ`
+    /// connected that does not have it (CE 132); to how many.
+    fn forward_ticket(&mut self, network: &Network, epoch: u32, id: TicketId) -> Option<usize> {
+        let ticket = self.tickets.pool.get(&id)?.clone();
+        let connected: BTreeSet<PeerId> = network.peers().into_iter().collect();
+        let to: Vec<PeerId> = self
+            .other_validators()
+            .into_iter()
+            .filter(|p| connected.contains(p))
+            .filter(|p| self.tickets.sent.get(p).is_none_or(|s| !s.contains(&id)))
+            .collect();
+        network.send_ticket(&to, TicketStep::FromProxy, &EpochTicket { epoch, ticket });
+        for p in &to {
+            self.tickets.sent.entry(*p).or_default().insert(id);
+        }
+        self.tickets.public.insert(id);
+        Some(to.len())
+    }
+
+    /// A validator of `κ` that connected during the submission period is
+    /// sent the pooled tickets that went out by CE 132 and it was not sent
+    /// (nor sent us).
+    fn resend_to(&mut self, network: &Network, peer: PeerId) -> Option<TicketEvent> {
+        let params = *self.params();
+        let state = self.chain.state();
+        let epoch = self.tickets.pool.epoch()?;
+        let open = state.timeslot % params.epoch_length < params.ticket_submission_end;
+        if !open || epoch != epoch_of(state.timeslot, &params) + 1 {
+            return None;
+        }
+        if !self.other_validators().contains(&peer) {
+            return None;
+        }
+        let had = self.tickets.sent.get(&peer);
+        let ids: Vec<TicketId> = self
+            .tickets
+            .public
+            .iter()
+            .filter(|id| had.is_none_or(|s| !s.contains(*id)))
+            .copied()
+            .collect();
+        let mut count = 0;
+        for id in ids {
+            let Some(ticket) = self.tickets.pool.get(&id).cloned() else {
                 continue;
             };
-            let message = EpochTicket {
-                epoch,
-                ticket: m.ticket,
-            };
-            let step = if held.contains(&proxy) {
-                network.send_ticket(&self.other_validators(), TicketStep::FromProxy, &message);
-                TicketStep::FromProxy
-            } else {
-                let peer = PeerId(next[proxy].ed25519.0);
-                network.send_ticket(&[peer], TicketStep::ToProxy, &message);
-                TicketStep::ToProxy
-            };
-            out.push(TicketEvent::Sent { epoch, step, proxy });
+            network.send_ticket(
+                &[peer],
+                TicketStep::FromProxy,
+                &EpochTicket { epoch, ticket },
+            );
+            self.tickets.sent.entry(peer).or_default().insert(id);
+            count += 1;
         }
-        out
+        (count > 0).then_some(TicketEvent::Resent { peer, epoch, count })
+    }
+
+    /// The held tickets of the pool's epoch, checked now (those of an
+    /// earlier epoch are dropped).
+    fn take_early(&mut self, out: &mut Vec<TicketEvent>) {
+        let Some(epoch) = self.tickets.pool.epoch() else {
+            return;
+        };
+        if self.tickets.early.is_empty() {
+            return;
+        }
+        let early = std::mem::take(&mut self.tickets.early);
+        let (now, later): (Vec<_>, Vec<_>) = early
+            .into_iter()
+            .filter(|(_, _, t)| t.epoch >= epoch)
+            .partition(|(_, _, t)| t.epoch == epoch);
+        self.tickets.early = later;
+        for (peer, step, ticket) in now {
+            out.push(self.take_ticket(peer, step, &ticket));
+        }
     }
 
     /// The positions in `γ_k` (the next epoch's set) of the validators
@@ -683,14 +955,27 @@ impl<S: ChainStore + 'static> Node<S> {
             .collect()
     }
 
-    /// A ticket a peer sent (CE 131/132): checked ([`check_ticket`]), and
-    /// for CE 131 that this node is its proxy; pooled, and as the proxy
-    /// sent on to every other validator (CE 132).
+    /// A network event for the tickets: a ticket a peer sent (CE 131/132)
+    /// is checked ([`check_ticket`]), and for CE 131 that this node is its
+    /// proxy, then pooled, and as the proxy queued for CE 132; one for a
+    /// later epoch than the head's next is held until the head gets there.
+    /// A validator that connects is sent the tickets it missed.
     pub fn handle_tickets(&mut self, network: &Network, event: &Event) -> Option<TicketEvent> {
-        let Event::Ticket { peer, step, ticket } = event else {
-            return None;
+        let outcome = match event {
+            Event::Ticket { peer, step, ticket } => Some(self.take_ticket(*peer, *step, ticket)),
+            Event::Connected { peer, .. } => self.resend_to(network, *peer),
+            Event::Disconnected { peer, .. } => {
+                self.tickets.sent.remove(peer);
+                None
+            }
+            _ => None,
         };
-        let peer = *peer;
+        self.save_tickets();
+        outcome
+    }
+
+    /// [`Node::handle_tickets`] for one ticket.
+    fn take_ticket(&mut self, peer: PeerId, step: TicketStep, ticket: &EpochTicket) -> TicketEvent {
         let params = *self.params();
         let checked = check_ticket(
             self.chain.state(),
@@ -703,7 +988,7 @@ impl<S: ChainStore + 'static> Node<S> {
             let next = self.chain.state().safrole.pending_validators.len();
             let proxy = proxy_index(&id.0, next);
             let is_proxy = proxy.is_some_and(|p| self.held_next_validators().contains(&p));
-            if *step == TicketStep::ToProxy && !is_proxy {
+            if step == TicketStep::ToProxy && !is_proxy {
                 return Err(TicketError::NotProxy);
             }
             Ok(id)
@@ -712,30 +997,98 @@ impl<S: ChainStore + 'static> Node<S> {
             self.tickets
                 .pool
                 .insert(ticket.epoch, id, ticket.ticket.clone())
+                .map(|new| (id, new))
         });
         match checked {
-            Ok(new) => {
+            Ok((id, new)) => {
+                // The sender has it.
+                self.tickets.sent.entry(peer).or_default().insert(id);
+                if step == TicketStep::FromProxy {
+                    self.tickets.public.insert(id);
+                }
                 if new {
                     Stats::add(&self.stats.tickets_received, 1);
-                    if *step == TicketStep::ToProxy {
-                        network.send_ticket(
-                            &self.other_validators(),
-                            TicketStep::FromProxy,
-                            ticket,
-                        );
+                    if step == TicketStep::ToProxy {
+                        self.tickets.forward.push_back(id);
                     }
                 }
-                Some(TicketEvent::Received {
+                TicketEvent::Received {
                     peer,
-                    step: *step,
+                    step,
                     epoch: ticket.epoch,
-                })
+                }
             }
-            Err(e) => Some(TicketEvent::Dropped {
+            Err(TicketError::WrongEpoch { epoch, expected })
+                if epoch > expected
+                    && self.tickets.early.len()
+                        < EARLY_LIMIT * self.params().epoch_length as usize =>
+            {
+                if !self.tickets.early.iter().any(|(_, _, t)| t == ticket) {
+                    self.tickets.early.push((peer, step, ticket.clone()));
+                }
+                TicketEvent::Held { peer, epoch }
+            }
+            Err(e) => TicketEvent::Dropped {
                 peer,
                 reason: e.to_string(),
-            }),
+            },
         }
+    }
+
+    /// Stores the pool if it changed since it was last stored; a failure
+    /// becomes a [`TicketEvent::Store`] (the node goes on).
+    pub(super) fn save_tickets(&mut self) {
+        if self.tickets.pool.changes == self.tickets.saved {
+            return;
+        }
+        self.tickets.saved = self.tickets.pool.changes;
+        let Some(stored) = self.tickets.pool.to_stored() else {
+            return;
+        };
+        if let Err(e) = self.api.store().put_ticket_pool(&stored) {
+            self.tickets.events.push(TicketEvent::Store {
+                reason: format!("storing the Safrole ticket pool: {e}"),
+            });
+        }
+    }
+
+    /// At start: the stored pool taken if it is for the epoch after the
+    /// head's (the tickets the node had before it stopped); one that does
+    /// not decode is ignored (a [`TicketEvent::Store`]). Restored tickets
+    /// count as sent by CE 132: validators that connect are sent them.
+    pub(super) fn restore_tickets(&mut self) {
+        let params = *self.params();
+        let target = epoch_of(self.chain.state().timeslot, &params) + 1;
+        let stored = match self.api.store().ticket_pool() {
+            Ok(Some(stored)) => stored,
+            Ok(None) => return,
+            Err(e) => {
+                self.tickets.events.push(TicketEvent::Store {
+                    reason: format!("the stored Safrole ticket pool is ignored: {e}"),
+                });
+                return;
+            }
+        };
+        if stored.epoch != target {
+            return;
+        }
+        self.tickets.pool.retarget(target);
+        for (id, ticket) in stored.tickets {
+            if self.tickets.pool.insert(target, id, ticket) == Ok(true) {
+                self.tickets.public.insert(id);
+            }
+        }
+        self.tickets.saved = self.tickets.pool.changes;
+        self.tickets.events.push(TicketEvent::Restored {
+            epoch: target,
+            count: self.tickets.pool.len(),
+        });
+    }
+
+    /// What the ticket machinery did outside [`Node::tickets_step`] (a
+    /// lone node's, the restore at start), for the binary to log.
+    pub fn take_ticket_events(&mut self) -> Vec<TicketEvent> {
+        std::mem::take(&mut self.tickets.events)
     }
 }
 
@@ -844,6 +1197,72 @@ mod tests {
         pool.retarget(3);
         assert!(pool.is_empty());
         assert_eq!(pool.epoch(), Some(3));
+    }
+
+    #[test]
+    fn proxies_forward_from_the_jamnp_delay_evenly_until_mid_lottery() {
+        // The full chain: connectivity at ⌊600/30⌋ = 20, forwarding from
+        // 20 + ⌊600/20⌋ = 50 to ⌊500/2⌋ = 250.
+        let full = ProtocolParameters::FULL;
+        let (e, y) = (full.epoch_length, full.ticket_submission_end);
+        assert_eq!((e, y), (600, 500));
+        assert_eq!(forward_schedule(0, e, y, 100), 0);
+        assert_eq!(forward_schedule(49, e, y, 100), 0);
+        assert_eq!(forward_schedule(50, e, y, 100), 1);
+        assert_eq!(forward_schedule(149, e, y, 100), 50);
+        assert_eq!(forward_schedule(249, e, y, 100), 100);
+        assert_eq!(forward_schedule(250, e, y, 100), 100);
+        assert_eq!(forward_schedule(499, e, y, 100), 100);
+        // Evenly: never more than one ahead of the straight line, never
+        // back, every slot of 201 sends at most one of 201.
+        let mut last = 0;
+        for m in 0..e {
+            let due = forward_schedule(m, e, y, 201);
+            assert!(due >= last, "slot {m}");
+            assert!(due - last <= 1, "slot {m}: {due} after {last}");
+            last = due;
+        }
+        assert_eq!(last, 201);
+        // None to send: none due.
+        assert_eq!(forward_schedule(300, e, y, 0), 0);
+
+        // The tiny chain (E = 12, Y = 10): slots 2 – 5, everything before
+        // the last four blocks of the period (4 K = 12 tickets fit there).
+        let (e, y) = (P.epoch_length, P.ticket_submission_end);
+        let due: Vec<usize> = (0..e).map(|m| forward_schedule(m, e, y, 12)).collect();
+        assert_eq!(due, [0, 0, 3, 6, 9, 12, 12, 12, 12, 12, 12, 12]);
+        let late = forward_schedule(y - 1, e, y, 12);
+        assert_eq!(late, 12, "all sent while blocks can carry them");
+
+        // An epoch too short for the delays: all at the start, which is
+        // at most the period's last slot.
+        assert_eq!(forward_schedule(0, 4, 3, 5), 0);
+        assert_eq!(forward_schedule(2, 4, 3, 5), 5);
+        assert_eq!(forward_schedule(0, 1, 1, 5), 5);
+        assert_eq!(forward_schedule(0, 5, 0, 5), 5);
+    }
+
+    #[test]
+    fn the_pool_counts_its_changes_and_round_trips_its_stored_form() {
+        let mut pool = TicketPool::new(&P);
+        assert_eq!(pool.to_stored(), None);
+        let c0 = pool.changes;
+        pool.retarget(2);
+        assert!(pool.changes > c0);
+        let c1 = pool.changes;
+        assert!(!pool.retarget(2));
+        assert_eq!(pool.insert(2, id(4), envelope(0, 4)), Ok(true));
+        assert_eq!(pool.insert(2, id(4), envelope(0, 4)), Ok(false));
+        assert_eq!(pool.changes, c1 + 1, "a repeat changes nothing");
+        pool.insert(2, id(1), envelope(1, 1)).expect("same epoch");
+        pool.remove(&[id(9)]);
+        assert_eq!(pool.changes, c1 + 2, "removing what is not there neither");
+        let stored = pool.to_stored().expect("an epoch");
+        assert_eq!(stored.epoch, 2);
+        assert_eq!(
+            stored.tickets,
+            vec![(id(1), envelope(1, 1)), (id(4), envelope(0, 4))]
+        );
     }
 
     #[test]
