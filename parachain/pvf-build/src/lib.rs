@@ -27,6 +27,8 @@ pub mod cache;
 pub mod inspect;
 pub mod null_access;
 pub mod project;
+#[cfg(test)]
+mod pvf_alloc;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -48,9 +50,10 @@ pub const ENTRY: &str = "validate_block";
 
 /// What the build does, for the cache key: change it when the recipe
 /// changes.
-pub const RECIPE: &str = "parajam-pvf-build v2; \
+pub const RECIPE: &str = "parajam-pvf-build v3; \
     pvm: riscv64emac-unknown-none-polkavm (polkavm-linker 0.30 target JSON), \
     -Z build-std=core,alloc, RUSTFLAGS --cfg substrate_runtime, \
+    sp-io disable_allocator + the PVF's own global allocator (size classes over 1 MiB host chunks, v1), \
     generated crate <runtime>-blob 1.0.0, profile release panic=abort lto=thin, polkavm-linker 0.30.0 JamV1 strip, \
     dispatch [validate_block]; artifact PJVF v1 SubstrateV1; \
     wasm: wasm32v1-none or wasm32-unknown-unknown (build-std, target-cpu=mvp), \
@@ -355,6 +358,8 @@ struct Plan {
     toolchain: Toolchain,
     metadata: Metadata,
     lock: Option<PathBuf>,
+    /// The lock's sp-io packages (the PVM build's allocator replaces theirs).
+    sp_io: Vec<project::LockedPackage>,
     wasm_builder: Option<String>,
     features: Vec<String>,
     key: String,
@@ -384,6 +389,10 @@ impl Plan {
         }
         features.sort();
         features.dedup();
+        let sp_io = match &lock_text {
+            Some(lock) => project::locked_packages(lock, "sp-io")?,
+            None => Vec::new(),
+        };
 
         let recipe = format!("{RECIPE}; wasm target {}", toolchain.wasm_target());
         let key = cache::key(
@@ -407,6 +416,7 @@ impl Plan {
             toolchain,
             metadata,
             lock: lock_text.map(|_| lock_path),
+            sp_io,
             wasm_builder,
             features,
             key,
@@ -434,6 +444,7 @@ impl Plan {
             features: &self.features,
             lock: self.lock.as_deref(),
             patch: patch.as_ref(),
+            sp_io: &self.sp_io,
         };
 
         let mut timings = Timings::default();
