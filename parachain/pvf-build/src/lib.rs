@@ -8,7 +8,9 @@
 //! 2. riscv64emac (polkavm's 64-bit target, `-Z build-std=core,alloc`,
 //!    `--cfg substrate_runtime`), the ELF linked by polkavm-linker 0.30 for
 //!    `JamV1` (the GP 0.7.2 instruction set) with `validate_block` at
-//!    program counter 0, and packaged as the [`PvfArtifact`] the CoreChains
+//!    program counter 0, with an allocator of its own instead of sp-io's
+//!    (one host call per 1 MiB chunk, not per allocation: [`project`]),
+//!    and packaged as the [`PvfArtifact`] the CoreChains
 //!    service loads: the GP standard program, the entry point and, since a
 //!    GP program has no import names, the host function of each `ecalli`
 //!    index.
