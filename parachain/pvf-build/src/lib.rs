@@ -8,7 +8,9 @@
 //! 2. riscv64emac (polkavm's 64-bit target, `-Z build-std=core,alloc`,
 //!    `--cfg substrate_runtime`), the ELF linked by polkavm-linker 0.30 for
 //!    `JamV1` (the GP 0.7.2 instruction set) with `validate_block` at
-//!    program counter 0, and packaged as the [`PvfArtifact`] the CoreChains
+//!    program counter 0, with an allocator of its own instead of sp-io's
+//!    (one host call per 1 MiB chunk, not per allocation: [`project`]),
+//!    and packaged as the [`PvfArtifact`] the CoreChains
 //!    service loads: the GP standard program, the entry point and, since a
 //!    GP program has no import names, the host function of each `ecalli`
 //!    index.
@@ -27,6 +29,8 @@ pub mod cache;
 pub mod inspect;
 pub mod null_access;
 pub mod project;
+#[cfg(test)]
+mod pvf_alloc;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -48,9 +52,10 @@ pub const ENTRY: &str = "validate_block";
 
 /// What the build does, for the cache key: change it when the recipe
 /// changes.
-pub const RECIPE: &str = "parajam-pvf-build v2; \
+pub const RECIPE: &str = "parajam-pvf-build v3; \
     pvm: riscv64emac-unknown-none-polkavm (polkavm-linker 0.30 target JSON), \
     -Z build-std=core,alloc, RUSTFLAGS --cfg substrate_runtime, \
+    sp-io disable_allocator + the PVF's own global allocator (size classes over 1 MiB host chunks, v1), \
     generated crate <runtime>-blob 1.0.0, profile release panic=abort lto=thin, polkavm-linker 0.30.0 JamV1 strip, \
     dispatch [validate_block]; artifact PJVF v1 SubstrateV1; \
     wasm: wasm32v1-none or wasm32-unknown-unknown (build-std, target-cpu=mvp), \
@@ -355,6 +360,8 @@ struct Plan {
     toolchain: Toolchain,
     metadata: Metadata,
     lock: Option<PathBuf>,
+    /// The lock's sp-io packages (the PVM build's allocator replaces theirs).
+    sp_io: Vec<project::LockedPackage>,
     wasm_builder: Option<String>,
     features: Vec<String>,
     key: String,
@@ -384,6 +391,10 @@ impl Plan {
         }
         features.sort();
         features.dedup();
+        let sp_io = match &lock_text {
+            Some(lock) => project::locked_packages(lock, "sp-io")?,
+            None => Vec::new(),
+        };
 
         let recipe = format!("{RECIPE}; wasm target {}", toolchain.wasm_target());
         let key = cache::key(
@@ -407,6 +418,7 @@ impl Plan {
             toolchain,
             metadata,
             lock: lock_text.map(|_| lock_path),
+            sp_io,
             wasm_builder,
             features,
             key,
@@ -434,6 +446,7 @@ impl Plan {
             features: &self.features,
             lock: self.lock.as_deref(),
             patch: patch.as_ref(),
+            sp_io: &self.sp_io,
         };
 
         let mut timings = Timings::default();

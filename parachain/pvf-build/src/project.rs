@@ -13,6 +13,17 @@
 //!   Unlike substrate-wasm-builder's RISC-V mode this adds no `[patch]` of
 //!   `radium` from git: radium 0.7 from crates.io builds for riscv64emac.
 //!
+//! The PVM build has an allocator of its own (`pvf_alloc/heap.rs`, this
+//! crate's source copied into the generated one): sp-io's global allocator,
+//! which sends every allocation to the host, is turned off there (its
+//! `disable_allocator` feature, on each sp-io version of the runtime's
+//! `Cargo.lock`, so that cargo unifies it with the runtime's sp-io), and the
+//! generated crate's `#[global_allocator]` serves allocations from 1 MiB
+//! chunks it takes from the host through the same `malloc` import. On JAM a
+//! host call leaves the PVF for the CoreChains service program: a block makes
+//! one per chunk instead of one per allocation and free. The wasm build is
+//! left as substrate-wasm-builder makes it.
+//!
 //! Both are substrate-wasm-builder's `<runtime>-blob` crate and depend on
 //! the runtime with `default-features = false` (its `std`
 //! off, so its own `build.rs` does nothing) plus `runtime-wasm` if it has
@@ -41,6 +52,96 @@ pub const WASM_RUSTFLAGS: &str = "-C link-arg=--export-table -C link-arg=--expor
 
 /// RUSTFLAGS of the PVM build.
 pub const PVM_RUSTFLAGS: &str = "--cfg substrate_runtime";
+
+/// The PVF's heap (size classes over chunks from the host), copied into the
+/// generated PVM crate as `src/pvf_heap.rs`.
+pub const PVF_HEAP_SOURCE: &str = include_str!("pvf_alloc/heap.rs");
+
+/// The PVF's `#[global_allocator]` over [`PVF_HEAP_SOURCE`] and sp-io's
+/// `allocator::malloc`/`free`, copied into the generated PVM crate as
+/// `src/pvf_alloc.rs`.
+pub const PVF_GLOBAL_ALLOC_SOURCE: &str = include_str!("pvf_alloc/global.rs");
+
+/// The name the generated PVM crate gives its dependency on sp-io (on the
+/// runtime's version, with `disable_allocator`); the first of several is
+/// this, the others get `-2`, `-3`, ...
+const SP_IO_DEPENDENCY: &str = "pvf-sp-io";
+
+/// A package of a `Cargo.lock`: its version and source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockedPackage {
+    /// Its version.
+    pub version: String,
+    /// Its `source` (`registry+...`, `git+url?branch=...#commit`), if any
+    /// (none for a path dependency, or one a `[patch]` replaces by a path).
+    pub source: Option<String>,
+}
+
+/// The packages named `name` in a `Cargo.lock`, newest version first.
+pub fn locked_packages(lock: &str, name: &str) -> Result<Vec<LockedPackage>, PvfBuildError> {
+    let lock: toml::Table = lock
+        .parse()
+        .map_err(|e| PvfBuildError::Setup(format!("the runtime's Cargo.lock: {e}")))?;
+    let mut found: Vec<LockedPackage> = lock
+        .get("package")
+        .and_then(toml::Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|package| package.get("name").and_then(toml::Value::as_str) == Some(name))
+        .filter_map(|package| {
+            Some(LockedPackage {
+                version: package.get("version")?.as_str()?.to_owned(),
+                source: package
+                    .get("source")
+                    .and_then(toml::Value::as_str)
+                    .map(str::to_owned),
+            })
+        })
+        .collect();
+    found.sort_by_key(|p| std::cmp::Reverse(version_key(&p.version)));
+    Ok(found)
+}
+
+/// A version's numbers, for ordering (`49.0.0` before `48.1.2`).
+fn version_key(version: &str) -> Vec<u64> {
+    version
+        .split(['.', '-', '+'])
+        .map(|part| part.parse().unwrap_or(0))
+        .collect()
+}
+
+/// A dependency on exactly `package`'s sp-io, with `disable_allocator`.
+fn sp_io_dependency(package: &LockedPackage) -> toml::Table {
+    let mut dependency = toml::Table::new();
+    dependency.insert("package".into(), "sp-io".into());
+    match package.source.as_deref() {
+        // `git+<url>?<branch|tag|rev>=<name>#<commit>`: the same reference,
+        // so that cargo takes it for the runtime's source.
+        Some(source) if source.starts_with("git+") => {
+            let source = &source["git+".len()..];
+            let source = source.split('#').next().unwrap_or(source);
+            let (url, query) = source.split_once('?').unwrap_or((source, ""));
+            dependency.insert("git".into(), url.into());
+            for pair in query.split('&') {
+                if let Some((key, value)) = pair.split_once('=') {
+                    if ["branch", "tag", "rev"].contains(&key) {
+                        dependency.insert(key.into(), value.into());
+                    }
+                }
+            }
+        }
+        // crates.io (or a `[patch]` of it, which the generated crate has too).
+        _ => {
+            dependency.insert("version".into(), format!("={}", package.version).into());
+        }
+    }
+    dependency.insert("default-features".into(), false.into());
+    dependency.insert(
+        "features".into(),
+        vec![toml::Value::from("disable_allocator")].into(),
+    );
+    dependency
+}
 
 /// The toolchain the builds use.
 #[derive(Debug, Clone)]
@@ -100,6 +201,10 @@ pub struct Runtime<'a> {
     pub lock: Option<&'a Path>,
     /// Its workspace's `[patch]` table, paths made absolute.
     pub patch: Option<&'a toml::Table>,
+    /// The sp-io packages of its `Cargo.lock` ([`locked_packages`]): the PVM
+    /// build turns their global allocator off and brings its own. None:
+    /// the PVM build keeps sp-io's allocator.
+    pub sp_io: &'a [LockedPackage],
 }
 
 /// Where the nested builds happen.
@@ -237,17 +342,9 @@ impl Builder {
         let manifest = manifest(runtime, kind)?;
         write_if_changed(&project.join("Cargo.toml"), manifest.as_bytes())
             .map_err(PvfBuildError::Setup)?;
-        let (file, body) = match kind {
-            Kind::Wasm => (
-                "lib.rs",
-                "#![no_std]\n#![allow(unused_imports)]\npub use wasm_project::*;\n",
-            ),
-            Kind::Pvm => (
-                "main.rs",
-                "#![no_std]\n#![no_main]\n#![allow(unused_imports)]\npub use wasm_project::*;\n",
-            ),
-        };
-        write_if_changed(&src.join(file), body.as_bytes()).map_err(PvfBuildError::Setup)?;
+        for (file, body) in sources(runtime, kind) {
+            write_if_changed(&src.join(file), body.as_bytes()).map_err(PvfBuildError::Setup)?;
+        }
         // Their lock; cargo adds the generated crate to it (a change it
         // makes without resolving anything else again).
         if let Some(source) = runtime.lock {
@@ -255,6 +352,30 @@ impl Builder {
                 .map_err(PvfBuildError::Setup)?;
         }
         Ok(project)
+    }
+}
+
+/// The generated crate's source files (under `src/`) and their text.
+fn sources(runtime: &Runtime<'_>, kind: Kind) -> Vec<(&'static str, &'static str)> {
+    match kind {
+        Kind::Wasm => vec![(
+            "lib.rs",
+            "#![no_std]\n#![allow(unused_imports)]\npub use wasm_project::*;\n",
+        )],
+        Kind::Pvm if runtime.sp_io.is_empty() => vec![(
+            "main.rs",
+            "#![no_std]\n#![no_main]\n#![allow(unused_imports)]\npub use wasm_project::*;\n",
+        )],
+        Kind::Pvm => vec![
+            (
+                "main.rs",
+                "#![no_std]\n#![no_main]\n#![allow(unused_imports)]\npub use wasm_project::*;\n\
+                 \n// The PVF's own allocator (sp-io's is off: `disable_allocator`).\n\
+                 mod pvf_alloc;\nmod pvf_heap;\n",
+            ),
+            ("pvf_heap.rs", PVF_HEAP_SOURCE),
+            ("pvf_alloc.rs", PVF_GLOBAL_ALLOC_SOURCE),
+        ],
     }
 }
 
@@ -310,6 +431,16 @@ fn manifest(runtime: &Runtime<'_>, kind: Kind) -> Result<String, PvfBuildError> 
     );
     let mut dependencies = toml::Table::new();
     dependencies.insert("wasm-project".into(), dependency.into());
+    if kind == Kind::Pvm {
+        for (i, package) in runtime.sp_io.iter().enumerate() {
+            let name = if i == 0 {
+                SP_IO_DEPENDENCY.to_owned()
+            } else {
+                format!("{SP_IO_DEPENDENCY}-{}", i + 1)
+            };
+            dependencies.insert(name, sp_io_dependency(package).into());
+        }
+    }
     root.insert("dependencies".into(), dependencies.into());
     let mut workspace = toml::Table::new();
     workspace.insert("resolver".into(), "2".into());
@@ -383,12 +514,17 @@ mod tests {
     #[test]
     fn generated_manifests() {
         let features = vec!["runtime-wasm".to_owned()];
+        let sp_io = [LockedPackage {
+            version: "49.0.0".to_owned(),
+            source: Some("registry+https://github.com/rust-lang/crates.io-index".to_owned()),
+        }];
         let runtime = Runtime {
             package: "my-runtime",
             dir: Path::new("/src/my \"runtime\""),
             features: &features,
             lock: None,
             patch: None,
+            sp_io: &sp_io,
         };
         let pvm: toml::Table = manifest(&runtime, Kind::Pvm)
             .expect("manifest")
@@ -411,6 +547,128 @@ mod tests {
         assert_eq!(wasm["package"]["name"].as_str(), Some("my-runtime-blob"));
         assert_eq!(wasm["lib"]["name"].as_str(), Some("my_runtime"));
         assert_eq!(wasm["lib"]["crate-type"][0].as_str(), Some("cdylib"));
+    }
+
+    #[test]
+    fn only_the_pvm_build_brings_its_own_allocator() {
+        let sp_io = [LockedPackage {
+            version: "49.0.0".to_owned(),
+            source: Some("registry+https://github.com/rust-lang/crates.io-index".to_owned()),
+        }];
+        let runtime = Runtime {
+            package: "my-runtime",
+            dir: Path::new("/src/my-runtime"),
+            features: &[],
+            lock: None,
+            patch: None,
+            sp_io: &sp_io,
+        };
+
+        // PVM: sp-io at the lock's version, its allocator off, ours in.
+        let pvm: toml::Table = manifest(&runtime, Kind::Pvm)
+            .expect("manifest")
+            .parse()
+            .expect("valid toml");
+        let dependency = &pvm["dependencies"][SP_IO_DEPENDENCY];
+        assert_eq!(dependency["package"].as_str(), Some("sp-io"));
+        assert_eq!(dependency["version"].as_str(), Some("=49.0.0"));
+        assert_eq!(dependency["default-features"].as_bool(), Some(false));
+        assert_eq!(
+            dependency["features"].as_array().map(Vec::as_slice),
+            Some(&[toml::Value::from("disable_allocator")][..])
+        );
+        let files = sources(&runtime, Kind::Pvm);
+        let file = |name: &str| files.iter().find(|(f, _)| *f == name).map(|(_, t)| *t);
+        let main = file("main.rs").expect("main.rs");
+        assert!(main.contains("mod pvf_alloc;") && main.contains("mod pvf_heap;"));
+        assert_eq!(file("pvf_heap.rs"), Some(PVF_HEAP_SOURCE));
+        assert_eq!(file("pvf_alloc.rs"), Some(PVF_GLOBAL_ALLOC_SOURCE));
+        assert!(PVF_GLOBAL_ALLOC_SOURCE.contains("#[global_allocator]"));
+        assert!(PVF_GLOBAL_ALLOC_SOURCE.contains("pvf_sp_io::allocator::malloc"));
+        assert!(PVF_HEAP_SOURCE.contains("pub struct Heap"));
+
+        // wasm: as substrate-wasm-builder makes it.
+        let wasm: toml::Table = manifest(&runtime, Kind::Wasm)
+            .expect("manifest")
+            .parse()
+            .expect("valid toml");
+        assert_eq!(
+            wasm["dependencies"]
+                .as_table()
+                .map(|d| d.keys().collect::<Vec<_>>()),
+            Some(vec![&"wasm-project".to_owned()])
+        );
+        let files = sources(&runtime, Kind::Wasm);
+        assert_eq!(files.len(), 1);
+        assert!(!files[0].1.contains("pvf_alloc"));
+
+        // No sp-io in the lock: the PVM build keeps sp-io's allocator.
+        let plain = Runtime {
+            sp_io: &[],
+            ..runtime.clone()
+        };
+        let pvm: toml::Table = manifest(&plain, Kind::Pvm)
+            .expect("manifest")
+            .parse()
+            .expect("valid toml");
+        assert!(pvm["dependencies"].get(SP_IO_DEPENDENCY).is_none());
+        assert_eq!(sources(&plain, Kind::Pvm).len(), 1);
+    }
+
+    #[test]
+    fn sp_io_is_found_in_the_lock_with_its_source() {
+        let lock = r#"
+version = 4
+
+[[package]]
+name = "sp-io"
+version = "48.0.0"
+source = "git+https://github.com/paritytech/polkadot-sdk?branch=stable2512#0123abcd"
+
+[[package]]
+name = "sp-core"
+version = "43.0.0"
+source = "registry+https://github.com/rust-lang/crates.io-index"
+
+[[package]]
+name = "sp-io"
+version = "49.0.0"
+source = "registry+https://github.com/rust-lang/crates.io-index"
+"#;
+        let found = locked_packages(lock, "sp-io").expect("parses");
+        assert_eq!(
+            found.iter().map(|p| p.version.as_str()).collect::<Vec<_>>(),
+            ["49.0.0", "48.0.0"],
+            "newest first"
+        );
+        let git = sp_io_dependency(&found[1]);
+        assert_eq!(
+            git["git"].as_str(),
+            Some("https://github.com/paritytech/polkadot-sdk")
+        );
+        assert_eq!(git["branch"].as_str(), Some("stable2512"));
+        assert!(git.get("version").is_none());
+        let features = Runtime {
+            package: "r",
+            dir: Path::new("/r"),
+            features: &[],
+            lock: None,
+            patch: None,
+            sp_io: &found,
+        };
+        let pvm: toml::Table = manifest(&features, Kind::Pvm)
+            .expect("manifest")
+            .parse()
+            .expect("valid toml");
+        assert_eq!(
+            pvm["dependencies"][SP_IO_DEPENDENCY]["version"].as_str(),
+            Some("=49.0.0")
+        );
+        assert_eq!(
+            pvm["dependencies"]["pvf-sp-io-2"]["branch"].as_str(),
+            Some("stable2512")
+        );
+        assert!(locked_packages("not toml [", "sp-io").is_err());
     }
 
     #[test]
