@@ -17,95 +17,21 @@
 mod node_common;
 
 use std::io::{BufRead, BufReader};
-use std::net::UdpSocket;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use node_common::{http, start, try_rpc, Node};
-use parajam_authoring::ValidatorSecrets;
+use node_common::{free_ports, gen_spec, http, start, try_rpc, validator, Node};
 use parajam_e2e::parajam_binary;
-use parajam_network::PeerId;
 
 /// Slot length: long enough for a block to reach and be imported by every
 /// node on a loaded 2-core machine, so that the nodes agree between blocks.
 const SLOT_MS: &str = "2000";
 
-/// `n` UDP ports free on loopback now.
-fn free_ports(n: usize) -> Vec<u16> {
-    let sockets: Vec<UdpSocket> = (0..n)
-        .map(|_| UdpSocket::bind("127.0.0.1:0").expect("a free port"))
-        .collect();
-    sockets
-        .iter()
-        .map(|s| s.local_addr().expect("bound").port())
-        .collect()
-}
-
-/// Writes zombienet's `config.json` for `ports` and runs `gen-spec`; the
-/// config directory.
-fn gen_spec(dir: &Path, ports: &[u16]) {
-    let validators: Vec<String> = ports
-        .iter()
-        .enumerate()
-        .map(|(i, port)| {
-            format!(
-                r#"{{"peer_id":"dev:{i}","bandersnatch":"dev:{i}","net_addr":"127.0.0.1:{port}"}}"#
-            )
-        })
-        .collect();
-    let config = dir.join("config.json");
-    std::fs::write(
-        &config,
-        format!(
-            r#"{{"id":"net","genesis_validators":[{}]}}"#,
-            validators.join(",")
-        ),
-    )
-    .expect("writing the config");
-    let out = Command::new(parajam_binary())
-        .arg("gen-spec")
-        .arg(&config)
-        .arg(dir.join("jam_spec.json"))
-        .output()
-        .expect("running gen-spec");
-    assert!(out.status.success(), "{out:?}");
-}
-
-/// Validator `i` as zombienet starts it.
-fn validator(dir: &Path, i: usize, port: u16) -> Node {
-    validator_with(dir, i, port, &[])
-}
-
-/// Validator `i` as zombienet starts it, with `extra` arguments.
-fn validator_with(dir: &Path, i: usize, port: u16, extra: &[&str]) -> Node {
-    let key = ValidatorSecrets::dev(u32::try_from(i).expect("small")).ed25519_public();
-    let config = dir.to_str().expect("utf-8");
-    let spec = dir.join("jam_spec.json");
-    let peer_id = format!("--peer-id={}", PeerId(key.0));
-    let port = format!("--port={port}");
-    let mut args = vec![
-        "--mode",
-        "validator",
-        &peer_id,
-        &port,
-        "--listen-addr",
-        "127.0.0.1",
-        "--slot-duration-ms",
-        SLOT_MS,
-    ];
-    args.extend_from_slice(extra);
-    start(
-        &[
-            "--config-path",
-            config,
-            "--chain",
-            spec.to_str().expect("utf-8"),
-        ],
-        &dir.join(format!("node{i}")),
-        &args,
-    )
+/// Validator `i` of the chain in `dir` as zombienet starts it.
+fn net_validator(dir: &Path, i: usize, port: u16) -> Node {
+    validator(dir, i, port, SLOT_MS, &[])
 }
 
 /// `(header_hash, slot)` of `method`'s block on the node at `addr`; an
@@ -165,10 +91,12 @@ fn converge(nodes: &mut [Node], which: &[usize], method: &str, above: u64) -> (S
 fn validators_on_loopback_grow_one_chain_and_late_and_restarted_nodes_catch_up() {
     let dir = tempfile::tempdir().expect("temp dir");
     let ports = free_ports(6);
-    gen_spec(dir.path(), &ports);
+    gen_spec(dir.path(), "net", &ports);
 
     // Four of the six validators start together.
-    let mut nodes: Vec<Node> = (0..4).map(|i| validator(dir.path(), i, ports[i])).collect();
+    let mut nodes: Vec<Node> = (0..4)
+        .map(|i| net_validator(dir.path(), i, ports[i]))
+        .collect();
     for node in &mut nodes {
         node.wait_for("peer e");
     }
@@ -181,7 +109,13 @@ fn validators_on_loopback_grow_one_chain_and_late_and_restarted_nodes_catch_up()
     assert!(final_slot < best_slot, "{finalized} {best}");
 
     // The fifth starts late: it asks for the chain and joins it.
-    let mut late = validator_with(dir.path(), 4, ports[4], &["--prometheus-port", "0"]);
+    let mut late = validator(
+        dir.path(),
+        4,
+        ports[4],
+        SLOT_MS,
+        &["--prometheus-port", "0"],
+    );
     late.wait_for("imported block");
     let line = late.wait_for("Prometheus metrics on http://");
     let metrics_addr = line
@@ -198,7 +132,7 @@ fn validators_on_loopback_grow_one_chain_and_late_and_restarted_nodes_catch_up()
     nodes[1].signal("TERM");
     assert!(nodes[1].wait_exit(), "{}", nodes[1].log());
     let (_, without) = converge(&mut nodes, &[0, 2, 3, 4], "bestBlock", caught_up);
-    nodes[1] = validator(dir.path(), 1, ports[1]);
+    nodes[1] = net_validator(dir.path(), 1, ports[1]);
     nodes[1].wait_for("resuming at block");
     nodes[1].wait_for("imported block");
     let (_, after) = converge(&mut nodes, &all, "bestBlock", without);
@@ -362,8 +296,10 @@ fn check_guarantees(nodes: &[Node]) -> Vec<Vec<usize>> {
 fn six_validators_guarantee_a_collators_blocks_by_the_cores_guarantors_and_survive_a_restart() {
     let dir = tempfile::tempdir().expect("temp dir");
     let ports = free_ports(6);
-    gen_spec(dir.path(), &ports);
-    let mut nodes: Vec<Node> = (0..6).map(|i| validator(dir.path(), i, ports[i])).collect();
+    gen_spec(dir.path(), "net", &ports);
+    let mut nodes: Vec<Node> = (0..6)
+        .map(|i| net_validator(dir.path(), i, ports[i]))
+        .collect();
     let addr = nodes[0].rpc_addr();
     for node in &mut nodes {
         node.wait_for("imported block");
@@ -413,7 +349,7 @@ fn six_validators_guarantee_a_collators_blocks_by_the_cores_guarantors_and_survi
     let (_, finalized_without) = converge(&mut nodes, &others, "finalizedBlock", without);
 
     // Restarted, it catches up and rejoins.
-    nodes[5] = validator(dir.path(), 5, ports[5]);
+    nodes[5] = net_validator(dir.path(), 5, ports[5]);
     nodes[5].wait_for("resuming at block");
     nodes[5].wait_for("imported block");
     let (_, after) = converge(&mut nodes, &all, "bestBlock", finalized_without);
@@ -494,8 +430,10 @@ fn number_after(line: &str, prefix: &str) -> u64 {
 fn slow_a_preimage_submitted_to_an_ordinary_node_is_provided_in_a_block_a_validator_authors() {
     let dir = tempfile::tempdir().expect("temp dir");
     let ports = free_ports(7);
-    gen_spec(dir.path(), &ports[..6]);
-    let mut nodes: Vec<Node> = (0..6).map(|i| validator(dir.path(), i, ports[i])).collect();
+    gen_spec(dir.path(), "net", &ports[..6]);
+    let mut nodes: Vec<Node> = (0..6)
+        .map(|i| net_validator(dir.path(), i, ports[i]))
+        .collect();
     let mut rpc_node = ordinary(dir.path(), ports[6]);
     let addr = rpc_node.rpc_addr();
     rpc_node.wait_for("imported block");

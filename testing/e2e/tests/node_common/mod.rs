@@ -4,13 +4,15 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::net::{TcpStream, UdpSocket};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use parajam_authoring::ValidatorSecrets;
 use parajam_e2e::parajam_binary;
+use parajam_network::PeerId;
 
 /// A child process killed when dropped.
 pub struct Node {
@@ -166,4 +168,78 @@ pub fn try_rpc(addr: &str, method: &str, params: &str) -> std::io::Result<String
 pub fn block_hash(line: &str) -> &str {
     let start = line.find("block 0x").expect("a block line") + "block ".len();
     &line[start..start + 66]
+}
+
+/// `n` UDP ports free on loopback now.
+pub fn free_ports(n: usize) -> Vec<u16> {
+    let sockets: Vec<UdpSocket> = (0..n)
+        .map(|_| UdpSocket::bind("127.0.0.1:0").expect("a free port"))
+        .collect();
+    sockets
+        .iter()
+        .map(|s| s.local_addr().expect("bound").port())
+        .collect()
+}
+
+/// Writes zombienet's `config.json` (chain `id`, one dev validator per
+/// port of `ports` on loopback) in `dir` and runs `gen-spec` to
+/// `dir/jam_spec.json`.
+pub fn gen_spec(dir: &Path, id: &str, ports: &[u16]) {
+    let validators: Vec<String> = ports
+        .iter()
+        .enumerate()
+        .map(|(i, port)| {
+            format!(
+                r#"{{"peer_id":"dev:{i}","bandersnatch":"dev:{i}","net_addr":"127.0.0.1:{port}"}}"#
+            )
+        })
+        .collect();
+    let config = dir.join("config.json");
+    std::fs::write(
+        &config,
+        format!(
+            r#"{{"id":"{id}","genesis_validators":[{}]}}"#,
+            validators.join(",")
+        ),
+    )
+    .expect("writing the config");
+    let out = Command::new(parajam_binary())
+        .arg("gen-spec")
+        .arg(&config)
+        .arg(dir.join("jam_spec.json"))
+        .output()
+        .expect("running gen-spec");
+    assert!(out.status.success(), "{out:?}");
+}
+
+/// Validator `i` of the [`gen_spec`] chain in `dir` as zombienet starts
+/// it (`--config-path D --chain D/jam_spec.json run --mode validator
+/// --peer-id=… --port=…`), on loopback, with slots of `slot_ms` and
+/// `extra` arguments.
+pub fn validator(dir: &Path, i: usize, port: u16, slot_ms: &str, extra: &[&str]) -> Node {
+    let key = ValidatorSecrets::dev(u32::try_from(i).expect("small")).ed25519_public();
+    let spec = dir.join("jam_spec.json");
+    let peer_id = format!("--peer-id={}", PeerId(key.0));
+    let port = format!("--port={port}");
+    let mut args = vec![
+        "--mode",
+        "validator",
+        &peer_id,
+        &port,
+        "--listen-addr",
+        "127.0.0.1",
+        "--slot-duration-ms",
+        slot_ms,
+    ];
+    args.extend_from_slice(extra);
+    start(
+        &[
+            "--config-path",
+            dir.to_str().expect("utf-8"),
+            "--chain",
+            spec.to_str().expect("utf-8"),
+        ],
+        &dir.join(format!("node{i}")),
+        &args,
+    )
 }
