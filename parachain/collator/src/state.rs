@@ -79,7 +79,7 @@ impl ParaState {
 
     /// The key/value pairs of every default child trie, by the child's
     /// storage key (without the `:child_storage:default:` prefix).
-    pub fn child_pairs(&self) -> Result<Vec<(Vec<u8>, Vec<KeyValue>)>, CollatorError> {
+    pub fn child_pairs(&self) -> Result<Vec<ChildPairs>, CollatorError> {
         let prefix = ChildInfo::new_default(&[])
             .prefixed_storage_key()
             .into_inner();
@@ -116,7 +116,7 @@ impl ParaState {
     pub fn from_pairs(
         header: Header,
         top: Vec<KeyValue>,
-        children: Vec<(Vec<u8>, Vec<KeyValue>)>,
+        children: Vec<ChildPairs>,
     ) -> Result<Self, CollatorError> {
         let child_prefix = ChildInfo::new_default(&[])
             .prefixed_storage_key()
@@ -157,6 +157,10 @@ impl ParaState {
 
 /// A storage key and its value.
 pub type KeyValue = (Vec<u8>, Vec<u8>);
+
+/// A default child trie's storage key (without the
+/// `:child_storage:default:` prefix) and its key/value pairs.
+pub type ChildPairs = (Vec<u8>, Vec<KeyValue>);
 
 /// The key of `System::Account(account)` (`Blake2_128Concat` hasher), where
 /// FRAME keeps an account's nonce and balance (`AccountInfo`).

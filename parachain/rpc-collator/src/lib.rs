@@ -890,7 +890,7 @@ impl<B: ParaBuilder> Collate<B> {
                     return Ok(Some(value));
                 }
                 Err(e) if e.is_disconnect() && !self.config.reconnect.is_zero() => {
-                    if !self.connect_again(e, stop, on_event)? {
+                    if !self.connect_again(&e, stop, on_event)? {
                         return Ok(None);
                     }
                 }
@@ -902,7 +902,7 @@ impl<B: ParaBuilder> Collate<B> {
     /// Connects again after `error`; `false` if `stop` said so first.
     fn connect_again(
         &mut self,
-        error: CollateError,
+        error: &CollateError,
         stop: &dyn Fn() -> bool,
         on_event: &mut dyn FnMut(&Event),
     ) -> Result<bool, CollateError> {

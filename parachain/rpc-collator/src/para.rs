@@ -323,8 +323,7 @@ impl ParaBuilder for Cumulus {
         let hash = parajam_crypto::blake2b_256(head);
         let number =
             <parajam_collator::Header as parity_scale_codec::Decode>::decode(&mut &head[..])
-                .map(|h| h.number.to_string())
-                .unwrap_or_else(|_| "?".into());
+                .map_or_else(|_| "?".into(), |h| h.number.to_string());
         let Some(store) = &self.store else {
             return Err(CollateError::UnknownHead(format!(
                 "the node's head of para {} (block #{number}, 0x{}) is neither its genesis nor a \

@@ -70,7 +70,7 @@ struct Snapshot {
     genesis: [u8; 32],
     head: Vec<u8>,
     top: Vec<(Vec<u8>, Vec<u8>)>,
-    children: Vec<(Vec<u8>, Vec<(Vec<u8>, Vec<u8>)>)>,
+    children: Vec<parajam_collator::ChildPairs>,
 }
 
 /// The states of one para's blocks, on disk.
@@ -283,6 +283,7 @@ mod tests {
 
     /// Block `number` of a para whose state is a few pairs (one of them
     /// `n = number`).
+    #[allow(clippy::default_trait_access)] // (sp-runtime's `Digest`)
     fn block(number: u32) -> ParaState {
         let top = vec![
             (b":code".to_vec(), vec![0x11; 300]),
