@@ -5,8 +5,9 @@
 //!
 //! The command line is the one zombienet-sdk 0.7.1 gives a collator of a
 //! JAM network (`--jam-rpc-url`); the flags it adds for a cumulus
-//! collator (`--name`, `--node-key`, `--rpc-port`, `--base-path`, ...) are
-//! accepted and mean nothing here (this collator has no para network).
+//! collator (`--name`, `--node-key`, `--rpc-port`, ...) are accepted and
+//! mean nothing here (this collator has no para network); its
+//! `--base-path` is `--data-path`, where a cumulus para's states are kept.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -81,6 +82,21 @@ pub struct CollateArgs {
     /// made again on the node's head.
     #[arg(long, default_value_t = 8)]
     enact_blocks: u32,
+    /// When the connection to the node fails (it stopped, restarted),
+    /// connect again for at most this many seconds without a block
+    /// enacted, then go on from the node's head; 0: exit at once.
+    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    reconnect_secs: u64,
+    /// Keep a cumulus para's state after each block made under
+    /// `DIR/para-<id>` (the newest `--keep-states` blocks), so that the
+    /// collator started again builds on the node's head. Without it the
+    /// state is in memory only (the adder needs none: its state follows
+    /// from its head).
+    #[arg(long, visible_alias = "base-path", value_name = "DIR")]
+    data_path: Option<PathBuf>,
+    /// Enacted blocks whose states `--data-path` keeps.
+    #[arg(long, default_value_t = 4)]
+    keep_states: u32,
     /// Accepted from zombienet's collator command line; not used.
     #[arg(long, hide = true)]
     name: Option<String>,
@@ -121,9 +137,6 @@ pub struct CollateArgs {
     #[arg(long, hide = true)]
     listen_addr: Option<String>,
     /// Accepted from zombienet; not used.
-    #[arg(long, hide = true)]
-    base_path: Option<PathBuf>,
-    /// Accepted from zombienet; not used.
     #[arg(long, hide = true, num_args = 1..)]
     bootnodes: Vec<String>,
     /// Accepted from zombienet; not used.
@@ -147,7 +160,11 @@ fn line(e: &Enacted) -> String {
         e.slot_enacted,
         e.refine_gas.map_or_else(|| "?".into(), |g| g.to_string()),
         e.extrinsics
-    )
+    ) + if e.after_reconnection {
+        " (seen after reconnecting)"
+    } else {
+        ""
+    }
 }
 
 fn print_event(event: &Event) {
@@ -176,6 +193,18 @@ fn print_event(event: &Event) {
         }
         Event::CodeChanged { code, slot } => {
             println!("para code is now PVF {} (slot {slot})", short(code));
+        }
+        Event::Disconnected { reason, within } => {
+            println!(
+                "connection to the node lost ({reason}); connecting again for up to {} s",
+                within.as_secs()
+            );
+        }
+        Event::Reconnected { attempts, after } => {
+            println!(
+                "connected to the node again after {:.1} s ({attempts} attempts); going on from its head",
+                after.as_secs_f64()
+            );
         }
     }
 }
@@ -218,6 +247,7 @@ fn config(args: &CollateArgs, para: u32) -> Config {
         rpc_timeout: Duration::from_secs(args.rpc_timeout_secs.max(1)),
         enact_blocks: args.enact_blocks.max(1),
         register: !args.no_register,
+        reconnect: Duration::from_secs(args.reconnect_secs),
         ..Config::default()
     }
 }
@@ -230,11 +260,16 @@ fn drive<B: ParaBuilder>(
     let stop = Arc::new(AtomicBool::new(false));
     let _signals = on_signals(stop.clone())?;
     let mut on_event = |e: &Event| print_event(e);
-    collate.register(pvf, &mut on_event)?;
+    let stopped = || stop.load(Ordering::SeqCst);
+    collate.reconnecting(&stopped, &mut on_event, |c, on_event| {
+        c.register(pvf, on_event)
+    })?;
     if let Some(code) = upgrade {
-        collate.register_build(&code.wasm, &code.pvf, &mut on_event)?;
+        collate.reconnecting(&stopped, &mut on_event, |c, on_event| {
+            c.register_build(&code.wasm, &code.pvf, on_event)
+        })?;
     }
-    let enacted = collate.run(&|| stop.load(Ordering::SeqCst), &mut on_event)?;
+    let enacted = collate.run(&stopped, &mut on_event)?;
     println!("{enacted} blocks enacted");
     Ok(ExitCode::SUCCESS)
 }
@@ -341,6 +376,20 @@ pub fn run(args: &CollateArgs, chain: Option<&str>) -> anyhow::Result<ExitCode> 
         }),
     )
     .context("loading the runtime")?;
+    let builder = match &args.data_path {
+        Some(dir) => builder.with_store(dir, args.keep_states)?,
+        None => builder,
+    };
+    if let Some(store) = builder.store() {
+        match store.newest()? {
+            Some((number, hash)) => println!(
+                "para states in {} (newest: block #{number} {})",
+                store.dir().display(),
+                short(&hash)
+            ),
+            None => println!("para states in {} (none yet)", store.dir().display()),
+        }
+    }
     let collate = Collate::connect(&args.jam_rpc_url, config(args, para), builder)
         .with_context(|| format!("connecting to {}", args.jam_rpc_url))?;
     println!(

@@ -65,7 +65,7 @@ pub use error::CollatorError;
 pub use extrinsic::{ChainContext, TxFormat};
 pub use relay::{relay_state_proof, RelayState, RelayStateConfig};
 pub use runtime::Runtime;
-pub use state::{system_account_key, KeyValue, ParaState};
+pub use state::{system_account_key, ChildPairs, KeyValue, ParaState};
 
 use std::sync::{Arc, Mutex};
 

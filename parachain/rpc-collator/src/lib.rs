@@ -32,10 +32,21 @@
 //! Every call is bounded by [`Config::rpc_timeout`], every wait by a
 //! number of slots; a bad answer from the node is a [`CollateError`].
 //! Library code never prints: the caller gets [`Event`]s.
+//!
+//! When the connection to the node fails (the node stopped, restarted),
+//! the collator connects again with a bounded backoff, for at most
+//! [`Config::reconnect`] without a block enacted, and goes on from the
+//! node's head then ([`Collate::reconnecting`]): a block it submitted that
+//! the node enacted meanwhile counts, one it did not is made again. A
+//! cumulus para's states can be kept on disk ([`store`],
+//! [`Cumulus::with_store`]) so that a collator started again builds on the
+//! head the node has.
 
 mod client;
 pub mod para;
+pub mod store;
 
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use parajam_corechains_build::{AUTHORIZER_CODE_HASH, SERVICE_CODE_HASH};
@@ -51,6 +62,7 @@ use parity_scale_codec::{Decode, Encode};
 
 pub use client::{NodeClient, ParaHead, RelayStateAnswer};
 pub use para::{Adder, CodeUpgrade, Cumulus, Made, ParaBuilder, ADDER_PVF};
+pub use store::{StateStore, StoreError};
 
 /// The CoreChains service's id on parajam dev chains.
 pub const CORECHAINS: u32 = 1000;
@@ -109,6 +121,38 @@ pub enum CollateError {
     /// The node's head of the para is not one this collator can build on.
     #[error("cannot build on the node's head: {0}")]
     UnknownHead(String),
+    /// The node's head of the para is neither its genesis nor a block
+    /// whose state the collator's data path holds.
+    #[error(
+        "the node's head of para {para} is block #{number} 0x{head}, which is neither the \
+         para's genesis nor a block whose state is stored in {} (start the collator with the \
+         --data-path of the one that made that block)", path.display()
+    )]
+    NotStored {
+        /// The para.
+        para: u32,
+        /// The head's block number (`?` if the head does not decode).
+        number: String,
+        /// The head's hash (hex).
+        head: String,
+        /// The directory the states are looked up in.
+        path: PathBuf,
+    },
+    /// The para's state store failed.
+    #[error("the para's state store: {0}")]
+    Store(#[from] StoreError),
+    /// The node stayed unreachable.
+    #[error("the node at {url} stayed unreachable for {after:?} ({attempts} connection attempts; last: {last})")]
+    Unreachable {
+        /// The node's URL.
+        url: String,
+        /// How long the collator tried.
+        after: Duration,
+        /// Connection attempts.
+        attempts: u32,
+        /// The last failure.
+        last: String,
+    },
     /// The para is not registered and this collator cannot register it.
     #[error("para {0} is not registered with the CoreChains service")]
     NotRegistered(u32),
@@ -125,6 +169,12 @@ impl CollateError {
     /// full): worth trying again.
     pub fn is_busy(&self) -> bool {
         matches!(self, Self::Refused { message, .. } if message.starts_with("busy"))
+    }
+
+    /// Whether the connection to the node failed (it could not be
+    /// reached, or dropped during a call): worth connecting again.
+    pub fn is_disconnect(&self) -> bool {
+        matches!(self, Self::Connect { .. } | Self::Transport { .. })
     }
 
     /// Whether the node may take the same package a little later: "busy",
@@ -161,6 +211,10 @@ pub struct Config {
     /// Register the para (registrar package, PVF preimage) when the node
     /// does not have it.
     pub register: bool,
+    /// How long the collator tries to connect again, without a block
+    /// enacted, when the connection to the node fails; zero: it does not
+    /// (the failure is the collator's error).
+    pub reconnect: Duration,
 }
 
 impl Default for Config {
@@ -174,6 +228,7 @@ impl Default for Config {
             enact_blocks: 8,
             max_retries: 5,
             register: true,
+            reconnect: Duration::from_secs(60),
         }
     }
 }
@@ -197,6 +252,10 @@ pub struct Enacted {
     pub refine_gas: Option<u64>,
     /// Extrinsics besides the inherents.
     pub extrinsics: usize,
+    /// Whether it was seen enacted only after a reconnection (then
+    /// `slot_enacted` is the slot it was seen at, and the refine gas is
+    /// not known).
+    pub after_reconnection: bool,
 }
 
 /// What the collator did, for the caller to show.
@@ -242,6 +301,20 @@ pub enum Event {
         code: [u8; 32],
         /// The slot.
         slot: u32,
+    },
+    /// The connection to the node failed; the collator connects again.
+    Disconnected {
+        /// Why.
+        reason: String,
+        /// For how long at most, without a block enacted.
+        within: Duration,
+    },
+    /// Connected to the node again.
+    Reconnected {
+        /// Connection attempts it took.
+        attempts: u32,
+        /// Since the connection failed.
+        after: Duration,
     },
 }
 
@@ -293,6 +366,19 @@ pub fn package(
     })
 }
 
+/// A block submitted (or about to be) and not yet seen enacted.
+#[derive(Debug, Clone)]
+struct Pending {
+    made: Made,
+    submitted: u32,
+}
+
+/// The first backoff between connection attempts; it doubles up to
+/// [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(250);
+/// The longest backoff between connection attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(4);
+
 /// A collator of one para against one node.
 pub struct Collate<B: ParaBuilder> {
     client: NodeClient,
@@ -302,6 +388,9 @@ pub struct Collate<B: ParaBuilder> {
     core: u16,
     enacted: u32,
     code: Option<[u8; 32]>,
+    pending: Option<Pending>,
+    /// When the connection first failed since the last block enacted.
+    down_since: Option<Instant>,
 }
 
 impl<B: ParaBuilder> std::fmt::Debug for Collate<B> {
@@ -337,6 +426,8 @@ impl<B: ParaBuilder> Collate<B> {
             core,
             enacted: 0,
             code: None,
+            pending: None,
+            down_since: None,
         })
     }
 
@@ -587,7 +678,8 @@ impl<B: ParaBuilder> Collate<B> {
 
     /// Makes, submits and follows one block until it is enacted (trying
     /// again on the node's head when it is not within `enact_blocks`
-    /// blocks, at most `max_retries` times).
+    /// blocks, at most `max_retries` times). A block submitted before and
+    /// found enacted now (after a reconnection) is the one returned.
     pub fn step(&mut self, on_event: &mut dyn FnMut(&Event)) -> Result<Enacted, CollateError> {
         let para = self.config.para;
         let mut retries = 0;
@@ -596,6 +688,22 @@ impl<B: ParaBuilder> Collate<B> {
                 .client
                 .para_head(para)?
                 .ok_or(CollateError::NotRegistered(para))?;
+            if let Some(pending) = self.pending.take() {
+                if pending.made.head == node_head.head {
+                    self.builder.enacted(&node_head.head)?;
+                    self.enacted += 1;
+                    return Ok(Enacted {
+                        para,
+                        number: pending.made.number,
+                        head_hash: parajam_crypto::blake2b_256(&pending.made.head),
+                        slot_submitted: pending.submitted,
+                        slot_enacted: node_head.block.slot,
+                        refine_gas: None,
+                        extrinsics: pending.made.extrinsics,
+                        after_reconnection: true,
+                    });
+                }
+            }
             self.builder.follow(&node_head.head)?;
             match self.attempt(on_event) {
                 Ok(Some(enacted)) => {
@@ -649,6 +757,7 @@ impl<B: ParaBuilder> Collate<B> {
             block_data_hash: parajam_crypto::blake2b_256(&made.pov),
         };
         let extrinsics = [made.pov.clone()];
+        let submitted = relay.block.slot;
         let package = package(
             &self.params,
             self.context(&relay.block)?,
@@ -656,9 +765,27 @@ impl<B: ParaBuilder> Collate<B> {
             &WorkItemPayload::Candidate(candidate),
             &extrinsics,
         )?;
-        self.client
-            .submit_work_package(self.core, &self.encode(&package), &extrinsics)?;
-        let submitted = relay.block.slot;
+        // Pending from now: the node may take it even if the call fails.
+        self.pending = Some(Pending {
+            made: made.clone(),
+            submitted,
+        });
+        let submitted_ok =
+            self.client
+                .submit_work_package(self.core, &self.encode(&package), &extrinsics);
+        if let Err(e) = submitted_ok {
+            // "Queued; no verdict within …" (e.g. the node is stopping):
+            // the package may still be enacted, so it is followed as one
+            // submitted.
+            let queued = matches!(&e, CollateError::Refused { message, .. }
+                if message.contains("no verdict"));
+            if !queued {
+                if !e.is_disconnect() {
+                    self.pending = None;
+                }
+                return Err(e);
+            }
+        }
         let found = self.until("", self.config.enact_blocks, |_| {
             let head = self
                 .client
@@ -666,10 +793,18 @@ impl<B: ParaBuilder> Collate<B> {
                 .ok_or(CollateError::NotRegistered(para))?;
             Ok((head.head == made.head).then_some(head.block))
         });
+        if !matches!(&found, Err(e) if e.is_disconnect()) {
+            self.pending = None;
+        }
         match found {
             Ok(block) => {
-                self.builder.enacted();
-                let gas = self.refine_gas(&block)?;
+                self.builder.enacted(&made.head)?;
+                // Enacted: a connection lost now costs only the gas figure.
+                let gas = match self.refine_gas(&block) {
+                    Ok(gas) => gas,
+                    Err(e) if e.is_disconnect() => None,
+                    Err(e) => return Err(e),
+                };
                 Ok(Some(Enacted {
                     para,
                     number: made.number,
@@ -678,6 +813,7 @@ impl<B: ParaBuilder> Collate<B> {
                     slot_enacted: block.slot,
                     refine_gas: gas,
                     extrinsics: made.extrinsics,
+                    after_reconnection: false,
                 }))
             }
             Err(CollateError::Timeout { .. }) => {
@@ -715,19 +851,125 @@ impl<B: ParaBuilder> Collate<B> {
     }
 
     /// Runs until `config.blocks` blocks are enacted (or forever), or
-    /// until `stop` says so (checked between blocks), sending each
-    /// block's [`Event::Enacted`] to `on_event`. Returns the blocks
-    /// enacted.
+    /// until `stop` says so (checked between blocks and between connection
+    /// attempts), sending each block's [`Event::Enacted`] to `on_event`.
+    /// A failed connection is made again ([`Self::reconnecting`]). Returns
+    /// the blocks enacted.
     pub fn run(
         &mut self,
         stop: &dyn Fn() -> bool,
         on_event: &mut dyn FnMut(&Event),
     ) -> Result<u32, CollateError> {
         while self.config.blocks.is_none_or(|n| self.enacted < n) && !stop() {
-            let enacted = self.step(on_event)?;
+            let Some(enacted) =
+                self.reconnecting(stop, on_event, |c, on_event| c.step(on_event))?
+            else {
+                break;
+            };
             on_event(&Event::Enacted(enacted));
         }
         Ok(self.enacted)
+    }
+
+    /// Runs `f`; when the connection to the node fails, connects again
+    /// (with a backoff from 250 ms doubling up to 4 s) and runs `f` again,
+    /// for at most [`Config::reconnect`] since the first failure without
+    /// a success of `f`; then the failure is [`CollateError::Unreachable`].
+    /// `None` when `stop` said so while waiting. The node must have the
+    /// same protocol parameters after a reconnection.
+    pub fn reconnecting<T>(
+        &mut self,
+        stop: &dyn Fn() -> bool,
+        on_event: &mut dyn FnMut(&Event),
+        mut f: impl FnMut(&mut Self, &mut dyn FnMut(&Event)) -> Result<T, CollateError>,
+    ) -> Result<Option<T>, CollateError> {
+        loop {
+            match f(self, on_event) {
+                Ok(value) => {
+                    self.down_since = None;
+                    return Ok(Some(value));
+                }
+                Err(e) if e.is_disconnect() && !self.config.reconnect.is_zero() => {
+                    if !self.connect_again(&e, stop, on_event)? {
+                        return Ok(None);
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Connects again after `error`; `false` if `stop` said so first.
+    fn connect_again(
+        &mut self,
+        error: &CollateError,
+        stop: &dyn Fn() -> bool,
+        on_event: &mut dyn FnMut(&Event),
+    ) -> Result<bool, CollateError> {
+        let window = self.config.reconnect;
+        let since = *self.down_since.get_or_insert_with(Instant::now);
+        on_event(&Event::Disconnected {
+            reason: error.to_string(),
+            within: window.saturating_sub(since.elapsed()),
+        });
+        let failed = Instant::now();
+        let mut backoff = FIRST_BACKOFF;
+        let mut attempts = 0;
+        let mut last = error.to_string();
+        loop {
+            let left = window.saturating_sub(since.elapsed());
+            if left.is_zero() {
+                return Err(CollateError::Unreachable {
+                    url: self.client.url().to_owned(),
+                    after: since.elapsed(),
+                    attempts,
+                    last,
+                });
+            }
+            // Sleep in short steps so that `stop` is seen.
+            let until = Instant::now() + backoff.min(left);
+            while Instant::now() < until {
+                if stop() {
+                    return Ok(false);
+                }
+                std::thread::sleep(
+                    Duration::from_millis(50).min(until.saturating_duration_since(Instant::now())),
+                );
+            }
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+            attempts += 1;
+            let timeout = self
+                .config
+                .rpc_timeout
+                .min(window.saturating_sub(since.elapsed()))
+                .max(Duration::from_secs(1));
+            let client = match NodeClient::connect(self.client.url(), timeout) {
+                Ok(client) => client,
+                Err(e) => {
+                    last = e.to_string();
+                    continue;
+                }
+            };
+            match client.parameters() {
+                Ok(params) if params == self.params => {}
+                Ok(_) => {
+                    return Err(CollateError::BadAnswer {
+                        method: "parameters".into(),
+                        reason: "the node came back with other protocol parameters".into(),
+                    })
+                }
+                Err(e) => {
+                    last = e.to_string();
+                    continue;
+                }
+            }
+            self.client = client;
+            on_event(&Event::Reconnected {
+                attempts,
+                after: failed.elapsed(),
+            });
+            return Ok(true);
+        }
     }
 }
 

@@ -3,10 +3,19 @@
 //! frame-system's authorize/apply path) by the mini collator
 //! ([`parajam_collator`]).
 
+use std::collections::VecDeque;
+use std::path::Path;
+
 use parajam_collator::{BlockRequest, Collator, CollatorOptions, ParaState};
 use sp_core::Pair as _;
 
+use crate::store::StateStore;
 use crate::CollateError;
+
+/// Blocks made and not yet enacted a [`Cumulus`] builder keeps in memory
+/// (the node may enact any of them, e.g. one submitted before a
+/// reconnection).
+const MADE_KEPT: usize = 8;
 
 /// `max_pov_size` of the persisted validation data (the relay chain's
 /// classic 5 MiB, under JAM's `W_B`).
@@ -37,8 +46,9 @@ pub trait ParaBuilder {
     /// The next block on the parent, against the relay state `entries` at
     /// relay parent `slot`.
     fn make(&mut self, slot: u32, entries: Vec<(Vec<u8>, Vec<u8>)>) -> Result<Made, CollateError>;
-    /// The made block was enacted: it is the parent now.
-    fn enacted(&mut self);
+    /// The block of `head`, one this builder made, was enacted: it is the
+    /// parent now.
+    fn enacted(&mut self, head: &[u8]) -> Result<(), CollateError>;
 }
 
 /// The adder's PVF artifact (what registering it gives the service).
@@ -50,14 +60,12 @@ pub const ADDER_PVF: &[u8] = parajam_adder_build::PVF_ARTIFACT;
 #[derive(Debug, Clone)]
 pub struct Adder {
     parent: parajam_adder::HeadData,
-    made: Option<parajam_adder::HeadData>,
 }
 
 impl Default for Adder {
     fn default() -> Self {
         Self {
             parent: parajam_adder::HeadData::genesis(0),
-            made: None,
         }
     }
 }
@@ -84,7 +92,6 @@ impl ParaBuilder for Adder {
             )));
         }
         self.parent = decoded;
-        self.made = None;
         Ok(())
     }
 
@@ -100,7 +107,6 @@ impl ParaBuilder for Adder {
         };
         let head = parajam_adder::execute(self.parent.hash(), &self.parent, &block)
             .map_err(|e| CollateError::Build(format!("adder block #{number}: {e}")))?;
-        self.made = Some(head);
         Ok(Made {
             number,
             parent_head: self.parent.encode().to_vec(),
@@ -110,10 +116,8 @@ impl ParaBuilder for Adder {
         })
     }
 
-    fn enacted(&mut self) {
-        if let Some(made) = self.made.take() {
-            self.parent = made;
-        }
+    fn enacted(&mut self, head: &[u8]) -> Result<(), CollateError> {
+        self.follow(head)
     }
 }
 
@@ -131,10 +135,17 @@ pub struct CodeUpgrade {
 
 /// A cumulus runtime, built by the mini collator: signed transfers between
 /// the dev accounts in each block, and a runtime upgrade if asked for.
+///
+/// The para's state after each block it makes is kept in memory (the
+/// last few) and, with a [`StateStore`] ([`Cumulus::with_store`]), on
+/// disk before the block is submitted: a collator started again on the
+/// same store builds on whichever of those blocks the node has as head.
 pub struct Cumulus {
     collator: Collator,
+    para: u32,
     parent: ParaState,
-    made: Option<ParaState>,
+    made: VecDeque<ParaState>,
+    store: Option<StateStore>,
     transfers: u32,
     amount: u128,
     upgrade: Option<CodeUpgrade>,
@@ -191,13 +202,39 @@ impl Cumulus {
         let parent = collator.genesis().clone();
         Ok(Self {
             collator,
+            para,
             parent,
-            made: None,
+            made: VecDeque::new(),
+            store: None,
             transfers,
             amount,
             upgrade,
             apply: None,
         })
+    }
+
+    /// With the para's states kept under `base` (`<base>/para-<id>`): each
+    /// block's state is written before the block is submitted, the states
+    /// of the newest `keep` enacted block numbers are kept, and the node's
+    /// head is looked up there when it is not a block made in this run.
+    pub fn with_store(mut self, base: &Path, keep: u32) -> Result<Self, CollateError> {
+        self.store = Some(StateStore::open(
+            base,
+            self.para,
+            self.collator.genesis_hash().0,
+            keep,
+        )?);
+        Ok(self)
+    }
+
+    /// The store of the para's states, if any.
+    pub fn store(&self) -> Option<&StateStore> {
+        self.store.as_ref()
+    }
+
+    /// The parent block's number.
+    pub fn parent_number(&self) -> u32 {
+        self.parent.number()
     }
 
     /// The runtime's `spec_version` at the parent.
@@ -275,21 +312,40 @@ impl ParaBuilder for Cumulus {
         if self.parent.head() == head {
             return Ok(());
         }
-        if let Some(made) = self.made.take() {
-            if made.head() == head {
-                self.parent = made;
-                return Ok(());
-            }
+        if let Some(made) = self.made.iter().find(|m| m.head() == head) {
+            self.parent = made.clone();
+            return Ok(());
         }
         if self.collator.genesis().head() == head {
             self.parent = self.collator.genesis().clone();
             return Ok(());
         }
-        Err(CollateError::UnknownHead(format!(
-            "the node's head of the para is neither its genesis nor a block this collator made \
-             (this collator holds block #{}; it keeps the para's state in memory only)",
-            self.parent.number()
-        )))
+        let hash = parajam_crypto::blake2b_256(head);
+        let number =
+            <parajam_collator::Header as parity_scale_codec::Decode>::decode(&mut &head[..])
+                .map_or_else(|_| "?".into(), |h| h.number.to_string());
+        let Some(store) = &self.store else {
+            return Err(CollateError::UnknownHead(format!(
+                "the node's head of para {} (block #{number}, 0x{}) is neither its genesis nor a \
+                 block this collator made (it holds block #{}); without --data-path the \
+                 collator keeps the para's state in memory only",
+                self.para,
+                crate::hex(&hash),
+                self.parent.number()
+            )));
+        };
+        match store.load(&hash)? {
+            Some(state) => {
+                self.parent = state;
+                Ok(())
+            }
+            None => Err(CollateError::NotStored {
+                para: self.para,
+                number,
+                head: crate::hex(&hash),
+                path: store.dir().to_owned(),
+            }),
+        }
     }
 
     fn make(&mut self, slot: u32, entries: Vec<(Vec<u8>, Vec<u8>)>) -> Result<Made, CollateError> {
@@ -316,14 +372,24 @@ impl ParaBuilder for Cumulus {
             pov: block.pov.clone(),
             extrinsics: count,
         };
-        self.made = Some(block.state);
+        if let Some(store) = &self.store {
+            store.save(&block.state)?;
+        }
+        self.made.push_back(block.state);
+        if self.made.len() > MADE_KEPT {
+            self.made.pop_front();
+        }
         Ok(made)
     }
 
-    fn enacted(&mut self) {
-        if let Some(made) = self.made.take() {
-            self.parent = made;
+    fn enacted(&mut self, head: &[u8]) -> Result<(), CollateError> {
+        self.follow(head)?;
+        let number = self.parent.number();
+        self.made.retain(|m| m.number() > number);
+        if let Some(store) = &self.store {
+            store.prune(number, &self.parent.hash().0)?;
         }
+        Ok(())
     }
 }
 
@@ -347,7 +413,7 @@ mod tests {
             let head =
                 parajam_adder::execute(parent_head.hash(), &parent_head, &block).expect("valid");
             assert_eq!(head.encode().to_vec(), made.head);
-            adder.enacted();
+            adder.enacted(&made.head).expect("its own block");
             parent = made.head;
         }
     }
@@ -356,8 +422,8 @@ mod tests {
     fn a_new_adder_collator_takes_over_a_head_made_by_the_rule() {
         let mut first = Adder::default();
         for _ in 0..3 {
-            first.make(0, Vec::new()).expect("a block");
-            first.enacted();
+            let made = first.make(0, Vec::new()).expect("a block");
+            first.enacted(&made.head).expect("its own block");
         }
         let head = first.parent.encode().to_vec();
         let mut second = Adder::default();
