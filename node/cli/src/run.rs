@@ -551,6 +551,9 @@ pub fn run(
     if let Some((mut network, _, _, _)) = network.take() {
         network.shutdown();
     }
+    // Submissions waiting for a verdict are answered now, so that the
+    // server's stop does not wait for their timeout.
+    node.close_submissions();
     if let Some(server) = server {
         server.stop();
         runtime.block_on(server.stopped());

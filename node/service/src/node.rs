@@ -445,6 +445,26 @@ impl<S: ChainStore + 'static> Node<S> {
         }
     }
 
+    /// Stops taking work packages: every submission still waiting for a
+    /// verdict is answered that the node is stopping, at once (not after
+    /// [`NodeConfig::submit_wait`]), and later ones are refused the same
+    /// way. The binary calls this before it stops the RPC server, whose
+    /// stop waits for the calls in flight.
+    pub fn close_submissions(&mut self) {
+        let (_, closed) = std::sync::mpsc::sync_channel(0);
+        let open = std::mem::replace(&mut self.inbound, closed);
+        let queued = open.try_iter().filter_map(|inbound| match inbound {
+            Inbound::Package(job) => Some(*job),
+            Inbound::Preimage { .. } => None,
+        });
+        let jobs: Vec<Job> = queued.chain(self.guaranteeing.take_unrouted()).collect();
+        // Dropping the receiver refuses what comes after.
+        drop(open);
+        for job in jobs {
+            let _ = job.reply.send(Err("the node is stopping".into()));
+        }
+    }
+
     /// `Ξ` on `job`: the event, and the verdict sent to the submitter.
     fn refine(&mut self, job: &Job) -> PipelineEvent {
         let package = job.hash;

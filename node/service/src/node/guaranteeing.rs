@@ -159,6 +159,11 @@ impl Guaranteeing {
         self.routing.push_back(job);
     }
 
+    /// The clients' packages not routed yet, taken out (the node stops).
+    pub(super) fn take_unrouted(&mut self) -> Vec<Job> {
+        self.routing.drain(..).collect()
+    }
+
     /// Forgets the guarantees whose packages `guarantees` (a block's) carry.
     pub(super) fn included(&mut self, guarantees: &[ReportGuarantee]) {
         let packages: HashSet<OpaqueHash> = guarantees
