@@ -15,17 +15,15 @@
 
 mod node_common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use jsonrpsee::core::client::ClientT;
 use jsonrpsee::rpc_params;
 use jsonrpsee_ws_client::{WsClient, WsClientBuilder};
-use node_common::{rpc, start};
+use node_common::{rpc, start, Collator};
 use parajam_corechains_types::state::StorageKey;
 use parajam_corechains_types::{
     AuthScope, HeadData, ParaId, ParachainCandidate, ValidationCodeHash, WorkItemPayload,
@@ -35,84 +33,6 @@ use parajam_primitives::types::{OpaqueHash, RefineContext};
 use parajam_primitives::ProtocolParameters;
 use parity_scale_codec::Decode;
 use serde_json::Value;
-
-/// A `parajam collate` process, killed when dropped.
-struct Collator {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Drop for Collator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Collator {
-    fn start(addr: &str, args: &[&str]) -> Self {
-        let mut child = Command::new(parajam_binary())
-            .arg("collate")
-            .args(["--jam-rpc-url", &format!("ws://{addr}")])
-            .args(args)
-            .env("NO_COLOR", "1")
-            .env("RUST_LOG", "warn,parajam=info,runtime=off")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawning parajam collate");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Self {
-            child,
-            lines: rx,
-            seen: Vec::new(),
-        }
-    }
-
-    /// Waits (at most `limit`) for the process to exit; whether it
-    /// succeeded. Its output is in `seen`.
-    fn wait(&mut self, limit: Duration) -> bool {
-        let deadline = Instant::now() + limit;
-        loop {
-            while let Ok(line) = self.lines.try_recv() {
-                self.seen.push(line);
-            }
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
-                    self.seen.push(line);
-                }
-                return status.success();
-            }
-            assert!(
-                Instant::now() < deadline,
-                "parajam collate did not finish within {limit:?}; printed:\n{}",
-                self.seen.join("\n")
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn output(&self) -> String {
-        self.seen.join("\n")
-    }
-
-    /// The `para P block #N head 0x…` lines.
-    fn blocks(&self) -> Vec<&String> {
-        self.seen
-            .iter()
-            .filter(|l| l.starts_with("para ") && l.contains(" block #"))
-            .collect()
-    }
-}
 
 fn result(response: &str) -> Value {
     let body = response.split("\r\n\r\n").nth(1).expect("an HTTP body");
@@ -172,7 +92,7 @@ fn the_adder_collator_advances_para_2000_and_prints_the_stored_head() {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut node = start(&[], dir.path(), &["--dev", "--slot-duration-ms", "1000"]);
     let addr = node.rpc_addr();
-    let mut collator = Collator::start(&addr, &["--runtime", "adder", "--blocks", "3"]);
+    let mut collator = Collator::spawn(&addr, &["--runtime", "adder", "--blocks", "3"]);
     assert!(
         collator.wait(Duration::from_secs(180)),
         "{}",
@@ -198,7 +118,7 @@ fn the_adder_collator_advances_para_2000_and_prints_the_stored_head() {
     node.wait_for("para 2000 head");
 
     // A second collator takes over from the node's head.
-    let mut again = Collator::start(&addr, &["--runtime", "adder", "--blocks", "1"]);
+    let mut again = Collator::spawn(&addr, &["--runtime", "adder", "--blocks", "1"]);
     assert!(again.wait(Duration::from_secs(120)), "{}", again.output());
     assert!(
         again.blocks()[0].starts_with("para 2000 block #4 "),
@@ -429,7 +349,7 @@ fn slow_two_collators_advance_both_paras_and_runtime_parachain_upgrades_over_rpc
     let mut node = start(&[], dir.path(), &["--dev", "--slot-duration-ms", "2000"]);
     let addr = node.rpc_addr();
     let runtime = parachain_dir();
-    let mut parachain = Collator::start(
+    let mut parachain = Collator::spawn(
         &addr,
         &[
             "--runtime",
@@ -448,7 +368,7 @@ fn slow_two_collators_advance_both_paras_and_runtime_parachain_upgrades_over_rpc
             "12",
         ],
     );
-    let mut adder = Collator::start(&addr, &["--runtime", "adder", "--blocks", "4"]);
+    let mut adder = Collator::spawn(&addr, &["--runtime", "adder", "--blocks", "4"]);
     assert!(adder.wait(Duration::from_secs(600)), "{}", adder.output());
     // The runtime builds are cached after their first time (tens of
     // minutes cold); then registration, upgrade and blocks.

@@ -11,44 +11,18 @@
 
 mod node_common;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use node_common::{rpc, Node};
-use parajam_e2e::parajam_binary;
+use node_common::{rpc, start, Collator, Node};
 
 /// `parajam run --dev --data-path <dir> --rpc-port <port>` with no metrics
 /// and `extra` flags, killed when dropped.
 fn start_node(dir: &Path, port: u16, extra: &[&str]) -> Node {
-    let mut child = Command::new(parajam_binary())
-        .arg("run")
-        .arg("--data-path")
-        .arg(dir)
-        .args(["--dev", "--no-prometheus", "--rpc-port", &port.to_string()])
-        .args(extra)
-        .env("NO_COLOR", "1")
-        .env("RUST_LOG", "warn,parajam=info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawning parajam run");
-    let stderr = child.stderr.take().expect("stderr");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    Node {
-        child,
-        lines: rx,
-        seen: Vec::new(),
-    }
+    let port = port.to_string();
+    let mut args = vec!["--dev", "--rpc-port", &port];
+    args.extend_from_slice(extra);
+    start(&[], dir, &args)
 }
 
 /// A loopback port free now.
@@ -57,122 +31,6 @@ fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .expect("a free port")
         .port()
-}
-
-/// A `parajam collate` process, killed when dropped.
-struct Collator {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Drop for Collator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Collator {
-    fn start(addr: &str, args: &[&str]) -> Self {
-        let mut child = Command::new(parajam_binary())
-            .arg("collate")
-            .args(["--jam-rpc-url", &format!("ws://{addr}")])
-            .args(args)
-            .env("NO_COLOR", "1")
-            .env("RUST_LOG", "warn,parajam=info,runtime=off")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawning parajam collate");
-        let (tx, rx) = mpsc::channel();
-        // stdout and stderr, line by line, into one channel.
-        let stdout = child.stdout.take().expect("stdout");
-        let stderr = child.stderr.take().expect("stderr");
-        let tx2 = tx.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if tx2.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Self {
-            child,
-            lines: rx,
-            seen: Vec::new(),
-        }
-    }
-
-    /// Waits (at most `limit`) for a line containing `needle`.
-    fn wait_for(&mut self, needle: &str, limit: Duration) -> String {
-        if let Some(line) = self.seen.iter().find(|l| l.contains(needle)) {
-            return line.clone();
-        }
-        let deadline = Instant::now() + limit;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let line = self.lines.recv_timeout(left).unwrap_or_else(|e| {
-                panic!(
-                    "no `{needle}` line from parajam collate ({e}); printed:\n{}",
-                    self.output()
-                )
-            });
-            self.seen.push(line.clone());
-            if line.contains(needle) {
-                return line;
-            }
-        }
-    }
-
-    /// Waits (at most `limit`) for the process to exit; whether it
-    /// succeeded. Its output is in `seen`.
-    fn wait(&mut self, limit: Duration) -> bool {
-        let deadline = Instant::now() + limit;
-        loop {
-            while let Ok(line) = self.lines.try_recv() {
-                self.seen.push(line);
-            }
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
-                    self.seen.push(line);
-                }
-                return status.success();
-            }
-            assert!(
-                Instant::now() < deadline,
-                "parajam collate did not finish within {limit:?}; printed:\n{}",
-                self.output()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn output(&self) -> String {
-        self.seen.join("\n")
-    }
-
-    /// The block numbers of the `para P block #N head 0x…` lines.
-    fn blocks(&self, para: u32) -> Vec<u64> {
-        let prefix = format!("para {para} block #");
-        self.seen
-            .iter()
-            .filter_map(|l| l.strip_prefix(&prefix))
-            .map(|rest| {
-                rest.split(' ')
-                    .next()
-                    .and_then(|n| n.parse().ok())
-                    .expect("a block number")
-            })
-            .collect()
-    }
 }
 
 /// The adder's head number in `parajam_paraHead` now.
@@ -197,7 +55,7 @@ fn a_collator_survives_a_restart_of_its_node() {
     let flags = ["--slot-duration-ms", "1000"];
     let mut node = start_node(dir.path(), port, &flags);
     node.rpc_addr();
-    let mut collator = Collator::start(
+    let mut collator = Collator::spawn(
         &addr,
         &[
             "--runtime",
@@ -224,7 +82,7 @@ fn a_collator_survives_a_restart_of_its_node() {
         "{}",
         collator.output()
     );
-    let blocks = collator.blocks(2000);
+    let blocks = collator.block_numbers(2000);
     assert_eq!(blocks.len(), 5, "{}", collator.output());
     assert!(
         blocks.windows(2).all(|w| w[0] < w[1]),
@@ -248,7 +106,7 @@ fn with_reconnect_secs_0_a_lost_node_is_an_error() {
     let addr = format!("127.0.0.1:{port}");
     let mut node = start_node(dir.path(), port, &["--slot-duration-ms", "1000"]);
     node.rpc_addr();
-    let mut collator = Collator::start(&addr, &["--runtime", "adder", "--reconnect-secs", "0"]);
+    let mut collator = Collator::spawn(&addr, &["--runtime", "adder", "--reconnect-secs", "0"]);
     collator.wait_for("para 2000 block #1 ", Duration::from_secs(180));
     node.signal("TERM");
     assert!(node.wait_exit(), "{}", node.log());
@@ -280,7 +138,7 @@ fn parachain_collator(addr: &str, data: &Path, args: &[&str]) -> Collator {
         "12",
     ];
     all.extend_from_slice(args);
-    Collator::start(addr, &all)
+    Collator::spawn(addr, &all)
 }
 
 #[test]
@@ -296,7 +154,7 @@ fn slow_a_parachain_collator_with_a_data_path_resumes_from_the_nodes_head() {
     // minutes cold); then registration and two blocks.
     let mut first = parachain_collator(&addr, data.path(), &["--blocks", "2"]);
     assert!(first.wait(Duration::from_secs(3600)), "{}", first.output());
-    assert_eq!(first.blocks(2001), vec![1, 2], "{}", first.output());
+    assert_eq!(first.block_numbers(2001), vec![1, 2], "{}", first.output());
     let states = data.path().join("para-2001");
     assert!(
         std::fs::read_dir(&states)
@@ -310,7 +168,12 @@ fn slow_a_parachain_collator_with_a_data_path_resumes_from_the_nodes_head() {
     // and its state is stored.
     let mut second = parachain_collator(&addr, data.path(), &["--blocks", "2"]);
     assert!(second.wait(Duration::from_secs(900)), "{}", second.output());
-    assert_eq!(second.blocks(2001), vec![3, 4], "{}", second.output());
+    assert_eq!(
+        second.block_numbers(2001),
+        vec![3, 4],
+        "{}",
+        second.output()
+    );
     assert!(
         second.output().contains("newest: block #2 "),
         "{}",

@@ -16,14 +16,10 @@
 
 mod node_common;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use node_common::{free_ports, gen_spec, http, start, try_rpc, validator, Node};
-use parajam_e2e::parajam_binary;
+use node_common::{free_ports, gen_spec, http, start, try_rpc, validator, Collator, Node};
 
 /// Slot length: long enough for a block to reach and be imported by every
 /// node on a loaded 2-core machine, so that the nodes agree between blocks.
@@ -166,78 +162,12 @@ fn validators_on_loopback_grow_one_chain_and_late_and_restarted_nodes_catch_up()
     }
 }
 
-/// A `parajam collate` process, killed when dropped.
-struct Collator {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Drop for Collator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Collator {
-    /// The adder collator on `addr`, stopping after `blocks` are enacted.
-    fn adder(addr: &str, blocks: u32) -> Self {
-        let mut child = Command::new(parajam_binary())
-            .arg("collate")
-            .args(["--jam-rpc-url", &format!("ws://{addr}")])
-            .args(["--runtime", "adder", "--blocks", &blocks.to_string()])
-            .env("NO_COLOR", "1")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawning parajam collate");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Self {
-            child,
-            lines: rx,
-            seen: Vec::new(),
-        }
-    }
-
-    /// Waits (bounded) for it to exit; whether it succeeded.
-    fn wait(&mut self, limit: Duration) -> bool {
-        let deadline = Instant::now() + limit;
-        loop {
-            while let Ok(line) = self.lines.try_recv() {
-                self.seen.push(line);
-            }
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
-                    self.seen.push(line);
-                }
-                return status.success();
-            }
-            assert!(
-                Instant::now() < deadline,
-                "parajam collate did not finish within {limit:?}; printed:\n{}",
-                self.seen.join("\n")
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    /// The `para 2000 block #N … submitted at slot S enacted at slot E …` lines.
-    fn blocks(&self) -> Vec<&String> {
-        self.seen
-            .iter()
-            .filter(|l| l.starts_with("para 2000 block #"))
-            .collect()
-    }
+/// The adder collator on `addr`, stopping after `blocks` are enacted.
+fn adder_collator(addr: &str, blocks: u32) -> Collator {
+    Collator::spawn(
+        addr,
+        &["--runtime", "adder", "--blocks", &blocks.to_string()],
+    )
 }
 
 /// The validators a `guaranteed … by validators [a, b]` line names.
@@ -308,7 +238,7 @@ fn six_validators_guarantee_a_collators_blocks_by_the_cores_guarantors_and_survi
     let (_, start_slot) = converge(&mut nodes, &all, "bestBlock", 0);
 
     // The collator talks to validator 0 only.
-    let mut collator = Collator::adder(&addr, 3);
+    let mut collator = adder_collator(&addr, 3);
     assert!(
         collator.wait(Duration::from_secs(240)),
         "{}",
@@ -335,7 +265,7 @@ fn six_validators_guarantee_a_collators_blocks_by_the_cores_guarantors_and_survi
 
     // One validator killed while the collator runs: the chain goes on,
     // para blocks too.
-    let mut collator = Collator::adder(&addr, 2);
+    let mut collator = adder_collator(&addr, 2);
     nodes[5].signal("KILL");
     let _ = nodes[5].wait_exit();
     let others = [0, 1, 2, 3, 4];
@@ -385,36 +315,6 @@ fn ordinary(dir: &Path, port: u16) -> Node {
             SLOT_MS,
         ],
     )
-}
-
-impl Collator {
-    /// `parajam collate` on `addr` with `args`.
-    fn spawn(addr: &str, args: &[&str]) -> Self {
-        let mut child = Command::new(parajam_binary())
-            .arg("collate")
-            .args(["--jam-rpc-url", &format!("ws://{addr}")])
-            .args(args)
-            .env("NO_COLOR", "1")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawning parajam collate");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Self {
-            child,
-            lines: rx,
-            seen: Vec::new(),
-        }
-    }
 }
 
 /// The number after `prefix` in `line`.

@@ -8,7 +8,7 @@ use std::net::{TcpStream, UdpSocket};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use parajam_authoring::ValidatorSecrets;
 use parajam_e2e::parajam_binary;
@@ -29,12 +29,14 @@ impl Drop for Node {
 }
 
 /// Starts `parajam <global> run <args> --data-path <dir>` on loopback with
-/// any free RPC port and no metrics unless `args` says otherwise, 300 ms
-/// slots.
+/// any free RPC port, no metrics and 300 ms slots unless `args` says
+/// otherwise.
 pub fn start(global: &[&str], dir: &Path, args: &[&str]) -> Node {
     let mut command = Command::new(parajam_binary());
     command.args(global).arg("run").arg("--data-path").arg(dir);
-    command.args(["--rpc-port", "0"]);
+    if !args.iter().any(|a| a.starts_with("--rpc-port")) {
+        command.args(["--rpc-port", "0"]);
+    }
     if !args.iter().any(|a| a.starts_with("--slot-duration-ms")) {
         command.args(["--slot-duration-ms", "300"]);
     }
@@ -72,9 +74,9 @@ impl Node {
         if let Some(line) = self.seen.iter().find(|l| l.contains(needle)) {
             return line.clone();
         }
-        let deadline = std::time::Instant::now() + Duration::from_secs(120);
+        let deadline = Instant::now() + Duration::from_secs(120);
         loop {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let left = deadline.saturating_duration_since(Instant::now());
             let line = self.lines.recv_timeout(left).unwrap_or_else(|e| {
                 panic!("no `{needle}` line ({e}); saw:\n{}", self.seen.join("\n"))
             });
@@ -242,4 +244,131 @@ pub fn validator(dir: &Path, i: usize, port: u16, slot_ms: &str, extra: &[&str])
         &dir.join(format!("node{i}")),
         &args,
     )
+}
+
+/// A `parajam collate` process (its stdout and stderr lines, in one
+/// channel), killed when dropped.
+pub struct Collator {
+    pub child: Child,
+    pub lines: mpsc::Receiver<String>,
+    pub seen: Vec<String>,
+}
+
+impl Drop for Collator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Collator {
+    /// `parajam collate --jam-rpc-url ws://<addr> <args>`.
+    pub fn spawn(addr: &str, args: &[&str]) -> Self {
+        let mut child = Command::new(parajam_binary())
+            .arg("collate")
+            .args(["--jam-rpc-url", &format!("ws://{addr}")])
+            .args(args)
+            .env("NO_COLOR", "1")
+            .env("RUST_LOG", "warn,parajam=info,runtime=off")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawning parajam collate");
+        let (tx, rx) = mpsc::channel();
+        let stdout = child.stdout.take().expect("stdout");
+        let stderr = child.stderr.take().expect("stderr");
+        let tx2 = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx2.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            child,
+            lines: rx,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits (at most `limit`) for a line containing `needle`; lines seen
+    /// before are searched first.
+    pub fn wait_for(&mut self, needle: &str, limit: Duration) -> String {
+        if let Some(line) = self.seen.iter().find(|l| l.contains(needle)) {
+            return line.clone();
+        }
+        let deadline = Instant::now() + limit;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = self.lines.recv_timeout(left).unwrap_or_else(|e| {
+                panic!(
+                    "no `{needle}` line from parajam collate ({e}); printed:\n{}",
+                    self.output()
+                )
+            });
+            self.seen.push(line.clone());
+            if line.contains(needle) {
+                return line;
+            }
+        }
+    }
+
+    /// Waits (at most `limit`, else the test fails) for the process to
+    /// exit; whether it succeeded. Its output is in `seen`.
+    pub fn wait(&mut self, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        loop {
+            while let Ok(line) = self.lines.try_recv() {
+                self.seen.push(line);
+            }
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
+                    self.seen.push(line);
+                }
+                return status.success();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "parajam collate did not finish within {limit:?}; printed:\n{}",
+                self.output()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Everything it printed so far.
+    pub fn output(&self) -> String {
+        self.seen.join("\n")
+    }
+
+    /// The `para P block #N head 0x…` lines.
+    pub fn blocks(&self) -> Vec<&String> {
+        self.seen
+            .iter()
+            .filter(|l| l.starts_with("para ") && l.contains(" block #"))
+            .collect()
+    }
+
+    /// The block numbers of para `para`'s block lines.
+    pub fn block_numbers(&self, para: u32) -> Vec<u64> {
+        let prefix = format!("para {para} block #");
+        self.seen
+            .iter()
+            .filter_map(|l| l.strip_prefix(&prefix))
+            .map(|rest| {
+                rest.split(' ')
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .expect("a block number")
+            })
+            .collect()
+    }
 }
