@@ -97,7 +97,7 @@ impl Queue {
                 self.stats.reject("busy");
                 busy(self.capacity)
             }
-            TrySendError::Disconnected(_) => ApiError::Other("the node is shutting down".into()),
+            TrySendError::Disconnected(_) => ApiError::Other("the node is stopping".into()),
         })
     }
 
@@ -163,9 +163,9 @@ impl Submitter for Queue {
                         "work package {hash} queued; no verdict within {} s",
                         self.wait.as_secs()
                     ))),
-                    Err(mpsc::RecvTimeoutError::Disconnected) => {
-                        Err(ApiError::Other("the node is shutting down".into()))
-                    }
+                    Err(mpsc::RecvTimeoutError::Disconnected) => Err(ApiError::Other(format!(
+                        "work package {hash} dropped: the node is stopping"
+                    ))),
                 }
             }
             Submission::Bundle { .. } => Err(ApiError::Other(

@@ -67,6 +67,11 @@ pub use store::{StateStore, StoreError};
 /// The CoreChains service's id on parajam dev chains.
 pub const CORECHAINS: u32 = 1000;
 
+/// How the node ends the answer to a call it cannot finish because it is
+/// stopping (`parajam_service`'s pipeline says so of a work package it
+/// held).
+const NODE_STOPPING: &str = "the node is stopping";
+
 /// Why the collator cannot go on.
 #[derive(Debug, thiserror::Error)]
 pub enum CollateError {
@@ -172,9 +177,12 @@ impl CollateError {
     }
 
     /// Whether the connection to the node failed (it could not be
-    /// reached, or dropped during a call): worth connecting again.
+    /// reached, or dropped during a call) or the node said it is stopping
+    /// (a submission it held is then answered so): worth connecting again.
     pub fn is_disconnect(&self) -> bool {
         matches!(self, Self::Connect { .. } | Self::Transport { .. })
+            || matches!(self, Self::Refused { message, .. }
+                if message.ends_with(NODE_STOPPING))
     }
 
     /// Whether the node may take the same package a little later: "busy",
@@ -1040,5 +1048,14 @@ mod tests {
         };
         assert!(not_in_pool.is_transient());
         assert!(!not_in_pool.is_busy());
+        assert!(!not_in_pool.is_disconnect());
+        let stopping = CollateError::Refused {
+            method: "submitWorkPackage".into(),
+            code: 0,
+            message: "work package 0x… dropped: the node is stopping".into(),
+        };
+        assert!(stopping.is_disconnect());
+        assert!(!stopping.is_busy());
+        assert!(!dropped.is_disconnect());
     }
 }

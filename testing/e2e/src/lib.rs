@@ -34,7 +34,24 @@ pub fn parajam_binary() -> &'static Path {
             Some("debug") | None => "dev",
             Some(other) => other,
         };
-        let status = Command::new(env!("CARGO"))
+        let mut build = Command::new(env!("CARGO"));
+        // The variables cargo and nextest set for this test process
+        // (`CARGO_MANIFEST_DIR` = testing/e2e, ...) would reach build
+        // scripts that watch them (ring's does), rebuilding half the tree
+        // here and again at the next plain `cargo build`.
+        for (key, _) in std::env::vars_os() {
+            let key = key.to_string_lossy();
+            if key.starts_with("CARGO_MANIFEST_")
+                || key.starts_with("CARGO_PKG_")
+                || key.starts_with("CARGO_CRATE_")
+                || key.starts_with("CARGO_BIN_")
+                || key == "CARGO_PRIMARY_PACKAGE"
+                || key == "CARGO_TARGET_TMPDIR"
+            {
+                build.env_remove(key.as_ref());
+            }
+        }
+        let status = build
             .args(["build", "--quiet", "-p", "parajam", "--profile", profile])
             .env("CARGO_TARGET_DIR", target_dir)
             .current_dir(env!("CARGO_MANIFEST_DIR"))
