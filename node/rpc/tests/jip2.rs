@@ -4,13 +4,13 @@
 
 #![allow(clippy::unwrap_used, clippy::panic)]
 
+mod client;
+
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
 use jsonrpsee::core::client::{ClientT, Error as ClientError, SubscriptionClientT};
 use jsonrpsee::core::params::BatchRequestBuilder;
 use jsonrpsee::rpc_params;
@@ -22,6 +22,8 @@ use parajam_rpc::{
     DA_SEGMENT_UNAVAILABLE, INVALID_PARAMS, JIP2_METHODS, OTHER_ERROR, WORK_REPORT_UNAVAILABLE,
 };
 use serde_json::{json, Value};
+
+use client::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::broadcast;
 
@@ -411,38 +413,13 @@ async fn connect(server: &RpcServer) -> Result<WsClient, ClientError> {
         .await
 }
 
-fn b64(bytes: &[u8]) -> String {
-    STANDARD.encode(bytes)
-}
 
 fn h64(h: Hash) -> String {
     b64(&h.0)
 }
 
-async fn call(client: &WsClient, method: &str, params: Value) -> Result<Value, ClientError> {
-    let mut builder = jsonrpsee::core::params::ArrayParams::new();
-    for p in params.as_array().cloned().unwrap_or_default() {
-        builder.insert(p).unwrap();
-    }
-    client.request(method, builder).await
-}
 
-async fn ok(client: &WsClient, method: &str, params: Value) -> Value {
-    call(client, method, params)
-        .await
-        .unwrap_or_else(|e| panic!("{method}: {e}"))
-}
 
-/// The error code (and data) of a call that must fail.
-async fn err(client: &WsClient, method: &str, params: Value) -> (i32, Option<Value>) {
-    match call(client, method, params).await {
-        Err(ClientError::Call(e)) => (
-            e.code(),
-            e.data().map(|d| serde_json::from_str(d.get()).unwrap()),
-        ),
-        other => panic!("{method}: expected an error response, got {other:?}"),
-    }
-}
 
 fn descriptor(b: BlockDescriptor) -> Value {
     json!({"header_hash": h64(b.header_hash), "slot": b.slot})
@@ -757,13 +734,6 @@ fn submissions() {
     });
 }
 
-async fn next(sub: &mut jsonrpsee::core::client::Subscription<Value>) -> Value {
-    tokio::time::timeout(Duration::from_secs(20), sub.next())
-        .await
-        .expect("a notification in time")
-        .expect("the subscription is open")
-        .expect("the notification decodes")
-}
 
 #[test]
 fn block_subscriptions_follow_the_chain() {

@@ -3,16 +3,15 @@
 
 #![allow(clippy::unwrap_used, clippy::panic)]
 
+mod client;
+
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
-use jsonrpsee::core::client::{ClientT, Error as ClientError, SubscriptionClientT};
-use jsonrpsee::core::params::ArrayParams;
+use jsonrpsee::core::client::SubscriptionClientT;
 use jsonrpsee::rpc_params;
-use jsonrpsee_ws_client::{WsClient, WsClientBuilder};
+use jsonrpsee_ws_client::WsClientBuilder;
 use parajam_primitives::codec::{BoundedSeq, Encode};
 use parajam_primitives::types::{
     account_entry_state_key, encode_request, preimage_key, request_key, service_info_key,
@@ -27,14 +26,13 @@ use parajam_rpc::{
 use parajam_storage::{memory_store, ChainStore, MemoryStore, NewBlock, StoreConfig};
 use serde_json::{json, Value};
 
+use client::*;
+
 const PARAMS: ProtocolParameters = ProtocolParameters::TINY;
 const SERVICE: u32 = 7;
 const PACKAGE: [u8; 32] = [0x22; 32];
 const EXPORTS_ROOT: [u8; 32] = [0x33; 32];
 
-fn b64(bytes: &[u8]) -> String {
-    STANDARD.encode(bytes)
-}
 
 fn kv(key: ByteArray<31>, value: &[u8]) -> KeyValue {
     KeyValue {
@@ -106,34 +104,9 @@ fn new_block(b: &Stored) -> NewBlock<'_> {
     }
 }
 
-async fn call(client: &WsClient, method: &str, params: Value) -> Result<Value, ClientError> {
-    let mut p = ArrayParams::new();
-    for v in params.as_array().unwrap() {
-        p.insert(v).unwrap();
-    }
-    client.request(method, p).await
-}
 
-async fn ok(client: &WsClient, method: &str, params: Value) -> Value {
-    call(client, method, params)
-        .await
-        .unwrap_or_else(|e| panic!("{method}: {e}"))
-}
 
-async fn code(client: &WsClient, method: &str, params: Value) -> i32 {
-    match call(client, method, params).await {
-        Err(ClientError::Call(e)) => e.code(),
-        other => panic!("{method}: expected an error, got {other:?}"),
-    }
-}
 
-async fn next(sub: &mut jsonrpsee::core::client::Subscription<Value>) -> Value {
-    tokio::time::timeout(Duration::from_secs(20), sub.next())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap()
-}
 
 #[test]
 fn store_api_answers_from_the_store() {
