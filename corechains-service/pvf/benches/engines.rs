@@ -26,7 +26,6 @@ use std::time::Duration;
 
 use parajam_adder::{BlockData, HeadData};
 use parajam_bench::{median, pvf_report, Unit};
-use parajam_corechains_types::pvf::{PvfArtifact, StandardProgram};
 use parajam_corechains_types::{self as types};
 use parajam_pvf::{legacy, pvm, Validated};
 use parajam_pvm::{Backend, Pvm, PvmFlavor};
@@ -99,16 +98,11 @@ impl Engines {
 
     /// Loading the program on the PVM: artifact parse, code parse, compile.
     fn pvm_load(&self) {
-        let artifact =
-            PvfArtifact::from_bytes(parajam_adder_build::PVF_ARTIFACT).expect("an artifact");
-        let program = StandardProgram::parse(&artifact.program).expect("a program");
-        let code = self
-            .cold_pvm
-            .prepare_code(program.code)
-            .expect("a code blob");
-        self.cold_pvm
-            .compile_code(self.compiler, &code)
-            .expect("compiles");
+        parajam_bench::pvm_load(
+            &self.cold_pvm,
+            self.compiler,
+            parajam_adder_build::PVF_ARTIFACT,
+        );
     }
 
     /// Whether every way gives the recompiler's octets.

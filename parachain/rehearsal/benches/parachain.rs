@@ -26,7 +26,6 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use parajam_bench::{median, pvf_report, Unit};
-use parajam_corechains_types::pvf::{PvfArtifact, StandardProgram};
 use parajam_pvf::{legacy, pvm};
 use parajam_pvm::{Backend, Pvm, PvmFlavor};
 use parajam_rehearsal::{Code, Config, Rehearsal, Scenario};
@@ -120,15 +119,7 @@ impl Engines {
     }
 
     fn pvm_load(&self) {
-        let artifact = PvfArtifact::from_bytes(&self.code.pvf).expect("an artifact");
-        let program = StandardProgram::parse(&artifact.program).expect("a program");
-        let code = self
-            .cold_pvm
-            .prepare_code(program.code)
-            .expect("a code blob");
-        self.cold_pvm
-            .compile_code(self.compiler, &code)
-            .expect("compiles");
+        parajam_bench::pvm_load(&self.cold_pvm, self.compiler, &self.code.pvf);
     }
 
     fn agree(&self) -> Result<(), String> {

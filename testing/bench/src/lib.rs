@@ -2,11 +2,29 @@
 //! `cargo bench -p parajam-rehearsal --bench parachain`, the state-root and
 //! state benches of `parajam-merkle` and `parajam-state`): the median of a
 //! closure's runs under a time budget, interleaved medians of several
-//! closures, the ratio of two timings, and the table of engines, warm and cold, against the reference
-//! engine measured in the same run. Formatting only: the benches print.
+//! closures, the ratio of two timings, the table of engines, warm and cold,
+//! against the reference engine measured in the same run, and the cold
+//! load of a PVF artifact on the PVM. Formatting only: the benches print.
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
+
+use parajam_corechains_types::pvf::{PvfArtifact, StandardProgram};
+use parajam_pvm::{Backend, Pvm};
+
+/// What loading a PVF on the PVM costs before its first run: the
+/// artifact's framing, the standard program's sections, the code blob,
+/// and its compilation for `backend` on `pvm` (a cold engine: the benches
+/// give it one without a code cache).
+///
+/// # Panics
+/// If `artifact` is not a PVF artifact the PVM takes: a bench input error.
+pub fn pvm_load(pvm: &Pvm, backend: Backend, artifact: &[u8]) {
+    let artifact = PvfArtifact::from_bytes(artifact).expect("a PVF artifact");
+    let program = StandardProgram::parse(&artifact.program).expect("a standard program");
+    let code = pvm.prepare_code(program.code).expect("a code blob");
+    pvm.compile_code(backend, &code).expect("compiles");
+}
 
 /// The median time of `f`, run again and again until `budget` has passed
 /// and at least `min_samples` runs are in.
