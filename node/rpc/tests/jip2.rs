@@ -413,13 +413,9 @@ async fn connect(server: &RpcServer) -> Result<WsClient, ClientError> {
         .await
 }
 
-
 fn h64(h: Hash) -> String {
     b64(&h.0)
 }
-
-
-
 
 fn descriptor(b: BlockDescriptor) -> Value {
     json!({"header_hash": h64(b.header_hash), "slot": b.slot})
@@ -733,7 +729,6 @@ fn submissions() {
         );
     });
 }
-
 
 #[test]
 fn block_subscriptions_follow_the_chain() {

@@ -33,7 +33,6 @@ const SERVICE: u32 = 7;
 const PACKAGE: [u8; 32] = [0x22; 32];
 const EXPORTS_ROOT: [u8; 32] = [0x33; 32];
 
-
 fn kv(key: ByteArray<31>, value: &[u8]) -> KeyValue {
     KeyValue {
         key,
@@ -103,10 +102,6 @@ fn new_block(b: &Stored) -> NewBlock<'_> {
         state: &b.state,
     }
 }
-
-
-
-
 
 #[test]
 fn store_api_answers_from_the_store() {

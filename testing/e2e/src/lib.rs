@@ -118,6 +118,19 @@ pub fn trace(family: &str) -> (Genesis, Vec<TraceStep>) {
     (genesis, steps)
 }
 
+/// A tokio runtime of two worker threads for a test's JSON-RPC clients.
+///
+/// # Panics
+/// If the runtime cannot be made.
+#[must_use]
+pub fn tokio_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}
+
 /// `runtime/parachain`'s crate directory.
 #[must_use]
 pub fn runtime_parachain_dir() -> PathBuf {

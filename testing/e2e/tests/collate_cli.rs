@@ -269,11 +269,7 @@ fn a_connection_flood_is_refused_while_clients_keep_working() {
 
     // The flood: 48 connections allowed; 8 clients hold theirs, 60 more
     // try at once.
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a runtime");
+    let runtime = parajam_e2e::tokio_runtime();
     runtime.block_on(async {
         let url = format!("ws://{addr}");
         let connect = |url: String| async move {
@@ -337,10 +333,7 @@ fn a_connection_flood_is_refused_while_clients_keep_working() {
 
 /// runtime/parachain's crate directory.
 fn parachain_dir() -> String {
-    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../runtime/parachain")
-        .display()
-        .to_string()
+    parajam_e2e::runtime_parachain_dir().display().to_string()
 }
 
 #[test]

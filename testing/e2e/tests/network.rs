@@ -341,10 +341,7 @@ fn slow_a_preimage_submitted_to_an_ordinary_node_is_provided_in_a_block_a_valida
     // registrar's package (sent on to a guarantor, CE 133), then the PVF
     // artifact the service solicits, by `submitPreimage` to the ordinary
     // node, which cannot put it in a block itself; then one para block.
-    let runtime = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../runtime/parachain")
-        .display()
-        .to_string();
+    let runtime = parajam_e2e::runtime_parachain_dir().display().to_string();
     let mut collator = Collator::spawn(
         &addr,
         &[

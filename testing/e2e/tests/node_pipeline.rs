@@ -234,11 +234,7 @@ fn submitted_adder_packages_are_refined_guaranteed_and_accumulated() {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut node = start(&[], dir.path(), &["--dev", "--slot-duration-ms", "500"]);
     let addr = node.rpc_addr();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a runtime");
+    let runtime = parajam_e2e::tokio_runtime();
     runtime.block_on(async {
         let client = WsClientBuilder::default()
             .request_timeout(Duration::from_secs(90))

@@ -10,6 +10,16 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+/// The trace families shipped under `traces/` (tiny parameters only).
+pub const TRACE_FAMILIES: [&str; 6] = [
+    "fallback",
+    "safrole",
+    "storage",
+    "storage_light",
+    "preimages",
+    "preimages_light",
+];
+
 /// The vectors could not be found or unpacked.
 #[derive(Debug, thiserror::Error)]
 #[error(

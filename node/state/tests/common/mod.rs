@@ -11,15 +11,7 @@ use parajam_primitives::codec::decode_prefix;
 use parajam_primitives::types::{Block, Header, RawState};
 use parajam_primitives::ProtocolParameters;
 
-/// The trace families shipped (tiny only).
-pub const TRACE_FAMILIES: [&str; 6] = [
-    "fallback",
-    "safrole",
-    "storage",
-    "storage_light",
-    "preimages",
-    "preimages_light",
-];
+pub use parajam_vectors::TRACE_FAMILIES;
 
 /// The unpacked vectors directory, unpacking if needed (`parajam-vectors`).
 pub fn vectors_dir() -> Result<PathBuf, String> {

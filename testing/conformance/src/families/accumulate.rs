@@ -15,7 +15,6 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::OnceLock;
 
 use parajam_primitives::codec::{Decode, Encode, FixedSeq};
 use parajam_primitives::types::{
@@ -23,7 +22,7 @@ use parajam_primitives::types::{
     ServiceId, ServiceInfo, ServicesStatisticsMapEntry, TimeSlot, ValidatorData, WorkReport,
 };
 use parajam_primitives::{Bytes, ProtocolParameters};
-use parajam_pvm::{Backend, Pvm, PvmFlavor};
+use parajam_pvm::Backend;
 use parajam_stf::accumulate::{self, Executor};
 use parajam_stf::preimages::RequestHistory;
 
@@ -154,13 +153,6 @@ fn normalize(v: &VectorState, params: &ProtocolParameters) -> Normal {
     }
 }
 
-fn shared_pvm() -> Result<&'static Pvm, Failure> {
-    static PVM: OnceLock<Result<Pvm, String>> = OnceLock::new();
-    PVM.get_or_init(|| Pvm::new(PvmFlavor::Gp072).map_err(|e| e.to_string()))
-        .as_ref()
-        .map_err(|e| Failure(format!("cannot start the PVM: {e}")))
-}
-
 /// Lists one case per vector file and parameter set.
 pub fn collect(dir: &Path, cases: &mut Vec<Case>) {
     for params in PARAM_SETS {
@@ -184,7 +176,7 @@ pub fn collect(dir: &Path, cases: &mut Vec<Case>) {
 fn check_file(bin: &Path, params: &ProtocolParameters) -> Outcome {
     let bytes = read(bin)?;
     let (input, pre, want_output, want_post): Vector = decode_round_trip(&bytes, params)?;
-    let pvm = shared_pvm()?;
+    let pvm = super::shared_pvm()?;
     let unavailable = pvm.backend_unavailable(Backend::Compiler);
     let executor = Executor {
         pvm,
@@ -231,16 +223,7 @@ fn check_file(bin: &Path, params: &ProtocolParameters) -> Outcome {
     }
     let mut diff = Diff::default();
     diff_state(&got, &want, &mut diff);
-    if diff.lines.is_empty() && got != want {
-        diff.lines
-            .push("post-state differs (no field diff found)".into());
-    }
-    if !diff.lines.is_empty() {
-        problems.push(format!(
-            "post-state differs:\n  {}",
-            diff.lines.join("\n  ")
-        ));
-    }
+    diff.report_post_state(got != want, &mut problems);
     if problems.is_empty() {
         Ok(())
     } else {

@@ -19,6 +19,16 @@ use parajam_primitives::ProtocolParameters;
 
 use crate::Failure;
 
+/// The one PVM engine of the families that run programs (accumulate
+/// vectors, traces), started on first use.
+pub(crate) fn shared_pvm() -> Result<&'static parajam_pvm::Pvm, Failure> {
+    use parajam_pvm::{Pvm, PvmFlavor};
+    static PVM: std::sync::OnceLock<Result<Pvm, String>> = std::sync::OnceLock::new();
+    PVM.get_or_init(|| Pvm::new(PvmFlavor::Gp072).map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(|e| Failure(format!("cannot start the PVM: {e}")))
+}
+
 /// The parameter sets whose vectors are shipped in `tiny/` and `full/` folders.
 pub const PARAM_SETS: [ProtocolParameters; 2] =
     [ProtocolParameters::TINY, ProtocolParameters::FULL];

@@ -10,10 +10,9 @@
 //! the interpreter runs alone and a failure says so).
 
 use std::path::Path;
-use std::sync::OnceLock;
 
 use parajam_primitives::ProtocolParameters;
-use parajam_pvm::{Backend, Pvm, PvmFlavor};
+use parajam_pvm::Backend;
 use parajam_state::State;
 use parajam_stf::accumulate::Executor;
 use parajam_stf::block::{import, ImportContext};
@@ -23,13 +22,6 @@ use parajam_primitives::types::TraceStep;
 use super::traces_codec::TRACE_FAMILIES;
 use super::{decode_round_trip, files_with_ext, read, stem};
 use crate::{Case, Failure, Outcome};
-
-fn shared_pvm() -> Result<&'static Pvm, Failure> {
-    static PVM: OnceLock<Result<Pvm, String>> = OnceLock::new();
-    PVM.get_or_init(|| Pvm::new(PvmFlavor::Gp072).map_err(|e| e.to_string()))
-        .as_ref()
-        .map_err(|e| Failure(format!("cannot start the PVM: {e}")))
-}
 
 /// Lists one case per trace step (genesis files are states, not steps).
 pub fn collect(dir: &Path, cases: &mut Vec<Case>) {
@@ -63,7 +55,7 @@ fn check_file(bin: &Path, params: &ProtocolParameters) -> Outcome {
 pub(crate) fn check_step(step: &TraceStep, params: &ProtocolParameters) -> Outcome {
     let pre = State::from_key_values(&step.pre_state.keyvals, params)
         .map_err(|e| Failure(format!("pre-state: {e}")))?;
-    let pvm = shared_pvm()?;
+    let pvm = super::shared_pvm()?;
     let unavailable = pvm.backend_unavailable(Backend::Compiler);
     let executor = Executor {
         pvm,

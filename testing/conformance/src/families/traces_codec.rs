@@ -20,15 +20,7 @@ use parajam_primitives::ProtocolParameters;
 use super::{decode_round_trip, expect_eq, files_with_ext, read, stem};
 use crate::{Case, Failure, Outcome};
 
-/// The trace families shipped (tiny only).
-pub const TRACE_FAMILIES: [&str; 6] = [
-    "fallback",
-    "safrole",
-    "storage",
-    "storage_light",
-    "preimages",
-    "preimages_light",
-];
+pub use parajam_vectors::TRACE_FAMILIES;
 
 /// Lists one case per trace file.
 pub fn collect(dir: &Path, cases: &mut Vec<Case>) {

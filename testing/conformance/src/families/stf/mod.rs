@@ -175,16 +175,7 @@ fn check_file<F: Family>(bin: &Path, params: &ProtocolParameters) -> Outcome {
     let got_post = run.post.as_ref().unwrap_or(&pre);
     let mut diff = Diff::default();
     F::diff(got_post, &want_post, &mut diff);
-    if diff.lines.is_empty() && *got_post != want_post {
-        diff.lines
-            .push("post-state differs (no field diff found)".into());
-    }
-    if !diff.lines.is_empty() {
-        problems.push(format!(
-            "post-state differs:\n  {}",
-            diff.lines.join("\n  ")
-        ));
-    }
+    diff.report_post_state(*got_post != want_post, &mut problems);
     if problems.is_empty() {
         Ok(())
     } else {
@@ -521,6 +512,21 @@ impl Diff {
             self.lines.push(line);
         } else if self.lines.len() == Self::MAX_LINES {
             self.lines.push("… (more differences)".into());
+        }
+    }
+
+    /// Adds "post-state differs" with these lines to `problems`, or with
+    /// a note when the states `differ` but no field diff was found.
+    pub(super) fn report_post_state(mut self, differ: bool, problems: &mut Vec<String>) {
+        if self.lines.is_empty() && differ {
+            self.lines
+                .push("post-state differs (no field diff found)".into());
+        }
+        if !self.lines.is_empty() {
+            problems.push(format!(
+                "post-state differs:\n  {}",
+                self.lines.join("\n  ")
+            ));
         }
     }
 
