@@ -41,18 +41,29 @@ fn tickets_of(line: &str) -> Option<u64> {
         .ok()
 }
 
+/// Runs a dev node (every dev validator, 200 ms slots) on `dir` until it
+/// stops by itself after slot `last`: its log.
+fn dev_until(dir: &Path, last: u32) -> String {
+    let mut node = start(
+        &[],
+        dir,
+        &[
+            "--dev",
+            "--slot-duration-ms",
+            "200",
+            "--until-slot",
+            &last.to_string(),
+        ],
+    );
+    assert!(node.wait_exit(), "parajam run failed:\n{}", node.log());
+    node.log()
+}
+
 #[test]
 fn a_dev_node_fills_the_contest_and_seals_every_later_slot_by_ticket() {
     let dir = tempfile::tempdir().expect("temp dir");
     let last = 3 * E;
-    let until = last.to_string();
-    let mut node = start(
-        &[],
-        dir.path(),
-        &["--dev", "--slot-duration-ms", "200", "--until-slot", &until],
-    );
-    assert!(node.wait_exit(), "parajam run failed:\n{}", node.log());
-    let log = node.log();
+    let log = dev_until(dir.path(), last);
     // Every slot authored, once.
     let authored: Vec<&str> = log
         .lines()
@@ -146,7 +157,7 @@ fn validators_share_tickets_through_their_proxies_and_go_on_in_a_ticket_epoch() 
         );
         std::thread::sleep(Duration::from_millis(500));
     }
-    let log: Vec<String> = nodes.iter().map(Node::log).collect();
+    let log: Vec<String> = nodes.iter().map(|n| n.log()).collect();
     // Tickets went to their proxies (CE 131) and from them to everyone
     // (CE 132); blocks carried them.
     assert!(
@@ -218,19 +229,7 @@ fn a_restarted_dev_node_keeps_the_tickets_it_had() {
     // Stopped within epoch 1's submission period (m = 5): the tickets for
     // epoch 2 are pooled, not all of them in blocks yet.
     let stop = E + 5;
-    let mut first = start(
-        &[],
-        dir.path(),
-        &[
-            "--dev",
-            "--slot-duration-ms",
-            "200",
-            "--until-slot",
-            &stop.to_string(),
-        ],
-    );
-    assert!(first.wait_exit(), "parajam run failed:\n{}", first.log());
-    let log = first.log();
+    let log = dev_until(dir.path(), stop);
     let (best, pooled) = log
         .lines()
         .rev()
@@ -238,24 +237,11 @@ fn a_restarted_dev_node_keeps_the_tickets_it_had() {
         .expect("an informant line");
     assert_eq!(best, u64::from(stop), "{log}");
     assert!(pooled > 0, "no tickets pooled before the stop:\n{log}");
-    drop(first);
 
     // Into epoch 2 by three blocks: enough to see its slots sealed by the
     // tickets pooled across the restart, without waiting for epoch 3's.
     let last = 2 * E + 2;
-    let mut second = start(
-        &[],
-        dir.path(),
-        &[
-            "--dev",
-            "--slot-duration-ms",
-            "200",
-            "--until-slot",
-            &last.to_string(),
-        ],
-    );
-    assert!(second.wait_exit(), "parajam run failed:\n{}", second.log());
-    let log2 = second.log();
+    let log2 = dev_until(dir.path(), last);
     assert!(
         log2.contains(&format!(
             "{pooled} Safrole tickets for epoch 2 restored from the store"

@@ -14,17 +14,144 @@ use parajam_authoring::ValidatorSecrets;
 use parajam_e2e::parajam_binary;
 use parajam_network::PeerId;
 
-/// A child process killed when dropped.
-pub struct Node {
+/// A child process killed when dropped, with the lines it writes to its
+/// piped streams (stdout and stderr merged, in one channel).
+pub struct Process {
     pub child: Child,
     pub lines: mpsc::Receiver<String>,
     pub seen: Vec<String>,
+    /// What it is, for failure messages (`parajam run`, ...).
+    pub name: &'static str,
 }
 
-impl Drop for Node {
+impl Drop for Process {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+impl Process {
+    /// Spawns `command`, forwarding the lines of whichever of its stdout
+    /// and stderr are piped.
+    pub fn spawn(command: &mut Command, name: &'static str) -> Self {
+        let mut child = command
+            .env("NO_COLOR", "1")
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawning {name}: {e}"));
+        let (tx, rx) = mpsc::channel();
+        let streams: Vec<Box<dyn Read + Send>> = [
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        for stream in streams {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    if tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        Self {
+            child,
+            lines: rx,
+            seen: Vec::new(),
+            name,
+        }
+    }
+
+    /// Lines until one contains `needle` (that one is returned), within
+    /// `limit`, else the test fails; lines seen before are searched first.
+    pub fn wait_for_within(&mut self, needle: &str, limit: Duration) -> String {
+        if let Some(line) = self.seen.iter().find(|l| l.contains(needle)) {
+            return line.clone();
+        }
+        let deadline = Instant::now() + limit;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = self.lines.recv_timeout(left).unwrap_or_else(|e| {
+                panic!(
+                    "no `{needle}` line from {} ({e}); printed:\n{}",
+                    self.name,
+                    self.log()
+                )
+            });
+            self.seen.push(line.clone());
+            if line.contains(needle) {
+                return line;
+            }
+        }
+    }
+
+    /// Waits (at most `limit`, else the test fails) for the process to
+    /// exit; whether it succeeded. Its output is in `seen`.
+    pub fn wait_exit_within(&mut self, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        loop {
+            self.drain();
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
+                    self.seen.push(line);
+                }
+                return status.success();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} did not exit within {limit:?}; printed:\n{}",
+                self.name,
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Sends `signal` (`TERM`, `INT`, `KILL`, `STOP`, ...) to the process.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("running kill");
+        assert!(status.success(), "kill -{signal} failed");
+    }
+
+    /// Takes the lines written so far into `seen`.
+    pub fn drain(&mut self) {
+        while let Ok(line) = self.lines.try_recv() {
+            self.seen.push(line);
+        }
+    }
+
+    /// Everything it wrote so far (as taken into `seen`).
+    pub fn log(&self) -> String {
+        self.seen.join("\n")
+    }
+}
+
+/// A `parajam run` process (its log lines), killed when dropped.
+pub struct Node(Process);
+
+impl std::ops::Deref for Node {
+    type Target = Process;
+    fn deref(&self) -> &Process {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Node {
+    fn deref_mut(&mut self) -> &mut Process {
+        &mut self.0
     }
 }
 
@@ -43,48 +170,19 @@ pub fn start(global: &[&str], dir: &Path, args: &[&str]) -> Node {
     if !args.iter().any(|a| a.starts_with("--prometheus-port")) {
         command.arg("--no-prometheus");
     }
-    let mut child = command
+    command
         .args(args)
-        .env("NO_COLOR", "1")
         .env("RUST_LOG", "warn,parajam=info")
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawning parajam run");
-    let stderr = child.stderr.take().expect("stderr");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    Node {
-        child,
-        lines: rx,
-        seen: Vec::new(),
-    }
+        .stderr(Stdio::piped());
+    Node(Process::spawn(&mut command, "parajam run"))
 }
 
 impl Node {
     /// Log lines until one contains `needle` (that one is returned),
     /// within two minutes; lines seen before are searched first.
     pub fn wait_for(&mut self, needle: &str) -> String {
-        if let Some(line) = self.seen.iter().find(|l| l.contains(needle)) {
-            return line.clone();
-        }
-        let deadline = Instant::now() + Duration::from_secs(120);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let line = self.lines.recv_timeout(left).unwrap_or_else(|e| {
-                panic!("no `{needle}` line ({e}); saw:\n{}", self.seen.join("\n"))
-            });
-            self.seen.push(line.clone());
-            if line.contains(needle) {
-                return line;
-            }
-        }
+        self.0.wait_for_within(needle, Duration::from_secs(120))
     }
 
     /// The RPC address from the node's log.
@@ -100,38 +198,7 @@ impl Node {
     /// Waits for the process to exit (within two minutes) and returns
     /// whether it succeeded, with the rest of its log.
     pub fn wait_exit(&mut self) -> bool {
-        for _ in 0..1200 {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
-                    self.seen.push(line);
-                }
-                return status.success();
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("the node did not exit; saw:\n{}", self.seen.join("\n"));
-    }
-
-    /// Sends `signal` (`TERM`, `INT`, `KILL`) to the node.
-    pub fn signal(&self, signal: &str) {
-        let status = Command::new("kill")
-            .arg(format!("-{signal}"))
-            .arg(self.child.id().to_string())
-            .status()
-            .expect("running kill");
-        assert!(status.success(), "kill -{signal} failed");
-    }
-
-    /// Takes the lines logged so far into `seen`.
-    pub fn drain(&mut self) {
-        while let Ok(line) = self.lines.try_recv() {
-            self.seen.push(line);
-        }
-    }
-
-    /// Everything the node logged so far.
-    pub fn log(&self) -> String {
-        self.seen.join("\n")
+        self.0.wait_exit_within(Duration::from_secs(120))
     }
 }
 
@@ -248,105 +315,50 @@ pub fn validator(dir: &Path, i: usize, port: u16, slot_ms: &str, extra: &[&str])
 
 /// A `parajam collate` process (its stdout and stderr lines, in one
 /// channel), killed when dropped.
-pub struct Collator {
-    pub child: Child,
-    pub lines: mpsc::Receiver<String>,
-    pub seen: Vec<String>,
+pub struct Collator(Process);
+
+impl std::ops::Deref for Collator {
+    type Target = Process;
+    fn deref(&self) -> &Process {
+        &self.0
+    }
 }
 
-impl Drop for Collator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+impl std::ops::DerefMut for Collator {
+    fn deref_mut(&mut self) -> &mut Process {
+        &mut self.0
     }
 }
 
 impl Collator {
     /// `parajam collate --jam-rpc-url ws://<addr> <args>`.
     pub fn spawn(addr: &str, args: &[&str]) -> Self {
-        let mut child = Command::new(parajam_binary())
+        let mut command = Command::new(parajam_binary());
+        command
             .arg("collate")
             .args(["--jam-rpc-url", &format!("ws://{addr}")])
             .args(args)
-            .env("NO_COLOR", "1")
             .env("RUST_LOG", "warn,parajam=info,runtime=off")
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawning parajam collate");
-        let (tx, rx) = mpsc::channel();
-        let stdout = child.stdout.take().expect("stdout");
-        let stderr = child.stderr.take().expect("stderr");
-        let tx2 = tx.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if tx2.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Self {
-            child,
-            lines: rx,
-            seen: Vec::new(),
-        }
+            .stderr(Stdio::piped());
+        Self(Process::spawn(&mut command, "parajam collate"))
     }
 
     /// Waits (at most `limit`) for a line containing `needle`; lines seen
     /// before are searched first.
     pub fn wait_for(&mut self, needle: &str, limit: Duration) -> String {
-        if let Some(line) = self.seen.iter().find(|l| l.contains(needle)) {
-            return line.clone();
-        }
-        let deadline = Instant::now() + limit;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let line = self.lines.recv_timeout(left).unwrap_or_else(|e| {
-                panic!(
-                    "no `{needle}` line from parajam collate ({e}); printed:\n{}",
-                    self.output()
-                )
-            });
-            self.seen.push(line.clone());
-            if line.contains(needle) {
-                return line;
-            }
-        }
+        self.0.wait_for_within(needle, limit)
     }
 
     /// Waits (at most `limit`, else the test fails) for the process to
     /// exit; whether it succeeded. Its output is in `seen`.
     pub fn wait(&mut self, limit: Duration) -> bool {
-        let deadline = Instant::now() + limit;
-        loop {
-            while let Ok(line) = self.lines.try_recv() {
-                self.seen.push(line);
-            }
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
-                    self.seen.push(line);
-                }
-                return status.success();
-            }
-            assert!(
-                Instant::now() < deadline,
-                "parajam collate did not finish within {limit:?}; printed:\n{}",
-                self.output()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        self.0.wait_exit_within(limit)
     }
 
     /// Everything it printed so far.
     pub fn output(&self) -> String {
-        self.seen.join("\n")
+        self.log()
     }
 
     /// The `para P block #N head 0x…` lines.
