@@ -511,25 +511,44 @@ fn read(path: &Path) -> Result<Vec<u8>, PvfBuildError> {
 mod tests {
     use super::*;
 
+    /// sp-io 49.0.0 from crates.io, as a lock file names it.
+    fn sp_io_49() -> [LockedPackage; 1] {
+        [LockedPackage {
+            version: "49.0.0".to_owned(),
+            source: Some("registry+https://github.com/rust-lang/crates.io-index".to_owned()),
+        }]
+    }
+
+    /// A runtime crate `my-runtime` at `dir` without lock or patches.
+    fn runtime<'a>(
+        dir: &'a str,
+        features: &'a [String],
+        sp_io: &'a [LockedPackage],
+    ) -> Runtime<'a> {
+        Runtime {
+            package: "my-runtime",
+            dir: Path::new(dir),
+            features,
+            lock: None,
+            patch: None,
+            sp_io,
+        }
+    }
+
+    /// The generated manifest of `kind`, parsed.
+    fn parsed_manifest(runtime: &Runtime<'_>, kind: Kind) -> toml::Table {
+        manifest(runtime, kind)
+            .expect("manifest")
+            .parse()
+            .expect("valid toml")
+    }
+
     #[test]
     fn generated_manifests() {
         let features = vec!["runtime-wasm".to_owned()];
-        let sp_io = [LockedPackage {
-            version: "49.0.0".to_owned(),
-            source: Some("registry+https://github.com/rust-lang/crates.io-index".to_owned()),
-        }];
-        let runtime = Runtime {
-            package: "my-runtime",
-            dir: Path::new("/src/my \"runtime\""),
-            features: &features,
-            lock: None,
-            patch: None,
-            sp_io: &sp_io,
-        };
-        let pvm: toml::Table = manifest(&runtime, Kind::Pvm)
-            .expect("manifest")
-            .parse()
-            .expect("valid toml");
+        let sp_io = sp_io_49();
+        let runtime = runtime("/src/my \"runtime\"", &features, &sp_io);
+        let pvm = parsed_manifest(&runtime, Kind::Pvm);
         assert_eq!(pvm["package"]["name"].as_str(), Some("my-runtime-blob"));
         assert!(pvm.get("lib").is_none());
         let dependency = &pvm["dependencies"]["wasm-project"];
@@ -540,10 +559,7 @@ mod tests {
         assert_eq!(pvm["profile"]["release"]["lto"].as_str(), Some("thin"));
         assert_eq!(pvm["profile"]["release"]["panic"].as_str(), Some("abort"));
 
-        let wasm: toml::Table = manifest(&runtime, Kind::Wasm)
-            .expect("manifest")
-            .parse()
-            .expect("valid toml");
+        let wasm = parsed_manifest(&runtime, Kind::Wasm);
         assert_eq!(wasm["package"]["name"].as_str(), Some("my-runtime-blob"));
         assert_eq!(wasm["lib"]["name"].as_str(), Some("my_runtime"));
         assert_eq!(wasm["lib"]["crate-type"][0].as_str(), Some("cdylib"));
@@ -551,24 +567,11 @@ mod tests {
 
     #[test]
     fn only_the_pvm_build_brings_its_own_allocator() {
-        let sp_io = [LockedPackage {
-            version: "49.0.0".to_owned(),
-            source: Some("registry+https://github.com/rust-lang/crates.io-index".to_owned()),
-        }];
-        let runtime = Runtime {
-            package: "my-runtime",
-            dir: Path::new("/src/my-runtime"),
-            features: &[],
-            lock: None,
-            patch: None,
-            sp_io: &sp_io,
-        };
+        let sp_io = sp_io_49();
+        let runtime = runtime("/src/my-runtime", &[], &sp_io);
 
         // PVM: sp-io at the lock's version, its allocator off, ours in.
-        let pvm: toml::Table = manifest(&runtime, Kind::Pvm)
-            .expect("manifest")
-            .parse()
-            .expect("valid toml");
+        let pvm = parsed_manifest(&runtime, Kind::Pvm);
         let dependency = &pvm["dependencies"][SP_IO_DEPENDENCY];
         assert_eq!(dependency["package"].as_str(), Some("sp-io"));
         assert_eq!(dependency["version"].as_str(), Some("=49.0.0"));
@@ -588,10 +591,7 @@ mod tests {
         assert!(PVF_HEAP_SOURCE.contains("pub struct Heap"));
 
         // wasm: as substrate-wasm-builder makes it.
-        let wasm: toml::Table = manifest(&runtime, Kind::Wasm)
-            .expect("manifest")
-            .parse()
-            .expect("valid toml");
+        let wasm = parsed_manifest(&runtime, Kind::Wasm);
         assert_eq!(
             wasm["dependencies"]
                 .as_table()
@@ -607,10 +607,7 @@ mod tests {
             sp_io: &[],
             ..runtime.clone()
         };
-        let pvm: toml::Table = manifest(&plain, Kind::Pvm)
-            .expect("manifest")
-            .parse()
-            .expect("valid toml");
+        let pvm = parsed_manifest(&plain, Kind::Pvm);
         assert!(pvm["dependencies"].get(SP_IO_DEPENDENCY).is_none());
         assert_eq!(sources(&plain, Kind::Pvm).len(), 1);
     }
@@ -648,18 +645,7 @@ source = "registry+https://github.com/rust-lang/crates.io-index"
         );
         assert_eq!(git["branch"].as_str(), Some("stable2512"));
         assert!(git.get("version").is_none());
-        let features = Runtime {
-            package: "r",
-            dir: Path::new("/r"),
-            features: &[],
-            lock: None,
-            patch: None,
-            sp_io: &found,
-        };
-        let pvm: toml::Table = manifest(&features, Kind::Pvm)
-            .expect("manifest")
-            .parse()
-            .expect("valid toml");
+        let pvm = parsed_manifest(&runtime("/r", &[], &found), Kind::Pvm);
         assert_eq!(
             pvm["dependencies"][SP_IO_DEPENDENCY]["version"].as_str(),
             Some("=49.0.0")
