@@ -186,42 +186,16 @@ pub fn accumulate(
         }));
     };
     let gas = i64::try_from(gas).unwrap_or(i64::MAX);
+    let on = |backend, ctx| run(executor, backend, &program, code, gas, &args, ctx, &fetch);
     let run = if executor.crosscheck {
-        let a = run(
-            executor,
-            Backend::Interpreter,
-            &program,
-            code,
-            gas,
-            &args,
-            ctx.clone(),
-            &fetch,
-        )?;
-        let b = run(
-            executor,
-            Backend::Compiler,
-            &program,
-            code,
-            gas,
-            &args,
-            ctx,
-            &fetch,
-        )?;
+        let a = on(Backend::Interpreter, ctx.clone())?;
+        let b = on(Backend::Compiler, ctx)?;
         if let Some(what) = difference(&a, &b) {
             return Err(ExecutorError::Divergence { service, what });
         }
         a
     } else {
-        run(
-            executor,
-            executor.backend,
-            &program,
-            code,
-            gas,
-            &args,
-            ctx,
-            &fetch,
-        )?
+        on(executor.backend, ctx)?
     };
     Ok(collapse(run))
 }
