@@ -59,7 +59,7 @@ impl BackendChoice {
 /// Protocol parameters, PVM backend and the ring-proof SRS.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ChainArgs {
-    /// Protocol parameters: `tiny` or `full`.
+    /// Protocol parameters: `tiny`, `full` or `tiny-12`.
     #[arg(long, default_value = "tiny")]
     pub params: String,
     /// PVM backend for service code.
@@ -77,11 +77,7 @@ pub struct ChainArgs {
 impl ChainArgs {
     /// The chosen parameters.
     pub fn parameters(&self) -> anyhow::Result<ProtocolParameters> {
-        match self.params.as_str() {
-            "tiny" => Ok(ProtocolParameters::TINY),
-            "full" => Ok(ProtocolParameters::FULL),
-            other => anyhow::bail!("unknown parameter set `{other}` (tiny or full)"),
-        }
+        Ok(self.params.parse()?)
     }
 
     /// A chain as these options say, with a log line naming the backend.

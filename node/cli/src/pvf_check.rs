@@ -132,11 +132,7 @@ pub enum UpgradeOriginChoice {
 
 /// Runs `parajam pvf check`.
 pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
-    let params = match args.params.as_str() {
-        "tiny" => ProtocolParameters::TINY,
-        "full" => ProtocolParameters::FULL,
-        other => bail!("--params {other}: tiny or full"),
-    };
+    let params: ProtocolParameters = args.params.parse()?;
     let code = runtime_code(&args.runtime, args.pvf.as_deref(), &args.features)?;
     println!(
         "runtime: wasm {} B (0x{}), PVF artifact {} B (0x{})",

@@ -243,7 +243,7 @@ pub fn run(
         (Some(chain), _) => chain,
         (None, true) => "dev",
         (None, false) => anyhow::bail!(
-            "which chain? `--chain <dev|tiny|full|spec.json>`, or `--dev` for a dev chain"
+            "which chain? `--chain <dev|tiny|full|tiny-12|spec.json>`, or `--dev` for a dev chain"
         ),
     };
     let spec = crate::spec_cmd::load(chain)?;

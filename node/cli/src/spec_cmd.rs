@@ -48,7 +48,8 @@ pub struct GenSpecArgs {
     config: PathBuf,
     /// Where to write the JIP-4 spec.
     spec: PathBuf,
-    /// The parameter set: `tiny` or `full`.
+    /// The parameter set: `tiny`, `full` or `tiny-12` (twelve validators,
+    /// four cores).
     #[arg(long, default_value = "tiny")]
     params: String,
 }
@@ -75,6 +76,7 @@ pub fn load(chain: &str) -> anyhow::Result<ChainSpec> {
     match chain {
         "dev" | "tiny" => dev_spec(chain, ProtocolParameters::TINY),
         "full" => dev_spec("full", ProtocolParameters::FULL),
+        "tiny-12" => dev_spec("tiny-12", ProtocolParameters::TINY_12),
         path => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("reading the chain spec {path}"))?;
@@ -184,11 +186,7 @@ fn validator(index: usize, v: &GenesisValidator) -> anyhow::Result<(ValidatorDat
 }
 
 pub fn gen_spec(args: &GenSpecArgs) -> anyhow::Result<ExitCode> {
-    let params = match args.params.as_str() {
-        "tiny" => ProtocolParameters::TINY,
-        "full" => ProtocolParameters::FULL,
-        other => bail!("--params {other}: tiny or full"),
-    };
+    let params: ProtocolParameters = args.params.parse()?;
     let text = std::fs::read_to_string(&args.config)
         .with_context(|| format!("reading {}", args.config.display()))?;
     let config: Config = serde_json::from_str(&text)

@@ -83,11 +83,7 @@ pub fn run(args: &XcmArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
-    let params = match args.params.as_str() {
-        "tiny" => ProtocolParameters::TINY,
-        "full" => ProtocolParameters::FULL,
-        other => bail!("--params {other}: tiny or full"),
-    };
+    let params: ProtocolParameters = args.params.parse()?;
     let [sender, recipient] = args.paras[..] else {
         bail!("--paras: two para ids, the sender then the recipient");
     };

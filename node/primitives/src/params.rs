@@ -148,6 +148,20 @@ impl ProtocolParameters {
         ..Self::FULL
     };
 
+    /// `tiny` with twice the validators and cores (`V` = 12, `C` = 4, three
+    /// validators a core as in `full`), for measuring how a network grows
+    /// from six validators to twelve on one machine. Not a set of the
+    /// conformance vectors. The erasure code keeps `full`'s rate of one
+    /// third: `W_E` = 8 (4 data shards of 12), `W_P` = 513, `W_G` = 4104.
+    pub const TINY_12: Self = Self {
+        name: "tiny-12",
+        validators_count: 12,
+        core_count: 4,
+        erasure_pieces_per_segment: 513,
+        erasure_piece_size: 8,
+        ..Self::TINY
+    };
+
     /// `⌊2V/3⌋ + 1`: the number of votes in a verdict (GP eq. 10.3, "super-majority").
     pub fn validators_super_majority(&self) -> usize {
         usize::from(self.validators_count) * 2 / 3 + 1
@@ -169,7 +183,7 @@ impl ProtocolParameters {
     }
 
     /// Every named parameter set, for lookups by name.
-    pub const ALL: [Self; 2] = [Self::TINY, Self::FULL];
+    pub const ALL: [Self; 3] = [Self::TINY, Self::FULL, Self::TINY_12];
 }
 
 impl fmt::Display for ProtocolParameters {
@@ -180,7 +194,7 @@ impl fmt::Display for ProtocolParameters {
 
 /// The name did not match any known parameter set.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown protocol parameter set `{0}` (expected `tiny` or `full`)")]
+#[error("unknown protocol parameter set `{0}` (expected `tiny`, `full` or `tiny-12`)")]
 pub struct UnknownParameters(pub String);
 
 impl FromStr for ProtocolParameters {
@@ -211,6 +225,25 @@ mod tests {
                 p.segment_size,
                 p.erasure_piece_size * p.erasure_pieces_per_segment
             );
+            // Three validators a core; about a third of the shards recover
+            // (342 of 1023 in `full`).
+            assert_eq!(p.validators_count, 3 * p.core_count, "{p}");
+            assert!(
+                3 * p.erasure_data_shards() <= p.erasure_total_shards() + 3,
+                "{p}"
+            );
+            assert!(
+                3 * p.erasure_data_shards() >= p.erasure_total_shards(),
+                "{p}"
+            );
+            // Two thirds plus one of the validators can fill the ticket
+            // contest (JAM chain-spec constraint on `N`).
+            assert!(
+                p.validators_super_majority() * usize::from(p.tickets_per_validator)
+                    >= p.epoch_length as usize,
+                "{p}"
+            );
+            assert!(p.ticket_submission_end < p.epoch_length, "{p}");
         }
     }
 
@@ -223,6 +256,10 @@ mod tests {
         assert_eq!(
             "FULL".parse::<ProtocolParameters>(),
             Ok(ProtocolParameters::FULL)
+        );
+        assert_eq!(
+            "tiny-12".parse::<ProtocolParameters>(),
+            Ok(ProtocolParameters::TINY_12)
         );
         assert!("medium".parse::<ProtocolParameters>().is_err());
     }

@@ -88,7 +88,7 @@ pub enum SpecError {
     },
     /// `protocol_parameters` are not a parameter set parajam runs.
     #[error(
-        "protocol_parameters: not a parameter set parajam runs (tiny or full); \
+        "protocol_parameters: not a parameter set parajam runs (tiny, full or tiny-12); \
          it differs from tiny first at octet {first_difference}"
     )]
     Parameters {
@@ -155,10 +155,6 @@ impl<'de> Deserialize<'de> for StateMap {
         d.deserialize_map(Visitor)
     }
 }
-
-/// The parameter sets a spec may encode.
-const KNOWN_PARAMETERS: [ProtocolParameters; 2] =
-    [ProtocolParameters::TINY, ProtocolParameters::FULL];
 
 fn unhex(field: &str, text: &str) -> Result<Vec<u8>, SpecError> {
     let digits = text.strip_prefix("0x").unwrap_or(text);
@@ -268,7 +264,7 @@ impl ChainSpec {
 
 /// The parameter set whose `fetch` constants encoding is `blob`.
 fn parameters_of(blob: &[u8]) -> Result<ProtocolParameters, SpecError> {
-    for params in KNOWN_PARAMETERS {
+    for params in ProtocolParameters::ALL {
         if parajam_host::general::constants_blob(&params) == blob {
             return Ok(params);
         }

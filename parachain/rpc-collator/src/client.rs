@@ -183,17 +183,17 @@ impl NodeClient {
     }
 
     /// `parameters`, as one of the parameter sets this collator knows
-    /// (tiny or full).
+    /// ([`ProtocolParameters::ALL`]).
     pub fn parameters(&self) -> Result<ProtocolParameters, CollateError> {
         let Parameters::V1(answer): Parameters = self.call("parameters", vec![])?;
-        [ProtocolParameters::TINY, ProtocolParameters::FULL]
+        ProtocolParameters::ALL
             .into_iter()
             .find(|p| ParametersV1::from(p) == answer)
             .ok_or_else(|| {
                 bad(
                     "parameters",
                     format!(
-                        "neither the tiny nor the full parameter set ({} validators, {} cores)",
+                        "none of the parameter sets parajam knows ({} validators, {} cores)",
                         answer.val_count, answer.core_count
                     ),
                 )
