@@ -1,5 +1,5 @@
 //! The node loop's network steps: network events into the node (logged),
-//! guaranteeing among peers (CE 133/134/135/141), Safrole tickets
+//! guaranteeing among peers (CE 133/134/135/137/141), Safrole tickets
 //! (CE 131/132), preimages among peers (CE 142/143), and announcements of
 //! the blocks the node authors.
 
@@ -205,6 +205,22 @@ fn log_guaranteeing(event: &GuaranteeEvent) {
         GuaranteeEvent::Assured { anchor, cores } => {
             tracing::debug!("assured cores {cores:?} on {anchor} (CE 141)");
         }
+        GuaranteeEvent::ShardFetched {
+            package,
+            core,
+            index,
+            validator,
+            from,
+        } => tracing::info!(
+            "shard {index} of work package {package} (core {core}) for validator {validator} \
+             fetched from {from} and checked against its erasure root (CE 137)"
+        ),
+        GuaranteeEvent::ShardMissed {
+            package,
+            index,
+            peer,
+            reason,
+        } => tracing::debug!("shard {index} of work package {package} from {peer}: {reason}"),
         GuaranteeEvent::Dropped { what, reason } => tracing::warn!("{what} dropped: {reason}"),
     }
 }
