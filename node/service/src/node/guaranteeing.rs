@@ -172,6 +172,9 @@ struct Round {
     two_at: Option<Instant>,
 }
 
+/// The cores each validator of this node assured on a head.
+type Assured = Vec<(ValidatorIndex, Vec<CoreIndex>)>;
+
 /// A shard this node's validator should hold, looked for by CE 137.
 #[derive(Debug)]
 struct Fetch {
@@ -207,7 +210,7 @@ pub(super) struct Guaranteeing {
     pub(super) mine: HashSet<OpaqueHash>,
     /// The last head assured, and the cores each held validator assured
     /// on it.
-    assured: Option<(HeaderHash, Vec<(ValidatorIndex, Vec<CoreIndex>)>)>,
+    assured: Option<(HeaderHash, Assured)>,
 }
 
 impl Guaranteeing {
