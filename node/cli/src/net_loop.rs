@@ -268,7 +268,7 @@ impl NetMetrics {
             Gauge::new("parajam_network_peers", "JAMNP-S peers connected")?,
             registry,
         )?;
-        let series: [(&str, &str, Read); 13] = [
+        let series: [(&str, &str, Read); 17] = [
             (
                 "parajam_network_connections_total",
                 "JAMNP-S connections established",
@@ -333,6 +333,26 @@ impl NetMetrics {
                 "parajam_network_preimage_requests_served_total",
                 "Preimages sent in answer to CE 143 requests",
                 |s| NetStats::get(&s.preimage_requests_served),
+            ),
+            (
+                "parajam_network_shards_received_total",
+                "This node's shards received by CE 137, checked against their erasure root",
+                |s| NetStats::get(&s.shards_received),
+            ),
+            (
+                "parajam_network_shard_requests_served_total",
+                "CE 137 shard requests served",
+                |s| NetStats::get(&s.shard_requests_served),
+            ),
+            (
+                "parajam_network_audit_shard_requests_served_total",
+                "CE 138 audit shard requests served",
+                |s| NetStats::get(&s.audit_shard_requests_served),
+            ),
+            (
+                "parajam_network_bundle_requests_served_total",
+                "CE 147 bundle requests served",
+                |s| NetStats::get(&s.bundle_requests_served),
             ),
         ];
         let mut counters = Vec::new();

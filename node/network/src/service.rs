@@ -407,6 +407,8 @@ pub struct NetStats {
     pub preimage_requests_served: AtomicU64,
     /// CE 137 shard requests made.
     pub shard_requests_made: AtomicU64,
+    /// CE 137 answers received that proved against their erasure root.
+    pub shards_received: AtomicU64,
     /// CE 137 shard requests served (shards sent).
     pub shard_requests_served: AtomicU64,
     /// CE 138 audit shard requests served.

@@ -1169,6 +1169,7 @@ fn shards_and_bundles_are_served_from_the_store_and_checked_against_the_erasure_
     assert_eq!(NetStats::get(&stats.audit_shard_requests_served), 1);
     assert_eq!(NetStats::get(&stats.bundle_requests_served), 1);
     assert_eq!(NetStats::get(&client.stats().shard_requests_made), 2);
+    assert_eq!(NetStats::get(&client.stats().shards_received), 1);
     assert_eq!(NetStats::get(&client.stats().dropped), 0);
     assert_eq!(NetStats::get(&stats.dropped), 0);
 }

@@ -31,6 +31,7 @@ impl Network {
     pub fn request_shards(&self, peer: PeerId, request: ShardRequest) {
         NetStats::inc(&self.shared.stats.shard_requests_made);
         let params = self.shared.params;
+        let stats = self.shared.stats.clone();
         self.exchange(
             peer,
             StreamKind::ShardDistribution,
@@ -39,6 +40,7 @@ impl Network {
             move |messages| {
                 let shards = Shards::decode(messages, &params)?;
                 shards.verify(&request, &params)?;
+                NetStats::inc(&stats.shards_received);
                 Ok(Arc::new(shards))
             },
             move |result| Event::Shards {
