@@ -1,5 +1,5 @@
 //! The node loop's network steps: network events into the node (logged),
-//! guaranteeing among peers (CE 133/134/135/141), Safrole tickets
+//! guaranteeing among peers (CE 133/134/135/137/141), Safrole tickets
 //! (CE 131/132), preimages among peers (CE 142/143), and announcements of
 //! the blocks the node authors.
 
@@ -205,6 +205,22 @@ fn log_guaranteeing(event: &GuaranteeEvent) {
         GuaranteeEvent::Assured { anchor, cores } => {
             tracing::debug!("assured cores {cores:?} on {anchor} (CE 141)");
         }
+        GuaranteeEvent::ShardFetched {
+            package,
+            core,
+            index,
+            validator,
+            from,
+        } => tracing::info!(
+            "shard {index} of work package {package} (core {core}) for validator {validator} \
+             fetched from {from} and checked against its erasure root (CE 137)"
+        ),
+        GuaranteeEvent::ShardMissed {
+            package,
+            index,
+            peer,
+            reason,
+        } => tracing::debug!("shard {index} of work package {package} from {peer}: {reason}"),
         GuaranteeEvent::Dropped { what, reason } => tracing::warn!("{what} dropped: {reason}"),
     }
 }
@@ -252,7 +268,7 @@ impl NetMetrics {
             Gauge::new("parajam_network_peers", "JAMNP-S peers connected")?,
             registry,
         )?;
-        let series: [(&str, &str, Read); 13] = [
+        let series: [(&str, &str, Read); 17] = [
             (
                 "parajam_network_connections_total",
                 "JAMNP-S connections established",
@@ -317,6 +333,26 @@ impl NetMetrics {
                 "parajam_network_preimage_requests_served_total",
                 "Preimages sent in answer to CE 143 requests",
                 |s| NetStats::get(&s.preimage_requests_served),
+            ),
+            (
+                "parajam_network_shards_received_total",
+                "This node's shards received by CE 137, checked against their erasure root",
+                |s| NetStats::get(&s.shards_received),
+            ),
+            (
+                "parajam_network_shard_requests_served_total",
+                "CE 137 shard requests served",
+                |s| NetStats::get(&s.shard_requests_served),
+            ),
+            (
+                "parajam_network_audit_shard_requests_served_total",
+                "CE 138 audit shard requests served",
+                |s| NetStats::get(&s.audit_shard_requests_served),
+            ),
+            (
+                "parajam_network_bundle_requests_served_total",
+                "CE 147 bundle requests served",
+                |s| NetStats::get(&s.bundle_requests_served),
             ),
         ];
         let mut counters = Vec::new();

@@ -388,7 +388,7 @@ pub fn run(
             peers: crate::net::peers(&spec, &args.bootnodes)?,
         };
         let known = config.peers.len();
-        let source = Arc::new(parajam_service::StoreSource::new(api.clone()));
+        let source = Arc::new(parajam_service::StoreSource::new(api.clone(), params));
         let (network, events) = parajam_network::Network::start(config, source, runtime.handle())?;
         tracing::info!(
             "JAMNP-S on {} as {}, {known} peers known",

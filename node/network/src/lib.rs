@@ -23,6 +23,7 @@ pub mod peer;
 pub mod preimages;
 pub mod protocol;
 pub mod service;
+pub mod shards;
 pub mod tickets;
 pub mod tls;
 
@@ -39,5 +40,6 @@ pub use service::{
     ChainSource, Event, NetStats, Network, NetworkConfig, NetworkError, PeerAddr, PeerError,
     RequestError, Responder,
 };
+pub use shards::{shard_index, AuditShard, ShardRequest, Shards};
 pub use tickets::{proxy_index, EpochTicket, TicketStep};
 pub use tls::{alpn, check_certificate, CertError, Identity};

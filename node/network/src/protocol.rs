@@ -4,7 +4,8 @@
 //! Safrole ticket distribution, are in [`crate::tickets`]),
 //! JAMNP-S "Protocols and streams", in the GP codec (appendix C), and the
 //! size limit of each. CE 142 and 143 (preimages) are in
-//! [`crate::preimages`].
+//! [`crate::preimages`], CE 137, 138 and 147 (shards and bundles) in
+//! [`crate::shards`].
 
 use parajam_primitives::codec::{self, Compact, Encode};
 use parajam_primitives::types::{
@@ -36,6 +37,12 @@ pub enum StreamKind {
     PreimageAnnouncement,
     /// CE 143: preimage request (validator → node).
     PreimageRequest,
+    /// CE 137: shard distribution (assurer → guarantor).
+    ShardDistribution,
+    /// CE 138: audit shard request (auditor → assurer).
+    AuditShardRequest,
+    /// CE 147: bundle request (auditor → guarantor).
+    BundleRequest,
 }
 
 impl StreamKind {
@@ -52,6 +59,9 @@ impl StreamKind {
             Self::TicketFromProxy => 132,
             Self::PreimageAnnouncement => 142,
             Self::PreimageRequest => 143,
+            Self::ShardDistribution => 137,
+            Self::AuditShardRequest => 138,
+            Self::BundleRequest => 147,
         }
     }
 
@@ -68,6 +78,9 @@ impl StreamKind {
             132 => Some(Self::TicketFromProxy),
             142 => Some(Self::PreimageAnnouncement),
             143 => Some(Self::PreimageRequest),
+            137 => Some(Self::ShardDistribution),
+            138 => Some(Self::AuditShardRequest),
+            147 => Some(Self::BundleRequest),
             _ => None,
         }
     }
@@ -85,6 +98,9 @@ impl StreamKind {
             Self::TicketFromProxy => "CE 132",
             Self::PreimageAnnouncement => "CE 142",
             Self::PreimageRequest => "CE 143",
+            Self::ShardDistribution => "CE 137",
+            Self::AuditShardRequest => "CE 138",
+            Self::BundleRequest => "CE 147",
         }
     }
 }

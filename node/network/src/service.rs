@@ -4,12 +4,10 @@
 //! requests, and carries the guaranteeing protocols: CE 133 work-package
 //! submission, CE 134 work-package sharing (the request handed to the node,
 //! its answer sent back), CE 135 work-report distribution and CE 141
-//! assurance distribution, and CE 131/132 Safrole ticket distribution
-//! (`service/tickets.rs`). It never prints: what happens comes out as [`Event`]s on a
-//! bounded channel and in [`NetStats`]; a peer that sends something
-//! malformed or oversized is disconnected and counted, the node goes on.
-//! assurance distribution, and CE 142/143 preimage announcements and
-//! requests (`service/preimages.rs`). It never prints: what happens comes out as
+//! assurance distribution; CE 131/132 Safrole ticket distribution
+//! (`service/tickets.rs`); CE 142/143 preimage announcements and requests
+//! (`service/preimages.rs`); CE 137/138/147 shard and bundle requests
+//! (`service/shards.rs`). It never prints: what happens comes out as
 //! [`Event`]s on a bounded channel and in [`NetStats`]; a peer that sends
 //! something malformed or oversized is disconnected and counted, the node
 //! goes on.
@@ -21,7 +19,9 @@ use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use parajam_primitives::types::{Block, Header, HeaderHash, OpaqueHash, ReportGuarantee};
+use parajam_primitives::types::{
+    Block, ErasureRoot, Header, HeaderHash, OpaqueHash, ReportGuarantee,
+};
 use parajam_primitives::ProtocolParameters;
 use quinn::{Connection, RecvStream, SendStream, VarInt};
 use tokio::sync::{broadcast, oneshot};
@@ -34,12 +34,15 @@ use crate::protocol::{
     Assurance, BlockRequest, Direction, Handshake, MessageError, ShareResponse, Slotted,
     StreamKind, WorkPackageSharing, WorkPackageSubmission,
 };
+use crate::shards::{AuditShard, ShardRequest, Shards};
 use crate::tickets::{EpochTicket, TicketStep};
 use crate::tls::{self, CertError, Identity};
 
 mod preimages;
+mod shards;
 mod tickets;
 pub use preimages::PREIMAGE_TIMEOUT;
+pub use shards::SHARD_TIMEOUT;
 
 /// The largest CE 128 response accepted (and sent).
 pub const MAX_RESPONSE: usize = 32 << 20;
@@ -75,6 +78,18 @@ pub trait ChainSource: Send + Sync + 'static {
     /// The blocks CE 128 asks for, at most `max`; `None` if the request
     /// cannot be served (unknown block, or not on this node's chain).
     fn blocks(&self, hash: &HeaderHash, direction: Direction, max: u32) -> Option<Vec<Block>>;
+    /// The shards CE 137 asks for (and CE 138's bundle shard is taken
+    /// from), if this node holds them.
+    fn shards(&self, request: &ShardRequest) -> Option<Shards> {
+        let _ = request;
+        None
+    }
+    /// The work-package bundle of `erasure_root` CE 147 asks for, if this
+    /// node holds it.
+    fn bundle(&self, erasure_root: &ErasureRoot) -> Option<Vec<u8>> {
+        let _ = erasure_root;
+        None
+    }
 }
 
 /// A peer and where it listens.
@@ -296,7 +311,6 @@ pub enum Event {
         /// The ticket and its epoch.
         ticket: Box<EpochTicket>,
     },
-    /// A one-way stream (CE 131, 132, 133, 135, 141) to a peer failed.
     /// A peer holds a preimage a service requested (CE 142).
     PreimageAnnounced {
         /// Who.
@@ -311,6 +325,33 @@ pub enum Event {
         /// What it had announced.
         announcement: crate::PreimageAnnouncement,
         /// The preimage (its length and hash those announced), or why none.
+        result: Result<Arc<Vec<u8>>, RequestError>,
+    },
+    /// The answer to [`Network::request_shards`] (CE 137).
+    Shards {
+        /// Asked of whom.
+        peer: PeerId,
+        /// What was asked.
+        request: ShardRequest,
+        /// The shards (checked against the erasure root), or why none.
+        result: Result<Arc<Shards>, RequestError>,
+    },
+    /// The answer to [`Network::request_audit_shard`] (CE 138).
+    AuditShard {
+        /// Asked of whom.
+        peer: PeerId,
+        /// What was asked.
+        request: ShardRequest,
+        /// The bundle shard (checked against the erasure root), or why none.
+        result: Result<Arc<AuditShard>, RequestError>,
+    },
+    /// The answer to [`Network::request_bundle`] (CE 147).
+    Bundle {
+        /// Asked of whom.
+        peer: PeerId,
+        /// The erasure root asked for.
+        erasure_root: ErasureRoot,
+        /// The bundle (checked to be one), or why none.
         result: Result<Arc<Vec<u8>>, RequestError>,
     },
     /// A one-way stream (CE 133, 135, 141, 142) to a peer failed.
@@ -364,6 +405,16 @@ pub struct NetStats {
     pub preimage_requests_made: AtomicU64,
     /// CE 143 preimage requests served (a preimage sent).
     pub preimage_requests_served: AtomicU64,
+    /// CE 137 shard requests made.
+    pub shard_requests_made: AtomicU64,
+    /// CE 137 answers received that proved against their erasure root.
+    pub shards_received: AtomicU64,
+    /// CE 137 shard requests served (shards sent).
+    pub shard_requests_served: AtomicU64,
+    /// CE 138 audit shard requests served.
+    pub audit_shard_requests_served: AtomicU64,
+    /// CE 147 bundle requests served.
+    pub bundle_requests_served: AtomicU64,
 }
 
 impl NetStats {
@@ -1013,6 +1064,11 @@ async fn stream(
         Some(kind @ (StreamKind::PreimageAnnouncement | StreamKind::PreimageRequest)) => {
             preimages::serve_preimages(shared, conn, peer, kind, send, recv).await;
         }
+        Some(
+            kind @ (StreamKind::ShardDistribution
+            | StreamKind::AuditShardRequest
+            | StreamKind::BundleRequest),
+        ) => shards::serve_shards(shared, conn, peer, kind, send, recv).await,
         // A protocol this node does not serve: refused, not misbehaviour.
         None => {
             let _ = recv.stop(VarInt::from_u32(code::REFUSED));

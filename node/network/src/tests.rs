@@ -8,13 +8,14 @@ use std::sync::mpsc::Receiver;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use parajam_primitives::types::{Block, HeaderHash};
+use parajam_primitives::types::{Block, ErasureRoot, HeaderHash};
 use parajam_primitives::{ByteArray, ProtocolParameters};
 
 use crate::framing::write_message;
 use crate::protocol::header_hash;
 use crate::protocol::{guaranteed_report, StreamKind};
 use crate::service::{ChainSource, Event, NetStats, Network, NetworkConfig, PeerAddr, PeerError};
+use crate::shards::{AuditShard, ShardRequest, Shards};
 use crate::tls::{self, Identity};
 use crate::{
     Assurance, BlockRequest, Direction, PeerId, ShareResponse, Slotted, WorkPackageSharing,
@@ -107,6 +108,15 @@ fn start(
     chain: u32,
     peers: Vec<PeerAddr>,
 ) -> (Network, Receiver<Event>) {
+    start_serving(rt, secret, peers, Arc::new(Blocks::new(chain)))
+}
+
+fn start_serving(
+    rt: &tokio::runtime::Runtime,
+    secret: u8,
+    peers: Vec<PeerAddr>,
+    source: Arc<dyn ChainSource>,
+) -> (Network, Receiver<Event>) {
     Network::start(
         NetworkConfig {
             secret: [secret; 32],
@@ -115,7 +125,7 @@ fn start(
             params: ProtocolParameters::TINY,
             peers,
         },
-        Arc::new(Blocks::new(chain)),
+        source,
         rt.handle(),
     )
     .expect("the network starts")
@@ -949,5 +959,356 @@ fn malformed_preimage_messages_drop_the_peer_and_the_node_keeps_running() {
     assert_eq!(NetStats::get(&stats.dropped), 8);
     assert_eq!(NetStats::get(&stats.preimage_announcements_received), 0);
     assert_eq!(NetStats::get(&stats.preimage_requests_served), 0);
+    assert_serves(&rt, &server, &events);
+}
+
+/// A store of shards and bundles for CE 137/138/147, over three blocks.
+struct Held {
+    blocks: Blocks,
+    shards: std::collections::HashMap<ShardRequest, Shards>,
+    bundles: std::collections::HashMap<ErasureRoot, Vec<u8>>,
+}
+
+impl ChainSource for Held {
+    fn finalized(&self) -> Slotted {
+        self.blocks.finalized()
+    }
+
+    fn leaves(&self) -> Vec<Slotted> {
+        self.blocks.leaves()
+    }
+
+    fn blocks(&self, hash: &HeaderHash, direction: Direction, max: u32) -> Option<Vec<Block>> {
+        self.blocks.blocks(hash, direction, max)
+    }
+
+    fn shards(&self, request: &ShardRequest) -> Option<Shards> {
+        self.shards.get(request).cloned()
+    }
+
+    fn bundle(&self, erasure_root: &ErasureRoot) -> Option<Vec<u8>> {
+        self.bundles.get(erasure_root).cloned()
+    }
+}
+
+/// Each of the six validators' shards of some data and their erasure root:
+/// a bundle shard and two segment shards each, the justifications the
+/// co-paths of the leaves `H(bundle shard) ⌢ M_B(segment shards)`.
+fn six_shards() -> (ErasureRoot, Vec<Shards>) {
+    use parajam_merkle::binary::{merkle_trace, well_balanced_root};
+    let size = crate::shards::segment_shard_size(&ProtocolParameters::TINY);
+    let raw: Vec<(Vec<u8>, Vec<Vec<u8>>)> = (0u8..6)
+        .map(|i| (vec![i; 10], vec![vec![i; size], vec![i + 100; size]]))
+        .collect();
+    let leaves: Vec<Vec<u8>> = raw
+        .iter()
+        .map(|(b, s)| {
+            [
+                &parajam_crypto::blake2b_256(b)[..],
+                &well_balanced_root(s)[..],
+            ]
+            .concat()
+        })
+        .collect();
+    let root = ByteArray(well_balanced_root(&leaves));
+    let shards = raw
+        .into_iter()
+        .enumerate()
+        .map(|(i, (bundle_shard, segment_shards))| Shards {
+            bundle_shard,
+            segment_shards,
+            justification: merkle_trace(&leaves, i, parajam_crypto::blake2b_256),
+        })
+        .collect();
+    (root, shards)
+}
+
+/// A bundle: a package naming one extrinsic of 3 octets, and the extrinsic.
+fn a_bundle() -> Vec<u8> {
+    let mut bundle = codec_encode(&package_with_extrinsic(3));
+    bundle.extend_from_slice(&[7, 8, 9]);
+    bundle
+}
+
+/// A node serving `held`, and a client connected to it.
+fn serving_pair(
+    rt: &tokio::runtime::Runtime,
+    held: Held,
+    client_secret: u8,
+) -> (Network, Receiver<Event>, Network, Receiver<Event>) {
+    let (server, server_events) = start_serving(rt, 1, Vec::new(), Arc::new(held));
+    let (client, client_events) = start(rt, client_secret, 0, vec![addr_of(&server)]);
+    for events in [&server_events, &client_events] {
+        wait_for(events, |e| {
+            matches!(e, Event::Connected { .. }).then_some(())
+        });
+    }
+    (server, server_events, client, client_events)
+}
+
+#[test]
+fn shard_messages_round_trip_and_verify_against_the_erasure_root() {
+    let params = ProtocolParameters::TINY;
+    let (root, shards) = six_shards();
+    for (i, s) in shards.iter().enumerate() {
+        let request = ShardRequest {
+            erasure_root: root,
+            index: u16::try_from(i).expect("small"),
+        };
+        assert_eq!(s.verify(&request, &params), Ok(()));
+        let decoded = Shards::decode(&s.encode(), &params).expect("decodes");
+        assert_eq!(&decoded, s);
+        assert_eq!(Shards::from_bytes(&s.to_bytes(), &params).as_ref(), Ok(s));
+        assert_eq!(s.audit().verify(&request, &params), Ok(()));
+        assert_eq!(
+            AuditShard::decode(&s.audit().encode(), &params),
+            Ok(s.audit())
+        );
+        // Another index, a flipped octet: no proof.
+        let moved = ShardRequest {
+            index: (request.index + 1) % 6,
+            ..request
+        };
+        assert!(s.verify(&moved, &params).is_err());
+        assert!(s.audit().verify(&moved, &params).is_err());
+        let mut bad = s.clone();
+        bad.segment_shards[1][5] ^= 1;
+        assert!(bad.verify(&request, &params).is_err());
+        let mut bad = s.audit();
+        bad.bundle_shard[0] ^= 1;
+        assert!(bad.verify(&request, &params).is_err());
+    }
+    // Segment shards that are not whole shards.
+    let mut messages = shards[0].encode();
+    messages[1].pop();
+    assert!(Shards::decode(&messages, &params).is_err());
+    assert!(Shards::from_bytes(&shards[0].to_bytes()[1..], &params).is_err());
+}
+
+#[test]
+fn shards_and_bundles_are_served_from_the_store_and_checked_against_the_erasure_root() {
+    let rt = runtime();
+    let (root, shards) = six_shards();
+    let held = Held {
+        blocks: Blocks::new(3),
+        shards: shards
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                (
+                    ShardRequest {
+                        erasure_root: root,
+                        index: u16::try_from(i).expect("small"),
+                    },
+                    s.clone(),
+                )
+            })
+            .collect(),
+        bundles: [(root, a_bundle())].into_iter().collect(),
+    };
+    let (server, _server_events, client, events) = serving_pair(&rt, held, 2);
+    // CE 137: shard 3 with its segment shards and justification.
+    let request = ShardRequest {
+        erasure_root: root,
+        index: 3,
+    };
+    client.request_shards(server.id(), request);
+    let got = wait_for(&events, |e| match e {
+        Event::Shards { result, .. } => Some(result),
+        _ => None,
+    });
+    assert_eq!(*got.expect("the shards"), shards[3]);
+    // CE 138: the bundle shard, the segment root appended to the path.
+    client.request_audit_shard(server.id(), request);
+    let got = wait_for(&events, |e| match e {
+        Event::AuditShard { result, .. } => Some(result),
+        _ => None,
+    });
+    assert_eq!(*got.expect("the audit shard"), shards[3].audit());
+    // CE 147: the bundle.
+    client.request_bundle(server.id(), root);
+    let got = wait_for(&events, |e| match e {
+        Event::Bundle { result, .. } => Some(result),
+        _ => None,
+    });
+    assert_eq!(*got.expect("the bundle"), a_bundle());
+    // What the server does not hold: refused, nobody dropped.
+    let unknown = ShardRequest {
+        erasure_root: ByteArray([3; 32]),
+        index: 3,
+    };
+    client.request_shards(server.id(), unknown);
+    let got = wait_for(&events, |e| match e {
+        Event::Shards { result, .. } => Some(result),
+        _ => None,
+    });
+    assert!(
+        matches!(got, Err(crate::RequestError::Failed(_))),
+        "{got:?}"
+    );
+    client.request_audit_shard(server.id(), unknown);
+    let got = wait_for(&events, |e| match e {
+        Event::AuditShard { result, .. } => Some(result),
+        _ => None,
+    });
+    assert!(
+        matches!(got, Err(crate::RequestError::Failed(_))),
+        "{got:?}"
+    );
+    client.request_bundle(server.id(), unknown.erasure_root);
+    let got = wait_for(&events, |e| match e {
+        Event::Bundle { result, .. } => Some(result),
+        _ => None,
+    });
+    assert!(
+        matches!(got, Err(crate::RequestError::Failed(_))),
+        "{got:?}"
+    );
+    let stats = server.stats();
+    assert_eq!(NetStats::get(&stats.shard_requests_served), 1);
+    assert_eq!(NetStats::get(&stats.audit_shard_requests_served), 1);
+    assert_eq!(NetStats::get(&stats.bundle_requests_served), 1);
+    assert_eq!(NetStats::get(&client.stats().shard_requests_made), 2);
+    assert_eq!(NetStats::get(&client.stats().shards_received), 1);
+    assert_eq!(NetStats::get(&client.stats().dropped), 0);
+    assert_eq!(NetStats::get(&stats.dropped), 0);
+}
+
+/// `client` asks `server` for shard 0 of `root` (CE 137), or the audit
+/// shard (CE 138), or the bundle (CE 147): the answer is bad, the server
+/// dropped and counted.
+fn answer_is_refused(
+    server: &Network,
+    client: &Network,
+    events: &Receiver<Event>,
+    kind: u8,
+    root: ErasureRoot,
+) -> PeerError {
+    let request = ShardRequest {
+        erasure_root: root,
+        index: 0,
+    };
+    match kind {
+        137 => client.request_shards(server.id(), request),
+        138 => client.request_audit_shard(server.id(), request),
+        _ => client.request_bundle(server.id(), root),
+    }
+    wait_for(events, |e| {
+        matches!(e, Event::Dropped { peer, .. } if peer == server.id()).then_some(())
+    });
+    let error = wait_for(events, |e| match e {
+        Event::Shards { result, .. } => result.err(),
+        Event::AuditShard { result, .. } => result.err(),
+        Event::Bundle { result, .. } => result.err(),
+        _ => None,
+    });
+    assert_eq!(NetStats::get(&client.stats().dropped), 1);
+    match error {
+        crate::RequestError::Malformed(e) => e,
+        other => panic!("a malformed answer expected: {other:?}"),
+    }
+}
+
+#[test]
+fn shards_that_do_not_prove_and_bad_or_oversized_answers_drop_the_peer() {
+    let rt = runtime();
+    let params = ProtocolParameters::TINY;
+    let (root, shards) = six_shards();
+    let serve = |shard: Shards, bundle: Vec<u8>| Held {
+        blocks: Blocks::new(3),
+        shards: [(
+            ShardRequest {
+                erasure_root: root,
+                index: 0,
+            },
+            shard,
+        )]
+        .into_iter()
+        .collect(),
+        bundles: [(root, bundle)].into_iter().collect(),
+    };
+    // CE 137: another validator's shard, a tampered one, segment shards
+    // cut short, a bundle shard over the limit.
+    let mut tampered = shards[0].clone();
+    tampered.bundle_shard[0] ^= 1;
+    let mut short = shards[0].clone();
+    short.segment_shards[1].truncate(100);
+    let mut huge = shards[0].clone();
+    huge.bundle_shard = vec![0; crate::shards::bundle_shard_limit(&params) + 1];
+    for (n, bad) in [shards[1].clone(), tampered.clone(), short, huge]
+        .into_iter()
+        .enumerate()
+    {
+        let secret = 10 + u8::try_from(n).expect("small");
+        let (server, _se, client, events) = serving_pair(&rt, serve(bad, a_bundle()), secret);
+        let error = answer_is_refused(&server, &client, &events, 137, root);
+        if n == 3 {
+            assert!(
+                matches!(
+                    error,
+                    PeerError::Frame {
+                        error: crate::framing::FrameError::Oversized { .. },
+                        ..
+                    }
+                ),
+                "{error:?}"
+            );
+        } else {
+            assert!(matches!(error, PeerError::Message(_)), "{error:?}");
+        }
+    }
+    // CE 138: a tampered bundle shard; CE 147: no bundle.
+    let (server, _se, client, events) = serving_pair(&rt, serve(tampered, a_bundle()), 20);
+    let error = answer_is_refused(&server, &client, &events, 138, root);
+    assert!(matches!(error, PeerError::Message(_)), "{error:?}");
+    let (server, _se, client, events) = serving_pair(&rt, serve(shards[0].clone(), vec![1; 9]), 21);
+    let error = answer_is_refused(&server, &client, &events, 147, root);
+    assert!(matches!(error, PeerError::Message(_)), "{error:?}");
+}
+
+#[test]
+fn malformed_shard_and_bundle_requests_drop_the_peer_and_the_node_keeps_running() {
+    let rt = runtime();
+    let (server, events) = start(&rt, 1, 3, Vec::new());
+    let dropped = |events: &Receiver<Event>| {
+        wait_for(events, |e| match e {
+            Event::Dropped { error, .. } => Some(error),
+            _ => None,
+        })
+    };
+    let oversized = |e: PeerError| {
+        matches!(
+            e,
+            PeerError::Frame {
+                error: crate::framing::FrameError::Oversized { .. },
+                ..
+            }
+        )
+    };
+    for kind in [137, 138] {
+        // A request of 33 octets, one of 35, a size prefix of 1 GiB, two
+        // requests on one stream, and none at all.
+        misbehave(&rt, &server, kind, framed(&rt, &[&[0; 33]]));
+        assert!(matches!(dropped(&events), PeerError::Message(_)));
+        misbehave(&rt, &server, kind, framed(&rt, &[&[0; 35]]));
+        assert!(oversized(dropped(&events)));
+        misbehave(&rt, &server, kind, (1u32 << 30).to_le_bytes().to_vec());
+        assert!(oversized(dropped(&events)));
+        misbehave(&rt, &server, kind, framed(&rt, &[&[0; 34], &[0; 34]]));
+        assert!(matches!(dropped(&events), PeerError::Frame { .. }));
+        misbehave(&rt, &server, kind, Vec::new());
+        assert!(matches!(dropped(&events), PeerError::Frame { .. }));
+    }
+    // CE 147: an erasure root of 31 octets, one of 33, a request cut short.
+    misbehave(&rt, &server, 147, framed(&rt, &[&[0; 31]]));
+    assert!(matches!(dropped(&events), PeerError::Message(_)));
+    misbehave(&rt, &server, 147, framed(&rt, &[&[0; 33]]));
+    assert!(oversized(dropped(&events)));
+    misbehave(&rt, &server, 147, vec![32, 0, 0, 0, 1, 2, 3]);
+    assert!(matches!(dropped(&events), PeerError::Frame { .. }));
+    let stats = server.stats();
+    assert_eq!(NetStats::get(&stats.dropped), 13);
+    assert_eq!(NetStats::get(&stats.shard_requests_served), 0);
+    assert_eq!(NetStats::get(&stats.bundle_requests_served), 0);
     assert_serves(&rt, &server, &events);
 }

@@ -589,15 +589,18 @@ impl<S: ChainStore + 'static> Node<S> {
         Ok((guaranteed, gas))
     }
 
-    /// Stores the audit bundle, each validator's erasure shard, the
-    /// exported segments and the work report; a failure is logged by the
-    /// caller through the returned events only when it matters (the report
-    /// still goes to a block: the store is this node's DA stand-in).
+    /// Stores the audit bundle (by package hash, and by erasure root for
+    /// CE 147), each validator's erasure shards (its bundle shard, segment
+    /// shards and justification, [`parajam_network::Shards::to_bytes`]:
+    /// what CE 137 and 138 serve), the exported segments and the work
+    /// report; a failure is logged by the caller through the returned
+    /// events only when it matters (the report still goes to a block).
     fn store_da(&mut self, package: OpaqueHash, guaranteed: &Guaranteed) {
         let store = self.api.store();
         let params = *self.chain.params();
         let spec = &guaranteed.report.package_spec;
         let _ = store.put_bundle(&package, &guaranteed.bundle);
+        let _ = store.put_bundle(&spec.erasure_root, &guaranteed.bundle);
         if let Ok(shares) = parajam_guarantor::availability::shares(
             &params,
             &guaranteed.bundle,
@@ -605,7 +608,12 @@ impl<S: ChainStore + 'static> Node<S> {
         ) {
             for share in shares {
                 if let Ok(index) = u16::try_from(share.index) {
-                    let _ = store.put_shard(&spec.erasure_root, index, &share.bundle_chunk);
+                    let shards = parajam_network::Shards {
+                        bundle_shard: share.bundle_chunk,
+                        segment_shards: share.segment_chunks,
+                        justification: share.path,
+                    };
+                    let _ = store.put_shard(&spec.erasure_root, index, &shards.to_bytes());
                 }
             }
         }

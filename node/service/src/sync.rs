@@ -1,18 +1,21 @@
 //! The node among peers (JAMNP-S, `parajam-network`): what the node offers
 //! ([`StoreSource`]: its finalized block, its best block as the one leaf,
-//! CE 128 blocks from its store) and how it follows the chain ([`Sync`]):
-//! every peer's best block is noted from its UP 0 handshake and
-//! announcements; while a peer is ahead, the node asks it (CE 128,
-//! ascending from the node's head, [`BATCH`] blocks at a time) and imports
-//! what comes back on its head, announcing each block it imports. A node
-//! started late or restarted catches up the same way.
+//! CE 128 blocks, CE 137/138 shards and CE 147 bundles from its store) and
+//! how it follows the chain ([`Sync`]): every peer's best block is noted
+//! from its UP 0 handshake and announcements; while a peer is ahead, the
+//! node asks it (CE 128, ascending from the node's head, [`BATCH`] blocks at
+//! a time) and imports what comes back on its head, announcing each block
+//! it imports. A node started late or restarted catches up the same way.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use parajam_network::{BlockRequest, ChainSource, Direction, Event, Network, PeerId, Slotted};
-use parajam_primitives::types::{Block, HeaderHash, TimeSlot};
+use parajam_network::{
+    BlockRequest, ChainSource, Direction, Event, Network, PeerId, ShardRequest, Shards, Slotted,
+};
+use parajam_primitives::types::{Block, ErasureRoot, HeaderHash, TimeSlot};
+use parajam_primitives::ProtocolParameters;
 use parajam_rpc::StoreApi;
 use parajam_storage::ChainStore;
 
@@ -28,6 +31,7 @@ const MAX_WALK: usize = 100_000;
 /// The node's store as JAMNP-S serves it.
 pub struct StoreSource<S: ChainStore + 'static> {
     api: Arc<StoreApi<S>>,
+    params: ProtocolParameters,
 }
 
 impl<S: ChainStore + 'static> std::fmt::Debug for StoreSource<S> {
@@ -37,9 +41,9 @@ impl<S: ChainStore + 'static> std::fmt::Debug for StoreSource<S> {
 }
 
 impl<S: ChainStore + 'static> StoreSource<S> {
-    /// Serves `api`'s store.
-    pub fn new(api: Arc<StoreApi<S>>) -> Self {
-        Self { api }
+    /// Serves `api`'s store, of a chain of `params`.
+    pub fn new(api: Arc<StoreApi<S>>, params: ProtocolParameters) -> Self {
+        Self { api, params }
     }
 }
 
@@ -113,6 +117,19 @@ impl<S: ChainStore + 'static> ChainSource for StoreSource<S> {
                 path.iter().map(|h| store.block(h).ok().flatten()).collect()
             }
         }
+    }
+
+    fn shards(&self, request: &ShardRequest) -> Option<Shards> {
+        let bytes = self
+            .api
+            .store()
+            .shard(&request.erasure_root, request.index)
+            .ok()??;
+        Shards::from_bytes(&bytes, &self.params).ok()
+    }
+
+    fn bundle(&self, erasure_root: &ErasureRoot) -> Option<Vec<u8>> {
+        self.api.store().bundle(erasure_root).ok().flatten()
     }
 }
 

@@ -222,6 +222,36 @@ fn check_guarantees(nodes: &[Node]) -> Vec<Vec<usize>> {
     sets
 }
 
+/// How many guaranteed packages had their shards fetched by enough of the
+/// validators that did not sign them for five assurances (CE 137).
+fn check_fetched_shards(nodes: &[Node]) -> usize {
+    let mut packages: Vec<(String, Vec<usize>)> = Vec::new();
+    for node in nodes {
+        for line in node
+            .seen
+            .iter()
+            .filter(|l| l.contains(") guaranteed at slot"))
+        {
+            packages.push((package_of(line), signers(line)));
+        }
+    }
+    packages
+        .iter()
+        .filter(|(package, signed)| {
+            let fetchers = (0..nodes.len())
+                .filter(|v| !signed.contains(v))
+                .filter(|&v| {
+                    nodes[v].seen.iter().any(|l| {
+                        l.contains(&format!("of work package {package} "))
+                            && l.contains("checked against its erasure root (CE 137)")
+                    })
+                })
+                .count();
+            fetchers + signed.len() >= 5
+        })
+        .count()
+}
+
 #[test]
 fn six_validators_guarantee_a_collators_blocks_by_the_cores_guarantors_and_survive_a_restart() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -256,6 +286,16 @@ fn six_validators_guarantee_a_collators_blocks_by_the_cores_guarantors_and_survi
     );
     // Not the RPC node alone: another validator signed each guarantee.
     assert!(sets.iter().all(|s| s.iter().any(|&v| v != 0)), "{sets:?}");
+    // Assurances are gated on shards: a report is available with five
+    // assurances of six, so at least 5 - |signers| validators that did not
+    // refine the package fetched their shard of it (CE 137, checked against
+    // the erasure root) before assuring; so for each package enacted.
+    let fetched = check_fetched_shards(&nodes);
+    assert!(
+        fetched >= 3,
+        "{fetched} packages with enough fetched shards\n{}",
+        nodes[1].log()
+    );
     // Every node imported the blocks carrying the guarantees (the state
     // transition accepts only the core's assigned guarantors, GP eq. 11.25)
     // and the para's head is the same everywhere.

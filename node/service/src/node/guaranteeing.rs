@@ -11,24 +11,29 @@
 //!   primary has a guarantee and sends it to every validator (CE 135).
 //! * Every node keeps the guarantees it hears of and includes them, one
 //!   per free core, in the blocks it authors.
+//! * A guarantor stores the bundle and every validator's shards (bundle
+//!   shard, segment shards, justification). A validator that sees a
+//!   guaranteed report (CE 135, or a peer's block's guarantees extrinsic,
+//!   or pending availability on its head) and does not hold its own shard
+//!   — validator `v` holds shard `(c·R + v) mod V` of a report of core
+//!   `c` (JAMNP-S "Shard assignment") — asks the report's guarantors for
+//!   it (CE 137), then any other validator, round after round; the
+//!   network checks the answer against the report's erasure root, and the
+//!   node stores it (served again by CE 137 and, as the bundle shard, by
+//!   CE 138).
 //! * After each new head, a validator assures the reports pending
-//!   availability it holds (GP eq. 11.10 – 11.17) and sends the assurance
-//!   to every validator (CE 141); an author includes the assurances
-//!   anchored on its parent.
-//!
-//! **Interim availability rule**: the erasure-coded chunks are not yet
-//! distributed (CE 137/138 are not implemented). A validator counts a
-//! report as held once it has the guaranteed report (it refined the
-//! package, or received the guarantee by CE 135), and assures it; the
-//! bundle and shards live with the guarantors that refined it.
+//!   availability whose shard it holds (GP eq. 11.10 – 11.17) and sends the
+//!   assurance to every validator (CE 141), again on the same head when it
+//!   comes to hold another; an author includes the assurances anchored on
+//!   its parent.
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use parajam_guarantor::Guaranteed;
 use parajam_network::{
-    Assurance, Event, Network, PeerId, Responder, ShareResponse, WorkPackageSharing,
-    WorkPackageSubmission,
+    shard_index, Assurance, Event, Network, PeerId, Responder, ShardRequest, Shards, ShareResponse,
+    WorkPackageSharing, WorkPackageSubmission,
 };
 use parajam_primitives::codec::FixedBytes;
 use parajam_primitives::types::{
@@ -53,6 +58,13 @@ pub const ROUND_TIMEOUT: Duration = Duration::from_secs(20);
 const MAX_POOLED_GUARANTEES: usize = 64;
 /// Most assurances kept for blocks.
 const MAX_POOLED_ASSURANCES: usize = 256;
+/// The pause after every candidate was asked for a shard once.
+const SHARD_RETRY: Duration = Duration::from_secs(1);
+/// How long a shard is looked for once its report is not pending
+/// availability on the head (a guarantee not in a block yet).
+const SHARD_FETCH_TIMEOUT: Duration = Duration::from_secs(60);
+/// Most shard fetches at once.
+const MAX_FETCHES: usize = 256;
 
 /// What guaranteeing among peers did, for the binary to log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,6 +124,32 @@ pub enum GuaranteeEvent {
         /// The cores assured.
         cores: Vec<CoreIndex>,
     },
+    /// This node's shard of a report fetched (CE 137), checked against
+    /// the erasure root and stored: the validator may assure the report.
+    ShardFetched {
+        /// The package hash.
+        package: OpaqueHash,
+        /// Its core.
+        core: CoreIndex,
+        /// The shard index.
+        index: u16,
+        /// The validator (of this node) the shard is assigned to.
+        validator: ValidatorIndex,
+        /// Who answered.
+        from: PeerId,
+    },
+    /// A CE 137 request for this node's shard failed (another peer is
+    /// asked next).
+    ShardMissed {
+        /// The package hash.
+        package: OpaqueHash,
+        /// The shard index.
+        index: u16,
+        /// Who was asked.
+        peer: PeerId,
+        /// Why.
+        reason: String,
+    },
     /// Something was not done.
     Dropped {
         /// What.
@@ -134,6 +172,25 @@ struct Round {
     two_at: Option<Instant>,
 }
 
+/// The cores each validator of this node assured on a head.
+type Assured = Vec<(ValidatorIndex, Vec<CoreIndex>)>;
+
+/// A shard this node's validator should hold, looked for by CE 137.
+#[derive(Debug)]
+struct Fetch {
+    package: OpaqueHash,
+    core: CoreIndex,
+    validator: ValidatorIndex,
+    /// The report's guarantors first, then every other validator.
+    candidates: Vec<PeerId>,
+    /// Requests made so far.
+    tried: usize,
+    /// The request out, and since when.
+    asking: Option<(PeerId, Instant)>,
+    not_before: Instant,
+    started: Instant,
+}
+
 /// The node's guaranteeing state among peers.
 #[derive(Debug, Default)]
 pub(super) struct Guaranteeing {
@@ -145,12 +202,15 @@ pub(super) struct Guaranteeing {
     pub(super) guarantees: Vec<ReportGuarantee>,
     /// Assurances for blocks.
     assurances: VecDeque<AvailAssurance>,
-    /// Packages whose reports this node holds.
-    held: HashSet<OpaqueHash>,
+    /// Shards this node holds (stored), as far as it looked.
+    shards: HashSet<ShardRequest>,
+    /// Shards of its validators it is fetching (CE 137).
+    fetches: HashMap<ShardRequest, Fetch>,
     /// Packages this node guaranteed as primary.
     pub(super) mine: HashSet<OpaqueHash>,
-    /// The last head assured.
-    assured: Option<HeaderHash>,
+    /// The last head assured, and the cores each held validator assured
+    /// on it.
+    assured: Option<(HeaderHash, Assured)>,
 }
 
 impl Guaranteeing {
@@ -268,6 +328,7 @@ impl<S: ChainStore + 'static> Node<S> {
         for package in done {
             self.close_round(network, package, &mut out);
         }
+        self.fetch_shards(network);
         out.extend(self.assure_head(network));
         out
     }
@@ -312,7 +373,6 @@ impl<S: ChainStore + 'static> Node<S> {
         };
         let _ = job.reply.send(Ok(()));
         self.store_da(package, &guaranteed);
-        self.guaranteeing.held.insert(package);
         let report_hash = report_hash(&guaranteed.report);
         let Some(signature) = self.sign_report(me, &report_hash) else {
             return;
@@ -477,7 +537,6 @@ impl<S: ChainStore + 'static> Node<S> {
         if pool.iter().any(|g| g.report.package_spec.hash == package) {
             return;
         }
-        self.guaranteeing.held.insert(package);
         pool.push(guarantee);
         if pool.len() > MAX_POOLED_GUARANTEES {
             pool.remove(0);
@@ -514,6 +573,7 @@ impl<S: ChainStore + 'static> Node<S> {
                                 .collect(),
                         });
                         self.pool_guarantee((**guarantee).clone());
+                        self.want_shards(guarantee);
                     }
                     Err(reason) => out.push(GuaranteeEvent::Dropped {
                         what: format!("the guarantee of work package {package}"),
@@ -521,6 +581,11 @@ impl<S: ChainStore + 'static> Node<S> {
                     }),
                 }
             }
+            Event::Shards {
+                peer,
+                request,
+                result,
+            } => self.shards_back(*peer, request, result, &mut out),
             Event::Assurance { peer, assurance } => {
                 if let Err(reason) = self.pool_assurance(*peer, assurance) {
                     out.push(GuaranteeEvent::Dropped {
@@ -667,7 +732,6 @@ impl<S: ChainStore + 'static> Node<S> {
             return refused("the bundle made from it differs".into(), out);
         }
         self.store_da(hash, &guaranteed);
-        self.guaranteeing.held.insert(hash);
         let report_hash = report_hash(&guaranteed.report);
         let Some(signature) = self.sign_report(me, &report_hash) else {
             return refused("no key".into(), out);
@@ -743,29 +807,236 @@ impl<S: ChainStore + 'static> Node<S> {
         Ok(())
     }
 
+    /// Whether this node holds shard `request` (stored); remembered once seen.
+    fn holds_shard(&mut self, request: &ShardRequest) -> bool {
+        if self.guaranteeing.shards.contains(request) {
+            return true;
+        }
+        let stored = self
+            .api
+            .store()
+            .shard(&request.erasure_root, request.index)
+            .ok()
+            .flatten()
+            .is_some();
+        if stored {
+            self.guaranteeing.shards.insert(*request);
+        }
+        stored
+    }
+
+    /// Starts looking for the shards this node's validators hold of
+    /// `guarantee`'s report (CE 137) that it does not hold yet: its
+    /// guarantors are asked first.
+    pub(super) fn want_shards(&mut self, guarantee: &ReportGuarantee) {
+        let signers: Vec<ValidatorIndex> = guarantee
+            .signatures
+            .iter()
+            .map(|s| s.validator_index)
+            .collect();
+        self.want_report_shards(&guarantee.report, &signers);
+    }
+
+    /// [`Self::want_shards`] for `report`, guaranteed by `signers` (if known).
+    fn want_report_shards(
+        &mut self,
+        report: &parajam_primitives::types::WorkReport,
+        signers: &[ValidatorIndex],
+    ) {
+        if !self.networked() {
+            return;
+        }
+        let params = *self.params();
+        let core = report.core_index;
+        let held = self.held_validators();
+        for &validator in &held {
+            let request = ShardRequest {
+                erasure_root: report.package_spec.erasure_root,
+                index: shard_index(&params, core, validator),
+            };
+            if self.guaranteeing.fetches.contains_key(&request)
+                || self.guaranteeing.fetches.len() >= MAX_FETCHES
+                || self.holds_shard(&request)
+            {
+                continue;
+            }
+            let mut candidates: Vec<PeerId> = signers
+                .iter()
+                .filter(|v| !held.contains(v))
+                .filter_map(|&v| self.peer_of(v))
+                .collect();
+            for peer in self.other_validators() {
+                if !candidates.contains(&peer) {
+                    candidates.push(peer);
+                }
+            }
+            let now = Instant::now();
+            self.guaranteeing.fetches.insert(
+                request,
+                Fetch {
+                    package: report.package_spec.hash,
+                    core,
+                    validator,
+                    candidates,
+                    tried: 0,
+                    asking: None,
+                    not_before: now,
+                    started: now,
+                },
+            );
+        }
+    }
+
+    /// Asks for the shards wanted (CE 137): each fetch with no request out
+    /// asks its next connected candidate; once all were asked, it pauses
+    /// for [`SHARD_RETRY`]. A fetch lasts while its report is pending
+    /// availability on the head, else [`SHARD_FETCH_TIMEOUT`]; reports
+    /// pending without a fetch get one (every validator asked).
+    fn fetch_shards(&mut self, network: &Network) {
+        let now = Instant::now();
+        let pending: Vec<parajam_primitives::types::WorkReport> = self
+            .chain
+            .state()
+            .availability
+            .iter()
+            .flatten()
+            .map(|a| a.report.clone())
+            .collect();
+        let roots: HashSet<OpaqueHash> = pending
+            .iter()
+            .map(|r| r.package_spec.erasure_root)
+            .collect();
+        self.guaranteeing.fetches.retain(|request, f| {
+            now - f.started < SHARD_FETCH_TIMEOUT || roots.contains(&request.erasure_root)
+        });
+        for report in &pending {
+            self.want_report_shards(report, &[]);
+        }
+        let connected: HashSet<PeerId> = network.peers().into_iter().collect();
+        for (request, f) in &mut self.guaranteeing.fetches {
+            if let Some((_, since)) = f.asking {
+                // The answer was lost (the event queue was full).
+                if now - since > parajam_network::service::SHARD_TIMEOUT + SHARD_RETRY {
+                    f.asking = None;
+                }
+                continue;
+            }
+            if now < f.not_before || f.candidates.is_empty() {
+                continue;
+            }
+            let n = f.candidates.len();
+            for _ in 0..n {
+                let peer = f.candidates[f.tried % n];
+                f.tried += 1;
+                if f.tried % n == 0 {
+                    f.not_before = now + SHARD_RETRY;
+                }
+                if connected.contains(&peer) {
+                    f.asking = Some((peer, now));
+                    network.request_shards(peer, *request);
+                    break;
+                }
+                if f.tried % n == 0 {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// CE 137's answer: the shards (checked by the network against the
+    /// erasure root) stored, or the next candidate asked.
+    fn shards_back(
+        &mut self,
+        peer: PeerId,
+        request: &ShardRequest,
+        result: &Result<std::sync::Arc<Shards>, parajam_network::RequestError>,
+        out: &mut Vec<GuaranteeEvent>,
+    ) {
+        let Some(f) = self.guaranteeing.fetches.get_mut(request) else {
+            return;
+        };
+        if f.asking.map(|(p, _)| p) != Some(peer) {
+            return;
+        }
+        f.asking = None;
+        let (package, core, validator) = (f.package, f.core, f.validator);
+        let stored = result
+            .as_ref()
+            .map_err(ToString::to_string)
+            .and_then(|shards| {
+                self.api
+                    .store()
+                    .put_shard(&request.erasure_root, request.index, &shards.to_bytes())
+                    .map_err(|e| format!("not stored: {e}"))
+            });
+        match stored {
+            Ok(()) => {
+                self.guaranteeing.fetches.remove(request);
+                self.guaranteeing.shards.insert(*request);
+                out.push(GuaranteeEvent::ShardFetched {
+                    package,
+                    core,
+                    index: request.index,
+                    validator,
+                    from: peer,
+                });
+            }
+            Err(reason) => out.push(GuaranteeEvent::ShardMissed {
+                package,
+                index: request.index,
+                peer,
+                reason,
+            }),
+        }
+    }
+
     /// This node's assurance anchored on the head for the reports pending
-    /// availability it holds (the interim rule, module docs), kept and
-    /// sent to every validator; once per head.
+    /// availability whose shard its validator holds, kept and sent to
+    /// every validator; once per head, and again on the same head when a
+    /// validator comes to hold another shard.
     fn assure_head(&mut self, network: &Network) -> Option<GuaranteeEvent> {
         let head = self.chain.head();
-        if self.guaranteeing.assured == Some(head) {
-            return None;
-        }
-        self.guaranteeing.assured = Some(head);
-        let state = self.chain.state();
-        let cores: Vec<CoreIndex> = state
+        let params = *self.params();
+        let pending: Vec<(CoreIndex, OpaqueHash)> = self
+            .chain
+            .state()
             .availability
             .iter()
             .enumerate()
             .filter_map(|(core, a)| {
                 let a = a.as_ref()?;
-                self.guaranteeing
-                    .held
-                    .contains(&a.report.package_spec.hash)
-                    .then_some(CoreIndex::try_from(core).ok()?)
+                Some((
+                    CoreIndex::try_from(core).ok()?,
+                    a.report.package_spec.erasure_root,
+                ))
             })
             .collect();
+        let mut assured = Vec::new();
+        for validator in self.held_validators() {
+            let cores: Vec<CoreIndex> = pending
+                .iter()
+                .filter(|(core, root)| {
+                    self.holds_shard(&ShardRequest {
+                        erasure_root: *root,
+                        index: shard_index(&params, *core, validator),
+                    })
+                })
+                .map(|(core, _)| *core)
+                .collect();
+            assured.push((validator, cores));
+        }
+        let previous = match &self.guaranteeing.assured {
+            Some((h, before)) if *h == head => {
+                if *before == assured {
+                    return None;
+                }
+                before.clone()
+            }
+            _ => Vec::new(),
+        };
+        self.guaranteeing.assured = Some((head, assured.clone()));
         // The packages this node guaranteed, pending: counted when they go.
+        let state = self.chain.state();
         for (core, a) in state.availability.iter().enumerate() {
             if let (Some(a), Ok(core)) = (a, CoreIndex::try_from(core)) {
                 if self.guaranteeing.mine.remove(&a.report.package_spec.hash) {
@@ -773,16 +1044,16 @@ impl<S: ChainStore + 'static> Node<S> {
                 }
             }
         }
-        if cores.is_empty() {
-            return None;
-        }
-        let params = *self.params();
-        let mut sent = false;
-        for index in self.held_validators() {
-            let Some(keys) = self.chain.keys().of(&state.active_validators, index) else {
+        let mut sent = Vec::new();
+        for (index, cores) in &assured {
+            let unchanged = previous.iter().any(|(v, c)| v == index && c == cores);
+            if cores.is_empty() || unchanged {
+                continue;
+            }
+            let Some(keys) = self.chain.keys().of(&state.active_validators, *index) else {
                 continue;
             };
-            let a = parajam_authoring::assurance(head, &cores, index, keys, &params);
+            let a = parajam_authoring::assurance(head, cores, *index, keys, &params);
             network.distribute_assurance(
                 &self.other_validators(),
                 &Assurance {
@@ -791,12 +1062,16 @@ impl<S: ChainStore + 'static> Node<S> {
                     signature: a.signature,
                 },
             );
-            self.guaranteeing.assurances.push_back(a);
-            sent = true;
+            let pool = &mut self.guaranteeing.assurances;
+            pool.retain(|p| !(p.anchor == a.anchor && p.validator_index == *index));
+            pool.push_back(a);
+            sent.extend(cores.iter().copied());
         }
-        sent.then_some(GuaranteeEvent::Assured {
+        sent.sort_unstable();
+        sent.dedup();
+        (!sent.is_empty()).then_some(GuaranteeEvent::Assured {
             anchor: head,
-            cores,
+            cores: sent,
         })
     }
 

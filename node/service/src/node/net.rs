@@ -74,6 +74,10 @@ impl<S: ChainStore + 'static> Node<S> {
         // Guarantees this block carries need no other block.
         let included: Vec<_> = block.extrinsic.guarantees.iter().cloned().collect();
         self.guaranteeing.included(&included);
+        // This node's shards of the reports it carries are fetched (CE 137).
+        for guarantee in &included {
+            self.want_shards(guarantee);
+        }
         let new = self.chain.head();
         let slot = block.header.slot;
         let keyvals = self.chain.state().to_key_values();
