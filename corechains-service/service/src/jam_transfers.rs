@@ -133,14 +133,33 @@
 //! both backends crosschecked): "In" for all three kinds with bounces, and
 //! "Out" (a registrar route, an adder block whose upward value transfer
 //! and horizontal message to a para elsewhere leave as transfers, then
-//! the outbox pruned). Not yet:
+//! the outbox pruned).
 //!
-//! 1. `runtime/parachain` crediting the beneficiary of a value transfer
-//!    in, and paying a JAM service back (its XCM config takes no relay
-//!    token yet: a first version, taking it as the cumulus template does,
-//!    trapped in the para's first block and was left out), and a test
-//!    service guest that sends the transfer from its own accumulate on an
-//!    authored dev chain.
+//! With a real cumulus runtime (`testing/e2e/tests/jam_value.rs`, every
+//! para block valid on wasm and the PVM, identical, enacted): a value
+//! transfer in to Bob on para 2000, accumulated by the real program, is
+//! delivered by 2000's collator, and `runtime/parachain` credits Bob in
+//! the relay token (its XCM config takes `(Parent, a)` as a reserve asset
+//! from the parent, pays `BuyExecution` in it and keeps it in a second
+//! `pallet-balances` instance beside its native token); Bob then sends
+//! part of it back with `pallet-xcm`'s `limited_reserve_transfer_assets`
+//! to `Parent`, beneficiary `(0, GeneralIndex(s))`, whose upward
+//! `WithdrawAsset + ClearOrigin + BuyExecution + DepositAsset + SetTopic`
+//! `ump::execute` accepts as it is: the para's sovereign balance falls by
+//! the amount and service `s`'s JAM balance grows by it. An earlier
+//! attempt trapped in the para's first block (`DMQ head mismatch` in
+//! `set_validation_data`, seen again with the test's transfer at slot 0)
+//! because the test accumulated the transfer at timeslot 0: a para that
+//! has processed nothing counts the messages sent at its last relay block
+//! (0 at genesis) as processed, drops them from the inherent, and the
+//! queue's MQC head no longer matches. No authored block has slot 0 (the
+//! genesis header has it), so only such a test meets it; `jam_value` uses
+//! slot 1. Not yet:
+//!
+//! 1. A test service guest that sends the transfer from its own
+//!    accumulate on an authored dev chain: `jam_value` accumulates the
+//!    transfer (from an account without code, whose balance pays) into
+//!    the CoreChains service before the chain starts.
 //! 2. A bounced HRMP message (kind bounce for a message) is recorded,
 //!    not retried, and blocks its channel's later messages (out of
 //!    order) until the registrar intervenes; no route removal.

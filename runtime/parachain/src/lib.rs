@@ -1,7 +1,9 @@
 //! A plain cumulus parachain runtime on polkadot-sdk stable2609.
 //!
 //! Accounts and balances (`pallet-balances`, fees by
-//! `pallet-transaction-payment`), time (`pallet-timestamp`), block authoring
+//! `pallet-transaction-payment`), the relay chain's token as a second
+//! fungible (`pallet-balances` instance 2, `RelayBalances`, moved in and
+//! out by XCM only), time (`pallet-timestamp`), block authoring
 //! by aura collators (`pallet-aura`, with `cumulus-pallet-aura-ext` checking
 //! the collator's seal in `validate_block`), the parachain machinery
 //! (`cumulus-pallet-parachain-system`, `staging-parachain-info`) and XCM
@@ -170,6 +172,10 @@ pub const MILLIUNIT: Balance = 1_000_000_000;
 pub const MICROUNIT: Balance = 1_000_000;
 /// The smallest balance an account may hold.
 pub const EXISTENTIAL_DEPOSIT: Balance = MILLIUNIT;
+/// The smallest relay-token balance an account may hold (the relay token
+/// counts in the same plancks: a JAM balance moved into the para is the
+/// same number here).
+pub const RELAY_TOKEN_EXISTENTIAL_DEPOSIT: Balance = MILLIUNIT;
 
 /// One block every 6 s, one per relay-chain slot.
 pub const MILLISECS_PER_BLOCK: u64 = 6000;
@@ -259,6 +265,39 @@ impl pallet_balances::Config for Runtime {
     type DustRemoval = ();
     type ExistentialDeposit = ExistentialDeposit;
     type AccountStore = System;
+    type WeightInfo = pallet_balances::weights::SubstrateWeight<Runtime>;
+    type MaxLocks = ConstU32<50>;
+    type MaxReserves = ConstU32<50>;
+    type ReserveIdentifier = [u8; 8];
+    type RuntimeHoldReason = RuntimeHoldReason;
+    type RuntimeFreezeReason = RuntimeFreezeReason;
+    type FreezeIdentifier = ();
+    type MaxFreezes = ConstU32<0>;
+    type DoneSlashHandler = ();
+}
+
+parameter_types! {
+    /// The smallest relay-token balance an account may hold.
+    pub const RelayTokenExistentialDeposit: Balance = RELAY_TOKEN_EXISTENTIAL_DEPOSIT;
+}
+
+/// The relay chain's token (the XCM asset `(Parent, a)`), a second
+/// fungible beside the native one: its own `pallet-balances` instance,
+/// accounts kept in its own `Account` map (not in `frame_system`'s
+/// account data, which is the native token's). Only XCM mints and burns it
+/// ([`xcm_config`]); accounts transfer it as any balance.
+pub type RelayTokenInstance = pallet_balances::Instance2;
+
+impl pallet_balances::Config<RelayTokenInstance> for Runtime {
+    type RuntimeEvent = RuntimeEvent;
+    type Balance = Balance;
+    type DustRemoval = ();
+    type ExistentialDeposit = RelayTokenExistentialDeposit;
+    type AccountStore = frame_support::traits::StorageMapShim<
+        pallet_balances::Account<Runtime, RelayTokenInstance>,
+        AccountId,
+        pallet_balances::AccountData<Balance>,
+    >;
     type WeightInfo = pallet_balances::weights::SubstrateWeight<Runtime>;
     type MaxLocks = ConstU32<50>;
     type MaxReserves = ConstU32<50>;
@@ -413,6 +452,7 @@ construct_runtime!(
 
         Balances: pallet_balances = 10,
         TransactionPayment: pallet_transaction_payment = 11,
+        RelayBalances: pallet_balances::<Instance2> = 12,
         Sudo: pallet_sudo = 15,
 
         Aura: pallet_aura = 23,

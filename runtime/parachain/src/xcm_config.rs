@@ -1,6 +1,33 @@
-//! A minimal XCM configuration: the native token is the only asset (reserve
-//! and fee asset, at `Here`), messages go to the relay chain by UMP and to
-//! siblings by the XCMP queue, and `pallet-xcm` lets accounts send them.
+//! A minimal XCM configuration with two fungibles, messages to the relay
+//! chain by UMP and to siblings by the XCMP queue, and `pallet-xcm` to let
+//! accounts send them:
+//!
+//! - the native token at `Here` (`Balances`): this chain is its reserve;
+//!   siblings take it as a reserve asset from here (the two-para
+//!   rehearsal's transfers over HRMP), and it pays execution;
+//! - the relay chain's token at `Parent` (`RelayBalances`, a second
+//!   `pallet-balances` instance with its own accounts): the relay chain is
+//!   its reserve. A `ReserveAssetDeposited((Parent, a))` from the parent
+//!   (`NativeAsset`: an asset is accepted as a reserve asset from its own
+//!   location only) mints it for the beneficiary, it pays execution too
+//!   (a second `UsingComponents`, one planck per unit of weight as the
+//!   native one), and a reserve withdrawal to the parent
+//!   (`limited_reserve_transfer_assets` of `(Parent, a)` to `Parent`:
+//!   `pallet-xcm` burns it here and sends `WithdrawAsset + ClearOrigin +
+//!   BuyExecution + DepositAsset` up) returns it.
+//!
+//! On JAM the relay chain's reserve is the para's sovereign balance at the
+//! CoreChains service: a JAM service's value transfer into the para
+//! arrives as that downward `ReserveAssetDeposited`, and a reserve
+//! withdrawal to `(Parent, GeneralIndex(s))` leaves as a JAM transfer to
+//! service `s` (`parajam_corechains_service::jam_transfers`).
+//!
+//! Why a separate fungible, not the cumulus parachain template's choice
+//! (its `FungibleAdapter<Balances, IsConcrete<RelayLocation>>`, where the
+//! relay token *is* the chain's only balance): this chain has a native
+//! token of its own, and accounting both in `Balances` would make a relay
+//! token deposited here a native token (and a native token withdrawable
+//! as the relay chain's), value out of nothing on either side.
 //!
 //! The relay chain is this chain's superuser, as on the cumulus parachain
 //! template and Polkadot's system chains: a message from the parent (or
@@ -34,11 +61,11 @@ use xcm_executor::XcmExecutor;
 
 use crate::{
     AccountId, AllPalletsWithSystem, Balance, Balances, ParachainInfo, ParachainSystem,
-    PolkadotXcm, Runtime, RuntimeCall, RuntimeEvent, RuntimeOrigin, XcmpQueue,
+    PolkadotXcm, RelayBalances, Runtime, RuntimeCall, RuntimeEvent, RuntimeOrigin, XcmpQueue,
 };
 
 parameter_types! {
-    /// The relay chain, as seen from here.
+    /// The relay chain, as seen from here, and its token.
     pub const RelayLocation: Location = Location::parent();
     /// The native token.
     pub const NativeLocation: Location = Location::here();
@@ -63,8 +90,17 @@ pub type LocationToAccountId = (
 );
 
 /// The native token, by `pallet-balances`.
-pub type AssetTransactor =
+pub type NativeTransactor =
     FungibleAdapter<Balances, IsConcrete<NativeLocation>, LocationToAccountId, AccountId, ()>;
+
+/// The relay chain's token, by its own `pallet-balances` instance
+/// (`RelayBalances`); no checking account: this chain is not its reserve,
+/// it only mints what the reserve deposits and burns what goes back.
+pub type RelayTokenTransactor =
+    FungibleAdapter<RelayBalances, IsConcrete<RelayLocation>, LocationToAccountId, AccountId, ()>;
+
+/// Both tokens.
+pub type AssetTransactor = (NativeTransactor, RelayTokenTransactor);
 
 /// The dispatch origin of an XCM `Transact`: the relay chain's
 /// `Superuser` kind is root here (relay governance's upgrades and root
@@ -125,7 +161,10 @@ impl xcm_executor::Config for XcmConfig {
     type UniversalLocation = UniversalLocation;
     type Barrier = Barrier;
     type Weigher = FixedWeightBounds<UnitWeightCost, RuntimeCall, MaxInstructions>;
-    type Trader = UsingComponents<IdentityFee<Balance>, NativeLocation, AccountId, Balances, ()>;
+    type Trader = (
+        UsingComponents<IdentityFee<Balance>, NativeLocation, AccountId, Balances, ()>,
+        UsingComponents<IdentityFee<Balance>, RelayLocation, AccountId, RelayBalances, ()>,
+    );
     type ResponseHandler = PolkadotXcm;
     type AssetTrap = PolkadotXcm;
     type AssetLocker = ();
