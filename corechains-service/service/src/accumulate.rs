@@ -263,6 +263,16 @@ pub enum Event {
     },
 }
 
+impl Event {
+    /// Why a candidate or message was refused, if this is a refusal.
+    pub fn rejection(&self) -> Option<&Rejection> {
+        match self {
+            Self::Rejected { reason, .. } => Some(reason),
+            _ => None,
+        }
+    }
+}
+
 /// Why accumulate rejected an item.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rejection {

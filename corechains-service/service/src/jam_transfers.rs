@@ -448,16 +448,7 @@ pub(crate) fn send_value<H: AccumulateHost>(
     slot: u32,
     hash: Hash,
 ) -> Result<(), Rejection> {
-    let memo = Memo {
-        kind: MemoKind::Value,
-        source_para: para,
-        destination: service,
-        sequence,
-        sent_at: slot,
-        subject: hash,
-        length: 0,
-        reason: None,
-    };
+    let memo = Memo::value(para, service, sequence, slot, hash);
     let gas = host
         .info(service)
         .ok_or(Rejection::TransferRefused(TransferRefusal::Who))?

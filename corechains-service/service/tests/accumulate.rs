@@ -126,10 +126,8 @@ fn valid(o: CandidateOutput) -> Item {
 fn rejected(events: &[Event]) -> Vec<Rejection> {
     events
         .iter()
-        .filter_map(|e| match e {
-            Event::Rejected { reason, .. } => Some(reason.clone()),
-            _ => None,
-        })
+        .filter_map(Event::rejection)
+        .cloned()
         .collect()
 }
 

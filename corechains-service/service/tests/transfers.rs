@@ -96,17 +96,7 @@ fn value_in(para: ParaId, amount: u64) -> Transfer {
         source: OTHER,
         amount,
         gas: OTHER_MEMO_GAS,
-        memo: Memo {
-            kind: MemoKind::Value,
-            source_para: ParaId(0),
-            destination: para.0,
-            sequence: 0,
-            sent_at: SLOT,
-            subject: BENEFICIARY,
-            length: 0,
-            reason: None,
-        }
-        .encode(),
+        memo: Memo::value(ParaId(0), para.0, 0, SLOT, BENEFICIARY).encode(),
     }
 }
 
@@ -537,16 +527,7 @@ fn an_upward_value_transfer_leaves_as_a_jam_transfer() {
         Some(400)
     );
     assert_eq!(get::<u64>(&s, StorageKey::ValueSequence), Some(1));
-    let memo = Memo {
-        kind: MemoKind::Value,
-        source_para: PARA,
-        destination: OTHER,
-        sequence: 0,
-        sent_at: SLOT,
-        subject: blake2_256(&msg),
-        length: 0,
-        reason: None,
-    };
+    let memo = Memo::value(PARA, OTHER, 0, SLOT, blake2_256(&msg));
     assert_eq!(
         s.transfers,
         vec![SentTransfer {
@@ -985,10 +966,8 @@ fn declare(s: &mut MemStorage, scope: AuthScope, route: &RouteDeclaration) -> Ve
 fn rejections(events: &[Event]) -> Vec<Rejection> {
     events
         .iter()
-        .filter_map(|e| match e {
-            Event::Rejected { reason, .. } => Some(reason.clone()),
-            _ => None,
-        })
+        .filter_map(Event::rejection)
+        .cloned()
         .collect()
 }
 

@@ -139,6 +139,29 @@ pub struct Memo {
 }
 
 impl Memo {
+    /// A value memo ([`MemoKind::Value`]): `source_para` (zero from a
+    /// service that is not a para) credits `subject` at `destination` (the
+    /// para it is for, or the service value out of a para goes to), its
+    /// `sequence`-th such transfer, sent at `sent_at`.
+    pub fn value(
+        source_para: ParaId,
+        destination: u32,
+        sequence: u64,
+        sent_at: u32,
+        subject: Hash,
+    ) -> Self {
+        Self {
+            kind: MemoKind::Value,
+            source_para,
+            destination,
+            sequence,
+            sent_at,
+            subject,
+            length: 0,
+            reason: None,
+        }
+    }
+
     /// The 128 octets.
     pub fn encode(&self) -> [u8; MEMO_LEN] {
         let mut out = [0u8; MEMO_LEN];

@@ -142,17 +142,7 @@ fn transfer(source: u32, amount: u64, memo: [u8; 128]) -> DeferredTransfer {
 }
 
 fn value_memo(para: ParaId) -> [u8; 128] {
-    Memo {
-        kind: MemoKind::Value,
-        source_para: ParaId(0),
-        destination: para.0,
-        sequence: 0,
-        sent_at: SLOT,
-        subject: BENEFICIARY,
-        length: 0,
-        reason: None,
-    }
-    .encode()
+    Memo::value(ParaId(0), para.0, 0, SLOT, BENEFICIARY).encode()
 }
 
 #[test]

@@ -140,16 +140,7 @@ fn network() -> Network {
                 registrar: 0,
                 always_acc: BTreeMap::new(),
             };
-            let memo = Memo {
-                kind: MemoKind::Value,
-                source_para: ParaId(0),
-                destination: PARA,
-                sequence: 0,
-                sent_at: TRANSFER_SLOT,
-                subject: account("Bob"),
-                length: 0,
-                reason: None,
-            };
+            let memo = Memo::value(ParaId(0), PARA, 0, TRANSFER_SLOT, account("Bob"));
             let transfer = DeferredTransfer {
                 source: JAM_SERVICE,
                 dest: SERVICE,
