@@ -1192,3 +1192,17 @@ fn remote_step_done(
         _ => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_log_line_s_numbers_are_read_after_their_last_label() {
+        let line = "TransferDelivered { source: 1000, para: ParaId(2001), amount: 0, delivery: Horizontal { sender: ParaId(2000), sequence: 12 } }";
+        assert_eq!(number_after(line, "sequence: "), Some(12));
+        assert_eq!(number_after(line, "source: "), Some(1000));
+        assert_eq!(number_after(line, "below: "), None);
+        assert_eq!(number_after("OutboxPruned { below: x }", "below: "), None);
+    }
+}
