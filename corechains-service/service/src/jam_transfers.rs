@@ -133,7 +133,20 @@
 //! both backends crosschecked): "In" for all three kinds with bounces, and
 //! "Out" (a registrar route, an adder block whose upward value transfer
 //! and horizontal message to a para elsewhere leave as transfers, then
-//! the outbox pruned).
+//! the outbox pruned). With real paras
+//! (`parajam_rehearsal::network::Network::with_instances`, `parajam xcm
+//! check --instances 2`, the e2e test
+//! `xcm::slow_a_reserve_transfer_crosses_between_two_corechains_instances_as_a_jam_transfer`):
+//! two instances of `runtime/parachain` on two instances of this service
+//! on one authored dev chain, the routes declared by registrar work items
+//! on both; para 2000's reserve transfers to 2001 leave instance 1000 as
+//! HRMP transfers, instance 1001 delivers each once and in order into
+//! 2001's channel in the same block's accumulation, 2001's collator
+//! includes them and its message queue processes them, and 1000's outbox
+//! is pruned by 2000's next blocks; every block valid on wasm and the
+//! PVM, identical, enacted. A channel between instances is declared, not
+//! opened by the upward request/accept flow (that is one instance's), and
+//! not closed.
 //!
 //! With a real cumulus runtime (`testing/e2e/tests/jam_value.rs`, every
 //! para block valid on wasm and the PVM, identical, enacted): a value

@@ -12,6 +12,16 @@
 //! block says what it did to the message queues (delivered, sent,
 //! processed, channel states). Exits non-zero unless every block is valid,
 //! identical and enacted and every step did what it should.
+//!
+//! With `--instances 2`, the paras are hosted by two CoreChains service
+//! instances (services 1000 and 1001, the same code): the registrar
+//! declares the route and the channel on both (opening a channel by the
+//! upward request/accept flow is one instance's; across instances it is
+//! declared), then the sender reserve-transfers twice, each XCMP page
+//! crossing from instance 1000 to 1001 as a JAM transfer (HRMP memo), the
+//! recipient receives and processes both, and the sender's outbox is
+//! pruned once they are read. The per-block report lists the instances'
+//! transfer events; the channel is not closed.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,7 +29,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use parajam_primitives::ProtocolParameters;
 use parajam_pvm::{Pvm, PvmFlavor};
-use parajam_rehearsal::network::{ChannelScenario, Network};
+use parajam_rehearsal::network::{ChannelScenario, Network, ScenarioOutcome};
 use parajam_rehearsal::Config;
 
 use crate::chain_args::BackendChoice;
@@ -73,7 +83,15 @@ pub struct CheckArgs {
     /// PVM backend.
     #[arg(long, value_enum, default_value = "auto")]
     backend: BackendChoice,
+    /// CoreChains service instances: 1 (both paras on service 1000) or 2
+    /// (the sender on 1000, the recipient on 1001: the messages cross as
+    /// JAM transfers).
+    #[arg(long, default_value_t = 1)]
+    instances: u8,
 }
+
+/// The second CoreChains instance of `--instances 2`.
+const SECOND_INSTANCE: u32 = 1001;
 
 /// Runs `parajam xcm`.
 pub fn run(args: &XcmArgs) -> anyhow::Result<ExitCode> {
@@ -89,6 +107,9 @@ fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     };
     if sender == recipient {
         bail!("--paras: two different para ids");
+    }
+    if !(1..=2).contains(&args.instances) {
+        bail!("--instances {}: 1 or 2", args.instances);
     }
     let code = crate::pvf_check::runtime_code(&args.runtime, args.pvf.as_deref(), &args.features)?;
     println!(
@@ -107,13 +128,6 @@ fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         backend: Some(backend),
         ..Config::default()
     };
-    let mut net = Network::new(code, config, &[sender, recipient], &[])
-        .context("setting up the two paras")?;
-    println!(
-        "paras {sender} and {recipient} on a JAM dev chain ({} parameters, PVM {backend:?}), CoreChains service {}",
-        params.name,
-        parajam_rehearsal::SERVICE
-    );
     let scenario = ChannelScenario {
         sender,
         recipient,
@@ -121,20 +135,23 @@ fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         max_message_size: args.max_message_size,
         amount: args.amount,
     };
-    let outcome = net.channel_scenario(&scenario, |step, block| {
-        println!("[{step}] {block}");
-    })?;
+    let (net, outcome) = run_scenario(args.instances, code, config, &scenario)?;
     let blocks = outcome.blocks.len();
     let valid = outcome
         .blocks
         .iter()
         .filter(|(_, b)| b.block.ok() && b.block.enacted)
         .count();
-    let (sent, delivered) = outcome.blocks.iter().fold((0, 0), |(s, d), (_, b)| {
+    let (sent, delivered, crossed) = outcome.blocks.iter().fold((0, 0, 0), |(s, d, c), (_, b)| {
         let m = &b.messaging;
         (
             s + m.sent_upward + m.sent_horizontal.len(),
             d + m.delivered_downward + m.delivered_horizontal.values().sum::<usize>(),
+            c + m
+                .transfers
+                .iter()
+                .filter(|(_, l)| l.starts_with("TransferDelivered"))
+                .count(),
         )
     });
     for failure in &outcome.failures {
@@ -149,8 +166,13 @@ fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         }
     }
     println!(
-        "verdict: {} — {blocks} blocks ({valid} valid on wasm and PVM, identical, enacted); {sent} messages sent, {delivered} delivered; channel {sender} -> {recipient} {}",
+        "verdict: {} — {blocks} blocks ({valid} valid on wasm and PVM, identical, enacted); {sent} messages sent, {delivered} delivered{}; channel {sender} -> {recipient} {}",
         if outcome.ok() { "OK" } else { "FAILED" },
+        if args.instances == 2 {
+            format!(", {crossed} crossed between instances as JAM transfers")
+        } else {
+            String::new()
+        },
         match net.channel(sender, recipient) {
             None => "closed".to_owned(),
             Some(state) => format!("left {state}"),
@@ -160,5 +182,54 @@ fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    })
+}
+
+/// Sets up the paras on `instances` CoreChains instances (1 or 2) and
+/// runs `scenario` (the one-instance channel lifecycle, or the routes and
+/// the transfers crossing between instances), printing each block.
+fn run_scenario(
+    instances: u8,
+    code: parajam_rehearsal::Code,
+    config: Config,
+    scenario: &ChannelScenario,
+) -> anyhow::Result<(Network, ScenarioOutcome)> {
+    let service = parajam_rehearsal::SERVICE;
+    let chain = match config.backend {
+        Some(backend) => format!("{} parameters, PVM {backend:?}", config.params.name),
+        None => format!("{} parameters", config.params.name),
+    };
+    Ok(if instances == 2 {
+        let (sender, recipient) = (scenario.sender, scenario.recipient);
+        let mut net = Network::with_instances(
+            code,
+            config,
+            &[(sender, service), (recipient, SECOND_INSTANCE)],
+        )
+        .context("setting up the two paras")?;
+        println!(
+            "para {sender} on CoreChains service {service}, para {recipient} on CoreChains service {SECOND_INSTANCE}, one JAM dev chain ({chain})"
+        );
+        for (on, line) in net
+            .declare_channel_routes(scenario)
+            .context("declaring the routes")?
+        {
+            println!("[route] instance {on}: {line}");
+        }
+        let outcome = net.remote_scenario(scenario, |step, block| {
+            println!("[{step}] {block}");
+        })?;
+        (net, outcome)
+    } else {
+        let (sender, recipient) = (scenario.sender, scenario.recipient);
+        let mut net = Network::new(code, config, &[sender, recipient], &[])
+            .context("setting up the two paras")?;
+        println!(
+            "paras {sender} and {recipient} on a JAM dev chain ({chain}), CoreChains service {service}"
+        );
+        let outcome = net.channel_scenario(scenario, |step, block| {
+            println!("[{step}] {block}");
+        })?;
+        (net, outcome)
     })
 }

@@ -23,19 +23,26 @@ pub const SERVICE: ServiceId = 1000;
 /// The authorizer configuration `f` of the CoreChains authorizer for
 /// `scope`.
 pub fn auth_config(scope: AuthScope) -> Vec<u8> {
-    AuthConfig {
-        service: SERVICE,
-        scope,
-    }
-    .encode()
+    auth_config_of(SERVICE, scope)
+}
+
+/// The authorizer configuration `f` of the CoreChains authorizer for
+/// `scope` on CoreChains instance `service`.
+pub fn auth_config_of(service: ServiceId, scope: AuthScope) -> Vec<u8> {
+    AuthConfig { service, scope }.encode()
 }
 
 /// `H(u ⌢ f)`: the CoreChains authorizer for `scope`, as accumulate
 /// recomputes it (for the authorizer pools of a genesis).
 pub fn authorizer(scope: AuthScope, upgrade_delay: u32) -> OpaqueHash {
+    authorizer_of(SERVICE, scope, upgrade_delay)
+}
+
+/// [`authorizer`] for CoreChains instance `service`.
+pub fn authorizer_of(service: ServiceId, scope: AuthScope, upgrade_delay: u32) -> OpaqueHash {
     let config = ServiceConfig::new(AUTHORIZER_CODE_HASH, upgrade_delay);
     OpaqueHash::from(parajam_corechains_service::accumulate::authorizer_hash(
-        &config, SERVICE, scope,
+        &config, service, scope,
     ))
 }
 
@@ -68,6 +75,19 @@ pub fn package(
     extrinsics: &[Vec<u8>],
     gas: ItemGas,
 ) -> Result<WorkPackage, RehearsalError> {
+    package_of(SERVICE, context, scope, payload, extrinsics, gas)
+}
+
+/// [`package`] for CoreChains instance `service` (its authorizer, hosted
+/// by it, and its item).
+pub fn package_of(
+    service: ServiceId,
+    context: RefineContext,
+    scope: AuthScope,
+    payload: &WorkItemPayload,
+    extrinsics: &[Vec<u8>],
+    gas: ItemGas,
+) -> Result<WorkPackage, RehearsalError> {
     let extrinsic = extrinsics
         .iter()
         .map(|x| {
@@ -78,13 +98,13 @@ pub fn package(
         })
         .collect::<Result<Vec<_>, RehearsalError>>()?;
     Ok(WorkPackage {
-        auth_code_host: SERVICE,
+        auth_code_host: service,
         auth_code_hash: OpaqueHash::from(AUTHORIZER_CODE_HASH),
         context,
         authorization: Vec::new().into(),
-        authorizer_config: auth_config(scope).into(),
+        authorizer_config: auth_config_of(service, scope).into(),
         items: vec![WorkItem {
-            service: SERVICE,
+            service,
             code_hash: OpaqueHash::from(SERVICE_CODE_HASH),
             refine_gas_limit: gas.refine,
             accumulate_gas_limit: gas.accumulate,

@@ -49,7 +49,9 @@ use parajam_corechains_types::{
     ValidationCodeHash, ValidationParams, WorkItemPayload,
 };
 use parajam_guarantor::Guaranteed;
-use parajam_primitives::types::{CoreIndex, OpaqueHash, Preimage, WorkExecResult, WorkPackage};
+use parajam_primitives::types::{
+    CoreIndex, OpaqueHash, Preimage, ServiceId, WorkExecResult, WorkPackage,
+};
 use parajam_primitives::ProtocolParameters;
 use parajam_pvm::Backend;
 use parity_scale_codec::{Decode, Encode};
@@ -477,7 +479,7 @@ impl Rehearsal {
 
     /// The para's head in the service's storage.
     pub fn stored_head(&self) -> Option<Vec<u8>> {
-        stored_head(&self.chain, self.para)
+        stored_head(&self.chain, SERVICE, self.para)
     }
 
     /// The para's current code (a PVF hash) in the service's storage.
@@ -490,7 +492,7 @@ impl Rehearsal {
 
     /// The relay-chain state the service shows the para now.
     pub fn relay_state(&self) -> Result<RelayState, RehearsalError> {
-        relay_state(&self.chain, self.para)
+        relay_state(&self.chain, SERVICE, self.para)
     }
 
     /// Registers `code`'s PVM build with the service (a registrar package
@@ -672,7 +674,7 @@ impl Rehearsal {
         let package = self.package(AuthScope::Registrar, &payload, &[])?;
         let guaranteed = self.guarantee(&package, &[], REGISTRAR_CORE)?;
         self.enact(guaranteed)?;
-        if !logged(&self.chain, self.para, "DownwardQueued") {
+        if !logged(&self.chain, SERVICE, self.para, "DownwardQueued") {
             return Err(RehearsalError::Registrar(self.rejections().join("; ")));
         }
         Ok(())
@@ -730,6 +732,7 @@ impl Rehearsal {
             &mut self.chain,
             &self.config,
             known,
+            SERVICE,
             self.para,
             PARA_CORE,
             candidate,
@@ -744,7 +747,7 @@ impl Rehearsal {
 
     /// What the last accumulation rejected, as the service logged it.
     fn rejections(&self) -> Vec<String> {
-        rejections(&self.chain)
+        rejections(&self.chain, SERVICE)
     }
 
     /// A package of one CoreChains item with `payload` and `extrinsics`,
@@ -755,7 +758,14 @@ impl Rehearsal {
         payload: &WorkItemPayload,
         extrinsics: &[Vec<u8>],
     ) -> Result<WorkPackage, RehearsalError> {
-        package(&self.chain, &self.config, scope, payload, extrinsics)
+        package(
+            &self.chain,
+            &self.config,
+            SERVICE,
+            scope,
+            payload,
+            extrinsics,
+        )
     }
 
     /// `Ξ(p, c)` by a guarantor on the chain's current accounts.
@@ -803,17 +813,23 @@ pub fn authorized_upgrade(state: &ParaState) -> Result<Option<([u8; 32], bool)>,
 
 /// The value under `key` in the service's storage on `chain`.
 pub(crate) fn service_storage(chain: &DevChain, key: StorageKey) -> Option<Vec<u8>> {
+    storage_of(chain, SERVICE, key)
+}
+
+/// The value under `key` in CoreChains instance `service`'s storage on
+/// `chain`.
+pub(crate) fn storage_of(chain: &DevChain, service: ServiceId, key: StorageKey) -> Option<Vec<u8>> {
     chain
         .state()
         .accounts
-        .get(&SERVICE)?
+        .get(&service)?
         .storage(&key.to_key())
         .map(<[u8]>::to_vec)
 }
 
-/// `para`'s head in the service's storage.
-pub(crate) fn stored_head(chain: &DevChain, para: ParaId) -> Option<Vec<u8>> {
-    let value = service_storage(chain, StorageKey::Head(para))?;
+/// `para`'s head in instance `service`'s storage.
+pub(crate) fn stored_head(chain: &DevChain, service: ServiceId, para: ParaId) -> Option<Vec<u8>> {
+    let value = storage_of(chain, service, StorageKey::Head(para))?;
     HeadData::decode(&mut &value[..]).ok().map(|h| h.0)
 }
 
@@ -830,13 +846,26 @@ pub fn inbound(
     Vec<inbound::InboundDownwardMessage>,
     std::collections::BTreeMap<inbound::ParaId, Vec<inbound::InboundHrmpMessage>>,
 ) {
+    inbound_of(chain, SERVICE, para)
+}
+
+/// [`inbound()`] from CoreChains instance `service`, which hosts `para`.
+pub fn inbound_of(
+    chain: &DevChain,
+    service: ServiceId,
+    para: ParaId,
+) -> (
+    Vec<inbound::InboundDownwardMessage>,
+    std::collections::BTreeMap<inbound::ParaId, Vec<inbound::InboundHrmpMessage>>,
+) {
     fn decode<T: Decode>(value: Option<Vec<u8>>) -> Option<T> {
         T::decode(&mut &value?[..]).ok()
     }
+    let service_storage = |key| storage_of(chain, service, key);
     let downward: Vec<InboundDownwardMessage> =
-        decode(service_storage(chain, StorageKey::DownwardQueue(para))).unwrap_or_default();
+        decode(service_storage(StorageKey::DownwardQueue(para))).unwrap_or_default();
     let senders: Vec<ParaId> =
-        decode(service_storage(chain, StorageKey::HrmpIngress(para))).unwrap_or_default();
+        decode(service_storage(StorageKey::HrmpIngress(para))).unwrap_or_default();
     let horizontal = senders
         .into_iter()
         .map(|sender| {
@@ -845,8 +874,7 @@ pub fn inbound(
                 recipient: para,
             };
             let contents: Vec<InboundHrmpMessage> =
-                decode(service_storage(chain, StorageKey::HrmpChannelContents(id)))
-                    .unwrap_or_default();
+                decode(service_storage(StorageKey::HrmpChannelContents(id))).unwrap_or_default();
             (
                 inbound::ParaId::from(sender.0),
                 contents
@@ -871,22 +899,28 @@ pub fn inbound(
     )
 }
 
-/// The relay-chain state the service shows `para` now.
-pub(crate) fn relay_state(chain: &DevChain, para: ParaId) -> Result<RelayState, RehearsalError> {
+/// The relay-chain state instance `service` shows `para` now.
+pub(crate) fn relay_state(
+    chain: &DevChain,
+    service: ServiceId,
+    para: ParaId,
+) -> Result<RelayState, RehearsalError> {
     RelayState::read(
-        |key| service_storage(chain, key),
+        |key| storage_of(chain, service, key),
         para,
         chain.state().timeslot,
     )
     .ok_or(RehearsalError::NotRegistered(para.0))
 }
 
-/// Validates `candidate` of `para` (running `known`) on both paths,
-/// compares, and has `chain` enact it from a package on `core`.
+/// Validates `candidate` of `para` (running `known`, hosted by CoreChains
+/// instance `service`) on both paths, compares, and has `chain` enact it
+/// from a package on `core`.
 pub(crate) fn check_candidate(
     chain: &mut DevChain,
     config: &Config,
     known: &Known,
+    service: ServiceId,
     para: ParaId,
     core: CoreIndex,
     candidate: &Candidate,
@@ -917,7 +951,14 @@ pub(crate) fn check_candidate(
         block_data_hash: parajam_crypto::blake2b_256(&candidate.pov),
     });
     let extrinsics = [candidate.pov.clone()];
-    let package = package(chain, config, AuthScope::Para(para), &payload, &extrinsics)?;
+    let package = package(
+        chain,
+        config,
+        service,
+        AuthScope::Para(para),
+        &payload,
+        &extrinsics,
+    )?;
     let gas_limit = package.items[0].refine_gas_limit;
     let started = Instant::now();
     let guaranteed = guarantee(chain, config, &package, &extrinsics, core);
@@ -938,7 +979,11 @@ pub(crate) fn check_candidate(
         PvmVerdict::Valid(o) => (
             Some(SizeAgainstLimit {
                 size: o.head_data.0.len() as u64,
-                limit: u64::from(relay_state(chain, para)?.host_config.max_head_data_size),
+                limit: u64::from(
+                    relay_state(chain, service, para)?
+                        .host_config
+                        .max_head_data_size,
+                ),
             }),
             o.new_validation_code,
         ),
@@ -951,13 +996,15 @@ pub(crate) fn check_candidate(
         drive::enact(chain, g)?;
     }
     // Enacted: accumulate says so, and the stored head is the block's.
-    let enacted = logged(chain, para, "HeadEnacted")
+    let enacted = logged(chain, service, para, "HeadEnacted")
         && match &pvm {
-            PvmVerdict::Valid(o) => stored_head(chain, para).as_deref() == Some(&o.head_data.0[..]),
+            PvmVerdict::Valid(o) => {
+                stored_head(chain, service, para).as_deref() == Some(&o.head_data.0[..])
+            }
             _ => true,
         };
-    let rejection = (!enacted).then(|| rejections(chain).join("; "));
-    let upgrade_enacted = enacted && logged(chain, para, "UpgradeEnacted");
+    let rejection = (!enacted).then(|| rejections(chain, service).join("; "));
+    let upgrade_enacted = enacted && logged(chain, service, para, "UpgradeEnacted");
     Ok(BlockReport {
         number: candidate.number,
         extrinsics: candidate.built.as_ref().map(|b| b.extrinsics.len()),
@@ -1030,38 +1077,41 @@ fn diff(
     }
 }
 
-/// Whether the last accumulation logged an event `event` for `para`.
-pub(crate) fn logged(chain: &DevChain, para: ParaId, event: &str) -> bool {
+/// Whether instance `service`'s last accumulation logged an event `event`
+/// for `para`.
+pub(crate) fn logged(chain: &DevChain, service: ServiceId, para: ParaId, event: &str) -> bool {
     let para = format!("para: ParaId({})", para.0);
-    service_logs(chain)
+    service_logs(chain, service)
         .iter()
         .any(|l| l.starts_with(event) && l.contains(&para))
 }
 
-/// The service's log lines of the last accumulation.
-pub(crate) fn service_logs(chain: &DevChain) -> Vec<String> {
+/// CoreChains instance `service`'s log lines of the last accumulation.
+pub(crate) fn service_logs(chain: &DevChain, service: ServiceId) -> Vec<String> {
     chain
         .last_accumulation()
         .logs
         .iter()
-        .filter(|(service, _)| *service == SERVICE)
+        .filter(|(s, _)| *s == service)
         .map(|(_, entry)| String::from_utf8_lossy(&entry.message).into_owned())
         .collect()
 }
 
-/// What the last accumulation rejected, as the service logged it.
-pub(crate) fn rejections(chain: &DevChain) -> Vec<String> {
-    service_logs(chain)
+/// What the last accumulation rejected, as instance `service` logged it.
+pub(crate) fn rejections(chain: &DevChain, service: ServiceId) -> Vec<String> {
+    service_logs(chain, service)
         .into_iter()
         .filter(|l| l.starts_with("Rejected"))
         .collect()
 }
 
 /// A package of one CoreChains item with `payload` and `extrinsics`,
-/// authorized under `scope`, anchored on the chain's head.
+/// for CoreChains instance `service`, authorized under `scope`, anchored
+/// on the chain's head.
 pub(crate) fn package(
     chain: &DevChain,
     config: &Config,
+    service: ServiceId,
     scope: AuthScope,
     payload: &WorkItemPayload,
     extrinsics: &[Vec<u8>],
@@ -1071,7 +1121,7 @@ pub(crate) fn package(
     if let Some(refine) = config.refine_gas {
         gas.refine = refine;
     }
-    drive::package(context, scope, payload, extrinsics, gas)
+    drive::package_of(service, context, scope, payload, extrinsics, gas)
 }
 
 /// `Ξ(p, c)` by a guarantor on the chain's current accounts.

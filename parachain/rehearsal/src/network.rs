@@ -8,6 +8,17 @@
 //! count, HRMP watermark), what the service made of its upward messages,
 //! and every channel's state after it.
 //!
+//! The paras may be hosted by several CoreChains service instances (the
+//! same service code under other service ids, [`Network::with_instances`]):
+//! each para's packages go to its instance, whose queues and relay state
+//! its collator reads. A horizontal message to a para hosted by another
+//! instance crosses as a JAM transfer (the service's `jam_transfers`
+//! module: the payload in the sender's outbox, a `transfer` with an HRMP
+//! memo, the receiving instance reading it into the channel), along a
+//! route the registrar declared on both ([`Network::declare_route`]);
+//! each block's report lists what the instances logged about such
+//! transfers ([`Messaging::transfers`]).
+//!
 //! The collator of a para gives it the service's queues at the relay
 //! parent it builds on ([`crate::inbound()`]): its whole downward queue and
 //! its inbound channels' contents, matching the MQC heads in the relay
@@ -27,19 +38,36 @@ use parajam_corechains_build::genesis::{
     service_account_with_channels, GenesisChannel, GenesisPara,
 };
 use parajam_corechains_types::state::{HrmpChannelId, StorageKey};
-use parajam_corechains_types::{AuthScope, ParaId};
-use parajam_primitives::types::CoreIndex;
+use parajam_corechains_types::{
+    AuthScope, ParaId, RemoteChannelDeclaration, RouteDeclaration, WorkItemPayload,
+};
+use parajam_primitives::types::{CoreIndex, ServiceId};
 use parajam_xcm_adapter::{HrmpChannel, HrmpOpenRequest, RefusedUpward};
 use parity_scale_codec::Decode;
 
 use crate::{
-    check_candidate, drive, inbound, service_logs, service_storage, start_chain, BlockReport,
-    Candidate, ChainFailure, Code, Config, Known, PvmVerdict, RehearsalError, SERVICE,
+    check_candidate, drive, inbound_of, rejections, service_logs, start_chain, storage_of,
+    BlockReport, Candidate, ChainFailure, Code, Config, Known, PvmVerdict, RehearsalError, SERVICE,
 };
+
+/// The minimum memo gas (`m`) of every CoreChains instance of a network
+/// with several: the gas a transfer to it brings for its accumulate (an
+/// HRMP message in costs about 33,000; BENCHMARKS.md).
+pub const INSTANCE_MEMO_GAS: u64 = 100_000;
+
+/// The event names of the CoreChains service's JAM transfers, in and out.
+const TRANSFER_EVENTS: [&str; 5] = [
+    "HorizontalSent",
+    "TransferDelivered",
+    "TransferBounced",
+    "TransferReturned",
+    "OutboxPruned",
+];
 
 /// A para of a [`Network`].
 struct Para {
     id: ParaId,
+    service: ServiceId,
     core: CoreIndex,
     collator: Collator,
     parent: ParaState,
@@ -52,6 +80,7 @@ pub struct Network {
     chain: DevChain,
     known: Known,
     paras: Vec<Para>,
+    instances: Vec<ServiceId>,
 }
 
 impl fmt::Debug for Network {
@@ -60,7 +89,11 @@ impl fmt::Debug for Network {
             .field("config", &self.config)
             .field(
                 "paras",
-                &self.paras.iter().map(|p| p.id.0).collect::<Vec<_>>(),
+                &self
+                    .paras
+                    .iter()
+                    .map(|p| (p.id.0, p.service))
+                    .collect::<Vec<_>>(),
             )
             .field("slot", &self.chain.state().timeslot)
             .finish_non_exhaustive()
@@ -119,6 +152,11 @@ pub struct Messaging {
     pub upward: Vec<String>,
     /// Every channel between the network's paras after the block.
     pub channels: Vec<(u32, u32, ChannelState)>,
+    /// What the CoreChains instances logged about JAM transfers in the
+    /// block's accumulation (`HorizontalSent`, `TransferDelivered`,
+    /// `TransferBounced`, `TransferReturned`, `OutboxPruned`), by
+    /// instance, in order.
+    pub transfers: Vec<(ServiceId, String)>,
 }
 
 /// A para block's report: the engines' verdicts and enactment, and its
@@ -163,6 +201,9 @@ impl fmt::Display for NetworkBlock {
         for line in &m.upward {
             writeln!(f, "  upward: {line}")?;
         }
+        for (service, line) in &m.transfers {
+            writeln!(f, "  JAM transfer, instance {service}: {line}")?;
+        }
         for (sender, recipient, state) in &m.channels {
             writeln!(f, "  channel {sender} -> {recipient}: {state}")?;
         }
@@ -201,11 +242,52 @@ impl Network {
             &RingContext,
         ) -> Result<(), RehearsalError>,
     ) -> Result<Self, RehearsalError> {
+        let hosting: Vec<(u32, ServiceId)> = para_ids.iter().map(|&p| (p, SERVICE)).collect();
+        Self::build(code, config, &hosting, channels, edit)
+    }
+
+    /// A chain with several CoreChains service instances (the same service
+    /// code, each its own service id and account, each with
+    /// [`INSTANCE_MEMO_GAS`] as its minimum memo gas): `hosting` lists each
+    /// para with the instance that registers it at genesis (as
+    /// [`Self::new`] does). Para `i` is authorized on core `i mod C`, and
+    /// every core also admits each instance's registrar. No channel is
+    /// open: between paras of different instances, the registrar declares
+    /// the route and its channels on both ([`Self::declare_route`]).
+    pub fn with_instances(
+        code: Code,
+        config: Config,
+        hosting: &[(u32, ServiceId)],
+    ) -> Result<Self, RehearsalError> {
+        Self::build(code, config, hosting, &[], |_, _, _| Ok(()))
+    }
+
+    fn build(
+        code: Code,
+        config: Config,
+        hosting: &[(u32, ServiceId)],
+        channels: &[GenesisChannel],
+        edit: impl FnOnce(
+            &mut Genesis,
+            &parajam_primitives::ProtocolParameters,
+            &RingContext,
+        ) -> Result<(), RehearsalError>,
+    ) -> Result<Self, RehearsalError> {
+        let mut instances: Vec<ServiceId> = Vec::new();
+        for &(_, service) in hosting {
+            if !instances.contains(&service) {
+                instances.push(service);
+            }
+        }
+        if instances.is_empty() {
+            instances.push(SERVICE);
+        }
+        let several = instances.len() > 1;
         let runtime = Runtime::new(&code.wasm)?;
         let params = config.params;
         let cores = usize::from(params.core_count).max(1);
-        let mut paras = Vec::with_capacity(para_ids.len());
-        for (i, &id) in para_ids.iter().enumerate() {
+        let mut paras = Vec::with_capacity(hosting.len());
+        for (i, &(id, service)) in hosting.iter().enumerate() {
             let options = CollatorOptions {
                 preset: config.preset.clone(),
                 genesis_patch: Some(serde_json::json!({"parachainInfo": {"parachainId": id}})),
@@ -215,6 +297,7 @@ impl Network {
             let parent = collator.genesis().clone();
             paras.push(Para {
                 id: ParaId(id),
+                service,
                 core: CoreIndex::try_from(i % cores).map_err(|_| ChainFailure::TooManyCores)?,
                 collator,
                 parent,
@@ -228,46 +311,34 @@ impl Network {
             RingContext::zcash(usize::from(params.validators_count)).map_err(ChainFailure::from)?;
         let keys = DevKeys::new(params.validators_count);
         let heads: Vec<Vec<u8>> = paras.iter().map(|p| p.parent.head()).collect();
-        let genesis_paras: Vec<GenesisPara<'_>> = paras
-            .iter()
-            .zip(&heads)
-            .map(|(p, head)| GenesisPara {
-                id: p.id,
-                head,
-                pvf: &known.code.pvf,
-            })
-            .collect();
-        let account =
-            service_account_with_channels(1 << 50, config.upgrade_delay, &genesis_paras, channels)
-                .map_err(|(channel, e)| ChainFailure::GenesisChannel {
-                    channel: format!("{} -> {}", channel.sender.0, channel.recipient.0),
-                    reason: e.to_string(),
-                })?;
-        let mut jam_genesis =
-            Genesis::new(&params, keys.validators()).with_service(SERVICE, account);
-        let mut pools = vec![Vec::new(); cores];
-        for p in &paras {
-            pools[usize::from(p.core)].push(drive::authorizer(
-                AuthScope::Para(p.id),
+        let mut jam_genesis = Genesis::new(&params, keys.validators());
+        for &service in &instances {
+            let genesis_paras: Vec<GenesisPara<'_>> = paras
+                .iter()
+                .zip(&heads)
+                .filter(|(p, _)| p.service == service)
+                .map(|(p, head)| GenesisPara {
+                    id: p.id,
+                    head,
+                    pvf: &known.code.pvf,
+                })
+                .collect();
+            let mut account = service_account_with_channels(
+                1 << 50,
                 config.upgrade_delay,
-            ));
-        }
-        for (core, pool) in pools.iter_mut().enumerate() {
-            if pool.is_empty() {
-                pool.push(drive::authorizer(
-                    AuthScope::Registrar,
-                    config.upgrade_delay,
-                ));
+                &genesis_paras,
+                channels,
+            )
+            .map_err(|(channel, e)| ChainFailure::GenesisChannel {
+                channel: format!("{} -> {}", channel.sender.0, channel.recipient.0),
+                reason: e.to_string(),
+            })?;
+            if several {
+                account.info.min_memo_gas = INSTANCE_MEMO_GAS;
             }
-            if pool.len() > usize::from(params.auth_pool_max_size) {
-                return Err(ChainFailure::PoolOverflow {
-                    paras: pool.len(),
-                    core,
-                }
-                .into());
-            }
+            jam_genesis = jam_genesis.with_service(service, account);
         }
-        jam_genesis.authorizers = pools;
+        jam_genesis.authorizers = authorizer_pools(&paras, &instances, cores, &config)?;
         edit(&mut jam_genesis, &params, &ring)?;
         let chain = start_chain(&jam_genesis, params, keys, ring, config.backend)?;
         Ok(Self {
@@ -275,6 +346,7 @@ impl Network {
             chain,
             known,
             paras,
+            instances,
         })
     }
 
@@ -288,6 +360,17 @@ impl Network {
     /// The paras' ids.
     pub fn para_ids(&self) -> Vec<u32> {
         self.paras.iter().map(|p| p.id.0).collect()
+    }
+
+    /// The CoreChains service instances, the first hosting the first para.
+    pub fn instances(&self) -> &[ServiceId] {
+        &self.instances
+    }
+
+    /// The CoreChains instance hosting para `id` ([`SERVICE`] for a para
+    /// not in the network).
+    pub fn host(&self, id: u32) -> ServiceId {
+        self.para(id).map_or(SERVICE, |p| p.service)
     }
 
     /// The collator of para `id`.
@@ -305,25 +388,35 @@ impl Network {
         &self.chain
     }
 
-    /// The value under `key` in the service's storage.
+    /// The value under `key` in the storage of the first instance (the
+    /// only one, unless [`Self::with_instances`]).
     pub fn service_storage(&self, key: StorageKey) -> Option<Vec<u8>> {
-        service_storage(&self.chain, key)
+        self.storage_of(self.instances[0], key)
     }
 
-    fn read<T: Decode>(&self, key: StorageKey) -> Option<T> {
-        T::decode(&mut &self.service_storage(key)?[..]).ok()
+    /// The value under `key` in CoreChains instance `service`'s storage.
+    pub fn storage_of(&self, service: ServiceId, key: StorageKey) -> Option<Vec<u8>> {
+        storage_of(&self.chain, service, key)
     }
 
-    /// Channel `sender → recipient`'s state, if it is requested or open.
+    /// The value under `key` in instance `service`'s storage, decoded.
+    pub fn read_of<T: Decode>(&self, service: ServiceId, key: StorageKey) -> Option<T> {
+        T::decode(&mut &self.storage_of(service, key)?[..]).ok()
+    }
+
+    /// Channel `sender → recipient`'s state, if it is requested or open,
+    /// as the instance hosting the recipient keeps it (where its messages
+    /// queue).
     pub fn channel(&self, sender: u32, recipient: u32) -> Option<ChannelState> {
+        let service = self.host(recipient);
         let id = HrmpChannelId {
             sender: ParaId(sender),
             recipient: ParaId(recipient),
         };
-        if let Some(channel) = self.read::<HrmpChannel>(StorageKey::HrmpChannel(id)) {
+        if let Some(channel) = self.read_of::<HrmpChannel>(service, StorageKey::HrmpChannel(id)) {
             return Some(
                 if self
-                    .service_storage(StorageKey::HrmpCloseRequest(id))
+                    .storage_of(service, StorageKey::HrmpCloseRequest(id))
                     .is_some()
                 {
                     ChannelState::Closing(channel)
@@ -332,7 +425,7 @@ impl Network {
                 },
             );
         }
-        self.read::<HrmpOpenRequest>(StorageKey::HrmpOpenRequest(id))
+        self.read_of::<HrmpOpenRequest>(service, StorageKey::HrmpOpenRequest(id))
             .map(ChannelState::Requested)
     }
 
@@ -354,7 +447,7 @@ impl Network {
 
     /// The upward messages of para `id` the service refused, with why.
     pub fn refused_upward(&self, id: u32) -> Vec<RefusedUpward> {
-        self.read(StorageKey::UpwardRefused(ParaId(id)))
+        self.read_of(self.host(id), StorageKey::UpwardRefused(ParaId(id)))
             .unwrap_or_default()
     }
 
@@ -363,8 +456,8 @@ impl Network {
     /// the inbound messages the service holds for it.
     pub fn produce(&self, id: u32, extrinsics: Vec<Vec<u8>>) -> Result<Candidate, RehearsalError> {
         let para = self.para(id)?;
-        let relay = crate::relay_state(&self.chain, para.id)?;
-        let (downward, horizontal) = inbound(&self.chain, para.id);
+        let relay = crate::relay_state(&self.chain, para.service, para.id)?;
+        let (downward, horizontal) = inbound_of(&self.chain, para.service, para.id);
         let request = BlockRequest {
             max_pov_size: crate::MAX_POV_SIZE,
             ..BlockRequest::new(relay.slot, relay.entries())
@@ -393,9 +486,9 @@ impl Network {
         id: u32,
         candidate: &Candidate,
     ) -> Result<NetworkBlock, RehearsalError> {
-        let (para, core) = {
+        let (para, service, core) = {
             let p = self.para(id)?;
-            (p.id, p.core)
+            (p.id, p.service, p.core)
         };
         let delivered =
             parajam_collator::tamper::inbound_messages(&candidate.pov).unwrap_or_default();
@@ -403,6 +496,7 @@ impl Network {
             &mut self.chain,
             &self.config,
             &self.known,
+            service,
             para,
             core,
             candidate,
@@ -436,10 +530,11 @@ impl Network {
         }
         if block.enacted {
             let tag = format!("para: ParaId({})", para.0);
-            messaging.upward = service_logs(&self.chain)
+            messaging.upward = service_logs(&self.chain, service)
                 .into_iter()
                 .filter(|l| l.starts_with("Upward") && l.contains(&tag))
                 .collect();
+            messaging.transfers = self.transfer_logs();
         }
         messaging.channels = self.channels();
         Ok(NetworkBlock {
@@ -487,6 +582,76 @@ impl Network {
     pub fn tx_format(&self, id: u32) -> Result<parajam_collator::TxFormat, RehearsalError> {
         let para = self.para(id)?;
         Ok(para.collator.runtime_at(&para.parent)?.tx.clone())
+    }
+
+    /// What the instances logged about JAM transfers in the last
+    /// accumulation, by instance.
+    fn transfer_logs(&self) -> Vec<(ServiceId, String)> {
+        self.chain
+            .last_accumulation()
+            .logs
+            .iter()
+            .filter(|(s, _)| self.instances.contains(s))
+            .map(|(s, entry)| (*s, String::from_utf8_lossy(&entry.message).into_owned()))
+            .filter(|(_, l)| TRANSFER_EVENTS.iter().any(|e| l.starts_with(e)))
+            .collect()
+    }
+
+    /// Has the registrar of instance `on` declare `route` (a registrar
+    /// work package with a [`RouteDeclaration`], guaranteed, assured and
+    /// accumulated): the para it names is hosted by instance
+    /// `route.service`, with its channels opened on `on`. The instance's
+    /// log line (`RouteDeclared`), or what it rejected.
+    pub fn declare_route(
+        &mut self,
+        on: ServiceId,
+        route: RouteDeclaration,
+    ) -> Result<String, RehearsalError> {
+        let payload = WorkItemPayload::Route(route);
+        let package = crate::package(
+            &self.chain,
+            &self.config,
+            on,
+            AuthScope::Registrar,
+            &payload,
+            &[],
+        )?;
+        let guaranteed = crate::guarantee(&self.chain, &self.config, &package, &[], 0)?;
+        drive::enact(&mut self.chain, guaranteed)?;
+        service_logs(&self.chain, on)
+            .into_iter()
+            .find(|l| l.starts_with("RouteDeclared"))
+            .ok_or_else(|| RehearsalError::Registrar(rejections(&self.chain, on).join("; ")))
+    }
+
+    /// The routes for channel `s.sender → s.recipient` between paras of
+    /// two instances, declared on both ([`Self::declare_route`]): on the
+    /// sender's instance, the recipient hosted by its instance, and the
+    /// other way; each instance's log line.
+    pub fn declare_channel_routes(
+        &mut self,
+        s: &ChannelScenario,
+    ) -> Result<Vec<(ServiceId, String)>, RehearsalError> {
+        let (from, to) = (
+            self.para(s.sender)?.service,
+            self.para(s.recipient)?.service,
+        );
+        let channel = RemoteChannelDeclaration {
+            sender: ParaId(s.sender),
+            recipient: ParaId(s.recipient),
+            max_capacity: s.max_capacity,
+            max_message_size: s.max_message_size,
+        };
+        let mut lines = Vec::new();
+        for (on, para, host) in [(from, s.recipient, to), (to, s.sender, from)] {
+            let route = RouteDeclaration {
+                para_id: ParaId(para),
+                service: host,
+                channels: vec![channel],
+            };
+            lines.push((on, self.declare_route(on, route)?));
+        }
+        Ok(lines)
     }
 }
 
@@ -690,5 +855,354 @@ fn step_done(
             )),
         },
         _ => Ok(()),
+    }
+}
+
+/// Each core's authorizers: its paras' (para `i` on core `i mod C`, each
+/// under its instance) and, with several instances, every instance's
+/// registrar; with one, the registrar on the cores without a para.
+fn authorizer_pools(
+    paras: &[Para],
+    instances: &[ServiceId],
+    cores: usize,
+    config: &Config,
+) -> Result<Vec<Vec<parajam_primitives::types::OpaqueHash>>, RehearsalError> {
+    let params = config.params;
+    let several = instances.len() > 1;
+    let mut pools = vec![Vec::new(); cores];
+    for p in paras {
+        pools[usize::from(p.core)].push(drive::authorizer_of(
+            p.service,
+            AuthScope::Para(p.id),
+            config.upgrade_delay,
+        ));
+    }
+    for (core, pool) in pools.iter_mut().enumerate() {
+        if several {
+            for &service in instances {
+                pool.push(drive::authorizer_of(
+                    service,
+                    AuthScope::Registrar,
+                    config.upgrade_delay,
+                ));
+            }
+        } else if pool.is_empty() {
+            pool.push(drive::authorizer(
+                AuthScope::Registrar,
+                config.upgrade_delay,
+            ));
+        }
+        if pool.len() > usize::from(params.auth_pool_max_size) {
+            return Err(ChainFailure::PoolOverflow {
+                paras: pool.len(),
+                core,
+            }
+            .into());
+        }
+    }
+    Ok(pools)
+}
+
+/// The messages [`Network::remote_scenario`] sends.
+const REMOTE_MESSAGES: u64 = 2;
+
+impl Network {
+    /// The transfer of [`Self::channel_scenario`] between paras hosted by
+    /// two CoreChains instances, the routes declared
+    /// ([`Self::declare_channel_routes`]), each block checked on both
+    /// engines and enacted: the sender makes a first block (a para's first
+    /// block sends no horizontal message: parachain-system has no host
+    /// configuration yet); Alice on the sender reserve-transfers `amount`
+    /// to Bob on the recipient twice, a block each: each XCMP page leaves
+    /// the sender's instance as a JAM transfer (kind HRMP, sequence 0,
+    /// then 1) and the recipient's instance appends it to the channel in the
+    /// same accumulation; the recipient's block gets both, in order, and
+    /// the next one lets its message queue process them; the sender's
+    /// next block finds them read and prunes its outbox (its XCMP queue
+    /// may send another page then: it crosses the same way), and the
+    /// recipient's last block gets what is left. Every message the sender
+    /// sent must be delivered to the recipient's channel exactly once, in
+    /// order of its sequence number, none bounced. The channel is
+    /// not closed (closing is the upward request of one instance; across
+    /// instances it is not supported). `on_block` sees each block as it
+    /// is checked. Stops at the first block that is not enacted.
+    pub fn remote_scenario(
+        &mut self,
+        s: &ChannelScenario,
+        mut on_block: impl FnMut(&str, &NetworkBlock),
+    ) -> Result<ScenarioOutcome, RehearsalError> {
+        use crate::xcm_calls::reserve_transfer_native;
+        let (from, to) = (self.host(s.sender), self.host(s.recipient));
+        if from == to {
+            return Err(RehearsalError::Registrar(format!(
+                "paras {} and {} are hosted by the same instance {from}",
+                s.sender, s.recipient
+            )));
+        }
+        let tx_s = self.tx_format(s.sender)?;
+        let bob = {
+            use sp_core::Pair as _;
+            parajam_collator::dev_pair("Bob")?.public().0
+        };
+        let transfer = reserve_transfer_native(&tx_s, s.recipient, bob, s.amount)?;
+        let steps: Vec<(&'static str, u32, Option<&[u8]>)> = vec![
+            ("first block", s.sender, None),
+            ("transfer", s.sender, Some(&transfer)),
+            ("transfer again", s.sender, Some(&transfer)),
+            ("receive", s.recipient, None),
+            ("process", s.recipient, None),
+            ("prune", s.sender, None),
+            ("receive the rest", s.recipient, None),
+        ];
+        let channel_id = HrmpChannelId {
+            sender: ParaId(s.sender),
+            recipient: ParaId(s.recipient),
+        };
+        let mut outcome = ScenarioOutcome::default();
+        for (step, para, call) in steps {
+            let extrinsics = match call {
+                Some(call) => vec![self.signed(para, "Alice", call, 0)?],
+                None => Vec::new(),
+            };
+            let block = self.step(para, extrinsics)?;
+            on_block(step, &block);
+            let outbox: Vec<bool> = (0..REMOTE_MESSAGES)
+                .map(|n| self.outbox(from, to, channel_id, n).is_some())
+                .collect();
+            let remote = RemoteStep {
+                from,
+                to,
+                channel: self.channel(s.sender, s.recipient),
+                outbox,
+            };
+            if let Err(what) = remote_step_done(step, s, &remote, &block.messaging) {
+                outcome.failures.push(ScenarioFailure { step, what });
+            }
+            let enacted = block.block.enacted;
+            outcome.blocks.push((step, block));
+            if !enacted {
+                return Ok(outcome);
+            }
+        }
+        // Each message delivered exactly once, in order, none bounced, all
+        // received by the recipient.
+        let crossing = RemoteTransfers::of(&outcome, from, to);
+        let received: usize = outcome
+            .blocks
+            .iter()
+            .filter(|(_, b)| b.para == s.recipient)
+            .map(|(_, b)| {
+                b.messaging
+                    .delivered_horizontal
+                    .get(&s.sender)
+                    .copied()
+                    .unwrap_or(0)
+            })
+            .sum();
+        let in_order: Vec<u64> = (0..crossing.sent.len() as u64).collect();
+        if crossing.sent != in_order
+            || crossing.delivered != in_order
+            || crossing.bounced != 0
+            || received != in_order.len()
+        {
+            outcome.failures.push(ScenarioFailure {
+                step: "all",
+                what: format!(
+                    "sent {:?}, delivered {:?} ({} bounced), {received} received by para {}: not each message once, in order",
+                    crossing.sent, crossing.delivered, crossing.bounced, s.recipient
+                ),
+            });
+        }
+        Ok(outcome)
+    }
+
+    /// The payload of HRMP message `n` on `channel` that instance `from`
+    /// keeps in its outbox for instance `to`, until `to` has read it.
+    pub fn outbox(
+        &self,
+        from: ServiceId,
+        to: ServiceId,
+        channel: HrmpChannelId,
+        n: u64,
+    ) -> Option<Vec<u8>> {
+        use parajam_corechains_types::state::OutboxId;
+        self.read_of(
+            from,
+            StorageKey::Outbox(OutboxId {
+                service: to,
+                channel,
+                sequence: n,
+            }),
+        )
+    }
+}
+
+/// The HRMP messages that crossed between two instances in a scenario, by
+/// their sequence numbers, in the order logged.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RemoteTransfers {
+    /// Those the sending instance sent (`HorizontalSent`).
+    pub sent: Vec<u64>,
+    /// Those the receiving instance delivered into the channel
+    /// (`TransferDelivered` of an HRMP memo, `Horizontal`).
+    pub delivered: Vec<u64>,
+    /// How many transfers the receiving instance bounced.
+    pub bounced: usize,
+    /// The sending instance's `OutboxPruned` bounds (`below`).
+    pub pruned_below: Vec<u64>,
+}
+
+impl RemoteTransfers {
+    /// The transfers from instance `from` to `to` in `outcome`'s blocks.
+    pub fn of(outcome: &ScenarioOutcome, from: ServiceId, to: ServiceId) -> Self {
+        let mut t = Self::default();
+        for (at, line) in outcome
+            .blocks
+            .iter()
+            .flat_map(|(_, b)| &b.messaging.transfers)
+        {
+            let sent_to = format!("service: {to}");
+            let sent_from = format!("source: {from}");
+            if *at == from && line.starts_with("HorizontalSent") && line.contains(&sent_to) {
+                t.sent.extend(number_after(line, "sequence: "));
+            } else if *at == from && line.starts_with("OutboxPruned") && line.contains(&sent_to) {
+                t.pruned_below.extend(number_after(line, "below: "));
+            } else if *at == to
+                && line.starts_with("TransferDelivered")
+                && line.contains(&sent_from)
+                && line.contains("Horizontal {")
+            {
+                t.delivered.extend(number_after(line, "sequence: "));
+            } else if *at == to && line.starts_with("TransferBounced") && line.contains(&sent_from)
+            {
+                t.bounced += 1;
+            }
+        }
+        t
+    }
+}
+
+/// The number after the last `label` in `line` (a log line's field).
+fn number_after(line: &str, label: &str) -> Option<u64> {
+    let rest = &line[line.rfind(label)? + label.len()..];
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+/// The state [`remote_step_done`] checks after a step.
+struct RemoteStep {
+    /// The sender's instance.
+    from: ServiceId,
+    /// The recipient's instance.
+    to: ServiceId,
+    /// The channel, at the recipient's instance.
+    channel: Option<ChannelState>,
+    /// Whether each message is in the sender's outbox.
+    outbox: Vec<bool>,
+}
+
+/// Whether `step` of [`Network::remote_scenario`] did what it should.
+fn remote_step_done(
+    step: &str,
+    s: &ChannelScenario,
+    r: &RemoteStep,
+    m: &Messaging,
+) -> Result<(), String> {
+    let logged = |service: ServiceId, parts: &[String]| {
+        m.transfers
+            .iter()
+            .any(|(at, l)| *at == service && parts.iter().all(|p| l.contains(p.as_str())))
+    };
+    let queued = match r.channel {
+        Some(ChannelState::Open(c)) => Some(c.msg_count),
+        _ => None,
+    };
+    match step {
+        "transfer" | "transfer again" => {
+            let n = usize::from(step != "transfer");
+            let sent = logged(
+                r.from,
+                &[
+                    "HorizontalSent".into(),
+                    format!("recipient: ParaId({})", s.recipient),
+                    format!("service: {}", r.to),
+                    format!("sequence: {n}"),
+                ],
+            );
+            let delivered = logged(
+                r.to,
+                &[
+                    "TransferDelivered".into(),
+                    format!("source: {}", r.from),
+                    format!("para: ParaId({})", s.recipient),
+                    format!(
+                        "Horizontal {{ sender: ParaId({}), sequence: {n} }}",
+                        s.sender
+                    ),
+                ],
+            );
+            let to_recipient = m.sent_horizontal.iter().any(|(p, _)| *p == s.recipient);
+            let in_outbox = r.outbox.get(n).copied().unwrap_or(false);
+            let expected = u32::try_from(n + 1).unwrap_or(u32::MAX);
+            if to_recipient && sent && delivered && in_outbox && queued == Some(expected) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "sent {:?}, transfers {:?}, message {n} in the outbox: {in_outbox}, channel {:?}: message {n} did not cross as a transfer into the channel",
+                    m.sent_horizontal, m.transfers, r.channel
+                ))
+            }
+        }
+        "receive the rest" => {
+            if queued == Some(0) {
+                Ok(())
+            } else {
+                Err(format!("channel {:?}: not drained", r.channel))
+            }
+        }
+        "receive" => {
+            let got = m.delivered_horizontal.get(&s.sender).copied().unwrap_or(0);
+            if got as u64 == REMOTE_MESSAGES && queued == Some(0) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "delivered {:?}, channel {:?}: not both messages delivered and pruned",
+                    m.delivered_horizontal, r.channel
+                ))
+            }
+        }
+        "prune" => {
+            let pruned = logged(
+                r.from,
+                &[
+                    "OutboxPruned".into(),
+                    format!("service: {}", r.to),
+                    format!("below: {REMOTE_MESSAGES}"),
+                ],
+            );
+            if pruned && r.outbox.iter().all(|kept| !kept) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "transfers {:?}, outbox {:?}: the outbox not pruned",
+                    m.transfers, r.outbox
+                ))
+            }
+        }
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_log_line_s_numbers_are_read_after_their_last_label() {
+        let line = "TransferDelivered { source: 1000, para: ParaId(2001), amount: 0, delivery: Horizontal { sender: ParaId(2000), sequence: 12 } }";
+        assert_eq!(number_after(line, "sequence: "), Some(12));
+        assert_eq!(number_after(line, "source: "), Some(1000));
+        assert_eq!(number_after(line, "below: "), None);
+        assert_eq!(number_after("OutboxPruned { below: x }", "below: "), None);
     }
 }

@@ -2,16 +2,20 @@
 //! blocks): two instances of runtime/parachain (para ids 2000 and 2001,
 //! the same code under two genesis configs) on one JAM dev chain,
 //! exchanging XCM through the CoreChains service's message queues
-//! (`parajam_rehearsal::network`). Every block is checked on wasm (the
-//! relay chain's PVF executor) and on the PVM (`Ξ`), compared, and enacted
-//! by accumulate.
+//! (`parajam_rehearsal::network`), hosted by one CoreChains service
+//! instance or by two (the message crossing as a JAM transfer). Every
+//! block is checked on wasm (the relay chain's PVF executor) and on the
+//! PVM (`Ξ`), compared, and enacted by accumulate.
 
 use parajam_e2e::{runtime_parachain, sibling_queue};
 
 use parajam_collator::{dev_pair, system_account_key, ParaState};
 use parajam_corechains_build::genesis::GenesisChannel;
+use parajam_corechains_types::state::{HrmpChannelId, RemoteChannel, StorageKey};
 use parajam_corechains_types::ParaId;
-use parajam_rehearsal::network::{ChannelState, Network, NetworkBlock};
+use parajam_rehearsal::network::{
+    ChannelScenario, ChannelState, Network, NetworkBlock, RemoteTransfers,
+};
 use parajam_rehearsal::xcm_calls::{
     hrmp_accept_open_channel, hrmp_close_channel, hrmp_init_open_channel, reserve_transfer_native,
     sibling_account, sudo_relay_call,
@@ -199,7 +203,7 @@ fn slow_inbound_messages_left_out_or_altered_are_refused_by_both_engines() {
 
     // 2000's block delivers it; tampered, it is refused.
     let good = net.produce(A, vec![]).expect("block");
-    let head = net.service_storage(parajam_corechains_types::state::StorageKey::Head(ParaId(A)));
+    let head = net.service_storage(StorageKey::Head(ParaId(A)));
     for (what, pov) in [
         (
             "the downward message left out",
@@ -219,7 +223,7 @@ fn slow_inbound_messages_left_out_or_altered_are_refused_by_both_engines() {
         candidate.built = None;
         assert_refused(what, &net.check(A, &candidate).expect("checked"));
         assert_eq!(
-            net.service_storage(parajam_corechains_types::state::StorageKey::Head(ParaId(A))),
+            net.service_storage(StorageKey::Head(ParaId(A))),
             head,
             "{what}: nothing enacted"
         );
@@ -364,4 +368,176 @@ fn slow_messages_queued_while_the_recipient_makes_no_blocks_are_all_delivered_in
         Some(0),
         "all processed by 2001's message queue"
     );
+}
+
+#[test]
+#[allow(clippy::too_many_lines)] // one scenario, step by step
+fn slow_a_reserve_transfer_crosses_between_two_corechains_instances_as_a_jam_transfer() {
+    // Para 2000 on instance 1000, para 2001 on instance 1001 (the same
+    // service code): one chain, two CoreChains services.
+    const FROM: u32 = parajam_rehearsal::SERVICE;
+    const TO: u32 = 1001;
+    let mut net = Network::with_instances(
+        runtime_parachain(&[]),
+        Config::default(),
+        &[(A, FROM), (B, TO)],
+    )
+    .expect("a network");
+    assert_eq!(net.instances(), &[FROM, TO]);
+    assert_eq!((net.host(A), net.host(B)), (FROM, TO));
+    let amount = 10 * UNIT;
+    let scenario = ChannelScenario {
+        sender: A,
+        recipient: B,
+        max_capacity: 8,
+        max_message_size: 1024,
+        amount,
+    };
+
+    // The registrar of each instance declares the other's para with the
+    // channel 2000 → 2001 (the upward request/accept flow is one
+    // instance's).
+    let routes = net.declare_channel_routes(&scenario).expect("routes");
+    println!("{routes:?}");
+    assert_eq!(routes.len(), 2);
+    assert_eq!(routes[0].0, FROM);
+    assert!(
+        routes[0]
+            .1
+            .starts_with("RouteDeclared { para: ParaId(2001), service: 1001"),
+        "{routes:?}"
+    );
+    assert_eq!(routes[1].0, TO);
+    assert!(
+        routes[1]
+            .1
+            .starts_with("RouteDeclared { para: ParaId(2000), service: 1000"),
+        "{routes:?}"
+    );
+    let channel = HrmpChannelId {
+        sender: ParaId(A),
+        recipient: ParaId(B),
+    };
+    for service in [FROM, TO] {
+        assert!(
+            net.storage_of(service, StorageKey::HrmpChannel(channel))
+                .is_some(),
+            "the channel is open on instance {service}"
+        );
+    }
+
+    let sovereign = sibling_account(B);
+    let (alice_before, sovereign_before) = {
+        let s = net.parent(A).expect("para");
+        (free(s, &account("Alice")), free(s, &sovereign))
+    };
+    let bob_before = free(net.parent(B).expect("para"), &account("Bob"));
+    let outcome = net
+        .remote_scenario(&scenario, |step, b| println!("[{step}] {b}"))
+        .expect("the scenario runs");
+    for (_, b) in &outcome.blocks {
+        assert_ok(b);
+    }
+    assert!(outcome.ok(), "{:?}", outcome.failures);
+    let steps: Vec<&str> = outcome.blocks.iter().map(|(step, _)| *step).collect();
+    assert_eq!(
+        steps,
+        [
+            "first block",
+            "transfer",
+            "transfer again",
+            "receive",
+            "process",
+            "prune",
+            "receive the rest"
+        ]
+    );
+
+    // Each transfer's XCMP page left instance 1000 as a JAM transfer (an
+    // HRMP memo: instance 1001 delivers a transfer horizontally only for
+    // that kind) and instance 1001 delivered it into 2001's inbound
+    // channel in the same accumulation: every message once, in order of
+    // its sequence number, none bounced.
+    let crossing = RemoteTransfers::of(&outcome, FROM, TO);
+    println!("{crossing:?}");
+    let k = crossing.sent.len();
+    assert!(k >= 2, "{crossing:?}");
+    let in_order: Vec<u64> = (0..k as u64).collect();
+    assert_eq!(crossing.sent, in_order);
+    assert_eq!(crossing.delivered, in_order);
+    assert_eq!(crossing.bounced, 0);
+    for (step, b) in &outcome.blocks[1..3] {
+        assert_eq!(b.messaging.sent_horizontal.len(), 1, "{step}: {b}");
+        assert_eq!(b.messaging.sent_horizontal[0].0, B, "{step}: {b}");
+        let delivered_here: Vec<&String> = b
+            .messaging
+            .transfers
+            .iter()
+            .filter(|(at, l)| *at == TO && l.starts_with("TransferDelivered"))
+            .map(|(_, l)| l)
+            .collect();
+        assert_eq!(delivered_here.len(), 1, "{step}: {b}");
+    }
+    // 2001's collator delivered them all (two in its first block), its
+    // message queue processed them; the channel at instance 1001 is empty.
+    let received: usize = outcome
+        .blocks
+        .iter()
+        .filter(|(_, b)| b.para == B)
+        .map(|(_, b)| {
+            b.messaging
+                .delivered_horizontal
+                .get(&A)
+                .copied()
+                .unwrap_or(0)
+        })
+        .sum();
+    assert_eq!(received, k);
+    assert_eq!(
+        outcome.blocks[3].1.messaging.delivered_horizontal.get(&A),
+        Some(&2)
+    );
+    let Some(ChannelState::Open(queued)) = net.channel(A, B) else {
+        panic!("the channel is open");
+    };
+    assert_eq!(queued.msg_count, 0);
+    let expected_next = u64::try_from(k).expect("few");
+    let remote = RemoteChannel {
+        service: FROM,
+        channel,
+    };
+    assert_eq!(
+        net.read_of::<u64>(TO, StorageKey::RemoteInbound(remote)),
+        Some(expected_next),
+        "instance 1001 expects the next sequence number"
+    );
+    assert_eq!(
+        net.read_of::<u64>(FROM, StorageKey::RemoteOutbound(channel)),
+        Some(expected_next)
+    );
+
+    // The outbox: the two transfers' entries pruned once read (by 2000's
+    // next blocks); what the last block sent waits for 2000's next block.
+    assert!(crossing.pruned_below.contains(&1), "{crossing:?}");
+    assert!(crossing.pruned_below.contains(&2), "{crossing:?}");
+    for n in 0..2 {
+        assert_eq!(net.outbox(FROM, TO, channel, n), None, "message {n}");
+    }
+    assert!(net
+        .read_of::<u64>(FROM, StorageKey::OutboxPruned(channel))
+        .is_some_and(|below| below >= 2));
+
+    // The same outcome as on one instance: the local reserve on 2000
+    // (Alice paid twice, 2001's sovereign account holds both amounts);
+    // on 2001 the messages were queued for 2000's origin and processed,
+    // and runtime/parachain's XCM config (no asset for a sibling's token)
+    // fails them (`AssetNotFound`): Bob gets nothing.
+    {
+        let s = net.parent(A).expect("para");
+        assert!(free(s, &account("Alice")) <= alice_before - 2 * amount);
+        assert_eq!(free(s, &sovereign), sovereign_before + 2 * amount);
+    }
+    let s = net.parent(B).expect("para");
+    assert_eq!(sibling_queue(s, A), Some(0), "enqueued and processed");
+    assert_eq!(free(s, &account("Bob")), bob_before);
 }

@@ -2,7 +2,9 @@
 //! check` end to end, the real binary on two instances of
 //! `runtime/parachain`: a channel 2000 → 2001 opened by XCM, a reserve
 //! transfer over it, the channel closed; every block identical on wasm and
-//! the PVM and enacted; exit 0 with an OK verdict. Bad arguments: a clear
+//! the PVM and enacted; exit 0 with an OK verdict; the same transfer
+//! between paras of two CoreChains instances (`--instances 2`), crossing as
+//! JAM transfers. Bad arguments: a clear
 //! error, exit 1.
 
 use std::path::PathBuf;
@@ -58,4 +60,28 @@ fn slow_xcm_check_opens_a_channel_transfers_and_closes_it() {
     let (ok, stdout, stderr) = xcm_check(&["--paras", "2000"]);
     assert!(!ok, "{stdout}");
     assert!(stderr.contains("--paras: two para ids"), "{stderr}");
+}
+
+#[test]
+fn slow_xcm_check_with_two_instances_crosses_as_jam_transfers() {
+    let (ok, stdout, stderr) = xcm_check(&["--instances", "2"]);
+    assert!(ok, "{stdout}\n{stderr}");
+    for line in [
+        "para 2000 on CoreChains service 1000, para 2001 on CoreChains service 1001",
+        "[route] instance 1000: RouteDeclared { para: ParaId(2001), service: 1001, channels: 1 }",
+        "[route] instance 1001: RouteDeclared { para: ParaId(2000), service: 1000, channels: 1 }",
+        "[transfer] para 2000",
+        "JAM transfer, instance 1000: HorizontalSent { para: ParaId(2000), recipient: ParaId(2001), service: 1001, sequence: 0 }",
+        "JAM transfer, instance 1001: TransferDelivered { source: 1000, para: ParaId(2001), amount: 0, delivery: Horizontal { sender: ParaId(2000), sequence: 0 } }",
+        "JAM transfer, instance 1000: OutboxPruned { para: ParaId(2000), recipient: ParaId(2001), service: 1001, below: 2",
+        "delivered 0 downward, 2 horizontal {2000: 2}",
+        "verdict: OK",
+    ] {
+        assert!(stdout.contains(line), "{line}: {stdout}");
+    }
+    assert!(!stdout.contains("TransferBounced"), "{stdout}");
+
+    let (ok, stdout, stderr) = xcm_check(&["--instances", "3"]);
+    assert!(!ok, "{stdout}");
+    assert!(stderr.contains("--instances 3: 1 or 2"), "{stderr}");
 }
