@@ -31,7 +31,7 @@ use std::collections::BTreeMap;
 
 use parajam_collator::{dev_pair, system_account_key, ParaState};
 use parajam_corechains_service::host_functions::Hasher;
-use parajam_corechains_types::memo::{Memo, MemoKind};
+use parajam_corechains_types::memo::Memo;
 use parajam_corechains_types::state::{InboundDownwardMessage, StorageKey};
 use parajam_corechains_types::ParaId;
 use parajam_e2e::runtime_parachain;
