@@ -118,6 +118,35 @@ pub fn trace(family: &str) -> (Genesis, Vec<TraceStep>) {
     (genesis, steps)
 }
 
+/// The sr25519 public key of dev account `name` (`Alice`, `Bob`, ...).
+///
+/// # Panics
+/// If `name` is not a dev account.
+#[must_use]
+pub fn dev_account(name: &str) -> [u8; 32] {
+    use sp_core::Pair as _;
+    parajam_collator::dev_pair(name)
+        .expect("dev key")
+        .public()
+        .0
+}
+
+/// Asserts that a rehearsal block is valid on wasm and on the PVM, the
+/// same on both, enacted, and within JAM's limits; prints its report.
+///
+/// # Panics
+/// If it is not.
+pub fn assert_block_ok(b: &parajam_rehearsal::network::NetworkBlock) {
+    use parajam_rehearsal::{LegacyVerdict, PvmVerdict};
+    println!("{b}");
+    let report = &b.block;
+    assert!(matches!(report.legacy, LegacyVerdict::Valid(_)), "{b}");
+    assert!(matches!(report.pvm, PvmVerdict::Valid(_)), "{b}");
+    assert!(report.identical, "{b}");
+    assert!(report.enacted, "{b}");
+    assert!(report.ok(), "{b}");
+}
+
 /// A tokio runtime of two worker threads for a test's JSON-RPC clients.
 ///
 /// # Panics

@@ -21,11 +21,10 @@ use parajam_corechains_build::genesis::GenesisChannel;
 use parajam_corechains_service::host_functions::Hasher;
 use parajam_corechains_types::ParaId;
 use parajam_e2e::{parajam_binary, runtime_parachain, runtime_parachain_dir, sibling_queue};
-use parajam_rehearsal::network::{Network, NetworkBlock};
+use parajam_rehearsal::network::Network;
 use parajam_rehearsal::xcm_calls::{sibling_location, sudo_send, superuser_transact};
 use parajam_rehearsal::{
-    authorized_upgrade, Config, LegacyVerdict, PvmVerdict, Rehearsal, Scenario, Upgrade,
-    UpgradeOrigin,
+    authorized_upgrade, Config, PvmVerdict, Rehearsal, Scenario, Upgrade, UpgradeOrigin,
 };
 
 const A: u32 = 2000;
@@ -37,14 +36,6 @@ const NO_SUDO: &str = r#"{"sudo":{"key":null}}"#;
 fn sudo_key(state: &ParaState) -> Option<Vec<u8>> {
     let key = [Hasher::Twox128.hash(b"Sudo"), Hasher::Twox128.hash(b"Key")].concat();
     state.storage(&key).expect("reads")
-}
-
-fn assert_ok(b: &NetworkBlock) {
-    println!("{b}");
-    assert!(matches!(b.block.legacy, LegacyVerdict::Valid(_)), "{b}");
-    assert!(matches!(b.block.pvm, PvmVerdict::Valid(_)), "{b}");
-    assert!(b.block.identical, "{b}");
-    assert!(b.block.enacted, "{b}");
 }
 
 #[test]
@@ -169,11 +160,11 @@ fn slow_a_siblings_superuser_transact_authorizes_nothing() {
 
     // 2001's first block sends no HRMP message (no host configuration
     // yet); its second has its root send the Transact to 2000.
-    assert_ok(&net.step(B, vec![]).expect("block"));
+    parajam_e2e::assert_block_ok(&net.step(B, vec![]).expect("block"));
     let send = sudo_send(&tx_b, sibling_location(A), superuser_transact(call)).expect("the call");
     let alice = net.signed(B, "Alice", &send, 0).expect("signs");
     let b = net.step(B, vec![alice]).expect("block");
-    assert_ok(&b);
+    parajam_e2e::assert_block_ok(&b);
     assert!(
         b.messaging.sent_horizontal.iter().any(|(r, _)| *r == A),
         "{b}"
@@ -181,7 +172,7 @@ fn slow_a_siblings_superuser_transact_authorizes_nothing() {
 
     // 2000 gets it and its message queue processes it: not as root.
     for _ in 0..2 {
-        assert_ok(&net.step(A, vec![]).expect("block"));
+        parajam_e2e::assert_block_ok(&net.step(A, vec![]).expect("block"));
     }
     let state = net.parent(A).expect("para");
     assert_eq!(

@@ -29,23 +29,23 @@
 
 use std::collections::BTreeMap;
 
-use parajam_collator::{dev_pair, system_account_key, ParaState};
+use parajam_collator::{system_account_key, ParaState};
 use parajam_corechains_service::host_functions::Hasher;
 use parajam_corechains_types::memo::Memo;
 use parajam_corechains_types::state::{InboundDownwardMessage, StorageKey};
 use parajam_corechains_types::ParaId;
 use parajam_e2e::runtime_parachain;
+use parajam_e2e::{assert_block_ok, dev_account};
 use parajam_host::accumulate::{DeferredTransfer, PartialState};
 use parajam_primitives::types::{OpaqueHash, ServiceAccount, ServiceInfo};
 use parajam_pvm::{Backend, Pvm, PvmFlavor};
 use parajam_rehearsal::drive::SERVICE;
-use parajam_rehearsal::network::{Network, NetworkBlock};
+use parajam_rehearsal::network::Network;
 use parajam_rehearsal::xcm_calls::reserve_withdraw_to_service;
-use parajam_rehearsal::{Config, LegacyVerdict, PvmVerdict};
+use parajam_rehearsal::Config;
 use parajam_stf::accumulate::execution::accumulate_one;
 use parajam_stf::accumulate::{BlockContext, Executor};
 use parity_scale_codec::Decode;
-use sp_core::Pair as _;
 
 /// One unit of runtime/parachain's currency.
 const UNIT: u64 = 1_000_000_000_000;
@@ -92,20 +92,6 @@ fn relay_free(state: &ParaState, account: &[u8; 32]) -> u128 {
     free
 }
 
-fn account(name: &str) -> [u8; 32] {
-    dev_pair(name).expect("dev key").public().0
-}
-
-fn assert_ok(b: &NetworkBlock) {
-    println!("{b}");
-    let report = &b.block;
-    assert!(matches!(report.legacy, LegacyVerdict::Valid(_)), "{b}");
-    assert!(matches!(report.pvm, PvmVerdict::Valid(_)), "{b}");
-    assert!(report.identical, "{b}");
-    assert!(report.enacted, "{b}");
-    assert!(report.ok(), "{b}");
-}
-
 fn jam_balance(net: &Network, service: u32) -> u64 {
     net.chain().state().accounts[&service].info.balance
 }
@@ -140,7 +126,7 @@ fn network() -> Network {
                 registrar: 0,
                 always_acc: BTreeMap::new(),
             };
-            let memo = Memo::value(ParaId(0), PARA, 0, TRANSFER_SLOT, account("Bob"));
+            let memo = Memo::value(ParaId(0), PARA, 0, TRANSFER_SLOT, dev_account("Bob"));
             let transfer = DeferredTransfer {
                 source: JAM_SERVICE,
                 dest: SERVICE,
@@ -184,13 +170,13 @@ fn network() -> Network {
 }
 
 fn bob_relay(net: &Network) -> u128 {
-    relay_free(net.parent(PARA).expect("para"), &account("Bob"))
+    relay_free(net.parent(PARA).expect("para"), &dev_account("Bob"))
 }
 
 #[test]
 fn slow_a_jam_service_s_transfer_credits_the_beneficiary_and_value_goes_back() {
     let mut net = network();
-    let bob = account("Bob");
+    let bob = dev_account("Bob");
 
     // The service holds the value for the para and has queued the XCM.
     let queue: Vec<InboundDownwardMessage> =
@@ -208,7 +194,7 @@ fn slow_a_jam_service_s_transfer_credits_the_beneficiary_and_value_goes_back() {
     // balance does not change.
     let bob_native = free(net.parent(PARA).expect("para"), &bob);
     let b = net.step(PARA, vec![]).expect("block");
-    assert_ok(&b);
+    assert_block_ok(&b);
     assert_eq!(b.messaging.delivered_downward, 1, "{b}");
     assert_eq!(b.messaging.processed_downward, 1, "{b}");
     assert_eq!(
@@ -218,7 +204,7 @@ fn slow_a_jam_service_s_transfer_credits_the_beneficiary_and_value_goes_back() {
         "processed, pruned"
     );
     if bob_relay(&net) == 0 {
-        assert_ok(&net.step(PARA, vec![]).expect("block"));
+        assert_block_ok(&net.step(PARA, vec![]).expect("block"));
     }
     let credited = bob_relay(&net);
     println!("Bob credited {credited} of {IN}");
@@ -233,7 +219,7 @@ fn slow_a_jam_service_s_transfer_credits_the_beneficiary_and_value_goes_back() {
     let service_before = jam_balance(&net, JAM_SERVICE);
     let extrinsic = net.signed(PARA, "Bob", &call, 0).expect("signs");
     let b = net.step(PARA, vec![extrinsic]).expect("block");
-    assert_ok(&b);
+    assert_block_ok(&b);
     assert!(b.failed_dispatches.is_empty(), "{b}");
     assert!(b.messaging.sent_upward >= 1, "{b}");
     // The service's record of it: a transfer sent to the JAM service.
@@ -260,7 +246,7 @@ fn slow_a_jam_service_s_transfer_credits_the_beneficiary_and_value_goes_back() {
     // The deferred transfer is credited when the chain accumulates it
     // (this block's later accumulation rounds, or the next block's).
     if jam_balance(&net, JAM_SERVICE) == service_before {
-        assert_ok(&net.step(PARA, vec![]).expect("block"));
+        assert_block_ok(&net.step(PARA, vec![]).expect("block"));
     }
     assert_eq!(jam_balance(&net, JAM_SERVICE), service_before + OUT);
 }

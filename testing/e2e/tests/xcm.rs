@@ -9,10 +9,11 @@
 
 use parajam_e2e::{runtime_parachain, sibling_queue};
 
-use parajam_collator::{dev_pair, system_account_key, ParaState};
+use parajam_collator::{system_account_key, ParaState};
 use parajam_corechains_build::genesis::GenesisChannel;
 use parajam_corechains_types::state::{HrmpChannelId, RemoteChannel, StorageKey};
 use parajam_corechains_types::ParaId;
+use parajam_e2e::{assert_block_ok, dev_account};
 use parajam_rehearsal::network::{
     ChannelScenario, ChannelState, Network, NetworkBlock, RemoteTransfers,
 };
@@ -22,7 +23,6 @@ use parajam_rehearsal::xcm_calls::{
 };
 use parajam_rehearsal::{Config, LegacyVerdict, PvmVerdict};
 use parity_scale_codec::Decode;
-use sp_core::Pair as _;
 
 /// One unit of runtime/parachain's currency.
 const UNIT: u128 = 1_000_000_000_000;
@@ -37,20 +37,6 @@ fn free(state: &ParaState, account: &[u8; 32]) -> u128 {
     let (_, _, _, _, free): (u32, u32, u32, u32, u128) =
         Decode::decode(&mut raw.as_slice()).expect("AccountInfo decodes");
     free
-}
-
-fn account(name: &str) -> [u8; 32] {
-    dev_pair(name).expect("dev key").public().0
-}
-
-fn assert_ok(b: &NetworkBlock) {
-    println!("{b}");
-    let report = &b.block;
-    assert!(matches!(report.legacy, LegacyVerdict::Valid(_)), "{b}");
-    assert!(matches!(report.pvm, PvmVerdict::Valid(_)), "{b}");
-    assert!(report.identical, "{b}");
-    assert!(report.enacted, "{b}");
-    assert!(report.ok(), "{b}");
 }
 
 fn assert_refused(what: &str, b: &NetworkBlock) {
@@ -80,7 +66,7 @@ fn slow_a_channel_opened_by_xcm_carries_a_reserve_transfer_and_is_closed() {
     // 1. Para 2000 asks the relay chain (the service) to open 2000 → 2001.
     let open = sudo_relay_call(&tx_a, hrmp_init_open_channel(B, 8, 1024)).expect("call");
     let b = net.step(A, vec![by_alice(&net, A, &open)]).expect("block");
-    assert_ok(&b);
+    assert_block_ok(&b);
     assert_eq!(b.messaging.sent_upward, 1, "{b}");
     assert!(b.messaging.upward[0].starts_with("UpwardExecuted"), "{b}");
     assert!(matches!(
@@ -94,7 +80,7 @@ fn slow_a_channel_opened_by_xcm_carries_a_reserve_transfer_and_is_closed() {
     let b = net
         .step(B, vec![by_alice(&net, B, &accept)])
         .expect("block");
-    assert_ok(&b);
+    assert_block_ok(&b);
     assert_eq!(b.messaging.delivered_downward, 1, "{b}");
     assert_eq!(b.messaging.processed_downward, 1, "{b}");
     assert!(b.messaging.upward[0].starts_with("UpwardExecuted"), "{b}");
@@ -106,13 +92,13 @@ fn slow_a_channel_opened_by_xcm_carries_a_reserve_transfer_and_is_closed() {
     let sovereign = sibling_account(B);
     let (alice_before, sovereign_before) = {
         let s = net.parent(A).expect("para");
-        (free(s, &account("Alice")), free(s, &sovereign))
+        (free(s, &dev_account("Alice")), free(s, &sovereign))
     };
-    let transfer = reserve_transfer_native(&tx_a, B, account("Bob"), amount).expect("call");
+    let transfer = reserve_transfer_native(&tx_a, B, dev_account("Bob"), amount).expect("call");
     let b = net
         .step(A, vec![by_alice(&net, A, &transfer)])
         .expect("block");
-    assert_ok(&b);
+    assert_block_ok(&b);
     assert_eq!(b.messaging.delivered_downward, 1, "{b}");
     assert_eq!(b.messaging.sent_horizontal.len(), 1, "{b}");
     assert_eq!(b.messaging.sent_horizontal[0].0, B, "{b}");
@@ -124,23 +110,23 @@ fn slow_a_channel_opened_by_xcm_carries_a_reserve_transfer_and_is_closed() {
         let s = net.parent(A).expect("para");
         // The local reserve: Alice pays the amount (and the fee), 2001's
         // sovereign account holds it.
-        assert!(free(s, &account("Alice")) <= alice_before - amount);
+        assert!(free(s, &dev_account("Alice")) <= alice_before - amount);
         assert_eq!(free(s, &sovereign), sovereign_before + amount);
     }
 
     // 4. Para 2001 gets the message (and its watermark drains the
     //    channel); its XCM runs in this block or the next.
-    let bob_before = free(net.parent(B).expect("para"), &account("Bob"));
+    let bob_before = free(net.parent(B).expect("para"), &dev_account("Bob"));
     assert_eq!(sibling_queue(net.parent(B).expect("para"), A), None);
     let b = net.step(B, vec![]).expect("block");
-    assert_ok(&b);
+    assert_block_ok(&b);
     assert_eq!(b.messaging.delivered_horizontal.get(&A), Some(&1), "{b}");
     let Some(ChannelState::Open(channel)) = net.channel(A, B) else {
         panic!("the channel is open");
     };
     assert_eq!(channel.msg_count, 0, "processed, pruned");
     let b = net.step(B, vec![]).expect("block");
-    assert_ok(&b);
+    assert_block_ok(&b);
     assert_eq!(b.messaging.delivered_horizontal.get(&A), None, "{b}");
     {
         // The message was queued for 2000's origin and processed (the
@@ -151,17 +137,17 @@ fn slow_a_channel_opened_by_xcm_carries_a_reserve_transfer_and_is_closed() {
         // stays in 2001's sovereign account on 2000 (the reserve).
         let s = net.parent(B).expect("para");
         assert_eq!(sibling_queue(s, A), Some(0), "enqueued and processed");
-        assert_eq!(free(s, &account("Bob")), bob_before);
+        assert_eq!(free(s, &dev_account("Bob")), bob_before);
     }
 
     // 5. Para 2000 closes the channel; 2001 gets HrmpChannelClosing; the
     //    channel goes.
     let close = sudo_relay_call(&tx_a, hrmp_close_channel(A, B)).expect("call");
     let b = net.step(A, vec![by_alice(&net, A, &close)]).expect("block");
-    assert_ok(&b);
+    assert_block_ok(&b);
     assert!(b.messaging.upward[0].starts_with("UpwardExecuted"), "{b}");
     let b = net.step(B, vec![]).expect("block");
-    assert_ok(&b);
+    assert_block_ok(&b);
     assert_eq!(b.messaging.delivered_downward, 1, "{b}");
     assert_eq!(net.channel(A, B), None, "{b}");
     // What the service refused and kept: pallet-xcm's version discovery
@@ -199,7 +185,7 @@ fn slow_inbound_messages_left_out_or_altered_are_refused_by_both_engines() {
 
     // 2001 asks for 2001 → 2000: a downward notification for 2000.
     let open = sudo_relay_call(&tx_b, hrmp_init_open_channel(A, 8, 1024)).expect("call");
-    assert_ok(&net.step(B, vec![by_alice(&net, B, &open)]).expect("block"));
+    assert_block_ok(&net.step(B, vec![by_alice(&net, B, &open)]).expect("block"));
 
     // 2000's block delivers it; tampered, it is refused.
     let good = net.produce(A, vec![]).expect("block");
@@ -230,20 +216,20 @@ fn slow_inbound_messages_left_out_or_altered_are_refused_by_both_engines() {
     }
     // Built again (its relay parent is older now): delivered, processed.
     let b = net.step(A, vec![]).expect("block");
-    assert_ok(&b);
+    assert_block_ok(&b);
     assert_eq!(b.messaging.delivered_downward, 1, "{b}");
     assert_eq!(b.messaging.processed_downward, 1, "{b}");
 
     // A transfer to 2001 over the genesis channel (a para's first block
     // sends no HRMP message: parachain-system has no host configuration
     // yet); 2001's block built before it is enacted is in flight.
-    let transfer = reserve_transfer_native(&tx_a, B, account("Bob"), UNIT).expect("call");
+    let transfer = reserve_transfer_native(&tx_a, B, dev_account("Bob"), UNIT).expect("call");
     let good = net
         .produce(A, vec![by_alice(&net, A, &transfer)])
         .expect("block");
     let in_flight = net.produce(B, vec![]).expect("block");
     let b = net.check(A, &good).expect("checked");
-    assert_ok(&b);
+    assert_block_ok(&b);
     assert_eq!(b.messaging.sent_horizontal.len(), 1, "{b}");
 
     // The in-flight block proved 2001's relay state before the message:
@@ -284,7 +270,7 @@ fn slow_inbound_messages_left_out_or_altered_are_refused_by_both_engines() {
         assert_eq!(channel.msg_count, 1, "{what}: nothing pruned");
     }
     let b = net.step(B, vec![]).expect("block");
-    assert_ok(&b);
+    assert_block_ok(&b);
     assert_eq!(b.messaging.delivered_horizontal.get(&A), Some(&1), "{b}");
     let Some(ChannelState::Open(channel)) = net.channel(A, B) else {
         panic!("the channel is open");
@@ -312,14 +298,15 @@ fn slow_messages_queued_while_the_recipient_makes_no_blocks_are_all_delivered_in
     // 2000 makes a first block (a para's first block sends no HRMP
     // message: parachain-system has no host configuration yet), then three,
     // each with a transfer to 2001; 2001 none.
-    assert_ok(&net.step(A, vec![]).expect("block"));
+    assert_block_ok(&net.step(A, vec![]).expect("block"));
     let mut sent = 0;
     for n in 1..=3u128 {
-        let transfer = reserve_transfer_native(&tx_a, B, account("Bob"), n * UNIT).expect("call");
+        let transfer =
+            reserve_transfer_native(&tx_a, B, dev_account("Bob"), n * UNIT).expect("call");
         let b = net
             .step(A, vec![by_alice(&net, A, &transfer)])
             .expect("block");
-        assert_ok(&b);
+        assert_block_ok(&b);
         let to_b = b
             .messaging
             .sent_horizontal
@@ -355,14 +342,14 @@ fn slow_messages_queued_while_the_recipient_makes_no_blocks_are_all_delivered_in
         .collect();
     assert_eq!(delivered, expected);
     let b = net.check(B, &candidate).expect("checked");
-    assert_ok(&b);
+    assert_block_ok(&b);
     assert_eq!(b.messaging.delivered_horizontal.get(&A), Some(&sent), "{b}");
     let Some(ChannelState::Open(channel)) = net.channel(A, B) else {
         panic!("the channel is open");
     };
     assert_eq!(channel.msg_count, 0, "all processed, pruned");
     let b = net.step(B, vec![]).expect("block");
-    assert_ok(&b);
+    assert_block_ok(&b);
     assert_eq!(
         sibling_queue(net.parent(B).expect("para"), A),
         Some(0),
@@ -429,14 +416,14 @@ fn slow_a_reserve_transfer_crosses_between_two_corechains_instances_as_a_jam_tra
     let sovereign = sibling_account(B);
     let (alice_before, sovereign_before) = {
         let s = net.parent(A).expect("para");
-        (free(s, &account("Alice")), free(s, &sovereign))
+        (free(s, &dev_account("Alice")), free(s, &sovereign))
     };
-    let bob_before = free(net.parent(B).expect("para"), &account("Bob"));
+    let bob_before = free(net.parent(B).expect("para"), &dev_account("Bob"));
     let outcome = net
         .remote_scenario(&scenario, |step, b| println!("[{step}] {b}"))
         .expect("the scenario runs");
     for (_, b) in &outcome.blocks {
-        assert_ok(b);
+        assert_block_ok(b);
     }
     assert!(outcome.ok(), "{:?}", outcome.failures);
     let steps: Vec<&str> = outcome.blocks.iter().map(|(step, _)| *step).collect();
@@ -534,10 +521,10 @@ fn slow_a_reserve_transfer_crosses_between_two_corechains_instances_as_a_jam_tra
     // fails them (`AssetNotFound`): Bob gets nothing.
     {
         let s = net.parent(A).expect("para");
-        assert!(free(s, &account("Alice")) <= alice_before - 2 * amount);
+        assert!(free(s, &dev_account("Alice")) <= alice_before - 2 * amount);
         assert_eq!(free(s, &sovereign), sovereign_before + 2 * amount);
     }
     let s = net.parent(B).expect("para");
     assert_eq!(sibling_queue(s, A), Some(0), "enqueued and processed");
-    assert_eq!(free(s, &account("Bob")), bob_before);
+    assert_eq!(free(s, &dev_account("Bob")), bob_before);
 }
