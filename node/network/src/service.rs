@@ -465,6 +465,25 @@ impl Shared {
         }
     }
 
+    /// An outgoing request's `exchange`, bounded by `limit` (then
+    /// [`RequestError::Timeout`]); a malformed answer drops `peer`
+    /// ([`Self::misbehaved`]).
+    async fn request_within<T>(
+        &self,
+        conn: &Connection,
+        peer: PeerId,
+        limit: Duration,
+        exchange: impl std::future::Future<Output = Result<T, RequestError>>,
+    ) -> Result<T, RequestError> {
+        let result = tokio::time::timeout(limit, exchange)
+            .await
+            .unwrap_or(Err(RequestError::Timeout));
+        if let Err(RequestError::Malformed(error)) = &result {
+            self.misbehaved(conn, peer, error.clone());
+        }
+        result
+    }
+
     fn misbehaved(&self, conn: &Connection, peer: PeerId, error: PeerError) {
         NetStats::inc(&self.stats.dropped);
         conn.close(VarInt::from_u32(code::MISBEHAVED), b"malformed message");
@@ -790,13 +809,9 @@ impl Network {
                     Err(error) => Err(frame(error)),
                 }
             };
-            let result = match tokio::time::timeout(SHARE_TIMEOUT, exchange).await {
-                Err(_) => Err(RequestError::Timeout),
-                Ok(r) => r,
-            };
-            if let Err(RequestError::Malformed(error)) = &result {
-                shared.misbehaved(&conn, peer, error.clone());
-            }
+            let result = shared
+                .request_within(&conn, peer, SHARE_TIMEOUT, exchange)
+                .await;
             shared.emit(Event::Shared { peer, tag, result });
         });
     }

@@ -89,13 +89,9 @@ impl Network {
                     .map_err(|e| RequestError::Malformed(PeerError::Message(e)))?;
                 Ok(Arc::new(preimage))
             };
-            let result = match tokio::time::timeout(PREIMAGE_TIMEOUT, exchange).await {
-                Err(_) => Err(RequestError::Timeout),
-                Ok(r) => r,
-            };
-            if let Err(RequestError::Malformed(error)) = &result {
-                shared.misbehaved(&conn, peer, error.clone());
-            }
+            let result = shared
+                .request_within(&conn, peer, PREIMAGE_TIMEOUT, exchange)
+                .await;
             shared.emit(answer(result));
         });
     }

@@ -145,13 +145,9 @@ impl Network {
                 }
                 check(&messages).map_err(|e| RequestError::Malformed(PeerError::Message(e)))
             };
-            let result = match tokio::time::timeout(SHARD_TIMEOUT, exchange).await {
-                Err(_) => Err(RequestError::Timeout),
-                Ok(r) => r,
-            };
-            if let Err(RequestError::Malformed(error)) = &result {
-                shared.misbehaved(&conn, peer, error.clone());
-            }
+            let result = shared
+                .request_within(&conn, peer, SHARD_TIMEOUT, exchange)
+                .await;
             shared.emit(answer(result));
         });
     }
