@@ -98,6 +98,7 @@ impl CodeRun<'_> {
         if let Some(pending) = self.pending_wide.take() {
             pending.after(&mut self.instance);
         }
+        let interrupt = crate::quirks::mend_store_fault(&self.code.blob, &self.instance, interrupt);
         if let Some(exit) = self.flavor.exit_reason(interrupt) {
             let exit = self.mend_dynamic_jump_fault(exit);
             if exit == ExitReason::Panic {

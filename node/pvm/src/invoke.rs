@@ -921,6 +921,8 @@ impl ProgramRun<'_> {
         if let Some(pending) = self.pending_wide.take() {
             pending.after(&mut self.instance);
         }
+        let interrupt =
+            crate::quirks::mend_store_fault(self.program.blob(), &self.instance, interrupt);
         let at = self.instance.program_counter().map(|pc| pc.0);
         let pc = at.unwrap_or(0);
         Ok(match self.flavor.exit_reason(interrupt) {

@@ -4,13 +4,13 @@
 
 use std::collections::BTreeMap;
 
-use polkavm::{ProgramBlob, ProgramCounter, Reg};
+use polkavm::{MemoryProtection, ProgramBlob, ProgramCounter, Reg};
 
 use crate::vm::Instance as RawInstance;
 
 use crate::engine::Sandbox;
 use crate::flavor::PvmFlavor;
-use crate::types::Backend;
+use crate::types::{Backend, PAGE_SIZE};
 
 /// How many instructions follow the one at `pc` in its basic block, as
 /// polkavm forms blocks: up to and including the next block-ending
@@ -345,5 +345,89 @@ impl PendingWide {
             .unwrap_or_else(|| instance.reg(self.read_as));
         instance.set_reg(self.read_as, self.saved);
         instance.set_reg(Reg::ALL[12], result);
+    }
+}
+
+/// The GP's page fault for a store that faulted on polkavm, given the page
+/// polkavm reported.
+///
+/// GP §A.4 (eq. A.8's `ε = ☇`): a store whose range `N_{a..+n}` is not all
+/// writable faults at the page of the lowest address in it that is not
+/// writable. polkavm 0.30's interpreter reports the missing page when a
+/// store crosses from a mapped page into an unmapped one, even when the
+/// mapped page is read-only: a 4-octet store at `0x21ffd` over a read-only
+/// `0x21000` and an inaccessible `0x22000` faults at `0x21000` by the GP,
+/// at `0x22000` there (the recompilers fault on the first page they may
+/// not write). Loads agree already: a page an access may read is never
+/// reported.
+///
+/// So on a fault at a store, the pages of its range are checked from the
+/// lowest; the first one it may not write is the fault. Only on the way
+/// out of a run, one instruction decoded.
+pub(crate) fn store_fault_page(blob: &ProgramBlob, instance: &RawInstance, reported: u32) -> u32 {
+    use polkavm::program::Instruction as I;
+    let Some(pc) = instance.program_counter() else {
+        return reported;
+    };
+    let Some(instruction) = blob.instructions_bounded_at(pc).next() else {
+        return reported;
+    };
+    if instruction.offset != pc {
+        return reported;
+    }
+    // GP eq. A.8: an address is taken mod 2^32.
+    #[allow(clippy::cast_possible_truncation)]
+    let base = |reg: polkavm::program::RawReg| instance.reg(reg.get()) as u32;
+    let (address, length): (u32, u32) = match instruction.kind {
+        I::store_imm_u8(offset, _) | I::store_u8(_, offset) => (offset, 1),
+        I::store_imm_u16(offset, _) | I::store_u16(_, offset) => (offset, 2),
+        I::store_imm_u32(offset, _) | I::store_u32(_, offset) => (offset, 4),
+        I::store_imm_u64(offset, _) | I::store_u64(_, offset) => (offset, 8),
+        I::store_imm_indirect_u8(b, offset, _) | I::store_indirect_u8(_, b, offset) => {
+            (base(b).wrapping_add(offset), 1)
+        }
+        I::store_imm_indirect_u16(b, offset, _) | I::store_indirect_u16(_, b, offset) => {
+            (base(b).wrapping_add(offset), 2)
+        }
+        I::store_imm_indirect_u32(b, offset, _) | I::store_indirect_u32(_, b, offset) => {
+            (base(b).wrapping_add(offset), 4)
+        }
+        I::store_imm_indirect_u64(b, offset, _) | I::store_indirect_u64(_, b, offset) => {
+            (base(b).wrapping_add(offset), 8)
+        }
+        _ => return reported,
+    };
+    // A range that wraps past 2^32 is polkavm's own case (a fault or trap
+    // at the top of the address space), left as reported.
+    let Some(end) = address.checked_add(length) else {
+        return reported;
+    };
+    let mut start = address;
+    while start < end {
+        let page = start - start % PAGE_SIZE;
+        let piece_end = end.min(page.saturating_add(PAGE_SIZE));
+        if page >= reported {
+            break;
+        }
+        if !instance.is_memory_accessible(start, piece_end - start, MemoryProtection::ReadWrite) {
+            return page;
+        }
+        start = piece_end;
+    }
+    reported
+}
+
+/// `interrupt` with a store's page fault at the GP's page (see
+/// [`store_fault_page`]).
+pub(crate) fn mend_store_fault(
+    blob: &ProgramBlob,
+    instance: &RawInstance,
+    interrupt: crate::vm::Interrupt,
+) -> crate::vm::Interrupt {
+    match interrupt {
+        crate::vm::Interrupt::Segfault { page_address } => crate::vm::Interrupt::Segfault {
+            page_address: store_fault_page(blob, instance, page_address),
+        },
+        other => other,
     }
 }
