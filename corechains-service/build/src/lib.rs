@@ -16,6 +16,8 @@
 //! component and the crates of `corechains-service/program/Cargo.lock`.
 
 pub mod genesis;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 macro_rules! out_file {
     ($name:literal) => {

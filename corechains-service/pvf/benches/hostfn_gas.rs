@@ -16,17 +16,11 @@ use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use parajam_corechains_build::genesis::{service_account, GenesisPara};
-use parajam_corechains_build::{AUTHORIZER_CODE_HASH, SERVICE_CODE_HASH};
+use parajam_corechains_build::testing;
 use parajam_corechains_service::blake2_256;
-use parajam_corechains_types::{
-    AuthConfig, AuthScope, HeadData, ParaId, ParachainCandidate, RefineOutput, ValidationCodeHash,
-    WorkItemPayload,
-};
+use parajam_corechains_types::{AuthScope, ParaId, RefineOutput, WorkItemPayload};
 use parajam_guarantor::{Executor, Guarantor};
-use parajam_primitives::types::{
-    ExtrinsicSpec, OpaqueHash, RefineContext, ServiceAccount, ServiceId, WorkExecResult, WorkItem,
-    WorkPackage,
-};
+use parajam_primitives::types::{ServiceAccount, ServiceId, WorkExecResult};
 use parajam_primitives::ProtocolParameters;
 use parajam_pvm::{Pvm, PvmFlavor};
 use parity_scale_codec::{Decode, Encode};
@@ -34,8 +28,6 @@ use script::{unhex, Script};
 
 const SERVICE: ServiceId = 1000;
 const PARA: ParaId = ParaId(2001);
-const ANCHOR: [u8; 32] = [0xa1; 32];
-const STATE_ROOT: [u8; 32] = [0x5e; 32];
 const PARAMS: ProtocolParameters = ProtocolParameters::TINY;
 
 fn accounts() -> BTreeMap<ServiceId, ServiceAccount> {
@@ -52,47 +44,14 @@ type Op = Box<dyn Fn(Script) -> Script>;
 
 /// Refine's gas for one block of the misbehaving PVF.
 fn refine_gas(pvm: &Pvm, accounts: &BTreeMap<ServiceId, ServiceAccount>, block: &[u8]) -> u64 {
-    let candidate = ParachainCandidate {
-        para_id: PARA,
-        parent_head: HeadData(vec![]),
-        validation_code_hash: ValidationCodeHash(blake2_256(parajam_adder_build::MISBEHAVING_PVF)),
-        anchor: ANCHOR,
-        relay_parent_number: 7,
-        relay_parent_storage_root: STATE_ROOT,
-        block_data_hash: blake2_256(block),
-    };
-    let package = WorkPackage {
-        auth_code_host: SERVICE,
-        auth_code_hash: OpaqueHash::from(AUTHORIZER_CODE_HASH),
-        context: RefineContext {
-            anchor: OpaqueHash::from(ANCHOR),
-            state_root: OpaqueHash::from(STATE_ROOT),
-            lookup_anchor: OpaqueHash::from(ANCHOR),
-            lookup_anchor_slot: 10,
-            ..RefineContext::default()
-        },
-        authorizer_config: AuthConfig {
-            service: SERVICE,
-            scope: AuthScope::Para(PARA),
-        }
-        .encode()
-        .into(),
-        items: vec![WorkItem {
-            service: SERVICE,
-            code_hash: OpaqueHash::from(SERVICE_CODE_HASH),
-            refine_gas_limit: PARAMS.gas_refine,
-            accumulate_gas_limit: 1_000_000,
-            export_count: 0,
-            payload: WorkItemPayload::Candidate(candidate).encode().into(),
-            import_segments: vec![],
-            extrinsic: vec![ExtrinsicSpec {
-                hash: OpaqueHash::from(blake2_256(block)),
-                len: u32::try_from(block.len()).expect("a small block"),
-            }],
-        }]
-        .into(),
-        ..WorkPackage::default()
-    };
+    let candidate = testing::candidate(PARA, vec![], parajam_adder_build::MISBEHAVING_PVF, block);
+    let package = testing::package(
+        SERVICE,
+        PARAMS.gas_refine,
+        &WorkItemPayload::Candidate(candidate),
+        block,
+        testing::auth_config(SERVICE, AuthScope::Para(PARA)),
+    );
     let guarantor = Guarantor {
         executor: Executor {
             pvm,

@@ -7,7 +7,10 @@ use alloc::collections::BTreeMap;
 use alloc::vec;
 use alloc::vec::Vec;
 
+use parajam_corechains_types::state::StorageKey;
 use parajam_corechains_types::{Hash, InvalidReason};
+use parajam_xcm_adapter::Overlay;
+use parity_scale_codec::Decode;
 
 use crate::allocator::Allocator;
 use crate::host::{
@@ -155,6 +158,41 @@ pub struct MemStorage {
     pub transfers: Vec<SentTransfer>,
     /// The own balance and number of transfers at the last checkpoint.
     pub transfers_checkpoint: Option<(u64, usize)>,
+}
+
+/// The adapter reads the storage by [`StorageKey`], as the service's
+/// accumulate does through the host.
+impl parajam_xcm_adapter::Storage for MemStorage {
+    fn get(&mut self, key: &StorageKey) -> Option<Vec<u8>> {
+        self.storage.get(&key.to_key()).cloned()
+    }
+}
+
+/// The value under `key` in `s`, decoded (a value that does not decode is
+/// a broken test).
+pub fn get<T: Decode>(s: &MemStorage, key: StorageKey) -> Option<T> {
+    s.storage
+        .get(&key.to_key())
+        .map(|v| T::decode(&mut &v[..]).expect("stored values decode"))
+}
+
+/// Stores `value` (an encoding) under `key` in `s`.
+pub fn put(s: &mut MemStorage, key: StorageKey, value: Vec<u8>) {
+    s.storage.insert(key.to_key(), value);
+}
+
+/// Runs `f` on an [`Overlay`] of `s` (as an adapter operation runs in
+/// accumulate), then writes the overlay's changes into `s`.
+pub fn commit<R>(s: &mut MemStorage, f: impl FnOnce(&mut Overlay<'_, MemStorage>) -> R) -> R {
+    let mut overlay = Overlay::new(s);
+    let out = f(&mut overlay);
+    for (key, value) in overlay.into_changes() {
+        match value {
+            Some(value) => s.storage.insert(key.to_key(), value),
+            None => s.storage.remove(&key.to_key()),
+        };
+    }
+    out
 }
 
 impl MemStorage {

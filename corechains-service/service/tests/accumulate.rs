@@ -6,8 +6,7 @@ use parajam_corechains_service::accumulate::{accumulate, authorizer_hash, Event,
 use parajam_corechains_service::blake2_256;
 use parajam_corechains_service::host::Preimage;
 use parajam_corechains_service::relay_state::RelayState;
-use parajam_corechains_service::testing::MemStorage;
-use std::collections::BTreeMap;
+use parajam_corechains_service::testing::{commit, get, put, MemStorage};
 
 use parajam_corechains_types::state::{
     HrmpChannelId, InboundDownwardMessage, InboundHrmpMessage, PendingUpgrade, ServiceConfig,
@@ -21,9 +20,9 @@ use parajam_xcm_adapter::dmp::DownwardError;
 use parajam_xcm_adapter::hrmp::{OutboundError, WatermarkError};
 use parajam_xcm_adapter::ump::{HrmpCall, UpwardRefusal};
 use parajam_xcm_adapter::xcm::{Notification, XcmError};
-use parajam_xcm_adapter::{hrmp, HrmpChannel, HrmpConfig, MessagingError, Overlay};
+use parajam_xcm_adapter::{hrmp, HrmpChannel, HrmpConfig, MessagingError};
 use parajam_xcm_adapter::{HrmpOpenRequest, RefusedUpward};
-use parity_scale_codec::{Decode, Encode};
+use parity_scale_codec::Encode;
 
 const SERVICE: u32 = 1000;
 const PARA: ParaId = ParaId(2000);
@@ -35,9 +34,6 @@ const CONFIG: ServiceConfig = ServiceConfig {
 
 fn storage() -> MemStorage {
     let mut s = MemStorage::default();
-    let put = |s: &mut MemStorage, k: StorageKey, v: Vec<u8>| {
-        s.storage.insert(k.to_key(), v);
-    };
     put(&mut s, StorageKey::Config, CONFIG.encode());
     put(&mut s, StorageKey::Paras, vec![PARA].encode());
     put(&mut s, StorageKey::Head(PARA), HeadData(vec![1]).encode());
@@ -47,33 +43,10 @@ fn storage() -> MemStorage {
 
 /// Opens the channel `sender → recipient` as genesis does.
 fn open_channel(s: &mut MemStorage, sender: ParaId, recipient: ParaId) {
-    let mut map: BTreeMap<StorageKey, Vec<u8>> = s
-        .storage
-        .iter()
-        .filter_map(|(k, v)| Some((StorageKey::from_key(k)?, v.clone())))
-        .collect();
-    let mut overlay = Overlay::new(&mut map);
-    hrmp::open_genesis_channel(
-        &mut overlay,
-        &HrmpConfig::DEFAULT,
-        sender,
-        recipient,
-        8,
-        1024,
-    )
+    commit(s, |overlay| {
+        hrmp::open_genesis_channel(overlay, &HrmpConfig::DEFAULT, sender, recipient, 8, 1024)
+    })
     .expect("opens");
-    for (key, value) in overlay.into_changes() {
-        match value {
-            Some(value) => s.storage.insert(key.to_key(), value),
-            None => s.storage.remove(&key.to_key()),
-        };
-    }
-}
-
-fn get<T: Decode>(s: &MemStorage, key: StorageKey) -> Option<T> {
-    s.storage
-        .get(&key.to_key())
-        .map(|v| T::decode(&mut &v[..]).expect("stored values decode"))
 }
 
 fn output(parent: &[u8], head: &[u8]) -> CandidateOutput {

@@ -11,8 +11,7 @@ use parajam_corechains_service::blake2_256;
 use parajam_corechains_service::host::{AccountInfo, TransferRefusal};
 use parajam_corechains_service::jam_transfers::{Delivery, Transfer};
 use parajam_corechains_service::relay_state::RelayState;
-use parajam_corechains_service::testing::{MemAccount, MemStorage, SentTransfer};
-use std::collections::BTreeMap;
+use parajam_corechains_service::testing::{commit, get, put, MemAccount, MemStorage, SentTransfer};
 
 use parajam_corechains_types::memo::{BounceReason, Memo, MemoKind};
 use parajam_corechains_types::state::{
@@ -25,8 +24,8 @@ use parajam_corechains_types::{
 };
 use parajam_xcm_adapter::hrmp::ChannelError;
 use parajam_xcm_adapter::ump::{TransferCheck, UpwardRefusal};
-use parajam_xcm_adapter::{hrmp, mqc, xcm, HrmpChannel, HrmpConfig, Overlay, RefusedUpward};
-use parity_scale_codec::{Compact, Decode, Encode};
+use parajam_xcm_adapter::{hrmp, mqc, xcm, HrmpChannel, HrmpConfig, RefusedUpward};
+use parity_scale_codec::{Compact, Encode};
 
 const SERVICE: u32 = 1000;
 const PARA: ParaId = ParaId(2000);
@@ -43,10 +42,6 @@ const CONFIG: ServiceConfig = ServiceConfig {
 };
 const BENEFICIARY: [u8; 32] = [0xbe; 32];
 const SLOT: u32 = 10;
-
-fn put(s: &mut MemStorage, k: StorageKey, v: Vec<u8>) {
-    s.storage.insert(k.to_key(), v);
-}
 
 fn storage() -> MemStorage {
     let mut s = MemStorage::default();
@@ -70,25 +65,10 @@ fn storage() -> MemStorage {
 /// Opens the channel `sender → recipient` in `s`, one of its ends hosted
 /// by another instance (capacity 3, messages of 64 octets at most).
 fn open_remote_channel(s: &mut MemStorage, sender: ParaId, recipient: ParaId) {
-    let mut map: BTreeMap<StorageKey, Vec<u8>> = s
-        .storage
-        .iter()
-        .filter_map(|(k, v)| Some((StorageKey::from_key(k)?, v.clone())))
-        .collect();
-    let mut overlay = Overlay::new(&mut map);
-    hrmp::open_remote_channel(&mut overlay, &HrmpConfig::DEFAULT, sender, recipient, 3, 64)
-        .expect("opens");
-    for (key, value) in overlay.into_changes() {
-        if let Some(value) = value {
-            s.storage.insert(key.to_key(), value);
-        }
-    }
-}
-
-fn get<T: Decode>(s: &MemStorage, key: StorageKey) -> Option<T> {
-    s.storage
-        .get(&key.to_key())
-        .map(|v| T::decode(&mut &v[..]).expect("stored values decode"))
+    commit(s, |overlay| {
+        hrmp::open_remote_channel(overlay, &HrmpConfig::DEFAULT, sender, recipient, 3, 64)
+    })
+    .expect("opens");
 }
 
 fn value_in(para: ParaId, amount: u64) -> Transfer {
@@ -745,19 +725,7 @@ fn peer_receives(s: &MemStorage, sent: &SentTransfer) -> MemStorage {
     );
     put(&mut peer, StorageKey::Code(REMOTE), CODE.encode());
     put(&mut peer, StorageKey::RemoteRoute(PARA), SERVICE.encode());
-    let mut map: BTreeMap<StorageKey, Vec<u8>> = peer
-        .storage
-        .iter()
-        .filter_map(|(k, v)| Some((StorageKey::from_key(k)?, v.clone())))
-        .collect();
-    let mut overlay = Overlay::new(&mut map);
-    hrmp::open_remote_channel(&mut overlay, &HrmpConfig::DEFAULT, PARA, REMOTE, 3, 64)
-        .expect("opens");
-    for (key, value) in overlay.into_changes() {
-        if let Some(value) = value {
-            peer.storage.insert(key.to_key(), value);
-        }
-    }
+    open_remote_channel(&mut peer, PARA, REMOTE);
     let mut sender = MemAccount::new(0, 5);
     sender.storage.clone_from(&s.storage);
     peer.accounts.insert(SERVICE, sender);

@@ -6,9 +6,7 @@
 
 mod common;
 
-use common::{
-    auth_config, candidate, hash, package, Node, ANCHOR, MISBEHAVING, PARA, PARAMS, STATE_ROOT,
-};
+use common::{auth_config, candidate, hash, package, Node, MISBEHAVING, PARA, PARAMS};
 use parajam_corechains_build::SERVICE_CODE_HASH;
 use parajam_corechains_types::{
     AuthScope, HeadData, InvalidReason, ParaId, ParachainCandidate, RefineOutput,
@@ -210,15 +208,12 @@ fn the_authorizer_binds_a_package_to_its_para() {
 /// Refines one block of the misbehaving PVF with `block` as its data and
 /// `gas` for refine: the verdict.
 fn misbehave(node: &Node, block: &[u8], gas: u64) -> RefineOutput {
-    let c = ParachainCandidate {
-        para_id: MISBEHAVING,
-        parent_head: HeadData(vec![]),
-        validation_code_hash: ValidationCodeHash(hash(parajam_adder_build::MISBEHAVING_PVF)),
-        anchor: ANCHOR,
-        relay_parent_number: 7,
-        relay_parent_storage_root: STATE_ROOT,
-        block_data_hash: hash(block),
-    };
+    let c = parajam_corechains_build::testing::candidate(
+        MISBEHAVING,
+        vec![],
+        parajam_adder_build::MISBEHAVING_PVF,
+        block,
+    );
     let mut package = package(
         &WorkItemPayload::Candidate(c),
         block,

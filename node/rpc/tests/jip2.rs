@@ -11,7 +11,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use jsonrpsee::core::client::{ClientT, Error as ClientError, SubscriptionClientT};
+use jsonrpsee::core::client::{ClientT, Error as ClientError};
 use jsonrpsee::core::params::BatchRequestBuilder;
 use jsonrpsee::rpc_params;
 use jsonrpsee_ws_client::{WsClient, WsClientBuilder};
@@ -733,26 +733,9 @@ fn submissions() {
 #[test]
 fn block_subscriptions_follow_the_chain() {
     run(&loopback(), |node, _, client| async move {
-        let mut best = client
-            .subscribe::<Value, _>("subscribeBestBlock", rpc_params![], "unsubscribeBestBlock")
-            .await
-            .unwrap();
-        let mut finalized = client
-            .subscribe::<Value, _>(
-                "subscribeFinalizedBlock",
-                rpc_params![],
-                "unsubscribeFinalizedBlock",
-            )
-            .await
-            .unwrap();
-        let mut sync = client
-            .subscribe::<Value, _>(
-                "subscribeSyncStatus",
-                rpc_params![],
-                "unsubscribeSyncStatus",
-            )
-            .await
-            .unwrap();
+        let mut best = subscribed(&client, "subscribeBestBlock", json!([])).await;
+        let mut finalized = subscribed(&client, "subscribeFinalizedBlock", json!([])).await;
+        let mut sync = subscribed(&client, "subscribeSyncStatus", json!([])).await;
         let genesis = BlockDescriptor {
             header_hash: GENESIS,
             slot: 0,
@@ -775,17 +758,7 @@ fn block_subscriptions_follow_the_chain() {
 #[test]
 fn chain_subscriptions_send_changes() {
     run(&loopback(), |node, _, client| async move {
-        let sub = |name: &'static str, params: Value| {
-            let client = &client;
-            async move {
-                let mut p = jsonrpsee::core::params::ArrayParams::new();
-                for v in params.as_array().unwrap() {
-                    p.insert(v).unwrap();
-                }
-                let unsub = format!("un{name}");
-                client.subscribe::<Value, _>(name, p, &unsub).await.unwrap()
-            }
-        };
+        let sub = |name: &'static str, params: Value| subscribed(&client, name, params);
         let mut value = sub(
             "subscribeServiceValue",
             json!([SERVICE, b64(b"key"), false]),
@@ -872,10 +845,7 @@ fn chain_subscriptions_send_changes() {
 #[test]
 fn unsubscribe_stops_notifications() {
     run(&loopback(), |node, _, client| async move {
-        let mut best = client
-            .subscribe::<Value, _>("subscribeBestBlock", rpc_params![], "unsubscribeBestBlock")
-            .await
-            .unwrap();
+        let mut best = subscribed(&client, "subscribeBestBlock", json!([])).await;
         next(&mut best).await;
         best.unsubscribe().await.unwrap();
         // An id that is not a subscription: false.
@@ -931,13 +901,12 @@ fn bad_input_gets_errors() {
             other => panic!("{other:?}"),
         }
         // Subscriptions refuse bad parameters too.
-        let bad = client
-            .subscribe::<Value, _>(
-                "subscribeServiceValue",
-                rpc_params![SERVICE, "not base64!", false],
-                "unsubscribeServiceValue",
-            )
-            .await;
+        let bad = subscribe(
+            &client,
+            "subscribeServiceValue",
+            json!([SERVICE, "not base64!", false]),
+        )
+        .await;
         match bad {
             Err(ClientError::Call(e)) => assert_eq!(e.code(), INVALID_PARAMS),
             other => panic!("{:?}", other.map(|_| ())),

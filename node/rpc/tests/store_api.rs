@@ -9,8 +9,6 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use jsonrpsee::core::client::SubscriptionClientT;
-use jsonrpsee::rpc_params;
 use jsonrpsee_ws_client::WsClientBuilder;
 use parajam_primitives::codec::{BoundedSeq, Encode};
 use parajam_primitives::types::{
@@ -284,14 +282,7 @@ async fn scenario() {
     );
 
     // The node's notifications drive the subscriptions.
-    let mut finalized = client
-        .subscribe::<Value, _>(
-            "subscribeFinalizedBlock",
-            rpc_params![],
-            "unsubscribeFinalizedBlock",
-        )
-        .await
-        .unwrap();
+    let mut finalized = subscribed(&client, "subscribeFinalizedBlock", json!([])).await;
     assert_eq!(
         next(&mut finalized).await,
         json!({"header_hash": gh, "slot": 0})

@@ -228,30 +228,18 @@ pub fn transition(
 
 #[cfg(test)]
 mod tests {
-    use ed25519_zebra::{SigningKey, VerificationKey};
     use parajam_primitives::codec::FixedBytes;
-    use parajam_primitives::types::{AvailabilityAssignment, ValidatorData};
+    use parajam_primitives::types::AvailabilityAssignment;
     use parajam_primitives::ByteArray;
 
     use super::*;
+    use crate::test_keys::validators;
 
     const P: ProtocolParameters = ProtocolParameters::TINY;
     const PARENT: HeaderHash = ByteArray([7; 32]);
 
-    fn secret(v: ValidatorIndex) -> SigningKey {
-        let seed = u8::try_from(v).expect("small index") + 1;
-        SigningKey::from([seed; 32])
-    }
-
-    fn validators() -> ValidatorsData {
-        ValidatorsData::new(
-            (0..6)
-                .map(|v| ValidatorData {
-                    ed25519: ByteArray(VerificationKey::from(&secret(v)).into()),
-                    ..ValidatorData::default()
-                })
-                .collect(),
-        )
+    fn secret(v: ValidatorIndex) -> ed25519_zebra::SigningKey {
+        crate::test_keys::secret(usize::from(v))
     }
 
     fn report(core: u16) -> WorkReport {

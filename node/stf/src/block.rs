@@ -218,6 +218,30 @@ pub struct Imported {
     pub accumulation: accumulate::Output,
 }
 
+/// The packages already known to the chain that a new report may not
+/// repeat (GP eq. 11.36 – 11.38), less those of recent blocks `β`, which
+/// the reports transition adds itself: accumulated `ξ`, ready `ω` and
+/// pending availability `ρ`.
+pub fn known_packages(pre: &State) -> Vec<WorkPackageHash> {
+    pre.accumulated
+        .iter()
+        .flatten()
+        .copied()
+        .chain(
+            pre.ready_queue
+                .iter()
+                .flatten()
+                .map(|r| r.report.package_spec.hash),
+        )
+        .chain(
+            pre.availability
+                .iter()
+                .flatten()
+                .map(|a| a.report.package_spec.hash),
+        )
+        .collect()
+}
+
 /// `σ' = Υ(σ, B)` (GP eq. 4.1): imports `block` on `pre`.
 ///
 /// Validates everything before anything of the posterior is kept: an
@@ -328,24 +352,7 @@ pub fn import(
     // 6. Guarantees: ρ', with β† (the parent's state root filled in).
     let mut recent_dagger = pre.recent_blocks.clone();
     history::correct_parent_state_root(&mut recent_dagger, prior_root);
-    let known: Vec<WorkPackageHash> = pre
-        .accumulated
-        .iter()
-        .flatten()
-        .copied()
-        .chain(
-            pre.ready_queue
-                .iter()
-                .flatten()
-                .map(|r| r.report.package_spec.hash),
-        )
-        .chain(
-            pre.availability
-                .iter()
-                .flatten()
-                .map(|a| a.report.package_spec.hash),
-        )
-        .collect();
+    let known = known_packages(pre);
     let (reported, reports_out) = reports::transition(
         &reports::State {
             availability: assured.availability,

@@ -46,3 +46,5 @@ pub mod preimages;
 pub mod reports;
 pub mod safrole;
 pub mod statistics;
+#[cfg(test)]
+mod test_keys;

@@ -26,7 +26,6 @@ use parajam_primitives::codec::FixedSeq;
 use parajam_primitives::types::TraceStep;
 use parajam_primitives::types::{
     Block, CoreActivityRecord, EpochMark, Preimage, RawState, StateRoot, TicketBody, TicketsOrKeys,
-    WorkPackageHash,
 };
 use parajam_state::State;
 use parajam_stf::block::{ImportError, InvalidBlock};
@@ -541,24 +540,7 @@ fn reports_transition(
     let pre = &case.pre;
     let mut recent = pre.recent_blocks.clone();
     parajam_stf::history::correct_parent_state_root(&mut recent, case.root());
-    let known: Vec<WorkPackageHash> = pre
-        .accumulated
-        .iter()
-        .flatten()
-        .copied()
-        .chain(
-            pre.ready_queue
-                .iter()
-                .flatten()
-                .map(|r| r.report.package_spec.hash),
-        )
-        .chain(
-            pre.availability
-                .iter()
-                .flatten()
-                .map(|a| a.report.package_spec.hash),
-        )
-        .collect();
+    let known = parajam_stf::block::known_packages(pre);
     reports::transition(
         &reports::State {
             availability: assured.availability,

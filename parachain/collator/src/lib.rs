@@ -286,6 +286,31 @@ impl Collator {
         self.sign(state, &call, from, nonce)
     }
 
+    /// `count` signed transfers of `amount` for a block on `state`: dev
+    /// account `i mod 6` ([`DEV_ACCOUNTS`]) to `i + 1 mod 6`, each
+    /// sender's nonces counted on from its nonce in `state`.
+    pub fn dev_transfers(
+        &self,
+        state: &ParaState,
+        count: u32,
+        amount: u128,
+    ) -> Result<Vec<Vec<u8>>, CollatorError> {
+        let accounts = DEV_ACCOUNTS;
+        let mut nonces = std::collections::BTreeMap::new();
+        let mut out = Vec::new();
+        for i in 0..count as usize {
+            let from = dev_pair(accounts[i % accounts.len()])?;
+            let to = dev_pair(accounts[(i + 1) % accounts.len()])?;
+            let nonce = match nonces.get(&(i % accounts.len())) {
+                Some(n) => n + 1,
+                None => self.account_nonce(state, &from.public().0)?,
+            };
+            nonces.insert(i % accounts.len(), nonce);
+            out.push(self.transfer(state, &from, &to.public().0, amount, nonce)?);
+        }
+        Ok(out)
+    }
+
     /// `call` signed by `from` with `nonce`, for a block on `state`.
     pub fn sign(
         &self,

@@ -698,25 +698,7 @@ impl Rehearsal {
     /// `count` signed transfers of `amount` for the next block: dev
     /// account `i mod 6` to `i + 1 mod 6`, with the right nonces.
     pub fn transfers(&self, count: u32, amount: u128) -> Result<Vec<Vec<u8>>, RehearsalError> {
-        let accounts = parajam_collator::DEV_ACCOUNTS;
-        let mut nonces = std::collections::BTreeMap::new();
-        let mut out = Vec::new();
-        for i in 0..count as usize {
-            let from = parajam_collator::dev_pair(accounts[i % accounts.len()])?;
-            let to = parajam_collator::dev_pair(accounts[(i + 1) % accounts.len()])?;
-            let nonce = match nonces.get(&(i % accounts.len())) {
-                Some(n) => n + 1,
-                None => self
-                    .collator
-                    .account_nonce(&self.parent, &from.public().0)?,
-            };
-            nonces.insert(i % accounts.len(), nonce);
-            out.push(
-                self.collator
-                    .transfer(&self.parent, &from, &to.public().0, amount, nonce)?,
-            );
-        }
-        Ok(out)
+        Ok(self.collator.dev_transfers(&self.parent, count, amount)?)
     }
 
     /// Validates `candidate` on both paths, compares, and has the chain

@@ -249,28 +249,9 @@ impl Cumulus {
 
     /// `count` signed transfers: dev account `i mod 6` to `i + 1 mod 6`.
     fn transfers(&self) -> Result<Vec<Vec<u8>>, CollateError> {
-        let accounts = parajam_collator::DEV_ACCOUNTS;
-        let mut nonces = std::collections::BTreeMap::new();
-        let mut out = Vec::new();
-        for i in 0..self.transfers as usize {
-            let from = parajam_collator::dev_pair(accounts[i % accounts.len()])?;
-            let to = parajam_collator::dev_pair(accounts[(i + 1) % accounts.len()])?;
-            let nonce = match nonces.get(&(i % accounts.len())) {
-                Some(n) => n + 1,
-                None => self
-                    .collator
-                    .account_nonce(&self.parent, &from.public().0)?,
-            };
-            nonces.insert(i % accounts.len(), nonce);
-            out.push(self.collator.transfer(
-                &self.parent,
-                &from,
-                &to.public().0,
-                self.amount,
-                nonce,
-            )?);
-        }
-        Ok(out)
+        Ok(self
+            .collator
+            .dev_transfers(&self.parent, self.transfers, self.amount)?)
     }
 
     /// The upgrade's extrinsics for block `number`, if any.

@@ -4,47 +4,16 @@
 //! the same `ValidationResult` octets as the native function, and traps on
 //! an invalid block.
 
-use parajam_adder::{hash_state, BlockData, HeadData, RESULT_LEN};
+use parajam_adder::{sample_chain, BlockData, HeadData, SampleBlock, RESULT_LEN};
 use parajam_adder_build::{artifact_path, ENTRY, PVM, PVM_CODE, PVM_ENTRY_PC, PVM_PROGRAM};
 use parajam_corechains_types as types;
 use parajam_pvm::{Backend, ExitReason, HostCallAction, Program, ProgramResult, Pvm, PvmFlavor};
-use parity_scale_codec::Encode;
 use polkavm::program::InstructionSetKind;
 use polkavm::{ArcBytes, ProgramBlob};
 
-const GAS: i64 = 10_000_000;
+mod common;
 
-fn params(parent: &HeadData, block: &BlockData, relay_parent_number: u32) -> Vec<u8> {
-    types::ValidationParams {
-        parent_head: types::HeadData(parent.encode().to_vec()),
-        block_data: types::BlockData(block.encode().to_vec()),
-        relay_parent_number,
-        relay_parent_storage_root: [0x33; 32],
-    }
-    .encode()
-}
-
-/// Runs the PVF on `backend`: `Ok(result octets)` on a halt, else the exit.
-fn run_pvm(
-    pvm: &Pvm,
-    backend: Backend,
-    program: &Program,
-    input: &[u8],
-) -> Result<(Vec<u8>, u64), ExitReason> {
-    let outcome = pvm
-        .run_program(backend, program, PVM_ENTRY_PC, GAS, input, &mut |_| {
-            HostCallAction::Panic
-        })
-        .expect("the PVM runs the program");
-    if outcome.exit != ExitReason::Halt {
-        return Err(outcome.exit);
-    }
-    let (ptr, len) = types::unpack_ptr_and_len(outcome.machine.regs[7]);
-    let output = outcome
-        .read_memory(u64::from(ptr), u64::from(len))
-        .expect("the result is readable");
-    Ok((output, outcome.gas_used()))
-}
+use common::{params, run_pvm};
 
 #[test]
 fn the_blob_is_a_64_bit_jam_v1_program_with_one_export_and_no_imports() {
@@ -70,13 +39,15 @@ fn ten_blocks_on_the_pvm_equal_the_native_results() {
     let pvm = Pvm::new(PvmFlavor::Gp072).expect("a PVM");
     let program = Program::from_standard_blob(PVM_PROGRAM).expect("a GP standard program");
     let compiler = pvm.backend_unavailable(Backend::Compiler).is_none();
-    let mut state = 0_u64;
-    let mut parent = HeadData::genesis(state);
-    for (i, add) in [1_u64, 2, 3, 1000, 0, u64::MAX, 17, 42, 1 << 40, 5]
-        .into_iter()
-        .enumerate()
+    for (
+        i,
+        SampleBlock {
+            parent,
+            block,
+            head,
+        },
+    ) in sample_chain().enumerate()
     {
-        let block = BlockData { state, add };
         let number = 1000 + u32::try_from(i).expect("small");
         let input = params(&parent, &block, number);
         let native = parajam_adder::validate_block(&input).expect("a valid block");
@@ -92,11 +63,6 @@ fn ten_blocks_on_the_pvm_equal_the_native_results() {
             assert_eq!(compiled_gas, gas);
         }
 
-        let head = HeadData {
-            number: parent.number + 1,
-            parent_hash: parent.hash(),
-            post_state: hash_state(state.wrapping_add(add)),
-        };
         assert_eq!(output.len(), RESULT_LEN);
         assert_eq!(
             parity_scale_codec::Decode::decode(&mut &output[..]),
@@ -109,8 +75,6 @@ fn ten_blocks_on_the_pvm_equal_the_native_results() {
                 hrmp_watermark: number,
             })
         );
-        state = state.wrapping_add(add);
-        parent = head;
     }
 }
 

@@ -6,12 +6,14 @@
 //! as the native function and the PVM build, and an invalid block is invalid
 //! there (its panic is a trap).
 
-use parajam_adder::{BlockData, HeadData};
-use parajam_adder_build::{ENTRY, PVM_ENTRY_PC, PVM_PROGRAM, WASM};
+mod common;
+
+use common::{params, run_pvm};
+use parajam_adder::{sample_chain, BlockData, HeadData, SampleBlock};
+use parajam_adder_build::{ENTRY, PVM_PROGRAM, WASM};
 use parajam_corechains_types as types;
 use parajam_pvf::legacy::{self, LegacyError};
-use parajam_pvm::{Backend, HostCallAction, Program, ProgramResult, Pvm, PvmFlavor};
-use parity_scale_codec::Encode;
+use parajam_pvm::{Backend, ExitReason, Program, Pvm, PvmFlavor};
 
 /// A LEB128 `u32` at `at`; the value and the position after it.
 fn leb(bytes: &[u8], mut at: usize) -> (u32, usize) {
@@ -59,16 +61,6 @@ fn imports_and_exports(module: &[u8]) -> (u32, Vec<String>) {
     (imports, exports)
 }
 
-fn params(parent: &HeadData, block: &BlockData, relay_parent_number: u32) -> Vec<u8> {
-    types::ValidationParams {
-        parent_head: types::HeadData(parent.encode().to_vec()),
-        block_data: types::BlockData(block.encode().to_vec()),
-        relay_parent_number,
-        relay_parent_storage_root: [0x44; 32],
-    }
-    .encode()
-}
-
 #[test]
 fn the_module_imports_nothing_and_exports_the_pvf_abi() {
     let (imports, exports) = imports_and_exports(WASM);
@@ -87,33 +79,15 @@ fn ten_blocks_on_the_relay_chain_executor_equal_the_native_and_pvm_results() {
     let prepared = legacy::prepare(WASM).expect("the PVF prepares");
     let pvm = Pvm::new(PvmFlavor::Gp072).expect("a PVM");
     let program = Program::from_standard_blob(PVM_PROGRAM).expect("a GP standard program");
-    let mut state = 7_u64;
-    let mut parent = HeadData::genesis(state);
-    for (i, add) in [1_u64, 2, 3, 1000, 0, u64::MAX, 17, 42, 1 << 40, 5]
-        .into_iter()
-        .enumerate()
-    {
-        let block = BlockData { state, add };
+    for (i, sample) in sample_chain().enumerate() {
+        let SampleBlock { parent, block, .. } = sample;
         let number = 50 + u32::try_from(i).expect("small");
         let input = params(&parent, &block, number);
         let native = parajam_adder::validate_block(&input).expect("a valid block");
         let wasm = prepared.validate_block(&input).expect("validates").result;
         assert_eq!(wasm, native, "block {}", i + 1);
 
-        let outcome = pvm
-            .run_program(
-                Backend::Interpreter,
-                &program,
-                PVM_ENTRY_PC,
-                10_000_000,
-                &input,
-                &mut |_| HostCallAction::Panic,
-            )
-            .expect("the PVM runs the program");
-        let (ptr, len) = types::unpack_ptr_and_len(outcome.machine.regs[7]);
-        let on_pvm = outcome
-            .read_memory(u64::from(ptr), u64::from(len))
-            .expect("the result is readable");
+        let (on_pvm, _) = run_pvm(&pvm, Backend::Interpreter, &program, &input).expect("a halt");
         assert_eq!(wasm, on_pvm, "block {}: wasm and PVM differ", i + 1);
 
         let head = HeadData::decode(
@@ -123,9 +97,7 @@ fn ten_blocks_on_the_relay_chain_executor_equal_the_native_and_pvm_results() {
                 .0,
         )
         .expect("an adder head");
-        assert_eq!(head.number, parent.number + 1);
-        state = state.wrapping_add(add);
-        parent = head;
+        assert_eq!(head, sample.head);
     }
 }
 
@@ -144,16 +116,9 @@ fn an_invalid_block_traps_on_the_relay_chain_executor_and_on_the_pvm() {
             matches!(&outcome, Err(LegacyError::Invalid(message)) if message.contains("unreachable")),
             "{outcome:?}"
         );
-        let outcome = pvm
-            .run_program(
-                Backend::Interpreter,
-                &program,
-                PVM_ENTRY_PC,
-                10_000_000,
-                &input,
-                &mut |_| HostCallAction::Panic,
-            )
-            .expect("the PVM runs the program");
-        assert_eq!(outcome.result(), ProgramResult::Panic);
+        assert_eq!(
+            run_pvm(&pvm, Backend::Interpreter, &program, &input),
+            Err(ExitReason::Panic)
+        );
     }
 }

@@ -243,5 +243,43 @@ pub fn encode_result(head: &HeadData, hrmp_watermark: u32) -> [u8; RESULT_LEN] {
     out
 }
 
+/// One block of [`sample_chain`]: the parent head, the block, and the
+/// head the block makes by the adder's rule (number + 1, the parent's
+/// hash, the hash of the state plus the addend, wrapping).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SampleBlock {
+    /// The parent head.
+    pub parent: HeadData,
+    /// The block on it.
+    pub block: BlockData,
+    /// The head it makes.
+    pub head: HeadData,
+}
+
+/// Ten blocks from [`HeadData::genesis`]`(0)`, each on the one before,
+/// with addends that cover the cases (small, zero, wrapping past
+/// `u64::MAX`, large): the chain the PVF tests run on each engine.
+pub fn sample_chain() -> impl Iterator<Item = SampleBlock> {
+    let adds = [1_u64, 2, 3, 1000, 0, u64::MAX, 17, 42, 1 << 40, 5];
+    let mut state = 0_u64;
+    let mut parent = HeadData::genesis(state);
+    adds.into_iter().map(move |add| {
+        let block = BlockData { state, add };
+        state = state.wrapping_add(add);
+        let head = HeadData {
+            number: parent.number + 1,
+            parent_hash: parent.hash(),
+            post_state: hash_state(state),
+        };
+        let sample = SampleBlock {
+            parent,
+            block,
+            head,
+        };
+        parent = head;
+        sample
+    })
+}
+
 #[cfg(test)]
 mod tests;

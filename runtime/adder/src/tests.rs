@@ -98,22 +98,20 @@ fn heads_and_blocks_encode_as_scale_structs() {
 
 #[test]
 fn ten_blocks_chain_and_each_result_is_the_expected_validation_result() {
-    let mut state = 0_u64;
-    let mut parent = HeadData::genesis(state);
-    for (i, add) in [1_u64, 2, 3, 1000, 0, u64::MAX, 17, 42, 1 << 40, 5]
-        .into_iter()
-        .enumerate()
-    {
-        let block = BlockData { state, add };
+    let mut last = HeadData::genesis(0);
+    for (i, sample) in sample_chain().enumerate() {
+        let (parent, block, head) = (sample.parent, sample.block, sample.head);
+        assert_eq!(parent, last, "each block is on the one before");
         let relay_parent_number = 100 + u32::try_from(i).expect("small");
         let input = params(&parent.encode(), &block.encode(), relay_parent_number);
         let output = validate_block(&input).expect("a valid block");
 
-        let head = HeadData {
-            number: parent.number + 1,
-            parent_hash: parent.hash(),
-            post_state: hash_state(state.wrapping_add(add)),
-        };
+        assert_eq!(head.number, parent.number + 1);
+        assert_eq!(head.parent_hash, parent.hash());
+        assert_eq!(
+            head.post_state,
+            hash_state(block.state.wrapping_add(block.add))
+        );
         let expected = types::ValidationResult {
             head_data: types::HeadData(head.encode().to_vec()),
             new_validation_code: None,
@@ -128,10 +126,9 @@ fn ten_blocks_chain_and_each_result_is_the_expected_validation_result() {
             expected
         );
         assert_eq!(encode_result(&head, relay_parent_number), output);
-        state = state.wrapping_add(add);
-        parent = head;
+        last = head;
     }
-    assert_eq!(parent.number, 10);
+    assert_eq!(last.number, 10);
 }
 
 #[test]

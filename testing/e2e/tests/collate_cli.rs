@@ -332,23 +332,15 @@ fn a_connection_flood_is_refused_while_clients_keep_working() {
 }
 
 /// runtime/parachain's crate directory.
-fn parachain_dir() -> String {
-    parajam_e2e::runtime_parachain_dir().display().to_string()
-}
-
 #[test]
 fn slow_two_collators_advance_both_paras_and_runtime_parachain_upgrades_over_rpc() {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut node = start(&[], dir.path(), &["--dev", "--slot-duration-ms", "2000"]);
     let addr = node.rpc_addr();
-    let runtime = parachain_dir();
-    let mut parachain = Collator::spawn(
+    let mut parachain = Collator::runtime_parachain(
         &addr,
+        2001,
         &[
-            "--runtime",
-            &runtime,
-            "--para-id",
-            "2001",
             "--blocks",
             "8",
             "--upgrade",

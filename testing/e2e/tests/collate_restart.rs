@@ -125,20 +125,10 @@ fn with_reconnect_secs_0_a_lost_node_is_an_error() {
 /// `parajam collate` of runtime/parachain as para 2001 against `addr`
 /// with `--data-path <data>` and `args`.
 fn parachain_collator(addr: &str, data: &Path, args: &[&str]) -> Collator {
-    let runtime = parajam_e2e::runtime_parachain_dir().display().to_string();
     let data = data.display().to_string();
-    let mut all = vec![
-        "--runtime",
-        &runtime,
-        "--para-id",
-        "2001",
-        "--data-path",
-        &data,
-        "--enact-blocks",
-        "12",
-    ];
+    let mut all = vec!["--data-path", &data, "--enact-blocks", "12"];
     all.extend_from_slice(args);
-    Collator::spawn(addr, &all)
+    Collator::runtime_parachain(addr, 2001, &all)
 }
 
 #[test]

@@ -381,20 +381,8 @@ fn slow_a_preimage_submitted_to_an_ordinary_node_is_provided_in_a_block_a_valida
     // registrar's package (sent on to a guarantor, CE 133), then the PVF
     // artifact the service solicits, by `submitPreimage` to the ordinary
     // node, which cannot put it in a block itself; then one para block.
-    let runtime = parajam_e2e::runtime_parachain_dir().display().to_string();
-    let mut collator = Collator::spawn(
-        &addr,
-        &[
-            "--runtime",
-            &runtime,
-            "--para-id",
-            "2001",
-            "--blocks",
-            "1",
-            "--enact-blocks",
-            "12",
-        ],
-    );
+    let mut collator =
+        Collator::runtime_parachain(&addr, 2001, &["--blocks", "1", "--enact-blocks", "12"]);
     // The runtime builds are cached after their first time (tens of
     // minutes cold).
     assert!(

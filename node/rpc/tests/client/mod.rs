@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use jsonrpsee::core::client::{ClientT, Error as ClientError, Subscription};
+use jsonrpsee::core::client::{ClientT, Error as ClientError, Subscription, SubscriptionClientT};
 use jsonrpsee::core::params::ArrayParams;
 use jsonrpsee_ws_client::WsClient;
 use serde_json::Value;
@@ -31,6 +31,28 @@ pub async fn call(client: &WsClient, method: &str, params: Value) -> Result<Valu
 /// The answer of a call that must succeed.
 pub async fn ok(client: &WsClient, method: &str, params: Value) -> Value {
     call(client, method, params)
+        .await
+        .unwrap_or_else(|e| panic!("{method}: {e}"))
+}
+
+/// A subscription by `method` (`subscribe…`, ended by `unsubscribe…`)
+/// with the elements of the JSON array `params`.
+pub async fn subscribe(
+    client: &WsClient,
+    method: &str,
+    params: Value,
+) -> Result<Subscription<Value>, ClientError> {
+    let mut builder = ArrayParams::new();
+    for p in params.as_array().cloned().unwrap_or_default() {
+        builder.insert(p).unwrap();
+    }
+    let unsubscribe = format!("un{method}");
+    client.subscribe(method, builder, &unsubscribe).await
+}
+
+/// A subscription that must open.
+pub async fn subscribed(client: &WsClient, method: &str, params: Value) -> Subscription<Value> {
+    subscribe(client, method, params)
         .await
         .unwrap_or_else(|e| panic!("{method}: {e}"))
 }

@@ -2,15 +2,15 @@
 
 use std::collections::BTreeSet;
 
-use ed25519_zebra::{SigningKey, VerificationKey};
 use parajam_primitives::types::{
     AuthPool, BlockInfo, CoreActivityRecord, CoreIndex, RefineContext, RefineLoad, ReportGuarantee,
-    ReportedWorkPackage, SegmentRootLookupItem, ValidatorData, ValidatorIndex, ValidatorSignature,
-    WorkExecResult, WorkPackageSpec, WorkReport, WorkResult,
+    ReportedWorkPackage, SegmentRootLookupItem, ValidatorIndex, ValidatorSignature, WorkExecResult,
+    WorkPackageSpec, WorkReport, WorkResult,
 };
 use parajam_primitives::{ByteArray, Bytes};
 
 use super::*;
+use crate::test_keys::{secret, validators};
 
 const P: ProtocolParameters = ProtocolParameters::TINY;
 const SLOT: TimeSlot = 14;
@@ -19,21 +19,6 @@ const AUTHORIZER: OpaqueHash = ByteArray([0xa1; 32]);
 const CODE: OpaqueHash = ByteArray([0xc0; 32]);
 const OLD_PACKAGE: OpaqueHash = ByteArray([0x01; 32]);
 const OLD_ROOT: OpaqueHash = ByteArray([0x02; 32]);
-
-fn secret(v: usize) -> SigningKey {
-    SigningKey::from([u8::try_from(v).expect("small") + 1; 32])
-}
-
-fn validators() -> ValidatorsData {
-    ValidatorsData::new(
-        (0..6)
-            .map(|v| ValidatorData {
-                ed25519: ByteArray(VerificationKey::from(&secret(v)).into()),
-                ..ValidatorData::default()
-            })
-            .collect(),
-    )
-}
 
 fn pre_state() -> State {
     State {

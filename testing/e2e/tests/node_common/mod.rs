@@ -344,6 +344,16 @@ impl Collator {
         Self(Process::spawn(&mut command, "parajam collate"))
     }
 
+    /// `parajam collate` of runtime/parachain (from its build cache) as
+    /// para `para`, with `more` arguments.
+    pub fn runtime_parachain(addr: &str, para: u32, more: &[&str]) -> Self {
+        let runtime = parajam_e2e::runtime_parachain_dir().display().to_string();
+        let para = para.to_string();
+        let mut args = vec!["--runtime", &runtime, "--para-id", &para];
+        args.extend_from_slice(more);
+        Self::spawn(addr, &args)
+    }
+
     /// Waits (at most `limit`) for a line containing `needle`; lines seen
     /// before are searched first.
     pub fn wait_for(&mut self, needle: &str, limit: Duration) -> String {
