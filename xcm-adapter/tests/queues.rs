@@ -491,7 +491,7 @@ fn a_channel_opens_on_acceptance_and_closes_once_drained() {
         .get(&StorageKey::HrmpCloseRequest(ch(B, A)))
         .is_some_and(|v| !v.is_empty()));
     refused(&mut s, &ChannelError::AlreadyClosing(ch(B, A)), |o| {
-        hrmp::close_channel(o, &CONFIG, B, ch(B, A), 24)
+        hrmp::close_channel(o, &CONFIG, B, ch(B, A), 24).map(|_| ())
     });
     run(&mut s, |o| hrmp::prune(o, A, 21));
     assert!(get::<HrmpChannel>(&s, StorageKey::HrmpChannel(ch(B, A))).is_some());
@@ -515,7 +515,9 @@ fn a_channel_opens_on_acceptance_and_closes_once_drained() {
 fn channel_operations_refused_change_nothing() {
     let mut s = storage();
     let init = |config: HrmpConfig, from, to, cap, size| {
-        move |o: &mut Overlay<'_, Mem>| hrmp::init_open_channel(o, &config, from, to, cap, size, 9)
+        move |o: &mut Overlay<'_, Mem>| {
+            hrmp::init_open_channel(o, &config, from, to, cap, size, 9).map(|_| ())
+        }
     };
     refused(&mut s, &ChannelError::OpenToSelf, init(CONFIG, A, A, 1, 1));
     refused(
@@ -563,7 +565,9 @@ fn channel_operations_refused_change_nothing() {
     );
 
     let accept = |config: HrmpConfig, origin, sender| {
-        move |o: &mut Overlay<'_, Mem>| hrmp::accept_open_channel(o, &config, origin, sender, 9)
+        move |o: &mut Overlay<'_, Mem>| {
+            hrmp::accept_open_channel(o, &config, origin, sender, 9).map(|_| ())
+        }
     };
     refused(
         &mut s,
@@ -598,7 +602,9 @@ fn channel_operations_refused_change_nothing() {
     );
 
     let close = |origin, channel| {
-        move |o: &mut Overlay<'_, Mem>| hrmp::close_channel(o, &CONFIG, origin, channel, 9)
+        move |o: &mut Overlay<'_, Mem>| {
+            hrmp::close_channel(o, &CONFIG, origin, channel, 9).map(|_| ())
+        }
     };
     refused(
         &mut s,
@@ -655,7 +661,13 @@ fn upward_xcm_drives_the_channel_lifecycle() {
             &[upward(&[hrmp_call(open)], 0)],
         )
     });
-    assert_eq!(outcomes, vec![Ok(ump::Upward::Calls(vec![open]))]);
+    assert_eq!(
+        outcomes,
+        vec![Ok(ump::Upward::Calls {
+            calls: vec![open],
+            controls: vec![]
+        })]
+    );
     assert!(s.contains_key(&StorageKey::HrmpOpenRequest(ch(B, A))));
     let accept = HrmpCall::AcceptOpenChannel { sender: B };
     let outcomes = run(&mut s, |o| {
@@ -668,7 +680,13 @@ fn upward_xcm_drives_the_channel_lifecycle() {
             &[upward(&[hrmp_call(accept)], 0)],
         )
     });
-    assert_eq!(outcomes, vec![Ok(ump::Upward::Calls(vec![accept]))]);
+    assert_eq!(
+        outcomes,
+        vec![Ok(ump::Upward::Calls {
+            calls: vec![accept],
+            controls: vec![]
+        })]
+    );
     assert!(s.contains_key(&StorageKey::HrmpChannel(ch(B, A))));
     let close = HrmpCall::CloseChannel {
         channel_id: ch(B, A),
@@ -683,7 +701,13 @@ fn upward_xcm_drives_the_channel_lifecycle() {
             &[upward(&[hrmp_call(close)], 0)],
         )
     });
-    assert_eq!(outcomes, vec![Ok(ump::Upward::Calls(vec![close]))]);
+    assert_eq!(
+        outcomes,
+        vec![Ok(ump::Upward::Calls {
+            calls: vec![close],
+            controls: vec![]
+        })]
+    );
     assert!(!s.contains_key(&StorageKey::HrmpChannel(ch(B, A))));
     assert_eq!(
         get::<Vec<RefusedUpward>>(&s, StorageKey::UpwardRefused(B)),
