@@ -885,6 +885,17 @@ impl<H: AccumulateHost> parajam_xcm_adapter::Storage for HostStorage<'_, H> {
 /// amount, message hash).
 type UpwardOutcome = (Option<Event>, Option<(u32, u64, Hash)>);
 
+/// A candidate's messaging, checked, not yet written: the storage
+/// changes, its upward messages' outcomes, its horizontal messages to
+/// paras hosted elsewhere, and the channel operations to tell other
+/// instances.
+type MessagingChanges = (
+    Changes,
+    Vec<UpwardOutcome>,
+    Vec<RemoteSend>,
+    Vec<ControlSend>,
+);
+
 /// What `output`'s messaging changes, enacted at `slot`, if the XCM
 /// adapter accepts it, and what happened to its upward messages (nothing
 /// is written yet): the candidate's messaging, then its upward messages
@@ -896,15 +907,7 @@ fn messaging_changes<H: AccumulateHost>(
     config: &ServiceConfig,
     slot: u32,
     output: &CandidateOutput,
-) -> Result<
-    (
-        Changes,
-        Vec<UpwardOutcome>,
-        Vec<RemoteSend>,
-        Vec<ControlSend>,
-    ),
-    Rejection,
-> {
+) -> Result<MessagingChanges, Rejection> {
     let mut accounts = HostAccounts::read(host, &output.upward_messages);
     let mut storage = HostStorage(host);
     let mut overlay = Overlay::new(&mut storage);
