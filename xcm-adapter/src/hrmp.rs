@@ -19,9 +19,15 @@
 //! Channels are opened and closed by [`init_open_channel`],
 //! [`accept_open_channel`] and [`close_channel`] (from upward XCM,
 //! [`crate::ump`]), or declared in genesis ([`open_genesis_channel`]).
+//! The same three calls open and close a channel whose other party is
+//! hosted by another CoreChains instance: the party hosted here acts, the
+//! call returns a [`ControlSend`] for the other instance (sent as a
+//! control memo), and that instance runs the same call with the remote
+//! party as origin (see the [crate] docs, "Channels between instances").
 
 use alloc::vec::Vec;
 
+use parajam_corechains_types::memo::ChannelControl;
 use parajam_corechains_types::state::{HrmpChannelId, InboundHrmpMessage, StorageKey};
 use parajam_corechains_types::{OutboundHrmpMessage, ParaId, RelayChainBlockNumber};
 use parity_scale_codec::{Decode, Encode};
@@ -459,7 +465,9 @@ fn index_remove<S: Storage + ?Sized>(st: &mut Overlay<'_, S>, key: StorageKey, i
     }
 }
 
-/// Opens `id` with `request`'s limits: the channel, empty, and both indexes.
+/// Opens `id` with `request`'s limits: the channel, empty, and the
+/// indexes of its parties hosted here (both, unless one is hosted by
+/// another instance).
 fn open<S: Storage + ?Sized>(st: &mut Overlay<'_, S>, id: HrmpChannelId, request: HrmpOpenRequest) {
     let channel = HrmpChannel {
         max_capacity: request.max_capacity,
@@ -470,13 +478,50 @@ fn open<S: Storage + ?Sized>(st: &mut Overlay<'_, S>, id: HrmpChannelId, request
         mqc_head: None,
     };
     st.write(StorageKey::HrmpChannel(id), &channel);
-    index_insert(st, StorageKey::HrmpEgress(id.sender), id.recipient);
-    index_insert(st, StorageKey::HrmpIngress(id.recipient), id.sender);
+    if st.is_para(id.sender) {
+        index_insert(st, StorageKey::HrmpEgress(id.sender), id.recipient);
+    }
+    if st.is_para(id.recipient) {
+        index_insert(st, StorageKey::HrmpIngress(id.recipient), id.sender);
+    }
+}
+
+/// A channel operation to tell the CoreChains instance hosting the other
+/// party: the service sends it as a control memo
+/// (`parajam_corechains_types::memo`, kind control).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ControlSend {
+    /// The instance hosting the other party.
+    pub service: u32,
+    /// The operation.
+    pub control: ChannelControl,
+}
+
+/// Where `para` is: hosted here (`None`), or by the instance the route
+/// table names (`Some`); neither is `InvalidPara`.
+fn locate<S: Storage + ?Sized>(
+    st: &mut Overlay<'_, S>,
+    para: ParaId,
+) -> Result<Option<u32>, ChannelError> {
+    if st.is_para(para) {
+        return Ok(None);
+    }
+    remote_route(st, para)
+        .map(Some)
+        .ok_or(ChannelError::InvalidPara(para))
 }
 
 /// `origin` asks to open a channel to `recipient` (upstream
 /// `hrmp_init_open_channel`): the request waits for the recipient, who is
 /// notified (`HrmpNewChannelOpenRequest`, downward).
+///
+/// Across instances: a recipient hosted by another instance (named by the
+/// route table) is not notified here; the request is recorded and
+/// returned as a [`ControlSend`] for its instance. That instance runs the
+/// same call with the remote `origin` (from the control memo): the
+/// recipient's checks (limits, no channel or request yet), the request
+/// recorded for its acceptance, the recipient notified; the origin's
+/// outbound limit is its own instance's to check.
 pub fn init_open_channel<S: Storage + ?Sized>(
     st: &mut Overlay<'_, S>,
     config: &HrmpConfig,
@@ -485,12 +530,14 @@ pub fn init_open_channel<S: Storage + ?Sized>(
     proposed_max_capacity: u32,
     proposed_max_message_size: u32,
     now: RelayChainBlockNumber,
-) -> Result<(), ChannelError> {
+) -> Result<Option<ControlSend>, ChannelError> {
     if origin == recipient {
         return Err(ChannelError::OpenToSelf);
     }
-    if !st.is_para(recipient) {
-        return Err(ChannelError::InvalidPara(recipient));
+    let remote = locate(st, recipient)?;
+    let local_origin = st.is_para(origin);
+    if !local_origin && (remote.is_some() || locate(st, origin).is_err()) {
+        return Err(ChannelError::InvalidPara(origin));
     }
     check_limits(config, proposed_max_capacity, proposed_max_message_size)?;
     let id = HrmpChannelId {
@@ -504,13 +551,15 @@ pub fn init_open_channel<S: Storage + ?Sized>(
         return Err(ChannelError::AlreadyExists(id));
     }
     let requests = st.open_request_count(origin);
-    let egress = len_u32(st.egress(origin).len());
-    let limit = config.hrmp_max_parachain_outbound_channels;
-    if egress.saturating_add(requests) >= limit {
-        return Err(ChannelError::OutboundLimitExceeded {
-            para: origin,
-            limit,
-        });
+    if local_origin {
+        let egress = len_u32(st.egress(origin).len());
+        let limit = config.hrmp_max_parachain_outbound_channels;
+        if egress.saturating_add(requests) >= limit {
+            return Err(ChannelError::OutboundLimitExceeded {
+                para: origin,
+                limit,
+            });
+        }
     }
     let notification = Notification::NewChannelOpenRequest {
         sender: origin.0,
@@ -518,7 +567,9 @@ pub fn init_open_channel<S: Storage + ?Sized>(
         max_capacity: proposed_max_capacity,
     }
     .encode_versioned(config.notification_xcm_version);
-    check_notification(st, config, recipient, &notification)?;
+    if remote.is_none() {
+        check_notification(st, config, recipient, &notification)?;
+    }
 
     st.write(
         StorageKey::HrmpOpenRequest(id),
@@ -528,67 +579,114 @@ pub fn init_open_channel<S: Storage + ?Sized>(
             max_total_size: config.hrmp_channel_max_total_size,
         },
     );
-    st.write(
-        StorageKey::HrmpOpenRequestCount(origin),
-        &requests.saturating_add(1),
-    );
-    dmp::queue_checked(st, recipient, now, notification);
-    Ok(())
+    if local_origin {
+        st.write(
+            StorageKey::HrmpOpenRequestCount(origin),
+            &requests.saturating_add(1),
+        );
+    }
+    match remote {
+        None => {
+            dmp::queue_checked(st, recipient, now, notification);
+            Ok(None)
+        }
+        Some(service) => Ok(Some(ControlSend {
+            service,
+            control: ChannelControl::OpenRequest {
+                channel: id,
+                max_capacity: proposed_max_capacity,
+                max_message_size: proposed_max_message_size,
+            },
+        })),
+    }
 }
 
 /// `origin` accepts `sender`'s request to open a channel to it (upstream
 /// `hrmp_accept_open_channel`): the channel opens at once (the relay chain
 /// waits for the session change), and the sender is notified
 /// (`HrmpChannelAccepted`, downward).
+///
+/// Across instances: a sender hosted by another instance is not notified
+/// here; the channel opens on this side (in the recipient's ingress
+/// index) and the acceptance is returned as a [`ControlSend`] for the
+/// sender's instance, which runs the same call with the remote `origin`:
+/// its pending request becomes the channel (in the sender's egress
+/// index) and the sender is notified.
 pub fn accept_open_channel<S: Storage + ?Sized>(
     st: &mut Overlay<'_, S>,
     config: &HrmpConfig,
     origin: ParaId,
     sender: ParaId,
     now: RelayChainBlockNumber,
-) -> Result<(), ChannelError> {
+) -> Result<Option<ControlSend>, ChannelError> {
     let id = HrmpChannelId {
         sender,
         recipient: origin,
     };
     let request = st.open_request(id).ok_or(ChannelError::NoOpenRequest(id))?;
-    let ingress = len_u32(st.ingress(origin).len());
-    let limit = config.hrmp_max_parachain_inbound_channels;
-    if ingress >= limit {
-        return Err(ChannelError::InboundLimitExceeded {
-            para: origin,
-            limit,
-        });
+    let local_origin = st.is_para(origin);
+    let remote = locate(st, sender)?;
+    if !local_origin && (remote.is_some() || locate(st, origin).is_err()) {
+        return Err(ChannelError::InvalidPara(origin));
+    }
+    if local_origin {
+        let ingress = len_u32(st.ingress(origin).len());
+        let limit = config.hrmp_max_parachain_inbound_channels;
+        if ingress >= limit {
+            return Err(ChannelError::InboundLimitExceeded {
+                para: origin,
+                limit,
+            });
+        }
     }
     let notification = Notification::ChannelAccepted {
         recipient: origin.0,
     }
     .encode_versioned(config.notification_xcm_version);
-    check_notification(st, config, sender, &notification)?;
+    if remote.is_none() {
+        check_notification(st, config, sender, &notification)?;
+    }
 
     st.remove(StorageKey::HrmpOpenRequest(id));
-    let requests = st.open_request_count(sender).saturating_sub(1);
-    if requests == 0 {
-        st.remove(StorageKey::HrmpOpenRequestCount(sender));
-    } else {
-        st.write(StorageKey::HrmpOpenRequestCount(sender), &requests);
+    if remote.is_none() {
+        let requests = st.open_request_count(sender).saturating_sub(1);
+        if requests == 0 {
+            st.remove(StorageKey::HrmpOpenRequestCount(sender));
+        } else {
+            st.write(StorageKey::HrmpOpenRequestCount(sender), &requests);
+        }
     }
     open(st, id, request);
-    dmp::queue_checked(st, sender, now, notification);
-    Ok(())
+    match remote {
+        None => {
+            dmp::queue_checked(st, sender, now, notification);
+            Ok(None)
+        }
+        Some(service) => Ok(Some(ControlSend {
+            service,
+            control: ChannelControl::Accept { channel: id },
+        })),
+    }
 }
 
 /// `origin`, the sender or the recipient, closes `channel` (upstream
 /// `hrmp_close_channel`): it leaves the sender's egress index at once, and
 /// goes once its recipient has processed what it holds (at once if
 /// nothing). The other party is notified (`HrmpChannelClosing`, downward).
+///
+/// Across instances: the other party hosted by another instance is not
+/// notified here; the close is returned as a [`ControlSend`] for its
+/// instance, which runs the same call with the remote `origin`. Each
+/// side closes what it holds: the sender's side holds no messages (they
+/// leave at once as transfers) and goes at once; the recipient's side
+/// goes once the recipient has processed what it holds, as here.
 pub fn close_channel<S: Storage + ?Sized>(
     st: &mut Overlay<'_, S>,
     config: &HrmpConfig,
     origin: ParaId,
     channel: HrmpChannelId,
     now: RelayChainBlockNumber,
-) -> Result<(), ChannelError> {
+) -> Result<Option<ControlSend>, ChannelError> {
     if !channel.is_participant(origin) {
         return Err(ChannelError::CloseUnauthorized {
             para: origin,
@@ -606,13 +704,19 @@ pub fn close_channel<S: Storage + ?Sized>(
     } else {
         channel.sender
     };
+    let remote = locate(st, other)?;
+    if !st.is_para(origin) && (remote.is_some() || locate(st, origin).is_err()) {
+        return Err(ChannelError::InvalidPara(origin));
+    }
     let notification = Notification::ChannelClosing {
         initiator: origin.0,
         sender: channel.sender.0,
         recipient: channel.recipient.0,
     }
     .encode_versioned(config.notification_xcm_version);
-    check_notification(st, config, other, &notification)?;
+    if remote.is_none() {
+        check_notification(st, config, other, &notification)?;
+    }
 
     index_remove(
         st,
@@ -631,8 +735,19 @@ pub fn close_channel<S: Storage + ?Sized>(
         // `write` of zero octets removes the key (GP B.7, `write`).
         st.write(StorageKey::HrmpCloseRequest(channel), &now);
     }
-    dmp::queue_checked(st, other, now, notification);
-    Ok(())
+    match remote {
+        None => {
+            dmp::queue_checked(st, other, now, notification);
+            Ok(None)
+        }
+        Some(service) => Ok(Some(ControlSend {
+            service,
+            control: ChannelControl::Close {
+                channel,
+                initiator: origin,
+            },
+        })),
+    }
 }
 
 /// Opens `sender → recipient` in genesis (upstream `preopen_hrmp_channels`):

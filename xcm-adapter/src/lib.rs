@@ -38,6 +38,43 @@
 //! a refusal (a typed error) leaves it as it was. The service commits the
 //! overlay's changes when the whole item is accepted.
 //!
+//! # Channels between instances
+//!
+//! A para may have a channel with a para hosted by another CoreChains
+//! instance (another JAM service running the same code). Which instance
+//! hosts which para is the registrar's declaration (a route,
+//! `StorageKey::RemoteRoute`); the channels are the paras' own business,
+//! opened and closed by the same upward XCM as within one instance. Each
+//! instance keeps the side of the channel its para is on: the sender's
+//! instance the channel in the sender's egress index (its messages leave
+//! at once, as JAM transfers), the recipient's instance the channel with
+//! its messages and MQC head in the recipient's ingress index. A call of
+//! the para hosted here on such a channel runs here for its side and
+//! returns a [`hrmp::ControlSend`]; the service tells the other instance
+//! with a control memo, and the other instance runs the same call with
+//! the remote para as origin, for its side:
+//!
+//! - `hrmp_init_open_channel(recipient)`: the sender's instance checks what
+//!   the hrmp pallet checks of the sender (the recipient is known: hosted
+//!   here or routed, else `InvalidPara`; limits; no channel or request
+//!   yet; the sender's outbound limit) and records the request; the
+//!   recipient's instance checks the limits and that no channel or
+//!   request exists, records the request and notifies the recipient
+//!   (`HrmpNewChannelOpenRequest`, downward).
+//! - `hrmp_accept_open_channel(sender)`: the recipient's instance checks
+//!   the request and the recipient's inbound limit and opens its side; the
+//!   sender's instance turns its request into its side of the channel and
+//!   notifies the sender (`HrmpChannelAccepted`).
+//! - `hrmp_close_channel`, by either party: each side closes as
+//!   [`hrmp::close_channel`] does within one instance (the sender's side
+//!   holds nothing and goes at once; the recipient's side goes once the
+//!   recipient has processed what it holds); the other party is notified
+//!   (`HrmpChannelClosing`).
+//!
+//! What the other instance refuses is recorded there (an event with the
+//! typed [`hrmp::ChannelError`]) and the control transfer is bounced, so
+//! the sending instance records its return too.
+//!
 //! # Departures from the relay chain
 //!
 //! The relay chain's `hrmp` and `dmp` pallets (polkadot-sdk
@@ -84,6 +121,24 @@
 //! - **Genesis channels** ([`hrmp::open_genesis_channel`]) are opened as
 //!   the relay chain's `preopen_hrmp_channels` are: the same checks as
 //!   open-then-accept, no notifications.
+//! - **Routes are declared.** A relay chain knows every para; an instance
+//!   knows only the paras it hosts and those the registrar routes to
+//!   another instance. A channel to a para that is neither is refused as
+//!   to an unregistered para (`InvalidPara`).
+//! - **A channel between instances is kept in two halves**, one per
+//!   instance, each changed by its own instance in its own accumulation:
+//!   a request, an acceptance or a close takes effect on the other side
+//!   when its control memo arrives (in the same JAM block when the other
+//!   instance accumulates after it, else the next). Each side checks the
+//!   limits of its own para (the sender's outbound, the recipient's
+//!   inbound channels). A refusal on the other side (e.g. the recipient's
+//!   downward queue full) leaves this side as it was after the call: a
+//!   request stays pending (there is no cancel), an accepted channel open
+//!   on the recipient's side only (either party may close it). The
+//!   channel's capacity is enforced by the recipient's side (the sender's
+//!   side never counts messages). Declared channels
+//!   ([`hrmp::open_remote_channel`], with a route) remain as a shortcut
+//!   for tests.
 
 #![no_std]
 

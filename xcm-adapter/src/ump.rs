@@ -11,6 +11,11 @@
 //! | `hrmp_accept_open_channel` | 1 | `sender: ParaId` |
 //! | `hrmp_close_channel` | 2 | `channel_id: HrmpChannelId` |
 //!
+//! A call on a channel whose other party is hosted by another CoreChains
+//! instance runs here for the party hosted here, and returns the
+//! operation the service tells the other instance with a control memo
+//! ([`Upward::Calls`]'s `controls`, [`hrmp::ControlSend`]).
+//!
 //! The other thing that maps onto JAM is value moved to a JAM service
 //! ([`crate::xcm::value_transfer`]: `WithdrawAsset` of the relay token,
 //! fee instructions, `DepositAsset` to `(0, X1(GeneralIndex(service)))`):
@@ -167,8 +172,15 @@ impl JamAccounts for NoAccounts {
 /// What an executed upward message did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Upward {
-    /// The `hrmp` calls it made, in order.
-    Calls(Vec<HrmpCall>),
+    /// The `hrmp` calls it made, in order, and the channel operations to
+    /// tell other CoreChains instances (calls on channels whose other
+    /// party is hosted elsewhere), in order.
+    Calls {
+        /// The calls.
+        calls: Vec<HrmpCall>,
+        /// The operations the service sends as control memos.
+        controls: Vec<hrmp::ControlSend>,
+    },
     /// Value to a JAM service, debited from the para's sovereign balance:
     /// the service sends it as a deferred transfer.
     Value {
@@ -259,6 +271,7 @@ pub fn execute<S: Storage + ?Sized>(
         return Err(UpwardRefusal::NoTransact);
     }
     let checkpoint = st.checkpoint();
+    let mut controls = Vec::new();
     for &(index, call) in &calls {
         let done = match call {
             HrmpCall::InitOpenChannel {
@@ -281,14 +294,18 @@ pub fn execute<S: Storage + ?Sized>(
                 hrmp::close_channel(st, config, para, channel_id, now)
             }
         };
-        if let Err(error) = done {
-            st.restore(checkpoint);
-            return Err(UpwardRefusal::Channel { index, error });
+        match done {
+            Ok(control) => controls.extend(control),
+            Err(error) => {
+                st.restore(checkpoint);
+                return Err(UpwardRefusal::Channel { index, error });
+            }
         }
     }
-    Ok(Upward::Calls(
-        calls.into_iter().map(|(_, call)| call).collect(),
-    ))
+    Ok(Upward::Calls {
+        calls: calls.into_iter().map(|(_, call)| call).collect(),
+        controls,
+    })
 }
 
 /// The most refused upward messages kept per para.

@@ -58,10 +58,10 @@ fn run<T>(s: &mut Mem, op: impl FnOnce(&mut Overlay<'_, Mem>) -> T) -> T {
 
 /// Runs `op`, which must fail with `expected`, and checks that it wrote
 /// nothing (on a fresh overlay and on one with earlier changes).
-fn refused<E: PartialEq + std::fmt::Debug>(
+fn refused<T, E: PartialEq + std::fmt::Debug>(
     s: &mut Mem,
     expected: &E,
-    op: impl Fn(&mut Overlay<'_, Mem>) -> Result<(), E>,
+    op: impl Fn(&mut Overlay<'_, Mem>) -> Result<T, E>,
 ) {
     let mut o = Overlay::new(s);
     assert_eq!(op(&mut o).as_ref().err(), Some(expected));
@@ -655,7 +655,13 @@ fn upward_xcm_drives_the_channel_lifecycle() {
             &[upward(&[hrmp_call(open)], 0)],
         )
     });
-    assert_eq!(outcomes, vec![Ok(ump::Upward::Calls(vec![open]))]);
+    assert_eq!(
+        outcomes,
+        vec![Ok(ump::Upward::Calls {
+            calls: vec![open],
+            controls: vec![]
+        })]
+    );
     assert!(s.contains_key(&StorageKey::HrmpOpenRequest(ch(B, A))));
     let accept = HrmpCall::AcceptOpenChannel { sender: B };
     let outcomes = run(&mut s, |o| {
@@ -668,7 +674,13 @@ fn upward_xcm_drives_the_channel_lifecycle() {
             &[upward(&[hrmp_call(accept)], 0)],
         )
     });
-    assert_eq!(outcomes, vec![Ok(ump::Upward::Calls(vec![accept]))]);
+    assert_eq!(
+        outcomes,
+        vec![Ok(ump::Upward::Calls {
+            calls: vec![accept],
+            controls: vec![]
+        })]
+    );
     assert!(s.contains_key(&StorageKey::HrmpChannel(ch(B, A))));
     let close = HrmpCall::CloseChannel {
         channel_id: ch(B, A),
@@ -683,7 +695,13 @@ fn upward_xcm_drives_the_channel_lifecycle() {
             &[upward(&[hrmp_call(close)], 0)],
         )
     });
-    assert_eq!(outcomes, vec![Ok(ump::Upward::Calls(vec![close]))]);
+    assert_eq!(
+        outcomes,
+        vec![Ok(ump::Upward::Calls {
+            calls: vec![close],
+            controls: vec![]
+        })]
+    );
     assert!(!s.contains_key(&StorageKey::HrmpChannel(ch(B, A))));
     assert_eq!(
         get::<Vec<RefusedUpward>>(&s, StorageKey::UpwardRefused(B)),

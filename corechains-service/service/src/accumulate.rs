@@ -61,7 +61,14 @@
 //!
 //! A route ([`RefineOutput::Route`]) must come from the registrar scope
 //! as well: it says which CoreChains instance hosts a para that is not
-//! hosted here, and opens channels with it ([`crate::jam_transfers`]).
+//! hosted here, and may open channels with it ([`crate::jam_transfers`]).
+//! Channels with such a para are otherwise opened and closed by the
+//! paras' upward XCM like any other: a call on one runs here for the para
+//! hosted here, and the instance hosting the other party is told with a
+//! control memo once the block is enacted ([`Event::ControlSent`]); a
+//! control memo received runs the same call for the para hosted here
+//! ([`Event::ControlReceived`], or [`Event::ControlRefused`] and a
+//! bounce).
 //!
 //! Deferred transfers to the service come first ([`Input::Transfer`], GP
 //! 0.7.2 `i^T ⌢ i^U`): each becomes a message to a para or bounces back
@@ -78,9 +85,9 @@ use parajam_corechains_types::{
 };
 use parity_scale_codec::{Decode, DecodeAll, Encode};
 
-use parajam_corechains_types::memo::BounceReason;
+use parajam_corechains_types::memo::{BounceReason, ChannelControl};
 use parajam_xcm_adapter::dmp::{self, DownwardError};
-use parajam_xcm_adapter::hrmp::{self, ChannelError, RemoteSend};
+use parajam_xcm_adapter::hrmp::{self, ChannelError, ControlSend, RemoteSend};
 use parajam_xcm_adapter::store::Changes;
 use parajam_xcm_adapter::ump::{self, HrmpCall, Upward, UpwardRefusal};
 use parajam_xcm_adapter::{CandidateMessaging, HrmpConfig, MessagingError, Overlay};
@@ -162,6 +169,41 @@ pub enum Event {
         service: u32,
         /// The message's sequence number on its channel.
         sequence: u64,
+    },
+    /// A para's upward `hrmp` call on a channel whose other party is
+    /// hosted by another CoreChains instance: the operation told to that
+    /// instance with a control memo.
+    ControlSent {
+        /// The para that made the call.
+        para: ParaId,
+        /// The instance hosting the other party.
+        service: u32,
+        /// The operation.
+        control: ChannelControl,
+        /// The memo's sequence number ([`StorageKey::ControlSequence`]).
+        sequence: u64,
+    },
+    /// A control memo from another instance: the channel operation of the
+    /// para it hosts ran here for the para hosted here.
+    ControlReceived {
+        /// The instance that sent it.
+        source: u32,
+        /// The para hosted here.
+        para: ParaId,
+        /// The operation.
+        control: ChannelControl,
+    },
+    /// A control memo whose operation was refused here (the transfer is
+    /// bounced, [`BounceReason::ChannelRefused`]).
+    ControlRefused {
+        /// The instance that sent it.
+        source: u32,
+        /// The para hosted here.
+        para: ParaId,
+        /// The operation.
+        control: ChannelControl,
+        /// Why.
+        error: ChannelError,
     },
     /// A para's upward message moved value to a JAM service: sent as a
     /// deferred transfer.
@@ -419,6 +461,7 @@ fn log_events<H: AccumulateHost>(host: &mut H, events: &[Event]) {
             event,
             Event::Rejected { .. }
                 | Event::UpwardRefused { .. }
+                | Event::ControlRefused { .. }
                 | Event::TransferBounced { .. }
                 | Event::TransferReturned { .. }
         ) {
@@ -708,11 +751,20 @@ fn advance<H: AccumulateHost>(
         }
         _ => None,
     };
-    let (messaging, upward_events, sends) = messaging_changes(host, config, slot, output)?;
+    let (messaging, upward_events, sends, controls) =
+        messaging_changes(host, config, slot, output)?;
     for send in &sends {
         if host.info(send.service).is_none() {
             return Err(Rejection::RouteUnreachable {
                 recipient: send.channel.recipient,
+                service: send.service,
+            });
+        }
+    }
+    for send in &controls {
+        if host.info(send.service).is_none() {
+            return Err(Rejection::RouteUnreachable {
+                recipient: send.control.other(),
                 service: send.service,
             });
         }
@@ -740,6 +792,7 @@ fn advance<H: AccumulateHost>(
     }
     commit(host, messaging)?;
     send_transfers(host, para, slot, &sends, upward_events, events)?;
+    send_controls(host, para, slot, &controls, events)?;
     jam_transfers::prune_outbox(host, service, para, events)?;
     put(host, StorageKey::Head(para), &output.head_data)?;
     events.push(Event::HeadEnacted {
@@ -792,6 +845,33 @@ fn send_transfers<H: AccumulateHost>(
     Ok(())
 }
 
+/// Tells the instances hosting the other parties of `para`'s channel
+/// calls what they did (`controls`, in order): a control memo each, with
+/// the next [`StorageKey::ControlSequence`].
+fn send_controls<H: AccumulateHost>(
+    host: &mut H,
+    para: ParaId,
+    slot: u32,
+    controls: &[ControlSend],
+    events: &mut Vec<Event>,
+) -> Result<(), Rejection> {
+    if controls.is_empty() {
+        return Ok(());
+    }
+    let mut sequence: u64 = get(host, StorageKey::ControlSequence).unwrap_or_default();
+    for send in controls {
+        jam_transfers::send_control(host, slot, send, sequence)?;
+        events.push(Event::ControlSent {
+            para,
+            service: send.service,
+            control: send.control,
+            sequence,
+        });
+        sequence = sequence.saturating_add(1);
+    }
+    put(host, StorageKey::ControlSequence, &sequence)
+}
+
 /// The service storage as the XCM adapter reads it.
 pub(crate) struct HostStorage<'h, H>(pub(crate) &'h mut H);
 
@@ -805,6 +885,17 @@ impl<H: AccumulateHost> parajam_xcm_adapter::Storage for HostStorage<'_, H> {
 /// amount, message hash).
 type UpwardOutcome = (Option<Event>, Option<(u32, u64, Hash)>);
 
+/// A candidate's messaging, checked, not yet written: the storage
+/// changes, its upward messages' outcomes, its horizontal messages to
+/// paras hosted elsewhere, and the channel operations to tell other
+/// instances.
+type MessagingChanges = (
+    Changes,
+    Vec<UpwardOutcome>,
+    Vec<RemoteSend>,
+    Vec<ControlSend>,
+);
+
 /// What `output`'s messaging changes, enacted at `slot`, if the XCM
 /// adapter accepts it, and what happened to its upward messages (nothing
 /// is written yet): the candidate's messaging, then its upward messages
@@ -816,7 +907,7 @@ fn messaging_changes<H: AccumulateHost>(
     config: &ServiceConfig,
     slot: u32,
     output: &CandidateOutput,
-) -> Result<(Changes, Vec<UpwardOutcome>, Vec<RemoteSend>), Rejection> {
+) -> Result<MessagingChanges, Rejection> {
     let mut accounts = HostAccounts::read(host, &output.upward_messages);
     let mut storage = HostStorage(host);
     let mut overlay = Overlay::new(&mut storage);
@@ -849,6 +940,7 @@ fn messaging_changes<H: AccumulateHost>(
     )
     .map_err(Rejection::Messaging)?;
     let para = output.para_id;
+    let mut controls = Vec::new();
     let events = ump::process(
         &mut overlay,
         &HrmpConfig::DEFAULT,
@@ -860,12 +952,18 @@ fn messaging_changes<H: AccumulateHost>(
     .into_iter()
     .zip(&output.upward_messages)
     .map(|(outcome, msg)| match outcome {
-        Ok(Upward::Calls(calls)) => (Some(Event::UpwardExecuted { para, calls }), None),
+        Ok(Upward::Calls {
+            calls,
+            controls: told,
+        }) => {
+            controls.extend(told);
+            (Some(Event::UpwardExecuted { para, calls }), None)
+        }
         Ok(Upward::Value { service, amount }) => (None, Some((service, amount, blake2_256(msg)))),
         Err(reason) => (Some(Event::UpwardRefused { para, reason }), None),
     })
     .collect();
-    Ok((overlay.into_changes(), events, sends))
+    Ok((overlay.into_changes(), events, sends, controls))
 }
 
 /// Writes `changes` to the service storage.

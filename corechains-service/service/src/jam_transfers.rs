@@ -124,6 +124,83 @@
 //! (`RouteChannel`). The same route again only opens more channels.
 //! Channels declared in genesis storage still work the same.
 //!
+//! # Channels between instances: opened and closed by XCM
+//!
+//! Which instance hosts a para stays a registrar declaration (a route:
+//! `RemoteRoute(para) → instance`, [`crate::accumulate`]'s
+//! `RefineOutput::Route`). That is a departure from the relay chain, which
+//! knows every para; the registrar stands for that knowledge. The
+//! *channels* between the paras of two instances are opened and closed by
+//! the paras' own upward XCM, the same `Transact`s of the relay chain's
+//! `hrmp` pallet as within one instance (`parajam_xcm_adapter::ump`), and
+//! the two instances keep each other informed with **control memos**
+//! (kind 4, [`parajam_corechains_types::memo`]: the initiating para, the
+//! other para, the sender's control sequence number, the slot, and in the
+//! subject the operation, the channel and, for a request, its proposed
+//! limits). Each instance keeps the side of the channel its para is on
+//! (the sender's: the channel in its egress index; the recipient's: the
+//! channel, its messages and MQC head, in its ingress index). With para
+//! 2000 on instance A and 3000 on instance B:
+//!
+//! 1. 2000's `hrmp_init_open_channel(3000, capacity, size)` runs on A when
+//!    its block is enacted: the route to 3000 known (else `InvalidPara`),
+//!    the limits within A's configuration, no channel or request yet
+//!    (`AlreadyExists`, `AlreadyRequested`), 2000's outbound limit; A
+//!    records the request and, once the block is enacted, sends B a control
+//!    transfer (amount 0, B's minimum memo gas, `transfer`, `Ω_T`)
+//!    ([`crate::accumulate::Event::ControlSent`]). A refusal is an
+//!    `UpwardRefused` kept under `UpwardRefused(2000)`, as within one
+//!    instance.
+//! 2. B receives it ([`crate::accumulate::Input::Transfer`]): the
+//!    transfer's source must be the instance B's route table names for
+//!    2000 (else bounced, `UnknownSender`: only an instance named in a
+//!    route may send control memos; the source of a deferred transfer is
+//!    set by JAM and cannot be forged), 3000 must be hosted by B
+//!    (`UnknownPara`). B runs the same call with 2000 as origin: the
+//!    limits within B's configuration, no channel or request yet; it
+//!    records the request and queues `HrmpNewChannelOpenRequest` for 3000
+//!    on its downward queue ([`crate::accumulate::Event::ControlReceived`]).
+//! 3. 3000's `hrmp_accept_open_channel(2000)` runs on B: the request must
+//!    be there (`NoOpenRequest`), 3000's inbound limit; B opens its side
+//!    and sends A a control transfer (accept).
+//! 4. A receives it (source checked against its route for 3000): its
+//!    request becomes its side of the channel, in 2000's egress index, and
+//!    `HrmpChannelAccepted` is queued for 2000. 2000's collator now sees
+//!    the channel, and its messages to 3000 leave as HRMP transfers
+//!    ("Out" above).
+//! 5. `hrmp_close_channel` by either party runs on its instance, which
+//!    tells the other: each side closes as within one instance (the
+//!    sender's side holds no messages and goes at once, leaving 2000's
+//!    egress index; the recipient's side takes no more messages and goes
+//!    once 3000 has processed what it holds), and the other party is
+//!    notified (`HrmpChannelClosing`). Messages 2000 sent before the close
+//!    reach B before the close does (JAM keeps the order of one service's
+//!    transfers), so they are delivered.
+//!
+//! An operation the receiving instance refuses (e.g. `NoOpenRequest`,
+//! `NoSuchChannel`, `AlreadyClosing`, a notification that does not fit
+//! the downward queue) is recorded there
+//! ([`crate::accumulate::Event::ControlRefused`] with the typed
+//! `ChannelError`, logged as a warning) and the transfer is bounced with
+//! `ChannelRefused`; the sending instance records the bounce
+//! (`TransferReturned`). Nothing is undone on the sending side: a refused
+//! request stays pending there, and since the hrmp pallet has no
+//! cancel here, 2000 cannot ask again for that channel (a departure,
+//! listed under "Status"). A malformed control memo (unknown operation,
+//! parties that do not fit it, limits on an accept or close, padding) is
+//! refused by [`parajam_corechains_types::memo::Memo::decode`] and bounced
+//! as `MalformedMemo`.
+//!
+//! Departures from the hrmp pallet, besides those of one instance
+//! (`parajam_xcm_adapter`'s docs): the routes are declared; the two
+//! halves of a channel change in two accumulations (the control memo's),
+//! so for up to one block one side may be open, requested or closed and
+//! the other not yet; each instance checks only its own para's limits
+//! (outbound channels on the sender's side, inbound on the recipient's),
+//! and the channel's capacity and total size are enforced by the
+//! recipient's side alone; declared channels
+//! (`hrmp::open_remote_channel`, with a route) remain as a test shortcut.
+//!
 //! # Status and what remains
 //!
 //! Implemented and tested on `MemStorage` (`tests/transfers.rs`, the two
@@ -144,9 +221,11 @@
 //! 2001's channel in the same block's accumulation, 2001's collator
 //! includes them and its message queue processes them, and 1000's outbox
 //! is pruned by 2000's next blocks; every block valid on wasm and the
-//! PVM, identical, enacted. A channel between instances is declared, not
-//! opened by the upward request/accept flow (that is one instance's), and
-//! not closed.
+//! PVM, identical, enacted. Channels between instances are also opened
+//! and closed by the paras' upward XCM with control memos (above; tested
+//! on `MemStorage` in `tests/transfers.rs` and in the adapter's
+//! `tests/instances.rs`, with real paras by
+//! `Network::remote_xcm_channel_scenario` and its e2e test).
 //!
 //! With a real cumulus runtime (`testing/e2e/tests/jam_value.rs`, every
 //! para block valid on wasm and the PVM, identical, enacted): a value
@@ -176,14 +255,21 @@
 //! 2. A bounced HRMP message (kind bounce for a message) is recorded,
 //!    not retried, and blocks its channel's later messages (out of
 //!    order) until the registrar intervenes; no route removal.
+//! 3. A control memo the other instance refused is recorded on both
+//!    sides but not undone on the sending side (a pending request stays
+//!    pending; an accepted channel stays open on the recipient's side,
+//!    where either party may close it).
+//! 4. Outbox entries of a channel closed between instances that the
+//!    receiving instance had not read by the close are not pruned (the
+//!    pruning walks the sender's egress index, which the close leaves).
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
-use parajam_corechains_types::memo::{BounceReason, Memo, MemoKind};
+use parajam_corechains_types::memo::{BounceReason, ChannelControl, Memo, MemoKind};
 use parajam_corechains_types::state::{HrmpChannelId, OutboxId, RemoteChannel, StorageKey};
 use parajam_corechains_types::{Hash, ParaId};
 use parajam_xcm_adapter::dmp::{self, DownwardError};
-use parajam_xcm_adapter::hrmp::{self, OutboundError, RemoteSend};
+use parajam_xcm_adapter::hrmp::{self, ControlSend, OutboundError, RemoteSend};
 use parajam_xcm_adapter::ump::{JamAccounts, TransferCheck};
 use parajam_xcm_adapter::{xcm, HrmpConfig, Overlay};
 use parity_scale_codec::DecodeAll;
@@ -256,6 +342,7 @@ pub(crate) fn receive<H: AccumulateHost>(
         MemoKind::Value => deliver_value(host, slot, transfer, &memo),
         MemoKind::Hrmp => deliver_horizontal(host, service, slot, transfer, &memo),
         MemoKind::Bounce => returned(host, transfer, &memo).map(Ok),
+        MemoKind::Control => deliver_control(host, slot, transfer, &memo, events),
     };
     match outcome {
         Ok(Ok(event)) => {
@@ -386,6 +473,83 @@ fn deliver_horizontal<H: AccumulateHost>(
     }))
 }
 
+/// A control memo from another instance: the channel operation of the
+/// para it hosts (the memo's source para), run here for the para hosted
+/// here (its destination) with the same `hrmp` call, the remote para as
+/// origin. Only the instance the route table names for the source para
+/// may send it (`UnknownSender`), and only for a para hosted here
+/// (`UnknownPara`); an operation refused here is recorded
+/// ([`Event::ControlRefused`], with the typed reason) and bounced
+/// (`ChannelRefused`).
+fn deliver_control<H: AccumulateHost>(
+    host: &mut H,
+    slot: u32,
+    transfer: &Transfer,
+    memo: &Memo,
+    events: &mut Vec<Event>,
+) -> Result<Result<Event, BounceReason>, Rejection> {
+    let Some(control) = memo.channel_control() else {
+        return Ok(Err(BounceReason::MalformedMemo)); // not after `Memo::decode`
+    };
+    if get::<u32, _>(host, StorageKey::RemoteRoute(memo.source_para)) != Some(transfer.source) {
+        return Ok(Err(BounceReason::UnknownSender));
+    }
+    let para = control.other();
+    let paras: Vec<ParaId> = get(host, StorageKey::Paras).unwrap_or_default();
+    if paras.binary_search(&para).is_err() {
+        return Ok(Err(BounceReason::UnknownPara));
+    }
+    let config = HrmpConfig::DEFAULT;
+    let mut storage = HostStorage(host);
+    let mut overlay = Overlay::new(&mut storage);
+    let done = match control {
+        ChannelControl::OpenRequest {
+            channel,
+            max_capacity,
+            max_message_size,
+        } => hrmp::init_open_channel(
+            &mut overlay,
+            &config,
+            channel.sender,
+            channel.recipient,
+            max_capacity,
+            max_message_size,
+            slot,
+        ),
+        ChannelControl::Accept { channel } => hrmp::accept_open_channel(
+            &mut overlay,
+            &config,
+            channel.recipient,
+            channel.sender,
+            slot,
+        ),
+        ChannelControl::Close { channel, initiator } => {
+            hrmp::close_channel(&mut overlay, &config, initiator, channel, slot)
+        }
+    };
+    match done {
+        // The other party is hosted here: nothing to tell anyone.
+        Ok(None) => {}
+        Ok(Some(_)) => return Ok(Err(BounceReason::UnknownPara)), // not after the checks above
+        Err(error) => {
+            events.push(Event::ControlRefused {
+                source: transfer.source,
+                para,
+                control,
+                error,
+            });
+            return Ok(Err(BounceReason::ChannelRefused));
+        }
+    }
+    let changes = overlay.into_changes();
+    commit(host, changes)?;
+    Ok(Ok(Event::ControlReceived {
+        source: transfer.source,
+        para,
+        control,
+    }))
+}
+
 /// A transfer the service sent, bounced: a value transfer's amount goes
 /// back to the para's sovereign balance (if the para is still
 /// registered); a message's stays with the service. Never bounced again.
@@ -488,6 +652,25 @@ pub(crate) fn send_horizontal<H: AccumulateHost>(
         length: send.length,
         reason: None,
     };
+    let gas = host
+        .info(send.service)
+        .ok_or(Rejection::TransferRefused(TransferRefusal::Who))?
+        .min_memo_gas;
+    host.transfer(send.service, 0, gas, &memo.encode())
+        .map_err(Rejection::TransferRefused)
+}
+
+/// Tells the instance hosting the other party of a channel what the para
+/// hosted here did (`send`): a transfer of nothing with a control memo
+/// (`sequence`, the slot, the operation), at the destination's minimum
+/// memo gas.
+pub(crate) fn send_control<H: AccumulateHost>(
+    host: &mut H,
+    slot: u32,
+    send: &ControlSend,
+    sequence: u64,
+) -> Result<(), Rejection> {
+    let memo = Memo::control(&send.control, sequence, slot);
     let gas = host
         .info(send.service)
         .ok_or(Rejection::TransferRefused(TransferRefusal::Who))?

@@ -1124,3 +1124,370 @@ fn the_registrar_declares_routes_and_their_channels() {
         "{events:?}"
     );
 }
+
+// Channels between instances, opened and closed by the paras' upward XCM
+// with control memos.
+
+use parajam_corechains_types::memo::ChannelControl;
+use parajam_xcm_adapter::ump::HrmpCall;
+use parajam_xcm_adapter::xcm::Notification;
+
+/// PARA → REMOTE.
+const OUT: HrmpChannelId = HrmpChannelId {
+    sender: PARA,
+    recipient: REMOTE,
+};
+
+/// A v5 upward message `[Transact(Native, hrmp call)]`.
+fn hrmp_upward(call: HrmpCall) -> Vec<u8> {
+    let mut encoded = vec![HrmpConfig::DEFAULT.hrmp_pallet_index];
+    call.encode_to(&mut encoded);
+    let mut m = vec![5u8];
+    Compact(1u32).encode_to(&mut m);
+    m.extend([6, 0, 0]); // Transact, Native, no weight
+    encoded.encode_to(&mut m);
+    m
+}
+
+/// PARA's block sending `upward`, having processed its whole downward
+/// queue, at `slot`.
+fn enact_at(s: &mut MemStorage, slot: u32, upward: Vec<Vec<u8>>) -> Vec<Event> {
+    let queued: Vec<InboundDownwardMessage> =
+        get(s, StorageKey::DownwardQueue(PARA)).unwrap_or_default();
+    let head: HeadData = get(s, StorageKey::Head(PARA)).expect("registered");
+    let mut o = CandidateOutput {
+        para_id: PARA,
+        parent_head_hash: blake2_256(&head.0),
+        validation_code_hash: CODE,
+        result_hash: [0; 32],
+        head_data: HeadData(slot.to_le_bytes().to_vec()),
+        new_validation_code: None,
+        upward_messages: upward,
+        horizontal_messages: vec![],
+        processed_downward_messages: u32::try_from(queued.len()).expect("few"),
+        hrmp_watermark: slot,
+        relay_parent_number: slot,
+        relay_parent_storage_root: [0; 32],
+    };
+    o.relay_parent_storage_root =
+        RelayState::read(|k| s.storage.get(&k.to_key()).cloned(), PARA, slot)
+            .expect("registered")
+            .root();
+    let item = Item {
+        authorizer_hash: authorizer_hash(&CONFIG, SERVICE, AuthScope::Para(PARA)),
+        result: Ok(RefineOutput::Valid(o).encode()),
+    };
+    accumulate_inputs(s, SERVICE, slot, &[Input::Work(item)]).expect("no fatal failure")
+}
+
+/// A control memo from `source` saying `control`.
+fn control_in(source: u32, control: ChannelControl) -> Transfer {
+    Transfer {
+        source,
+        amount: 0,
+        gas: 5,
+        memo: Memo::control(&control, 0, SLOT).encode(),
+    }
+}
+
+/// The last transfer sent: to PEER, nothing, at its memo gas, a control
+/// memo saying `control` with `sequence`.
+fn assert_control_sent(s: &MemStorage, control: ChannelControl, sequence: u64) {
+    let sent = s.transfers.last().expect("sent").clone();
+    assert_eq!((sent.destination, sent.amount, sent.gas), (PEER, 0, 5));
+    let memo = Memo::decode(&sent.memo).expect("well formed");
+    assert_eq!(memo.kind, MemoKind::Control);
+    assert_eq!(memo.sequence, sequence);
+    assert_eq!(memo.channel_control(), Some(control));
+}
+
+fn downward(s: &MemStorage, para: ParaId) -> Vec<Vec<u8>> {
+    get::<Vec<InboundDownwardMessage>>(s, StorageKey::DownwardQueue(para))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|m| m.msg)
+        .collect()
+}
+
+#[test]
+fn a_channel_to_a_para_elsewhere_opens_and_closes_by_upward_xcm_and_control_memos() {
+    let mut s = storage();
+    let request = HrmpCall::InitOpenChannel {
+        recipient: REMOTE,
+        proposed_max_capacity: 8,
+        proposed_max_message_size: 64,
+    };
+    let open = ChannelControl::OpenRequest {
+        channel: OUT,
+        max_capacity: 8,
+        max_message_size: 64,
+    };
+    let events = enact_at(&mut s, SLOT, vec![hrmp_upward(request)]);
+    assert!(
+        events.contains(&Event::ControlSent {
+            para: PARA,
+            service: PEER,
+            control: open,
+            sequence: 0,
+        }),
+        "{events:?}"
+    );
+    assert_control_sent(&s, open, 0);
+    assert!(s
+        .storage
+        .contains_key(&StorageKey::HrmpOpenRequest(OUT).to_key()));
+    assert_eq!(get::<u64>(&s, StorageKey::ControlSequence), Some(1));
+
+    // The same request again: refused as the hrmp pallet refuses it, and
+    // kept; nothing sent.
+    let sent = s.transfers.len();
+    let events = enact_at(&mut s, SLOT + 1, vec![hrmp_upward(request)]);
+    assert!(
+        events.contains(&Event::UpwardRefused {
+            para: PARA,
+            reason: UpwardRefusal::Channel {
+                index: 0,
+                error: ChannelError::AlreadyRequested(OUT),
+            },
+        }),
+        "{events:?}"
+    );
+    assert_eq!(s.transfers.len(), sent);
+
+    // The peer accepted: the request becomes PARA's side of the channel,
+    // and PARA is told.
+    let accept = ChannelControl::Accept { channel: OUT };
+    let events = receive(&mut s, vec![control_in(PEER, accept)]);
+    assert_eq!(
+        events,
+        vec![Event::ControlReceived {
+            source: PEER,
+            para: PARA,
+            control: accept,
+        }]
+    );
+    assert!(get::<HrmpChannel>(&s, StorageKey::HrmpChannel(OUT)).is_some());
+    assert_eq!(
+        get::<Vec<ParaId>>(&s, StorageKey::HrmpEgress(PARA)),
+        Some(vec![REMOTE])
+    );
+    assert_eq!(
+        downward(&s, PARA),
+        vec![Notification::ChannelAccepted {
+            recipient: REMOTE.0
+        }
+        .encode_versioned(5)]
+    );
+
+    // PARA closes it: its side goes, the peer is told.
+    let close = HrmpCall::CloseChannel { channel_id: OUT };
+    let events = enact_at(&mut s, SLOT + 2, vec![hrmp_upward(close)]);
+    let closing = ChannelControl::Close {
+        channel: OUT,
+        initiator: PARA,
+    };
+    assert!(
+        events.contains(&Event::ControlSent {
+            para: PARA,
+            service: PEER,
+            control: closing,
+            sequence: 1,
+        }),
+        "{events:?}"
+    );
+    assert_control_sent(&s, closing, 1);
+    assert!(get::<HrmpChannel>(&s, StorageKey::HrmpChannel(OUT)).is_none());
+    assert_eq!(get::<Vec<ParaId>>(&s, StorageKey::HrmpEgress(PARA)), None);
+}
+
+#[test]
+fn an_open_request_from_a_peer_notifies_the_para_and_its_acceptance_is_told_back() {
+    let mut s = storage();
+    let inbound = HrmpChannelId {
+        sender: REMOTE,
+        recipient: PARA,
+    };
+    // Close the declared channel REMOTE → PARA first (by the peer).
+    let closed = ChannelControl::Close {
+        channel: inbound,
+        initiator: REMOTE,
+    };
+    assert_eq!(
+        receive(&mut s, vec![control_in(PEER, closed)]),
+        vec![Event::ControlReceived {
+            source: PEER,
+            para: PARA,
+            control: closed,
+        }]
+    );
+    assert!(get::<HrmpChannel>(&s, StorageKey::HrmpChannel(inbound)).is_none());
+    assert_eq!(get::<Vec<ParaId>>(&s, StorageKey::HrmpIngress(PARA)), None);
+
+    let open = ChannelControl::OpenRequest {
+        channel: inbound,
+        max_capacity: 4,
+        max_message_size: 32,
+    };
+    assert_eq!(
+        receive(&mut s, vec![control_in(PEER, open)]),
+        vec![Event::ControlReceived {
+            source: PEER,
+            para: PARA,
+            control: open,
+        }]
+    );
+    assert_eq!(
+        downward(&s, PARA).last(),
+        Some(
+            &Notification::NewChannelOpenRequest {
+                sender: REMOTE.0,
+                max_message_size: 32,
+                max_capacity: 4,
+            }
+            .encode_versioned(5)
+        )
+    );
+    let events = enact_at(
+        &mut s,
+        SLOT,
+        vec![hrmp_upward(HrmpCall::AcceptOpenChannel { sender: REMOTE })],
+    );
+    let accept = ChannelControl::Accept { channel: inbound };
+    assert!(
+        events.contains(&Event::ControlSent {
+            para: PARA,
+            service: PEER,
+            control: accept,
+            sequence: 0,
+        }),
+        "{events:?}"
+    );
+    assert_control_sent(&s, accept, 0);
+    let channel: HrmpChannel = get(&s, StorageKey::HrmpChannel(inbound)).expect("open");
+    assert_eq!((channel.max_capacity, channel.max_message_size), (4, 32));
+    assert_eq!(
+        get::<Vec<ParaId>>(&s, StorageKey::HrmpIngress(PARA)),
+        Some(vec![REMOTE])
+    );
+}
+
+/// `transfer` is refused here for `error`: recorded, bounced with
+/// `ChannelRefused`, nothing else changed.
+fn assert_control_refused(s: &mut MemStorage, transfer: Transfer, error: ChannelError) {
+    let before = s.storage.clone();
+    let control = Memo::decode(&transfer.memo)
+        .expect("well formed")
+        .channel_control()
+        .expect("a control memo");
+    let events = receive(s, vec![transfer]);
+    assert_eq!(
+        events,
+        vec![
+            Event::ControlRefused {
+                source: PEER,
+                para: control.other(),
+                control,
+                error,
+            },
+            Event::TransferBounced {
+                source: PEER,
+                amount: 0,
+                reason: BounceReason::ChannelRefused,
+                sent: Ok(()),
+            }
+        ]
+    );
+    assert_eq!(s.storage, before);
+    let back = Memo::decode(&s.transfers.last().expect("bounced").memo).expect("bounce");
+    assert_eq!(back.reason, Some(BounceReason::ChannelRefused));
+}
+
+#[test]
+fn control_memos_that_cannot_be_taken_are_refused_recorded_and_bounced() {
+    let mut s = storage();
+    // From a service that is not the instance the route names.
+    let accept = ChannelControl::Accept { channel: OUT };
+    assert_bounced(
+        &mut s,
+        control_in(OTHER, accept),
+        BounceReason::UnknownSender,
+    );
+    // For a para not hosted here (routed to PEER as well).
+    put(&mut s, StorageKey::RemoteRoute(ParaId(3001)), PEER.encode());
+    let elsewhere = ChannelControl::OpenRequest {
+        channel: HrmpChannelId {
+            sender: REMOTE,
+            recipient: ParaId(3001),
+        },
+        max_capacity: 4,
+        max_message_size: 32,
+    };
+    assert_bounced(
+        &mut s,
+        control_in(PEER, elsewhere),
+        BounceReason::UnknownPara,
+    );
+    // Malformed: an accept with limits.
+    let mut malformed = control_in(PEER, accept);
+    malformed.memo[22 + 9] = 1;
+    assert_bounced(&mut s, malformed, BounceReason::MalformedMemo);
+
+    // An accept without a request.
+    assert_control_refused(
+        &mut s,
+        control_in(PEER, accept),
+        ChannelError::NoOpenRequest(OUT),
+    );
+    // A close of a channel that is not open here.
+    let close = ChannelControl::Close {
+        channel: OUT,
+        initiator: REMOTE,
+    };
+    assert_control_refused(
+        &mut s,
+        control_in(PEER, close),
+        ChannelError::NoSuchChannel(OUT),
+    );
+    // A request for a channel that is already open (REMOTE → PARA, declared).
+    let again = ChannelControl::OpenRequest {
+        channel: HrmpChannelId {
+            sender: REMOTE,
+            recipient: PARA,
+        },
+        max_capacity: 3,
+        max_message_size: 64,
+    };
+    assert_control_refused(
+        &mut s,
+        control_in(PEER, again),
+        ChannelError::AlreadyExists(HrmpChannelId {
+            sender: REMOTE,
+            recipient: PARA,
+        }),
+    );
+}
+
+#[test]
+fn an_upward_open_request_to_an_unrouted_para_is_refused_and_kept() {
+    let mut s = storage();
+    let request = HrmpCall::InitOpenChannel {
+        recipient: ParaId(4000),
+        proposed_max_capacity: 8,
+        proposed_max_message_size: 64,
+    };
+    let events = enact_at(&mut s, SLOT, vec![hrmp_upward(request)]);
+    let reason = UpwardRefusal::Channel {
+        index: 0,
+        error: ChannelError::InvalidPara(ParaId(4000)),
+    };
+    assert!(
+        events.contains(&Event::UpwardRefused {
+            para: PARA,
+            reason: reason.clone(),
+        }),
+        "{events:?}"
+    );
+    let kept: Vec<RefusedUpward> = get(&s, StorageKey::UpwardRefused(PARA)).expect("kept");
+    assert_eq!(kept.last().map(|r| &r.reason), Some(&reason));
+    assert!(s.transfers.is_empty());
+}

@@ -34,6 +34,7 @@
 //! | [`SovereignBalance(p)`](StorageKey::SovereignBalance) | `18 ‖ E4(p)` | `u64`: the relay token `p`'s sovereign account holds at the service (value transferred in for `p`, less what `p` sent out) |
 //! | [`ValueSequence`](StorageKey::ValueSequence) | `19` | `u64`: the sequence number of the next value transfer out of a para |
 //! | [`OutboxPruned(c)`](StorageKey::OutboxPruned) | `1a ‖ E4(s) ‖ E4(r)` | `u64`: every [`Outbox`](StorageKey::Outbox) entry of channel `(s, r)` (to a para hosted elsewhere) with a lower sequence number was read by the receiving instance and removed (absent: zero) |
+//! | [`ControlSequence`](StorageKey::ControlSequence) | `1b` | `u64`: the sequence number of the next control memo (a channel operation told to another instance) |
 //!
 //! Key `05` (once a per-recipient HRMP queue) is retired: horizontal
 //! messages live in their channels ([`HrmpChannelContents`](StorageKey::HrmpChannelContents)).
@@ -148,6 +149,9 @@ pub enum StorageKey {
     /// removed: `u64`.
     #[codec(index = 26)]
     OutboxPruned(HrmpChannelId),
+    /// The next control memo's sequence number: `u64`.
+    #[codec(index = 27)]
+    ControlSequence,
 }
 
 /// An HRMP message leaving for another CoreChains instance.

@@ -359,6 +359,7 @@ fn storage_keys_are_a_prefix_octet_and_para_ids() {
         (StorageKey::SovereignBalance(p), [&[24][..], &id].concat()),
         (StorageKey::ValueSequence, vec![25]),
         (StorageKey::OutboxPruned(c), [&[26][..], &id, &id2].concat()),
+        (StorageKey::ControlSequence, vec![27]),
     ];
     for (key, octets) in cases {
         assert_eq!(key.to_key(), octets, "{key:?}");

@@ -14,14 +14,17 @@
 //! identical and enacted and every step did what it should.
 //!
 //! With `--instances 2`, the paras are hosted by two CoreChains service
-//! instances (services 1000 and 1001, the same code): the registrar
-//! declares the route and the channel on both (opening a channel by the
-//! upward request/accept flow is one instance's; across instances it is
-//! declared), then the sender reserve-transfers twice, each XCMP page
-//! crossing from instance 1000 to 1001 as a JAM transfer (HRMP memo), the
-//! recipient receives and processes both, and the sender's outbox is
-//! pruned once they are read. The per-block report lists the instances'
-//! transfer events; the channel is not closed.
+//! instances (services 1000 and 1001, the same code): the registrar of
+//! each declares the route to the other's para (which instance hosts it;
+//! no channel), and the channel is opened and closed by the paras' own
+//! upward XCM as on one instance, the two instances telling each other
+//! with control memos (JAM transfers of kind control): the sender asks,
+//! the recipient, notified, accepts, the sender, notified, reserve-
+//! transfers, its XCMP page crossing from instance 1000 to 1001 as a JAM
+//! transfer (HRMP memo), the recipient receives and processes it, the
+//! sender's outbox is pruned once it is read, the sender closes the
+//! channel and the recipient, notified, drains it. The per-block report
+//! lists the instances' transfer and control events.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -186,8 +189,9 @@ fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Sets up the paras on `instances` CoreChains instances (1 or 2) and
-/// runs `scenario` (the one-instance channel lifecycle, or the routes and
-/// the transfers crossing between instances), printing each block.
+/// runs `scenario` (the channel lifecycle on one instance, or across two
+/// with the routes declared and the channel opened and closed by XCM),
+/// printing each block.
 fn run_scenario(
     instances: u8,
     code: parajam_rehearsal::Code,
@@ -211,12 +215,12 @@ fn run_scenario(
             "para {sender} on CoreChains service {service}, para {recipient} on CoreChains service {SECOND_INSTANCE}, one JAM dev chain ({chain})"
         );
         for (on, line) in net
-            .declare_channel_routes(scenario)
+            .declare_routes(sender, recipient)
             .context("declaring the routes")?
         {
             println!("[route] instance {on}: {line}");
         }
-        let outcome = net.remote_scenario(scenario, |step, block| {
+        let outcome = net.remote_xcm_channel_scenario(scenario, |step, block| {
             println!("[{step}] {block}");
         })?;
         (net, outcome)

@@ -56,12 +56,15 @@ use crate::{
 pub const INSTANCE_MEMO_GAS: u64 = 100_000;
 
 /// The event names of the CoreChains service's JAM transfers, in and out.
-const TRANSFER_EVENTS: [&str; 5] = [
+const TRANSFER_EVENTS: [&str; 8] = [
     "HorizontalSent",
     "TransferDelivered",
     "TransferBounced",
     "TransferReturned",
     "OutboxPruned",
+    "ControlSent",
+    "ControlReceived",
+    "ControlRefused",
 ];
 
 /// A para of a [`Network`].
@@ -154,8 +157,9 @@ pub struct Messaging {
     pub channels: Vec<(u32, u32, ChannelState)>,
     /// What the CoreChains instances logged about JAM transfers in the
     /// block's accumulation (`HorizontalSent`, `TransferDelivered`,
-    /// `TransferBounced`, `TransferReturned`, `OutboxPruned`), by
-    /// instance, in order.
+    /// `TransferBounced`, `TransferReturned`, `OutboxPruned`, and the
+    /// control memos of channels between instances: `ControlSent`,
+    /// `ControlReceived`, `ControlRefused`), by instance, in order.
     pub transfers: Vec<(ServiceId, String)>,
 }
 
@@ -253,7 +257,9 @@ impl Network {
     /// [`Self::new`] does). Para `i` is authorized on core `i mod C`, and
     /// every core also admits each instance's registrar. No channel is
     /// open: between paras of different instances, the registrar declares
-    /// the route and its channels on both ([`Self::declare_route`]).
+    /// the routes on both ([`Self::declare_routes`]) and the paras open
+    /// channels by XCM, or it declares the channels too
+    /// ([`Self::declare_channel_routes`], a test shortcut).
     pub fn with_instances(
         code: Code,
         config: Config,
@@ -922,10 +928,11 @@ impl Network {
     /// may send another page then: it crosses the same way), and the
     /// recipient's last block gets what is left. Every message the sender
     /// sent must be delivered to the recipient's channel exactly once, in
-    /// order of its sequence number, none bounced. The channel is
-    /// not closed (closing is the upward request of one instance; across
-    /// instances it is not supported). `on_block` sees each block as it
-    /// is checked. Stops at the first block that is not enacted.
+    /// order of its sequence number, none bounced. The channel, declared
+    /// with the routes (a test shortcut), is not closed here; opening and
+    /// closing it by XCM across instances is
+    /// [`Self::remote_xcm_channel_scenario`]. `on_block` sees each block as
+    /// it is checked. Stops at the first block that is not enacted.
     pub fn remote_scenario(
         &mut self,
         s: &ChannelScenario,
@@ -1016,6 +1023,174 @@ impl Network {
         Ok(outcome)
     }
 
+    /// Has the registrar of each of the two instances hosting `sender`
+    /// and `recipient` declare the other's para (a route without
+    /// channels: [`Self::declare_route`]); each instance's log line. The
+    /// channels between them are then the paras' to open and close by
+    /// upward XCM ([`Self::remote_xcm_channel_scenario`]).
+    pub fn declare_routes(
+        &mut self,
+        sender: u32,
+        recipient: u32,
+    ) -> Result<Vec<(ServiceId, String)>, RehearsalError> {
+        let (from, to) = (self.para(sender)?.service, self.para(recipient)?.service);
+        let mut lines = Vec::new();
+        for (on, para, host) in [(from, recipient, to), (to, sender, from)] {
+            let route = RouteDeclaration {
+                para_id: ParaId(para),
+                service: host,
+                channels: Vec::new(),
+            };
+            lines.push((on, self.declare_route(on, route)?));
+        }
+        Ok(lines)
+    }
+
+    /// Channel `sender → recipient`'s state as instance `service` keeps
+    /// its side: open or closing, requested, or `None`.
+    pub fn channel_at(
+        &self,
+        service: ServiceId,
+        sender: u32,
+        recipient: u32,
+    ) -> Option<ChannelState> {
+        let id = HrmpChannelId {
+            sender: ParaId(sender),
+            recipient: ParaId(recipient),
+        };
+        if let Some(channel) = self.read_of::<HrmpChannel>(service, StorageKey::HrmpChannel(id)) {
+            let closing = self
+                .storage_of(service, StorageKey::HrmpCloseRequest(id))
+                .is_some();
+            return Some(if closing {
+                ChannelState::Closing(channel)
+            } else {
+                ChannelState::Open(channel)
+            });
+        }
+        self.read_of::<HrmpOpenRequest>(service, StorageKey::HrmpOpenRequest(id))
+            .map(ChannelState::Requested)
+    }
+
+    /// The channel lifecycle of [`Self::channel_scenario`] between paras
+    /// hosted by two CoreChains instances, the routes declared
+    /// ([`Self::declare_routes`]) but the channel opened and closed by the
+    /// paras' own upward XCM, each block checked on both engines and
+    /// enacted: the sender's sudo asks to open `sender → recipient` (its
+    /// instance records the request and tells the recipient's with a
+    /// control memo, which notifies the recipient downward); the
+    /// recipient accepts (its instance opens its side and tells the
+    /// sender's, which opens its side and notifies the sender); Alice on
+    /// the sender reserve-transfers `amount` to Bob on the recipient, the
+    /// XCMP page crossing as a JAM transfer (HRMP memo); the recipient
+    /// receives and processes it; the sender's next block prunes its
+    /// outbox; the sender closes the channel (both sides close, the
+    /// recipient is notified); the recipient drains it and it is gone on
+    /// both sides. No transfer is bounced and no control refused.
+    /// `on_block` sees each block as it is checked. Stops at the first
+    /// block that is not enacted.
+    pub fn remote_xcm_channel_scenario(
+        &mut self,
+        s: &ChannelScenario,
+        mut on_block: impl FnMut(&str, &NetworkBlock),
+    ) -> Result<ScenarioOutcome, RehearsalError> {
+        use crate::xcm_calls::{
+            hrmp_accept_open_channel, hrmp_close_channel, hrmp_init_open_channel,
+            reserve_transfer_native, sudo_relay_call,
+        };
+        let (from, to) = (self.host(s.sender), self.host(s.recipient));
+        if from == to {
+            return Err(RehearsalError::Registrar(format!(
+                "paras {} and {} are hosted by the same instance {from}",
+                s.sender, s.recipient
+            )));
+        }
+        let tx_s = self.tx_format(s.sender)?;
+        let tx_r = self.tx_format(s.recipient)?;
+        let bob = {
+            use sp_core::Pair as _;
+            parajam_collator::dev_pair("Bob")?.public().0
+        };
+        let steps: Vec<(&'static str, u32, Option<Vec<u8>>)> = vec![
+            (
+                "open request",
+                s.sender,
+                Some(sudo_relay_call(
+                    &tx_s,
+                    hrmp_init_open_channel(s.recipient, s.max_capacity, s.max_message_size),
+                )?),
+            ),
+            (
+                "accept",
+                s.recipient,
+                Some(sudo_relay_call(&tx_r, hrmp_accept_open_channel(s.sender))?),
+            ),
+            (
+                "transfer",
+                s.sender,
+                Some(reserve_transfer_native(&tx_s, s.recipient, bob, s.amount)?),
+            ),
+            ("receive", s.recipient, None),
+            ("process", s.recipient, None),
+            ("prune", s.sender, None),
+            (
+                "close",
+                s.sender,
+                Some(sudo_relay_call(
+                    &tx_s,
+                    hrmp_close_channel(s.sender, s.recipient),
+                )?),
+            ),
+            ("drain", s.recipient, None),
+        ];
+        let mut outcome = ScenarioOutcome::default();
+        for (step, para, call) in steps {
+            let extrinsics = match call {
+                Some(call) => vec![self.signed(para, "Alice", &call, 0)?],
+                None => Vec::new(),
+            };
+            let block = self.step(para, extrinsics)?;
+            on_block(step, &block);
+            let sides = XcmSides {
+                from,
+                to,
+                at_sender: self.channel_at(from, s.sender, s.recipient),
+                at_recipient: self.channel_at(to, s.sender, s.recipient),
+            };
+            if let Err(what) = xcm_step_done(step, s, &sides, &block.messaging) {
+                outcome.failures.push(ScenarioFailure { step, what });
+            }
+            let enacted = block.block.enacted;
+            outcome.blocks.push((step, block));
+            if !enacted {
+                return Ok(outcome);
+            }
+        }
+        let crossing = RemoteTransfers::of(&outcome, from, to);
+        let refused = outcome
+            .blocks
+            .iter()
+            .flat_map(|(_, b)| &b.messaging.transfers)
+            .filter(|(_, l)| l.starts_with("ControlRefused") || l.starts_with("TransferBounced"))
+            .count();
+        let in_order: Vec<u64> = (0..crossing.sent.len() as u64).collect();
+        if crossing.sent.is_empty()
+            || crossing.sent != in_order
+            || crossing.delivered != in_order
+            || crossing.bounced != 0
+            || refused != 0
+        {
+            outcome.failures.push(ScenarioFailure {
+                step: "all",
+                what: format!(
+                    "sent {:?}, delivered {:?} ({} bounced, {refused} refused or bounced): not each message once, in order, nothing refused",
+                    crossing.sent, crossing.delivered, crossing.bounced
+                ),
+            });
+        }
+        Ok(outcome)
+    }
+
     /// The payload of HRMP message `n` on `channel` that instance `from`
     /// keeps in its outbox for instance `to`, until `to` has read it.
     pub fn outbox(
@@ -1087,6 +1262,134 @@ fn number_after(line: &str, label: &str) -> Option<u64> {
     let rest = &line[line.rfind(label)? + label.len()..];
     let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
     digits.parse().ok()
+}
+
+/// The channel's two sides after a step of
+/// [`Network::remote_xcm_channel_scenario`].
+struct XcmSides {
+    /// The sender's instance.
+    from: ServiceId,
+    /// The recipient's instance.
+    to: ServiceId,
+    /// The sender's side, at `from`.
+    at_sender: Option<ChannelState>,
+    /// The recipient's side, at `to`.
+    at_recipient: Option<ChannelState>,
+}
+
+/// Whether `step` of [`Network::remote_xcm_channel_scenario`] did what it
+/// should: the control memos sent and received, each side's state.
+#[allow(clippy::too_many_lines)] // one arm per step
+fn xcm_step_done(
+    step: &str,
+    s: &ChannelScenario,
+    x: &XcmSides,
+    m: &Messaging,
+) -> Result<(), String> {
+    let logged = |service: ServiceId, parts: &[&str]| {
+        m.transfers
+            .iter()
+            .any(|(at, l)| *at == service && parts.iter().all(|p| l.contains(p)))
+    };
+    let channel = format!(
+        "channel: HrmpChannelId {{ sender: ParaId({}), recipient: ParaId({}) }}",
+        s.sender, s.recipient
+    );
+    let told = |op: &str| {
+        let (by, at) = if op == "Accept" {
+            (x.to, x.from)
+        } else {
+            (x.from, x.to)
+        };
+        logged(by, &["ControlSent", op, &channel]) && logged(at, &["ControlReceived", op, &channel])
+    };
+    let sides = || {
+        format!(
+            "sender's side {:?}, recipient's side {:?}",
+            x.at_sender, x.at_recipient
+        )
+    };
+    match step {
+        "open request" => {
+            let requested = matches!(x.at_sender, Some(ChannelState::Requested(_)))
+                && matches!(x.at_recipient, Some(ChannelState::Requested(_)));
+            if told("OpenRequest") && requested {
+                Ok(())
+            } else {
+                Err(format!(
+                    "transfers {:?}, {}: the request not recorded on both sides",
+                    m.transfers,
+                    sides()
+                ))
+            }
+        }
+        "accept" => {
+            let open = matches!(x.at_sender, Some(ChannelState::Open(_)))
+                && matches!(x.at_recipient, Some(ChannelState::Open(_)));
+            if told("Accept") && open && m.delivered_downward == 1 {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{} downward delivered, transfers {:?}, {}: not the request notified and the channel open on both sides",
+                    m.delivered_downward,
+                    m.transfers,
+                    sides()
+                ))
+            }
+        }
+        "transfer" => {
+            let sent = m.sent_horizontal.iter().any(|(r, _)| *r == s.recipient);
+            let crossed = logged(x.from, &["HorizontalSent", "sequence: 0"])
+                && logged(x.to, &["TransferDelivered", "Horizontal {"]);
+            let queued = matches!(x.at_recipient, Some(ChannelState::Open(c)) if c.msg_count >= 1);
+            if sent && crossed && queued && m.delivered_downward >= 1 {
+                Ok(())
+            } else {
+                Err(format!(
+                    "sent {:?}, transfers {:?}, {}: the acceptance not delivered or the message not crossed into the channel",
+                    m.sent_horizontal,
+                    m.transfers,
+                    sides()
+                ))
+            }
+        }
+        "receive" => {
+            let got = m.delivered_horizontal.get(&s.sender).copied().unwrap_or(0);
+            if got >= 1 {
+                Ok(())
+            } else {
+                Err(format!(
+                    "delivered {:?}: the message not delivered",
+                    m.delivered_horizontal
+                ))
+            }
+        }
+        "close" => {
+            let closed = x.at_sender.is_none()
+                && matches!(x.at_recipient, None | Some(ChannelState::Closing(_)));
+            if told("Close") && closed {
+                Ok(())
+            } else {
+                Err(format!(
+                    "transfers {:?}, {}: not closed on the sender's side and closing on the recipient's",
+                    m.transfers,
+                    sides()
+                ))
+            }
+        }
+        "drain" => {
+            if x.at_sender.is_none() && x.at_recipient.is_none() && m.delivered_downward >= 1 {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{} downward delivered, {}: not notified and gone on both sides",
+                    m.delivered_downward,
+                    sides()
+                ))
+            }
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The state [`remote_step_done`] checks after a step.

@@ -382,8 +382,8 @@ fn slow_a_reserve_transfer_crosses_between_two_corechains_instances_as_a_jam_tra
     };
 
     // The registrar of each instance declares the other's para with the
-    // channel 2000 → 2001 (the upward request/accept flow is one
-    // instance's).
+    // channel 2000 → 2001 (a test shortcut: opening it by XCM across
+    // instances is the next test's).
     let routes = net.declare_channel_routes(&scenario).expect("routes");
     println!("{routes:?}");
     assert_eq!(routes.len(), 2);
@@ -523,6 +523,175 @@ fn slow_a_reserve_transfer_crosses_between_two_corechains_instances_as_a_jam_tra
         let s = net.parent(A).expect("para");
         assert!(free(s, &dev_account("Alice")) <= alice_before - 2 * amount);
         assert_eq!(free(s, &sovereign), sovereign_before + 2 * amount);
+    }
+    let s = net.parent(B).expect("para");
+    assert_eq!(sibling_queue(s, A), Some(0), "enqueued and processed");
+    assert_eq!(free(s, &dev_account("Bob")), bob_before);
+}
+
+#[test]
+#[allow(clippy::too_many_lines)] // one scenario, step by step
+fn slow_a_channel_between_two_corechains_instances_is_opened_and_closed_by_xcm() {
+    // Para 2000 on instance 1000, para 2001 on instance 1001: the routes
+    // are declared (which instance hosts which para), the channel is not.
+    const FROM: u32 = parajam_rehearsal::SERVICE;
+    const TO: u32 = 1001;
+    let mut net = Network::with_instances(
+        runtime_parachain(&[]),
+        Config::default(),
+        &[(A, FROM), (B, TO)],
+    )
+    .expect("a network");
+    let routes = net.declare_routes(A, B).expect("routes");
+    println!("{routes:?}");
+    assert_eq!(
+        routes,
+        vec![
+            (
+                FROM,
+                "RouteDeclared { para: ParaId(2001), service: 1001, channels: 0 }".to_owned()
+            ),
+            (
+                TO,
+                "RouteDeclared { para: ParaId(2000), service: 1000, channels: 0 }".to_owned()
+            ),
+        ]
+    );
+    let channel = HrmpChannelId {
+        sender: ParaId(A),
+        recipient: ParaId(B),
+    };
+    for service in [FROM, TO] {
+        assert!(
+            net.storage_of(service, StorageKey::HrmpChannel(channel))
+                .is_none(),
+            "no channel on instance {service} before the paras open it"
+        );
+    }
+
+    let amount = 10 * UNIT;
+    let scenario = ChannelScenario {
+        sender: A,
+        recipient: B,
+        max_capacity: 8,
+        max_message_size: 1024,
+        amount,
+    };
+    let sovereign = sibling_account(B);
+    let (alice_before, sovereign_before) = {
+        let s = net.parent(A).expect("para");
+        (free(s, &dev_account("Alice")), free(s, &sovereign))
+    };
+    let bob_before = free(net.parent(B).expect("para"), &dev_account("Bob"));
+    let outcome = net
+        .remote_xcm_channel_scenario(&scenario, |step, b| println!("[{step}] {b}"))
+        .expect("the scenario runs");
+    // Every block valid on wasm and the PVM, identical, enacted.
+    for (_, b) in &outcome.blocks {
+        assert_block_ok(b);
+    }
+    assert!(outcome.ok(), "{:?}", outcome.failures);
+    let steps: Vec<&str> = outcome.blocks.iter().map(|(step, _)| *step).collect();
+    assert_eq!(
+        steps,
+        [
+            "open request",
+            "accept",
+            "transfer",
+            "receive",
+            "process",
+            "prune",
+            "close",
+            "drain"
+        ]
+    );
+
+    // The control memos: the request from 1000 to 1001, the acceptance
+    // back, the close from 1000 to 1001, each received, none refused.
+    let controls: Vec<(u32, String)> = outcome
+        .blocks
+        .iter()
+        .flat_map(|(_, b)| b.messaging.transfers.clone())
+        .filter(|(_, l)| l.starts_with("Control"))
+        .collect();
+    println!("{controls:#?}");
+    let kinds: Vec<(u32, &str, &str)> = controls
+        .iter()
+        .map(|(at, l)| {
+            let event = if l.starts_with("ControlSent") {
+                "sent"
+            } else if l.starts_with("ControlReceived") {
+                "received"
+            } else {
+                "refused"
+            };
+            let op = ["OpenRequest", "Accept", "Close"]
+                .into_iter()
+                .find(|op| l.contains(op))
+                .unwrap_or("?");
+            (*at, event, op)
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (FROM, "sent", "OpenRequest"),
+            (TO, "received", "OpenRequest"),
+            (TO, "sent", "Accept"),
+            (FROM, "received", "Accept"),
+            (FROM, "sent", "Close"),
+            (TO, "received", "Close"),
+        ]
+    );
+
+    // The reserve transfer crossed as a JAM transfer (HRMP memo), once, in
+    // order; the outbox pruned.
+    let crossing = RemoteTransfers::of(&outcome, FROM, TO);
+    println!("{crossing:?}");
+    let k = crossing.sent.len();
+    assert!(k >= 1, "{crossing:?}");
+    let in_order: Vec<u64> = (0..k as u64).collect();
+    assert_eq!(crossing.sent, in_order);
+    assert_eq!(crossing.delivered, in_order);
+    assert_eq!(crossing.bounced, 0);
+    assert!(crossing.pruned_below.contains(&1), "{crossing:?}");
+    assert_eq!(net.outbox(FROM, TO, channel, 0), None);
+
+    // Closed on both sides; no request left; nothing refused upward.
+    for service in [FROM, TO] {
+        assert!(
+            net.storage_of(service, StorageKey::HrmpChannel(channel))
+                .is_none(),
+            "the channel is gone on instance {service}"
+        );
+        assert!(net
+            .storage_of(service, StorageKey::HrmpOpenRequest(channel))
+            .is_none());
+    }
+    assert_eq!(net.channel(A, B), None);
+    // Refused upward, kept: only pallet-xcm's `SubscribeVersion` (as on one
+    // instance), no channel call.
+    for para in [A, B] {
+        for refused in net.refused_upward(para) {
+            assert!(
+                !matches!(
+                    refused.reason,
+                    parajam_xcm_adapter::ump::UpwardRefusal::Channel { .. }
+                ),
+                "para {para}: {}",
+                refused.reason
+            );
+        }
+    }
+
+    // Balances as on one instance: Alice paid, 2001's sovereign account on
+    // 2000 holds the amount (the local reserve); 2001 processed the message
+    // and its XCM config (no asset for a sibling's token) credits Bob
+    // nothing.
+    {
+        let s = net.parent(A).expect("para");
+        assert!(free(s, &dev_account("Alice")) <= alice_before - amount);
+        assert_eq!(free(s, &sovereign), sovereign_before + amount);
     }
     let s = net.parent(B).expect("para");
     assert_eq!(sibling_queue(s, A), Some(0), "enqueued and processed");

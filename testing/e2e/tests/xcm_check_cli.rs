@@ -2,9 +2,10 @@
 //! check` end to end, the real binary on two instances of
 //! `runtime/parachain`: a channel 2000 → 2001 opened by XCM, a reserve
 //! transfer over it, the channel closed; every block identical on wasm and
-//! the PVM and enacted; exit 0 with an OK verdict; the same transfer
-//! between paras of two CoreChains instances (`--instances 2`), crossing as
-//! JAM transfers. Bad arguments: a clear
+//! the PVM and enacted; exit 0 with an OK verdict; the same between paras
+//! of two CoreChains instances (`--instances 2`), the channel opened and
+//! closed by XCM with control memos, the transfer crossing as a JAM
+//! transfer. Bad arguments: a clear
 //! error, exit 1.
 
 use std::path::PathBuf;
@@ -68,18 +69,26 @@ fn slow_xcm_check_with_two_instances_crosses_as_jam_transfers() {
     assert!(ok, "{stdout}\n{stderr}");
     for line in [
         "para 2000 on CoreChains service 1000, para 2001 on CoreChains service 1001",
-        "[route] instance 1000: RouteDeclared { para: ParaId(2001), service: 1001, channels: 1 }",
-        "[route] instance 1001: RouteDeclared { para: ParaId(2000), service: 1000, channels: 1 }",
+        "[route] instance 1000: RouteDeclared { para: ParaId(2001), service: 1001, channels: 0 }",
+        "[route] instance 1001: RouteDeclared { para: ParaId(2000), service: 1000, channels: 0 }",
+        "[open request] para 2000",
+        "JAM transfer, instance 1000: ControlSent { para: ParaId(2000), service: 1001, control: OpenRequest { channel: HrmpChannelId { sender: ParaId(2000), recipient: ParaId(2001) }",
+        "JAM transfer, instance 1001: ControlReceived { source: 1000, para: ParaId(2001), control: OpenRequest",
+        "JAM transfer, instance 1001: ControlSent { para: ParaId(2001), service: 1000, control: Accept",
+        "JAM transfer, instance 1000: ControlReceived { source: 1001, para: ParaId(2000), control: Accept",
         "[transfer] para 2000",
         "JAM transfer, instance 1000: HorizontalSent { para: ParaId(2000), recipient: ParaId(2001), service: 1001, sequence: 0 }",
         "JAM transfer, instance 1001: TransferDelivered { source: 1000, para: ParaId(2001), amount: 0, delivery: Horizontal { sender: ParaId(2000), sequence: 0 } }",
-        "JAM transfer, instance 1000: OutboxPruned { para: ParaId(2000), recipient: ParaId(2001), service: 1001, below: 2",
-        "delivered 0 downward, 2 horizontal {2000: 2}",
+        "JAM transfer, instance 1000: OutboxPruned { para: ParaId(2000), recipient: ParaId(2001), service: 1001, below: ",
+        "JAM transfer, instance 1000: ControlSent { para: ParaId(2000), service: 1001, control: Close",
+        "JAM transfer, instance 1001: ControlReceived { source: 1000, para: ParaId(2001), control: Close",
+        "channel 2000 -> 2001 closed",
         "verdict: OK",
     ] {
         assert!(stdout.contains(line), "{line}: {stdout}");
     }
     assert!(!stdout.contains("TransferBounced"), "{stdout}");
+    assert!(!stdout.contains("ControlRefused"), "{stdout}");
 
     let (ok, stdout, stderr) = xcm_check(&["--instances", "3"]);
     assert!(!ok, "{stdout}");
