@@ -131,14 +131,10 @@ fn bob_relay(net: &Network) -> u128 {
     relay_free(net.parent(PARA).expect("para"), &dev_account("Bob"))
 }
 
-#[test]
-fn slow_a_jam_service_s_transfer_credits_the_beneficiary_and_value_goes_back() {
-    let mut net = network();
-    let bob = dev_account("Bob");
-
-    // The first block: the sender's accumulate sent its order through
-    // `Ω_T` (`OK`) and dropped it; the CoreChains service accumulated the
-    // transfer in the same block.
+/// The first block: the sender's accumulate sent its order through `Ω_T`
+/// (`OK`) and dropped it; the CoreChains service accumulated the transfer
+/// in the same block (the next accumulation round).
+fn assert_sent_in_the_first_block(net: &Network) {
     assert_eq!(net.chain().slot(), TRANSFER_SLOT);
     let sender = &net.chain().state().accounts[&JAM_SERVICE];
     assert_eq!(
@@ -149,7 +145,7 @@ fn slow_a_jam_service_s_transfer_credits_the_beneficiary_and_value_goes_back() {
         })
     );
     assert_eq!(sender.storage(ORDER_KEY), None, "sent once");
-    assert_eq!(jam_balance(&net, JAM_SERVICE), JAM_SERVICE_BALANCE - IN);
+    assert_eq!(jam_balance(net, JAM_SERVICE), JAM_SERVICE_BALANCE - IN);
     let accumulation = net.chain().last_accumulation();
     let (sender_gas, _) = accumulation.statistics[&JAM_SERVICE];
     let (service_gas, _) = accumulation.statistics[&SERVICE];
@@ -172,6 +168,14 @@ fn slow_a_jam_service_s_transfer_credits_the_beneficiary_and_value_goes_back() {
         "{SERVICE}: TransferDelivered {{ source: {JAM_SERVICE}, para: ParaId({PARA}), amount: {IN}"
     );
     assert!(logs.iter().any(|l| l.starts_with(&delivered)), "{logs:?}");
+}
+
+#[test]
+fn slow_a_jam_service_s_transfer_credits_the_beneficiary_and_value_goes_back() {
+    let mut net = network();
+    let bob = dev_account("Bob");
+
+    assert_sent_in_the_first_block(&net);
 
     // The service holds the value for the para and has queued the XCM.
     let queue: Vec<InboundDownwardMessage> =
