@@ -131,6 +131,24 @@ pub fn dev_account(name: &str) -> [u8; 32] {
         .0
 }
 
+/// The native free balance of `account` in `state` (`System::Account`'s
+/// `AccountInfo { nonce, consumers, providers, sufficients, data: {
+/// free, .. } }`), zero if it has none.
+///
+/// # Panics
+/// If the state cannot be read or the account does not decode.
+#[must_use]
+pub fn free_balance(state: &parajam_collator::ParaState, account: &[u8; 32]) -> u128 {
+    use parity_scale_codec::Decode;
+    let key = parajam_collator::system_account_key(account);
+    let Some(raw) = state.storage(&key).expect("reads") else {
+        return 0;
+    };
+    let (_, _, _, _, free): (u32, u32, u32, u32, u128) =
+        Decode::decode(&mut raw.as_slice()).expect("AccountInfo decodes");
+    free
+}
+
 /// Asserts that a rehearsal block is valid on wasm and on the PVM, the
 /// same on both, enacted, and within JAM's limits; prints its report.
 ///

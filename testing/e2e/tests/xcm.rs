@@ -9,11 +9,10 @@
 
 use parajam_e2e::{runtime_parachain, sibling_queue};
 
-use parajam_collator::{system_account_key, ParaState};
 use parajam_corechains_build::genesis::GenesisChannel;
 use parajam_corechains_types::state::{HrmpChannelId, RemoteChannel, StorageKey};
 use parajam_corechains_types::ParaId;
-use parajam_e2e::{assert_block_ok, dev_account};
+use parajam_e2e::{assert_block_ok, dev_account, free_balance};
 use parajam_rehearsal::network::{
     ChannelScenario, ChannelState, Network, NetworkBlock, RemoteTransfers,
 };
@@ -22,22 +21,11 @@ use parajam_rehearsal::xcm_calls::{
     sibling_account, sudo_relay_call,
 };
 use parajam_rehearsal::{Config, LegacyVerdict, PvmVerdict};
-use parity_scale_codec::Decode;
 
 /// One unit of runtime/parachain's currency.
 const UNIT: u128 = 1_000_000_000_000;
 const A: u32 = 2000;
 const B: u32 = 2001;
-
-/// The free balance of `account` in `state` (zero if it has none).
-fn free(state: &ParaState, account: &[u8; 32]) -> u128 {
-    let Some(raw) = state.storage(&system_account_key(account)).expect("reads") else {
-        return 0;
-    };
-    let (_, _, _, _, free): (u32, u32, u32, u32, u128) =
-        Decode::decode(&mut raw.as_slice()).expect("AccountInfo decodes");
-    free
-}
 
 fn assert_refused(what: &str, b: &NetworkBlock) {
     println!("{what}:\n{b}");
@@ -92,7 +80,10 @@ fn slow_a_channel_opened_by_xcm_carries_a_reserve_transfer_and_is_closed() {
     let sovereign = sibling_account(B);
     let (alice_before, sovereign_before) = {
         let s = net.parent(A).expect("para");
-        (free(s, &dev_account("Alice")), free(s, &sovereign))
+        (
+            free_balance(s, &dev_account("Alice")),
+            free_balance(s, &sovereign),
+        )
     };
     let transfer = reserve_transfer_native(&tx_a, B, dev_account("Bob"), amount).expect("call");
     let b = net
@@ -110,13 +101,13 @@ fn slow_a_channel_opened_by_xcm_carries_a_reserve_transfer_and_is_closed() {
         let s = net.parent(A).expect("para");
         // The local reserve: Alice pays the amount (and the fee), 2001's
         // sovereign account holds it.
-        assert!(free(s, &dev_account("Alice")) <= alice_before - amount);
-        assert_eq!(free(s, &sovereign), sovereign_before + amount);
+        assert!(free_balance(s, &dev_account("Alice")) <= alice_before - amount);
+        assert_eq!(free_balance(s, &sovereign), sovereign_before + amount);
     }
 
     // 4. Para 2001 gets the message (and its watermark drains the
     //    channel); its XCM runs in this block or the next.
-    let bob_before = free(net.parent(B).expect("para"), &dev_account("Bob"));
+    let bob_before = free_balance(net.parent(B).expect("para"), &dev_account("Bob"));
     assert_eq!(sibling_queue(net.parent(B).expect("para"), A), None);
     let b = net.step(B, vec![]).expect("block");
     assert_block_ok(&b);
@@ -137,7 +128,7 @@ fn slow_a_channel_opened_by_xcm_carries_a_reserve_transfer_and_is_closed() {
         // stays in 2001's sovereign account on 2000 (the reserve).
         let s = net.parent(B).expect("para");
         assert_eq!(sibling_queue(s, A), Some(0), "enqueued and processed");
-        assert_eq!(free(s, &dev_account("Bob")), bob_before);
+        assert_eq!(free_balance(s, &dev_account("Bob")), bob_before);
     }
 
     // 5. Para 2000 closes the channel; 2001 gets HrmpChannelClosing; the
@@ -416,9 +407,12 @@ fn slow_a_reserve_transfer_crosses_between_two_corechains_instances_as_a_jam_tra
     let sovereign = sibling_account(B);
     let (alice_before, sovereign_before) = {
         let s = net.parent(A).expect("para");
-        (free(s, &dev_account("Alice")), free(s, &sovereign))
+        (
+            free_balance(s, &dev_account("Alice")),
+            free_balance(s, &sovereign),
+        )
     };
-    let bob_before = free(net.parent(B).expect("para"), &dev_account("Bob"));
+    let bob_before = free_balance(net.parent(B).expect("para"), &dev_account("Bob"));
     let outcome = net
         .remote_scenario(&scenario, |step, b| println!("[{step}] {b}"))
         .expect("the scenario runs");
@@ -521,12 +515,12 @@ fn slow_a_reserve_transfer_crosses_between_two_corechains_instances_as_a_jam_tra
     // fails them (`AssetNotFound`): Bob gets nothing.
     {
         let s = net.parent(A).expect("para");
-        assert!(free(s, &dev_account("Alice")) <= alice_before - 2 * amount);
-        assert_eq!(free(s, &sovereign), sovereign_before + 2 * amount);
+        assert!(free_balance(s, &dev_account("Alice")) <= alice_before - 2 * amount);
+        assert_eq!(free_balance(s, &sovereign), sovereign_before + 2 * amount);
     }
     let s = net.parent(B).expect("para");
     assert_eq!(sibling_queue(s, A), Some(0), "enqueued and processed");
-    assert_eq!(free(s, &dev_account("Bob")), bob_before);
+    assert_eq!(free_balance(s, &dev_account("Bob")), bob_before);
 }
 
 #[test]
