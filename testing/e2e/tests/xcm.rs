@@ -574,9 +574,12 @@ fn slow_a_channel_between_two_corechains_instances_is_opened_and_closed_by_xcm()
     let sovereign = sibling_account(B);
     let (alice_before, sovereign_before) = {
         let s = net.parent(A).expect("para");
-        (free(s, &dev_account("Alice")), free(s, &sovereign))
+        (
+            free_balance(s, &dev_account("Alice")),
+            free_balance(s, &sovereign),
+        )
     };
-    let bob_before = free(net.parent(B).expect("para"), &dev_account("Bob"));
+    let bob_before = free_balance(net.parent(B).expect("para"), &dev_account("Bob"));
     let outcome = net
         .remote_xcm_channel_scenario(&scenario, |step, b| println!("[{step}] {b}"))
         .expect("the scenario runs");
@@ -684,10 +687,10 @@ fn slow_a_channel_between_two_corechains_instances_is_opened_and_closed_by_xcm()
     // nothing.
     {
         let s = net.parent(A).expect("para");
-        assert!(free(s, &dev_account("Alice")) <= alice_before - amount);
-        assert_eq!(free(s, &sovereign), sovereign_before + amount);
+        assert!(free_balance(s, &dev_account("Alice")) <= alice_before - amount);
+        assert_eq!(free_balance(s, &sovereign), sovereign_before + amount);
     }
     let s = net.parent(B).expect("para");
     assert_eq!(sibling_queue(s, A), Some(0), "enqueued and processed");
-    assert_eq!(free(s, &dev_account("Bob")), bob_before);
+    assert_eq!(free_balance(s, &dev_account("Bob")), bob_before);
 }
