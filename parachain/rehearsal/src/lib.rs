@@ -34,7 +34,7 @@ mod relay_parent;
 mod report;
 pub mod xcm_calls;
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use parajam_authoring::{Contents, DevChain, DevKeys, Genesis};
 use parajam_bandersnatch::RingContext;
@@ -353,6 +353,12 @@ impl Default for Scenario {
 pub(crate) struct Known {
     code: Code,
     legacy: parajam_pvf::legacy::Prepared,
+    /// How long the relay chain's prepare of the wasm took.
+    prepare_time: Duration,
+    /// Whether a block ran on it already (the first one is cold on both
+    /// paths: prepared before it on the relay chain's, compiled in it by
+    /// `Ξ` on JAM's).
+    ran: std::sync::atomic::AtomicBool,
 }
 
 /// A JAM dev chain with the CoreChains service and one para, and a
@@ -917,6 +923,7 @@ pub(crate) fn check_candidate(
         Err(e) => LegacyVerdict::Invalid(e.to_string()),
     };
     let legacy_time = started.elapsed();
+    let cold = !known.ran.swap(true, std::sync::atomic::Ordering::Relaxed);
 
     // JAM: Ξ on the para's package.
     let payload = WorkItemPayload::Candidate(ParachainCandidate {
@@ -993,6 +1000,7 @@ pub(crate) fn check_candidate(
         relay_parent: candidate.relay_parent_number,
         legacy,
         legacy_time,
+        legacy_prepare: cold.then_some(known.prepare_time),
         pvm,
         pvm_time,
         gas: (gas, gas_limit),
@@ -1172,9 +1180,15 @@ fn pvm_verdict(
 
 impl Known {
     fn new(code: Code) -> Result<Self, RehearsalError> {
+        let started = Instant::now();
         let legacy = parajam_pvf::legacy::prepare(&code.wasm)
             .map_err(|e| RehearsalError::Prepare(e.to_string()))?;
-        Ok(Self { code, legacy })
+        Ok(Self {
+            code,
+            legacy,
+            prepare_time: started.elapsed(),
+            ran: std::sync::atomic::AtomicBool::new(false),
+        })
     }
 }
 

@@ -74,6 +74,10 @@ pub struct BlockReport {
     pub legacy: LegacyVerdict,
     /// Time of the legacy execution.
     pub legacy_time: Duration,
+    /// For the first block on its code (cold): how long the relay chain's
+    /// prepare of that code took, before the block. `Ξ` of such a block
+    /// includes compiling the PVF (issue 19 compares the two).
+    pub legacy_prepare: Option<Duration>,
     /// The service's verdict.
     pub pvm: PvmVerdict,
     /// Time of `Ξ` (is-authorized, refine with the PVF as inner machine,
@@ -166,6 +170,17 @@ impl fmt::Display for BlockReport {
             self.gas.0,
             self.gas.1,
         )?;
+        if let Some(prepare) = self.legacy_prepare {
+            let legacy = prepare + self.legacy_time;
+            writeln!(
+                f,
+                "  cold:  first block on this code: wasm prepare {:.2} ms + execute = {:.2} ms; Ξ with the PVF compiled in it {:.2} ms ({:.2}×)",
+                millis(prepare),
+                millis(legacy),
+                millis(self.pvm_time),
+                self::ratio(self.pvm_time, legacy),
+            )?;
+        }
         writeln!(f, "  PoV:   {}", self.pov)?;
         if let Some(proof) = self.relay_proof {
             writeln!(f, "  relay-state proof (in the PoV): {proof} B")?;
@@ -215,6 +230,9 @@ pub struct Summary {
     pub legacy_time: Duration,
     /// Total `Ξ` time.
     pub pvm_time: Duration,
+    /// The first blocks on each code (cold): how many, the relay chain's
+    /// prepare and execute of them, and their `Ξ` (the PVF compiled).
+    pub cold: (usize, Duration, Duration),
     /// Total gas.
     pub gas: u64,
     /// Largest PoV.
@@ -244,6 +262,11 @@ impl Summary {
             s.ok += usize::from(r.ok());
             s.legacy_time += r.legacy_time;
             s.pvm_time += r.pvm_time;
+            if let Some(prepare) = r.legacy_prepare {
+                s.cold.0 += 1;
+                s.cold.1 += prepare + r.legacy_time;
+                s.cold.2 += r.pvm_time;
+            }
             s.gas += r.gas.0;
             s.max_pov = s.max_pov.max(r.pov.size);
             if let Some(b) = r.bundle {
@@ -284,6 +307,16 @@ impl fmt::Display for Summary {
             self.gas,
             self.max_pov
         )?;
+        let (cold, legacy, pvm) = self.cold;
+        if cold > 0 {
+            writeln!(
+                f,
+                "cold: the first block on each code ({cold}): wasm prepare+execute {:.1} ms, PVM refine (Ξ, the PVF compiled) {:.1} ms ({:.2}×)",
+                millis(legacy),
+                millis(pvm),
+                ratio(pvm, legacy),
+            )?;
+        }
         #[allow(clippy::cast_precision_loss)]
         let gas_percent = if self.max_gas.1 == 0 {
             0.0

@@ -65,6 +65,22 @@ fn slow_pvf_check_reports_identical_blocks_and_rechecks_saved_ones() {
         "{stdout}"
     );
     assert!(stdout.contains("MIGRATION OK"), "{stdout}");
+    // The first block is cold (issue 19): the relay chain prepared its
+    // code before it, Ξ compiles the PVF in it; both are reported, per
+    // block and in total, for each code's first block.
+    let first = &stdout
+        [stdout.find("block #1 (").expect("block 1")..stdout.find("block #2 (").expect("block 2")];
+    assert!(
+        first.contains("  cold:  first block on this code: wasm prepare "),
+        "{first}"
+    );
+    let cold_blocks = stdout.matches("  cold:  first block on this code").count();
+    assert!(
+        stdout.contains(&format!(
+            "cold: the first block on each code ({cold_blocks}): wasm prepare+execute "
+        )),
+        "{stdout}"
+    );
     let mut saved: Vec<_> = std::fs::read_dir(&povs)
         .expect("the PoV directory")
         .map(|e| {
