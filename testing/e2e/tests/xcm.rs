@@ -156,6 +156,45 @@ fn slow_a_channel_opened_by_xcm_carries_a_reserve_transfer_and_is_closed() {
     }
 }
 
+/// XCM both ways between the same two paras on one chain: a channel from
+/// 2000 to 2001 opened, used for a reserve transfer and closed by the
+/// paras' own XCM, then the same from 2001 to 2000 (`channel_scenario`,
+/// which checks every step); each time the recipient's sovereign account
+/// on the sender holds the amount (the reserve).
+#[test]
+fn slow_xcm_flows_both_ways_between_two_paras() {
+    let mut net =
+        Network::new(runtime_parachain(&[]), Config::default(), &[A, B], &[]).expect("a network");
+    let amount = 10 * UNIT;
+    for (sender, recipient) in [(A, B), (B, A)] {
+        let sovereign = sibling_account(recipient);
+        let before = free_balance(net.parent(sender).expect("para"), &sovereign);
+        let scenario = ChannelScenario {
+            sender,
+            recipient,
+            max_capacity: 8,
+            max_message_size: 1024,
+            amount,
+        };
+        let outcome = net
+            .channel_scenario(&scenario, |step, b| {
+                println!("[{sender} -> {recipient}: {step}] {b}");
+            })
+            .expect("the scenario runs");
+        assert!(
+            outcome.ok(),
+            "{sender} -> {recipient}: {:?}",
+            outcome.failures
+        );
+        assert_eq!(net.channel(sender, recipient), None, "closed");
+        assert_eq!(
+            free_balance(net.parent(sender).expect("para"), &sovereign),
+            before + amount,
+            "{sender} -> {recipient}"
+        );
+    }
+}
+
 #[test]
 fn slow_inbound_messages_left_out_or_altered_are_refused_by_both_engines() {
     let channel = GenesisChannel {
