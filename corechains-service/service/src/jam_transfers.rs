@@ -246,20 +246,19 @@
 //! (0 at genesis) as processed, drops them from the inherent, and the
 //! queue's MQC head no longer matches. No authored block has slot 0 (the
 //! genesis header has it), so only such a test meets it; `jam_value` uses
-//! slot 1. Not yet:
+//! slot 1. There the sender is a real service on the authored dev chain:
+//! `testing/services`' value sender, an always-accumulating service
+//! (`χ_Z`) whose accumulate sends the transfer its storage orders
+//! (`transfer`, `Ω_T`) in the chain's first block. Not yet:
 //!
-//! 1. A test service guest that sends the transfer from its own
-//!    accumulate on an authored dev chain: `jam_value` accumulates the
-//!    transfer (from an account without code, whose balance pays) into
-//!    the CoreChains service before the chain starts.
-//! 2. A bounced HRMP message (kind bounce for a message) is recorded,
+//! 1. A bounced HRMP message (kind bounce for a message) is recorded,
 //!    not retried, and blocks its channel's later messages (out of
 //!    order) until the registrar intervenes; no route removal.
-//! 3. A control memo the other instance refused is recorded on both
+//! 2. A control memo the other instance refused is recorded on both
 //!    sides but not undone on the sending side (a pending request stays
 //!    pending; an accepted channel stays open on the recipient's side,
 //!    where either party may close it).
-//! 4. Outbox entries of a channel closed between instances that the
+//! 3. Outbox entries of a channel closed between instances that the
 //!    receiving instance had not read by the close are not pruned (the
 //!    pruning walks the sender's egress index, which the close leaves).
 use alloc::collections::BTreeMap;
