@@ -149,6 +149,8 @@ pub mod hrmp;
 pub mod keys;
 pub mod mqc;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod ump;
 pub mod xcm;
 

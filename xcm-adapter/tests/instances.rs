@@ -4,21 +4,15 @@
 //! ([`hrmp::ControlSend`]), which runs the same call with the remote
 //! party as origin. Two in-memory storages stand for the two instances.
 
-use std::collections::BTreeMap;
-
 use parajam_corechains_types::memo::ChannelControl;
 use parajam_corechains_types::state::StorageKey;
 use parajam_corechains_types::{OutboundHrmpMessage, ParaId};
 use parajam_xcm_adapter::hrmp::{self, ChannelError, ControlSend, OutboundError};
-use parajam_xcm_adapter::store::{apply, Changes};
+use parajam_xcm_adapter::testing::{downward_messages, get, refused, run, Mem};
 use parajam_xcm_adapter::ump::{self, HrmpCall, UpwardRefusal};
 use parajam_xcm_adapter::xcm::Notification;
-use parajam_xcm_adapter::{
-    HrmpChannel, HrmpChannelId, HrmpConfig, HrmpOpenRequest, InboundDownwardMessage, Overlay,
-};
-use parity_scale_codec::{Decode, Encode};
-
-type Mem = BTreeMap<StorageKey, Vec<u8>>;
+use parajam_xcm_adapter::{HrmpChannel, HrmpChannelId, HrmpConfig, HrmpOpenRequest};
+use parity_scale_codec::Encode;
 
 /// Hosted by instance [`SA`].
 const P: ParaId = ParaId(2000);
@@ -44,38 +38,6 @@ fn instances() -> (Mem, Mem) {
     b.insert(StorageKey::Paras, vec![Q].encode());
     b.insert(StorageKey::RemoteRoute(P), SA.encode());
     (a, b)
-}
-
-fn get<T: Decode>(s: &Mem, key: StorageKey) -> Option<T> {
-    s.get(&key)
-        .map(|v| T::decode(&mut &v[..]).expect("stored values decode"))
-}
-
-fn run<T>(s: &mut Mem, op: impl FnOnce(&mut Overlay<'_, Mem>) -> T) -> T {
-    let mut o = Overlay::new(s);
-    let out = op(&mut o);
-    let changes = o.into_changes();
-    apply(changes, s);
-    out
-}
-
-/// `op` fails with `expected` and writes nothing.
-fn refused(
-    s: &mut Mem,
-    expected: &ChannelError,
-    op: impl Fn(&mut Overlay<'_, Mem>) -> Result<Option<ControlSend>, ChannelError>,
-) {
-    let mut o = Overlay::new(s);
-    assert_eq!(op(&mut o).as_ref().err(), Some(expected));
-    assert_eq!(o.changes(), &Changes::new(), "{expected:?} wrote");
-}
-
-fn notifications(s: &Mem, para: ParaId) -> Vec<Vec<u8>> {
-    get::<Vec<InboundDownwardMessage>>(s, StorageKey::DownwardQueue(para))
-        .unwrap_or_default()
-        .into_iter()
-        .map(|m| m.msg)
-        .collect()
 }
 
 /// Runs, on the instance it is for, what `control` says (as the service
@@ -150,7 +112,7 @@ fn a_channel_between_instances_opens_by_request_and_acceptance() {
         })
     );
     assert_eq!(get::<u32>(&a, StorageKey::HrmpOpenRequestCount(P)), Some(1));
-    assert!(notifications(&a, Q).is_empty());
+    assert!(downward_messages(&mut a, Q).is_empty());
     // The same request again is refused, typed, as the hrmp pallet does.
     refused(&mut a, &ChannelError::AlreadyRequested(PQ), |o| {
         hrmp::init_open_channel(o, &CONFIG, P, Q, 8, 64, 10)
@@ -162,7 +124,7 @@ fn a_channel_between_instances_opens_by_request_and_acceptance() {
         Ok(None)
     );
     assert_eq!(
-        notifications(&b, Q),
+        downward_messages(&mut b, Q),
         vec![Notification::NewChannelOpenRequest {
             sender: 2000,
             max_message_size: 64,
@@ -191,7 +153,7 @@ fn a_channel_between_instances_opens_by_request_and_acceptance() {
     );
     assert_eq!(get::<Vec<ParaId>>(&b, StorageKey::HrmpEgress(P)), None);
     assert!(!b.contains_key(&StorageKey::HrmpOpenRequest(PQ)));
-    assert!(notifications(&b, P).is_empty());
+    assert!(downward_messages(&mut b, P).is_empty());
 
     // A opens its side (P's egress) and tells P it was accepted.
     assert_eq!(
@@ -207,7 +169,7 @@ fn a_channel_between_instances_opens_by_request_and_acceptance() {
     assert!(!a.contains_key(&StorageKey::HrmpOpenRequest(PQ)));
     assert_eq!(get::<u32>(&a, StorageKey::HrmpOpenRequestCount(P)), None);
     assert_eq!(
-        notifications(&a, P),
+        downward_messages(&mut a, P),
         vec![Notification::ChannelAccepted { recipient: 3000 }.encode_versioned(5)]
     );
 
@@ -254,7 +216,7 @@ fn a_close_by_the_sender_closes_both_sides_once_the_recipient_processed_the_rest
     assert_eq!(apply_control(&mut b, close.control, 13), Ok(None));
     assert!(b.contains_key(&StorageKey::HrmpCloseRequest(PQ)));
     assert_eq!(
-        notifications(&b, Q),
+        downward_messages(&mut b, Q),
         vec![
             Notification::NewChannelOpenRequest {
                 sender: 2000,
@@ -310,7 +272,7 @@ fn a_close_by_the_recipient_closes_both_sides() {
     assert!(get::<HrmpChannel>(&a, StorageKey::HrmpChannel(PQ)).is_none());
     assert_eq!(get::<Vec<ParaId>>(&a, StorageKey::HrmpEgress(P)), None);
     assert_eq!(
-        notifications(&a, P).last(),
+        downward_messages(&mut a, P).last(),
         Some(
             &Notification::ChannelClosing {
                 initiator: 3000,

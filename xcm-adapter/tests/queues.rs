@@ -1,13 +1,12 @@
 //! The adapter's operations on an in-memory service storage: what each
 //! does, and that each refusal has its typed reason and changes nothing.
 
-use std::collections::BTreeMap;
-
 use parajam_corechains_types::state::StorageKey;
 use parajam_corechains_types::{OutboundHrmpMessage, ParaId};
 use parajam_xcm_adapter::dmp::{self, DownwardError};
 use parajam_xcm_adapter::hrmp::{self, ChannelError, OutboundError, WatermarkError};
-use parajam_xcm_adapter::store::{apply, Changes};
+use parajam_xcm_adapter::store::apply;
+use parajam_xcm_adapter::testing::{downward_messages, get, refused, run, Mem};
 use parajam_xcm_adapter::ump::{self, HrmpCall, UpwardRefusal};
 use parajam_xcm_adapter::xcm::{Notification, XcmError};
 use parajam_xcm_adapter::{
@@ -15,9 +14,7 @@ use parajam_xcm_adapter::{
     HrmpOpenRequest, InboundDownwardMessage, InboundHrmpMessage, MessagingError, Overlay,
     RefusedUpward,
 };
-use parity_scale_codec::{Decode, Encode};
-
-type Mem = BTreeMap<StorageKey, Vec<u8>>;
+use parity_scale_codec::Encode;
 
 const A: ParaId = ParaId(2000);
 const B: ParaId = ParaId(2001);
@@ -40,37 +37,6 @@ fn storage() -> Mem {
     let changes = o.into_changes();
     apply(changes, &mut s);
     s
-}
-
-fn get<T: Decode>(s: &Mem, key: StorageKey) -> Option<T> {
-    s.get(&key)
-        .map(|v| T::decode(&mut &v[..]).expect("stored values decode"))
-}
-
-/// Runs `op` on an overlay of `s` and commits what it wrote.
-fn run<T>(s: &mut Mem, op: impl FnOnce(&mut Overlay<'_, Mem>) -> T) -> T {
-    let mut o = Overlay::new(s);
-    let out = op(&mut o);
-    let changes = o.into_changes();
-    apply(changes, s);
-    out
-}
-
-/// Runs `op`, which must fail with `expected`, and checks that it wrote
-/// nothing (on a fresh overlay and on one with earlier changes).
-fn refused<T, E: PartialEq + std::fmt::Debug>(
-    s: &mut Mem,
-    expected: &E,
-    op: impl Fn(&mut Overlay<'_, Mem>) -> Result<T, E>,
-) {
-    let mut o = Overlay::new(s);
-    assert_eq!(op(&mut o).as_ref().err(), Some(expected));
-    assert_eq!(o.changes(), &Changes::new(), "{expected:?} wrote");
-    let mut o = Overlay::new(s);
-    o.write(StorageKey::HrmpWatermark(UNKNOWN), &1u32);
-    let before = o.changes().clone();
-    assert_eq!(op(&mut o).as_ref().err(), Some(expected));
-    assert_eq!(o.changes(), &before, "{expected:?} wrote");
 }
 
 fn msg(recipient: ParaId, len: usize) -> OutboundHrmpMessage {
@@ -399,14 +365,6 @@ fn downward_messages_queue_with_their_head_and_prune() {
     );
 }
 
-fn notifications(s: &Mem, para: ParaId) -> Vec<Vec<u8>> {
-    get::<Vec<InboundDownwardMessage>>(s, StorageKey::DownwardQueue(para))
-        .unwrap_or_default()
-        .into_iter()
-        .map(|m| m.msg)
-        .collect()
-}
-
 #[test]
 fn a_channel_opens_on_acceptance_and_closes_once_drained() {
     let mut s = storage();
@@ -423,7 +381,7 @@ fn a_channel_opens_on_acceptance_and_closes_once_drained() {
     );
     assert_eq!(get::<u32>(&s, StorageKey::HrmpOpenRequestCount(B)), Some(1));
     assert_eq!(
-        notifications(&s, A),
+        downward_messages(&mut s, A),
         vec![Notification::NewChannelOpenRequest {
             sender: 2001,
             max_message_size: 64,
@@ -452,7 +410,7 @@ fn a_channel_opens_on_acceptance_and_closes_once_drained() {
         Some(vec![B])
     );
     assert_eq!(
-        notifications(&s, B),
+        downward_messages(&mut s, B),
         vec![Notification::ChannelAccepted { recipient: 2000 }.encode_versioned(5)]
     );
 
@@ -468,7 +426,7 @@ fn a_channel_opens_on_acceptance_and_closes_once_drained() {
         Some(vec![B])
     );
     assert_eq!(
-        notifications(&s, B).last(),
+        downward_messages(&mut s, B).last(),
         Some(
             &Notification::ChannelClosing {
                 initiator: 2000,

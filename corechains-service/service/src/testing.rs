@@ -7,10 +7,10 @@ use alloc::collections::BTreeMap;
 use alloc::vec;
 use alloc::vec::Vec;
 
-use parajam_corechains_types::state::StorageKey;
-use parajam_corechains_types::{Hash, InvalidReason};
+use parajam_corechains_types::state::{ServiceConfig, StorageKey};
+use parajam_corechains_types::{Hash, HeadData, InvalidReason, ParaId, ValidationCodeHash};
 use parajam_xcm_adapter::Overlay;
-use parity_scale_codec::Decode;
+use parity_scale_codec::{Decode, Encode};
 
 use crate::allocator::Allocator;
 use crate::host::{
@@ -196,6 +196,22 @@ pub fn commit<R>(s: &mut MemStorage, f: impl FnOnce(&mut Overlay<'_, MemStorage>
 }
 
 impl MemStorage {
+    /// A storage holding the service configuration `config` and one
+    /// registered para, `para`, with its head and code hash.
+    pub fn with_para(
+        config: &ServiceConfig,
+        para: ParaId,
+        head: &HeadData,
+        code: ValidationCodeHash,
+    ) -> Self {
+        let mut s = Self::default();
+        put(&mut s, StorageKey::Config, config.encode());
+        put(&mut s, StorageKey::Paras, vec![para].encode());
+        put(&mut s, StorageKey::Head(para), head.encode());
+        put(&mut s, StorageKey::Code(para), code.encode());
+        s
+    }
+
     fn own(&self) -> AccountInfo {
         self.account.unwrap_or(AccountInfo {
             balance: 0,

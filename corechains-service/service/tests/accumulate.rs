@@ -6,7 +6,7 @@ use parajam_corechains_service::accumulate::{accumulate, authorizer_hash, Event,
 use parajam_corechains_service::blake2_256;
 use parajam_corechains_service::host::Preimage;
 use parajam_corechains_service::relay_state::RelayState;
-use parajam_corechains_service::testing::{commit, get, put, MemStorage};
+use parajam_corechains_service::testing::{commit, get, MemStorage};
 
 use parajam_corechains_types::state::{
     HrmpChannelId, InboundDownwardMessage, InboundHrmpMessage, PendingUpgrade, ServiceConfig,
@@ -33,12 +33,7 @@ const CONFIG: ServiceConfig = ServiceConfig {
 };
 
 fn storage() -> MemStorage {
-    let mut s = MemStorage::default();
-    put(&mut s, StorageKey::Config, CONFIG.encode());
-    put(&mut s, StorageKey::Paras, vec![PARA].encode());
-    put(&mut s, StorageKey::Head(PARA), HeadData(vec![1]).encode());
-    put(&mut s, StorageKey::Code(PARA), CODE.encode());
-    s
+    MemStorage::with_para(&CONFIG, PARA, &HeadData(vec![1]), CODE)
 }
 
 /// Opens the channel `sender → recipient` as genesis does.

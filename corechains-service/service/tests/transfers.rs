@@ -23,6 +23,7 @@ use parajam_corechains_types::{
     RemoteChannelDeclaration, RouteDeclaration, ValidationCodeHash,
 };
 use parajam_xcm_adapter::hrmp::ChannelError;
+use parajam_xcm_adapter::testing::downward_messages;
 use parajam_xcm_adapter::ump::{TransferCheck, UpwardRefusal};
 use parajam_xcm_adapter::{hrmp, mqc, xcm, HrmpChannel, HrmpConfig, RefusedUpward};
 use parity_scale_codec::{Compact, Encode};
@@ -44,11 +45,7 @@ const BENEFICIARY: [u8; 32] = [0xbe; 32];
 const SLOT: u32 = 10;
 
 fn storage() -> MemStorage {
-    let mut s = MemStorage::default();
-    put(&mut s, StorageKey::Config, CONFIG.encode());
-    put(&mut s, StorageKey::Paras, vec![PARA].encode());
-    put(&mut s, StorageKey::Head(PARA), HeadData(vec![1]).encode());
-    put(&mut s, StorageKey::Code(PARA), CODE.encode());
+    let mut s = MemStorage::with_para(&CONFIG, PARA, &HeadData(vec![1]), CODE);
     put(&mut s, StorageKey::RemoteRoute(REMOTE), PEER.encode());
     s.account = Some(AccountInfo {
         balance: 10_000,
@@ -715,15 +712,7 @@ fn a_horizontal_message_to_a_para_hosted_elsewhere_crosses_as_a_transfer() {
 /// REMOTE) receives `sent` from this instance (whose storage is `s`): it
 /// is delivered on the channel. The peer's storage after it.
 fn peer_receives(s: &MemStorage, sent: &SentTransfer) -> MemStorage {
-    let mut peer = MemStorage::default();
-    put(&mut peer, StorageKey::Config, CONFIG.encode());
-    put(&mut peer, StorageKey::Paras, vec![REMOTE].encode());
-    put(
-        &mut peer,
-        StorageKey::Head(REMOTE),
-        HeadData(vec![1]).encode(),
-    );
-    put(&mut peer, StorageKey::Code(REMOTE), CODE.encode());
+    let mut peer = MemStorage::with_para(&CONFIG, REMOTE, &HeadData(vec![1]), CODE);
     put(&mut peer, StorageKey::RemoteRoute(PARA), SERVICE.encode());
     open_remote_channel(&mut peer, PARA, REMOTE);
     let mut sender = MemAccount::new(0, 5);
@@ -942,11 +931,7 @@ fn rejections(events: &[Event]) -> Vec<Rejection> {
 /// An instance hosting PARA that knows nothing of REMOTE yet, and the
 /// registrar's route for REMOTE (hosted by PEER) with a channel each way.
 fn unrouted() -> (MemStorage, RouteDeclaration) {
-    let mut s = MemStorage::default();
-    put(&mut s, StorageKey::Config, CONFIG.encode());
-    put(&mut s, StorageKey::Paras, vec![PARA].encode());
-    put(&mut s, StorageKey::Head(PARA), HeadData(vec![1]).encode());
-    put(&mut s, StorageKey::Code(PARA), CODE.encode());
+    let mut s = MemStorage::with_para(&CONFIG, PARA, &HeadData(vec![1]), CODE);
     s.account = Some(AccountInfo {
         balance: 10_000,
         threshold: 1_000,
@@ -1201,14 +1186,6 @@ fn assert_control_sent(s: &MemStorage, control: ChannelControl, sequence: u64) {
     assert_eq!(memo.channel_control(), Some(control));
 }
 
-fn downward(s: &MemStorage, para: ParaId) -> Vec<Vec<u8>> {
-    get::<Vec<InboundDownwardMessage>>(s, StorageKey::DownwardQueue(para))
-        .unwrap_or_default()
-        .into_iter()
-        .map(|m| m.msg)
-        .collect()
-}
-
 #[test]
 fn a_channel_to_a_para_elsewhere_opens_and_closes_by_upward_xcm_and_control_memos() {
     let mut s = storage();
@@ -1272,7 +1249,7 @@ fn a_channel_to_a_para_elsewhere_opens_and_closes_by_upward_xcm_and_control_memo
         Some(vec![REMOTE])
     );
     assert_eq!(
-        downward(&s, PARA),
+        downward_messages(&mut s, PARA),
         vec![Notification::ChannelAccepted {
             recipient: REMOTE.0
         }
@@ -1337,7 +1314,7 @@ fn an_open_request_from_a_peer_notifies_the_para_and_its_acceptance_is_told_back
         }]
     );
     assert_eq!(
-        downward(&s, PARA).last(),
+        downward_messages(&mut s, PARA).last(),
         Some(
             &Notification::NewChannelOpenRequest {
                 sender: REMOTE.0,

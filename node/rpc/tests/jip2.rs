@@ -380,22 +380,13 @@ where
     F: FnOnce(Arc<TestNode>, RpcServer, WsClient) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        tokio::time::timeout(LIMIT, async {
-            let node = TestNode::new();
-            let server = start(config, node.clone()).await.unwrap();
-            let client = connect(&server).await.unwrap();
-            test(node, server.clone(), client).await;
-            server.stop();
-            server.stopped().await;
-        })
-        .await
-        .expect("the test finishes in time");
+    block_on_within(LIMIT, async {
+        let node = TestNode::new();
+        let server = start(config, node.clone()).await.unwrap();
+        let client = connect(&server).await.unwrap();
+        test(node, server.clone(), client).await;
+        server.stop();
+        server.stopped().await;
     });
 }
 

@@ -103,16 +103,7 @@ fn new_block(b: &Stored) -> NewBlock<'_> {
 
 #[test]
 fn store_api_answers_from_the_store() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        tokio::time::timeout(Duration::from_secs(60), scenario())
-            .await
-            .expect("the test finishes in time");
-    });
+    block_on_within(Duration::from_secs(60), scenario());
 }
 
 #[allow(clippy::too_many_lines)] // one scenario, step by step

@@ -362,18 +362,7 @@ pub fn import(
             offenders: dispute_post.disputes.offenders.clone(),
             recent_blocks: recent_dagger.clone(),
             auth_pools: pre.auth_pools.clone(),
-            accounts: pre
-                .accounts
-                .iter()
-                .map(|(&s, a)| {
-                    (
-                        s,
-                        reports::Account {
-                            service: a.info.clone(),
-                        },
-                    )
-                })
-                .collect(),
+            accounts: reports::accounts_of(&pre.accounts),
             cores_statistics: FixedSeq::new(vec![
                 CoreActivityRecord::default();
                 usize::from(params.core_count)

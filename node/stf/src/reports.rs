@@ -69,6 +69,23 @@ pub struct Account {
     pub service: ServiceInfo,
 }
 
+/// The parts of the accounts `δ` this transition reads.
+pub fn accounts_of(
+    accounts: &BTreeMap<ServiceId, parajam_primitives::types::ServiceAccount>,
+) -> BTreeMap<ServiceId, Account> {
+    accounts
+        .iter()
+        .map(|(&s, a)| {
+            (
+                s,
+                Account {
+                    service: a.info.clone(),
+                },
+            )
+        })
+        .collect()
+}
+
 /// `π_S`: service activity of the block under construction, by service.
 pub type ServiceStatistics = BTreeMap<ServiceId, ServiceActivityRecord>;
 

@@ -550,18 +550,7 @@ fn reports_transition(
             offenders: case.post.disputes.offenders.clone(),
             recent_blocks: recent,
             auth_pools: pre.auth_pools.clone(),
-            accounts: pre
-                .accounts
-                .iter()
-                .map(|(&s, a)| {
-                    (
-                        s,
-                        reports::Account {
-                            service: a.info.clone(),
-                        },
-                    )
-                })
-                .collect(),
+            accounts: reports::accounts_of(&pre.accounts),
             cores_statistics: FixedSeq::new(vec![
                 CoreActivityRecord::default();
                 usize::from(PARAMS.core_count)

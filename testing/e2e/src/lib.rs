@@ -226,3 +226,20 @@ pub fn sibling_queue(state: &parajam_collator::ParaState, sibling: u32) -> Optio
     let count = raw.get(at..at + 8)?;
     Some(u64::from_le_bytes(count.try_into().ok()?))
 }
+
+/// The adder's genesis head (from state 0), encoded.
+static ADDER_GENESIS_HEAD: std::sync::LazyLock<Vec<u8>> =
+    std::sync::LazyLock::new(|| parajam_adder::HeadData::genesis(0).encode().to_vec());
+
+/// The adder registered as para `id` at genesis: its head from state 0
+/// and its PVF artifact.
+#[must_use]
+pub fn adder_para(
+    id: parajam_corechains_types::ParaId,
+) -> parajam_corechains_build::genesis::GenesisPara<'static> {
+    parajam_corechains_build::genesis::GenesisPara {
+        id,
+        head: &ADDER_GENESIS_HEAD,
+        pvf: parajam_adder_build::PVF_ARTIFACT,
+    }
+}

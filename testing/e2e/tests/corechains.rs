@@ -58,11 +58,7 @@ const UPGRADE_DELAY: u32 = 10;
 fn chain_with(more: &[GenesisPara<'_>]) -> DevChain {
     let ring = RingContext::zcash(usize::from(PARAMS.validators_count)).expect("ring");
     let keys = DevKeys::new(PARAMS.validators_count);
-    let adder = GenesisPara {
-        id: ADDER,
-        head: &parajam_adder::HeadData::genesis(0).encode(),
-        pvf: parajam_adder_build::PVF_ARTIFACT,
-    };
+    let adder = parajam_e2e::adder_para(ADDER);
     let mut genesis = Genesis::new(&PARAMS, keys.validators()).with_service(
         SERVICE,
         service_account(1 << 40, UPGRADE_DELAY, &[&[adder], more].concat()),

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use parajam_authoring::{DevKeys, Genesis};
 use parajam_bandersnatch::RingContext;
-use parajam_corechains_build::genesis::{service_account, GenesisPara};
+use parajam_corechains_build::genesis::service_account;
 use parajam_corechains_service::blake2_256;
 use parajam_corechains_service::relay_state::RelayState;
 use parajam_corechains_types::memo::{BounceReason, Memo, MemoKind};
@@ -26,15 +26,12 @@ use parajam_corechains_types::{
 };
 use parajam_host::accumulate::{DeferredTransfer, PartialState};
 use parajam_primitives::types::{
-    OpaqueHash, ServiceAccount, ServiceInfo, WorkExecResult, WorkReport, WorkResult,
+    ServiceAccount, ServiceInfo, WorkExecResult, WorkReport, WorkResult,
 };
 use parajam_primitives::Bytes;
 use parajam_primitives::ProtocolParameters;
-use parajam_pvm::{Backend, Pvm, PvmFlavor};
 use parajam_rehearsal::drive::{self, SERVICE};
-use parajam_stf::accumulate::execution::accumulate_one;
 use parajam_stf::accumulate::invocation::AccumulationOutcome;
-use parajam_stf::accumulate::{BlockContext, Executor};
 use parajam_xcm_adapter::{xcm, HrmpChannel, HrmpConfig};
 use parity_scale_codec::{Decode, Encode};
 
@@ -58,11 +55,7 @@ const GAS: u64 = 5_000_000;
 fn genesis() -> PartialState {
     let ring = RingContext::zcash(usize::from(PARAMS.validators_count)).expect("ring");
     let keys = DevKeys::new(PARAMS.validators_count);
-    let adder = GenesisPara {
-        id: ADDER,
-        head: &parajam_adder::HeadData::genesis(0).encode(),
-        pvf: parajam_adder_build::PVF_ARTIFACT,
-    };
+    let adder = parajam_e2e::adder_para(ADDER);
     let account = |balance| {
         ServiceAccount::with_info(ServiceInfo {
             balance,
@@ -101,28 +94,9 @@ fn accumulate_reports(
 ) -> AccumulationOutcome {
     // The built-in service runs compiled as the binary runs it.
     parajam_corechains_build::trust_programs();
-    let pvm = Pvm::new(PvmFlavor::Gp072).expect("a PVM");
-    let executor = Executor {
-        pvm: &pvm,
-        backend: Backend::Interpreter,
-        crosscheck: true,
-    };
-    let entropy = OpaqueHash::from([0; 32]);
-    let block = BlockContext {
-        timeslot: SLOT,
-        entropy: &entropy,
-        params: &PARAMS,
-    };
-    accumulate_one(
-        &executor,
-        &block,
-        state,
-        transfers,
-        reports,
-        &BTreeMap::new(),
-        SERVICE,
+    parajam_test_services::accumulate_crosschecked(
+        state, SLOT, &PARAMS, transfers, reports, SERVICE,
     )
-    .expect("accumulated, both backends agreeing")
 }
 
 fn stored<T: Decode>(state: &PartialState, key: StorageKey) -> Option<T> {

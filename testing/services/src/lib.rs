@@ -133,6 +133,42 @@ impl Outcome {
     }
 }
 
+/// `∆1` (GP 0.7.2 eq. `accone`) of `service` at `slot`: its accumulate
+/// with the deferred `transfers` and the `reports` for it, and the free gas
+/// `state` gives it (`χ_Z`), run on the interpreter with the recompiler
+/// crosschecked (they must agree on everything).
+pub fn accumulate_crosschecked(
+    state: &parajam_host::accumulate::PartialState,
+    slot: u32,
+    params: &parajam_primitives::ProtocolParameters,
+    transfers: &[parajam_host::accumulate::DeferredTransfer],
+    reports: &[parajam_primitives::types::WorkReport],
+    service: u32,
+) -> parajam_stf::accumulate::invocation::AccumulationOutcome {
+    let pvm = parajam_pvm::Pvm::new(parajam_pvm::PvmFlavor::Gp072).expect("a PVM");
+    let executor = parajam_stf::accumulate::Executor {
+        pvm: &pvm,
+        backend: parajam_pvm::Backend::Interpreter,
+        crosscheck: true,
+    };
+    let entropy = parajam_primitives::types::OpaqueHash::from([0; 32]);
+    let block = parajam_stf::accumulate::BlockContext {
+        timeslot: slot,
+        entropy: &entropy,
+        params,
+    };
+    parajam_stf::accumulate::execution::accumulate_one(
+        &executor,
+        &block,
+        state,
+        transfers,
+        reports,
+        &state.always_acc,
+        service,
+    )
+    .expect("accumulated, both backends agreeing")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,13 +9,12 @@ use std::collections::BTreeMap;
 
 use parajam_authoring::genesis::service_account;
 use parajam_host::accumulate::{DeferredTransfer, PartialState};
-use parajam_primitives::types::{OpaqueHash, ServiceAccount, ServiceInfo};
+use parajam_primitives::types::{ServiceAccount, ServiceInfo};
 use parajam_primitives::ProtocolParameters;
-use parajam_pvm::{Backend, Pvm, PvmFlavor};
-use parajam_stf::accumulate::execution::accumulate_one;
 use parajam_stf::accumulate::invocation::AccumulationOutcome;
-use parajam_stf::accumulate::{BlockContext, Executor};
-use parajam_test_services::{result, Order, Outcome, ORDER_KEY, OUTCOME_KEY, VALUE_SENDER_PROGRAM};
+use parajam_test_services::{
+    accumulate_crosschecked, result, Order, Outcome, ORDER_KEY, OUTCOME_KEY, VALUE_SENDER_PROGRAM,
+};
 
 const PARAMS: ProtocolParameters = ProtocolParameters::TINY;
 const SENDER: u32 = 77;
@@ -47,28 +46,7 @@ fn state(order: &Order) -> PartialState {
 }
 
 fn accumulate(state: &PartialState, slot: u32) -> AccumulationOutcome {
-    let pvm = Pvm::new(PvmFlavor::Gp072).expect("a PVM");
-    let executor = Executor {
-        pvm: &pvm,
-        backend: Backend::Interpreter,
-        crosscheck: true,
-    };
-    let entropy = OpaqueHash::from([0; 32]);
-    let block = BlockContext {
-        timeslot: slot,
-        entropy: &entropy,
-        params: &PARAMS,
-    };
-    let outcome = accumulate_one(
-        &executor,
-        &block,
-        state,
-        &[],
-        &[],
-        &state.always_acc,
-        SENDER,
-    )
-    .expect("accumulated, both backends agreeing");
+    let outcome = accumulate_crosschecked(state, slot, &PARAMS, &[], &[], SENDER);
     println!(
         "the sender's accumulate at slot {slot} used {} gas",
         outcome.gas_used

@@ -13,6 +13,20 @@ use jsonrpsee::core::params::ArrayParams;
 use jsonrpsee_ws_client::WsClient;
 use serde_json::Value;
 
+/// Runs `test` on a runtime of two worker threads, within `limit`.
+pub fn block_on_within<F: std::future::Future>(limit: Duration, test: F) -> F::Output {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            tokio::time::timeout(limit, test)
+                .await
+                .expect("the test finishes in time")
+        })
+}
+
 /// Base64, as JIP-2 carries octets.
 pub fn b64(bytes: &[u8]) -> String {
     STANDARD.encode(bytes)

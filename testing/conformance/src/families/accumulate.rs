@@ -22,8 +22,7 @@ use parajam_primitives::types::{
     ServiceId, ServiceInfo, ServicesStatisticsMapEntry, TimeSlot, ValidatorData, WorkReport,
 };
 use parajam_primitives::{Bytes, ProtocolParameters};
-use parajam_pvm::Backend;
-use parajam_stf::accumulate::{self, Executor};
+use parajam_stf::accumulate;
 use parajam_stf::preimages::RequestHistory;
 
 use super::stf::Diff;
@@ -176,13 +175,7 @@ pub fn collect(dir: &Path, cases: &mut Vec<Case>) {
 fn check_file(bin: &Path, params: &ProtocolParameters) -> Outcome {
     let bytes = read(bin)?;
     let (input, pre, want_output, want_post): Vector = decode_round_trip(&bytes, params)?;
-    let pvm = super::shared_pvm()?;
-    let unavailable = pvm.backend_unavailable(Backend::Compiler);
-    let executor = Executor {
-        pvm,
-        backend: Backend::Interpreter,
-        crosscheck: unavailable.is_none(),
-    };
+    let (executor, note) = super::shared_executor()?;
     let normal = normalize(&pre, params);
     let run = accumulate::transition(
         &executor,
@@ -193,9 +186,6 @@ fn check_file(bin: &Path, params: &ProtocolParameters) -> Outcome {
         },
         params,
     );
-    let note = unavailable
-        .map(|why| format!(" (interpreter only: {why})"))
-        .unwrap_or_default();
     let (got_output, got) = match run {
         Ok((state, out)) => {
             // π_S is the block's own: it starts empty (GP eq. 13.12).

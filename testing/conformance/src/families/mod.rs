@@ -29,6 +29,24 @@ pub(crate) fn shared_pvm() -> Result<&'static parajam_pvm::Pvm, Failure> {
         .map_err(|e| Failure(format!("cannot start the PVM: {e}")))
 }
 
+/// An executor on [`shared_pvm`]: the interpreter, crosschecked with the
+/// recompiler where this machine runs it; and the note a case's result
+/// carries when it cannot be (` (interpreter only: why)`, else empty).
+pub(crate) fn shared_executor(
+) -> Result<(parajam_stf::accumulate::Executor<'static>, String), Failure> {
+    let pvm = shared_pvm()?;
+    let unavailable = pvm.backend_unavailable(parajam_pvm::Backend::Compiler);
+    let executor = parajam_stf::accumulate::Executor {
+        pvm,
+        backend: parajam_pvm::Backend::Interpreter,
+        crosscheck: unavailable.is_none(),
+    };
+    let note = unavailable
+        .map(|why| format!(" (interpreter only: {why})"))
+        .unwrap_or_default();
+    Ok((executor, note))
+}
+
 /// The parameter sets whose vectors are shipped in `tiny/` and `full/` folders.
 pub const PARAM_SETS: [ProtocolParameters; 2] =
     [ProtocolParameters::TINY, ProtocolParameters::FULL];

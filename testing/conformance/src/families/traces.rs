@@ -12,9 +12,7 @@
 use std::path::Path;
 
 use parajam_primitives::ProtocolParameters;
-use parajam_pvm::Backend;
 use parajam_state::State;
-use parajam_stf::accumulate::Executor;
 use parajam_stf::block::{import, ImportContext};
 
 use parajam_primitives::types::TraceStep;
@@ -55,13 +53,7 @@ fn check_file(bin: &Path, params: &ProtocolParameters) -> Outcome {
 pub(crate) fn check_step(step: &TraceStep, params: &ProtocolParameters) -> Outcome {
     let pre = State::from_key_values(&step.pre_state.keyvals, params)
         .map_err(|e| Failure(format!("pre-state: {e}")))?;
-    let pvm = super::shared_pvm()?;
-    let unavailable = pvm.backend_unavailable(Backend::Compiler);
-    let executor = Executor {
-        pvm,
-        backend: Backend::Interpreter,
-        crosscheck: unavailable.is_none(),
-    };
+    let (executor, note) = super::shared_executor()?;
     let ring = super::stf::ring_context(usize::from(params.validators_count)).map_err(Failure)?;
     let ctx = ImportContext {
         params,
@@ -71,9 +63,6 @@ pub(crate) fn check_step(step: &TraceStep, params: &ProtocolParameters) -> Outco
         // Each step stands alone: its ancestors are not known.
         ancestry: None,
     };
-    let note = unavailable
-        .map(|why| format!(" (interpreter only: {why})"))
-        .unwrap_or_default();
     let invalid = step.post_state == step.pre_state;
     match import(&pre, &step.block, &ctx) {
         Err(e) if invalid => {
