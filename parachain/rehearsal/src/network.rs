@@ -741,6 +741,23 @@ impl Network {
         s: &ChannelScenario,
         mut on_block: impl FnMut(&str, &NetworkBlock),
     ) -> Result<ScenarioOutcome, RehearsalError> {
+        let steps = self.channel_steps(s, false)?;
+        let (outcome, _) = self.run_steps(steps, &mut on_block, |net, step, m| {
+            step_done(step, s, net.channel(s.sender, s.recipient), m)
+        })?;
+        Ok(outcome)
+    }
+
+    /// The blocks of a channel scenario, in order: the step, the para
+    /// that makes the block, and the call Alice signs in it (none for a
+    /// block of inherents only). With `prune`, the sender makes a block
+    /// after the recipient processed the message (its outbox is pruned
+    /// when the recipient is hosted by another instance).
+    fn channel_steps(
+        &self,
+        s: &ChannelScenario,
+        prune: bool,
+    ) -> Result<Vec<ScenarioStep>, RehearsalError> {
         use crate::xcm_calls::{
             hrmp_accept_open_channel, hrmp_close_channel, hrmp_init_open_channel,
             reserve_transfer_native, sudo_relay_call,
@@ -751,7 +768,7 @@ impl Network {
             use sp_core::Pair as _;
             parajam_collator::dev_pair("Bob")?.public().0
         };
-        let steps: Vec<(&'static str, u32, Option<Vec<u8>>)> = vec![
+        let mut steps: Vec<ScenarioStep> = vec![
             (
                 "open request",
                 s.sender,
@@ -772,16 +789,26 @@ impl Network {
             ),
             ("receive", s.recipient, None),
             ("process", s.recipient, None),
-            (
-                "close",
-                s.sender,
-                Some(sudo_relay_call(
-                    &tx_s,
-                    hrmp_close_channel(s.sender, s.recipient),
-                )?),
-            ),
-            ("drain", s.recipient, None),
         ];
+        if prune {
+            steps.push(("prune", s.sender, None));
+        }
+        let close = sudo_relay_call(&tx_s, hrmp_close_channel(s.sender, s.recipient))?;
+        steps.push(("close", s.sender, Some(close)));
+        steps.push(("drain", s.recipient, None));
+        Ok(steps)
+    }
+
+    /// Makes the blocks of `steps` in order, each shown to `on_block` and
+    /// checked by `check` (on the network after it, with the block's
+    /// messaging; a failure is recorded, not fatal), until one is not
+    /// enacted. The outcome, and whether every block was enacted.
+    fn run_steps(
+        &mut self,
+        steps: Vec<ScenarioStep>,
+        on_block: &mut impl FnMut(&str, &NetworkBlock),
+        mut check: impl FnMut(&Self, &'static str, &Messaging) -> Result<(), String>,
+    ) -> Result<(ScenarioOutcome, bool), RehearsalError> {
         let mut outcome = ScenarioOutcome::default();
         for (step, para, call) in steps {
             let extrinsics = match call {
@@ -790,20 +817,22 @@ impl Network {
             };
             let block = self.step(para, extrinsics)?;
             on_block(step, &block);
-            let channel = self.channel(s.sender, s.recipient);
-            let expected = step_done(step, s, channel, &block.messaging);
-            if let Err(what) = expected {
+            if let Err(what) = check(self, step, &block.messaging) {
                 outcome.failures.push(ScenarioFailure { step, what });
             }
             let enacted = block.block.enacted;
             outcome.blocks.push((step, block));
             if !enacted {
-                break;
+                return Ok((outcome, false));
             }
         }
-        Ok(outcome)
+        Ok((outcome, true))
     }
 }
+
+/// A block of a channel scenario: the step, the para that makes it, and
+/// the call signed in it.
+type ScenarioStep = (&'static str, u32, Option<Vec<u8>>);
 
 /// Whether `step` of a [`ChannelScenario`] did what it should: `channel`
 /// is the channel's state after it, `m` its block's messaging.
@@ -1094,10 +1123,6 @@ impl Network {
         s: &ChannelScenario,
         mut on_block: impl FnMut(&str, &NetworkBlock),
     ) -> Result<ScenarioOutcome, RehearsalError> {
-        use crate::xcm_calls::{
-            hrmp_accept_open_channel, hrmp_close_channel, hrmp_init_open_channel,
-            reserve_transfer_native, sudo_relay_call,
-        };
         let (from, to) = (self.host(s.sender), self.host(s.recipient));
         if from == to {
             return Err(RehearsalError::Registrar(format!(
@@ -1105,66 +1130,18 @@ impl Network {
                 s.sender, s.recipient
             )));
         }
-        let tx_s = self.tx_format(s.sender)?;
-        let tx_r = self.tx_format(s.recipient)?;
-        let bob = {
-            use sp_core::Pair as _;
-            parajam_collator::dev_pair("Bob")?.public().0
-        };
-        let steps: Vec<(&'static str, u32, Option<Vec<u8>>)> = vec![
-            (
-                "open request",
-                s.sender,
-                Some(sudo_relay_call(
-                    &tx_s,
-                    hrmp_init_open_channel(s.recipient, s.max_capacity, s.max_message_size),
-                )?),
-            ),
-            (
-                "accept",
-                s.recipient,
-                Some(sudo_relay_call(&tx_r, hrmp_accept_open_channel(s.sender))?),
-            ),
-            (
-                "transfer",
-                s.sender,
-                Some(reserve_transfer_native(&tx_s, s.recipient, bob, s.amount)?),
-            ),
-            ("receive", s.recipient, None),
-            ("process", s.recipient, None),
-            ("prune", s.sender, None),
-            (
-                "close",
-                s.sender,
-                Some(sudo_relay_call(
-                    &tx_s,
-                    hrmp_close_channel(s.sender, s.recipient),
-                )?),
-            ),
-            ("drain", s.recipient, None),
-        ];
-        let mut outcome = ScenarioOutcome::default();
-        for (step, para, call) in steps {
-            let extrinsics = match call {
-                Some(call) => vec![self.signed(para, "Alice", &call, 0)?],
-                None => Vec::new(),
-            };
-            let block = self.step(para, extrinsics)?;
-            on_block(step, &block);
+        let steps = self.channel_steps(s, true)?;
+        let (mut outcome, complete) = self.run_steps(steps, &mut on_block, |net, step, m| {
             let sides = XcmSides {
                 from,
                 to,
-                at_sender: self.channel_at(from, s.sender, s.recipient),
-                at_recipient: self.channel_at(to, s.sender, s.recipient),
+                at_sender: net.channel_at(from, s.sender, s.recipient),
+                at_recipient: net.channel_at(to, s.sender, s.recipient),
             };
-            if let Err(what) = xcm_step_done(step, s, &sides, &block.messaging) {
-                outcome.failures.push(ScenarioFailure { step, what });
-            }
-            let enacted = block.block.enacted;
-            outcome.blocks.push((step, block));
-            if !enacted {
-                return Ok(outcome);
-            }
+            xcm_step_done(step, s, &sides, m)
+        })?;
+        if !complete {
+            return Ok(outcome);
         }
         let crossing = RemoteTransfers::of(&outcome, from, to);
         let refused = outcome
