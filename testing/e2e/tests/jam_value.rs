@@ -131,11 +131,9 @@ fn bob_relay(net: &Network) -> u128 {
     relay_free(net.parent(PARA).expect("para"), &dev_account("Bob"))
 }
 
-/// The first block: the sender's accumulate sent its order through `Ω_T`
-/// (`OK`) and dropped it; the CoreChains service accumulated the transfer
-/// in the same block (the next accumulation round).
-fn assert_sent_in_the_first_block(net: &Network) {
-    assert_eq!(net.chain().slot(), TRANSFER_SLOT);
+/// The sender's recorded outcome is the first block's `transfer`, `OK`,
+/// and its order is gone (sent once).
+fn assert_sent_at_the_transfer_slot(net: &Network) {
     let sender = &net.chain().state().accounts[&JAM_SERVICE];
     assert_eq!(
         sender.storage(OUTCOME_KEY).and_then(Outcome::decode),
@@ -145,6 +143,14 @@ fn assert_sent_in_the_first_block(net: &Network) {
         })
     );
     assert_eq!(sender.storage(ORDER_KEY), None, "sent once");
+}
+
+/// The first block: the sender's accumulate sent its order through `Ω_T`
+/// (`OK`) and dropped it; the CoreChains service accumulated the transfer
+/// in the same block (the next accumulation round).
+fn assert_sent_in_the_first_block(net: &Network) {
+    assert_eq!(net.chain().slot(), TRANSFER_SLOT);
+    assert_sent_at_the_transfer_slot(net);
     assert_eq!(jam_balance(net, JAM_SERVICE), JAM_SERVICE_BALANCE - IN);
     let accumulation = net.chain().last_accumulation();
     let (sender_gas, _) = accumulation.statistics[&JAM_SERVICE];
@@ -253,13 +259,6 @@ fn slow_a_jam_service_s_transfer_credits_the_beneficiary_and_value_goes_back() {
     assert_eq!(jam_balance(&net, JAM_SERVICE), service_before + OUT);
     // The sender accumulated in every block since, with no order left:
     // its outcome is still the first block's.
-    let sender = &net.chain().state().accounts[&JAM_SERVICE];
-    assert_eq!(
-        sender.storage(OUTCOME_KEY).and_then(Outcome::decode),
-        Some(Outcome {
-            slot: TRANSFER_SLOT,
-            result: result::OK
-        })
-    );
+    assert_sent_at_the_transfer_slot(&net);
     assert!(net.chain().slot() > TRANSFER_SLOT + 2);
 }

@@ -39,6 +39,40 @@ fn assert_refused(what: &str, b: &NetworkBlock) {
     assert!(!report.enacted, "{what}: {b}");
 }
 
+/// Alice's balance on 2000, 2001's sovereign account's there, and Bob's
+/// on 2001.
+#[derive(Debug, Clone, Copy)]
+struct Balances {
+    alice: u128,
+    sovereign: u128,
+    bob: u128,
+}
+
+impl Balances {
+    fn of(net: &Network) -> Self {
+        let a = net.parent(A).expect("para");
+        Self {
+            alice: free_balance(a, &dev_account("Alice")),
+            sovereign: free_balance(a, &sibling_account(B)),
+            bob: free_balance(net.parent(B).expect("para"), &dev_account("Bob")),
+        }
+    }
+
+    /// After Alice on 2000 reserve-transferred `sent` in all to Bob on
+    /// 2001: she paid it (and fees), 2001's sovereign account on 2000
+    /// holds it (the local reserve); 2001 queued the messages for 2000's
+    /// origin and processed them, and its XCM config (no asset for a
+    /// sibling's token) credits Bob nothing.
+    fn assert_reserve_transferred(self, net: &Network, sent: u128) {
+        let now = Self::of(net);
+        assert!(now.alice <= self.alice - sent, "{self:?} -> {now:?}");
+        assert_eq!(now.sovereign, self.sovereign + sent, "{self:?} -> {now:?}");
+        let b = net.parent(B).expect("para");
+        assert_eq!(sibling_queue(b, A), Some(0), "enqueued and processed");
+        assert_eq!(now.bob, self.bob, "{self:?} -> {now:?}");
+    }
+}
+
 /// `call` by Alice (the sudo key on both paras) on `para`.
 fn by_alice(net: &Network, para: u32, call: &[u8]) -> Vec<u8> {
     net.signed(para, "Alice", call, 0).expect("signs")
@@ -443,15 +477,7 @@ fn slow_a_reserve_transfer_crosses_between_two_corechains_instances_as_a_jam_tra
         );
     }
 
-    let sovereign = sibling_account(B);
-    let (alice_before, sovereign_before) = {
-        let s = net.parent(A).expect("para");
-        (
-            free_balance(s, &dev_account("Alice")),
-            free_balance(s, &sovereign),
-        )
-    };
-    let bob_before = free_balance(net.parent(B).expect("para"), &dev_account("Bob"));
+    let before = Balances::of(&net);
     let outcome = net
         .remote_scenario(&scenario, |step, b| println!("[{step}] {b}"))
         .expect("the scenario runs");
@@ -552,14 +578,7 @@ fn slow_a_reserve_transfer_crosses_between_two_corechains_instances_as_a_jam_tra
     // on 2001 the messages were queued for 2000's origin and processed,
     // and runtime/parachain's XCM config (no asset for a sibling's token)
     // fails them (`AssetNotFound`): Bob gets nothing.
-    {
-        let s = net.parent(A).expect("para");
-        assert!(free_balance(s, &dev_account("Alice")) <= alice_before - 2 * amount);
-        assert_eq!(free_balance(s, &sovereign), sovereign_before + 2 * amount);
-    }
-    let s = net.parent(B).expect("para");
-    assert_eq!(sibling_queue(s, A), Some(0), "enqueued and processed");
-    assert_eq!(free_balance(s, &dev_account("Bob")), bob_before);
+    before.assert_reserve_transferred(&net, 2 * amount);
 }
 
 #[test]
@@ -610,15 +629,7 @@ fn slow_a_channel_between_two_corechains_instances_is_opened_and_closed_by_xcm()
         max_message_size: 1024,
         amount,
     };
-    let sovereign = sibling_account(B);
-    let (alice_before, sovereign_before) = {
-        let s = net.parent(A).expect("para");
-        (
-            free_balance(s, &dev_account("Alice")),
-            free_balance(s, &sovereign),
-        )
-    };
-    let bob_before = free_balance(net.parent(B).expect("para"), &dev_account("Bob"));
+    let before = Balances::of(&net);
     let outcome = net
         .remote_xcm_channel_scenario(&scenario, |step, b| println!("[{step}] {b}"))
         .expect("the scenario runs");
@@ -724,12 +735,5 @@ fn slow_a_channel_between_two_corechains_instances_is_opened_and_closed_by_xcm()
     // 2000 holds the amount (the local reserve); 2001 processed the message
     // and its XCM config (no asset for a sibling's token) credits Bob
     // nothing.
-    {
-        let s = net.parent(A).expect("para");
-        assert!(free_balance(s, &dev_account("Alice")) <= alice_before - amount);
-        assert_eq!(free_balance(s, &sovereign), sovereign_before + amount);
-    }
-    let s = net.parent(B).expect("para");
-    assert_eq!(sibling_queue(s, A), Some(0), "enqueued and processed");
-    assert_eq!(free_balance(s, &dev_account("Bob")), bob_before);
+    before.assert_reserve_transferred(&net, amount);
 }
